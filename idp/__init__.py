@@ -1,0 +1,121 @@
+"""Tunnus, an OpenID Connect identity provider: one identity per email address."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale, gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import config as settings
+from .errors import IdpError
+from .extensions import babel, csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+# Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
+JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo")
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="web/templates",
+                static_folder="web/static")
+    values = settings.load(config, app.instance_path)
+    app.config.update(values)
+    secure = values["IDP_SECURE_COOKIES"]
+    if secure is None:
+        secure = values["IDP_ISSUER"].startswith("https://")
+    app.config.update(
+        SECRET_KEY=values["IDP_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="tunnus_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=values["IDP_REMEMBER_ME_TTL"],
+        MAX_CONTENT_LENGTH=64 * 1024,
+        RATELIMIT_STORAGE_URI=values["IDP_REDIS_URL"] or "memory://",
+        RATELIMIT_KEY_PREFIX=values.get("RATELIMIT_KEY_PREFIX", "tunnus"),
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
+        BABEL_DEFAULT_LOCALE="en",
+    )
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    from .cli import register
+
+    register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (registers the tables with SQLAlchemy)
+    from .oidc import server
+    from .oidc.endpoints.discovery import metadata
+    from .services.keys import KeyStore
+    from .web.locale import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    keys_dir = Path(app.config["IDP_KEYS_DIR"])
+    retention = max(app.config["IDP_ID_TOKEN_TTL"], app.config["IDP_ACCESS_TOKEN_TTL"])
+    keystore = KeyStore(str(keys_dir if keys_dir.is_absolute() else Path.cwd() / keys_dir),
+                        app.config["IDP_KEY_PUBLISH_DELAY"], retention)
+    keystore.ensure()
+    app.extensions["idp.keys"] = keystore
+    app.extensions["idp.server"] = server.build(app, keystore)
+    app.extensions["idp.discovery"] = metadata(app.config["IDP_ISSUER"])
+
+    @app.context_processor
+    def locale():
+        return {"current_locale": str(get_locale())}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
+    from .web import account, login
+
+    for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
+        app.register_blueprint(module.bp)
+        if module is not authorize and module is not end_session:
+            csrf.exempt(module.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(account.bp)
+
+
+def _register_errors(app: Flask) -> None:
+    def respond(status: int, title: str, message: str, oauth_error: str):
+        if request.path in JSON_PATHS:
+            return jsonify(error=oauth_error, error_description=message), status
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(IdpError)
+    def domain_error(error: IdpError):
+        return respond(error.status, _("Something went wrong"), str(error), "invalid_request")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return respond(400, _("The form expired"), _("The page was open too long or was opened in another window. Please try again."), "invalid_request")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 429:
+            return respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
+        if status == 404:
+            return respond(404, _("Page not found"), _("The page you were looking for does not exist."), "invalid_request")
+        return respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")

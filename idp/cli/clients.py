@@ -1,0 +1,43 @@
+"""`tunnus clients create|list`."""
+from __future__ import annotations
+
+import click
+
+from ..errors import IdpError
+from ..services import clients
+from .output import emit, json_option
+
+group = click.Group("clients", help="Relying services (OIDC clients).")
+
+
+@group.command("create")
+@click.option("--name", required=True, help="Name shown to users on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI; repeat for more.")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True, help="Where logout may return to.")
+@click.option("--public", is_flag=True, help="No secret (browser or native app); PKCE is then required.")
+@click.option("--first-party", is_flag=True, help="Our own service: users are not asked for consent.")
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(clients.GRANT_TYPES),
+              help="Allowed grant; default authorization_code and refresh_token.")
+@click.option("--client-id", default=None, help="Choose the client_id (default: random).")
+@json_option
+def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, as_json):
+    try:
+        client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
+                                        first_party=first_party, grant_types=list(grant_types) or None,
+                                        client_id=client_id)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
+            "redirect_uris": client.redirect_uris, "grant_types": client.grant_types}
+    text = f"client_id:     {client.client_id}\n"
+    text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
+    emit(data, as_json, text)
+
+
+@group.command("list")
+@json_option
+def list_(as_json):
+    rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
+             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types} for c in clients.all_clients()]
+    emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{'public' if r['public'] else 'confidential'}"
+                                   for r in rows) or "no clients")

@@ -1,0 +1,34 @@
+"""`tunnus keys rotate|list`."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask import current_app
+
+from ..services import clock
+from .output import emit, json_option
+
+group = click.Group("keys", help="Signing keys.")
+
+
+def _when(ts):
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+
+
+@group.command("rotate")
+@json_option
+def rotate(as_json):
+    """Add new keys: published now, signing after IDP_KEY_PUBLISH_DELAY."""
+    created = current_app.extensions["idp.keys"].rotate()
+    rows = [{"kid": k.kid, "alg": k.alg, "signs_from": _when(k.activates_at)} for k in created]
+    emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} signs from {r['signs_from']}" for r in rows))
+
+
+@group.command("list")
+@json_option
+def list_(as_json):
+    now = clock.timestamp()
+    rows = [{"kid": k.kid, "alg": k.alg, "signing": k.signs_at(now), "signs_from": _when(k.activates_at),
+             "retired_at": _when(k.retired_at)} for k in current_app.extensions["idp.keys"].published()]
+    emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} {'signing' if r['signing'] else 'published'}" for r in rows))

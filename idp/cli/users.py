@@ -1,0 +1,24 @@
+"""`tunnus users create`."""
+from __future__ import annotations
+
+import click
+
+from ..errors import IdpError
+from ..services import identities
+from .output import emit, json_option
+
+group = click.Group("users", help="People (identities).")
+
+
+@group.command("create")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="")
+@click.option("--verified/--unverified", default=True, help="Whether the email counts as verified.")
+@json_option
+def create(email, password, name, verified, as_json):
+    try:
+        identity = identities.create(email, password, name, verified=verified)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    emit({"sub": identity.sub, "email": identity.email, "name": identity.name}, as_json)

@@ -1,0 +1,99 @@
+"""Every IDP_* setting, once, with its default and a one-line doc.
+
+Settings come from the environment (or the `config` mapping given to create_app).
+The README's configuration table is generated from SETTINGS by `tunnus config docs`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _bool(value: str) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IDP_ISSUER", "http://127.0.0.1:5000", "Issuer identifier; every endpoint URL is built from it."),
+    Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL; default is SQLite at instance/tunnus.sqlite3."),
+    Setting("IDP_REDIS_URL", None, "Redis URL for rate limits shared between processes; absent: in-process."),
+    Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys; generated into instance/ when absent."),
+    Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed)."),
+    Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
+    Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail."),
+    Setting("IDP_ARGON2_TIME_COST", 2, "argon2id iterations (OWASP minimum with 19 MiB is 2).", int),
+    Setting("IDP_ARGON2_MEMORY_KIB", 19456, "argon2id memory in KiB (OWASP minimum: 19456).", int),
+    Setting("IDP_ARGON2_PARALLELISM", 1, "argon2id lanes.", int),
+    Setting("IDP_CODE_TTL", 60, "Authorization code lifetime in seconds (single use).", int),
+    Setting("IDP_ACCESS_TOKEN_TTL", 600, "Access token (JWT, RFC 9068) lifetime in seconds.", int),
+    Setting("IDP_ID_TOKEN_TTL", 3600, "ID token lifetime in seconds.", int),
+    Setting("IDP_REFRESH_TOKEN_TTL", 30 * 24 * 3600, "Refresh token lifetime in seconds; each use rotates it.", int),
+    Setting("IDP_REMEMBER_ME_TTL", 30 * 24 * 3600, "Lifetime of a 'remember me' browser session in seconds.", int),
+    Setting("IDP_BROWSER_SESSION_TTL", 12 * 3600, "Longest life of a session without 'remember me', in seconds.", int),
+    Setting("IDP_FLOW_TTL", 1800, "How long a started login or authorization request stays usable, in seconds.", int),
+    Setting("IDP_KEY_PUBLISH_DELAY", 900, "Seconds a rotated key is published before it signs (JWKS caches refresh).", int),
+    Setting("IDP_JWKS_MAX_AGE", 300, "Cache-Control max-age of the JWKS and discovery documents.", int),
+    Setting("IDP_LOCKOUT_THRESHOLD", 10, "Wrong passwords in a row before the account is locked.", int),
+    Setting("IDP_LOCKOUT_SECONDS", 900, "How long a locked account stays locked.", int),
+    Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
+    Setting("IDP_TOKEN_RATE_LIMIT", "6000 per minute", "Token endpoint requests per client IP."),
+    Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
+    Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
+)
+
+
+def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:
+    """Flask config mapping from defaults, environment and explicit overrides."""
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            values[setting.name] = overrides.pop(setting.name)
+        elif setting.name in os.environ:
+            values[setting.name] = setting.parse(os.environ[setting.name])
+        else:
+            values[setting.name] = setting.default
+    values.update(overrides)
+    instance = Path(instance_path or "instance")
+    if not values["IDP_DATABASE_URL"]:
+        values["IDP_DATABASE_URL"] = f"sqlite:///{(instance / 'tunnus.sqlite3').resolve()}"
+    if not values["IDP_SECRET_KEY"]:
+        values["IDP_SECRET_KEY"] = _instance_secret(instance)
+    values["IDP_ISSUER"] = values["IDP_ISSUER"].rstrip("/")
+    return values
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation random key kept in instance/ so restarts keep sessions."""
+    import secrets
+
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def markdown_table() -> str:
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = "(none)" if setting.default is None else f"`{setting.default}`"
+        rows.append(f"| `{setting.name}` | {default} | {setting.doc} |")
+    return "\n".join(rows)

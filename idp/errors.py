@@ -1,0 +1,48 @@
+"""Typed domain errors: a stable id plus a translatable message for people.
+
+OAuth protocol errors are Authlib's OAuth2Error subclasses, not these.
+"""
+from flask_babel import lazy_gettext as _l
+
+
+class IdpError(Exception):
+    id = "idp_error"
+    message = _l("Something went wrong. Please try again.")
+    status = 400
+
+    def __init__(self, message=None, **params):
+        super().__init__(self.id)
+        if message is not None:
+            self.message = message
+        self.params = params
+
+    def __str__(self):
+        return str(self.message) % self.params if self.params else str(self.message)
+
+
+class NotFound(IdpError):
+    id = "not_found"
+    message = _l("The page you were looking for does not exist.")
+    status = 404
+
+
+class FlowExpired(IdpError):
+    id = "flow_expired"
+    message = _l("This sign-in took too long and has expired. Please start again.")
+    status = 410
+
+
+class InvalidCredentials(IdpError):
+    id = "invalid_credentials"
+    message = _l("The email address or password is incorrect, or the account is locked.")
+    status = 401
+
+
+class ValidationFailed(IdpError):
+    id = "validation_failed"
+    status = 400
+
+
+class Conflict(IdpError):
+    id = "conflict"
+    status = 409

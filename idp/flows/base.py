@@ -1,0 +1,73 @@
+"""A flow is a stored, expiring journey with named states and a table of allowed moves.
+
+Subclasses name their states and MOVES = {(state, event): next_state}. A flow knows
+nothing of Flask: the web layer passes in the browser binding and renders the state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from flask import current_app
+
+from ..errors import FlowExpired, IdpError, NotFound
+from ..extensions import db
+from ..models import Flow as StoredFlow
+from ..services import clock
+
+
+class IllegalMove(IdpError):
+    id = "illegal_move"
+    status = 409
+
+
+class Flow:
+    KIND = ""
+    State: type[Enum]
+    INITIAL: Enum
+    MOVES: dict[tuple[Enum, str], Enum] = {}
+
+    def __init__(self, stored: StoredFlow):
+        self.stored = stored
+
+    @property
+    def id(self) -> str:
+        return self.stored.id
+
+    @property
+    def state(self) -> Enum:
+        return self.State(self.stored.state)
+
+    @property
+    def data(self) -> dict:
+        return self.stored.data
+
+    def update(self, **values) -> None:
+        # Reassign so SQLAlchemy sees the JSON column change.
+        self.stored.data = {**self.stored.data, **values}
+
+    @classmethod
+    def start(cls, browser: str, **data) -> "Flow":
+        ttl = current_app.config["IDP_FLOW_TTL"]
+        now = clock.now()
+        stored = StoredFlow(kind=cls.KIND, state=cls.INITIAL.value, data=data, browser=browser,
+                            created_at=now, expires_at=now + dt.timedelta(seconds=ttl))
+        db.session.add(stored)
+        db.session.commit()
+        return cls(stored)
+
+    @classmethod
+    def load(cls, flow_id: str, browser: str) -> "Flow":
+        stored = db.session.get(StoredFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        if stored is None or stored.kind != cls.KIND or stored.browser != browser:
+            raise NotFound()
+        if stored.is_expired():
+            raise FlowExpired()
+        return cls(stored)
+
+    def transition(self, event: str) -> Enum:
+        target = self.MOVES.get((self.state, event))
+        if target is None:
+            raise IllegalMove()
+        self.stored.state = target.value
+        return target

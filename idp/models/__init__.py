@@ -1,0 +1,18 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this registers them all."""
+from .audit import AuditEvent
+from .client import Client
+from .flow import Flow
+from .grants import AuthorizationCode, Consent, Token
+from .identity import Identity
+from .session import LoginSession
+
+__all__ = [
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "Flow",
+    "Identity",
+    "LoginSession",
+    "Token",
+]

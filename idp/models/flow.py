@@ -1,0 +1,26 @@
+"""Flow: a stored, expiring self-service journey or pending authorization request.
+
+The rules of each kind (states, allowed moves) live in idp/flows/; this is storage.
+"""
+from __future__ import annotations
+
+import secrets
+
+from ..extensions import db
+from ..services import clock
+
+
+class Flow(db.Model):
+    __tablename__ = "flows"
+
+    id = db.Column(db.String(64), primary_key=True, default=lambda: secrets.token_urlsafe(24))
+    kind = db.Column(db.String(32), nullable=False)
+    state = db.Column(db.String(32), nullable=False)
+    data = db.Column(db.JSON, nullable=False, default=dict)
+    # Binds the flow to the browser that started it (a random value in its cookie).
+    browser = db.Column(db.String(64), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    expires_at = db.Column(db.DateTime, nullable=False)
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= clock.now()

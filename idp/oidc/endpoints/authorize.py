@@ -1,0 +1,164 @@
+"""Authorization endpoint: OIDC Core 1.0 §3.1.2, RFC 6749 §4.1.1, RFC 7636, RFC 9207.
+
+Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
+PKCE. This module decides the rest, one check at a time: is the user signed in recently
+enough (prompt=login, max_age), has the user consented (prompt=consent, first-party
+clients), may we ask at all (prompt=none). Errors go back to the client only once its
+redirect_uri is known to be registered; before that they are shown as a page.
+"""
+from __future__ import annotations
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ...extensions import csrf, db
+from ...models import Consent
+from ...services import audit, clock
+from ...web.browser import browser_id, current_session, origin
+from ...web.locale import remember_ui_locales
+from ..pending import PendingAuthorization
+from ..server import AuthorizationRequest
+
+bp = Blueprint("oidc_authorize", __name__)
+
+# Longest accepted value per parameter; anything longer is a malformed request.
+MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
+DEFAULT_MAX_LENGTH = 2048
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # relying services may POST the request (OIDC Core §3.1.2.1) without our token
+def authorize():
+    source = request.form if request.method == "POST" else request.args
+    repeated = [key for key in source if len(source.getlist(key)) > 1]
+    if repeated:
+        return _error_page(InvalidRequestError(f"Parameter '{repeated[0]}' is repeated."))
+    return _authorize(source.to_dict(), pending=None)
+
+
+@bp.route("/authorize/resume/<flow_id>")
+def resume(flow_id):
+    pending = PendingAuthorization.load(flow_id, browser_id())
+    return _authorize(pending.params, pending)
+
+
+@bp.route("/authorize/consent/<flow_id>", methods=["POST"])
+def consent(flow_id):
+    pending = PendingAuthorization.load(flow_id, browser_id())
+    login_session = current_session()
+    if login_session is None:
+        return _authorize(pending.params, pending)
+    server = current_app.extensions["idp.server"]
+    params = pending.params
+    try:
+        grant = server.get_consent_grant(AuthorizationRequest(params, request.url), end_user=login_session.identity)
+    except OAuth2Error as error:
+        return _error_response(error, params)
+    client, identity = grant.client, login_session.identity
+    if request.form.get("decision") != "allow":
+        audit.record("consent.denied", origin=origin(), identity=identity, client_id=client.client_id)
+        db.session.commit()
+        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params)
+    _remember_consent(identity, client, grant.request.scope)
+    pending.transition("consent")
+    db.session.commit()
+    return _authorize(params, pending)
+
+
+def _authorize(params: dict, pending: PendingAuthorization | None):
+    server = current_app.extensions["idp.server"]
+    oauth_request = AuthorizationRequest(params, request.url)
+    login_session = current_session()
+    identity = login_session.identity if login_session else None
+    try:
+        _check_lengths(params)
+        grant = server.get_consent_grant(oauth_request, end_user=identity)
+        remember_ui_locales(params.get("ui_locales"))
+        prompts = set(params.get("prompt", "").split())
+        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri):
+            if "none" in prompts:
+                raise LoginRequiredError(redirect_uri=grant.redirect_uri)
+            pending = pending or PendingAuthorization.start(browser_id(), params=params)
+            return redirect(url_for(
+                "login.start",
+                return_to=url_for("oidc_authorize.resume", flow_id=pending.id),
+                login_hint=params.get("login_hint") or None,
+            ))
+        scope = grant.request.scope
+        if _needs_consent(grant.client, identity, scope, prompts, pending):
+            if "none" in prompts:
+                raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
+            pending = pending or PendingAuthorization.start(browser_id(), params=params)
+            return render_template("oidc/consent.html", client=grant.client, scopes=scope.split(), flow=pending)
+        oauth_request.login_session = login_session
+        response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
+        audit.record("authorize.code_issued", origin=origin(), identity=identity, client_id=grant.client.client_id)
+        db.session.commit()
+        return response
+    except OAuth2Error as error:
+        return _error_response(error, params)
+
+
+def _check_lengths(params: dict) -> None:
+    for key, value in params.items():
+        if len(value) > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
+            raise InvalidRequestError(f"Parameter '{key}' is too long.")
+
+
+def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
+    if login_session is None:
+        return True
+    # A login completed after this request started satisfies prompt=login and max_age.
+    if pending is not None and login_session.auth_time >= pending.stored.created_at:
+        return False
+    if "login" in prompts:
+        return True
+    if params.get("max_age") is not None:
+        try:
+            max_age = int(params["max_age"])
+            if max_age < 0:
+                raise ValueError
+        except ValueError:
+            raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=redirect_uri)
+        return (clock.now() - login_session.auth_time).total_seconds() > max_age
+    return False
+
+
+def _needs_consent(client, identity, scope, prompts, pending) -> bool:
+    if pending is not None and pending.consented:
+        return False
+    if "consent" in prompts:
+        return True
+    if client.first_party:
+        return False
+    stored = db.session.execute(
+        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
+    ).scalar_one_or_none()
+    return stored is None or not stored.covers(scope)
+
+
+def _remember_consent(identity, client, scope: str) -> None:
+    stored = db.session.execute(
+        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
+    ).scalar_one_or_none()
+    if stored is None:
+        stored = Consent(identity_id=identity.id, client_id=client.id, scope="")
+        db.session.add(stored)
+    stored.scope = " ".join(sorted(set(stored.scope.split()) | set(scope.split())))
+    stored.granted_at = clock.now()
+    audit.record("consent.granted", origin=origin(), identity=identity, client_id=client.client_id, scope=scope)
+
+
+def _error_response(error: OAuth2Error, params: dict):
+    if not error.redirect_uri:
+        return _error_page(error)
+    error.state = params.get("state")
+    body = error.get_body() + [("iss", current_app.config["IDP_ISSUER"])]
+    return redirect(add_params_to_uri(error.redirect_uri, body), 302)
+
+
+def _error_page(error: OAuth2Error):
+    return render_template("oidc/error.html", error=error.error, description=error.get_error_description()), 400

@@ -1,0 +1,54 @@
+"""OpenID Provider metadata, OIDC Discovery 1.0 §3 (and RFC 8414, RFC 9207)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from .. import claims
+from ..server import SCOPES
+from ..tokens import ACCESS_TOKEN_ALG
+from ...services.keys import ALGORITHMS
+
+bp = Blueprint("oidc_discovery", __name__)
+
+
+def metadata(issuer: str) -> dict:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "end_session_endpoint": f"{issuer}/logout",
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
+        "userinfo_signing_alg_values_supported": ["none"],
+        "access_token_signing_alg_values_supported": [ACCESS_TOKEN_ALG],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": claims.supported(),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["fi", "sv", "en"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+    }
+
+
+@bp.route("/.well-known/openid-configuration")
+def openid_configuration():
+    response = jsonify(current_app.extensions["idp.discovery"])
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["IDP_JWKS_MAX_AGE"]
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,59 @@
+"""RP-Initiated Logout 1.0: /logout with id_token_hint, post_logout_redirect_uri, state.
+
+With a valid id_token_hint for the signed-in user the logout happens at once; without
+one the user confirms first (§6: a bare logout link must not end sessions by itself).
+Redirection goes only to a post_logout_redirect_uri registered for the client.
+"""
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
+from flask import Blueprint, current_app, render_template, request
+from flask_wtf.csrf import ValidationError, validate_csrf
+
+from ...extensions import csrf
+from ...services import sessions
+from ...web.browser import current_session, origin, sign_out
+
+bp = Blueprint("oidc_end_session", __name__)
+
+
+class EndSessionEndpoint(_EndSessionEndpoint):
+    def get_server_jwks(self):
+        return self.server.keystore.verification_keys()
+
+    def end_session(self, end_session_request):
+        login_session = current_session()
+        if login_session is not None:
+            sessions.end(login_session, origin=origin())
+        sign_out()
+
+
+def _hint_matches_session(claims: dict | None) -> bool:
+    login_session = current_session()
+    if claims is None or claims.get("iss") != current_app.config["IDP_ISSUER"]:
+        return False
+    return login_session is None or claims.get("sub") == login_session.identity.sub
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def logout():
+    server = current_app.extensions["idp.server"]
+    try:
+        end_request = server.validate_endpoint_request(EndSessionEndpoint.ENDPOINT_NAME)
+    except OAuth2Error as error:
+        return render_template("oidc/error.html", error=error.error, description=error.get_error_description()), 400
+    confirmed = request.method == "POST" and "confirm" in request.form
+    if confirmed:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            confirmed = False
+    if not confirmed and not _hint_matches_session(end_request.id_token_claims):
+        if current_session() is None and end_request.redirect_uri is None:
+            return render_template("oidc/logged_out.html")
+        return render_template("oidc/confirm_logout.html", end_request=end_request,
+                               params=request.values.to_dict())
+    response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
+    return response or render_template("oidc/logged_out.html")

@@ -1,0 +1,33 @@
+"""Token revocation, RFC 7009. Revoking a refresh token ends its whole family."""
+from __future__ import annotations
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from flask import Blueprint, current_app
+
+from ...extensions import db
+from ...models import Token
+from ...services import audit, clock
+from ..token_view import PresentedToken
+
+bp = Blueprint("oidc_revocation", __name__)
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return PresentedToken.find(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token.kind == "refresh_token":
+            Token.revoke_family(token.row.family)
+        else:
+            token.row.revoked_at = token.row.revoked_at or clock.now()
+        audit.record("token.revoked", identity=token.row.identity_id,
+                     client_id=request.client.client_id, kind=token.kind)
+        db.session.commit()
+
+
+@bp.route("/revoke", methods=["POST"])
+def revoke():
+    return current_app.extensions["idp.server"].create_endpoint_response(RevocationEndpoint.ENDPOINT_NAME)

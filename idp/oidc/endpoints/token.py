@@ -1,0 +1,20 @@
+"""Token endpoint, RFC 6749 §3.2: authorization_code, refresh_token, client_credentials.
+
+Client secrets are checked with SHA-256 (no argon2 here) so this endpoint stays fast.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from ...extensions import db, limiter
+
+bp = Blueprint("oidc_token", __name__)
+
+
+@bp.route("/token", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_TOKEN_RATE_LIMIT"])
+def token():
+    response = current_app.extensions["idp.server"].create_token_response()
+    # Grants commit what they issue; anything left over belongs to a failed request.
+    db.session.rollback()
+    return response

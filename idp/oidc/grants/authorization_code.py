@@ -1,0 +1,136 @@
+"""Authorization code grant (RFC 6749 §4.1) with OIDC (Core §3.1) and PKCE (RFC 7636).
+
+Codes are single use and short-lived (IDP_CODE_TTL). A second use of a code is a replay:
+it fails, and every token issued from that code is revoked (RFC 6749 §4.1.2).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from flask import current_app
+
+from ...extensions import db
+from ...models import AuthorizationCode, Token
+from ...models.grants import token_hash
+from ...services import audit, clock
+from .. import claims
+
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def save_authorization_code(self, code, request):
+        session = request.login_session
+        payload = request.payload.data
+        now = clock.now()
+        db.session.add(AuthorizationCode(
+            code_hash=token_hash(code),
+            client_id=request.client.id,
+            identity_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            nonce=payload.get("nonce"),
+            code_challenge=payload.get("code_challenge"),
+            code_challenge_method=payload.get("code_challenge_method"),
+            sid=session.sid,
+            auth_time=clock.to_timestamp(session.auth_time),
+            acr=session.acr,
+            amr=session.amr,
+            expires_at=now + dt.timedelta(seconds=current_app.config["IDP_CODE_TTL"]),
+        ))
+        db.session.commit()
+
+    def query_authorization_code(self, code, client):
+        row = db.session.execute(
+            db.select(AuthorizationCode).filter_by(code_hash=token_hash(code))
+        ).scalar_one_or_none()
+        if row is None or row.client_id != client.id:
+            return None
+        # Consume atomically: of two concurrent exchanges exactly one wins.
+        won = db.session.execute(
+            db.update(AuthorizationCode)
+            .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+            .values(used_at=clock.now())
+        ).rowcount == 1
+        if not won:
+            revoked = Token.revoke_family(f"code:{row.id}")
+            audit.record("token.code_replayed", "failure", identity=row.identity_id,
+                         client_id=client.client_id, tokens_revoked=revoked)
+            db.session.commit()
+            return None
+        if row.is_expired():
+            db.session.commit()
+            return None
+        return row
+
+    def delete_authorization_code(self, authorization_code):
+        # Already consumed in query_authorization_code; this commits the tokens with it.
+        audit.record("token.issued", identity=authorization_code.identity_id,
+                     client_id=authorization_code.client.client_id, grant="authorization_code")
+        db.session.commit()
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.identity
+
+
+class OpenIDConnect(OpenIDCode):
+    """ID tokens signed with the client's algorithm by the current key of the key store."""
+
+    def __init__(self, keystore, issuer: str):
+        super().__init__(require_nonce=False)
+        self.keystore = keystore
+        self.issuer = issuer
+
+    def exists_nonce(self, nonce, request):
+        client = request.client
+        return db.session.execute(
+            db.select(AuthorizationCode.id).filter_by(client_id=client.id, nonce=nonce).limit(1)
+        ).first() is not None
+
+    def generate_user_info(self, user, scope):
+        return claims.for_scope(user, scope)
+
+    def get_client_algorithm(self, client):
+        return client.id_token_signed_response_alg
+
+    def resolve_client_private_key(self, client):
+        return self.keystore.signing_key(self.get_client_algorithm(client)).key
+
+    def get_encode_header(self, client):
+        alg = self.get_client_algorithm(client)
+        return {"alg": alg, "typ": "JWT", "kid": self.keystore.signing_key(alg).kid}
+
+    def get_compatible_claims(self, request):
+        now = clock.timestamp()
+        return {
+            "iss": self.issuer,
+            "aud": request.client.client_id,
+            "iat": now,
+            "exp": now + current_app.config["IDP_ID_TOKEN_TTL"],
+        }
+
+    def get_authorization_code_claims(self, authorization_code):
+        result = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.sid:
+            result["sid"] = authorization_code.sid
+        return result
+
+
+class PKCE(CodeChallenge):
+    """PKCE with S256 only (RFC 9700 §2.1.1): required of public clients, optional otherwise."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if grant.request.client.is_public and not data.get("code_challenge"):
+            raise InvalidRequestError("Public clients must send 'code_challenge' (PKCE, S256).")
+        if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+        super().validate_code_challenge(grant, redirect_uri)

@@ -1,0 +1,22 @@
+"""Client credentials grant (RFC 6749 §4.4): a confidential client acting for itself."""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidScopeError, grants, scope_to_list
+
+from ...extensions import db
+
+# These scopes describe a person; a client acting for itself cannot have them.
+USER_SCOPES = {"openid", "profile", "email", "offline_access"}
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        if USER_SCOPES & set(scope_to_list(self.request.payload.scope) or []):
+            raise InvalidScopeError("User scopes cannot be granted to a client acting for itself.")
+
+    def save_token(self, token):
+        super().save_token(token)
+        db.session.commit()

@@ -1,0 +1,54 @@
+"""Refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+
+Every use returns a new refresh token and retires the old one. Presenting a retired one
+means it leaked: the whole family (every token of that login) is revoked.
+"""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+
+from ...extensions import db
+from ...models import Token
+from ...services import audit, clock
+from .authorization_code import TOKEN_AUTH_METHODS
+
+
+def _revoke_for_reuse(token: Token) -> None:
+    revoked = Token.revoke_family(token.family)
+    audit.record("token.refresh_reused", "failure", identity=token.identity_id,
+                 client_id=token.client.client_id, tokens_revoked=revoked)
+    db.session.commit()
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        token = Token.by_refresh_token(refresh_token)
+        if token is None:
+            return None
+        if token.refresh_used_at is not None and token.revoked_at is None:
+            _revoke_for_reuse(token)
+            return None
+        if token.identity is None or not token.refresh_is_usable():
+            return None
+        return token
+
+    def authenticate_user(self, refresh_token):
+        return refresh_token.identity
+
+    def revoke_old_credential(self, refresh_token):
+        won = db.session.execute(
+            db.update(Token)
+            .where(Token.id == refresh_token.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
+            .values(refresh_used_at=clock.now())
+        ).rowcount == 1
+        if not won:
+            # Another request rotated it first: this is reuse, and the new token must not live.
+            db.session.rollback()
+            _revoke_for_reuse(refresh_token)
+            raise InvalidGrantError("The refresh token was already used.")
+        audit.record("token.refreshed", identity=refresh_token.identity_id,
+                     client_id=refresh_token.client.client_id)
+        db.session.commit()

@@ -1,0 +1,74 @@
+"""Wires Authlib's authorization server to Tunnus storage, grants and endpoints."""
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9207 import IssuerParameter
+
+from ..models import Client
+from ..services.keys import KeyStore
+from . import tokens
+from .endpoints.introspection import IntrospectionEndpoint
+from .endpoints.revocation import RevocationEndpoint
+from .endpoints.end_session import EndSessionEndpoint
+from .endpoints.userinfo import UserInfoEndpoint, resource_protector
+from .grants.authorization_code import PKCE, AuthorizationCodeGrant, OpenIDConnect
+from .grants.client_credentials import ClientCredentialsGrant
+from .grants.refresh_token import RefreshTokenGrant
+
+SCOPES = ["openid", "profile", "email", "offline_access"]
+
+
+class AuthorizationRequest(OAuth2Request):
+    """An authorization request from stored parameters (resumed after login/consent)."""
+
+    def __init__(self, params: dict, uri: str):
+        super().__init__("GET", uri)
+        self.payload = BasicOAuth2Payload(params)
+        self.login_session = None
+
+    @property
+    def args(self):
+        return self.payload.data
+
+    @property
+    def form(self):
+        return {}
+
+
+class Server(FlaskAuthorizationServer):
+    def __init__(self, issuer: str, keystore: KeyStore):
+        super().__init__()
+        self.issuer = issuer
+        self.keystore = keystore
+
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+class Issuer(IssuerParameter):
+    def __init__(self, issuer: str):
+        self.issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self.issuer
+
+
+def build(app, keystore: KeyStore) -> Server:
+    issuer = app.config["IDP_ISSUER"]
+    server = Server(issuer, keystore)
+    server.init_app(app, query_client=Client.by_client_id, save_token=tokens.save)
+    server.scopes_supported = SCOPES
+    server.register_token_generator("default", tokens.TokenGenerator(keystore, issuer))
+    server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_extension(Issuer(issuer))
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
+    server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))
+    server.register_endpoint(EndSessionEndpoint)
+    return server

@@ -1,0 +1,65 @@
+"""Registering relying services."""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from urllib.parse import urlsplit
+
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..models import Client
+from ..models.client import hash_secret
+from . import audit
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_redirect_uri(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.netloc:
+        raise ValidationFailed(f"{uri!r}: a redirect URI must be absolute and have no #fragment")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        raise ValidationFailed(f"{uri!r}: use https (plain http only on a loopback address)")
+    return uri
+
+
+def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (), *,
+           public: bool = False, first_party: bool = False, grant_types: list[str] | None = None,
+           client_id: str | None = None) -> tuple[Client, str | None]:
+    """The new client and its secret (None for public clients). The secret is shown once."""
+    grant_types = list(grant_types or ["authorization_code", "refresh_token"])
+    unknown = set(grant_types) - set(GRANT_TYPES)
+    if unknown:
+        raise ValidationFailed(f"unknown grant type(s): {', '.join(sorted(unknown))}")
+    if public and "client_credentials" in grant_types:
+        raise ValidationFailed("a public client cannot use client_credentials")
+    if "authorization_code" in grant_types and not redirect_uris:
+        raise ValidationFailed("give at least one --redirect-uri")
+    client = Client(
+        client_id=client_id or secrets.token_urlsafe(16),
+        name=name.strip(),
+        redirect_uris=[check_redirect_uri(u) for u in redirect_uris],
+        post_logout_redirect_uris=[check_redirect_uri(u) for u in post_logout_redirect_uris],
+        grant_types=grant_types,
+        is_public=public,
+        first_party=first_party,
+    )
+    secret = None if public else secrets.token_urlsafe(32)
+    client.secret_hash = hash_secret(secret) if secret else None
+    db.session.add(client)
+    audit.record("client.created", client_id=client.client_id, name=client.name)
+    db.session.commit()
+    return client, secret
+
+
+def all_clients() -> list[Client]:
+    return list(db.session.execute(db.select(Client).order_by(Client.id)).scalars())

@@ -1,0 +1,88 @@
+"""Identities: creating people and checking their password, with lockout."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict, InvalidCredentials, ValidationFailed
+from ..extensions import db
+from ..models import Identity
+from ..models.identity import normalise_email
+from . import audit, clock, passwords
+from .audit import SYSTEM, Origin
+
+MAX_PASSWORD_LENGTH = 256
+
+
+def valid_email(email: str) -> bool:
+    local, sep, domain = (email or "").strip().rpartition("@")
+    return bool(sep and local and "." in domain and " " not in email.strip() and len(email) <= 320)
+
+
+def create(email: str, password: str | None, name: str = "", *, verified: bool = False,
+           origin: Origin = SYSTEM) -> Identity:
+    if not valid_email(email):
+        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+    if Identity.by_email(email) is not None:
+        raise Conflict(_l("An account with this email address already exists."))
+    if password is not None and not 1 <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(_l("The password must be at most 256 characters long."))
+    identity = Identity(name=(name or "").strip(), email_verified=verified)
+    identity.set_email(email)
+    identity.password_hash = passwords.hash_password(password) if password else None
+    db.session.add(identity)
+    db.session.flush()
+    audit.record("identity.created", origin=origin, identity=identity)
+    db.session.commit()
+    return identity
+
+
+def authenticate(email: str, password: str, *, origin: Origin) -> Identity:
+    """The identity for this email and password, or InvalidCredentials.
+
+    Unknown email, wrong password and locked account fail the same way and take the same
+    time, so the answer does not reveal which addresses have an account.
+    """
+    identity = Identity.by_email(email) if len(email or "") <= 320 else None
+    password = password or ""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""
+    ok = passwords.verify(identity.password_hash if identity else None, password)
+    if identity is None:
+        audit.record("login.password", "failure", origin=origin, reason="unknown_email",
+                     email=normalise_email(email)[:320])
+        db.session.commit()
+        raise InvalidCredentials()
+    if identity.is_locked():
+        audit.record("login.password", "failure", origin=origin, identity=identity, reason="locked")
+        db.session.commit()
+        raise InvalidCredentials()
+    if not ok:
+        _count_failure(identity, origin)
+        db.session.commit()
+        raise InvalidCredentials()
+    identity.failed_logins = 0
+    identity.locked_until = None
+    if passwords.needs_rehash(identity.password_hash):
+        identity.password_hash = passwords.hash_password(password)
+    audit.record("login.password", origin=origin, identity=identity)
+    db.session.commit()
+    return identity
+
+
+def _count_failure(identity: Identity, origin: Origin) -> None:
+    config = current_app.config
+    # Counted in SQL so concurrent attempts from several processes all count.
+    db.session.execute(
+        db.update(Identity).where(Identity.id == identity.id).values(failed_logins=Identity.failed_logins + 1)
+    )
+    db.session.refresh(identity)
+    reason = "wrong_password"
+    if identity.failed_logins >= config["IDP_LOCKOUT_THRESHOLD"]:
+        identity.locked_until = clock.now() + dt.timedelta(seconds=config["IDP_LOCKOUT_SECONDS"])
+        identity.failed_logins = 0
+        reason = "locked_now"
+        audit.record("identity.locked", origin=origin, identity=identity)
+    audit.record("login.password", "failure", origin=origin, identity=identity, reason=reason)

@@ -1,0 +1,145 @@
+"""Signing keys: created on first start, rotated by `tunnus keys rotate`.
+
+One JSON file per key in IDP_KEYS_DIR. A rotated key is published for
+IDP_KEY_PUBLISH_DELAY seconds before it signs, so relying services that cache the JWKS
+already know it; the key it replaces stays published until every token it signed has
+expired. Files are re-read when the folder changes, so all processes sharing the folder
+follow a rotation without restart.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+
+from . import clock
+
+ALGORITHMS = ("RS256", "ES256")
+
+
+def _generate(alg: str):
+    if alg == "RS256":
+        key = RSAKey.generate_key(2048, private=True)
+    else:
+        key = ECKey.generate_key("P-256", private=True)
+    data = key.as_dict(private=True)
+    data.update(kid=key.thumbprint(), alg=alg, use="sig")
+    return import_key(data)
+
+
+@dataclass
+class SigningKey:
+    key: object
+    alg: str
+    activates_at: int
+    retired_at: int | None
+    path: Path
+
+    @property
+    def kid(self) -> str:
+        return self.key.kid
+
+    def signs_at(self, now: int) -> bool:
+        return self.activates_at <= now and (self.retired_at is None or self.retired_at > now)
+
+    def published_at(self, now: int, retention: int) -> bool:
+        return self.retired_at is None or self.retired_at + retention > now
+
+    def save(self) -> None:
+        record = {
+            "alg": self.alg,
+            "activates_at": self.activates_at,
+            "retired_at": self.retired_at,
+            "jwk": self.key.as_dict(private=True),
+        }
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle)
+        os.replace(tmp, self.path)
+
+
+class KeyStore:
+    def __init__(self, directory: str, publish_delay: int, retention: int):
+        self.directory = Path(directory)
+        self.publish_delay = publish_delay
+        self.retention = retention
+        self._lock = threading.Lock()
+        self._stamp = None
+        self._keys: list[SigningKey] = []
+        self._jwks_cache: tuple | None = None
+
+    # Reading
+
+    def _load(self) -> list[SigningKey]:
+        try:
+            stamp = os.stat(self.directory).st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            with self._lock:
+                keys = []
+                for path in sorted(self.directory.glob("*.json")) if stamp else []:
+                    record = json.loads(path.read_text())
+                    keys.append(
+                        SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"], record["retired_at"], path)
+                    )
+                self._keys, self._stamp, self._jwks_cache = keys, stamp, None
+        return self._keys
+
+    def signing_key(self, alg: str) -> SigningKey:
+        now = clock.timestamp()
+        usable = [k for k in self._load() if k.alg == alg and k.signs_at(now)]
+        if not usable:
+            raise LookupError(f"no active {alg} signing key in {self.directory}; run `tunnus keys rotate`")
+        return max(usable, key=lambda k: k.activates_at)
+
+    def published(self) -> list[SigningKey]:
+        now = clock.timestamp()
+        return [k for k in self._load() if k.published_at(now, self.retention)]
+
+    def public_jwks(self) -> dict:
+        keys = self.published()
+        marker = tuple(k.kid for k in keys)
+        if self._jwks_cache is None or self._jwks_cache[0] != marker:
+            body = {"keys": [k.key.as_dict(private=False) for k in keys]}
+            self._jwks_cache = (marker, body)
+        return self._jwks_cache[1]
+
+    def verification_keys(self) -> KeySet:
+        return KeySet([k.key for k in self.published()])
+
+    # Writing
+
+    def ensure(self) -> list[SigningKey]:
+        """Create an immediately active key for each algorithm that has none."""
+        now = clock.timestamp()
+        created = []
+        for alg in ALGORITHMS:
+            if not any(k.alg == alg and k.signs_at(now) for k in self._load()):
+                created.append(self._add(alg, activates_at=now))
+        return created
+
+    def rotate(self) -> list[SigningKey]:
+        """Add a new key per algorithm; it signs after the publish delay, when the old one retires."""
+        now = clock.timestamp()
+        activates_at = now + self.publish_delay
+        current = [k for k in self._load() if k.retired_at is None or k.retired_at > activates_at]
+        created = [self._add(alg, activates_at=activates_at) for alg in ALGORITHMS]
+        for old in current:
+            old.retired_at = activates_at
+            old.save()
+        self._stamp = None
+        return created
+
+    def _add(self, alg: str, activates_at: int) -> SigningKey:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key = _generate(alg)
+        signing_key = SigningKey(key, alg, activates_at, None, self.directory / f"{key.kid}.json")
+        signing_key.save()
+        self._stamp = None
+        return signing_key

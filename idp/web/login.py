@@ -1,0 +1,67 @@
+"""Login pages: identifier first (email, Continue), then password with 'remember me'."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ..errors import InvalidCredentials
+from ..extensions import limiter
+from ..flows.login import LoginFlow, State
+from ..services.identities import valid_email
+from .browser import browser_id, current_identity, origin, sign_in
+
+bp = Blueprint("login", __name__)
+
+
+def _safe_return_to(value: str | None) -> str | None:
+    # Only paths on this server: an open redirect here would leak users to phishing sites.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 2048:
+        return value
+    return None
+
+
+@bp.route("/login")
+def start():
+    flow = LoginFlow.start(browser_id(), return_to=_safe_return_to(request.args.get("return_to")))
+    hint = (request.args.get("login_hint") or "").strip()
+    if valid_email(hint):
+        flow.identify(hint)
+    return redirect(url_for("login.show", flow_id=flow.id))
+
+
+@bp.route("/login/<flow_id>")
+def show(flow_id):
+    flow = LoginFlow.load(flow_id, browser_id())
+    if flow.state is State.DONE:
+        return redirect(flow.return_to or url_for("account.home"))
+    template = "login/identify.html" if flow.state is State.IDENTIFY else "login/password.html"
+    return render_template(template, flow=flow)
+
+
+@bp.route("/login/<flow_id>/identify", methods=["GET", "POST"])
+def identify(flow_id):
+    flow = LoginFlow.load(flow_id, browser_id())
+    if request.method == "GET":
+        return render_template("login/identify.html", flow=flow)
+    email = (request.form.get("email") or "").strip()
+    if not valid_email(email):
+        return render_template("login/identify.html", flow=flow, email=email, error="invalid_email"), 400
+    flow.identify(email)
+    return redirect(url_for("login.show", flow_id=flow.id))
+
+
+@bp.route("/login/<flow_id>/password", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+def password(flow_id):
+    flow = LoginFlow.load(flow_id, browser_id())
+    remember = request.form.get("remember") == "on"
+    try:
+        login_session = flow.submit_password(request.form.get("password") or "", remember, origin())
+    except InvalidCredentials:
+        return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
+    sign_in(login_session)
+    return redirect(flow.return_to or url_for("account.home"))
+
+
+@bp.app_context_processor
+def signed_in_user():
+    return {"signed_in": current_identity()}

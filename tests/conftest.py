@@ -1,0 +1,120 @@
+"""Fixtures: a migrated database chosen by env, a fresh app per test, a browser-like client.
+
+IDP_TEST_DATABASE_URL / IDP_TEST_REDIS_URL select PostgreSQL and Redis; without them
+the tests run on a temporary SQLite file with in-process rate limits.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from idp import create_app
+from idp.extensions import db
+from idp.services import clock
+
+from .support.browser import Browser
+from .support.rp import RelyingParty
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'tunnus.sqlite3'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, keys_dir, tmp_path_factory):
+    return {
+        "TESTING": True,
+        "IDP_DATABASE_URL": database_url,
+        "IDP_REDIS_URL": os.environ.get("IDP_TEST_REDIS_URL"),
+        "IDP_KEYS_DIR": keys_dir,
+        "IDP_SECRET_KEY": "test-secret-" + secrets.token_hex(8),
+        "IDP_ISSUER": "http://localhost",
+        # Cheap hashing keeps the suite fast; production parameters are tested separately.
+        "IDP_ARGON2_MEMORY_KIB": 1024,
+        "IDP_ARGON2_TIME_COST": 1,
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated(base_config):
+    import flask_migrate
+
+    app = create_app(base_config)
+    with app.app_context():
+        flask_migrate.upgrade()
+    return True
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    Without this the test's own app context would be reused, sharing `g` and the
+    database session between requests and hiding bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(base_config, migrated):
+    config = dict(base_config, RATELIMIT_KEY_PREFIX="t" + secrets.token_hex(6))
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    clock.reset()
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def user(app):
+    from idp.services import identities
+
+    identity = identities.create("Maija.Meikalainen@Example.FI", "correct horse battery staple", "Maija Meikäläinen",
+                                 verified=True)
+    identity.test_password = "correct horse battery staple"
+    return identity
+
+
+@pytest.fixture
+def rp(app):
+    """A confidential relying service registered with Tunnus."""
+    return RelyingParty.register(app, name="Kirjasto", first_party=False)
+
+
+@pytest.fixture
+def public_rp(app):
+    return RelyingParty.register(app, name="Mobiilisovellus", public=True, first_party=True)

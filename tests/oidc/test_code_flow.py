@@ -1,0 +1,83 @@
+"""The authorization code flow end to end, as a browser and a relying service see it."""
+from joserfc import jwt
+
+from tests.support.journeys import authorize, sign_in, tokens_for
+
+
+def test_full_code_flow_gives_signed_id_token_with_all_claims(browser, rp, user):
+    browser.get(rp.authorize_url())
+    assert "Continue" in browser.text
+    browser.submit("/identify", email="maija.meikalainen@example.fi")
+    assert "maija.meikalainen@example.fi" in browser.text and "Not you?" in browser.text
+    assert "Remember me on this computer" in browser.text
+    browser.submit("/password", password=user.test_password)
+    assert "Kirjasto wants to use your Tunnus account" in browser.text
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+
+    callback = rp.callback_params(browser.url)
+    assert callback["state"] == rp.state
+    assert callback["iss"] == "http://localhost"  # RFC 9207
+    response = rp.redeem(callback["code"])
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["token_type"] == "Bearer" and body["refresh_token"]
+
+    claims = rp.verify_id_token(body["id_token"])
+    assert claims["sub"] == user.sub
+    assert claims["nonce"] == rp.nonce
+    assert claims["email"] == "Maija.Meikalainen@Example.FI"
+    assert claims["name"] == "Maija Meikäläinen"
+    assert claims["amr"] == ["pwd"] and claims["acr"]
+    assert claims["sid"] and claims["auth_time"] <= claims["iat"] < claims["exp"]
+    assert claims["at_hash"]
+
+    access = jwt.decode(body["access_token"], rp.jwks(), algorithms=["ES256"])
+    assert access.header["typ"] == "at+jwt" and access.claims["sub"] == user.sub
+
+
+def test_userinfo_answers_get_and_post_with_scoped_claims(browser, rp, user):
+    tokens = tokens_for(browser, rp, user, scope="openid email")
+    for method in ("GET", "POST"):
+        response = rp.userinfo(tokens["access_token"], method=method)
+        assert response.status_code == 200
+        assert response.get_json() == {"sub": user.sub, "email": "Maija.Meikalainen@Example.FI",
+                                       "email_verified": True}
+
+
+def test_userinfo_rejects_missing_and_bad_tokens(rp):
+    assert rp.http.get("/userinfo").status_code == 401
+    response = rp.userinfo("not-a-token")
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["WWW-Authenticate"]
+
+
+def test_consent_is_remembered_and_first_party_skips_it(browser, rp, public_rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url())
+    assert "code" in rp.callback_params(browser.url)
+    browser.get(public_rp.authorize_url())
+    assert "code" in public_rp.callback_params(browser.url)
+
+
+def test_denied_consent_returns_access_denied(browser, rp, user):
+    callback = authorize(browser, rp, user, consent=False)
+    assert callback["error"] == "access_denied" and callback["state"] == rp.state
+    assert callback["iss"] == "http://localhost"
+
+
+def test_login_hint_skips_to_password_step(browser, rp, user):
+    browser.get(rp.authorize_url(login_hint=user.email))
+    assert 'data-testid="login-email"' in browser.text and user.email in browser.text
+
+
+def test_confidential_client_can_authenticate_by_post(browser, rp, user):
+    callback = authorize(browser, rp, user)
+    response = rp.redeem(callback["code"], auth="post")
+    assert response.status_code == 200
+
+
+def test_plain_oauth_request_without_openid_gets_no_id_token(browser, rp, user):
+    callback = authorize(browser, rp, user, scope="profile")
+    body = rp.redeem(callback["code"]).get_json()
+    assert "id_token" not in body and body["access_token"]

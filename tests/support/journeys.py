@@ -1,0 +1,26 @@
+"""Whole journeys a person makes in the browser, used by many tests."""
+from __future__ import annotations
+
+
+def sign_in(browser, email, password, remember=False):
+    """From a login page (step 1) through the password step."""
+    browser.submit("/identify", email=email)
+    assert "/password" in browser.form("/password")["action"]
+    return browser.submit("/password", password=password, remember="on" if remember else None)
+
+
+def authorize(browser, rp, user, consent=True, **params):
+    """Run an authorization request to the relying service's callback; return its parameters."""
+    browser.get(rp.authorize_url(**params))
+    if "/identify" in browser.text or 'name="email"' in browser.text:
+        sign_in(browser, user.email, user.test_password)
+    if "/authorize/consent/" in browser.text:
+        browser.submit("/authorize/consent/", button=("decision", "allow" if consent else "deny"))
+    return rp.callback_params(browser.url)
+
+
+def tokens_for(browser, rp, user, **params):
+    callback = authorize(browser, rp, user, **params)
+    response = rp.redeem(callback["code"])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
