@@ -74,8 +74,9 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
     login_session = current_session()
     identity = login_session.identity if login_session else None
     try:
-        _check_lengths(params)
+        _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
         grant = server.get_consent_grant(oauth_request, end_user=identity)
+        _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
         prompts = set(params.get("prompt", "").split())
         if _needs_login(params, prompts, login_session, pending, grant.redirect_uri):
@@ -102,10 +103,10 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         return _error_response(error, params)
 
 
-def _check_lengths(params: dict) -> None:
-    for key, value in params.items():
-        if len(value) > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
-            raise InvalidRequestError(f"Parameter '{key}' is too long.")
+def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
+    for key in keys:
+        if len(params.get(key) or "") > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
+            raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
 
 
 def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:

@@ -1,0 +1,78 @@
+"""Bad authorization requests: shown as a page until the redirect_uri is trusted,
+then returned to the client with the OAuth error code, state and iss."""
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.support.journeys import sign_in
+
+
+def _authorize(browser, **params):
+    return browser.client.get("/authorize?" + urlencode(params))
+
+
+def test_unknown_client_is_an_error_page_never_a_redirect(browser):
+    response = _authorize(browser, response_type="code", client_id="nobody", redirect_uri="https://evil.example/cb",
+                          scope="openid")
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "invalid_client" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "https://evil.example/callback",
+    "https://rp.example/callback/",
+    "https://rp.example/callback?x=1",
+    "https://RP.example/callback",
+    "",
+])
+def test_redirect_uri_must_match_exactly(browser, rp, redirect_uri):
+    response = _authorize(browser, response_type="code", client_id=rp.client_id, redirect_uri=redirect_uri,
+                          scope="openid")
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "invalid_request" in response.get_data(as_text=True)
+
+
+def test_unsupported_response_type_goes_back_to_the_client(browser, rp):
+    browser.get(rp.authorize_url(response_type="token"))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "unsupported_response_type"
+    assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+def test_unknown_scope_is_invalid_scope(browser, rp):
+    browser.get(rp.authorize_url(scope="openid admin"))
+    assert rp.callback_params(browser.url)["error"] == "invalid_scope"
+
+
+def test_repeated_parameter_is_refused(browser, rp):
+    response = browser.client.get(rp.authorize_url() + "&scope=openid")
+    assert response.status_code == 400
+    assert "invalid_request" in response.get_data(as_text=True)
+
+
+def test_oversized_parameter_is_a_clear_error_not_a_crash(browser, rp, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get(rp.authorize_url(nonce="n" * 5000))
+    assert rp.callback_params(browser.url)["error"] == "invalid_request"
+
+
+def test_bad_max_age_is_invalid_request(browser, rp, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get(rp.authorize_url(max_age="soon"))
+    assert rp.callback_params(browser.url)["error"] == "invalid_request"
+
+
+def test_authorization_request_may_be_posted(browser, rp, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    url = rp.authorize_url()
+    params = dict(pair.split("=", 1) for pair in url.split("?", 1)[1].split("&"))
+    from urllib.parse import unquote_plus
+
+    response = browser.client.post("/authorize", data={k: unquote_plus(v) for k, v in params.items()})
+    assert response.status_code == 200  # the consent page
+    assert "Kirjasto" in response.get_data(as_text=True)

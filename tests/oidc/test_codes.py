@@ -1,0 +1,42 @@
+"""Authorization codes: single use, short-lived, bound to client and redirect_uri."""
+from idp.services import clock
+from tests.support.journeys import authorize
+from tests.support.rp import RelyingParty
+
+
+def test_replayed_code_fails_and_revokes_the_tokens_issued_from_it(browser, rp, user):
+    code = authorize(browser, rp, user)["code"]
+    first = rp.redeem(code).get_json()
+    assert rp.userinfo(first["access_token"]).status_code == 200
+
+    replay = rp.redeem(code)
+    assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(first["access_token"]).status_code == 401
+    assert rp.refresh(first["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.introspect(first["access_token"]).get_json() == {"active": False}
+
+
+def test_code_expires_after_sixty_seconds(browser, rp, user):
+    code = authorize(browser, rp, user)["code"]
+    clock.advance(61)
+    response = rp.redeem(code)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+def test_code_is_bound_to_the_client_it_was_issued_to(app, browser, rp, user):
+    code = authorize(browser, rp, user)["code"]
+    other = RelyingParty.register(app, name="Toinen")
+    other.verifier = rp.verifier
+    response = other.redeem(code)
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_redirect_uri_must_match_the_authorization_request(browser, rp, user):
+    code = authorize(browser, rp, user)["code"]
+    response = rp.redeem(code, redirect_uri="https://rp.example/other")
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_unknown_code_is_invalid_grant(rp):
+    response = rp.redeem("made-up-code")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

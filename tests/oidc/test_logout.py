@@ -1,0 +1,65 @@
+"""RP-Initiated Logout: the session ends, session-bound tokens die, redirects only to
+registered post-logout URIs, with the client's state."""
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.support.journeys import tokens_for
+from tests.support.rp import POST_LOGOUT_URI
+
+
+def _logout_url(**params):
+    return "/logout?" + urlencode(params)
+
+
+def test_logout_with_id_token_hint_ends_session_and_returns_to_client(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=tokens["id_token"], post_logout_redirect_uri=POST_LOGOUT_URI,
+                            state="bye-123"))
+    parts = urlsplit(browser.url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == POST_LOGOUT_URI
+    assert parse_qs(parts.query)["state"] == ["bye-123"]
+
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+def test_offline_access_tokens_survive_logout(browser, rp, user):
+    tokens = tokens_for(browser, rp, user, scope="openid offline_access")
+    browser.get(_logout_url(id_token_hint=tokens["id_token"]))
+    assert "You have logged out" in browser.text
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_unregistered_post_logout_uri_is_never_redirected_to(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=tokens["id_token"], post_logout_redirect_uri="https://evil.example/"))
+    assert browser.page.status_code == 200
+    assert "You have logged out" in browser.text
+
+
+def test_logout_without_hint_asks_for_confirmation(browser, rp, user):
+    tokens_for(browser, rp, user)
+    browser.get("/logout")
+    assert "Do you want to log out?" in browser.text
+    browser.submit("/logout", button=("confirm", "1"))
+    assert "You have logged out" in browser.text
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_confirmation_without_csrf_token_does_not_log_out(browser, rp, user):
+    tokens_for(browser, rp, user)
+    response = browser.client.post("/logout", data={"confirm": "1"})
+    assert "Do you want to log out?" in response.get_data(as_text=True)
+    browser.get(rp.authorize_url(prompt="none"))
+    assert "code" in rp.callback_params(browser.url)
+
+
+def test_forged_id_token_hint_is_refused(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    header, payload, signature = tokens["id_token"].split(".")
+    browser.get(_logout_url(id_token_hint=f"{header}.{payload}.{signature[::-1]}",
+                            post_logout_redirect_uri=POST_LOGOUT_URI))
+    assert browser.page.status_code == 400
+    assert "invalid_request" in browser.text

@@ -1,0 +1,62 @@
+"""prompt=none|login|consent and max_age decide when the user is asked again."""
+from idp.services import clock
+from tests.support.journeys import authorize, sign_in
+
+
+def test_prompt_none_without_session_returns_login_required(browser, rp):
+    browser.get(rp.authorize_url(prompt="none"))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "login_required"
+    assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+def test_prompt_none_without_consent_returns_consent_required(browser, rp, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "consent_required"
+
+
+def test_prompt_none_with_session_and_consent_returns_a_code_silently(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(prompt="none"))
+    assert "code" in rp.callback_params(browser.url)
+
+
+def test_prompt_login_asks_for_the_password_again(browser, rp, user):
+    first = rp.verify_id_token(rp.redeem(authorize(browser, rp, user)["code"]).get_json()["id_token"])
+    clock.advance(5)
+    browser.get(rp.authorize_url(prompt="login"))
+    assert 'name="email"' in browser.text or 'name="password"' in browser.text
+    sign_in(browser, user.email, user.test_password)
+    second = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert second["auth_time"] >= first["auth_time"] + 5
+
+
+def test_max_age_forces_login_when_the_session_is_older(browser, rp, user):
+    authorize(browser, rp, user)
+    clock.advance(120)
+    browser.get(rp.authorize_url(max_age="60"))
+    assert "/login/" in browser.url
+    sign_in(browser, user.email, user.test_password)
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["iat"] - claims["auth_time"] <= 60
+
+
+def test_max_age_within_the_limit_does_not_ask_again(browser, rp, user):
+    authorize(browser, rp, user)
+    clock.advance(30)
+    browser.get(rp.authorize_url(max_age="600"))
+    assert "code" in rp.callback_params(browser.url)
+
+
+def test_prompt_consent_asks_even_after_consent_was_given(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(prompt="consent"))
+    assert "/authorize/consent/" in browser.text
+
+
+def test_prompt_none_with_another_value_is_invalid(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(prompt="none login"))
+    assert rp.callback_params(browser.url)["error"] == "invalid_request"

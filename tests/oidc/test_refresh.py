@@ -1,0 +1,40 @@
+"""Refresh tokens rotate on every use; reusing an old one revokes the whole grant."""
+from tests.support.journeys import tokens_for
+
+
+def test_refresh_returns_new_tokens_and_retires_the_old_refresh_token(browser, rp, user):
+    first = tokens_for(browser, rp, user)
+    response = rp.refresh(first["refresh_token"])
+    assert response.status_code == 200
+    second = response.get_json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert rp.userinfo(second["access_token"]).get_json()["sub"] == user.sub
+    third = rp.refresh(second["refresh_token"])
+    assert third.status_code == 200
+
+
+def test_reused_refresh_token_revokes_every_token_of_the_grant(browser, rp, user):
+    first = tokens_for(browser, rp, user)
+    second = rp.refresh(first["refresh_token"]).get_json()
+
+    reuse = rp.refresh(first["refresh_token"])
+    assert reuse.status_code == 400 and reuse.get_json()["error"] == "invalid_grant"
+    assert rp.refresh(second["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(second["access_token"]).status_code == 401
+
+
+def test_refresh_can_narrow_but_not_widen_scope(browser, rp, user):
+    first = tokens_for(browser, rp, user, scope="openid email")
+    wider = rp.refresh(first["refresh_token"], scope="openid email profile")
+    assert wider.get_json()["error"] == "invalid_scope"
+    narrower = rp.refresh(first["refresh_token"], scope="openid")
+    assert narrower.status_code == 200 and narrower.get_json()["scope"] == "openid"
+
+
+def test_refresh_token_of_another_client_is_refused(app, browser, rp, user):
+    from tests.support.rp import RelyingParty
+
+    first = tokens_for(browser, rp, user)
+    other = RelyingParty.register(app, name="Toinen")
+    assert other.refresh(first["refresh_token"]).get_json()["error"] == "invalid_grant"
