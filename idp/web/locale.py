@@ -1,12 +1,14 @@
 """The UI language: ui_locales or ?lang= chosen earlier, else the browser's, else the default."""
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 LOCALES = ("fi", "sv", "en")
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # commands and mail outside a request use Babel's default
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["locale"] = chosen

@@ -1,0 +1,45 @@
+"""`tunnus` commands operators run."""
+import json
+
+from idp.models import Client, Identity
+
+
+def test_clients_create_prints_secret_once_and_stores_only_its_hash(app, runner):
+    result = runner.invoke(args=["clients", "create", "--name", "Kirjasto", "--redirect-uri",
+                                 "https://kirjasto.example/cb", "--post-logout-redirect-uri",
+                                 "https://kirjasto.example/", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    client = Client.by_client_id(data["client_id"])
+    assert data["client_secret"] and data["client_secret"] not in client.secret_hash
+    assert client.check_client_secret(data["client_secret"])
+    listed = json.loads(runner.invoke(args=["clients", "list", "--json"]).output)
+    assert [c["client_id"] for c in listed] == [data["client_id"]]
+    assert "client_secret" not in listed[0]
+
+
+def test_public_client_has_no_secret(app, runner):
+    result = runner.invoke(args=["clients", "create", "--name", "Mobiili", "--public", "--redirect-uri",
+                                 "http://127.0.0.1:8765/cb", "--json"])
+    assert json.loads(result.output)["client_secret"] is None
+
+
+def test_insecure_redirect_uri_is_refused(app, runner):
+    result = runner.invoke(args=["clients", "create", "--name", "X", "--redirect-uri", "http://example.com/cb"])
+    assert result.exit_code != 0 and "https" in result.output
+
+
+def test_users_create(app, runner):
+    result = runner.invoke(args=["users", "create", "--email", "Uusi@Example.fi", "--password",
+                                 "a long enough password", "--name", "Uusi Käyttäjä", "--json"])
+    assert result.exit_code == 0, result.output
+    assert Identity.by_email("uusi@example.fi").sub == json.loads(result.output)["sub"]
+    again = runner.invoke(args=["users", "create", "--email", "uusi@example.fi", "--password", "x" * 20])
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_config_docs_lists_every_setting(app, runner):
+    from idp.config import SETTINGS
+
+    output = runner.invoke(args=["config", "docs"]).output
+    assert all(f"`{s.name}`" in output for s in SETTINGS)

@@ -1,0 +1,137 @@
+"""The login pages as a person meets them: identifier first, one message for every
+failure, lockout, 'remember me', CSRF on every form."""
+import re
+
+import pytest
+
+from idp.extensions import db
+from idp.models import AuditEvent, Identity
+from idp.services import clock
+from tests.support.journeys import sign_in
+
+SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
+
+
+def test_step_one_asks_only_for_the_email(browser):
+    browser.get("/login")
+    assert 'name="email"' in browser.text and 'name="password"' not in browser.text
+    assert ">Continue<" in browser.text
+
+
+def test_invalid_email_is_explained_at_step_one(browser):
+    browser.get("/login")
+    browser.submit("/identify", email="not an email")
+    assert browser.page.status_code == 400
+    assert "Enter a valid email address" in browser.text
+
+
+@pytest.mark.parametrize("email,password", [
+    ("maija.meikalainen@example.fi", "wrong password"),
+    ("nobody@example.fi", "correct horse battery staple"),
+])
+def test_wrong_password_and_unknown_email_look_the_same(browser, user, email, password):
+    browser.get("/login")
+    sign_in(browser, email, password)
+    assert browser.page.status_code == 401
+    assert SAME_MESSAGE in browser.text
+    assert email in browser.text  # still on step 2, showing what was typed
+
+
+def test_locked_account_gives_the_same_message_even_with_right_password(app, browser, user):
+    browser.get("/login")
+    browser.submit("/identify", email=user.email)
+    for _ in range(app.config["IDP_LOCKOUT_THRESHOLD"]):
+        browser.submit("/password", password="wrong")
+    browser.submit("/password", password=user.test_password)
+    assert SAME_MESSAGE in browser.text and browser.page.status_code == 401
+
+    clock.advance(app.config["IDP_LOCKOUT_SECONDS"] + 1)
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 200 and "Your account" in browser.text
+    events = [e.event for e in AuditEvent.query.order_by(AuditEvent.id)]
+    assert "identity.locked" in events
+
+
+def test_email_matches_case_and_space_insensitively(browser, user):
+    browser.get("/login")
+    sign_in(browser, "  MAIJA.meikalainen@EXAMPLE.fi ", user.test_password)
+    assert "Your account" in browser.text
+
+
+def test_not_you_returns_to_step_one_with_the_email_kept(browser, user):
+    browser.get("/login")
+    browser.submit("/identify", email="wrong@example.fi")
+    link = re.search(r'href="([^"]+/identify)">Not you\?', browser.text).group(1)
+    browser.get(link)
+    assert 'value="wrong@example.fi"' in browser.text
+    sign_in(browser, user.email, user.test_password)
+    assert "Your account" in browser.text
+
+
+def _session_cookie(browser):
+    return browser.client.get_cookie("tunnus_session")
+
+
+def test_remember_me_makes_a_thirty_day_cookie(app, browser, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password, remember=True)
+    cookie = _session_cookie(browser)
+    assert cookie.expires is not None
+    days = (cookie.expires.replace(tzinfo=None) - clock.now()).days
+    assert 29 <= days <= 30
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_without_remember_me_the_cookie_ends_with_the_browser(browser, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert _session_cookie(browser).expires is None
+
+
+def test_form_without_csrf_token_is_refused(browser, user):
+    browser.get("/login")
+    form = browser.form("/identify")
+    response = browser.client.post(form["action"], data={"email": user.email})
+    assert response.status_code == 400
+    assert "The form expired" in response.get_data(as_text=True)
+
+
+def test_login_flow_belongs_to_the_browser_that_started_it(app, browser, user):
+    browser.get("/login")
+    stolen = browser.url
+    from tests.support.browser import Browser
+
+    other = Browser(app)
+    other.get(stolen)
+    assert other.page.status_code == 404
+
+
+def test_expired_login_page_says_so(app, browser, user):
+    browser.get("/login")
+    clock.advance(app.config["IDP_FLOW_TTL"] + 1)
+    browser.get(browser.url)
+    assert browser.page.status_code == 410
+    assert "expired" in browser.text
+
+
+def test_return_to_must_stay_on_this_server(browser, user):
+    browser.get("/login?return_to=//evil.example/x")
+    sign_in(browser, user.email, user.test_password)
+    assert "evil.example" not in browser.url and "Your account" in browser.text
+
+
+def test_signed_in_page_shows_email_and_logout(browser, user):
+    browser.get("/account")
+    sign_in(browser, user.email, user.test_password)
+    assert user.email in browser.text and "Log out" in browser.text
+
+
+def test_password_never_stored_in_clear(user):
+    stored = db.session.get(Identity, user.id)
+    assert stored.password_hash.startswith("$argon2id$")
+    assert user.test_password not in stored.password_hash
+
+
+def test_no_stack_trace_for_unknown_pages(browser):
+    browser.get("/nope")
+    assert browser.page.status_code == 404 and "Traceback" not in browser.text
