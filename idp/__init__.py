@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=values["IDP_REMEMBER_ME_TTL"],
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=values["IDP_REDIS_URL"] or "memory://",
-        RATELIMIT_KEY_PREFIX=values.get("RATELIMIT_KEY_PREFIX", "tunnus"),
+        RATELIMIT_KEY_PREFIX="tunnus",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
         BABEL_DEFAULT_LOCALE="en",
     )

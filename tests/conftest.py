@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from idp import create_app
-from idp.extensions import db
+from idp.extensions import db, limiter
 from idp.services import clock
 
 from .support.browser import Browser
@@ -77,9 +77,10 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(base_config, migrated):
-    config = dict(base_config, RATELIMIT_KEY_PREFIX="t" + secrets.token_hex(6))
-    app = create_app(config)
+    app = create_app(base_config)
     app.test_client_class = IsolatedClient
+    with app.app_context():
+        limiter.reset()  # counters in Redis outlive the app; each test starts with none
     with app.app_context():
         yield app
         db.session.remove()

@@ -135,3 +135,20 @@ def test_password_never_stored_in_clear(user):
 def test_no_stack_trace_for_unknown_pages(browser):
     browser.get("/nope")
     assert browser.page.status_code == 404 and "Traceback" not in browser.text
+
+
+def test_password_attempts_are_rate_limited_per_address(base_config, migrated, user):
+    from idp import create_app
+    from tests.conftest import IsolatedClient
+    from tests.support.browser import Browser
+
+    limited = create_app(dict(base_config, IDP_LOGIN_RATE_LIMIT="3 per minute"))
+    limited.test_client_class = IsolatedClient
+    browser = Browser(limited)
+    browser.get("/login")
+    browser.submit("/identify", email=user.email)
+    statuses = [browser.submit("/password", follow=False, password="wrong").status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    blocked = browser.client.post(browser.form("/password")["action"], data=browser.form("/password")["fields"])
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.get_data(as_text=True)
