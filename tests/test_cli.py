@@ -43,3 +43,12 @@ def test_config_docs_lists_every_setting(app, runner):
 
     output = runner.invoke(args=["config", "docs"]).output
     assert all(f"`{s.name}`" in output for s in SETTINGS)
+
+
+def test_readme_configuration_table_is_the_generated_one():
+    from pathlib import Path
+
+    from idp.config import markdown_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert markdown_table() in readme, "regenerate with `tunnus config docs`"
