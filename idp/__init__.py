@@ -76,12 +76,14 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def locale():
-        return {"current_locale": str(get_locale())}
+        from .web.locale import here
+
+        return {"current_locale": str(get_locale()), "language_return": here}
 
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import account, login
+    from .web import account, locale, login
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -89,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
             csrf.exempt(module.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(locale.bp)
 
 
 def _register_errors(app: Flask) -> None:

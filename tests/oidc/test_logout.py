@@ -63,3 +63,15 @@ def test_forged_id_token_hint_is_refused(browser, rp, user):
                             post_logout_redirect_uri=POST_LOGOUT_URI))
     assert browser.page.status_code == 400
     assert "invalid_request" in browser.text
+
+
+def test_logout_ends_the_hinted_session_even_without_the_browser_cookie(app, browser, rp, user):
+    from tests.support.browser import Browser
+
+    tokens = tokens_for(browser, rp, user)
+    cookieless = Browser(app)
+    cookieless.get(_logout_url(id_token_hint=tokens["id_token"], post_logout_redirect_uri=POST_LOGOUT_URI))
+    assert cookieless.url.startswith(POST_LOGOUT_URI)
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"

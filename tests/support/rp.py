@@ -87,7 +87,7 @@ class RelyingParty:
         # The relying service shares Tunnus's (movable) clock, as a real one shares real time.
         jwt.JWTClaimsRegistry(
             now=clock.timestamp,
-            iss={"essential": True, "value": "http://localhost"},
+            iss={"essential": True, "value": self.app.config["IDP_ISSUER"]},
             aud={"essential": True, "value": self.client_id},
             sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
         ).validate(token.claims)

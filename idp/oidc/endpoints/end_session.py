@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from ...extensions import csrf
+from ...models import LoginSession
 from ...services import sessions
 from ...web.browser import current_session, origin, sign_out
 
@@ -23,8 +24,14 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         return self.server.keystore.verification_keys()
 
     def end_session(self, end_session_request):
+        # The hint names the session the relying service knows; this browser's cookie may
+        # point at it, at nothing (cookie lost or blocked), or at another session.
+        claims = end_session_request.id_token_claims or {}
+        hinted = LoginSession.active_by_sid(claims.get("sid"))
+        if hinted is not None and hinted.identity.sub == claims.get("sub"):
+            sessions.end(hinted, origin=origin())
         login_session = current_session()
-        if login_session is not None:
+        if login_session is not None and login_session is not hinted:
             sessions.end(login_session, origin=origin())
         sign_out()
 

@@ -1,0 +1,223 @@
+"""The demo relying service: one Authlib client, declared once, and five routes.
+
+Everything about the provider except its issuer URL comes from its discovery document,
+so pointing the demo at another OpenID provider needs only new settings.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import requests
+from authlib.integrations.flask_client import OAuth, OAuthError
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+ROOT = Path(__file__).resolve().parents[2]
+ISSUER_DEFAULT = "http://127.0.0.1:5000"
+CLAIMS_SHOWN = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid",
+                "email", "email_verified", "name")
+TIME_CLAIMS = {"exp", "iat", "auth_time", "expires_at", "updated_at"}
+
+log = logging.getLogger(__name__)
+
+
+class DemoError(Exception):
+    """A failure to show the user as a page: a title and a sentence, no stack trace."""
+
+    def __init__(self, title: str, description: str = ""):
+        super().__init__(title)
+        self.title = title
+        self.description = description
+
+
+def load_settings() -> dict:
+    path = Path(os.environ.get("DEMO_CONFIG") or ROOT / "instance" / "demo.json")
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    settings = {
+        "issuer": (os.environ.get("DEMO_ISSUER") or stored.get("issuer") or ISSUER_DEFAULT).rstrip("/"),
+        "client_id": os.environ.get("DEMO_CLIENT_ID") or stored.get("client_id"),
+        "client_secret": os.environ.get("DEMO_CLIENT_SECRET") or stored.get("client_secret"),
+        "port": int(os.environ.get("DEMO_PORT", "5001")),
+    }
+    if not settings["client_id"] or not settings["client_secret"]:
+        raise SystemExit(f"No client credentials: {path} does not exist or lacks them.\n"
+                         "Run `make run` first (it writes that file), or set DEMO_CLIENT_ID and DEMO_CLIENT_SECRET.")
+    return settings
+
+
+def create_app(settings: dict | None = None) -> Flask:
+    settings = settings or load_settings()
+    base = f"http://127.0.0.1:{settings['port']}"
+    app = Flask(__name__)
+    app.config.update(
+        # A new key each start: restarting the demo signs everyone out, which suits a demo.
+        SECRET_KEY=secrets.token_hex(32),
+        # Cookies are scoped by host, not port: the default name would collide with
+        # whatever else runs on 127.0.0.1, the provider included.
+        SESSION_COOKIE_NAME="tunnus_demo_session",
+        # Lax keeps the cookie off cross-site POSTs, which is this demo's CSRF defence
+        # for /refresh and /logout, yet sends it on the provider's redirect back to us.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        DEMO_REDIRECT_URI=f"{base}/callback",
+        DEMO_POST_LOGOUT_URI=f"{base}/",
+    )
+
+    oauth = OAuth(app)
+    oauth.register(
+        "tunnus",
+        client_id=settings["client_id"],
+        client_secret=settings["client_secret"],
+        server_metadata_url=settings["issuer"] + "/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile email offline_access", "code_challenge_method": "S256"},
+    )
+    tunnus = oauth.tunnus
+
+    # Tokens stay in this process, not in the cookie: they would overflow its 4 KB and
+    # the browser has no business holding a refresh token. The cookie holds a key here.
+    signed_in: dict[str, dict] = {}
+    # Tunnus takes a refresh token presented twice as stolen and revokes the whole
+    # login's tokens, so a double-clicked "Refresh tokens" must not send it twice.
+    refreshing = threading.Lock()
+
+    def current() -> dict | None:
+        return signed_in.get(session.get("key", ""))
+
+    @app.template_filter("when")
+    def when(value):
+        if not isinstance(value, (int, float)):
+            return value
+        moment = dt.datetime.fromtimestamp(value, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        delta = int(value - time.time())
+        if abs(delta) < 2:
+            return f"{moment} (now)"
+        return f"{moment} (in {delta} s)" if delta > 0 else f"{moment} ({-delta} s ago)"
+
+    @app.template_filter("claim")
+    def claim(value):
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return json.dumps(value) if isinstance(value, bool) else value
+
+    @app.route("/")
+    def index():
+        # The provider sends the browser back here after logout, with our state.
+        if "state" in request.args:
+            try:
+                tunnus.validate_logout_response()
+            except OAuthError:
+                raise DemoError("Logout response not recognised",
+                                "Its state does not match a logout started in this browser.")
+            flash("You have signed out of the demo and of Tunnus.")
+            return redirect(url_for("index"))
+        return render_template("index.html", user=current(), claims_shown=CLAIMS_SHOWN, time_claims=TIME_CLAIMS)
+
+    @app.route("/login")
+    def login():
+        return tunnus.authorize_redirect(app.config["DEMO_REDIRECT_URI"])
+
+    @app.route("/callback")
+    def callback():
+        if "code" not in request.args and "error" not in request.args:
+            return redirect(url_for("index"))
+        # RFC 9207: a provider that announces `iss` in authorization responses must send
+        # the right one, or the response may come from another provider (mix-up attack).
+        # Authlib does not check it, so we do, errors included.
+        metadata = tunnus.load_server_metadata()
+        if metadata.get("authorization_response_iss_parameter_supported") or "iss" in request.args:
+            if request.args.get("iss") != metadata["issuer"]:
+                raise DemoError("Response from an unexpected issuer",
+                                f"Expected iss {metadata['issuer']}, got {request.args.get('iss', 'none')}.")
+        if "error" in request.args:
+            # Authlib would also raise for it, but first it would insist on the state.
+            return _provider_error(request.args["error"], request.args.get("error_description"))
+        token = tunnus.authorize_access_token()
+        key = secrets.token_urlsafe(24)
+        signed_in[key] = {"token": token, "claims": dict(token["userinfo"]), "id_token": token["id_token"],
+                          "userinfo": dict(tunnus.userinfo(token=token))}
+        signed_in.pop(session.get("key", ""), None)
+        session["key"] = key
+        return redirect(url_for("index"))
+
+    @app.post("/refresh")
+    def refresh():
+        with refreshing:
+            user = current()
+            if user is None:
+                return redirect(url_for("index"))
+            old = user["token"]
+            if not old.get("refresh_token"):
+                raise DemoError("No refresh token", "Tunnus did not issue one; was offline_access granted?")
+            token = tunnus.fetch_access_token(grant_type="refresh_token", refresh_token=old["refresh_token"])
+            # Tunnus rotates refresh tokens; a provider that does not would send none back.
+            token.setdefault("refresh_token", old["refresh_token"])
+            if "id_token" in token:
+                # A refreshed ID token answers no authentication request of ours, so it
+                # has no nonce to check (OIDC Core §12.2), but it must be about the same user.
+                claims = dict(tunnus.parse_id_token(token, nonce=None))
+                if claims.get("sub") != user["claims"].get("sub"):
+                    raise DemoError("Refreshed ID token is about someone else",
+                                    f"sub {user['claims'].get('sub')} became {claims.get('sub')}.")
+                user.update(claims=claims, id_token=token["id_token"])
+            user["token"] = token
+            user["userinfo"] = dict(tunnus.userinfo(token=token))
+        flash(f"Tokens refreshed. The new access token expires {when(token['expires_at'])}.")
+        return redirect(url_for("index"))
+
+    @app.post("/logout")
+    def logout():
+        user = signed_in.pop(session.pop("key", ""), None)
+        if user is None:
+            return redirect(url_for("index"))
+        # RP-initiated logout: Authlib adds a random state and keeps it in our session.
+        return tunnus.logout_redirect(post_logout_redirect_uri=app.config["DEMO_POST_LOGOUT_URI"],
+                                      id_token_hint=user["id_token"], client_id=tunnus.client_id)
+
+    @app.errorhandler(DemoError)
+    def demo_error(error):
+        return render_template("error.html", title=error.title, description=error.description), 400
+
+    @app.errorhandler(OAuthError)
+    def oauth_error(error):
+        return _provider_error(error.error, error.description)
+
+    @app.errorhandler(requests.RequestException)
+    def unreachable(error):
+        log.warning("Talking to %s failed: %s", settings["issuer"], error)
+        if error.response is not None:
+            return render_template("error.html", title="Tunnus answered with an error",
+                                   description=f"HTTP {error.response.status_code} from {error.response.url}: "
+                                               f"{error.response.text[:300]}"), 502
+        return render_template("error.html", title="Tunnus did not answer",
+                               description=f"Could not talk to {settings['issuer']}. Is `make run` running?"), 502
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return error
+        # The details belong in the terminal, not in the browser.
+        log.exception("Unhandled error")
+        return render_template("error.html", title="Something went wrong",
+                               description=f"{type(error).__name__}: {error}"), 500
+
+    return app
+
+
+def _provider_error(error: str | None, description: str | None):
+    titles = {
+        "access_denied": "You chose not to sign in",
+        "login_required": "You are not signed in to Tunnus",
+        "consent_required": "Tunnus needs your consent first",
+        "mismatching_state": "This sign-in attempt is stale",
+    }
+    title = titles.get(error or "", "Tunnus refused the request")
+    if error == "mismatching_state":
+        description = "It does not match a sign-in started in this browser, or the demo restarted since."
+    return render_template("error.html", title=title, description=description, error=error), 400
