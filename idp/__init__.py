@@ -5,6 +5,7 @@ import logging
 import os
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
@@ -61,6 +62,9 @@ def _init_extensions(app: Flask) -> None:
     from .web.locale import select_locale
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -79,6 +83,15 @@ def _init_extensions(app: Flask) -> None:
         from .web.locale import here
 
         return {"current_locale": str(get_locale()), "language_return": here}
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # WAL lets the embedded setup's several workers read while one writes.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,11 +1,24 @@
 """`tunnus config docs`: the README's configuration table, from config.py."""
+from pathlib import Path
+
 import click
 
 from .. import config
 
 group = click.Group("config", help="Configuration.")
 
+BEGIN, END = "<!-- config:begin -->", "<!-- config:end -->"
+
 
 @group.command("docs")
-def docs():
-    click.echo(config.markdown_table())
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False), help="Rewrite the table in this file.")
+def docs(readme):
+    table = config.markdown_table()
+    if not readme:
+        click.echo(table)
+        return
+    path = Path(readme)
+    text = path.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")

@@ -4,6 +4,7 @@ from .client import Client
 from .flow import Flow
 from .grants import AuthorizationCode, Consent, Token
 from .identity import Identity
+from .outbox import OutboxMail
 from .session import LoginSession
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "Flow",
     "Identity",
     "LoginSession",
+    "OutboxMail",
     "Token",
 ]

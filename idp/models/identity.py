@@ -32,6 +32,7 @@ class Identity(db.Model):
     email_normalized = db.Column(db.String(320), nullable=False, unique=True)
     email_verified = db.Column(db.Boolean, nullable=False, default=False)
     name = db.Column(db.String(200), nullable=False, default="")
+    phone = db.Column(db.String(32))
     password_hash = db.Column(db.String(512))
     locale = db.Column(db.String(8))
     failed_logins = db.Column(db.Integer, nullable=False, default=0)

@@ -15,6 +15,11 @@ bp = Blueprint("oidc_token", __name__)
 @limiter.limit(lambda: current_app.config["IDP_TOKEN_RATE_LIMIT"])
 def token():
     response = current_app.extensions["idp.server"].create_token_response()
-    # Grants commit what they issue; anything left over belongs to a failed request.
-    db.session.rollback()
+    # One commit once the whole response (ID token included) exists: a failure anywhere
+    # before it leaves no half-issued grant. Failure paths that must persist something
+    # (revocation after a replayed code or reused refresh token) commit it themselves.
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
     return response

@@ -46,33 +46,35 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
 
     def query_authorization_code(self, code, client):
+        # Consume atomically, in one statement: of two concurrent exchanges exactly one wins.
         row = db.session.execute(
-            db.select(AuthorizationCode).filter_by(code_hash=token_hash(code))
-        ).scalar_one_or_none()
-        if row is None or row.client_id != client.id:
-            return None
-        # Consume atomically: of two concurrent exchanges exactly one wins.
-        won = db.session.execute(
             db.update(AuthorizationCode)
-            .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+            .where(AuthorizationCode.code_hash == token_hash(code), AuthorizationCode.client_id == client.id,
+                   AuthorizationCode.used_at.is_(None))
             .values(used_at=clock.now())
-        ).rowcount == 1
-        if not won:
+            .returning(AuthorizationCode)
+        ).scalar_one_or_none()
+        if row is None:
+            return self._replayed(code, client)
+        if row.is_expired():
+            return None
+        return row
+
+    def _replayed(self, code, client):
+        row = db.session.execute(
+            db.select(AuthorizationCode).filter_by(code_hash=token_hash(code), client_id=client.id)
+        ).scalar_one_or_none()
+        if row is not None:
             revoked = Token.revoke_family(f"code:{row.id}")
             audit.record("token.code_replayed", "failure", identity=row.identity_id,
                          client_id=client.client_id, tokens_revoked=revoked)
             db.session.commit()
-            return None
-        if row.is_expired():
-            db.session.commit()
-            return None
-        return row
+        return None
 
     def delete_authorization_code(self, authorization_code):
-        # Already consumed in query_authorization_code; this commits the tokens with it.
+        # Already consumed in query_authorization_code; the token endpoint commits.
         audit.record("token.issued", identity=authorization_code.identity_id,
                      client_id=authorization_code.client.client_id, grant="authorization_code")
-        db.session.commit()
 
     def authenticate_user(self, authorization_code):
         return authorization_code.identity

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants, scope_to_list
 
-from ...extensions import db
 
 # These scopes describe a person; a client acting for itself cannot have them.
 USER_SCOPES = {"openid", "profile", "email", "offline_access"}
@@ -16,7 +15,3 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         super().validate_token_request()
         if USER_SCOPES & set(scope_to_list(self.request.payload.scope) or []):
             raise InvalidScopeError("User scopes cannot be granted to a client acting for itself.")
-
-    def save_token(self, token):
-        super().save_token(token)
-        db.session.commit()

@@ -51,4 +51,3 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The refresh token was already used.")
         audit.record("token.refreshed", identity=refresh_token.identity_id,
                      client_id=refresh_token.client.client_id)
-        db.session.commit()

@@ -1,0 +1,27 @@
+"""OutboxMail: a message written in the same transaction as the change that causes it.
+
+A sender delivers it afterwards (at once after the request, then `tunnus mail send`),
+so a change is never stored without its mail, nor a mail sent for a change rolled back.
+"""
+from ..extensions import db
+from ..services import clock
+
+PENDING, SENT, LOGGED, FAILED = "pending", "sent", "logged", "failed"
+
+
+class OutboxMail(db.Model):
+    __tablename__ = "mail_outbox"
+
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(64), nullable=False)
+    recipient = db.Column(db.String(320), nullable=False)
+    identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"), index=True)
+    subject = db.Column(db.String(300), nullable=False)
+    text = db.Column(db.Text, nullable=False)
+    html = db.Column(db.Text, nullable=False)
+    status = db.Column(db.String(16), nullable=False, default=PENDING, index=True)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    next_attempt_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    last_error = db.Column(db.String(500))
+    created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    sent_at = db.Column(db.DateTime)
