@@ -82,7 +82,7 @@ def _init_extensions(app: Flask) -> None:
     def locale():
         from .web.locale import here
 
-        return {"current_locale": str(get_locale()), "language_return": here}
+        return {"current_locale": str(get_locale() or app.config["IDP_DEFAULT_LOCALE"]), "language_return": here}
 
 
 def _sqlite_pragmas(connection, _record) -> None:

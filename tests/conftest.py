@@ -16,6 +16,7 @@ from idp import create_app
 from idp.extensions import db, limiter
 from idp.services import clock
 
+from .support import smtp
 from .support.browser import Browser
 from .support.rp import RelyingParty
 
@@ -39,8 +40,32 @@ def keys_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_config(database_url, keys_dir, tmp_path_factory):
+def smtp_server():
+    controller, mailbox = smtp.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """What the real SMTP server of the tests received during this test."""
+    _, box = smtp_server
+    box.clear()
+    return box
+
+
+@pytest.fixture
+def smtp_down(app):
+    """Point mail delivery at a port where nothing listens."""
+    app.config["IDP_SMTP_URL"] = f"smtp://127.0.0.1:{smtp.free_port()}"
+    app.config["IDP_MAIL_TIMEOUT"] = 2
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, keys_dir, smtp_server):
+    controller, _ = smtp_server
     return {
+        "IDP_SMTP_URL": f"smtp://{controller.hostname}:{controller.port}",
         "TESTING": True,
         "IDP_DATABASE_URL": database_url,
         "IDP_REDIS_URL": os.environ.get("IDP_TEST_REDIS_URL"),
@@ -69,6 +94,11 @@ class IsolatedClient(FlaskClient):
     Without this the test's own app context would be reused, sharing `g` and the
     database session between requests and hiding bugs.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Tests read English texts; Finnish (the default) and Swedish are tested explicitly.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     def open(self, *args, **kwargs):
         with self.application.app_context():

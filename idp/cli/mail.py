@@ -24,3 +24,17 @@ def send(loop, interval, as_json):
         if any(counts.values()):
             click.echo(f"sent {counts['sent']}, logged {counts['logged']}, retrying {counts['pending']}, failed {counts['failed']}")
         time.sleep(interval)
+
+
+@group.command("test")
+@click.option("--to", "recipient", required=True, help="Address to send a test message to.")
+def test(recipient):
+    """Send a test message now, to check IDP_SMTP_URL."""
+    from flask import current_app
+
+    from ..extensions import db
+
+    message = mail.enqueue("test_message", recipient, None, link=current_app.config["IDP_ISSUER"])
+    db.session.commit()
+    ok = mail.deliver_now(message)
+    click.echo("sent" if ok else f"not sent: {message.last_error}")

@@ -57,9 +57,11 @@ class Flow:
         return cls(stored)
 
     @classmethod
-    def load(cls, flow_id: str, browser: str) -> "Flow":
+    def load(cls, flow_id: str, browser: str | None) -> "Flow":
+        """The flow, if this browser started it. browser=None is only for links sent by
+        mail, which may be opened anywhere and must carry their own proof (a token)."""
         stored = db.session.get(StoredFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
-        if stored is None or stored.kind != cls.KIND or stored.browser != browser:
+        if stored is None or stored.kind != cls.KIND or (browser is not None and stored.browser != browser):
             raise NotFound()
         if stored.is_expired():
             raise FlowExpired()

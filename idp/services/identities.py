@@ -10,7 +10,7 @@ from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from . import audit, clock, passwords
+from . import audit, clock, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 
 MAX_PASSWORD_LENGTH = 256
@@ -86,3 +86,19 @@ def _count_failure(identity: Identity, origin: Origin) -> None:
         reason = "locked_now"
         audit.record("identity.locked", origin=origin, identity=identity)
     audit.record("login.password", "failure", origin=origin, identity=identity, reason=reason)
+
+
+def set_password(identity: Identity, new_password: str, *, origin: Origin, reason: str,
+                 keep_sid: str | None = None) -> None:
+    """Set a new password that passes the policy; every other session and token ends.
+
+    The caller commits (with the mail that tells the person, if any).
+    """
+    password_policy.check(new_password, identity.email, identity.name)
+    if identity.password_hash and passwords.verify(identity.password_hash, new_password):
+        raise ValidationFailed(_l("Choose a password different from your current one."))
+    identity.password_hash = passwords.hash_password(new_password)
+    identity.failed_logins = 0
+    identity.locked_until = None
+    audit.record("identity.password_changed", origin=origin, identity=identity, reason=reason)
+    sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid)

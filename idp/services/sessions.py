@@ -49,3 +49,25 @@ def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int
                  reason=reason, tokens_revoked=revoked)
     db.session.commit()
     return revoked
+
+
+def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = None) -> int:
+    """End every session of the person but `keep_sid`, and revoke every token they hold
+    outside it, offline ones included (after a password reset or 'log out everywhere')."""
+    now = clock.now()
+    ended = 0
+    for other in db.session.execute(
+        db.select(LoginSession).where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None))
+    ).scalars():
+        if other.sid != keep_sid:
+            other.ended_at = now
+            ended += 1
+    db.session.execute(
+        db.update(Token)
+        .where(Token.identity_id == identity.id, Token.revoked_at.is_(None),
+               (Token.sid != keep_sid) | Token.sid.is_(None) if keep_sid else db.true())
+        .values(revoked_at=now)
+    )
+    audit.record("session.ended_all", origin=origin, identity=identity, reason=reason, sessions_ended=ended,
+                 kept=keep_sid is not None)
+    return ended

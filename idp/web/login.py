@@ -1,7 +1,7 @@
 """Login pages: identifier first (email, Continue), then password with 'remember me'."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, render_template, request, url_for
 
 from ..errors import InvalidCredentials
 from ..extensions import limiter
@@ -64,4 +64,5 @@ def password(flow_id):
 
 @bp.app_context_processor
 def signed_in_user():
-    return {"signed_in": current_identity()}
+    # Mail is rendered outside requests too, where nobody is signed in.
+    return {"signed_in": current_identity() if has_request_context() else None}

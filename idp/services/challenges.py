@@ -1,0 +1,63 @@
+"""One-time proofs sent by mail: a 6-digit code and a link token, either one works.
+
+Only keyed hashes are stored (HMAC with the app secret: a 6-digit code's plain hash
+could be reversed by trying all million). A challenge is single use, expires, and is
+void after too many wrong codes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+from . import clock
+
+MAX_WRONG_CODES = 5
+
+
+def _digest(value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def issue(ttl_seconds: int) -> tuple[str, str, dict]:
+    """A new (code, link_token, record); store the record, mail the code and token."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    token = secrets.token_urlsafe(32)
+    record = {
+        "code": _digest(code),
+        "token": _digest(token),
+        "expires_at": clock.to_timestamp(clock.now() + dt.timedelta(seconds=ttl_seconds)),
+        "wrong": 0,
+        "used": False,
+    }
+    return code, token, record
+
+
+def usable(record: dict | None) -> bool:
+    return bool(record) and not record["used"] and record["wrong"] < MAX_WRONG_CODES \
+        and record["expires_at"] > clock.timestamp()
+
+
+def redeem_code(record: dict, code: str) -> tuple[bool, dict]:
+    """(accepted, updated record). A wrong code counts towards the limit."""
+    if not usable(record):
+        return False, record
+    if hmac.compare_digest(record["code"], _digest((code or "").strip().replace(" ", ""))):
+        return True, {**record, "used": True}
+    return False, {**record, "wrong": record["wrong"] + 1}
+
+
+def redeem_token(record: dict, token: str) -> tuple[bool, dict]:
+    if not usable(record) or not token:
+        return False, record
+    if hmac.compare_digest(record["token"], _digest(token)):
+        return True, {**record, "used": True}
+    return False, record
+
+
+def attempts_left(record: dict) -> int:
+    return max(0, MAX_WRONG_CODES - record["wrong"])

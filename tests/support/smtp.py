@@ -1,0 +1,71 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives, for reading mails in tests."""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.reject_with: tuple[int, str] | None = None  # e.g. (550, "no such user")
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reject_with:
+            code, text = self.reject_with
+            return f"{code} {text}"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def clear(self):
+        with self._lock:
+            self.messages.clear()
+        self.reject_with = None
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"].lower() == address.lower()]
+
+    def last(self, address: str):
+        found = self.to(address)
+        assert found, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html(message) -> str:
+        return message.get_body(preferencelist=("html",)).get_content()
+
+    def code(self, address: str) -> str:
+        """The 6-digit code of the last mail to `address`."""
+        return re.search(r"\b(\d{3} ?\d{3})\b", self.text(self.last(address))).group(1).replace(" ", "")
+
+    def link(self, address: str, contains: str = "") -> str:
+        """The first link in the last mail to `address` containing `contains`."""
+        links = re.findall(r"https?://\S+", self.text(self.last(address)))
+        matching = [link for link in links if contains in link]
+        assert matching, f"no link with {contains!r} in {links}"
+        return matching[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start() -> tuple[Controller, Mailbox]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller, mailbox
