@@ -4,6 +4,8 @@ from .client import Client
 from .flow import Flow
 from .grants import AuthorizationCode, Consent, Token
 from .identity import Identity
+from .legacy import LegacyAccount
+from .organisation import Invitation, Membership, Organisation, ServiceRight
 from .outbox import OutboxMail
 from .session import LoginSession
 
@@ -14,6 +16,11 @@ __all__ = [
     "Consent",
     "Flow",
     "Identity",
+    "Invitation",
+    "LegacyAccount",
+    "Membership",
+    "Organisation",
+    "ServiceRight",
     "LoginSession",
     "OutboxMail",
     "Token",

@@ -31,6 +31,10 @@ class Client(db.Model, ClientMixin):
     is_public = db.Column(db.Boolean, nullable=False, default=False)
     first_party = db.Column(db.Boolean, nullable=False, default=False)
     id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="RS256")
+    # consumer: no organisation; business: acts for an organisation with a right; both.
+    org_mode = db.Column(db.String(16), nullable=False, default="consumer", server_default="consumer")
+    # Tokens for this client carry the legacy ids this system had for the person.
+    legacy_system = db.Column(db.String(64))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
 
     @property

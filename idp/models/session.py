@@ -21,6 +21,8 @@ class LoginSession(db.Model):
     amr = db.Column(db.JSON, nullable=False, default=list)
     acr = db.Column(db.String(64))
     remember = db.Column(db.Boolean, nullable=False, default=False)
+    # The organisation this person acts for in this browser (account page switch).
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"))
     ip = db.Column(db.String(64))
     user_agent = db.Column(db.String(400))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)

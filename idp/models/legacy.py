@@ -1,0 +1,35 @@
+"""Accounts imported from the old per-service systems, kept for login and history."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..services import clock
+
+
+class LegacyAccount(db.Model):
+    __tablename__ = "legacy_accounts"
+    __table_args__ = (
+        db.UniqueConstraint("system", "legacy_id", name="uq_legacy_accounts_system_legacy_id"),
+        db.UniqueConstraint("system", "login_name_normalized", name="uq_legacy_accounts_system_login"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    system = db.Column(db.String(64), nullable=False)
+    legacy_id = db.Column(db.String(128), nullable=False)
+    login_name = db.Column(db.String(200), nullable=False)
+    login_name_normalized = db.Column(db.String(200), nullable=False, index=True)
+    email = db.Column(db.String(320))
+    name = db.Column(db.String(200))
+    phone = db.Column(db.String(32))
+    password_hash = db.Column(db.String(512))
+    hash_scheme = db.Column(db.String(32))
+    legacy_created_at = db.Column(db.DateTime)
+    legacy_last_login_at = db.Column(db.DateTime)
+    org_business_id = db.Column(db.String(16))
+    org_role = db.Column(db.String(16))
+    # None until merged: accounts without a usable email wait for their owner to add one.
+    identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"), index=True)
+    # Digest of the imported row: a re-import of the same data changes nothing.
+    row_digest = db.Column(db.String(64), nullable=False)
+    imported_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    # Set when the person moved to a Tunnus password: the old hash no longer opens.
+    password_retired_at = db.Column(db.DateTime)
