@@ -12,6 +12,8 @@ class AuditEvent(db.Model):
     result = db.Column(db.String(16), nullable=False)
     identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"), index=True)
     client_id = db.Column(db.String(64))
+    # Lets an organisation's admins see the activity that concerns it.
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
     ip = db.Column(db.String(64))
     user_agent = db.Column(db.String(400))
     details = db.Column(db.JSON, nullable=False, default=dict)

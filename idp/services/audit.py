@@ -21,12 +21,13 @@ SYSTEM = Origin(ip=None, user_agent="tunnus-cli")
 
 
 def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, identity=None,
-           client_id: str | None = None, **details) -> AuditEvent:
+           client_id: str | None = None, organisation=None, **details) -> AuditEvent:
     entry = AuditEvent(
         event=event,
         result=result,
         identity_id=getattr(identity, "id", identity),
         client_id=client_id,
+        organisation_id=getattr(organisation, "id", organisation),
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:400] or None,
         details=details,
