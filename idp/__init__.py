@@ -96,7 +96,7 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import account, locale, login
+    from .web import account, locale, login, orgadmin
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(locale.bp)
+    app.register_blueprint(orgadmin.bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -126,6 +127,8 @@ def _register_errors(app: Flask) -> None:
         status = error.code or 500
         if status == 429:
             return respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
+        if status == 403:
+            return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
         if status == 404:
             return respond(404, _("Page not found"), _("The page you were looking for does not exist."), "invalid_request")
         return respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")

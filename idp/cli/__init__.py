@@ -5,9 +5,9 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import clients, config_docs, demo, keys, mail, users
+    from . import clients, config_docs, demo, keys, mail, orgs, users
 
-    for module in (clients, config_docs, demo, keys, mail, users):
+    for module in (clients, config_docs, demo, keys, mail, orgs, users):
         app.cli.add_command(module.group)
 
 

@@ -19,16 +19,19 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(clients.GRANT_TYPES),
               help="Allowed grant; default authorization_code and refresh_token.")
 @click.option("--client-id", default=None, help="Choose the client_id (default: random).")
+@click.option("--org-mode", type=click.Choice(clients.ORG_MODES), default="consumer", show_default=True,
+              help="consumer: people act for themselves; business: for an organisation where they hold a "
+                   "right to this service; both: either.")
 @json_option
-def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, as_json):
+def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, as_json):
     try:
         client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
                                         first_party=first_party, grant_types=list(grant_types) or None,
-                                        client_id=client_id)
+                                        client_id=client_id, org_mode=org_mode)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
-            "redirect_uris": client.redirect_uris, "grant_types": client.grant_types}
+            "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode}
     text = f"client_id:     {client.client_id}\n"
     text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
     emit(data, as_json, text)
@@ -38,6 +41,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
 @json_option
 def list_(as_json):
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
-             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types} for c in clients.all_clients()]
+             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode}
+            for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{'public' if r['public'] else 'confidential'}"
                                    for r in rows) or "no clients")

@@ -12,6 +12,7 @@ from ..models.client import hash_secret
 from . import audit
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+ORG_MODES = ("consumer", "business", "both")
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -34,12 +35,14 @@ def check_redirect_uri(uri: str) -> str:
 
 def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (), *,
            public: bool = False, first_party: bool = False, grant_types: list[str] | None = None,
-           client_id: str | None = None) -> tuple[Client, str | None]:
+           client_id: str | None = None, org_mode: str = "consumer") -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once."""
     grant_types = list(grant_types or ["authorization_code", "refresh_token"])
     unknown = set(grant_types) - set(GRANT_TYPES)
     if unknown:
         raise ValidationFailed(f"unknown grant type(s): {', '.join(sorted(unknown))}")
+    if org_mode not in ORG_MODES:
+        raise ValidationFailed(f"org mode must be one of {', '.join(ORG_MODES)}")
     if public and "client_credentials" in grant_types:
         raise ValidationFailed("a public client cannot use client_credentials")
     if "authorization_code" in grant_types and not redirect_uris:
@@ -52,6 +55,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         grant_types=grant_types,
         is_public=public,
         first_party=first_party,
+        org_mode=org_mode,
     )
     secret = None if public else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None

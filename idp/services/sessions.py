@@ -29,6 +29,10 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin)
     )
     db.session.add(session)
     audit.record("session.started", origin=origin, identity=identity, sid=session.sid, remember=remember)
+    # Invitations wait for the invited address to sign in (verified); this is that moment.
+    from .organisations import accept_invitations
+
+    accept_invitations(identity, origin=origin)
     db.session.commit()
     return session
 

@@ -1,0 +1,121 @@
+"""`tunnus orgs create|add-member|grant|revoke|list`."""
+from __future__ import annotations
+
+import click
+
+from ..errors import IdpError
+from ..extensions import db
+from ..models import Client, Identity
+from ..models.organisation import ADMIN, MEMBER
+from ..services import mail, organisations
+from .output import emit, json_option
+
+group = click.Group("orgs", help="Organisations, members and service rights.")
+
+
+def _org(ref: str):
+    """An organisation by id or business id."""
+    found = organisations.by_business_id(ref) if "-" in ref else None
+    return found or organisations.get(ref)
+
+
+def _client(client_id: str) -> Client:
+    client = Client.by_client_id(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    return client
+
+
+def _run(action):
+    """Do it in one transaction; print IdpErrors as plain messages. Queued mail is sent after."""
+    try:
+        result = action()
+        db.session.commit()
+    except IdpError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error))
+    mail.deliver_due()
+    return result
+
+
+@group.command("create")
+@click.option("--name", required=True)
+@click.option("--business-id", default=None, help="Finnish Y-tunnus, e.g. 1234567-8.")
+@click.option("--admin-email", default=None, help="First admin; invited if nobody has this address yet.")
+@json_option
+def create(name, business_id, admin_email, as_json):
+    def action():
+        organisation = organisations.create(name, business_id)
+        if admin_email:
+            organisations.add_member(organisation, admin_email, ADMIN)
+        return organisation
+
+    organisation = _run(action)
+    emit({"id": organisation.id, "name": organisation.name, "business_id": organisation.business_id}, as_json)
+
+
+@group.command("add-member")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([ADMIN, MEMBER]), default=MEMBER, show_default=True)
+@click.option("--display-name", default=None, help="How the organisation names the member, e.g. 'A 12'.")
+@json_option
+def add_member(org_ref, email, role, display_name, as_json):
+    def action():
+        added = organisations.add_member(_org(org_ref), email, role)
+        if display_name and hasattr(added, "display_name"):
+            added.display_name = display_name
+        return added
+
+    added = _run(action)
+    emit({"email": email, "role": role, "status": "invited" if hasattr(added, "accepted_at") else "member"}, as_json)
+
+
+def _member(org, email):
+    identity = Identity.by_email(email)
+    member = organisations.membership(org, identity)
+    if member is None:
+        raise click.ClickException(f"{email} is not a member of {org.name}")
+    return member
+
+
+@group.command("grant")
+@click.option("--org", "org_ref", required=True)
+@click.option("--email", required=True)
+@click.option("--client", "client_id", required=True)
+def grant(org_ref, email, client_id):
+    """Let a member use a service for the organisation."""
+    def action():
+        org = _org(org_ref)
+        organisations.grant(org, _member(org, email), _client(client_id))
+
+    _run(action)
+    click.echo(f"granted {client_id} to {email}")
+
+
+@group.command("revoke")
+@click.option("--org", "org_ref", required=True)
+@click.option("--email", required=True)
+@click.option("--client", "client_id", required=True)
+def revoke(org_ref, email, client_id):
+    def action():
+        org = _org(org_ref)
+        organisations.revoke(org, _member(org, email), _client(client_id))
+
+    _run(action)
+    click.echo(f"revoked {client_id} from {email}")
+
+
+@group.command("list")
+@json_option
+def list_(as_json):
+    from ..models import Organisation
+
+    rows = []
+    for org in db.session.execute(db.select(Organisation).order_by(Organisation.name)).scalars():
+        members = organisations.members(org)
+        rows.append({"id": org.id, "name": org.name, "business_id": org.business_id, "status": org.status,
+                     "admins": [m.identity.email for m in members if m.role == ADMIN],
+                     "members": len(members), "invitations": len(organisations.pending_invitations(org))})
+    emit(rows, as_json, "\n".join(f"{r['id']}\t{r['business_id'] or '-'}\t{r['name']}\t{r['members']} members"
+                                   for r in rows) or "no organisations")

@@ -1,0 +1,19 @@
+"""Finnish business ids (Y-tunnus): seven digits, a hyphen and a check digit."""
+from __future__ import annotations
+
+import re
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+
+
+def normalise(value: str) -> str | None:
+    """The canonical '1234567-8' form, or None when the id is malformed or its check digit wrong."""
+    match = re.fullmatch(r"(\d{6,7})-(\d)", (value or "").strip())
+    if not match:
+        return None
+    digits, check = match.group(1).zfill(7), int(match.group(2))
+    remainder = sum(int(d) * w for d, w in zip(digits, WEIGHTS)) % 11
+    if remainder == 1:
+        return None  # no valid check digit exists for such numbers
+    expected = 0 if remainder == 0 else 11 - remainder
+    return f"{digits}-{check}" if check == expected else None

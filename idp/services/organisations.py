@@ -1,0 +1,258 @@
+"""Organisations: members, admins and the service rights admins grant.
+
+Rules: an organisation always keeps an admin; every change is audited with the
+organisation named, so its admins see it as activity; an invitation to an address
+without an identity waits and takes effect when that address signs in verified.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Client, Identity, Invitation, Membership, Organisation, ServiceRight, Token
+from ..models.identity import normalise_email
+from ..models.organisation import ADMIN, MEMBER
+from . import audit, business_id, clock, mail
+from .audit import SYSTEM, Origin
+from .identities import valid_email
+
+ROLES = (ADMIN, MEMBER)
+
+
+class LastAdmin(Conflict):
+    id = "last_admin"
+    message = _l("An organisation must always have an admin. Make someone else an admin first.")
+
+
+def create(name: str, business: str | None, *, origin: Origin = SYSTEM) -> Organisation:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed(_l("Give the organisation a name (at most 200 characters)."))
+    normalised = None
+    if business:
+        normalised = business_id.normalise(business)
+        if normalised is None:
+            raise ValidationFailed(_l("The business ID is not valid: check the format 1234567-8 and the last digit."))
+        if db.session.execute(db.select(Organisation.id).filter_by(business_id=normalised)).first():
+            raise Conflict(_l("An organisation with this business ID already exists."))
+    organisation = Organisation(name=name, business_id=normalised)
+    db.session.add(organisation)
+    db.session.flush()
+    audit.record("org.created", origin=origin, organisation=organisation, name=name, business_id=normalised)
+    return organisation
+
+
+def get(organisation_id) -> Organisation:
+    try:
+        found = db.session.get(Organisation, int(organisation_id))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def by_business_id(value: str) -> Organisation | None:
+    normalised = business_id.normalise(value)
+    return db.session.execute(db.select(Organisation).filter_by(business_id=normalised)).scalar_one_or_none()
+
+
+def membership(organisation, identity) -> Membership | None:
+    if identity is None:
+        return None
+    return db.session.execute(
+        db.select(Membership).filter_by(organisation_id=organisation.id, identity_id=identity.id)
+    ).scalar_one_or_none()
+
+
+def is_admin(organisation, identity) -> bool:
+    found = membership(organisation, identity)
+    return found is not None and found.role == ADMIN
+
+
+def members(organisation) -> list[Membership]:
+    return list(db.session.execute(
+        db.select(Membership).filter_by(organisation_id=organisation.id).join(Identity).order_by(Identity.email)
+    ).scalars())
+
+
+def admins(organisation) -> list[Identity]:
+    return [m.identity for m in members(organisation) if m.role == ADMIN]
+
+
+def pending_invitations(organisation) -> list[Invitation]:
+    return list(db.session.execute(
+        db.select(Invitation).filter_by(organisation_id=organisation.id, accepted_at=None).order_by(Invitation.email)
+    ).scalars())
+
+
+def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
+               clients: list[Client] = ()) -> Membership | Invitation:
+    """Add the person with this email, or invite the address if nobody has it yet."""
+    if role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."))
+    if not valid_email(email):
+        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+    identity = Identity.by_email(email)
+    if identity is None:
+        return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients)
+    existing = membership(organisation, identity)
+    if existing is not None:
+        raise Conflict(_l("%(email)s is already a member.", email=identity.email))
+    joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role)
+    db.session.add(joined)
+    db.session.flush()
+    audit.record("org.member_added", origin=origin, identity=actor, organisation=organisation,
+                 member=identity.email, role=role)
+    for client in clients:
+        grant(organisation, joined, client, actor=actor, origin=origin)
+    return joined
+
+
+def _invite(organisation, email, role, *, actor, origin, clients) -> Invitation:
+    normalised = normalise_email(email)
+    invitation = db.session.execute(
+        db.select(Invitation).filter_by(organisation_id=organisation.id, email_normalized=normalised)
+    ).scalar_one_or_none()
+    if invitation is None:
+        invitation = Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised)
+        db.session.add(invitation)
+    invitation.role = role
+    invitation.client_ids = sorted({*(invitation.client_ids or ()), *(c.id for c in clients)})
+    invitation.invited_by_id = getattr(actor, "id", None)
+    invitation.accepted_at = None
+    audit.record("org.member_invited", origin=origin, identity=actor, organisation=organisation,
+                 member=normalised, role=role)
+    mail.enqueue("org_invitation", invitation.email, getattr(actor, "locale", None),
+                 organisation=organisation, inviter=actor)
+    return invitation
+
+
+def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
+    """Turn invitations to this (verified) address into memberships. The caller commits."""
+    if not identity.email_verified:
+        return []
+    accepted = []
+    for invitation in db.session.execute(
+        db.select(Invitation).filter_by(email_normalized=identity.email_normalized, accepted_at=None)
+    ).scalars().all():
+        organisation = db.session.get(Organisation, invitation.organisation_id)
+        joined = membership(organisation, identity)
+        if joined is None:
+            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role)
+            db.session.add(joined)
+            db.session.flush()
+        for client_id in invitation.client_ids:
+            client = db.session.get(Client, client_id)
+            if client is not None and not _right(joined, client):
+                db.session.add(ServiceRight(membership_id=joined.id, client_id=client.id,
+                                            granted_by_id=invitation.invited_by_id))
+        invitation.accepted_at = clock.now()
+        audit.record("org.invitation_accepted", origin=origin, identity=identity, organisation=organisation,
+                     role=invitation.role)
+        accepted.append(joined)
+    return accepted
+
+
+def remove_member(organisation, member: Membership, *, actor=None, origin: Origin = SYSTEM) -> None:
+    _guard_last_admin(organisation, member)
+    email = member.identity.email
+    _revoke_tokens(member.identity_id, organisation.id, client_id=None)
+    db.session.delete(member)
+    audit.record("org.member_removed", origin=origin, identity=actor, organisation=organisation, member=email)
+
+
+def set_role(organisation, member: Membership, role: str, *, actor=None, origin: Origin = SYSTEM) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."))
+    if role == member.role:
+        return
+    if role == MEMBER:
+        _guard_last_admin(organisation, member)
+    member.role = role
+    audit.record("org.role_changed", origin=origin, identity=actor, organisation=organisation,
+                 member=member.identity.email, role=role)
+
+
+def grant(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> ServiceRight:
+    existing = _right(member, client)
+    if existing is not None:
+        return existing
+    right = ServiceRight(membership_id=member.id, client_id=client.id, granted_by_id=getattr(actor, "id", None))
+    db.session.add(right)
+    audit.record("org.right_granted", origin=origin, identity=actor, organisation=organisation,
+                 client_id=client.client_id, member=member.identity.email)
+    return right
+
+
+def revoke(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> None:
+    existing = _right(member, client)
+    if existing is None:
+        return
+    db.session.delete(existing)
+    _revoke_tokens(member.identity_id, organisation.id, client_id=client.id)
+    audit.record("org.right_revoked", origin=origin, identity=actor, organisation=organisation,
+                 client_id=client.client_id, member=member.identity.email)
+
+
+def rights(organisation) -> set[tuple[int, int]]:
+    """(membership id, client id) pairs that hold a right in this organisation."""
+    rows = db.session.execute(
+        db.select(ServiceRight.membership_id, ServiceRight.client_id)
+        .join(Membership, Membership.id == ServiceRight.membership_id)
+        .where(Membership.organisation_id == organisation.id)
+    )
+    return {(m, c) for m, c in rows}
+
+
+def organisations_with_right(identity, client) -> list[Organisation]:
+    """Where this person may use this service, by name."""
+    return list(db.session.execute(
+        db.select(Organisation)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .join(ServiceRight, ServiceRight.membership_id == Membership.id)
+        .where(Membership.identity_id == identity.id, ServiceRight.client_id == client.id,
+               Organisation.status == "active")
+        .order_by(Organisation.name)
+    ).scalars())
+
+
+def memberships_of(identity) -> list[Membership]:
+    return list(db.session.execute(
+        db.select(Membership).filter_by(identity_id=identity.id).join(Organisation).order_by(Organisation.name)
+    ).scalars())
+
+
+def activity(organisation, limit: int = 50):
+    from ..models import AuditEvent
+
+    return list(db.session.execute(
+        db.select(AuditEvent).filter_by(organisation_id=organisation.id).order_by(AuditEvent.id.desc()).limit(limit)
+    ).scalars())
+
+
+def _right(member: Membership, client: Client) -> ServiceRight | None:
+    return db.session.execute(
+        db.select(ServiceRight).filter_by(membership_id=member.id, client_id=client.id)
+    ).scalar_one_or_none()
+
+
+def _guard_last_admin(organisation, member: Membership) -> None:
+    if member.role != ADMIN:
+        return
+    others = db.session.execute(
+        db.select(db.func.count(Membership.id)).where(
+            Membership.organisation_id == organisation.id, Membership.role == ADMIN, Membership.id != member.id)
+    ).scalar_one()
+    if others == 0:
+        raise LastAdmin()
+
+
+def _revoke_tokens(identity_id: int, organisation_id: int, client_id: int | None) -> None:
+    # Tokens issued for acting in this organisation end with the right they relied on.
+    condition = [Token.identity_id == identity_id, Token.organisation_id == organisation_id,
+                 Token.revoked_at.is_(None)]
+    if client_id is not None:
+        condition.append(Token.client_id == client_id)
+    db.session.execute(db.update(Token).where(*condition).values(revoked_at=clock.now()))

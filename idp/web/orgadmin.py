@@ -1,0 +1,100 @@
+"""Organisation admin pages: members × services matrix, invitations, roles, activity."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..errors import IdpError
+from ..extensions import db
+from ..models import Client, Membership
+from ..services import mail, organisations
+from .browser import current_identity, origin
+
+bp = Blueprint("orgadmin", __name__)
+
+
+def _signed_in():
+    identity = current_identity()
+    if identity is None:
+        abort(redirect(url_for("login.start", return_to=request.full_path.rstrip("?"))))
+    return identity
+
+
+def _as_admin(org_id):
+    identity = _signed_in()
+    organisation = organisations.get(org_id)
+    if not organisations.is_admin(organisation, identity):
+        abort(403)
+    return organisation, identity
+
+
+def _member(organisation, member_id) -> Membership:
+    member = db.session.get(Membership, member_id)
+    if member is None or member.organisation_id != organisation.id:
+        abort(404)
+    return member
+
+
+def _services():
+    return list(db.session.execute(
+        db.select(Client).where(Client.org_mode.in_(("business", "both"))).order_by(Client.name)).scalars())
+
+
+@bp.route("/orgs")
+def mine():
+    identity = _signed_in()
+    return render_template("orgadmin/mine.html", memberships=organisations.memberships_of(identity))
+
+
+@bp.route("/orgs/<int:org_id>")
+def show(org_id, message=None, error=None, status=200):
+    organisation, identity = _as_admin(org_id)
+    return render_template(
+        "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
+        invitations=organisations.pending_invitations(organisation), services=_services(),
+        rights=organisations.rights(organisation), activity=organisations.activity(organisation),
+        message=message, error=error,
+    ), status
+
+
+def _change(org_id, action, done_message):
+    """Run one admin change in a transaction and show the page with its outcome."""
+    organisation, identity = _as_admin(org_id)
+    try:
+        action(organisation, identity)
+        db.session.commit()
+    except IdpError as failure:
+        db.session.rollback()
+        return show(org_id, error=str(failure), status=failure.status)
+    mail.deliver_due()
+    return show(org_id, message=done_message)
+
+
+@bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
+def invite(org_id):
+    email, role = request.form.get("email", ""), request.form.get("role", "member")
+    return _change(org_id, lambda org, me: organisations.add_member(org, email, role, actor=me, origin=origin()),
+                   _("%(email)s was added or invited.", email=email))
+
+
+@bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["POST"])
+def remove(org_id, member_id):
+    return _change(org_id, lambda org, me: organisations.remove_member(
+        org, _member(org, member_id), actor=me, origin=origin()), _("The member was removed."))
+
+
+@bp.route("/orgs/<int:org_id>/members/<int:member_id>/role", methods=["POST"])
+def role(org_id, member_id):
+    new_role = request.form.get("role", "")
+    return _change(org_id, lambda org, me: organisations.set_role(
+        org, _member(org, member_id), new_role, actor=me, origin=origin()), _("The role was changed."))
+
+
+@bp.route("/orgs/<int:org_id>/members/<int:member_id>/services/<client_id>", methods=["POST"])
+def service_right(org_id, member_id, client_id):
+    client = Client.by_client_id(client_id)
+    if client is None:
+        abort(404)
+    change = organisations.grant if request.form.get("action") == "grant" else organisations.revoke
+    return _change(org_id, lambda org, me: change(org, _member(org, member_id), client, actor=me, origin=origin()),
+                   _("The service access was updated."))

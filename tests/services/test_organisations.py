@@ -1,0 +1,76 @@
+"""Organisation rules: valid business ids, an admin always, invitations that wait."""
+import pytest
+
+from idp.extensions import db
+from idp.models import Membership
+from idp.models.organisation import ADMIN, MEMBER
+from idp.services import business_id, organisations
+from idp.services.organisations import LastAdmin
+from idp.errors import Conflict, ValidationFailed
+from idp.services.audit import SYSTEM
+from tests.support.orgs import organisation, person
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("0737546-2", "0737546-2"),   # check digit from remainder 9
+    ("1572860-0", "1572860-0"),   # remainder 0 gives check digit 0
+    (" 737546-2 ", "0737546-2"),  # old six-digit form is padded
+    ("0737546-3", None),          # wrong check digit
+    ("07375462", None),           # no hyphen
+    ("abc", None),
+])
+def test_business_id_check_digit(value, expected):
+    assert business_id.normalise(value) == expected
+
+
+def test_invalid_business_id_is_refused_with_a_clear_message(app):
+    with pytest.raises(ValidationFailed) as error:
+        organisations.create("Siivous Oy", "1234567-0")
+    assert "1234567-8" in str(error.value)
+
+
+def test_duplicate_business_id_is_refused(app):
+    admin = person("a@example.fi")
+    organisation("Siivous Oy", "0737546-2", admin)
+    with pytest.raises(Conflict):
+        organisations.create("Toinen Oy", "0737546-2")
+
+
+def test_last_admin_cannot_be_removed_or_demoted(app):
+    admin, member = person("admin@example.fi"), person("member@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin, [member])
+    only_admin = organisations.membership(org, admin)
+    with pytest.raises(LastAdmin):
+        organisations.remove_member(org, only_admin)
+    with pytest.raises(LastAdmin):
+        organisations.set_role(org, only_admin, MEMBER)
+    organisations.set_role(org, organisations.membership(org, member), ADMIN)
+    organisations.set_role(org, only_admin, MEMBER)
+    db.session.commit()
+    assert organisations.membership(org, admin).role == MEMBER
+
+
+def test_invitation_waits_for_the_address_and_takes_effect_on_verified_sign_in(app, mailbox, rp):
+    admin = person("admin@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin)
+    invitation = organisations.add_member(org, "Uusi@Example.fi", MEMBER, actor=admin, clients=[rp.client])
+    db.session.commit()
+    assert invitation.accepted_at is None
+    newcomer = person("uusi@example.fi")
+    accepted = organisations.accept_invitations(newcomer, origin=SYSTEM)
+    db.session.commit()
+    assert [m.organisation_id for m in accepted] == [org.id]
+    assert organisations.organisations_with_right(newcomer, rp.client) == [org]
+
+
+def test_unverified_address_does_not_accept_invitations(app):
+    from idp.services import identities
+    from idp.services.audit import SYSTEM
+
+    admin = person("admin@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin)
+    organisations.add_member(org, "uusi@example.fi", MEMBER)
+    db.session.commit()
+    squatter = identities.create("uusi@example.fi", "long enough password", "X", verified=False)
+    assert organisations.accept_invitations(squatter, origin=SYSTEM) == []
+    assert db.session.query(Membership).filter_by(identity_id=squatter.id).count() == 0

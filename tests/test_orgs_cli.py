@@ -1,0 +1,35 @@
+"""`tunnus orgs` for operators."""
+import json
+
+from idp.services import organisations
+from tests.support.orgs import person
+
+
+def test_create_org_with_admin_grant_and_list(app, runner, rp):
+    person("pirjo@siivous.fi")
+    person("ville@siivous.fi")
+    created = runner.invoke(args=["orgs", "create", "--name", "Siivous Oy", "--business-id", "0737546-2",
+                                  "--admin-email", "pirjo@siivous.fi", "--json"])
+    assert created.exit_code == 0, created.output
+    org_id = json.loads(created.output)["id"]
+    assert runner.invoke(args=["orgs", "add-member", "--org", "0737546-2", "--email", "ville@siivous.fi"]).exit_code == 0
+    granted = runner.invoke(args=["orgs", "grant", "--org", str(org_id), "--email", "ville@siivous.fi",
+                                  "--client", rp.client_id])
+    assert granted.exit_code == 0, granted.output
+    listed = json.loads(runner.invoke(args=["orgs", "list", "--json"]).output)
+    assert listed == [{"id": org_id, "name": "Siivous Oy", "business_id": "0737546-2", "status": "active",
+                       "admins": ["pirjo@siivous.fi"], "members": 2, "invitations": 0}]
+
+
+def test_bad_business_id_is_a_clear_error(app, runner):
+    result = runner.invoke(args=["orgs", "create", "--name", "X", "--business-id", "1234567-0"])
+    assert result.exit_code != 0 and "business ID is not valid" in result.output
+
+
+def test_unknown_admin_email_becomes_an_emailed_invitation(app, runner, mailbox):
+    result = runner.invoke(args=["orgs", "create", "--name", "Taloyhtiö", "--admin-email", "isannoitsija@example.fi",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    org = organisations.get(json.loads(result.output)["id"])
+    assert [i.email for i in organisations.pending_invitations(org)] == ["isannoitsija@example.fi"]
+    assert mailbox.last("isannoitsija@example.fi")

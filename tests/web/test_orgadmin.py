@@ -1,0 +1,108 @@
+"""Org admin pages: only that organisation's admins manage its members and rights."""
+import re
+
+import pytest
+
+from idp.models import Client
+from idp.services import organisations
+from tests.support.journeys import sign_in
+from tests.support.orgs import organisation, person
+from tests.support.rp import RelyingParty
+
+
+@pytest.fixture
+def service(app):
+    rp = RelyingParty.register(app, name="Siivousraportit")
+    rp.client.org_mode = "business"
+    from idp.extensions import db
+
+    db.session.commit()
+    return rp
+
+
+@pytest.fixture
+def company(app, service):
+    admin, worker = person("pirjo@siivous.fi", "Pirjo Pääkäyttäjä"), person("ville@siivous.fi", "Ville")
+    org = organisation("Siivous Oy", "0737546-2", admin, [worker])
+    return org, admin, worker
+
+
+def _signed_in(browser, identity):
+    browser.get("/login")
+    sign_in(browser, identity.email, identity.test_password)
+
+
+def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    assert browser.page.status_code == 200 and "Siivousraportit" in browser.text and "ville@siivous.fi" in browser.text
+    member_id = organisations.membership(org, worker).id
+    browser.submit(f"/members/{member_id}/services/{service.client_id}", button=("action", "grant"))
+    assert "The service access was updated." in browser.text
+    assert organisations.organisations_with_right(worker, service.client) == [org]
+    assert "org.right_granted" in browser.text  # shown in the activity list
+
+
+def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
+    org, admin, worker = company
+    organisations.grant(org, organisations.membership(org, worker), service.client)
+    from idp.extensions import db
+
+    db.session.commit()
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, worker).id
+    browser.submit(f"/members/{member_id}/services/{service.client_id}", button=("action", "revoke"))
+    assert organisations.organisations_with_right(worker, service.client) == []
+
+
+def test_admin_of_another_organisation_gets_403(app, browser, company):
+    org, _, _ = company
+    stranger = person("muu@toinen.fi")
+    organisation("Toinen Oy", "1572860-0", stranger)
+    _signed_in(browser, stranger)
+    browser.get(f"/orgs/{org.id}")
+    assert browser.page.status_code == 403
+
+
+def test_plain_member_cannot_manage_their_own_organisation(browser, company):
+    org, _, worker = company
+    _signed_in(browser, worker)
+    browser.get(f"/orgs/{org.id}")
+    assert browser.page.status_code == 403
+    response = browser.client.post(f"/orgs/{org.id}/invite", data={"email": "x@example.fi"})
+    assert response.status_code in (400, 403)  # no CSRF token or no right: never a change
+    assert organisations.pending_invitations(org) == []
+
+
+def test_last_admin_cannot_demote_themselves(browser, company):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, admin).id
+    browser.submit(f"/members/{member_id}/role", button=("role", "member"))
+    assert browser.page.status_code == 409
+    assert "An organisation must always have an admin" in browser.text
+
+
+def test_invite_by_email_sends_mail_and_shows_pending(browser, company, mailbox):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="uusi.tyontekija@siivous.fi", role="member")
+    assert "Invited, not yet signed in" in browser.text and "uusi.tyontekija@siivous.fi" in browser.text
+    assert "Siivous Oy" in mailbox.last("uusi.tyontekija@siivous.fi")["Subject"]
+
+
+def test_signed_out_visitor_is_sent_to_login(browser, company):
+    org, _, _ = company
+    browser.get(f"/orgs/{org.id}")
+    assert "/login/" in browser.url
+
+
+def test_my_organisations_page_lists_memberships(browser, company):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get("/orgs")
+    assert "Siivous Oy" in browser.text and f"/orgs/{org.id}" in browser.text
