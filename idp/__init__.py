@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as settings
 from .errors import IdpError
 from .extensions import babel, csrf, db, limiter, migrate
+from .web import security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
@@ -34,7 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
         SECRET_KEY=values["IDP_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        SESSION_COOKIE_NAME="tunnus_session",
+        # __Host- binds the cookie to this exact origin over https (no Domain, Path=/).
+        SESSION_COOKIE_NAME="__Host-tunnus_session" if secure else "tunnus_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
@@ -48,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_errors(app)
+    security_headers.init_app(app)
     from .cli import register
 
     register(app)
