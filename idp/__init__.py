@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as settings
 from .errors import IdpError
 from .extensions import babel, csrf, db, limiter, migrate
-from .web import security_headers
+from .web import metrics_endpoint, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     security_headers.init_app(app)
+    metrics_endpoint.init_app(app)
     from .cli import register
 
     register(app)
@@ -99,12 +100,14 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import account, locale, login, orgadmin
+    from .web import account, health, locale, login, metrics_endpoint, orgadmin
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
         if module is not authorize and module is not end_session:
             csrf.exempt(module.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(locale.bp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..extensions import db
+from ..metrics import EVENTS
 from ..models import AuditEvent
 
 
@@ -33,4 +34,5 @@ def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, iden
         details=details,
     )
     db.session.add(entry)
+    EVENTS.labels(event, result).inc()
     return entry

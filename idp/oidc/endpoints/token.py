@@ -4,9 +4,11 @@ Client secrets are checked with SHA-256 (no argon2 here) so this endpoint stays 
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
 from ...extensions import db, limiter
+from ...metrics import TOKENS
+from ...services.clients import GRANT_TYPES
 
 bp = Blueprint("oidc_token", __name__)
 
@@ -22,4 +24,6 @@ def token():
         db.session.commit()
     else:
         db.session.rollback()
+    grant_type = request.form.get("grant_type", "")
+    TOKENS.labels(grant_type if grant_type in GRANT_TYPES else "other", str(response.status_code)).inc()
     return response

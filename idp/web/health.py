@@ -1,0 +1,56 @@
+"""Liveness and readiness for the load balancer.
+
+/healthz: the process answers. /readyz: it can do its work — the database and (when
+configured) Redis answer, and a signing key is loaded. 503 with the failing part named.
+"""
+from __future__ import annotations
+
+import redis
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from ..extensions import csrf, db
+
+bp = Blueprint("health", __name__)
+csrf.exempt(bp)
+
+
+@bp.route("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():
+    checks = {"database": _database(), "redis": _redis(), "keys": _keys()}
+    ready = all(result in ("ok", "not configured") for result in checks.values())
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+def _database() -> str:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return "ok"
+    except sa.exc.SQLAlchemyError as error:
+        db.session.rollback()
+        return f"error: {type(error).__name__}"
+
+
+def _redis() -> str:
+    url = current_app.config["IDP_REDIS_URL"]
+    if not url:
+        return "not configured"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
+        return "ok"
+    except redis.RedisError as error:
+        return f"error: {type(error).__name__}"
+
+
+def _keys() -> str:
+    try:
+        current_app.extensions["idp.keys"].signing_key("RS256")
+        current_app.extensions["idp.keys"].signing_key("ES256")
+        return "ok"
+    except LookupError:
+        return "error: no active signing key"

@@ -1,0 +1,25 @@
+"""Metrics an operator scrapes: logins by result, tokens by grant, latency, outbox depth."""
+import re
+
+from tests.support.journeys import sign_in
+
+
+def _value(text, name, **labels):
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    match = re.search(rf"^{name}\{{{re.escape(wanted)}\}} ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_count_logins_tokens_and_latency(browser, user, rp):
+    before = browser.client.get("/metrics").get_data(as_text=True)
+    browser.get("/login")
+    sign_in(browser, user.email, "wrong")
+    browser.submit("/password", password=user.test_password)
+    rp.token_request(grant_type="client_credentials")
+    after = browser.client.get("/metrics").get_data(as_text=True)
+    for result in ("success", "failure"):
+        assert _value(after, "tunnus_events_total", event="login.password", result=result) == \
+            _value(before, "tunnus_events_total", event="login.password", result=result) + 1
+    assert _value(after, "tunnus_token_requests_total", grant_type="client_credentials", status="400") >= 1
+    assert 'tunnus_request_seconds_bucket{endpoint="/login",le="' in after
+    assert "tunnus_mail_outbox_pending 0.0" in after
