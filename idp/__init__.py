@@ -100,7 +100,7 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import account, health, locale, login, metrics_endpoint, orgadmin
+    from .web import account, account_security, health, locale, login, orgadmin, recovery, register
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -110,8 +110,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(account_security.bp)
     app.register_blueprint(locale.bp)
     app.register_blueprint(orgadmin.bp)
+    app.register_blueprint(register.bp)
+    app.register_blueprint(recovery.bp)
 
 
 def _register_errors(app: Flask) -> None:

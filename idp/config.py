@@ -50,8 +50,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_LOCKOUT_SECONDS", 900, "How long a locked account stays locked.", int),
     Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
     Setting("IDP_TOKEN_RATE_LIMIT", "6000 per minute", "Token endpoint requests per client IP."),
+    Setting("IDP_RECOVERY_RATE_LIMIT", "5 per 10 minutes", "Password reset requests (each sends mail) per client IP."),
+    Setting("IDP_RECOVERY_CODE_RATE_LIMIT", "30 per 10 minutes", "Password reset code attempts per client IP (each code also allows only 5 wrong tries)."),
+    Setting("IDP_MAIL_RATE_LIMIT", "5 per 10 minutes", "Registrations and 'send a new code' requests (each sends mail) per client IP."),
+    Setting("IDP_VERIFICATION_TTL", 24 * 3600, "How long an emailed verification code or link works, in seconds.", int),
     Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
+    Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people (sessions, allowed services)."),
 )
 
 

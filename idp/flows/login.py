@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from ..errors import IdpError
 from ..extensions import db
 from ..methods import password as password_method
 from ..services import sessions
@@ -18,6 +19,16 @@ class State(str, Enum):
     IDENTIFY = "identify"
     PASSWORD = "password"
     DONE = "done"
+
+
+class EmailNotVerified(IdpError):
+    """The password was right, but the address was never proven: verify it before signing in."""
+    id = "email_not_verified"
+    status = 403
+
+    def __init__(self, identity):
+        super().__init__()
+        self.identity = identity
 
 
 class LoginFlow(Flow):
@@ -52,5 +63,7 @@ class LoginFlow(Flow):
     def submit_password(self, password: str, remember: bool, origin: Origin):
         """Authenticate; on success the flow is done and a new session is returned."""
         identity = password_method.authenticate(self.email, password, origin=origin)
+        if not identity.email_verified:
+            raise EmailNotVerified(identity)
         self.transition("authenticated")
         return sessions.start(identity, amr=["pwd"], acr=password_method.ACR, remember=remember, origin=origin)

@@ -7,7 +7,7 @@ from authlib.oidc.core import UserInfo
 from ..services import clock
 
 SCOPE_CLAIMS = {
-    "profile": ("name", "updated_at"),
+    "profile": ("name", "locale", "updated_at"),
     "email": ("email", "email_verified"),
 }
 
@@ -17,6 +17,8 @@ def for_scope(identity, scope: str) -> UserInfo:
     claims = {"sub": identity.sub}
     if "profile" in scopes:
         claims["name"] = identity.name
+        if identity.locale:
+            claims["locale"] = identity.locale
         claims["updated_at"] = clock.to_timestamp(identity.updated_at)
     if "email" in scopes:
         claims["email"] = identity.email

@@ -22,14 +22,14 @@ def valid_email(email: str) -> bool:
 
 
 def create(email: str, password: str | None, name: str = "", *, verified: bool = False,
-           origin: Origin = SYSTEM) -> Identity:
+           locale: str | None = None, origin: Origin = SYSTEM) -> Identity:
     if not valid_email(email):
         raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
     if Identity.by_email(email) is not None:
         raise Conflict(_l("An account with this email address already exists."))
     if password is not None and not 1 <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed(_l("The password must be at most 256 characters long."))
-    identity = Identity(name=(name or "").strip(), email_verified=verified)
+    identity = Identity(name=(name or "").strip(), email_verified=verified, locale=locale)
     identity.set_email(email)
     identity.password_hash = passwords.hash_password(password) if password else None
     db.session.add(identity)

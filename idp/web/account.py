@@ -1,21 +1,126 @@
-"""The signed-in person's own page."""
+"""The signed-in person's own page: details, language and sign-in email.
+
+Password, sessions and allowed services are in account_security.py; every section
+is on the one page rendered by `render_home`.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
 
-from .browser import current_identity
+from babel.dates import format_date, format_time
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext as _, refresh
+
+from ..extensions import limiter
+from ..flows.email_change import EmailChangeFlow, State
+from ..services import account
+from ..services.account import FormRejected
+from .browser import browser_id, current_identity, current_session, origin
 
 bp = Blueprint("account", __name__)
 
 
+def signed_in(view):
+    """Pass the signed-in identity to the view; send everyone else to sign in first."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        identity = current_identity()
+        if identity is None:
+            back = request.full_path.rstrip("?") if request.method == "GET" else url_for("account.home")
+            return redirect(url_for("login.start", return_to=back))
+        return view(identity, *args, **kwargs)
+    return wrapper
+
+
+def ui_locale() -> str:
+    return str(get_locale())
+
+
+def render_home(identity, *, errors: dict | None = None, form: dict | None = None, status: int = 200):
+    login_session = current_session()
+    return render_template(
+        "account/home.html", identity=identity, errors=errors or {}, form=form or {},
+        sessions=account.active_sessions(identity), current_sid=login_session.sid,
+        consents=account.consents(identity), min_password=current_app.config["IDP_PASSWORD_MIN_LENGTH"],
+    ), status
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: dt.datetime) -> str:
+    zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
+    local = value.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+    return f"{format_date(local, 'medium', locale=ui_locale())} {format_time(local, 'short', locale=ui_locale())}"
+
+
 @bp.route("/account")
-def home():
-    identity = current_identity()
-    if identity is None:
-        return redirect(url_for("login.start", return_to=request.full_path.rstrip("?")))
-    return render_template("account/home.html", identity=identity)
+@signed_in
+def home(identity):
+    return render_home(identity)
 
 
 @bp.route("/")
 def index():
     return redirect(url_for("account.home"))
+
+
+@bp.route("/account/profile", methods=["POST"])
+@signed_in
+def profile(identity):
+    form = request.form
+    try:
+        account.update_profile(identity, name=form.get("name", ""), phone=form.get("phone", ""),
+                               locale=form.get("locale", ""), origin=origin())
+    except FormRejected as rejected:
+        return render_home(identity, errors=rejected.problems, form=form.to_dict(), status=400)
+    session["locale"] = identity.locale
+    refresh()  # the confirmation below is already in the newly chosen language
+    flash(_("Your details were saved."))
+    return redirect(url_for("account.home", _anchor="profile"))
+
+
+@bp.route("/account/email", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"])
+@signed_in
+def change_email(identity):
+    new_email = request.form.get("new_email", "")
+    try:
+        flow, delivered = EmailChangeFlow.begin(identity, new_email, browser=browser_id(),
+                                                locale=identity.locale or ui_locale(), origin=origin())
+    except FormRejected as rejected:
+        return render_home(identity, errors=rejected.problems, form={"new_email": new_email}, status=400)
+    if not delivered:
+        flash(_("We could not send the message right now. Wait a few minutes and check your inbox, "
+                "or start the change again."), "error")
+    return redirect(url_for("account.email_code", flow_id=flow.id))
+
+
+@bp.route("/account/email/<flow_id>", methods=["GET", "POST"])
+@signed_in
+def email_code(identity, flow_id):
+    flow = EmailChangeFlow.load_for(flow_id, browser_id(), identity)
+    if flow.state is State.DONE:
+        return redirect(url_for("account.home"))
+    if request.method == "GET":
+        return render_template("account/email_code.html", flow=flow, identity=identity, errors={})
+    try:
+        flow.enter_code(request.form.get("code", ""), origin=origin(), locale=ui_locale())
+    except FormRejected as rejected:
+        return render_template("account/email_code.html", flow=flow, identity=identity,
+                               errors=rejected.problems), 400
+    flash(_("Your sign-in email address is now %(email)s.", email=flow.new_email))
+    return redirect(url_for("account.home"))
+
+
+@bp.route("/account/email/<flow_id>/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(flow_id, token):
+    """The link in the mail: opened in any browser, signed in or not; the token is the proof."""
+    flow = EmailChangeFlow.load(flow_id, None)
+    if request.method == "GET" or not flow.usable:
+        return render_template("account/email_link.html", flow=flow, errors={})
+    try:
+        flow.follow_link(token, origin=origin(), locale=ui_locale())
+    except FormRejected as rejected:
+        return render_template("account/email_link.html", flow=flow, errors=rejected.problems), 400
+    return render_template("account/email_link.html", flow=flow, errors={}, confirmed=True)

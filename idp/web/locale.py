@@ -1,12 +1,14 @@
-"""The UI language: ui_locales or the language links chosen earlier, else the browser's,
-else the default."""
+"""The UI language: OIDC ui_locales, else the language switcher (a year-long cookie),
+else the browser's Accept-Language, else the default (Finnish)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session
+from flask import Blueprint, abort, current_app, g, has_request_context, redirect, request, session
+from werkzeug.exceptions import HTTPException
 
 LOCALES = ("fi", "sv", "en")
+COOKIE = "tunnus_locale"
 
 bp = Blueprint("locale", __name__)
 
@@ -15,16 +17,25 @@ bp = Blueprint("locale", __name__)
 def choose(code):
     if code not in LOCALES:
         abort(404)
-    session["locale"] = code
-    return redirect(_same_site_path(request.args.get("next")) or "/")
+    session.pop("locale", None)  # an explicit choice overrides an earlier ui_locales
+    response = redirect(_same_site_path(request.args.get("next")) or "/")
+    response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def here() -> str:
-    """Where a language link should come back to: this page, or for a page that answered
-    a form post, the page that showed the form (a GET of a POST-only URL would fail)."""
+    """Where a language link should come back to. A page that answers a form post names
+    its form page in g.page_url; otherwise this path if it can be fetched with GET."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
-    return _same_site_path(request.referrer) or "/"
+    if g.get("page_url"):
+        return g.page_url
+    try:
+        current_app.url_map.bind(request.host).match(request.path, method="GET")
+    except HTTPException:
+        return "/"
+    return request.path
 
 
 def _same_site_path(url: str | None) -> str | None:
@@ -40,8 +51,9 @@ def _same_site_path(url: str | None) -> str | None:
 def select_locale() -> str | None:
     if not has_request_context():
         return None  # commands and mail outside a request use Babel's default
-    if session.get("locale") in LOCALES:
-        return session["locale"]
+    for chosen in (session.get("locale"), request.cookies.get(COOKIE)):
+        if chosen in LOCALES:
+            return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["IDP_DEFAULT_LOCALE"]
 
 

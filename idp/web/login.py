@@ -1,11 +1,13 @@
 """Login pages: identifier first (email, Continue), then password with 'remember me'."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, has_request_context, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, has_request_context, redirect, render_template, request, url_for
+from flask_babel import get_locale
 
 from ..errors import InvalidCredentials
 from ..extensions import limiter
-from ..flows.login import LoginFlow, State
+from ..flows.login import EmailNotVerified, LoginFlow, State
+from ..flows.registration import RegistrationFlow
 from ..services.identities import valid_email
 from .browser import browser_id, current_identity, origin, sign_in
 
@@ -57,7 +59,13 @@ def password(flow_id):
     try:
         login_session = flow.submit_password(request.form.get("password") or "", remember, origin())
     except InvalidCredentials:
+        g.page_url = url_for("login.show", flow_id=flow.id)
         return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
+    except EmailNotVerified as unverified:
+        verification = RegistrationFlow.for_unverified_login(
+            unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
+            locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
+        return redirect(url_for("register.verify", flow_id=verification.id))
     sign_in(login_session)
     return redirect(flow.return_to or url_for("account.home"))
 

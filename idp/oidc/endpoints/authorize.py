@@ -83,11 +83,10 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return redirect(url_for(
-                "login.start",
-                return_to=url_for("oidc_authorize.resume", flow_id=pending.id),
-                login_hint=params.get("login_hint") or None,
-            ))
+            return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
+            if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
+                return redirect(url_for("register.start", return_to=return_to))
+            return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
         scope = grant.request.scope
         if _needs_consent(grant.client, identity, scope, prompts, pending):
             if "none" in prompts:

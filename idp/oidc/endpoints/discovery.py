@@ -34,7 +34,7 @@ def metadata(issuer: str) -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims.supported(),
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

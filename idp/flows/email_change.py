@@ -1,0 +1,113 @@
+"""Changing the sign-in email: the new address proves itself before anything changes.
+
+States: code_sent -> done. The new address gets a 6-digit code and a link (either one
+works, IDP_VERIFICATION_TTL); only then does the email change, and the old address is
+told. An address that already belongs to someone else gets an "already in use" notice
+instead of a code, and the page looks the same, so nobody learns which addresses have
+an account. The diagram is docs/flows/email_change.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Identity
+from ..models.identity import normalise_email
+from ..services import audit, challenges, clock, links, mail
+from ..services.account import FormRejected
+from ..services.audit import Origin
+from ..services.identities import valid_email
+from .base import Flow
+
+
+class State(str, Enum):
+    CODE_SENT = "code_sent"
+    DONE = "done"
+
+
+class EmailChangeFlow(Flow):
+    KIND = "email_change"
+    State = State
+    INITIAL = State.CODE_SENT
+    MOVES = {(State.CODE_SENT, "verified"): State.DONE}
+
+    @property
+    def new_email(self) -> str:
+        return self.data["new_email"]
+
+    @property
+    def usable(self) -> bool:
+        return self.state is State.CODE_SENT and challenges.usable(self.data["challenge"])
+
+    @classmethod
+    def begin(cls, identity: Identity, new_email: str, *, browser: str, locale: str,
+              origin: Origin) -> tuple["EmailChangeFlow", bool]:
+        """Start and mail the new address; returns the flow and whether the mail left."""
+        new_email = (new_email or "").strip()
+        if not valid_email(new_email):
+            raise FormRejected({"new_email": _l("Enter a valid email address, such as name@example.com.")})
+        if normalise_email(new_email) == identity.email_normalized:
+            raise FormRejected({"new_email": _l("This is already your sign-in email address.")})
+        ttl = current_app.config["IDP_VERIFICATION_TTL"]
+        code, token, challenge = challenges.issue(ttl)
+        flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge)
+        flow.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl)
+        owner = Identity.by_email(new_email)
+        if owner is None:
+            link = links.external("account.confirm_email", flow_id=flow.id, token=token)
+            message = mail.enqueue("email_change_code", new_email, locale, identity=identity, code=code,
+                                   link=link, hours=ttl // 3600)
+        else:
+            message = mail.enqueue("email_in_use", new_email, owner.locale or locale, identity=owner,
+                                   link=links.external("account.home"))
+        audit.record("email_change.requested", origin=origin, identity=identity, address_in_use=owner is not None)
+        db.session.commit()
+        return flow, mail.deliver_now(message)
+
+    @classmethod
+    def load_for(cls, flow_id: str, browser: str, identity: Identity) -> "EmailChangeFlow":
+        flow = cls.load(flow_id, browser)
+        if flow.data.get("identity_id") != identity.id:
+            raise NotFound()
+        return flow
+
+    def enter_code(self, code: str, *, origin: Origin, locale: str) -> None:
+        accepted, record = challenges.redeem_code(self.data["challenge"], code)
+        self.update(challenge=record)
+        if not accepted:
+            db.session.commit()
+            if not challenges.usable(record):
+                raise FormRejected({"code": _l("This code is no longer valid. Start the change again.")})
+            raise FormRejected({"code": _l("The code is not correct. Attempts left: %(count)d.",
+                                           count=challenges.attempts_left(record))})
+        self._complete(origin, locale)
+
+    def follow_link(self, token: str, *, origin: Origin, locale: str) -> None:
+        accepted, record = challenges.redeem_token(self.data["challenge"], token)
+        if not accepted:
+            raise FormRejected({"link": _l("This link is no longer valid. Start the change again.")})
+        self.update(challenge=record)
+        self._complete(origin, locale)
+
+    def _complete(self, origin: Origin, locale: str) -> None:
+        identity = db.session.get(Identity, self.data["identity_id"])
+        taken = Identity.by_email(self.new_email)
+        if identity is None or taken is not None and taken.id != identity.id:
+            # Someone took the address after the code was sent; only its holder learns it.
+            db.session.commit()
+            raise FormRejected({"code": _l("This address now belongs to another account.")})
+        old_email = identity.email
+        identity.set_email(self.new_email)
+        identity.email_verified = True
+        self.transition("verified")
+        audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
+        notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
+                              new_email=identity.email)
+        db.session.commit()
+        # Left in the outbox on failure: `tunnus mail send` retries it.
+        mail.deliver_now(notice)

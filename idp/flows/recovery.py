@@ -1,0 +1,187 @@
+"""Forgotten password: prove the email address with a mailed code or link, then choose a
+new password.
+
+States: request -> code_sent -> new_password -> done, or request -> not_sent when the
+mail could not be sent. The diagram is docs/flows/recovery.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..methods import password as password_method
+from ..models import Identity
+from ..models.identity import normalise_email
+from ..models.outbox import FAILED
+from ..services import audit, challenges, clock, identities, links, mail, password_policy, sessions
+from ..services.audit import Origin
+from .base import Flow
+
+CODE_TTL = 30 * 60
+# Time to type the new password once the address is proven; the proof is not reusable.
+NEW_PASSWORD_TTL = 15 * 60
+
+
+class State(str, Enum):
+    REQUEST = "request"
+    CODE_SENT = "code_sent"
+    NOT_SENT = "not_sent"
+    NEW_PASSWORD = "new_password"
+    DONE = "done"
+
+
+class NewPasswordRejected(ValidationFailed):
+    id = "new_password_rejected"
+
+    def __init__(self, problems: list[str], mismatch: bool = False):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+        self.mismatch = mismatch
+
+
+class RecoveryFlow(Flow):
+    KIND = "recovery"
+    State = State
+    INITIAL = State.REQUEST
+    MOVES = {
+        (State.REQUEST, "sent"): State.CODE_SENT,
+        (State.REQUEST, "not_sent"): State.NOT_SENT,
+        (State.CODE_SENT, "proven"): State.NEW_PASSWORD,
+        (State.NEW_PASSWORD, "password_set"): State.DONE,
+    }
+
+    @classmethod
+    def load_asked(cls, flow_id: str, browser: str) -> "RecoveryFlow":
+        """The flow for the browser that asked for the code, also after the mailed link
+        moved it elsewhere: the asking browser then only learns that the code was used."""
+        flow = cls.load(flow_id, None)
+        if browser not in (flow.stored.browser, flow.data.get("asked_by")):
+            raise NotFound()
+        return flow
+
+    def belongs_to(self, browser: str) -> bool:
+        return self.stored.browser == browser
+
+    @property
+    def email(self) -> str:
+        return self.data.get("email", "")
+
+    @property
+    def return_to(self) -> str | None:
+        return self.data.get("return_to")
+
+    @property
+    def attempts_left(self) -> int:
+        return challenges.attempts_left(self.data["challenge"])
+
+    def void_reason(self) -> str | None:
+        """Why the code and link no longer work ('used', 'too_many', 'expired'), or None."""
+        record = self.data.get("challenge")
+        if self.state is not State.CODE_SENT or record["used"]:
+            return "used"
+        if not challenges.usable(record):
+            return "expired" if record["expires_at"] <= clock.timestamp() else "too_many"
+        return None
+
+    def request(self, email: str, ui_locale: str, origin: Origin) -> bool:
+        """Mail a code and link if the address has an account; False if the mail failed.
+
+        An unknown address gets a challenge no code or link can ever match, so the
+        journey looks and counts the same without revealing that there is no account.
+        """
+        email = email.strip()[:320]
+        identity = Identity.by_email(email)
+        code, token, record = challenges.issue(CODE_TTL)
+        self.stored.expires_at = clock.now() + dt.timedelta(seconds=CODE_TTL)
+        if identity is None:
+            self.update(email=email, identity_id=None, challenge={**record, "code": "", "token": ""})
+            self.transition("sent")
+            audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email",
+                         email=normalise_email(email))
+            db.session.commit()
+            return True
+        self.update(email=email, identity_id=identity.id, challenge=record)
+        message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
+                               code=code, minutes=CODE_TTL // 60, email=identity.email,
+                               link=links.external("recovery.link", flow_id=self.id, token=token))
+        audit.record("recovery.requested", origin=origin, identity=identity)
+        db.session.commit()
+        if mail.deliver_now(message):
+            self.transition("sent")
+            db.session.commit()
+            return True
+        # The page tells the person it was not sent: a late retry would contradict it.
+        message.status = FAILED
+        self.update(challenge={**record, "used": True})
+        self.transition("not_sent")
+        audit.record("recovery.mail_failed", "failure", origin=origin, identity=identity)
+        db.session.commit()
+        return False
+
+    def _lock(self) -> None:
+        # Concurrent guesses must each count: re-read the challenge under a row lock.
+        db.session.refresh(self.stored, with_for_update=True)
+
+    def submit_code(self, code: str, origin: Origin) -> bool:
+        self._lock()
+        if self.void_reason():
+            return False
+        accepted, record = challenges.redeem_code(self.data["challenge"], code)
+        self.update(challenge=record)
+        if accepted:
+            self._proven(origin, "code")
+        else:
+            audit.record("recovery.code_wrong", "failure", origin=origin, identity=self.data["identity_id"],
+                         attempts_left=challenges.attempts_left(record))
+        db.session.commit()
+        return accepted
+
+    def link_accepts(self, token: str) -> bool:
+        """Whether the link's token would be accepted, without using it up: mail scanners
+        fetch links, so only the person's confirming post redeems it."""
+        return not self.void_reason() and challenges.redeem_token(self.data["challenge"], token)[0]
+
+    def open_link(self, token: str, browser: str, origin: Origin) -> bool:
+        """Accept the mailed link in whichever browser opened it; the flow moves there."""
+        self._lock()
+        if self.void_reason():
+            return False
+        accepted, record = challenges.redeem_token(self.data["challenge"], token)
+        if not accepted:
+            audit.record("recovery.link_rejected", "failure", origin=origin, identity=self.data["identity_id"])
+            db.session.commit()
+            return False
+        self.update(challenge=record)
+        if browser != self.stored.browser:
+            # The pending login waiting for return_to belongs to the browser that asked.
+            self.update(return_to=None, asked_by=self.stored.browser)
+            self.stored.browser = browser
+        self._proven(origin, "link")
+        db.session.commit()
+        return True
+
+    def _proven(self, origin: Origin, method: str) -> None:
+        self.transition("proven")
+        self.stored.expires_at = clock.now() + dt.timedelta(seconds=NEW_PASSWORD_TTL)
+        audit.record("recovery.proven", origin=origin, identity=self.data["identity_id"], method=method)
+
+    def set_password(self, password: str, confirm: str, ui_locale: str, origin: Origin):
+        """Set the new password, end every other session, and return a fresh one."""
+        identity = db.session.get(Identity, self.data["identity_id"])
+        if password != confirm:
+            raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
+        try:
+            identities.set_password(identity, password, origin=origin, reason="reset")
+        except ValidationFailed as error:
+            raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
+        self.transition("password_set")
+        notice = mail.enqueue("password_changed", identity.email, identity.locale or ui_locale, identity=identity,
+                              email=identity.email, when=clock.now(),
+                              recovery_link=links.external("recovery.start", email=identity.email))
+        audit.record("recovery.completed", origin=origin, identity=identity)
+        # sessions.start commits the new password, the ended sessions, the notice and this flow together.
+        login_session = sessions.start(identity, amr=["pwd"], acr=password_method.ACR, remember=False, origin=origin)
+        mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
+        return login_session

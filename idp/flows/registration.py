@@ -1,0 +1,192 @@
+"""Registration: a form, then proof of the email address (emailed code or link), then signed in.
+
+States: form -> verify -> done. Someone whose password was right at login but whose
+address is still unverified enters at verify. An address that already has an account
+gets an "you already have an account" mail instead, and the pages look exactly the same,
+so nobody learns which addresses have accounts. The diagram is docs/flows/registration.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..errors import Conflict, IdpError, ValidationFailed
+from ..extensions import db
+from ..methods import password as password_method
+from ..models import Identity
+from ..services import audit, challenges, clock, identities, links, mail, password_policy, passwords, sessions
+from ..services.audit import Origin
+from .base import Flow
+
+MAX_NAME_LENGTH = 200
+
+
+class State(str, Enum):
+    FORM = "form"
+    VERIFY = "verify"
+    DONE = "done"
+
+
+class FormRejected(ValidationFailed):
+    """Field name -> what to change, for each field that was not accepted."""
+    id = "registration_rejected"
+
+    def __init__(self, problems: dict[str, list[str]]):
+        super().__init__(" ".join(m for messages in problems.values() for m in messages))
+        self.problems = problems
+
+
+class CodeRejected(IdpError):
+    id = "code_rejected"
+
+    def __init__(self, attempts_left: int):
+        super().__init__()
+        self.attempts_left = attempts_left
+
+
+class LinkRejected(IdpError):
+    id = "link_rejected"
+
+
+class RegistrationFlow(Flow):
+    KIND = "registration"
+    State = State
+    INITIAL = State.FORM
+    MOVES = {
+        (State.FORM, "submit"): State.VERIFY,
+        (State.FORM, "login_unverified"): State.VERIFY,
+        (State.VERIFY, "resend"): State.VERIFY,
+        (State.VERIFY, "verified"): State.DONE,
+    }
+
+    @property
+    def email(self) -> str:
+        return self.data.get("email", "")
+
+    @property
+    def return_to(self) -> str | None:
+        return self.data.get("return_to")
+
+    @property
+    def delivery_failed(self) -> bool:
+        return self.data.get("delivery") == "failed"
+
+    @property
+    def code_void(self) -> bool:
+        return not challenges.usable(self.data.get("challenge"))
+
+    @classmethod
+    def for_unverified_login(cls, identity: Identity, browser: str, *, return_to: str | None, remember: bool,
+                             locale: str, origin: Origin) -> "RegistrationFlow":
+        """The password was right but the address is unproven: prove it, then continue the login."""
+        flow = cls.start(browser, return_to=return_to, email=identity.email, identity_id=identity.id,
+                         remember=remember)
+        flow.transition("login_unverified")
+        audit.record("verification.resent", origin=origin, identity=identity, reason="login_unverified")
+        flow._send(locale)
+        return flow
+
+    def submit(self, email: str, name: str, password: str, repeat: str, *, locale: str, origin: Origin) -> None:
+        email, name = email.strip(), name.strip()
+        problems = _form_problems(email, name, password, repeat)
+        if problems:
+            raise FormRejected(problems)
+        self.transition("submit")
+        self.update(email=email, identity_id=None)
+        existing = Identity.by_email(email)
+        if existing is None:
+            try:
+                identity = identities.create(email, password, name, locale=locale, origin=origin)
+                self.update(identity_id=identity.id)
+                audit.record("registration.started", origin=origin, identity=identity)
+            except Conflict:  # registered by someone else a moment ago
+                existing = Identity.by_email(email)
+        if existing is not None:
+            passwords.hash_password(password)  # takes as long as creating an account would
+            audit.record("registration.existing_email", origin=origin, identity=existing)
+        self._send(locale)
+
+    def resend(self, *, locale: str, origin: Origin) -> None:
+        self.transition("resend")
+        audit.record("verification.resent", origin=origin, identity=self.data.get("identity_id"))
+        self._send(locale)
+
+    def verify_code(self, code: str, origin: Origin):
+        """A new LoginSession once the code is right; CodeRejected(attempts_left) if not."""
+        accepted, record = challenges.redeem_code(self.data.get("challenge"), code)
+        self.update(challenge=record)
+        if not accepted:
+            left = challenges.attempts_left(record) if challenges.usable(record) else 0
+            audit.record("verification.code_wrong", "failure", origin=origin,
+                         identity=self.data.get("identity_id"), attempts_left=left)
+            db.session.commit()
+            raise CodeRejected(left)
+        return self._session_for(self._verified("code", origin), origin)
+
+    def verify_link(self, token: str, *, browser: str, origin: Origin):
+        """Verify by the mailed link; a LoginSession only in the browser that started the flow
+        (that browser typed the password; any other merely holds the mail)."""
+        accepted, record = challenges.redeem_token(self.data.get("challenge"), token)
+        if not accepted:
+            raise LinkRejected()
+        self.update(challenge=record)
+        identity = self._verified("link", origin)
+        return self._session_for(identity, origin) if browser == self.stored.browser else None
+
+    def _verified(self, method: str, origin: Origin) -> Identity:
+        identity = db.session.get(Identity, self.data["identity_id"])
+        identity.email_verified = True
+        self.transition("verified")
+        audit.record("email.verified", origin=origin, identity=identity, method=method)
+        db.session.commit()
+        return identity
+
+    def _session_for(self, identity: Identity, origin: Origin):
+        return sessions.start(identity, amr=["pwd"], acr=password_method.ACR,
+                              remember=bool(self.data.get("remember")), origin=origin)
+
+    def _send(self, locale: str) -> bool:
+        """Mail a fresh code and link (or, for a taken address, the 'already registered' note)."""
+        ttl = current_app.config["IDP_VERIFICATION_TTL"]
+        code, token, record = challenges.issue(ttl)
+        # The flow outlives its code, so an expired code can still be replaced by a new one.
+        self.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl + current_app.config["IDP_FLOW_TTL"])
+        identity_id = self.data.get("identity_id")
+        if identity_id is not None:
+            identity = db.session.get(Identity, identity_id)
+            link = links.external("register.verify_link", flow_id=self.id, token=token)
+            message = mail.enqueue("verify_email", identity.email, locale, identity=identity, name=identity.name,
+                                   code=f"{code[:3]} {code[3:]}", link=link, hours=ttl // 3600)
+        else:
+            # The owner got no code: one that no six digits can match keeps the page honest.
+            record = {**record, "code": challenges.issue(ttl)[2]["token"]}
+            owner = Identity.by_email(self.email)
+            message = mail.enqueue("already_registered", owner.email if owner else self.email, locale,
+                                   identity=owner, name=owner.name if owner else "",
+                                   login_link=links.external("login.start"),
+                                   reset_link=current_app.config["IDP_ISSUER"] + "/recovery")
+        self.update(challenge=record, delivery=None)
+        db.session.commit()
+        sent = mail.deliver_now(message)
+        self.update(delivery="sent" if sent else "failed")
+        db.session.commit()
+        return sent
+
+
+def _form_problems(email: str, name: str, password: str, repeat: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if not identities.valid_email(email):
+        problems["email"] = [_("Enter a valid email address, such as name@example.com.")]
+    if not name:
+        problems["name"] = [_("Enter your name.")]
+    elif len(name) > MAX_NAME_LENGTH:
+        problems["name"] = [_("Use at most %(count)d characters in your name.", count=MAX_NAME_LENGTH)]
+    found = password_policy.problems(password, email, name)
+    if found:
+        problems["password"] = found
+    elif password != repeat:
+        problems["password_repeat"] = [_("The passwords do not match. Type the same password in both fields.")]
+    return problems

@@ -1,0 +1,138 @@
+"""What a signed-in person can change and see about their own account: profile,
+password, sessions and the services they have allowed."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Client, Consent, Identity, LoginSession, Token
+from . import audit, clock, identities, links, mail, passwords, sessions
+from .audit import Origin
+
+LOCALES = ("fi", "sv", "en")
+MAX_NAME_LENGTH = 200
+# Finnish mobile numbers begin 04x or 050; abroad, anything E.164 allows (at most 15 digits).
+FINNISH_MOBILE = re.compile(r"\+358(4\d|50)\d{5,8}")
+INTERNATIONAL = re.compile(r"\+[1-9]\d{6,14}")
+
+
+class FormRejected(ValidationFailed):
+    """One or more fields were not accepted; `problems` maps field name to message."""
+
+    def __init__(self, problems: dict):
+        super().__init__(" ".join(str(message) for message in problems.values()))
+        self.problems = problems
+
+
+def normalise_phone(raw: str) -> str | None:
+    """'040 123 4567', '+358 40 1234567' and '00358401234567' all become '+358401234567'.
+    Empty means no number; anything that is not a mobile number raises FormRejected."""
+    number = re.sub(r"[\s\-().]", "", raw or "")
+    if not number:
+        return None
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    elif number.startswith("0"):
+        number = "+358" + number[1:]
+    pattern = FINNISH_MOBILE if number.startswith("+358") else INTERNATIONAL
+    if pattern.fullmatch(number):
+        return number
+    raise FormRejected({"phone": _l("Enter a mobile number, such as 040 123 4567 or +358 40 123 4567.")})
+
+
+def update_profile(identity: Identity, *, name: str, phone: str, locale: str, origin: Origin) -> None:
+    name = " ".join((name or "").split())
+    problems = {}
+    if not name:
+        problems["name"] = _l("Enter your name.")
+    elif len(name) > MAX_NAME_LENGTH:
+        problems["name"] = _l("Use at most %(count)d characters.", count=MAX_NAME_LENGTH)
+    try:
+        normalised = normalise_phone(phone)
+    except FormRejected as rejected:
+        problems.update(rejected.problems)
+    if locale not in LOCALES:
+        problems["locale"] = _l("Choose one of the languages listed.")
+    if problems:
+        raise FormRejected(problems)
+    changed = sorted(field for field, value in (("name", name), ("phone", normalised), ("locale", locale))
+                     if getattr(identity, field) != value)
+    identity.name, identity.phone, identity.locale = name, normalised, locale
+    if changed:
+        audit.record("profile.updated", origin=origin, identity=identity, fields=changed)
+    db.session.commit()
+
+
+def change_password(identity: Identity, current: str, new: str, *, origin: Origin, keep_sid: str,
+                    locale: str) -> None:
+    """Ends every other session and its tokens; this browser stays signed in. The person
+    is told by mail, as after a reset, in case it was not them."""
+    current = current or ""
+    if len(current) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, current):
+        audit.record("identity.password_changed", "failure", origin=origin, identity=identity, reason="wrong_current")
+        db.session.commit()
+        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+    try:
+        identities.set_password(identity, new or "", origin=origin, reason="changed", keep_sid=keep_sid)
+    except ValidationFailed as rejected:
+        problems = getattr(rejected, "problems", None) or [str(rejected)]
+        raise FormRejected({"new_password": " ".join(str(problem) for problem in problems)}) from rejected
+    notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
+                          email=identity.email, when=clock.now(),
+                          recovery_link=links.external("recovery.start", email=identity.email))
+    db.session.commit()
+    mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
+
+
+def active_sessions(identity: Identity) -> list[LoginSession]:
+    return db.session.execute(
+        db.select(LoginSession)
+        .where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None),
+               LoginSession.expires_at > clock.now())
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+    ).scalars().all()
+
+
+def end_session(identity: Identity, session_id: int, *, origin: Origin) -> LoginSession:
+    """End one of the person's own sessions; someone else's is as good as missing."""
+    found = db.session.get(LoginSession, session_id)
+    if found is None or found.identity_id != identity.id or not found.is_active():
+        raise NotFound()
+    sessions.end(found, origin=origin, reason="account_page")
+    return found
+
+
+def end_other_sessions(identity: Identity, *, origin: Origin, keep_sid: str) -> int:
+    ended = sessions.end_all(identity, origin=origin, reason="account_page", keep_sid=keep_sid)
+    db.session.commit()
+    return ended
+
+
+def consents(identity: Identity) -> list:
+    """(Consent, Client) rows, newest first."""
+    return db.session.execute(
+        db.select(Consent, Client).join(Client, Client.id == Consent.client_id)
+        .where(Consent.identity_id == identity.id)
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+    ).all()
+
+
+def revoke_consent(identity: Identity, consent_id: int, *, origin: Origin) -> Client:
+    """Forget the consent and revoke the person's tokens for that service, offline ones too."""
+    consent = db.session.get(Consent, consent_id)
+    if consent is None or consent.identity_id != identity.id:
+        raise NotFound()
+    client = db.session.get(Client, consent.client_id)
+    revoked = db.session.execute(
+        db.update(Token)
+        .where(Token.identity_id == identity.id, Token.client_id == client.id, Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    ).rowcount
+    db.session.delete(consent)
+    audit.record("consent.revoked", origin=origin, identity=identity, client_id=client.client_id,
+                 tokens_revoked=revoked)
+    db.session.commit()
+    return client

@@ -1,0 +1,100 @@
+"""Forgotten password pages: ask for the email, enter the mailed code (or open the mailed
+link in any browser), choose a new password, and be signed in."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..errors import FlowExpired, IdpError
+from ..extensions import limiter
+from ..flows.login import LoginFlow
+from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
+from ..services.identities import valid_email
+from .browser import browser_id, origin, sign_in
+
+bp = Blueprint("recovery", __name__)
+
+
+def _ui_locale() -> str:
+    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _login_flow(flow_id: str | None) -> LoginFlow | None:
+    """The login this reset started from, if it is still this browser's."""
+    if not flow_id:
+        return None
+    try:
+        return LoginFlow.load(flow_id, browser_id())
+    except IdpError:
+        return None
+
+
+@bp.route("/recovery", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_RECOVERY_RATE_LIMIT"], methods=["POST"])
+def start():
+    login_flow = _login_flow(request.values.get("flow"))
+    if request.method == "GET":
+        email = request.args.get("email") or (login_flow.email if login_flow else "")
+        return render_template("recovery/request.html", email=email.strip()[:320], login_flow=login_flow)
+    email = (request.form.get("email") or "").strip()
+    if not valid_email(email):
+        return render_template("recovery/request.html", email=email, login_flow=login_flow, error="invalid_email"), 400
+    flow = RecoveryFlow.start(browser_id(), return_to=login_flow.return_to if login_flow else None)
+    flow.request(email, _ui_locale(), origin())
+    return redirect(url_for("recovery.show", flow_id=flow.id))
+
+
+@bp.route("/recovery/<flow_id>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_RECOVERY_CODE_RATE_LIMIT"], methods=["POST"])
+def show(flow_id):
+    flow = RecoveryFlow.load_asked(flow_id, browser_id())
+    if flow.state is State.NOT_SENT:
+        return render_template("recovery/not_sent.html", flow=flow), 503
+    if request.method == "GET" and flow.state is State.NEW_PASSWORD and flow.belongs_to(browser_id()):
+        return redirect(url_for("recovery.password", flow_id=flow.id))
+    wrong = False
+    if request.method == "POST":
+        if flow.submit_code(request.form.get("code") or "", origin()):
+            return redirect(url_for("recovery.password", flow_id=flow.id))
+        wrong = True
+    void = flow.void_reason()
+    status = 410 if void else 400 if wrong else 200
+    return render_template("recovery/code.html", flow=flow, void=void, wrong=wrong), status
+
+
+@bp.route("/recovery/<flow_id>/link", methods=["GET", "POST"])
+def link(flow_id):
+    flow = RecoveryFlow.load(flow_id, None)
+    token = request.values.get("token") or ""
+    if request.method == "GET" and flow.link_accepts(token):
+        return render_template("recovery/link.html", flow=flow, token=token)
+    if request.method == "POST" and flow.open_link(token, browser_id(), origin()):
+        return redirect(url_for("recovery.password", flow_id=flow.id))
+    return render_template("recovery/link.html", flow=flow, void=flow.void_reason() or "invalid"), 410
+
+
+@bp.route("/recovery/<flow_id>/password", methods=["GET", "POST"])
+def password(flow_id):
+    flow = RecoveryFlow.load(flow_id, browser_id())
+    if flow.state is not State.NEW_PASSWORD:
+        return redirect(url_for("recovery.show", flow_id=flow.id))
+    if request.method == "GET":
+        return render_template("recovery/password.html", flow=flow)
+    try:
+        login_session = flow.set_password(request.form.get("password") or "", request.form.get("confirm") or "",
+                                          _ui_locale(), origin())
+    except NewPasswordRejected as rejected:
+        return render_template("recovery/password.html", flow=flow, problems=rejected.problems,
+                               mismatch=rejected.mismatch), 400
+    sign_in(login_session)
+    return redirect(flow.return_to or url_for("account.home"))
+
+
+@bp.context_processor
+def code_minutes():
+    return {"code_minutes": CODE_TTL // 60}
+
+
+@bp.errorhandler(FlowExpired)
+def expired(_error):
+    return render_template("recovery/void.html", void="expired"), 410

@@ -1,0 +1,101 @@
+"""Registration pages: the form, the code-entry page, 'send a new code' and the mailed link."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..errors import FlowExpired
+from ..extensions import limiter
+from ..flows.registration import CodeRejected, FormRejected, LinkRejected, RegistrationFlow, State
+from .browser import browser_id, current_identity, origin, sign_in
+from .login import _safe_return_to
+
+bp = Blueprint("register", __name__)
+
+
+def _mail_limit():
+    # Each of these posts sends mail to an address the sender typed: limit them together per IP.
+    return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
+                                deduct_when=lambda response: response.status_code == 302)
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _continue(flow: RegistrationFlow):
+    return redirect(flow.return_to or url_for("account.home"))
+
+
+@bp.route("/register")
+def start():
+    flow = RegistrationFlow.start(browser_id(), return_to=_safe_return_to(request.args.get("return_to")))
+    return redirect(url_for("register.show", flow_id=flow.id))
+
+
+@bp.route("/register/<flow_id>", methods=["GET", "POST"])
+@_mail_limit()
+def show(flow_id):
+    flow = RegistrationFlow.load(flow_id, browser_id())
+    if flow.state is not State.FORM:
+        return redirect(url_for("register.verify", flow_id=flow.id))
+    if request.method == "GET":
+        return render_template("register/form.html", flow=flow, problems={})
+    form = {key: request.form.get(key) or "" for key in ("email", "name", "password", "password_repeat")}
+    try:
+        flow.submit(form["email"], form["name"], form["password"], form["password_repeat"], locale=_locale(),
+                    origin=origin())
+    except FormRejected as rejected:
+        return render_template("register/form.html", flow=flow, email=form["email"], name=form["name"],
+                               problems=rejected.problems), 400
+    return redirect(url_for("register.verify", flow_id=flow.id))
+
+
+@bp.route("/register/<flow_id>/verify", methods=["GET", "POST"])
+def verify(flow_id):
+    flow = RegistrationFlow.load(flow_id, browser_id())
+    if flow.state is State.FORM:
+        return redirect(url_for("register.show", flow_id=flow.id))
+    if flow.state is State.DONE:
+        # Verified by the link on another device: this browser still has to sign in.
+        if current_identity():
+            return _continue(flow)
+        return render_template("register/verified.html", return_to=flow.return_to)
+    if request.method == "GET":
+        return render_template("register/verify.html", flow=flow, resent=request.args.get("resent") == "1")
+    code = re.sub(r"\s", "", request.form.get("code") or "")
+    if not flow.code_void and not re.fullmatch(r"\d{6}", code):
+        return render_template("register/verify.html", flow=flow, error="format"), 400
+    try:
+        login_session = flow.verify_code(code, origin())
+    except CodeRejected as rejected:
+        return render_template("register/verify.html", flow=flow, error="wrong",
+                               attempts_left=rejected.attempts_left), 400
+    sign_in(login_session)
+    return _continue(flow)
+
+
+@bp.route("/register/<flow_id>/resend", methods=["POST"])
+@_mail_limit()
+def resend(flow_id):
+    flow = RegistrationFlow.load(flow_id, browser_id())
+    if flow.state is State.VERIFY:
+        flow.resend(locale=_locale(), origin=origin())
+    return redirect(url_for("register.verify", flow_id=flow.id, resent=1))
+
+
+@bp.route("/verify/<flow_id>")
+def verify_link(flow_id):
+    """Opened from the mail, maybe on another device: the token is the proof, not the browser."""
+    try:
+        flow = RegistrationFlow.load(flow_id, None)
+        login_session = flow.verify_link(request.args.get("token") or "", browser=browser_id(), origin=origin())
+    except (FlowExpired, LinkRejected):
+        return render_template("register/link_rejected.html"), 410
+    if login_session is None:
+        # return_to belongs to the browser that registered; here there is nothing to resume.
+        return render_template("register/verified.html", return_to=None)
+    sign_in(login_session)
+    return _continue(flow)

@@ -1,0 +1,327 @@
+"""The account page as its owner meets it: details and language, password, sign-in email
+(changed only once the new address is proved), devices signed in, services allowed."""
+import re
+
+import pytest
+
+from idp.extensions import db
+from idp.models import AuditEvent, Identity
+from idp.services import identities
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in, tokens_for
+
+FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+CHROME_ON_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/126.0.0.0 Mobile Safari/537.36")
+SAFARI_ON_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                    "Version/17.5 Mobile/15E148 Safari/604.1")
+NEW_PASSWORD = "vihreä kirahvi juoksee aamulla"
+NEW_EMAIL = "maija@uusi.example"
+
+
+def _browser(app, agent=None):
+    browser = Browser(app)
+    if agent:
+        browser.client.environ_base["HTTP_USER_AGENT"] = agent
+    return browser
+
+
+def _signed_in(app, user, agent=None, email=None, password=None):
+    browser = _browser(app, agent)
+    browser.get("/account")
+    sign_in(browser, email or user.email, password or user.test_password)
+    return browser
+
+
+def _save_profile(browser, **fields):
+    # The test browser reads no <select>; a real one always sends the chosen language.
+    return browser.submit("/account/profile", **{"locale": "en", **fields})
+
+
+def _can_sign_in(app, email, password) -> bool:
+    browser = _browser(app)
+    browser.get("/login")
+    sign_in(browser, email, password)
+    return browser.page.status_code == 200 and "Your account" in browser.text
+
+
+def _stored(identity) -> Identity:
+    db.session.expire_all()  # read what the requests committed, not this session's copy
+    return db.session.get(Identity, identity.id)
+
+
+def _events():
+    return [event.event for event in AuditEvent.query.order_by(AuditEvent.id)]
+
+
+def test_signed_out_visitor_signs_in_and_comes_back_to_the_account(browser, user):
+    browser.get("/account")
+    assert "/login/" in browser.url and 'name="email"' in browser.text
+    sign_in(browser, user.email, user.test_password)
+    assert browser.url.endswith("/account") and "Your account" in browser.text
+    assert user.email in browser.text and user.sub in browser.text
+
+
+def test_profile_update_saves_name_and_normalises_mobile_number(app, user):
+    browser = _signed_in(app, user)
+    _save_profile(browser, name="  Maija   Virtanen ", phone="040 123 4567")
+    assert "Your details were saved." in browser.text
+    assert 'value="Maija Virtanen"' in browser.text and 'value="+358401234567"' in browser.text
+    stored = _stored(user)
+    assert (stored.name, stored.phone) == ("Maija Virtanen", "+358401234567")
+    assert "profile.updated" in _events()
+
+    _save_profile(browser, phone="")
+    assert _stored(user).phone is None
+
+
+@pytest.mark.parametrize("typed,stored", [
+    ("+358 50 765 4321", "+358507654321"),
+    ("00358 40 1234567", "+358401234567"),
+    ("+46 70 123 45 67", "+46701234567"),
+])
+def test_mobile_numbers_are_stored_in_international_form(app, user, typed, stored):
+    browser = _signed_in(app, user)
+    _save_profile(browser, phone=typed)
+    assert _stored(user).phone == stored
+
+
+@pytest.mark.parametrize("phone", ["12345", "09 123 4567", "+358 9 1234567", "040 123 4567 ext 2"])
+def test_bad_mobile_number_is_explained_next_to_the_field(app, user, phone):
+    browser = _signed_in(app, user)
+    _save_profile(browser, name="Maija Virtanen", phone=phone)
+    assert browser.page.status_code == 400
+    assert "Enter a mobile number, such as 040 123 4567" in browser.text
+    assert 'aria-invalid="true" aria-describedby="phone-error phone-hint"' in browser.text
+    assert 'id="phone-error" class="error" role="alert"' in browser.text
+    assert f'value="{phone}"' in browser.text  # what was typed stays for correcting
+    assert _stored(user).name == "Maija Meikäläinen"  # nothing saved
+
+
+def test_name_is_required(app, user):
+    browser = _signed_in(app, user)
+    _save_profile(browser, name="   ")
+    assert browser.page.status_code == 400 and "Enter your name." in browser.text
+
+
+def test_chosen_language_is_used_and_given_to_services_as_locale(app, rp, user):
+    browser = _signed_in(app, user)
+    _save_profile(browser, locale="sv")
+    assert '<html lang="sv">' in browser.text
+    assert _stored(user).locale == "sv"
+
+    tokens = tokens_for(browser, rp, user)
+    assert rp.verify_id_token(tokens["id_token"])["locale"] == "sv"
+    assert rp.userinfo(tokens["access_token"]).get_json()["locale"] == "sv"
+    assert "locale" in rp.http.get("/.well-known/openid-configuration").get_json()["claims_supported"]
+
+
+def test_without_profile_scope_there_is_no_locale(app, rp, user):
+    browser = _signed_in(app, user)
+    _save_profile(browser, locale="fi")
+    tokens = tokens_for(browser, rp, user, scope="openid email")
+    assert "locale" not in rp.verify_id_token(tokens["id_token"])
+
+
+def test_password_change_needs_the_current_password(app, user):
+    browser = _signed_in(app, user)
+    browser.submit("/account/password", current_password="not my password", new_password=NEW_PASSWORD)
+    assert browser.page.status_code == 400
+    assert "Your current password is not correct." in browser.text
+    assert 'aria-describedby="current_password-error"' in browser.text
+    assert not _can_sign_in(app, user.email, NEW_PASSWORD)
+    assert _can_sign_in(app, user.email, user.test_password)
+
+
+def test_weak_new_password_is_explained(app, user):
+    browser = _signed_in(app, user)
+    browser.submit("/account/password", current_password=user.test_password, new_password="salasana123")
+    assert browser.page.status_code == 400
+    assert "one of the most common" in browser.text and 'id="new_password-error"' in browser.text
+
+
+def test_password_change_logs_out_other_devices_and_ends_their_tokens(app, rp, user, mailbox):
+    other = _browser(app, FIREFOX_ON_WINDOWS)
+    theirs = tokens_for(other, rp, user)
+    browser = _signed_in(app, user)
+    mine = tokens_for(browser, rp, user)
+
+    browser.get("/account")
+    browser.submit("/account/password", current_password=user.test_password, new_password=NEW_PASSWORD)
+    assert "Your password was changed." in browser.text
+
+    assert rp.refresh(theirs["refresh_token"]).get_json()["error"] == "invalid_grant"
+    other.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(other.url)["error"] == "login_required"
+    browser.get("/account")
+    assert "Your account" in browser.text  # this browser stays signed in
+    assert rp.refresh(mine["refresh_token"]).status_code == 200
+    assert _can_sign_in(app, user.email, NEW_PASSWORD)
+    assert not _can_sign_in(app, user.email, user.test_password)
+    assert "identity.password_changed" in _events()
+    assert mailbox.last(user.email)["Subject"] == "Your Tunnus password was changed"
+
+
+def _start_email_change(browser, new_email):
+    browser.get("/account")
+    return browser.submit("/account/email", new_email=new_email)
+
+
+def test_email_changes_only_after_the_code_and_the_old_address_is_told(app, user, mailbox):
+    old_email = user.email
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL)
+    assert f"We sent a 6-digit code to {NEW_EMAIL}" in browser.text
+    assert mailbox.last(NEW_EMAIL)["Subject"] == "Confirm your new sign-in email address"
+
+    assert _can_sign_in(app, old_email, user.test_password)
+    assert not _can_sign_in(app, NEW_EMAIL, user.test_password)
+
+    browser.submit("/account/email/", code="000000" if mailbox.code(NEW_EMAIL) != "000000" else "111111")
+    assert browser.page.status_code == 400 and "Attempts left: 4" in browser.text
+    browser.submit("/account/email/", code=mailbox.code(NEW_EMAIL))
+    assert f"Your sign-in email address is now {NEW_EMAIL}." in browser.text
+    assert f'class="email">{NEW_EMAIL}<' in browser.text
+
+    assert _can_sign_in(app, NEW_EMAIL, user.test_password)
+    assert not _can_sign_in(app, old_email, user.test_password)
+    notice = mailbox.last(old_email)
+    assert notice["Subject"] == "Your sign-in email was changed"
+    assert f"changed to {NEW_EMAIL}" in mailbox.text(notice)
+    assert _stored(user).email_verified
+    assert {"email_change.requested", "email.changed"} <= set(_events())
+
+
+def test_email_change_by_the_link_in_the_mail(app, user, mailbox):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL)
+    link = mailbox.link(NEW_EMAIL, "/confirm/")
+
+    elsewhere = _browser(app)  # e.g. the phone the mail was read on, not signed in
+    elsewhere.get(link)
+    assert f"Make {NEW_EMAIL} the sign-in email" in elsewhere.text
+    assert _stored(user).email == user.email  # opening alone changes nothing
+    elsewhere.submit("/confirm/")
+    assert "Email address changed" in elsewhere.text
+    assert _can_sign_in(app, NEW_EMAIL, user.test_password)
+
+    elsewhere.get(link)
+    assert "This link is no longer valid" in elsewhere.text
+
+
+def _neutral(page: str, email: str) -> str:
+    return re.sub(r"/account/email/[\w-]+", "/account/email/ID", page.replace(email, "ADDRESS"))
+
+
+def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(app, user, mailbox):
+    identities.create("toinen@example.fi", "toinen salasana 123", "Toinen", verified=True)
+    browser = _signed_in(app, user)
+    free = _neutral(_start_email_change(browser, NEW_EMAIL).get_data(as_text=True), NEW_EMAIL)
+    status_free = browser.page.status_code
+    taken = _neutral(_start_email_change(browser, "Toinen@Example.fi").get_data(as_text=True), "Toinen@Example.fi")
+    assert browser.page.status_code == status_free and taken == free
+
+    notice = mailbox.last("toinen@example.fi")
+    assert notice["Subject"] == "This address already has a Tunnus account"
+    assert not re.search(r"\b\d{6}\b", mailbox.text(notice))
+    browser.submit("/account/email/", code="123456")
+    assert _stored(user).email == user.email
+    assert _can_sign_in(app, "toinen@example.fi", "toinen salasana 123")
+
+
+def test_email_change_to_the_current_address_or_nonsense_is_explained(app, user, mailbox):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, user.email.lower())
+    assert browser.page.status_code == 400 and "already your sign-in email" in browser.text
+    _start_email_change(browser, "not an address")
+    assert 'id="new_email-error"' in browser.text and "Enter a valid email address" in browser.text
+
+
+def test_undeliverable_code_is_said_plainly(app, user, smtp_down):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL)
+    assert "We could not send the message right now." in browser.text
+
+
+def test_sessions_list_shows_other_devices_and_logs_one_out(app, rp, user):
+    other = _browser(app, FIREFOX_ON_WINDOWS)
+    theirs = tokens_for(other, rp, user)
+    browser = _signed_in(app, user, CHROME_ON_ANDROID)
+    browser.get("/account")
+    assert "Firefox on Windows" in browser.text
+    assert re.search(r"Chrome on Android</strong>\s*<span class=\"tag\">This device", browser.text)
+    assert "IP address 127.0.0.1" in browser.text
+
+    session_id = re.search(r'id="session-(\d+)">Firefox on Windows', browser.text).group(1)
+    browser.submit(f"/account/sessions/{session_id}/end")
+    assert "The device was logged out." in browser.text and "Firefox on Windows" not in browser.text
+    other.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(other.url)["error"] == "login_required"
+    assert rp.refresh(theirs["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert "session.ended" in _events()
+
+
+def test_log_out_all_other_devices(app, rp, user):
+    others = [_signed_in(app, user, FIREFOX_ON_WINDOWS), _signed_in(app, user, SAFARI_ON_IPHONE)]
+    browser = _signed_in(app, user, CHROME_ON_ANDROID)
+    assert "Safari on iPhone" in browser.text
+    browser.submit("/account/sessions/end-others")
+    assert "2 other devices were logged out." in browser.text
+    assert "Safari on iPhone" not in browser.text and "Chrome on Android" in browser.text
+    for other in others:
+        other.get("/account")
+        assert "/login/" in other.url
+
+
+def test_logging_out_this_device_from_the_list_signs_out(app, user):
+    browser = _signed_in(app, user)
+    session_id = re.search(r'id="session-(\d+)"', browser.text).group(1)
+    browser.submit(f"/account/sessions/{session_id}/end")
+    assert "/login/" in browser.url
+
+
+def test_nobody_can_end_someone_elses_session(app, user):
+    stranger = identities.create("vieras@example.fi", "vieraan salasana 99", "Vieras", verified=True)
+    theirs = _signed_in(app, stranger, email="vieras@example.fi", password="vieraan salasana 99")
+    their_id = re.search(r'id="session-(\d+)"', theirs.text).group(1)
+    browser = _signed_in(app, user)
+    response = browser.client.post(f"/account/sessions/{their_id}/end",
+                                   data={"csrf_token": browser.form("/account/profile")["fields"]["csrf_token"]})
+    assert response.status_code == 404
+    theirs.get("/account")
+    assert "Your account" in theirs.text
+
+
+def test_allowed_services_are_listed_and_access_can_be_removed(app, browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    browser.get("/account")
+    assert "Kirjasto" in browser.text and "Remove access" in browser.text
+    browser.submit("/account/services/")
+    assert "Kirjasto can no longer use your account." in browser.text
+    assert 'id="service-' not in browser.text
+
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+    browser.get(rp.authorize_url())
+    assert "Kirjasto wants to use your Tunnus account" in browser.text
+    assert "consent.revoked" in _events()
+
+
+def test_forms_without_csrf_token_are_refused(app, user):
+    browser = _signed_in(app, user)
+    response = browser.client.post("/account/profile", data={"name": "Hijacked"})
+    assert response.status_code == 400
+    assert _stored(user).name == "Maija Meikäläinen"
+
+
+@pytest.mark.parametrize("agent,shown", [
+    (FIREFOX_ON_WINDOWS, "Firefox on Windows"),
+    (CHROME_ON_ANDROID, "Chrome on Android"),
+    (SAFARI_ON_IPHONE, "Safari on iPhone"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 "
+     "Safari/537.36 Edg/126.0", "Edge on macOS"),
+    ("curl/8.5.0", "Unknown device"),
+])
+def test_devices_are_named_briefly(app, user, agent, shown):
+    browser = _signed_in(app, user, agent)
+    assert f">{shown}</strong>" in browser.text

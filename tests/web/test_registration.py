@@ -1,0 +1,302 @@
+"""Registration as a person meets it: the form, the emailed code or link, and the rules that
+keep it honest (no account enumeration, single-use expiring proofs, plain mail failures)."""
+import re
+
+import pytest
+
+from idp import create_app
+from idp.extensions import db
+from idp.models import AuditEvent, Identity
+from idp.services import clock
+from tests.conftest import IsolatedClient
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+
+EMAIL = "uusi.kayttaja@example.fi"
+NAME = "Uusi Käyttäjä"
+PASSWORD = "purple otter climbs marble stairs"
+DAY = 24 * 3600
+CHECK_MAIL = "We sent a 6-digit code to"
+VOID = "This code can no longer be used"
+NOT_SENT = "We could not send the email. Try again in a moment; if it keeps failing, contact customer service."
+VERIFIED = "Your email address is verified. You can now sign in."
+
+
+def register(browser, email=EMAIL, name=NAME, password=PASSWORD, repeat=None, start="/register"):
+    browser.get(start)
+    return browser.submit("/register/", email=email, name=name, password=password,
+                          password_repeat=password if repeat is None else repeat)
+
+
+def enter_code(browser, code):
+    return browser.submit("/verify", code=code)
+
+
+def stored(email=EMAIL):
+    db.session.expire_all()
+    return Identity.by_email(email)
+
+
+def events():
+    return [e.event for e in AuditEvent.query.order_by(AuditEvent.id)]
+
+
+def test_register_from_the_login_page_and_verify_by_code(browser, mailbox):
+    browser.get("/login")
+    link = re.search(r'href="([^"]+)">Create one<', browser.text).group(1)
+    browser.get(link.replace("&amp;", "&"))
+    browser.submit("/register/", email=EMAIL, name=NAME, password=PASSWORD, password_repeat=PASSWORD)
+    assert CHECK_MAIL in browser.text and EMAIL in browser.text
+    assert 'autocomplete="one-time-code"' in browser.text and 'inputmode="numeric"' in browser.text
+    assert stored().email_verified is False
+
+    mail = mailbox.last(EMAIL)
+    assert mail["Subject"] == "Confirm your email address"
+    assert re.search(r"\b\d{3} \d{3}\b", mailbox.text(mail))  # readable: "123 456"
+    enter_code(browser, mailbox.code(EMAIL))
+    assert "Your account" in browser.text and EMAIL in browser.text and "Log out" in browser.text
+    identity = stored()
+    assert identity.email_verified and identity.name == NAME and identity.locale == "en"
+    assert {"registration.started", "email.verified", "session.started"} <= set(events())
+
+
+def test_code_may_be_typed_with_a_space(browser, mailbox):
+    register(browser)
+    code = mailbox.code(EMAIL)
+    enter_code(browser, f"{code[:3]} {code[3:]}")
+    assert "Your account" in browser.text
+
+
+def test_link_in_another_browser_verifies_but_signs_in_only_there_by_password(app, browser, mailbox):
+    register(browser)
+    phone = Browser(app)
+    phone.get(mailbox.link(EMAIL, "/verify/"))
+    assert VERIFIED in phone.text and "Log out" not in phone.text
+    assert stored().email_verified
+
+    browser.get(browser.url)  # the registering browser reloads the code page
+    assert VERIFIED in browser.text and "Log out" not in browser.text
+    phone.get("/login")
+    sign_in(phone, EMAIL, PASSWORD)
+    assert "Your account" in phone.text
+
+
+def test_link_in_the_same_browser_signs_in(browser, mailbox):
+    register(browser, start="/register?return_to=/account")
+    browser.get(mailbox.link(EMAIL, "/verify/"))
+    assert "Your account" in browser.text and "Log out" in browser.text
+
+
+def test_existing_email_gets_a_note_and_the_same_page(app, browser, mailbox, user):
+    register(Browser(app), email="somebody.else@example.fi")
+    new_address_page = Browser(app)
+    register(new_address_page, email="somebody.new@example.fi")
+    register(browser, email=" MAIJA.meikalainen@example.fi ", name="Hijacker")
+
+    def comparable(page, email):
+        text = page.text.replace(email, "EMAIL")
+        text = re.sub(r'name="csrf_token" value="[^"]*"', "", text)
+        return re.sub(r"/register/[\w-]+/", "/register/ID/", text)
+
+    assert browser.page.status_code == new_address_page.page.status_code == 200
+    assert comparable(browser, "MAIJA.meikalainen@example.fi") == comparable(new_address_page, "somebody.new@example.fi")
+
+    note = mailbox.last(user.email)
+    assert note["Subject"] == "You already have a Tunnus account"
+    text = mailbox.text(note)
+    assert "http://localhost/login" in text and "http://localhost/recovery" in text
+    assert not re.search(r"\b\d{3} ?\d{3}\b", text)  # no code: there is nothing to verify
+    assert db.session.query(Identity).filter_by(email_normalized=user.email_normalized).count() == 1
+    assert "registration.existing_email" in events()
+
+    # No six digits work: every guess is wrong until the (never sent) code is void.
+    for left, guess in zip((4, 3), ("000000", "123456")):
+        enter_code(browser, guess)
+        assert f"The code is wrong. {left} tries left." in browser.text
+    assert "Log out" not in browser.text
+    other = Browser(app)
+    other.get("/login")
+    sign_in(other, user.email, user.test_password)  # the owner's password is unchanged
+    assert "Your account" in other.text and "Hijacker" not in other.text
+
+
+def test_expired_code_and_link_are_rejected(app, browser, mailbox):
+    register(browser)
+    code, link = mailbox.code(EMAIL), mailbox.link(EMAIL, "/verify/")
+    clock.advance(DAY + 1)
+
+    enter_code(browser, code)
+    assert VOID in browser.text and "Log out" not in browser.text
+    assert "Send a new code" in browser.text
+    phone = Browser(app)
+    phone.get(link)
+    assert phone.page.status_code == 410 and "This link no longer works" in phone.text
+    assert stored().email_verified is False
+
+
+def test_used_code_makes_the_link_void_and_a_used_link_stays_used(app, browser, mailbox):
+    register(browser)
+    link = mailbox.link(EMAIL, "/verify/")
+    enter_code(browser, mailbox.code(EMAIL))
+    assert "Your account" in browser.text
+
+    phone = Browser(app)
+    phone.get(link)
+    assert phone.page.status_code == 410 and VERIFIED not in phone.text
+
+    second = Browser(app)
+    register(second, email="toinen.uusi@example.fi")
+    second_link = mailbox.link("toinen.uusi@example.fi", "/verify/")
+    Browser(app).get(second_link)
+    again = Browser(app)
+    again.get(second_link)
+    assert again.page.status_code == 410 and "Log out" not in again.text
+
+
+def test_five_wrong_codes_void_the_code(app, browser, mailbox):
+    register(browser)
+    right = mailbox.code(EMAIL)
+    wrong = "000000" if right != "000000" else "111111"
+    for left in (4, 3, 2):
+        enter_code(browser, wrong)
+        assert browser.page.status_code == 400
+        assert f"The code is wrong. {left} tries left." in browser.text
+    enter_code(browser, wrong)
+    assert "The code is wrong. 1 try left." in browser.text
+    enter_code(browser, wrong)
+    assert VOID in browser.text and 'name="code"' not in browser.text
+
+    # Even the right code no longer works, posted straight to the form's address.
+    csrf = browser.form("/resend")["fields"]["csrf_token"]
+    verify_url = browser.form("/resend")["action"].replace("/resend", "/verify")
+    response = browser.client.post(verify_url, data={"csrf_token": csrf, "code": right})
+    assert VOID in response.get_data(as_text=True) and stored().email_verified is False
+    assert events().count("verification.code_wrong") >= 5
+
+
+def test_typing_something_else_than_six_digits_costs_no_try(browser, mailbox):
+    register(browser)
+    enter_code(browser, "12345")
+    assert "Type the 6 digits from the email." in browser.text
+    enter_code(browser, "000000" if mailbox.code(EMAIL) != "000000" else "111111")
+    assert "4 tries left" in browser.text
+
+
+def test_new_code_works_and_the_old_one_stops_working(browser, mailbox):
+    register(browser)
+    old = mailbox.code(EMAIL)
+    browser.submit("/resend")
+    assert len(mailbox.to(EMAIL)) == 2 and "A new code is on its way" in browser.text
+    new = mailbox.code(EMAIL)
+    if new != old:  # one in a million they are equal
+        enter_code(browser, old)
+        assert "The code is wrong. 4 tries left." in browser.text
+    enter_code(browser, new)
+    assert "Your account" in browser.text
+    assert "verification.resent" in events()
+
+
+def test_new_code_after_voiding_works(app, browser, mailbox):
+    register(browser)
+    clock.advance(DAY + 1)
+    browser.get(browser.url)
+    assert VOID in browser.text
+    browser.submit("/resend")
+    enter_code(browser, mailbox.code(EMAIL))
+    assert "Your account" in browser.text
+
+
+@pytest.mark.parametrize("password,repeat,field,message", [
+    ("short pass", None, "password", "Use at least 12 characters (now 10)."),
+    ("password1234", None, "password", "This password is one of the most common ones; choose something others would not guess."),
+    ("kayttaja on paras", None, "password", "Do not use your email address or name in the password."),
+    (PASSWORD, PASSWORD + "!", "password_repeat", "The passwords do not match. Type the same password in both fields."),
+])
+def test_weak_or_mismatched_passwords_say_what_to_change(browser, mailbox, password, repeat, field, message):
+    register(browser, password=password, repeat=repeat)
+    assert browser.page.status_code == 400
+    error = re.search(rf'<div id="{field}-error" class="error" role="alert">(.*?)</div>', browser.text, re.S).group(1)
+    assert message in error
+    assert f'aria-describedby="{"password-hint " if field == "password" else ""}{field}-error"' in browser.text
+    assert EMAIL in browser.text and NAME in browser.text  # kept; the passwords are not
+    assert stored() is None and mailbox.messages == []
+
+
+@pytest.mark.parametrize("name,message", [
+    ("  ", "Enter your name."),
+    ("x" * 201, "Use at most 200 characters in your name."),
+])
+def test_name_is_required_and_limited(browser, name, message):
+    register(browser, name=name)
+    assert browser.page.status_code == 400 and message in browser.text and stored() is None
+
+
+def test_prompt_create_sends_people_to_registration_and_back_to_the_service(browser, mailbox, rp):
+    browser.get(rp.authorize_url(prompt="create"))
+    assert "Create an account" in browser.text and 'name="password_repeat"' in browser.text
+    browser.submit("/register/", email=EMAIL, name=NAME, password=PASSWORD, password_repeat=PASSWORD)
+    enter_code(browser, mailbox.code(EMAIL))
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    callback = rp.callback_params(browser.url)
+    assert callback["state"] == rp.state
+    tokens = rp.redeem(callback["code"]).get_json()
+    claims = rp.verify_id_token(tokens["id_token"])
+    assert claims["email"] == EMAIL and claims["email_verified"] is True
+
+
+def test_discovery_lists_prompt_create(browser):
+    browser.get("/.well-known/openid-configuration")
+    assert "create" in browser.page.get_json()["prompt_values_supported"]
+
+
+def test_mail_failure_is_said_plainly(browser, mailbox, smtp_down):
+    register(browser)
+    assert NOT_SENT in browser.text and CHECK_MAIL not in browser.text
+
+
+def test_mail_failure_for_an_existing_address_looks_the_same(browser, mailbox, user, smtp_down):
+    register(browser, email=user.email)
+    assert NOT_SENT in browser.text and CHECK_MAIL not in browser.text
+
+
+def test_unverified_account_must_verify_before_signing_in(app, browser, mailbox):
+    register(browser)  # and never verified
+    later = Browser(app)
+    later.get("/account")
+    sign_in(later, EMAIL, PASSWORD)
+    assert CHECK_MAIL in later.text and "Log out" not in later.text
+    assert len(mailbox.to(EMAIL)) == 2
+    enter_code(later, mailbox.code(EMAIL))
+    assert "Your account" in later.text and later.url.endswith("/account")
+    assert stored().email_verified
+
+
+def test_unverified_login_continues_the_authorization(app, browser, mailbox, rp):
+    register(browser)
+    later = Browser(app)
+    later.get(rp.authorize_url())
+    sign_in(later, EMAIL, PASSWORD)
+    later.get(mailbox.link(EMAIL, "/verify/"))
+    later.submit("/authorize/consent/", button=("decision", "allow"))
+    assert "code" in rp.callback_params(later.url)
+
+
+def test_registration_stores_the_ui_language(browser, mailbox):
+    browser.get("/language/sv?next=/register")
+    browser.submit("/register/", email=EMAIL, name=NAME, password=PASSWORD, password_repeat=PASSWORD)
+    assert stored().locale == "sv"
+
+
+def test_mail_sending_posts_are_rate_limited_but_form_mistakes_are_not(app, base_config, mailbox):
+    limited = create_app(dict(base_config, IDP_MAIL_RATE_LIMIT="2 per minute"))
+    limited.test_client_class = IsolatedClient
+    browser = Browser(limited)
+    for _ in range(3):
+        register(browser, password="short")
+    browser.submit("/register/", email=EMAIL, name=NAME, password=PASSWORD, password_repeat=PASSWORD)
+    assert CHECK_MAIL in browser.text
+    browser.submit("/resend")
+    assert "A new code is on its way" in browser.text
+    blocked = browser.submit("/resend")
+    assert blocked.status_code == 429 and "Too many attempts" in browser.text
+    assert len(mailbox.to(EMAIL)) == 2
