@@ -28,7 +28,7 @@ class NotFound(IdpError):
 
 class FlowExpired(IdpError):
     id = "flow_expired"
-    message = _l("This sign-in took too long and has expired. Please start again.")
+    message = _l("This page was open too long and has expired. Please start again.")
     status = 410
 
 

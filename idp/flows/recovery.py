@@ -177,6 +177,8 @@ class RecoveryFlow(Flow):
         except ValidationFailed as error:
             raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
         self.transition("password_set")
+        # The emailed code or link proved the person reads this address.
+        identity.email_verified = True
         notice = mail.enqueue("password_changed", identity.email, identity.locale or ui_locale, identity=identity,
                               email=identity.email, when=clock.now(),
                               recovery_link=links.external("recovery.start", email=identity.email))

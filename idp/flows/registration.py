@@ -126,6 +126,9 @@ class RegistrationFlow(Flow):
             raise CodeRejected(left)
         return self._session_for(self._verified("code", origin), origin)
 
+    def link_accepts(self, token: str) -> bool:
+        return challenges.token_matches(self.data.get("challenge"), token)
+
     def verify_link(self, token: str, *, browser: str, origin: Origin):
         """Verify by the mailed link; a LoginSession only in the browser that started the flow
         (that browser typed the password; any other merely holds the mail)."""

@@ -51,10 +51,13 @@ def redeem_code(record: dict, code: str) -> tuple[bool, dict]:
     return False, {**record, "wrong": record["wrong"] + 1}
 
 
+def token_matches(record: dict | None, token: str) -> bool:
+    """Would redeem_token accept it? Answers without using it up (for a confirm page)."""
+    return usable(record) and bool(token) and hmac.compare_digest(record["token"], _digest(token))
+
+
 def redeem_token(record: dict, token: str) -> tuple[bool, dict]:
-    if not usable(record) or not token:
-        return False, record
-    if hmac.compare_digest(record["token"], _digest(token)):
+    if token_matches(record, token):
         return True, {**record, "used": True}
     return False, record
 

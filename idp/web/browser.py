@@ -5,11 +5,14 @@ the browser that started them, and the `sid` of the LoginSession once signed in.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from flask import g, request, session
 
+from ..extensions import db
 from ..models import LoginSession
+from ..services import clock
 from ..services.audit import Origin
 
 
@@ -23,9 +26,17 @@ def origin() -> Origin:
     return Origin(ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
+# "Last active" in the sessions list is kept to this precision, to write rarely.
+LAST_SEEN_STEP = dt.timedelta(minutes=5)
+
+
 def current_session() -> LoginSession | None:
     if "login_session" not in g:
-        g.login_session = LoginSession.active_by_sid(session.get("sid"))
+        found = LoginSession.active_by_sid(session.get("sid"))
+        if found is not None and clock.now() - found.last_seen_at > LAST_SEEN_STEP:
+            found.last_seen_at = clock.now()
+            db.session.commit()
+        g.login_session = found
     return g.login_session
 
 
@@ -35,10 +46,13 @@ def current_identity():
 
 
 def sign_in(login_session: LoginSession) -> None:
-    """Attach a fresh login to this browser; the cookie lives as long as 'remember me' says."""
+    """Attach a fresh login to this browser; the cookie lives as long as 'remember me' says.
+    The person's own language choice applies unless this visit asked for one."""
     keep = {k: session[k] for k in ("browser", "locale") if k in session}
     session.clear()
     session.update(keep)
+    if "locale" not in session and login_session.identity.locale:
+        session["locale"] = login_session.identity.locale
     session["sid"] = login_session.sid
     session.permanent = login_session.remember
     g.login_session = login_session

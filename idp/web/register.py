@@ -86,12 +86,18 @@ def resend(flow_id):
     return redirect(url_for("register.verify", flow_id=flow.id, resent=1))
 
 
-@bp.route("/verify/<flow_id>")
+@bp.route("/verify/<flow_id>", methods=["GET", "POST"])
 def verify_link(flow_id):
-    """Opened from the mail, maybe on another device: the token is the proof, not the browser."""
+    """Opened from the mail, maybe on another device: the token is the proof, not the browser.
+    Opening only asks to confirm: mail scanners that fetch links must not use them up."""
+    token = request.values.get("token") or ""
     try:
         flow = RegistrationFlow.load(flow_id, None)
-        login_session = flow.verify_link(request.args.get("token") or "", browser=browser_id(), origin=origin())
+        if request.method == "GET":
+            if not flow.link_accepts(token):
+                raise LinkRejected()
+            return render_template("register/confirm_link.html", flow=flow, token=token)
+        login_session = flow.verify_link(token, browser=browser_id(), origin=origin())
     except (FlowExpired, LinkRejected):
         return render_template("register/link_rejected.html"), 410
     if login_session is None:
