@@ -9,7 +9,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 from ..extensions import db
 from ..services import clock
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "organizations")
 
 
 def hash_secret(secret: str) -> str:

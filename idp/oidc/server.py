@@ -7,6 +7,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..models import Client
+from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
 from . import tokens
 from .endpoints.introspection import IntrospectionEndpoint
@@ -17,7 +18,7 @@ from .grants.authorization_code import PKCE, AuthorizationCodeGrant, OpenIDConne
 from .grants.client_credentials import ClientCredentialsGrant
 from .grants.refresh_token import RefreshTokenGrant
 
-SCOPES = ["openid", "profile", "email", "offline_access"]
+SCOPES = list(SUPPORTED_SCOPES)
 
 
 class AuthorizationRequest(OAuth2Request):
@@ -27,6 +28,7 @@ class AuthorizationRequest(OAuth2Request):
         super().__init__("GET", uri)
         self.payload = BasicOAuth2Payload(params)
         self.login_session = None
+        self.organisation = None
 
     @property
     def args(self):

@@ -79,6 +79,7 @@ def save(token: dict, request) -> Token:
     )
     if origin is not None:
         row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
+        row.organisation_id = origin.organisation_id
     if "refresh_token" in token:
         row.refresh_token_hash = token_hash(token["refresh_token"])
         row.refresh_expires_at = now + dt.timedelta(seconds=config["IDP_REFRESH_TOKEN_TTL"])

@@ -12,7 +12,7 @@ def test_discovery_describes_the_provider(rp):
     assert meta["response_types_supported"] == ["code"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
-    assert set(meta["scopes_supported"]) == {"openid", "profile", "email", "offline_access"}
+    assert set(meta["scopes_supported"]) == {"openid", "profile", "email", "offline_access", "organizations"}
     assert "RS256" in meta["id_token_signing_alg_values_supported"]
 
 

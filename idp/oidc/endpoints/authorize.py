@@ -11,14 +11,20 @@ from __future__ import annotations
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    AccountSelectionRequiredError,
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
 from ...models import Consent
-from ...services import audit, clock
+from ...services import audit, clock, organisations
 from ...web.browser import browser_id, current_session, origin
 from ...web.locale import remember_ui_locales
+from .. import org_choice
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
 
@@ -68,6 +74,37 @@ def consent(flow_id):
     return _authorize(params, pending)
 
 
+@bp.route("/authorize/organisation/<flow_id>", methods=["POST"])
+def organisation(flow_id):
+    """The answer from the organisation picker or the no-access page."""
+    pending = PendingAuthorization.load(flow_id, browser_id())
+    login_session = current_session()
+    if login_session is None:
+        return _authorize(pending.params, pending)
+    params = pending.params
+    if request.form.get("decision") != "choose":
+        try:
+            grant = current_app.extensions["idp.server"].get_consent_grant(
+                AuthorizationRequest(params, request.url), end_user=login_session.identity)
+        except OAuth2Error as error:
+            return _error_response(error, params)
+        audit.record("organisation.cancelled", origin=origin(), identity=login_session.identity,
+                     client_id=grant.client.client_id)
+        db.session.commit()
+        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params)
+    pending.update(organisation=(request.form.get("organisation") or "")[:32])
+    db.session.commit()
+    return _authorize(params, pending)
+
+
+def _organisation_page(client, identity, choice, pending):
+    if choice.ask:
+        return render_template("oidc/choose_org.html", client=client, choice=choice, flow=pending)
+    admins = {org.id: organisations.admins(org) for org in choice.denied_for}
+    return render_template("oidc/no_access.html", client=client, organisations=choice.denied_for, admins=admins,
+                           flow=pending), 403
+
+
 def _authorize(params: dict, pending: PendingAuthorization | None):
     server = current_app.extensions["idp.server"]
     oauth_request = AuthorizationRequest(params, request.url)
@@ -87,6 +124,14 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
+        choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
+                                   login_session.organisation_id, prompts)
+        if not choice.decided:
+            if "none" in prompts:
+                raise (AccountSelectionRequiredError if choice.ask else InteractionRequiredError)(
+                    redirect_uri=grant.redirect_uri)
+            pending = pending or PendingAuthorization.start(browser_id(), params=params)
+            return _organisation_page(grant.client, identity, choice, pending)
         scope = grant.request.scope
         if _needs_consent(grant.client, identity, scope, prompts, pending):
             if "none" in prompts:
@@ -94,6 +139,9 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return render_template("oidc/consent.html", client=grant.client, scopes=scope.split(), flow=pending)
         oauth_request.login_session = login_session
+        oauth_request.organisation = choice.organisation
+        if choice.organisation is not None:
+            login_session.organisation_id = choice.organisation.id  # the browser's active organisation now
         response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
         audit.record("authorize.code_issued", origin=origin(), identity=identity, client_id=grant.client.client_id)
         db.session.commit()

@@ -38,6 +38,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=payload.get("code_challenge"),
             code_challenge_method=payload.get("code_challenge_method"),
             sid=session.sid,
+            organisation_id=request.organisation.id if request.organisation is not None else None,
             auth_time=clock.to_timestamp(session.auth_time),
             acr=session.acr,
             amr=session.amr,

@@ -1,0 +1,121 @@
+"""Which organisation a person acts for: consumer, business and both clients × people with
+0, 1 and several organisations; the picker, org_id, prompt=select_account, no access."""
+import pytest
+
+from idp.extensions import db
+from idp.models import LoginSession
+from tests.support.journeys import sign_in
+from tests.support.orgs import organisation, person
+from tests.support.rp import RelyingParty
+
+
+def _client(app, mode):
+    rp = RelyingParty.register(app, name=f"Palvelu ({mode})", first_party=True)
+    rp.client.org_mode = mode
+    db.session.commit()
+    return rp
+
+
+@pytest.fixture
+def people(app):
+    return {"none": person("yksityinen@example.fi"), "one": person("yksi@example.fi"),
+            "several": person("monta@example.fi")}
+
+
+def _orgs_for(people, rp):
+    boss = person("pomo@example.fi")
+    first = organisation("Alfa Oy", "0737546-2", boss, [people["one"], people["several"]],
+                         rights=[(people["one"], rp.client), (people["several"], rp.client)])
+    second = organisation("Beta Oy", "1572860-0", boss, [people["several"]], rights=[(people["several"], rp.client)])
+    return first, second
+
+
+def _start(browser, rp, who, **params):
+    browser.get(rp.authorize_url(**params))
+    sign_in(browser, who.email, who.test_password)
+
+
+EXPECTED = {
+    # (mode, person): "code" (straight through), "picker", or "no_access"
+    ("consumer", "none"): "code", ("consumer", "one"): "code", ("consumer", "several"): "code",
+    ("business", "none"): "no_access", ("business", "one"): "code", ("business", "several"): "picker",
+    ("both", "none"): "code", ("both", "one"): "picker", ("both", "several"): "picker",
+}
+
+
+@pytest.mark.parametrize("mode,who", sorted(EXPECTED))
+def test_matrix_of_client_kinds_and_people(app, browser, people, mode, who):
+    rp = _client(app, mode)
+    _orgs_for(people, rp)
+    _start(browser, rp, people[who])
+    outcome = ("code" if browser.url.startswith("https://rp.example/") else
+               "picker" if "Who are you acting for?" in browser.text else
+               "no_access" if browser.page.status_code == 403 else browser.text)
+    assert outcome == EXPECTED[(mode, who)]
+
+
+def test_picker_choice_is_used_and_becomes_the_active_organisation(app, browser, people):
+    rp = _client(app, "business")
+    _, beta = _orgs_for(people, rp)
+    _start(browser, rp, people["several"])
+    assert "Alfa Oy" in browser.text and "Beta Oy" in browser.text
+    browser.submit("/authorize/organisation/", organisation=str(beta.id), button=("decision", "choose"))
+    assert "code" in rp.callback_params(browser.url)
+    assert db.session.execute(db.select(LoginSession.organisation_id)).scalar() == beta.id
+
+    browser.get(rp.authorize_url())  # the active organisation is remembered
+    assert "code" in rp.callback_params(browser.url)
+    browser.get(rp.authorize_url(prompt="select_account"))  # ...unless the service asks to choose again
+    assert "Who are you acting for?" in browser.text
+
+
+def test_org_id_selects_without_the_picker(app, browser, people):
+    rp = _client(app, "business")
+    alfa, beta = _orgs_for(people, rp)
+    _start(browser, rp, people["several"], org_id=beta.business_id)
+    assert "code" in rp.callback_params(browser.url)
+
+
+def test_org_id_without_a_right_shows_no_access_with_the_admins(app, browser, people):
+    rp = _client(app, "business")
+    _orgs_for(people, rp)
+    outsider = person("ulkopuolinen@example.fi")
+    gamma = organisation("Gamma Oy", None, person("gamma.admin@example.fi", "Gerda Gamma"), [outsider])
+    _start(browser, rp, outsider, org_id=str(gamma.id))
+    assert browser.page.status_code == 403
+    assert "You have no access to this service for Gamma Oy. Ask your organisation's admin." in browser.text
+    assert "gamma.admin@example.fi" in browser.text and "Gerda Gamma" in browser.text
+
+
+def test_cancel_on_no_access_returns_access_denied(app, browser, people):
+    rp = _client(app, "business")
+    _start(browser, rp, people["none"])
+    browser.submit("/authorize/organisation/", button=("decision", "cancel"))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "access_denied" and callback["state"] == rp.state
+
+
+def test_prompt_none_when_a_choice_is_needed(app, browser, people):
+    rp = _client(app, "business")
+    _orgs_for(people, rp)
+    browser.get("/login")
+    sign_in(browser, people["several"].email, people["several"].test_password)
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "account_selection_required"
+
+
+def test_choosing_an_organisation_without_a_right_is_not_accepted(app, browser, people):
+    rp = _client(app, "business")
+    _orgs_for(people, rp)
+    other = organisation("Delta Oy", None, person("delta@example.fi"), [people["several"]])
+    _start(browser, rp, people["several"])
+    browser.submit("/authorize/organisation/", organisation=str(other.id), button=("decision", "choose"))
+    assert "Who are you acting for?" in browser.text  # asked again, not let through
+
+
+def test_organisation_names_are_escaped_on_the_no_access_page(app, browser, people):
+    rp = _client(app, "business")
+    outsider = person("ulko@example.fi")
+    evil = organisation("<script>alert(1)</script> Oy", None, person("e@example.fi"), [outsider])
+    _start(browser, rp, outsider, org_id=str(evil.id))
+    assert "<script>alert(1)</script>" not in browser.text and "&lt;script&gt;" in browser.text
