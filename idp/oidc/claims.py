@@ -27,7 +27,7 @@ def for_scope(identity, scope: str) -> UserInfo:
 
 
 def supported() -> list[str]:
-    names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash"]
+    names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "org", "orgs"]
     for scope_claims in SCOPE_CLAIMS.values():
         names.extend(scope_claims)
     return names

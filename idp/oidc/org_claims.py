@@ -18,12 +18,17 @@ def _describe(organisation, identity) -> dict:
             "roles": [member.role] if member else []}
 
 
+def active(identity, organisation_id: int | None, scope: str) -> dict:
+    """{"org": ...} for the organisation acted for: what access tokens and introspection carry."""
+    if identity is None or organisation_id is None or SCOPE not in (scope_to_list(scope) or []):
+        return {}
+    organisation = db.session.get(Organisation, organisation_id)
+    return {"org": _describe(organisation, identity)} if organisation is not None else {}
+
+
 def for_grant(identity, client, organisation_id: int | None, scope: str) -> dict:
+    """`org` plus `orgs`: what the ID token and userinfo carry."""
     if identity is None or SCOPE not in (scope_to_list(scope) or []):
         return {}
-    claims = {"orgs": [_describe(o, identity) for o in organisations.organisations_with_right(identity, client)]}
-    if organisation_id is not None:
-        organisation = db.session.get(Organisation, organisation_id)
-        if organisation is not None:
-            claims["org"] = _describe(organisation, identity)
-    return claims
+    return {"orgs": [_describe(o, identity) for o in organisations.organisations_with_right(identity, client)],
+            **active(identity, organisation_id, scope)}

@@ -64,7 +64,8 @@ def build(app, keystore: KeyStore) -> Server:
     server = Server(issuer, keystore)
     server.init_app(app, query_client=Client.by_client_id, save_token=tokens.save)
     server.scopes_supported = SCOPES
-    server.register_token_generator("default", tokens.TokenGenerator(keystore, issuer))
+    server.token_generator = tokens.TokenGenerator(keystore, issuer)
+    server.register_token_generator("default", server.token_generator)
     server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)

@@ -28,7 +28,8 @@ class TokenGenerator:
         self.keystore = keystore
         self.issuer = issuer
 
-    def __call__(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+    def __call__(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
+                 extra_claims: dict | None = None):
         config = current_app.config
         expires_in = expires_in or config["IDP_ACCESS_TOKEN_TTL"]
         now = clock.timestamp()
@@ -41,6 +42,7 @@ class TokenGenerator:
             "exp": now + expires_in,
             "jti": secrets.token_urlsafe(16),
             "scope": scope or "",
+            **(extra_claims or {}),
         }
         key = self.keystore.signing_key(ACCESS_TOKEN_ALG)
         header = {"alg": ACCESS_TOKEN_ALG, "typ": "at+jwt", "kid": key.kid}
@@ -53,6 +55,20 @@ class TokenGenerator:
         if include_refresh_token:
             token["refresh_token"] = generate_token(48)
         return token
+
+
+class OrganisationInAccessToken:
+    """Grant mixin: the access token names the organisation acted for (RFC 9068 §2.2.3.1
+    lets it carry such claims), so a resource server can check the right by itself."""
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        from .org_claims import active
+
+        origin = self.request.authorization_code or self.request.refresh_token
+        return self.server.token_generator(
+            grant_type or self.GRANT_TYPE, self.request.client, user=user, scope=scope, expires_in=expires_in,
+            include_refresh_token=include_refresh_token,
+            extra_claims=active(user, origin.organisation_id if origin is not None else None, scope or ""))
 
 
 def save(token: dict, request) -> Token:

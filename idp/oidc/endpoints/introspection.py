@@ -5,6 +5,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from flask import Blueprint, current_app
 
 from ...services import clock
+from .. import org_claims
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_introspection", __name__)
@@ -37,6 +38,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             payload["username"] = row.identity.email
         if row.sid:
             payload["sid"] = row.sid
+        payload.update(org_claims.active(row.identity, row.organisation_id, row.scope))
         return payload
 
 

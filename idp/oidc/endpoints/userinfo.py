@@ -1,13 +1,14 @@
 """UserInfo endpoint, OIDC Core §5.3: GET or POST with a Bearer access token (RFC 6750)."""
 from __future__ import annotations
 
+from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from flask import Blueprint, current_app
 
 from ...models import Token
-from .. import claims
+from .. import claims, org_claims
 
 bp = Blueprint("oidc_userinfo", __name__)
 
@@ -26,11 +27,12 @@ resource_protector.register_token_validator(AccessTokenValidator())
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):
-    def generate_user_info(self, user, scope):
-        return claims.for_scope(user, scope)
-
-    def get_issuer(self):
-        return self.server.issuer
+    def __call__(self, request):
+        # Authlib's version knows only the user; the organisation claims need the token.
+        token = self.resource_protector.acquire_token("openid")
+        info = dict(claims.for_scope(token.identity, token.scope))
+        info.update(org_claims.for_grant(token.identity, token.client, token.organisation_id, token.scope))
+        return 200, info, default_json_headers
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

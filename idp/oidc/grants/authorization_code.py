@@ -16,12 +16,13 @@ from ...extensions import db
 from ...models import AuthorizationCode, Token
 from ...models.grants import token_hash
 from ...services import audit, clock
-from .. import claims
+from .. import claims, org_claims
+from ..tokens import OrganisationInAccessToken
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def save_authorization_code(self, code, request):
@@ -121,6 +122,8 @@ class OpenIDConnect(OpenIDCode):
         result = super().get_authorization_code_claims(authorization_code)
         if authorization_code.sid:
             result["sid"] = authorization_code.sid
+        result.update(org_claims.for_grant(authorization_code.identity, authorization_code.client,
+                                           authorization_code.organisation_id, authorization_code.scope))
         return result
 
 

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from ...extensions import db
 from ...models import Token
 from ...services import audit, clock
+from ..tokens import OrganisationInAccessToken
 from .authorization_code import TOKEN_AUTH_METHODS
 
 
@@ -20,7 +21,7 @@ def _revoke_for_reuse(token: Token) -> None:
     db.session.commit()
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
