@@ -100,7 +100,8 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import account, account_security, health, locale, login, orgadmin, recovery, register
+    from .web import (account, account_organisation, account_security, health, locale, login, orgadmin, recovery,
+                      register)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(account_organisation.bp)
     app.register_blueprint(account_security.bp)
     app.register_blueprint(locale.bp)
     app.register_blueprint(orgadmin.bp)

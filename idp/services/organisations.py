@@ -182,7 +182,7 @@ def grant(organisation, member: Membership, client: Client, *, actor=None, origi
     right = ServiceRight(membership_id=member.id, client_id=client.id, granted_by_id=getattr(actor, "id", None))
     db.session.add(right)
     audit.record("org.right_granted", origin=origin, identity=actor, organisation=organisation,
-                 client_id=client.client_id, member=member.identity.email)
+                 client_id=client.client_id, member=member.identity.email, service=client.name)
     return right
 
 
@@ -193,7 +193,7 @@ def revoke(organisation, member: Membership, client: Client, *, actor=None, orig
     db.session.delete(existing)
     _revoke_tokens(member.identity_id, organisation.id, client_id=client.id)
     audit.record("org.right_revoked", origin=origin, identity=actor, organisation=organisation,
-                 client_id=client.client_id, member=member.identity.email)
+                 client_id=client.client_id, member=member.identity.email, service=client.name)
 
 
 def rights(organisation) -> set[tuple[int, int]]:
@@ -224,12 +224,28 @@ def memberships_of(identity) -> list[Membership]:
     ).scalars())
 
 
-def activity(organisation, limit: int = 50):
+def set_active(login_session, identity, organisation_id: str, *, origin: Origin) -> None:
+    """Act for this organisation (or for oneself with "") in this browser from now on."""
+    chosen = None
+    if organisation_id:
+        chosen = next((m.organisation for m in memberships_of(identity) if str(m.organisation_id) == organisation_id),
+                      None)
+        if chosen is None:
+            raise NotFound()
+    login_session.organisation_id = chosen.id if chosen else None
+    audit.record("org.active_changed", origin=origin, identity=identity, organisation=chosen)
+
+
+def activity(organisation, limit: int = 50) -> list[tuple]:
+    """The latest changes to the organisation: (event, who made it or None)."""
     from ..models import AuditEvent
 
     return list(db.session.execute(
-        db.select(AuditEvent).filter_by(organisation_id=organisation.id).order_by(AuditEvent.id.desc()).limit(limit)
-    ).scalars())
+        db.select(AuditEvent, Identity)
+        .outerjoin(Identity, Identity.id == AuditEvent.identity_id)
+        .where(AuditEvent.organisation_id == organisation.id, AuditEvent.event != "org.active_changed")
+        .order_by(AuditEvent.id.desc()).limit(limit)
+    ).all())
 
 
 def _right(member: Membership, client: Client) -> ServiceRight | None:

@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext as _, refresh
 
 from ..extensions import limiter
 from ..flows.email_change import EmailChangeFlow, State
-from ..services import account
+from ..services import account, organisations
 from ..services.account import FormRejected
 from .browser import browser_id, current_identity, current_session, origin
 
@@ -44,6 +44,7 @@ def render_home(identity, *, errors: dict | None = None, form: dict | None = Non
         "account/home.html", identity=identity, errors=errors or {}, form=form or {},
         sessions=account.active_sessions(identity), current_sid=login_session.sid,
         consents=account.consents(identity), min_password=current_app.config["IDP_PASSWORD_MIN_LENGTH"],
+        memberships=organisations.memberships_of(identity), active_organisation=login_session.organisation_id,
     ), status
 
 

@@ -119,3 +119,25 @@ def test_organisation_names_are_escaped_on_the_no_access_page(app, browser, peop
     evil = organisation("<script>alert(1)</script> Oy", None, person("e@example.fi"), [outsider])
     _start(browser, rp, outsider, org_id=str(evil.id))
     assert "<script>alert(1)</script>" not in browser.text and "&lt;script&gt;" in browser.text
+
+
+def test_active_organisation_is_switched_from_the_account_page(app, browser, people):
+    rp = _client(app, "business")
+    alfa, beta = _orgs_for(people, rp)
+    browser.get("/account")
+    sign_in(browser, people["several"].email, people["several"].test_password)
+    assert "Act for" in browser.text
+    browser.submit("/account/organisation", organisation=str(beta.id))
+    browser.get(rp.authorize_url(scope="openid organizations"))
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["org"]["name"] == "Beta Oy"
+
+
+def test_cannot_switch_to_an_organisation_one_is_not_in(app, browser, people):
+    rp = _client(app, "business")
+    _orgs_for(people, rp)
+    stranger_org = organisation("Vieras Oy", None, person("vieras@example.fi"))
+    browser.get("/account")
+    sign_in(browser, people["one"].email, people["one"].test_password)
+    browser.submit("/account/organisation", organisation=str(stranger_org.id))
+    assert browser.page.status_code == 404

@@ -41,7 +41,7 @@ def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
     browser.submit(f"/members/{member_id}/services/{service.client_id}", button=("action", "grant"))
     assert "The service access was updated." in browser.text
     assert organisations.organisations_with_right(worker, service.client) == [org]
-    assert "org.right_granted" in browser.text  # shown in the activity list
+    assert "ville@siivous.fi may now use Siivousraportit." in browser.text  # shown in the activity list
 
 
 def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
@@ -106,3 +106,19 @@ def test_my_organisations_page_lists_memberships(browser, company):
     _signed_in(browser, admin)
     browser.get("/orgs")
     assert "Siivous Oy" in browser.text and f"/orgs/{org.id}" in browser.text
+
+
+def test_invitation_takes_effect_when_the_address_registers(app, browser, company, service, mailbox):
+    org, admin, _ = company
+    from idp.extensions import db
+
+    organisations.add_member(org, "tuleva@siivous.fi", "member", actor=admin, clients=[service.client])
+    db.session.commit()
+    browser.get("/register")
+    browser.submit("/register", email="tuleva@siivous.fi", name="Tuleva Työntekijä",
+                   password="kirjava kissa kiipeää", password_repeat="kirjava kissa kiipeää")
+    browser.submit("/verify", code=mailbox.code("tuleva@siivous.fi"))
+    from idp.models import Identity
+
+    newcomer = Identity.by_email("tuleva@siivous.fi")
+    assert organisations.organisations_with_right(newcomer, service.client) == [org]
