@@ -8,16 +8,20 @@ from __future__ import annotations
 from enum import Enum
 
 from ..errors import IdpError
+from ..models import Identity
 from ..extensions import db
+from ..methods import levels
 from ..methods import password as password_method
 from ..services import sessions
 from ..services.audit import Origin
-from .base import Flow
+from . import login_steps
+from .base import Flow, IllegalMove
 
 
 class State(str, Enum):
     IDENTIFY = "identify"
     PASSWORD = "password"
+    STEPS = "steps"
     DONE = "done"
 
 
@@ -39,7 +43,8 @@ class LoginFlow(Flow):
         (State.IDENTIFY, "identify"): State.PASSWORD,
         (State.PASSWORD, "identify"): State.PASSWORD,
         (State.PASSWORD, "change_identifier"): State.IDENTIFY,
-        (State.PASSWORD, "authenticated"): State.DONE,
+        (State.PASSWORD, "authenticated"): State.STEPS,
+        (State.STEPS, "finished"): State.DONE,
     }
 
     @property
@@ -60,10 +65,51 @@ class LoginFlow(Flow):
         self.transition("change_identifier")
         db.session.commit()
 
-    def submit_password(self, password: str, remember: bool, origin: Origin):
-        """Authenticate; on success the flow is done and a new session is returned."""
+    def submit_password(self, password: str, remember: bool, origin: Origin) -> None:
+        """Check the first factor; then the remaining steps (see next_step) lead to a session."""
         identity = password_method.authenticate(self.email, password, origin=origin)
         if not identity.email_verified:
             raise EmailNotVerified(identity)
+        self._authenticated(identity, ["pwd"], remember)
+
+    @classmethod
+    def after_first_factor(cls, identity, browser: str, *, amr: list[str], remember: bool,
+                           return_to: str | None) -> "LoginFlow":
+        """A login whose first factor was proven elsewhere (registration, password reset):
+        it still takes every remaining step, a second factor included."""
+        flow = cls.start(browser, return_to=return_to, email=identity.email)
+        flow.stored.state = State.PASSWORD.value
+        flow._authenticated(identity, amr, remember)
+        return flow
+
+    def _authenticated(self, identity, amr: list[str], remember: bool) -> None:
         self.transition("authenticated")
-        return sessions.start(identity, amr=["pwd"], acr=password_method.ACR, remember=remember, origin=origin)
+        self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[])
+        db.session.commit()
+
+    @property
+    def identity(self) -> Identity:
+        return db.session.get(Identity, self.data["identity_id"])
+
+    def next_step(self):
+        """The first step still to do, or None when the session may start."""
+        identity = self.identity
+        done = set(self.data.get("steps_done", []))
+        return next((step for step in login_steps.STEPS
+                     if step.name not in done and step.needed(self, identity)), None)
+
+    def complete_step(self, name: str, amr: str | None = None) -> None:
+        if self.state is not State.STEPS:
+            raise IllegalMove()
+        self.update(steps_done=[*self.data.get("steps_done", []), name],
+                    amr=[*self.data["amr"], *([amr] if amr and amr not in self.data["amr"] else [])])
+        db.session.commit()
+
+    def finish(self, origin: Origin):
+        """Start the session once no step is left."""
+        if self.next_step() is not None:
+            raise IllegalMove()
+        self.transition("finished")
+        amr = self.data["amr"]
+        return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
+                              origin=origin)

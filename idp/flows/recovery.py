@@ -11,11 +11,11 @@ from enum import Enum
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..methods import password as password_method
+from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
 from ..models.outbox import FAILED
-from ..services import audit, challenges, clock, identities, links, mail, password_policy, sessions
+from ..services import audit, challenges, clock, identities, links, mail, password_policy
 from ..services.audit import Origin
 from .base import Flow
 
@@ -183,7 +183,9 @@ class RecoveryFlow(Flow):
                               email=identity.email, when=clock.now(),
                               recovery_link=links.external("recovery.start", email=identity.email))
         audit.record("recovery.completed", origin=origin, identity=identity)
-        # sessions.start commits the new password, the ended sessions, the notice and this flow together.
-        login_session = sessions.start(identity, amr=["pwd"], acr=password_method.ACR, remember=False, origin=origin)
+        # The login commits the new password, the ended sessions, the notice and this flow together;
+        # it still takes every remaining login step (a second factor is not bypassed by a reset).
+        login = LoginFlow.after_first_factor(identity, self.stored.browser, amr=["pwd"], remember=False,
+                                             return_to=self.return_to)
         mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
-        return login_session
+        return login

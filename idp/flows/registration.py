@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 
 from ..errors import Conflict, IdpError, ValidationFailed
 from ..extensions import db
-from ..methods import password as password_method
+from .login import LoginFlow
 from ..models import Identity
-from ..services import audit, challenges, clock, identities, links, mail, password_policy, passwords, sessions
+from ..services import audit, challenges, clock, identities, links, mail, password_policy, passwords
 from ..services.audit import Origin
 from .base import Flow
 
@@ -147,9 +147,11 @@ class RegistrationFlow(Flow):
         db.session.commit()
         return identity
 
-    def _session_for(self, identity: Identity, origin: Origin):
-        return sessions.start(identity, amr=["pwd"], acr=password_method.ACR,
-                              remember=bool(self.data.get("remember")), origin=origin)
+    def _session_for(self, identity: Identity, origin: Origin) -> LoginFlow:
+        """The login this registration becomes: the password was typed here, the rest
+        (any further login step) follows as for every login."""
+        return LoginFlow.after_first_factor(identity, self.stored.browser, amr=["pwd"],
+                                            remember=bool(self.data.get("remember")), return_to=self.return_to)
 
     def _send(self, locale: str) -> bool:
         """Mail a fresh code and link (or, for a taken address, the 'already registered' note)."""

@@ -35,6 +35,8 @@ def show(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     if flow.state is State.DONE:
         return redirect(flow.return_to or url_for("account.home"))
+    if flow.state is State.STEPS:
+        return advance(flow)
     template = "login/identify.html" if flow.state is State.IDENTIFY else "login/password.html"
     return render_template(template, flow=flow)
 
@@ -57,7 +59,7 @@ def password(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     remember = request.form.get("remember") == "on"
     try:
-        login_session = flow.submit_password(request.form.get("password") or "", remember, origin())
+        flow.submit_password(request.form.get("password") or "", remember, origin())
     except InvalidCredentials:
         g.page_url = url_for("login.show", flow_id=flow.id)
         return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
@@ -66,7 +68,24 @@ def password(flow_id):
             unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
             locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
         return redirect(url_for("register.verify", flow_id=verification.id))
-    sign_in(login_session)
+    return advance(flow)
+
+
+@bp.route("/login/<flow_id>/continue")
+def continue_(flow_id):
+    """Where each step's page sends the person back when it is done."""
+    flow = LoginFlow.load(flow_id, browser_id())
+    if flow.state is not State.STEPS:
+        return redirect(url_for("login.show", flow_id=flow.id))
+    return advance(flow)
+
+
+def advance(flow: LoginFlow):
+    """To the next step of the login, or, with none left, into the session and onwards."""
+    step = flow.next_step()
+    if step is not None:
+        return redirect(step.url(flow))
+    sign_in(flow.finish(origin()))
     return redirect(flow.return_to or url_for("account.home"))
 
 

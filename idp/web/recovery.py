@@ -10,7 +10,8 @@ from ..extensions import limiter
 from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
 from ..services.identities import valid_email
-from .browser import browser_id, origin, sign_in
+from .browser import browser_id, origin
+from .login import advance
 
 bp = Blueprint("recovery", __name__)
 
@@ -81,13 +82,12 @@ def password(flow_id):
     if request.method == "GET":
         return render_template("recovery/password.html", flow=flow)
     try:
-        login_session = flow.set_password(request.form.get("password") or "", request.form.get("confirm") or "",
-                                          _ui_locale(), origin())
+        login = flow.set_password(request.form.get("password") or "", request.form.get("confirm") or "",
+                                  _ui_locale(), origin())
     except NewPasswordRejected as rejected:
         return render_template("recovery/password.html", flow=flow, problems=rejected.problems,
                                mismatch=rejected.mismatch), 400
-    sign_in(login_session)
-    return redirect(flow.return_to or url_for("account.home"))
+    return advance(login)
 
 
 @bp.context_processor

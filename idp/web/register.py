@@ -9,7 +9,8 @@ from flask_babel import get_locale
 from ..errors import FlowExpired
 from ..extensions import limiter
 from ..flows.registration import CodeRejected, FormRejected, LinkRejected, RegistrationFlow, State
-from .browser import browser_id, current_identity, origin, sign_in
+from .browser import browser_id, current_identity, origin
+from .login import advance
 from .login import _safe_return_to
 
 bp = Blueprint("register", __name__)
@@ -69,12 +70,11 @@ def verify(flow_id):
     if not flow.code_void and not re.fullmatch(r"\d{6}", code):
         return render_template("register/verify.html", flow=flow, error="format"), 400
     try:
-        login_session = flow.verify_code(code, origin())
+        login = flow.verify_code(code, origin())
     except CodeRejected as rejected:
         return render_template("register/verify.html", flow=flow, error="wrong",
                                attempts_left=rejected.attempts_left), 400
-    sign_in(login_session)
-    return _continue(flow)
+    return advance(login)
 
 
 @bp.route("/register/<flow_id>/resend", methods=["POST"])
@@ -97,11 +97,10 @@ def verify_link(flow_id):
             if not flow.link_accepts(token):
                 raise LinkRejected()
             return render_template("register/confirm_link.html", flow=flow, token=token)
-        login_session = flow.verify_link(token, browser=browser_id(), origin=origin())
+        login = flow.verify_link(token, browser=browser_id(), origin=origin())
     except (FlowExpired, LinkRejected):
         return render_template("register/link_rejected.html"), 410
-    if login_session is None:
+    if login is None:
         # return_to belongs to the browser that registered; here there is nothing to resume.
         return render_template("register/verified.html", return_to=None)
-    sign_in(login_session)
-    return _continue(flow)
+    return advance(login)

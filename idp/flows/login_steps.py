@@ -1,0 +1,20 @@
+"""What a login must still do after the first factor, in order.
+
+Each step says whether it is needed for this person and where they do it; its page
+calls LoginFlow.complete_step and sends them back to /login/<id>/continue. New
+requirements (second factor, campaign actions...) are added to STEPS.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Step(Protocol):
+    name: str
+
+    def needed(self, flow, identity) -> bool: ...
+
+    def url(self, flow) -> str: ...
+
+
+STEPS: list[Step] = []
