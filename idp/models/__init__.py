@@ -1,27 +1,40 @@
 """SQLAlchemy tables, one module per aggregate. Importing this registers them all."""
 from .audit import AuditEvent
+from .campaign import Campaign, CampaignMember
 from .client import Client
+from .credentials import KioskPin, Passkey, RecoveryCode, TotpCredential
 from .flow import Flow
 from .grants import AuthorizationCode, Consent, Token
 from .identity import Identity
 from .legacy import LegacyAccount
+from .logout import LogoutNotification
 from .organisation import Invitation, Membership, Organisation, ServiceRight
 from .outbox import OutboxMail
 from .session import LoginSession
+from .upstream import UpstreamLink, UpstreamProvider
 
 __all__ = [
     "AuditEvent",
     "AuthorizationCode",
+    "Campaign",
+    "CampaignMember",
     "Client",
     "Consent",
     "Flow",
     "Identity",
     "Invitation",
+    "KioskPin",
     "LegacyAccount",
+    "LoginSession",
+    "LogoutNotification",
     "Membership",
     "Organisation",
-    "ServiceRight",
-    "LoginSession",
     "OutboxMail",
+    "Passkey",
+    "RecoveryCode",
+    "ServiceRight",
     "Token",
+    "TotpCredential",
+    "UpstreamLink",
+    "UpstreamProvider",
 ]

@@ -35,6 +35,10 @@ class Client(db.Model, ClientMixin):
     org_mode = db.Column(db.String(16), nullable=False, default="consumer", server_default="consumer")
     # Tokens for this client carry the legacy ids this system had for the person.
     legacy_system = db.Column(db.String(64))
+    # A building's touch screen: PIN logins for the residents of this organisation only.
+    kiosk_organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"))
+    backchannel_logout_uri = db.Column(db.String(2000))
+    frontchannel_logout_uri = db.Column(db.String(2000))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
 
     @property

@@ -33,6 +33,9 @@ class Identity(db.Model):
     email_verified = db.Column(db.Boolean, nullable=False, default=False)
     name = db.Column(db.String(200), nullable=False, default="")
     phone = db.Column(db.String(32))
+    # Set when an upstream provider (e.g. bank ID) identified the person strongly.
+    strongly_identified_at = db.Column(db.DateTime)
+    verified_name = db.Column(db.String(200))
     password_hash = db.Column(db.String(512))
     locale = db.Column(db.String(8))
     failed_logins = db.Column(db.Integer, nullable=False, default=0)

@@ -19,6 +19,8 @@ class OutboxMail(db.Model):
     subject = db.Column(db.String(300), nullable=False)
     text = db.Column(db.Text, nullable=False)
     html = db.Column(db.Text, nullable=False)
+    # Campaign mail is throttled per campaign and its bounces are counted per campaign.
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
     status = db.Column(db.String(16), nullable=False, default=PENDING, index=True)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     next_attempt_at = db.Column(db.DateTime, nullable=False, default=clock.now)
