@@ -1,0 +1,105 @@
+"""The language a person meets: Finnish unless they or the service say otherwise.
+
+Order: the service's ui_locales, then the FI / SV / EN switcher (a cookie), then the
+browser's Accept-Language, then Finnish. Mail goes out in the person's own language.
+"""
+import re
+
+from idp.extensions import db
+from tests.support.browser import Browser
+
+COOKIE = "tunnus_locale"
+
+
+def browser_without_language(app) -> Browser:
+    browser = Browser(app)
+    browser.client.environ_base.pop("HTTP_ACCEPT_LANGUAGE", None)
+    return browser
+
+
+def switch_to(browser, language_name: str):
+    """Follow the header's language link labelled `language_name`, as a person clicks it."""
+    href = re.search(rf'<a href="([^"]+)" lang="\w+">{language_name}</a>', browser.text).group(1)
+    return browser.get(href.replace("&amp;", "&"))
+
+
+def test_login_page_is_finnish_without_any_language_preference(app):
+    browser = browser_without_language(app)
+    browser.get("/login")
+    page = browser.text
+    assert '<html lang="fi">' in page
+    assert "<h1>Kirjaudu sisään</h1>" in page
+    assert "Sähköpostiosoite" in page and ">Jatka</button>" in page
+    assert "Oletko unohtanut salasanasi?" in page and "Luo tili" in page
+    assert "Sign in" not in page and "Continue" not in page
+
+
+def test_accept_language_swedish_shows_swedish(app):
+    browser = Browser(app)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv-FI,sv;q=0.9,en;q=0.5"
+    browser.get("/login")
+    assert '<html lang="sv">' in browser.text and "<h1>Logga in</h1>" in browser.text
+    assert ">Fortsätt</button>" in browser.text and "Glömt ditt lösenord?" in browser.text
+
+
+def test_ui_locales_of_the_authorization_request_wins_over_the_browser(browser, rp):
+    browser.get(rp.authorize_url(ui_locales="sv-FI en"))  # the browser asks for English
+    assert "<h1>Logga in</h1>" in browser.text and "E-postadress" in browser.text
+
+    browser.get("/recovery")  # the choice lasts for the rest of the visit
+    assert "<h1>Återställ ditt lösenord</h1>" in browser.text
+
+
+def test_unsupported_ui_locales_falls_back_to_the_browser_language(browser, rp):
+    browser.get(rp.authorize_url(ui_locales="de"))
+    assert "<h1>Sign in</h1>" in browser.text
+
+
+def test_switcher_sets_a_cookie_that_wins_over_accept_language(app, browser):
+    browser.get("/login")
+    login_page = browser.url
+    assert "<h1>Sign in</h1>" in browser.text
+
+    switch_to(browser, "Suomi")
+    assert browser.url == login_page and "<h1>Kirjaudu sisään</h1>" in browser.text
+    cookie = browser.client.get_cookie(COOKIE)
+    assert cookie.value == "fi" and cookie.http_only and cookie.expires is not None
+
+    browser.get("/register")
+    assert "<h1>Luo tili</h1>" in browser.text and "Salasana uudelleen" in browser.text
+
+
+def test_switcher_overrides_an_earlier_ui_locales(browser, rp):
+    browser.get(rp.authorize_url(ui_locales="sv"))
+    assert "<h1>Logga in</h1>" in browser.text
+    switch_to(browser, "English")
+    assert "<h1>Sign in</h1>" in browser.text
+    browser.get("/recovery")
+    assert "<h1>Reset your password</h1>" in browser.text
+
+
+def test_verification_mail_is_in_the_language_the_person_registered_in(app, mailbox):
+    browser = browser_without_language(app)
+    browser.get("/register")
+    browser.submit("/register/", email="aino.virtanen@example.fi", name="Aino Virtanen",
+                   password="kolme karhua metsässä", password_repeat="kolme karhua metsässä")
+    assert "Lähetimme 6-numeroisen koodin osoitteeseen aino.virtanen@example.fi" in browser.text
+
+    mail = mailbox.last("aino.virtanen@example.fi")
+    assert mail["Subject"] == "Vahvista sähköpostiosoitteesi"
+    text = mailbox.text(mail)
+    assert text.startswith("Koodisi:") and "Hei Aino Virtanen," in text
+    assert "Koodi ja linkki toimivat kerran" in text
+    assert '<html lang="fi">' in mailbox.html(mail)
+    assert "Tämä viesti on lähetetty automaattisesti" in mailbox.html(mail)
+
+
+def test_password_reset_mail_follows_the_account_language_not_the_browser(browser, user, mailbox):
+    user.locale = "sv"
+    db.session.commit()
+    browser.get("/recovery")  # an English browser
+    browser.submit("/recovery", email=user.email)
+
+    mail = mailbox.last(user.email)
+    assert mail["Subject"] == "Din kod för att återställa Tunnus-lösenordet"
+    assert "Koden och länken fungerar en gång under 30 minuter." in mailbox.text(mail)
