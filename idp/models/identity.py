@@ -35,6 +35,8 @@ class Identity(db.Model):
     phone = db.Column(db.String(32))
     # Set when an upstream provider (e.g. bank ID) identified the person strongly.
     strongly_identified_at = db.Column(db.DateTime)
+    # Operators run imports and campaigns and see /operator pages.
+    is_operator = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     verified_name = db.Column(db.String(200))
     password_hash = db.Column(db.String(512))
     locale = db.Column(db.String(8))
