@@ -38,6 +38,7 @@ class CampaignMember(db.Model):
     password_changed_at = db.Column(db.DateTime)
     completed_at = db.Column(db.DateTime, index=True)
     last_mailed_at = db.Column(db.DateTime)
+    link_opened_at = db.Column(db.DateTime)
     reminders_sent = db.Column(db.Integer, nullable=False, default=0)
     snoozed_at = db.Column(db.DateTime)
     bounced_at = db.Column(db.DateTime)
