@@ -6,6 +6,7 @@ the tests run on a temporary SQLite file with in-process rate limits.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import secrets
 
 import pytest
@@ -105,9 +106,10 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-@pytest.fixture
-def app(base_config, migrated):
-    app = create_app(base_config)
+@contextmanager
+def running_app(config):
+    """An app on the migrated database, inside its app context; emptied and clock reset after."""
+    app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():
         limiter.reset()  # counters in Redis outlive the app; each test starts with none
@@ -118,6 +120,12 @@ def app(base_config, migrated):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
     clock.reset()
+
+
+@pytest.fixture
+def app(base_config, migrated):
+    with running_app(base_config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -42,6 +42,16 @@ class Flow:
     def data(self) -> dict:
         return self.stored.data
 
+    @property
+    def email(self) -> str:
+        """The address the journey is about, as typed."""
+        return self.data.get("email", "")
+
+    @property
+    def return_to(self) -> str | None:
+        """Where to go when the journey is done (a path on this server)."""
+        return self.data.get("return_to")
+
     def update(self, **values) -> None:
         # Reassign so SQLAlchemy sees the JSON column change.
         self.stored.data = {**self.stored.data, **values}

@@ -47,14 +47,6 @@ class LoginFlow(Flow):
         (State.STEPS, "finished"): State.DONE,
     }
 
-    @property
-    def email(self) -> str:
-        return self.data.get("email", "")
-
-    @property
-    def return_to(self) -> str | None:
-        return self.data.get("return_to")
-
     def identify(self, email: str) -> None:
         """Any address moves on to the password step: existence is never revealed here."""
         self.transition("identify")

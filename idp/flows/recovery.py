@@ -65,14 +65,6 @@ class RecoveryFlow(Flow):
         return self.stored.browser == browser
 
     @property
-    def email(self) -> str:
-        return self.data.get("email", "")
-
-    @property
-    def return_to(self) -> str | None:
-        return self.data.get("return_to")
-
-    @property
     def attempts_left(self) -> int:
         return challenges.attempts_left(self.data["challenge"])
 

@@ -63,14 +63,6 @@ class RegistrationFlow(Flow):
     }
 
     @property
-    def email(self) -> str:
-        return self.data.get("email", "")
-
-    @property
-    def return_to(self) -> str | None:
-        return self.data.get("return_to")
-
-    @property
     def delivery_failed(self) -> bool:
         return self.data.get("delivery") == "failed"
 

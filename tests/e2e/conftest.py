@@ -7,18 +7,14 @@ The `user` and `rp` fixtures from tests/conftest.py then use this app.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from idp import create_app
-from idp.extensions import db
-from idp.services import clock
 
-from ..conftest import IsolatedClient
+from ..conftest import running_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,16 +36,8 @@ def issuer(http_server) -> str:
 
 @pytest.fixture
 def app(base_config, migrated, issuer):
-    config = dict(base_config, IDP_ISSUER=issuer, RATELIMIT_KEY_PREFIX="e2e" + secrets.token_hex(6))
-    app = create_app(config)
-    app.test_client_class = IsolatedClient
-    with app.app_context():
+    with running_app(dict(base_config, IDP_ISSUER=issuer)) as app:
         yield app
-        db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-    clock.reset()
 
 
 @pytest.fixture
