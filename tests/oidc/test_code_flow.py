@@ -1,7 +1,7 @@
 """The authorization code flow end to end, as a browser and a relying service see it."""
 from joserfc import jwt
 
-from tests.support.journeys import authorize, sign_in, tokens_for
+from tests.support.journeys import authorize, tokens_for
 
 
 def test_full_code_flow_gives_signed_id_token_with_all_claims(browser, rp, user):

@@ -1,9 +1,7 @@
 """Org admin pages: only that organisation's admins manage its members and rights."""
-import re
 
 import pytest
 
-from idp.models import Client
 from idp.services import organisations
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
