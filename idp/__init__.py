@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -43,6 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=values["IDP_REDIS_URL"] or "memory://",
         RATELIMIT_KEY_PREFIX="tunnus",
+        # Redis down or hanging: count in this process (Flask-Limiter logs a warning) and
+        # go back to Redis once it answers, so logins and tokens keep working meanwhile.
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1} if values["IDP_REDIS_URL"] else {},
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
         BABEL_DEFAULT_LOCALE="en",
     )
@@ -99,8 +105,8 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import (account, account_organisation, account_security, health, locale, login, orgadmin, recovery,
-                      register)
+    from .web import (account, account_organisation, account_security, health, legacy_email, locale, login, orgadmin,
+                      recovery, register, totp)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -109,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(login.bp)
+    app.register_blueprint(legacy_email.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account_organisation.bp)
     app.register_blueprint(account_security.bp)
@@ -116,6 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(orgadmin.bp)
     app.register_blueprint(register.bp)
     app.register_blueprint(recovery.bp)
+    from .web import campaign, operator
+
+    app.register_blueprint(campaign.bp)
+    app.register_blueprint(operator.bp)
+    app.register_blueprint(totp.bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -136,15 +148,40 @@ def _register_errors(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 429:
-            return respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
+            body, status = respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
+            return body, status, {"Retry-After": str(_retry_after())}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
         if status == 404:
             return respond(404, _("Page not found"), _("The page you were looking for does not exist."), "invalid_request")
         return respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def database_unavailable(error):
+        # The database is down, restarting or out of connections: nothing was committed.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass  # the connection is gone; the pool replaces it once the database is back
+        g.login_session = None  # the page header would ask the database who is signed in
+        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable")
+        return body, status, {"Retry-After": "30"}
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
+
+
+def _retry_after() -> int:
+    """Seconds until the limit this request broke lets it through again."""
+    breached = limiter.current_limit
+    try:
+        return max(1, int(breached.reset_at - time.time())) if breached else 60
+    except Exception:  # the limit store failed since the check: a fair guess beats an error page
+        log.warning("could not read the rate limit window; answering Retry-After: 60")
+        return 60

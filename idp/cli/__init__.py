@@ -5,10 +5,13 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import clients, config_docs, demo, keys, mail, orgs, users
+    from . import clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
 
-    for module in (clients, config_docs, demo, keys, mail, orgs, users):
+    for module in (clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
         app.cli.add_command(module.group)
+    from . import campaigns
+
+    app.cli.add_command(campaigns.group)
 
 
 def _create_app():

@@ -22,3 +22,21 @@ def create(email, password, name, verified, as_json):
     except IdpError as error:
         raise click.ClickException(str(error))
     emit({"sub": identity.sub, "email": identity.email, "name": identity.name}, as_json)
+
+
+@group.command("grant-operator")
+@click.option("--email", required=True)
+@json_option
+def grant_operator(email, as_json):
+    """Let this person run campaigns and see the /operator pages."""
+    from ..extensions import db
+    from ..models import Identity
+    from ..services import audit
+
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    identity.is_operator = True
+    audit.record("identity.operator_granted", identity=identity)
+    db.session.commit()
+    emit({"email": identity.email, "operator": True}, as_json)

@@ -12,7 +12,8 @@ from ..models import Identity
 from ..extensions import db
 from ..methods import levels
 from ..methods import password as password_method
-from ..services import sessions
+from ..services import legacy_login, sessions
+from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
 from .base import Flow, IllegalMove
@@ -47,11 +48,18 @@ class LoginFlow(Flow):
         (State.STEPS, "finished"): State.DONE,
     }
 
-    def identify(self, email: str) -> None:
-        """Any address moves on to the password step: existence is never revealed here."""
+    def identify(self, identifier: str) -> None:
+        """Any address moves on to the password step: existence is never revealed here.
+        An old login name (not an email) moves on too, with the email to use shown masked."""
+        identifier = identifier.strip()[:320]
         self.transition("identify")
-        self.update(email=email.strip()[:320])
+        legacy = not valid_email(identifier)
+        self.update(email=identifier, legacy=legacy, email_hint=legacy_login.email_hint(identifier) if legacy else None)
         db.session.commit()
+
+    @property
+    def legacy(self) -> bool:
+        return bool(self.data.get("legacy"))
 
     def change_identifier(self) -> None:
         self.transition("change_identifier")
@@ -59,7 +67,10 @@ class LoginFlow(Flow):
 
     def submit_password(self, password: str, remember: bool, origin: Origin) -> None:
         """Check the first factor; then the remaining steps (see next_step) lead to a session."""
-        identity = password_method.authenticate(self.email, password, origin=origin)
+        if self.legacy:
+            identity = legacy_login.authenticate(self.email, password, origin=origin)
+        else:
+            identity = password_method.authenticate(self.email, password, origin=origin)
         if not identity.email_verified:
             raise EmailNotVerified(identity)
         self._authenticated(identity, ["pwd"], remember)
@@ -97,11 +108,12 @@ class LoginFlow(Flow):
                     amr=[*self.data["amr"], *([amr] if amr and amr not in self.data["amr"] else [])])
         db.session.commit()
 
-    def finish(self, origin: Origin):
-        """Start the session once no step is left."""
+    def finish(self, origin: Origin, replacing=None):
+        """Start the session once no step is left (renewing `replacing`, this browser's
+        current session, when it is the same person's)."""
         if self.next_step() is not None:
             raise IllegalMove()
         self.transition("finished")
         amr = self.data["amr"]
         return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
-                              origin=origin)
+                              origin=origin, replacing=replacing)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..methods.totp import TotpStep
+from .campaign import CampaignStep
+
 
 class Step(Protocol):
     name: str
@@ -17,4 +20,5 @@ class Step(Protocol):
     def url(self, flow) -> str: ...
 
 
-STEPS: list[Step] = []
+# The second factor first: a campaign asks only someone fully signed in.
+STEPS: list[Step] = [TotpStep(), CampaignStep()]

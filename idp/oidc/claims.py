@@ -4,6 +4,8 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oidc.core import UserInfo
 
+from ..extensions import db
+from ..models import LegacyAccount
 from ..services import clock
 
 SCOPE_CLAIMS = {
@@ -12,9 +14,14 @@ SCOPE_CLAIMS = {
 }
 
 
-def for_scope(identity, scope: str) -> UserInfo:
+def for_scope(identity, scope: str, client=None) -> UserInfo:
     scopes = set(scope_to_list(scope) or [])
     claims = {"sub": identity.sub}
+    if client is not None and client.legacy_system:
+        # Only the service that inherited an old system sees its ids, to find its history.
+        legacy_ids = _legacy_ids(identity, client.legacy_system)
+        if legacy_ids:
+            claims["legacy_ids"] = legacy_ids
     if "profile" in scopes:
         claims["name"] = identity.name
         if identity.locale:
@@ -26,8 +33,15 @@ def for_scope(identity, scope: str) -> UserInfo:
     return UserInfo(claims)
 
 
+def _legacy_ids(identity, system: str) -> list[str]:
+    return list(db.session.execute(
+        db.select(LegacyAccount.legacy_id).filter_by(identity_id=identity.id, system=system)
+        .order_by(LegacyAccount.legacy_id)).scalars())
+
+
 def supported() -> list[str]:
-    names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "org", "orgs"]
+    names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "org", "orgs",
+             "legacy_ids"]
     for scope_claims in SCOPE_CLAIMS.values():
         names.extend(scope_claims)
     return names

@@ -35,7 +35,9 @@ def check_redirect_uri(uri: str) -> str:
 
 def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (), *,
            public: bool = False, first_party: bool = False, grant_types: list[str] | None = None,
-           client_id: str | None = None, org_mode: str = "consumer") -> tuple[Client, str | None]:
+           client_id: str | None = None, org_mode: str = "consumer",
+           legacy_system: str | None = None,
+           backchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once."""
     grant_types = list(grant_types or ["authorization_code", "refresh_token"])
     unknown = set(grant_types) - set(GRANT_TYPES)
@@ -56,6 +58,10 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         is_public=public,
         first_party=first_party,
         org_mode=org_mode,
+        legacy_system=(legacy_system or "").strip() or None,
+        # Same rules as redirect URIs (https, or http on loopback; no fragment), as OIDC
+        # Back-Channel Logout §2.2 asks.
+        backchannel_logout_uri=check_redirect_uri(backchannel_logout_uri) if backchannel_logout_uri else None,
     )
     secret = None if public else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None

@@ -1,4 +1,4 @@
-"""Identities: creating people and checking their password, with lockout."""
+"""Identities: creating people and checking their password, slowing down guessing."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from . import audit, clock, password_policy, passwords, sessions
+from . import audit, clock, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 
 MAX_PASSWORD_LENGTH = 256
@@ -18,7 +18,8 @@ MAX_PASSWORD_LENGTH = 256
 
 def valid_email(email: str) -> bool:
     local, sep, domain = (email or "").strip().rpartition("@")
-    return bool(sep and local and "." in domain and " " not in email.strip() and len(email) <= 320)
+    return bool(sep and local and "@" not in local and "." in domain.strip(".") and " " not in email.strip()
+                and len(email) <= 320)
 
 
 def create(email: str, password: str | None, name: str = "", *, verified: bool = False,
@@ -42,37 +43,53 @@ def create(email: str, password: str | None, name: str = "", *, verified: bool =
 def authenticate(email: str, password: str, *, origin: Origin) -> Identity:
     """The identity for this email and password, or InvalidCredentials.
 
-    Unknown email, wrong password and locked account fail the same way and take the same
-    time, so the answer does not reveal which addresses have an account.
+    Unknown email, wrong password and an account made to wait fail the same way and take
+    the same time (the hash is computed even while waiting), so the answer reveals neither
+    which addresses have an account nor which are under attack.
     """
     identity = Identity.by_email(email) if len(email or "") <= 320 else None
-    password = password or ""
-    if len(password) > MAX_PASSWORD_LENGTH:
-        password = ""
-    ok = passwords.verify(identity.password_hash if identity else None, password)
     if identity is None:
+        passwords.verify(None, password or "")
         audit.record("login.password", "failure", origin=origin, reason="unknown_email",
                      email=normalise_email(email)[:320])
         db.session.commit()
         raise InvalidCredentials()
+    return check_password(identity, password, origin=origin)
+
+
+def check_password(identity: Identity, password: str, *, origin: Origin, method: str = "email") -> Identity:
+    """The identity if `password` opens it now, else InvalidCredentials (counted)."""
+    password = password or ""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""
+    opened = password_check.matches(identity, password)
     if identity.is_locked():
         audit.record("login.password", "failure", origin=origin, identity=identity, reason="locked")
         db.session.commit()
         raise InvalidCredentials()
-    if not ok:
+    if opened is None:
         _count_failure(identity, origin)
         db.session.commit()
         raise InvalidCredentials()
     identity.failed_logins = 0
     identity.locked_until = None
-    if passwords.needs_rehash(identity.password_hash):
+    if opened == password_check.LEGACY:
+        password_check.adopt(identity, password)
+        audit.record("legacy.password_adopted", origin=origin, identity=identity)
+    elif passwords.needs_rehash(identity.password_hash):
         identity.password_hash = passwords.hash_password(password)
-    audit.record("login.password", origin=origin, identity=identity)
+    audit.record("login.password", origin=origin, identity=identity, method=method)
     db.session.commit()
     return identity
 
 
 def _count_failure(identity: Identity, origin: Origin) -> None:
+    """After IDP_LOGIN_DELAY_AFTER wrong passwords in a row, each further one makes the
+    account wait twice as long (up to IDP_LOGIN_DELAY_MAX) before a password counts again.
+
+    A wait, not a lock-out: guessing slows to a crawl, but an attacker cannot keep the
+    owner out for good. Attempts during the wait are refused without being counted.
+    """
     config = current_app.config
     # Counted in SQL so concurrent attempts from several processes all count.
     db.session.execute(
@@ -80,11 +97,13 @@ def _count_failure(identity: Identity, origin: Origin) -> None:
     )
     db.session.refresh(identity)
     reason = "wrong_password"
-    if identity.failed_logins >= config["IDP_LOCKOUT_THRESHOLD"]:
-        identity.locked_until = clock.now() + dt.timedelta(seconds=config["IDP_LOCKOUT_SECONDS"])
-        identity.failed_logins = 0
+    beyond = identity.failed_logins - config["IDP_LOGIN_DELAY_AFTER"]
+    if beyond >= 0:
+        wait = min(config["IDP_LOGIN_DELAY_BASE"] * 2 ** min(beyond, 30), config["IDP_LOGIN_DELAY_MAX"])
+        identity.locked_until = clock.now() + dt.timedelta(seconds=wait)
         reason = "locked_now"
-        audit.record("identity.locked", origin=origin, identity=identity)
+        audit.record("identity.locked", origin=origin, identity=identity, seconds=wait,
+                     failures=identity.failed_logins)
     audit.record("login.password", "failure", origin=origin, identity=identity, reason=reason)
 
 

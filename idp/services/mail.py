@@ -19,7 +19,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from ..extensions import db
-from ..models import OutboxMail
+from ..models import Campaign, CampaignMember, OutboxMail
+from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENT
 from . import clock
 
@@ -32,14 +33,20 @@ class PermanentFailure(Exception):
     """The server refused for good (SMTP 5xx): retrying cannot help."""
 
 
-def enqueue(kind: str, recipient: str, locale: str | None, identity=None, **context) -> OutboxMail:
-    """Render `kind` in `locale` and add it to the outbox; the caller commits."""
+def render(kind: str, locale: str | None, **context) -> tuple[str, str, str]:
+    """(subject, text, html) of `kind` in `locale`: the text template's first line is the subject."""
     with force_locale(locale or DEFAULT_LOCALE):
         text = render_template(f"mail/{kind}.txt", **context)
         html = render_template(f"mail/{kind}.html", **context)
     subject, _, body = text.partition("\n")
+    return subject.strip(), body.lstrip("\n"), html
+
+
+def enqueue(kind: str, recipient: str, locale: str | None, identity=None, **context) -> OutboxMail:
+    """Render `kind` in `locale` and add it to the outbox; the caller commits."""
+    subject, text, html = render(kind, locale, **context)
     mail = OutboxMail(kind=kind, recipient=recipient, identity_id=getattr(identity, "id", identity),
-                      subject=subject.strip(), text=body.lstrip("\n"), html=html)
+                      subject=subject, text=text, html=html)
     db.session.add(mail)
     return mail
 
@@ -52,20 +59,51 @@ def deliver_now(mail: OutboxMail) -> bool:
 
 
 def deliver_due(limit: int = 100) -> dict:
-    """Deliver pending mail whose time has come; returns counts by outcome."""
-    due = db.session.execute(
-        db.select(OutboxMail)
-        .where(OutboxMail.status == PENDING, OutboxMail.next_attempt_at <= clock.now())
-        .order_by(OutboxMail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars().all()
+    """Deliver pending mail whose time has come; returns counts by outcome.
+
+    Campaign mail leaves at most at its campaign's rate per minute; other mail is never
+    held back by it."""
+    due = _due(OutboxMail.campaign_id.is_(None), limit)
+    for campaign_id, rate in _running_campaigns():
+        room = limit - len(due)
+        batch = _due(OutboxMail.campaign_id == campaign_id, room if rate is None else min(rate, room)) if room else []
+        if batch and rate is not None:
+            batch = batch[:max(0, rate - _sent_last_minute(campaign_id))]
+        due += batch
     counts = {SENT: 0, LOGGED: 0, PENDING: 0, FAILED: 0}
     for mail in due:
         _attempt(mail)
         counts[mail.status] += 1
     db.session.commit()
     return counts
+
+
+def _due(which, limit: int) -> list[OutboxMail]:
+    return list(db.session.execute(
+        db.select(OutboxMail)
+        .where(OutboxMail.status == PENDING, OutboxMail.next_attempt_at <= clock.now(), which)
+        .order_by(OutboxMail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars())
+
+
+def _running_campaigns() -> list:
+    """(id, rate per minute) of the running campaigns. Their rows stay locked until this
+    round commits, so two senders share one rate; one that finds a campaign locked leaves
+    it to the other this round."""
+    return db.session.execute(
+        db.select(Campaign.id, Campaign.rate_per_minute).where(Campaign.status == RUNNING)
+        .with_for_update(skip_locked=True)).all()
+
+
+def _sent_last_minute(campaign_id: int) -> int:
+    # Counted on the members (the sender marks each one reached): a far smaller table to
+    # scan than the outbox with every message's text.
+    return db.session.execute(
+        db.select(db.func.count()).where(CampaignMember.campaign_id == campaign_id,
+                                         CampaignMember.last_mailed_at > clock.now() - dt.timedelta(minutes=1))
+    ).scalar_one()
 
 
 def pending_count() -> int:
@@ -86,8 +124,10 @@ def _attempt(mail: OutboxMail) -> None:
             mail.status = LOGGED
         mail.sent_at = clock.now()
         mail.last_error = None
+        _note_campaign_member(mail, last_mailed_at=mail.sent_at)
     except PermanentFailure as error:
         mail.status, mail.last_error = FAILED, str(error)[:500]
+        _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     except (OSError, smtplib.SMTPException) as error:
         mail.last_error = f"{type(error).__name__}: {error}"[:500]
         if mail.attempts >= config["IDP_MAIL_MAX_ATTEMPTS"]:
@@ -97,6 +137,15 @@ def _attempt(mail: OutboxMail) -> None:
             delay = min(30 * 2 ** (mail.attempts - 1), 3600)
             mail.next_attempt_at = clock.now() + dt.timedelta(seconds=delay)
         log.warning("mail %s to %s not delivered: %s", mail.id, mail.recipient, mail.last_error)
+
+
+def _note_campaign_member(mail: OutboxMail, **values) -> None:
+    """A campaign counts per person whose mail left and whose bounced (they need another way
+    to be reached), on the member row, so its progress is one scan of its members."""
+    if mail.campaign_id is not None:
+        db.session.execute(db.update(CampaignMember).where(
+            CampaignMember.campaign_id == mail.campaign_id, CampaignMember.identity_id == mail.identity_id)
+            .values(**values))
 
 
 def _message(mail: OutboxMail, sender: str) -> EmailMessage:

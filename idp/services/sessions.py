@@ -1,4 +1,5 @@
-"""Browser sessions: start on login, end on logout; ending one ends its tokens."""
+"""Browser sessions: start on login, end on logout; ending one ends its tokens and tells
+the relying services that listen (back-channel logout)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,14 +8,25 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import LoginSession, Token
-from . import audit, clock
+from . import audit, backchannel, clock
 from .audit import Origin
 
 
-def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin) -> LoginSession:
+def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
+          replacing: LoginSession | None = None) -> LoginSession:
+    """A new session; or, when the same person signs in again in this browser (prompt=login,
+    max_age), the browser's session renewed in place, so its tokens and logout stay one."""
     config = current_app.config
     lifetime = config["IDP_REMEMBER_ME_TTL"] if remember else config["IDP_BROWSER_SESSION_TTL"]
     now = clock.now()
+    if replacing is not None and replacing.is_active():
+        if replacing.identity_id == identity.id:
+            replacing.auth_time, replacing.amr, replacing.acr, replacing.remember = now, amr, acr, remember
+            replacing.expires_at = max(replacing.expires_at, now + dt.timedelta(seconds=lifetime))
+            audit.record("session.renewed", origin=origin, identity=identity, sid=replacing.sid)
+            db.session.commit()
+            return replacing
+        end(replacing, origin=origin, reason="other_person_signed_in")
     session = LoginSession(
         identity_id=identity.id,
         auth_time=now,
@@ -49,6 +61,7 @@ def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int
         if "offline_access" not in token.scope.split():
             token.revoked_at = now
             revoked += 1
+    backchannel.notify([session.sid])
     audit.record("session.ended", origin=origin, identity=session.identity_id, sid=session.sid,
                  reason=reason, tokens_revoked=revoked)
     db.session.commit()
@@ -59,19 +72,20 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     """End every session of the person but `keep_sid`, and revoke every token they hold
     outside it, offline ones included (after a password reset or 'log out everywhere')."""
     now = clock.now()
-    ended = 0
+    ended = []
     for other in db.session.execute(
         db.select(LoginSession).where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None))
     ).scalars():
         if other.sid != keep_sid:
             other.ended_at = now
-            ended += 1
+            ended.append(other.sid)
+    backchannel.notify(ended)
     db.session.execute(
         db.update(Token)
         .where(Token.identity_id == identity.id, Token.revoked_at.is_(None),
                (Token.sid != keep_sid) | Token.sid.is_(None) if keep_sid else db.true())
         .values(revoked_at=now)
     )
-    audit.record("session.ended_all", origin=origin, identity=identity, reason=reason, sessions_ended=ended,
+    audit.record("session.ended_all", origin=origin, identity=identity, reason=reason, sessions_ended=len(ended),
                  kept=keep_sid is not None)
-    return ended
+    return len(ended)

@@ -6,10 +6,13 @@ from flask_babel import get_locale
 
 from ..errors import InvalidCredentials
 from ..extensions import limiter
+from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
 from ..services.identities import valid_email
-from .browser import browser_id, current_identity, origin, sign_in
+from ..services.legacy_login import LegacyCutOff, NeedsEmail
+from .browser import browser_id, current_identity, current_session, origin, sign_in
+from .limits import per_account
 
 bp = Blueprint("login", __name__)
 
@@ -46,23 +49,32 @@ def identify(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     if request.method == "GET":
         return render_template("login/identify.html", flow=flow)
-    email = (request.form.get("email") or "").strip()
-    if not valid_email(email):
-        return render_template("login/identify.html", flow=flow, email=email, error="invalid_email"), 400
-    flow.identify(email)
+    identifier = (request.form.get("email") or "").strip()
+    # Without "@" it is an old user name or customer code; with one it must be an email.
+    if not identifier or len(identifier) > 320 or ("@" in identifier and not valid_email(identifier)):
+        return render_template("login/identify.html", flow=flow, email=identifier, error="invalid_email"), 400
+    flow.identify(identifier)
     return redirect(url_for("login.show", flow_id=flow.id))
 
 
 @bp.route("/login/<flow_id>/password", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", lambda: LoginFlow.load(request.view_args["flow_id"], browser_id()).email)
 def password(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     remember = request.form.get("remember") == "on"
     try:
         flow.submit_password(request.form.get("password") or "", remember, origin())
+    except LegacyCutOff:
+        g.page_url = url_for("login.show", flow_id=flow.id)
+        return render_template("login/password.html", flow=flow, remember=remember, error="legacy_cut_off"), 401
     except InvalidCredentials:
         g.page_url = url_for("login.show", flow_id=flow.id)
         return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
+    except NeedsEmail as needs:
+        adding = LegacyEmailFlow.begin(needs.account, needs.password_hash, browser_id(), return_to=flow.return_to,
+                                       remember=remember)
+        return redirect(url_for("legacy_email.ask", flow_id=adding.id))
     except EmailNotVerified as unverified:
         verification = RegistrationFlow.for_unverified_login(
             unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
@@ -85,7 +97,7 @@ def advance(flow: LoginFlow):
     step = flow.next_step()
     if step is not None:
         return redirect(step.url(flow))
-    sign_in(flow.finish(origin()))
+    sign_in(flow.finish(origin(), replacing=current_session()))
     return redirect(flow.return_to or url_for("account.home"))
 
 

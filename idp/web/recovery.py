@@ -11,6 +11,7 @@ from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
 from ..services.identities import valid_email
 from .browser import browser_id, origin
+from .limits import per_account
 from .login import advance
 
 bp = Blueprint("recovery", __name__)
@@ -30,8 +31,14 @@ def _login_flow(flow_id: str | None) -> LoginFlow | None:
         return None
 
 
+def _asked_flow() -> RecoveryFlow:
+    return RecoveryFlow.load_asked(request.view_args["flow_id"], browser_id())
+
+
 @bp.route("/recovery", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_RECOVERY_RATE_LIMIT"], methods=["POST"])
+@per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", lambda: request.form.get("email"), scope="mail_to", methods=["POST"],
+             deduct_when=lambda response: response.status_code == 302)
 def start():
     login_flow = _login_flow(request.values.get("flow"))
     if request.method == "GET":
@@ -47,6 +54,7 @@ def start():
 
 @bp.route("/recovery/<flow_id>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_RECOVERY_CODE_RATE_LIMIT"], methods=["POST"])
+@per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", lambda: _asked_flow().email, scope="code", methods=["POST"])
 def show(flow_id):
     flow = RecoveryFlow.load_asked(flow_id, browser_id())
     if flow.state is State.NOT_SENT:

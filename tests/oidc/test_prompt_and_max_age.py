@@ -60,3 +60,22 @@ def test_prompt_none_with_another_value_is_invalid(browser, rp, user):
     authorize(browser, rp, user)
     browser.get(rp.authorize_url(prompt="none login"))
     assert rp.callback_params(browser.url)["error"] == "invalid_request"
+
+
+def test_signing_in_again_renews_the_same_session(browser, rp, user):
+    first = rp.verify_id_token(rp.redeem(authorize(browser, rp, user)["code"]).get_json()["id_token"])
+    clock.advance(5)
+    browser.get(rp.authorize_url(prompt="login"))
+    sign_in(browser, user.email, user.test_password)
+    second = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert second["sid"] == first["sid"] and second["auth_time"] > first["auth_time"]
+
+
+def test_another_person_signing_in_ends_the_previous_session(app, browser, rp, user):
+    from idp.services import identities
+
+    tokens = rp.redeem(authorize(browser, rp, user)["code"]).get_json()
+    identities.create("toinen@example.fi", "toinen pitkä salasana", "Toinen", verified=True)
+    browser.get(rp.authorize_url(prompt="login"))
+    sign_in(browser, "toinen@example.fi", "toinen pitkä salasana")
+    assert rp.userinfo(tokens["access_token"]).status_code == 401  # the first person's session ended

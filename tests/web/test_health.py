@@ -13,8 +13,8 @@ def test_readyz_checks_database_redis_and_keys(app, browser):
     assert body["checks"]["redis"] == ("ok" if app.config["IDP_REDIS_URL"] else "not configured")
 
 
-def test_readyz_fails_when_redis_is_unreachable(app, browser):
+def test_readyz_reports_but_survives_unreachable_redis(app, browser):
     app.config["IDP_REDIS_URL"] = "redis://127.0.0.1:1/0"
     response = browser.client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.get_json()["checks"]["redis"].startswith("error")

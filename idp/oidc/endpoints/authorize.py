@@ -2,9 +2,11 @@
 
 Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
 PKCE. This module decides the rest, one check at a time: is the user signed in recently
-enough (prompt=login, max_age), has the user consented (prompt=consent, first-party
-clients), may we ask at all (prompt=none). Errors go back to the client only once its
-redirect_uri is known to be registered; before that they are shown as a page.
+enough (prompt=login, max_age), is the session's level high enough (acr_values or an
+essential acr claim: stepped up with the second factor, see ../acr.py), has the user
+consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
+Errors go back to the client only once its redirect_uri is known to be registered;
+before that they are shown as a page.
 """
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ from authlib.oidc.core.errors import (
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
+from ...methods import totp
 from ...models import Consent
 from ...services import audit, clock, organisations
 from ...web.browser import browser_id, current_session, origin
 from ...web.locale import remember_ui_locales
-from .. import org_choice
+from .. import acr, org_choice
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
 
@@ -116,6 +119,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
         prompts = set(params.get("prompt", "").split())
+        wanted_acr = acr.demanded(params, grant.redirect_uri)
         if _needs_login(params, prompts, login_session, pending, grant.redirect_uri):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
@@ -124,6 +128,12 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
+        if not acr.met(login_session.acr, wanted_acr):
+            _check_step_up_possible(identity, wanted_acr, grant)
+            if "none" in prompts:
+                raise LoginRequiredError(redirect_uri=grant.redirect_uri)
+            pending = pending or PendingAuthorization.start(browser_id(), params=params)
+            return redirect(url_for("totp.step_up", return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.organisation_id, prompts)
         if not choice.decided:
@@ -173,6 +183,20 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
             raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=redirect_uri)
         return (clock.now() - login_session.auth_time).total_seconds() > max_age
     return False
+
+
+def _check_step_up_possible(identity, wanted_acr, grant) -> None:
+    """A level the session lacks can be reached only with a second factor the person has."""
+    if acr.reachable(wanted_acr) and totp.enabled(identity):
+        return
+    audit.record("authorize.acr_unmet", "failure", origin=origin(), identity=identity,
+                 client_id=grant.client.client_id, acr_values=wanted_acr[:5])
+    db.session.commit()
+    if not acr.reachable(wanted_acr):
+        raise AccessDeniedError("None of the requested authentication levels is supported.",
+                                redirect_uri=grant.redirect_uri)
+    raise AccessDeniedError("A second factor is required; set one up in your account.",
+                            redirect_uri=grant.redirect_uri)
 
 
 def _needs_consent(client, identity, scope, prompts, pending) -> bool:

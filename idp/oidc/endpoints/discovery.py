@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import claims
+from .. import acr, claims
 from ..server import SCOPES
 from ..tokens import ACCESS_TOKEN_ALG
 from ...services.keys import ALGORITHMS
@@ -36,12 +36,14 @@ def metadata(issuer: str) -> dict:
         "claims_supported": claims.supported(),
         "prompt_values_supported": ["none", "login", "consent", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
+        "acr_values_supported": acr.SUPPORTED,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

@@ -4,6 +4,8 @@ Client secrets are checked with SHA-256 (no argon2 here) so this endpoint stays 
 """
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 from flask import Blueprint, current_app, request
 
 from ...extensions import db, limiter
@@ -13,8 +15,18 @@ from ...services.clients import GRANT_TYPES
 bp = Blueprint("oidc_token", __name__)
 
 
+def _client_key() -> str | None:
+    # The client_id as sent, before authentication: a runaway or attacked client is
+    # slowed down without affecting the others behind the same IP.
+    auth = request.authorization
+    client_id = unquote_plus(auth.username or "") if auth and auth.type == "basic" else request.form.get("client_id")
+    return f"client:{client_id[:64]}" if client_id else None
+
+
 @bp.route("/token", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_TOKEN_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["IDP_TOKEN_CLIENT_RATE_LIMIT"], key_func=_client_key,
+               exempt_when=lambda: _client_key() is None)
 def token():
     response = current_app.extensions["idp.server"].create_token_response()
     # One commit once the whole response (ID token included) exists: a failure anywhere

@@ -1,0 +1,72 @@
+"""`tunnus legacy import`: bring in the accounts of an old system."""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from ..errors import IdpError
+from ..services import legacy_import
+from .output import json_option
+
+group = click.Group("legacy", help="Accounts of the old per-service systems.")
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--system", required=True, help="Name of the old system, e.g. kirjasto (a-z, 0-9, . _ -).")
+@click.option("--format", "fmt", type=click.Choice(legacy_import.FORMATS), default=None,
+              help="Row format; default: csv for a .csv file, else jsonl.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write the full report (JSON) to this file.")
+@click.option("--dry-run", is_flag=True, help="Check the whole file and report; change nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 50_000), default=legacy_import.BATCH_SIZE, show_default=True,
+              help="Rows per transaction.")
+@json_option
+def import_(file, system, fmt, report_path, dry_run, batch_size, as_json):
+    """Import FILE (JSON Lines or CSV); running it again changes nothing."""
+    bars = _Bars() if sys.stderr.isatty() and not as_json else None
+    try:
+        report = legacy_import.run(file, system, fmt=fmt, dry_run=dry_run, batch_size=batch_size, progress=bars)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    finally:
+        if bars:
+            bars.close()
+    if report_path:
+        with open(report_path, "w", encoding="utf-8") as out:
+            report.write_json(out)
+    if as_json:
+        report.write_json(sys.stdout)
+    else:
+        click.echo(report.text())
+        if report_path:
+            click.echo(f"Full report: {report_path}")
+
+
+class _Bars:
+    """A progress bar on stderr: share of the file read, rows, rows/s, time left."""
+
+    def __init__(self):
+        self.bar = None
+        self.position = 0
+        self.started = time.monotonic()
+
+    def __call__(self, position: int, size: int, rows: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(size, 1), label="Importing", file=sys.stderr, show_eta=True,
+                                         item_show_func=self._rows)
+            self.bar.__enter__()
+        self.bar.update(position - self.position, rows)
+        self.position = position
+
+    def _rows(self, rows: int | None) -> str | None:
+        if not rows:
+            return None
+        return f"{rows:,} rows, {rows / max(time.monotonic() - self.started, 1e-6):,.0f} rows/s"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

@@ -1,0 +1,27 @@
+"""`tunnus logouts send [--loop]`: deliver back-channel logout notifications, retrying
+those the first attempt (right after the session ended) could not deliver."""
+from __future__ import annotations
+
+import time
+
+import click
+
+from ..services import backchannel
+from .output import emit, json_option
+
+group = click.Group("logouts", help="Back-channel logout notifications to relying services.")
+
+
+@group.command("send")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
+@json_option
+def send(loop, interval, as_json):
+    while True:
+        counts = backchannel.deliver_due()
+        if not loop:
+            emit({**counts, "still_pending": backchannel.pending_count()}, as_json)
+            return
+        if any(counts.values()):
+            click.echo(f"sent {counts['sent']}, retrying {counts['pending']}, failed {counts['failed']}")
+        time.sleep(interval)

@@ -1,0 +1,183 @@
+"""A campaign's journey: prove the email address, then choose a new password.
+
+Two ways in, one flow. At login (CampaignStep, one of login_steps.STEPS): after the
+right password, a member with pending actions gets a 6-digit code by mail, then sets a
+new password, and the login continues. From the mailed link: confirming it proves the
+address (the link reached the inbox), then the new password; that visit signs in to
+nothing. States: start -> code_sent -> password -> done; start -> password when the
+address needs no code; the password state is skipped when not asked for.
+The diagram is docs/flows/campaign.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import IdpError, ValidationFailed
+from ..extensions import db
+from ..models import CampaignMember, Identity
+from ..services import audit, campaigns, challenges, clock, identities, links, mail, password_policy
+from ..services.audit import Origin
+from .base import Flow
+
+CODE_TTL = 30 * 60
+STEP = "campaign"
+
+
+class State(str, Enum):
+    START = "start"
+    CODE_SENT = "code_sent"
+    PASSWORD = "password"
+    DONE = "done"
+
+
+class CodeRejected(IdpError):
+    id = "campaign_code_rejected"
+    message = _l("The code is not correct.")
+
+    def __init__(self, attempts_left: int):
+        super().__init__()
+        self.attempts_left = attempts_left
+
+
+class NewPasswordRejected(ValidationFailed):
+    id = "campaign_password_rejected"
+
+    def __init__(self, problems: list[str], mismatch: bool = False):
+        super().__init__(" ".join(map(str, problems)))
+        self.problems, self.mismatch = problems, mismatch
+
+
+class CampaignStep:
+    """The login step: needed while a started campaign asks this person for something
+    and 'remind me later' is not holding it off."""
+    name = STEP
+
+    def needed(self, flow, identity) -> bool:
+        return campaigns.asking(identity) is not None
+
+    def url(self, flow) -> str:
+        from flask import url_for
+
+        return url_for("campaign.step", login_id=flow.id)
+
+
+class CampaignFlow(Flow):
+    KIND = "campaign"
+    State = State
+    INITIAL = State.START
+    MOVES = {
+        (State.START, "code_sent"): State.CODE_SENT,
+        (State.CODE_SENT, "code_sent"): State.CODE_SENT,
+        (State.START, "address_proven"): State.PASSWORD,
+        (State.CODE_SENT, "address_proven"): State.PASSWORD,
+        (State.START, "completed"): State.DONE,
+        (State.CODE_SENT, "completed"): State.DONE,
+        (State.PASSWORD, "completed"): State.DONE,
+    }
+
+    @property
+    def login_id(self) -> str | None:
+        """The login this journey is a step of; None when it came from the mailed link."""
+        return self.data.get("login_id")
+
+    @property
+    def identity(self) -> Identity:
+        return db.session.get(Identity, self.data["identity_id"])
+
+    @property
+    def code_void(self) -> bool:
+        return not challenges.usable(self.data.get("challenge"))
+
+    def _member(self):
+        member = db.session.get(CampaignMember, self.data["member_id"])
+        return member, campaigns.get(member.campaign_id)
+
+    @classmethod
+    def at_login(cls, login, member, campaign, *, locale: str, origin: Origin) -> "CampaignFlow":
+        identity = login.identity
+        flow = cls.start(login.stored.browser, login_id=login.id, member_id=member.id, identity_id=identity.id,
+                         email=identity.email)
+        audit.record("campaign.step_started", origin=origin, identity=identity, campaign=campaign.id)
+        if "verify_email" in campaigns.missing(member, campaign):
+            flow.send_code(locale, origin)
+        else:
+            flow._address_done()
+        return flow
+
+    @classmethod
+    def from_link(cls, member, campaign, *, browser: str, origin: Origin) -> "CampaignFlow":
+        """The person confirmed the mailed link: that proves the address."""
+        campaigns.note_link_opened(member, origin)
+        identity = db.session.get(Identity, member.identity_id)
+        identity.email_verified = True
+        audit.record("email.verified", origin=origin, identity=identity, method="campaign_link", campaign=campaign.id)
+        flow = cls.start(browser, login_id=None, member_id=member.id, identity_id=identity.id, email=identity.email,
+                         address_proven=True)
+        flow._address_done()
+        return flow
+
+    def send_code(self, locale: str, origin: Origin) -> bool:
+        """Mail a fresh code (earlier ones stop working); False if it could not be sent now."""
+        code, _token, record = challenges.issue(CODE_TTL)
+        self.transition("code_sent")
+        self.update(challenge=record)
+        self.stored.expires_at = max(self.stored.expires_at, clock.now() + dt.timedelta(seconds=CODE_TTL))
+        identity = self.identity
+        message = mail.enqueue("campaign_code", identity.email, identity.locale or locale, identity=identity,
+                               name=identity.name, code=f"{code[:3]} {code[3:]}", minutes=CODE_TTL // 60)
+        audit.record("campaign.code_sent", origin=origin, identity=identity)
+        db.session.commit()
+        sent = mail.deliver_now(message)
+        self.update(delivery="sent" if sent else "failed")
+        db.session.commit()
+        return sent
+
+    @property
+    def delivery_failed(self) -> bool:
+        return self.data.get("delivery") == "failed"
+
+    @property
+    def address_proven(self) -> bool:
+        """Whether this visit proved the address (else only a new password was asked)."""
+        return bool(self.data.get("address_proven"))
+
+    def enter_code(self, code: str, origin: Origin) -> None:
+        # Concurrent guesses must each count: re-read the challenge under a row lock.
+        db.session.refresh(self.stored, with_for_update=True)
+        if self.state is not State.CODE_SENT:
+            raise CodeRejected(0)
+        accepted, record = challenges.redeem_code(self.data["challenge"], code)
+        self.update(challenge=record)
+        if not accepted:
+            audit.record("campaign.code_wrong", "failure", origin=origin, identity=self.data["identity_id"])
+            db.session.commit()
+            raise CodeRejected(challenges.attempts_left(record) if challenges.usable(record) else 0)
+        identity = self.identity
+        identity.email_verified = True
+        audit.record("email.verified", origin=origin, identity=identity, method="campaign_code")
+        self.update(address_proven=True)
+        db.session.commit()
+        self._address_done()
+
+    def _address_done(self) -> None:
+        member, campaign = self._member()
+        self.transition("address_proven" if "change_password" in campaigns.missing(member, campaign) else "completed")
+        db.session.commit()
+
+    def set_password(self, password: str, confirm: str, *, locale: str, origin: Origin) -> None:
+        identity = self.identity
+        if password != confirm:
+            raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
+        try:
+            identities.set_password(identity, password, origin=origin, reason="campaign")
+        except ValidationFailed as error:
+            raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
+        self.transition("completed")
+        notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
+                              email=identity.email, when=clock.now(),
+                              recovery_link=links.external("recovery.start", email=identity.email))
+        db.session.commit()
+        mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it

@@ -1,0 +1,236 @@
+"""TOTP (RFC 6238), the second factor of a login; recovery_codes.py stands in for it.
+
+The seed is encrypted at rest (services/secrets_box). A code is accepted one 30-second
+step either side of now (clock skew), never for a step at or before the last accepted
+one (no replay in its window), and too many wrong codes lock the step for a while.
+The enrolment, login-step and account pages are in web/totp.py; the diagram is
+docs/flows/totp.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+
+import pyotp
+from sqlalchemy.exc import IntegrityError
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+
+from ..errors import IdpError
+from ..extensions import db
+from ..models import TotpCredential
+from ..services import audit, clock, identities, passwords, secrets_box
+from ..services.account import FormRejected
+from ..services.audit import Origin
+from . import levels, recovery_codes
+
+ISSUER_NAME = "Tunnus"
+CODE = re.compile(r"\d{6}")
+WINDOW = (-1, 0, 1)  # pyotp's valid_window=1, stepped by hand to learn which step matched
+
+
+class TotpRejected(IdpError):
+    """`reason`: wrong, replayed or locked."""
+    id = "totp_rejected"
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+        self.status = 429 if reason == "locked" else 400
+
+
+def credential(identity) -> TotpCredential | None:
+    return db.session.execute(db.select(TotpCredential).filter_by(identity_id=identity.id)).scalar_one_or_none()
+
+
+def enabled(identity) -> bool:
+    found = credential(identity)
+    return found is not None and found.confirmed_at is not None
+
+
+def begin_enrolment(identity) -> str:
+    """The seed to show: a new one, or the one still waiting for its first code (so a
+    reload does not invalidate what the app already scanned)."""
+    found = credential(identity)
+    if found is not None and found.confirmed_at is not None:
+        raise IdpError(_l("Two-step verification is already on."))
+    if found is not None:
+        try:
+            return secrets_box.decrypt(found.secret_encrypted)
+        except secrets_box.Unreadable:  # sealed under an earlier IDP_SECRET_KEY: start afresh
+            db.session.delete(found)
+            db.session.flush()  # the delete must reach the database before the insert below
+    secret = pyotp.random_base32()
+    db.session.add(TotpCredential(identity_id=identity.id, secret_encrypted=secrets_box.encrypt(secret)))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same page opened twice at once: show the seed that won
+        db.session.rollback()
+        return secrets_box.decrypt(credential(identity).secret_encrypted)
+    return secret
+
+
+def provisioning_uri(identity, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=identity.email, issuer_name=ISSUER_NAME)
+
+
+def confirm_enrolment(identity, password: str, code: str, *, origin: Origin) -> list[str]:
+    """Turn TOTP on with the password and the first code from the app; returns the
+    recovery codes to show once. The password keeps someone holding only a stolen
+    session from adding their own app and stepping that session up with it."""
+    found = credential(identity)
+    _check_password(identity, password, origin, "totp.enrolled")
+    if found is None or found.confirmed_at is not None or not _accept(found, code):
+        raise FormRejected({"code": _l("The code is not correct. Check the time on your phone and try again.")})
+    found.confirmed_at = clock.now()
+    codes = recovery_codes.replace(identity)
+    audit.record("totp.enrolled", origin=origin, identity=identity)
+    db.session.commit()
+    return codes
+
+
+def verify_login(identity, code: str, *, origin: Origin, event: str = "login.totp") -> None:
+    """The login step: a code from the app, or TotpRejected."""
+    found = _confirmed(identity)
+    _guard(found, identity, origin, event=event, method="totp")
+    if not _accept(found, code):
+        reason = "replayed" if _replayed(found, code) else "wrong"
+        _fail(found, identity, origin, event=event, reason=reason, method="totp")
+    found.failed_attempts = 0
+    audit.record(event, origin=origin, identity=identity, method="totp")
+    db.session.commit()
+
+
+def verify_recovery_code(identity, code: str, *, origin: Origin, event: str = "login.totp") -> None:
+    """A recovery code instead of the app's code: used up on success; wrong ones count
+    towards the same lock as wrong app codes."""
+    found = _confirmed(identity)
+    _guard(found, identity, origin, event=event, method="recovery_code")
+    if not recovery_codes.use(identity, code):
+        _fail(found, identity, origin, event=event, reason="wrong", method="recovery_code")
+    found.failed_attempts = 0
+    audit.record("recovery_code.used", origin=origin, identity=identity, left=recovery_codes.left(identity))
+    audit.record(event, origin=origin, identity=identity, method="recovery_code")
+    db.session.commit()
+
+
+def disable(identity, password: str, code: str, *, origin: Origin) -> None:
+    """Needs the password and a current code (or a recovery code)."""
+    found = _confirmed(identity)
+    _check_password(identity, password, origin, "totp.disabled")
+    code = (code or "").strip()
+    check = verify_login if CODE.fullmatch(code.replace(" ", "")) else verify_recovery_code
+    try:
+        check(identity, code, origin=origin, event="totp.disabled")
+    except TotpRejected as rejected:
+        raise FormRejected({"code": locked_message() if rejected.reason == "locked"
+                            else _l("The code is not correct.")}) from rejected
+    db.session.delete(found)
+    recovery_codes.replace(identity, count=0)
+    db.session.commit()
+
+
+def regenerate_recovery_codes(identity, password: str, *, origin: Origin) -> list[str]:
+    _confirmed(identity)
+    _check_password(identity, password, origin, "recovery_codes.regenerated")
+    codes = recovery_codes.replace(identity)
+    audit.record("recovery_codes.regenerated", origin=origin, identity=identity)
+    db.session.commit()
+    return codes
+
+
+def _confirmed(identity) -> TotpCredential:
+    found = credential(identity)
+    if found is None or found.confirmed_at is None:
+        raise IdpError(_l("Two-step verification is not on."))
+    return found
+
+
+def _check_password(identity, password: str, origin: Origin, event: str) -> None:
+    password = password or ""
+    if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
+        audit.record(event, "failure", origin=origin, identity=identity, reason="wrong_password")
+        db.session.commit()
+        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+
+
+def _matching_step(found: TotpCredential, code: str) -> int | None:
+    code = (code or "").replace(" ", "")
+    if not CODE.fullmatch(code):
+        return None
+    totp = pyotp.TOTP(secrets_box.decrypt(found.secret_encrypted))
+    now = totp.timecode(clock.timestamp())
+    return next((now + offset for offset in WINDOW
+                 if hmac.compare_digest(totp.generate_otp(now + offset), code)), None)
+
+
+def _replayed(found: TotpCredential, code: str) -> bool:
+    step = _matching_step(found, code)
+    return step is not None and found.last_used_step is not None and step <= found.last_used_step
+
+
+def _accept(found: TotpCredential, code: str) -> bool:
+    """Right code for a step after the last accepted one; claimed in one statement so two
+    concurrent requests with the same code cannot both pass."""
+    step = _matching_step(found, code)
+    if step is None:
+        return False
+    claimed = db.session.execute(
+        db.update(TotpCredential)
+        .where(TotpCredential.id == found.id,
+               TotpCredential.last_used_step.is_(None) | (TotpCredential.last_used_step < step))
+        .values(last_used_step=step)
+    ).rowcount == 1
+    db.session.refresh(found)
+    return claimed
+
+
+def _guard(found: TotpCredential, identity, origin: Origin, *, event: str, method: str) -> None:
+    if found.locked_until is not None and found.locked_until > clock.now():
+        audit.record(event, "failure", origin=origin, identity=identity, reason="locked", method=method)
+        db.session.commit()
+        raise TotpRejected("locked")
+
+
+def _fail(found: TotpCredential, identity, origin: Origin, *, event: str, reason: str, method: str) -> None:
+    config = current_app.config
+    # Counted in SQL so concurrent attempts from several processes all count.
+    db.session.execute(db.update(TotpCredential).where(TotpCredential.id == found.id)
+                       .values(failed_attempts=TotpCredential.failed_attempts + 1))
+    db.session.refresh(found)
+    audit.record(event, "failure", origin=origin, identity=identity, reason=reason, method=method)
+    if found.failed_attempts >= config["IDP_TOTP_LOCK_THRESHOLD"]:
+        found.locked_until = clock.now() + dt.timedelta(seconds=config["IDP_TOTP_LOCK_SECONDS"])
+        found.failed_attempts = 0
+        audit.record("totp.locked", origin=origin, identity=identity)
+        reason = "locked"
+    db.session.commit()
+    raise TotpRejected(reason)
+
+
+def locked_message():
+    minutes = max(1, current_app.config["IDP_TOTP_LOCK_SECONDS"] // 60)
+    return _l("Too many wrong codes. Try again in %(minutes)d minutes.", minutes=minutes)
+
+
+class TotpStep:
+    """The login step after the password, for everyone who has TOTP on."""
+    name = "totp"
+
+    def needed(self, flow, identity) -> bool:
+        return enabled(identity)
+
+    def url(self, flow) -> str:
+        return url_for("totp.login_step", flow_id=flow.id)
+
+
+def step_up(login_session, method: str, *, origin: Origin) -> None:
+    """This browser's session proved the second factor as well (a relying service asked
+    for more): it keeps its sid, so its tokens and logout stay one, and rises in level."""
+    amr = [*login_session.amr, *([] if "otp" in login_session.amr else ["otp"])]
+    login_session.amr, login_session.acr = amr, levels.acr_for(amr)
+    login_session.auth_time = clock.now()
+    audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
+                 method=method)
+    db.session.commit()

@@ -1,0 +1,60 @@
+"""Authentication levels a relying service demands: OIDC Core 1.0 §3.1.2.1 (acr_values)
+and §5.5.1.1 (an essential `acr` in the `claims` request parameter).
+
+Tunnus treats both as demands: the session must reach one of the named levels, a
+higher level satisfying a lower one (MFA satisfies password). The authorization
+endpoint steps the session up with the second factor when it can, and otherwise
+answers access_denied (a failed authentication, as §5.5.1.1 requires).
+"""
+from __future__ import annotations
+
+import json
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+
+from ..methods import levels
+
+# Listed in discovery as acr_values_supported, lowest first.
+SUPPORTED = [levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR]
+RANK = {value: rank for rank, value in enumerate(SUPPORTED, start=1)}
+
+
+def demanded(params: dict, redirect_uri: str | None) -> list[str]:
+    """The levels asked for, in the client's order of preference; empty when none is."""
+    essential = _essential_from_claims(params.get("claims"), redirect_uri)
+    return essential if essential else (params.get("acr_values") or "").split()
+
+
+def met(session_acr: str | None, wanted: list[str]) -> bool:
+    have = RANK.get(session_acr or "", 0)
+    return not wanted or any(have >= RANK[value] for value in wanted if value in RANK)
+
+
+def reachable(wanted: list[str]) -> bool:
+    """Does Tunnus know at least one of the levels? Unknown ones can never be met."""
+    return not wanted or any(value in RANK for value in wanted)
+
+
+def _essential_from_claims(raw: str | None, redirect_uri: str | None) -> list[str]:
+    if raw is None:
+        return []
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        request = None
+    if not isinstance(request, dict) or not all(isinstance(request.get(key, {}), dict)
+                                                for key in ("id_token", "userinfo")):
+        raise _malformed(redirect_uri)
+    acr = request.get("id_token", {}).get("acr")
+    if acr is None:  # null: asked for with default behaviour, not demanded
+        return []
+    values = acr.get("values", [acr["value"]] if "value" in acr else []) if isinstance(acr, dict) else None
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise _malformed(redirect_uri)
+    return values if acr.get("essential") is True else []
+
+
+def _malformed(redirect_uri: str | None) -> InvalidRequestError:
+    # error_description allows printable ASCII only (RFC 6749 §5.2): no section sign here.
+    return InvalidRequestError("'claims' must be a JSON object as in OpenID Connect Core section 5.5.",
+                               redirect_uri=redirect_uri)

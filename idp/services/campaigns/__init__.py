@@ -1,0 +1,148 @@
+"""Password change campaigns: ask a set of people to prove their email address and set a
+new password, mail them, remind them, and cut old credentials off at a set time.
+
+A campaign is a draft until started. Starting stores its members and writes each one
+mail in one transaction (targeting.py, mailing.py); login asks members what is still
+pending (members.py, and the login step in flows/campaign.py); progress is counted from
+the rows at query time (progress.py). Nothing is ever deleted: a cancelled campaign
+keeps its members and mail for history. The diagram is docs/flows/campaign.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from flask_babel import lazy_gettext as _l
+
+from ...errors import Conflict, NotFound, ValidationFailed
+from ...extensions import db
+from ...models import Campaign, CampaignMember, OutboxMail
+from ...models.campaign import CANCELLED, DRAFT, RUNNING
+from ...models.outbox import FAILED, PENDING
+from .. import audit, clock
+from ..audit import SYSTEM, Origin
+from . import mailing, progress, targeting
+from .members import (asking, by_link, legacy_cut_off, may_snooze, missing, note_link_opened, past_deadline,
+                      snooze)
+
+__all__ = ["REQUIREMENTS", "CUT_OFF_MESSAGE", "create", "start", "cancel", "remind_due", "get", "listing",
+           "asking", "by_link", "legacy_cut_off", "may_snooze", "missing", "note_link_opened", "past_deadline",
+           "snooze", "progress", "targeting", "mailing"]
+
+REQUIREMENTS = ("verify_email", "change_password")
+# Shown by the legacy login when an old user name or password is tried after the cutover.
+CUT_OFF_MESSAGE = _l("Old user names and passwords no longer work. Reset your password by email to sign in.")
+
+
+def get(campaign_id) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id) if str(campaign_id).isdigit() else None
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def listing() -> list[Campaign]:
+    return list(db.session.execute(db.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
+                .scalars())
+
+
+def create(name: str, target: str, requirements: list[str], *, starts_at: dt.datetime | None = None,
+           deadline_at: dt.datetime | None = None, cutover_at: dt.datetime | None = None,
+           reminder_days: list[int] = (), rate_per_minute: int | None = None, email_lines=None,
+           origin: Origin = SYSTEM) -> tuple[Campaign, dict]:
+    """A draft campaign, and what its target found ({"targeted"}, plus "unknown" and
+    "invalid" addresses for an emails:FILE target, whose lines are `email_lines`)."""
+    kind, _ = targeting.parse(target)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed(_l("Give the campaign a name of at most 200 characters."))
+    if not requirements or set(requirements) - set(REQUIREMENTS):
+        raise ValidationFailed(_l("Require verify_email, change_password or both."))
+    if deadline_at and starts_at and deadline_at <= starts_at:
+        raise ValidationFailed(_l("The deadline must be after the start."))
+    if cutover_at and kind != targeting.LEGACY:
+        raise ValidationFailed(_l("A cutover applies only to a legacy-system target."))
+    if any(day < 1 for day in reminder_days) or (rate_per_minute is not None and rate_per_minute < 1):
+        raise ValidationFailed(_l("Reminder days and the rate must be positive numbers."))
+    campaign = Campaign(name=name, target=target.strip(), requirements=[r for r in REQUIREMENTS if r in requirements],
+                        starts_at=starts_at, deadline_at=deadline_at, cutover_at=cutover_at,
+                        reminder_days=sorted(set(reminder_days)), rate_per_minute=rate_per_minute, status=DRAFT)
+    db.session.add(campaign)
+    db.session.flush()
+    if kind == targeting.EMAILS:
+        found = targeting.add_listed(campaign, email_lines or [])
+        found = {"targeted": found["added"], "unknown": found["unknown"], "invalid": found["invalid"]}
+    else:
+        found = {"targeted": targeting.count(campaign.target)}
+    audit.record("campaign.created", origin=origin, campaign=campaign.id, target=campaign.target,
+                 **{key: value if isinstance(value, int) else len(value) for key, value in found.items()})
+    db.session.commit()
+    return campaign, found
+
+
+def _locked(campaign_id) -> Campaign:
+    return db.session.execute(
+        db.select(Campaign).where(Campaign.id == get(campaign_id).id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one()
+
+
+def start(campaign_id, origin: Origin = SYSTEM) -> dict:
+    """Store the members and write everyone's mail, all in one transaction."""
+    campaign = _locked(campaign_id)
+    if campaign.status != DRAFT:
+        db.session.rollback()
+        raise Conflict(_l("Only a draft campaign can be started."))
+    now = clock.now()
+    campaign.status, campaign.started_at = RUNNING, now
+    began = time.perf_counter()
+    members = targeting.materialise(campaign)
+    stored = time.perf_counter()
+    mailed = mailing.write(mailing.INVITE, campaign, db.true(), send_at=max(now, campaign.starts_at or now))
+    written = time.perf_counter()
+    audit.record("campaign.started", origin=origin, campaign=campaign.id, members=members, mailed=mailed)
+    db.session.commit()
+    # The seconds are for the operator starting a big campaign: where the time went.
+    return {"members": members, "mailed": mailed, "members_seconds": round(stored - began, 2),
+            "mail_seconds": round(written - stored, 2), "commit_seconds": round(time.perf_counter() - written, 2)}
+
+
+def cancel(campaign_id, origin: Origin = SYSTEM) -> dict:
+    """Stop asking and mailing; unsent mail is marked failed. Members and mail stay for history."""
+    campaign = _locked(campaign_id)
+    if campaign.status == CANCELLED:
+        db.session.rollback()
+        raise Conflict(_l("The campaign is already cancelled."))
+    campaign.status, campaign.cancelled_at = CANCELLED, clock.now()
+    withdrawn = db.session.execute(
+        db.update(OutboxMail).where(OutboxMail.campaign_id == campaign.id, OutboxMail.status == PENDING)
+        .values(status=FAILED, last_error="campaign cancelled")).rowcount
+    audit.record("campaign.cancelled", origin=origin, campaign=campaign.id, unsent_mail_withdrawn=withdrawn)
+    db.session.commit()
+    return {"withdrawn": withdrawn}
+
+
+def reminders_due(campaign) -> int:
+    """How many of the campaign's reminder days have come (counted from its start)."""
+    if campaign.status != RUNNING or campaign.started_at is None or past_deadline(campaign):
+        return 0
+    began = max(campaign.started_at, campaign.starts_at or campaign.started_at)
+    return sum(1 for day in campaign.reminder_days if began + dt.timedelta(days=day) <= clock.now())
+
+
+def remind_due(origin: Origin = SYSTEM) -> dict[int, int]:
+    """Mail a reminder to everyone still pending (not bounced) whose next reminder day has
+    come; a late run sends one reminder, not one per missed day. {campaign id: mailed}."""
+    sent = {}
+    for campaign_id in db.session.execute(db.select(Campaign.id).where(Campaign.status == RUNNING)).scalars().all():
+        campaign = _locked(campaign_id)  # two reminder runs at once must not mail twice
+        due = reminders_due(campaign)
+        still = db.and_(CampaignMember.completed_at.is_(None), CampaignMember.bounced_at.is_(None),
+                        CampaignMember.reminders_sent < due)
+        mailed = mailing.write(mailing.REMINDER, campaign, still, send_at=clock.now()) if due else 0
+        if mailed:
+            db.session.execute(db.update(CampaignMember).where(CampaignMember.campaign_id == campaign.id, still)
+                               .values(reminders_sent=due))
+            audit.record("campaign.reminded", origin=origin, campaign=campaign.id, mailed=mailed, reminder=due)
+            sent[campaign.id] = mailed
+        db.session.commit()
+    return sent

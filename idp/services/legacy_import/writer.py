@@ -1,0 +1,201 @@
+"""Writing one batch of checked rows: set-based SQL, one transaction per batch.
+
+For a batch: read what the database already holds for its legacy ids and login names,
+drop the unchanged rows, create the missing identities (ON CONFLICT DO NOTHING on the
+normalised email, RETURNING their ids), and upsert the accounts keyed on
+(system, legacy_id). A batch either commits whole or not at all, so an import killed
+half way is finished by running it again.
+
+On PostgreSQL each step is one statement whatever the batch size: a lookup takes its
+list as one JSON parameter, and rows to insert are copied (COPY) into a temporary table
+first. SQLite gets IN lists and executemany.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ...models import Identity, LegacyAccount
+from .rows import Problem, Row
+
+accounts = LegacyAccount.__table__
+identities = Identity.__table__
+# Columns an update overwrites; password_retired_at stays: a retired hash stays retired.
+_UPDATED = ("login_name", "login_name_normalized", "email", "name", "phone", "password_hash", "hash_scheme",
+            "legacy_created_at", "legacy_last_login_at", "org_business_id", "org_role", "identity_id",
+            "row_digest", "imported_at")
+_ACCOUNT_COLUMNS = ("system", "legacy_id", "login_name", "login_name_normalized", "email", "name", "phone",
+                    "password_hash", "hash_scheme", "legacy_created_at", "legacy_last_login_at", "org_business_id",
+                    "org_role", "identity_id", "row_digest", "imported_at")
+_IDENTITY_COLUMNS = ("email", "email_normalized", "email_verified", "name", "phone", "failed_logins",
+                     "created_at", "updated_at")
+
+
+@dataclass
+class Outcome:
+    counts: Counter = field(default_factory=Counter)
+    rejected: list[Problem] = field(default_factory=list)
+
+
+def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime) -> Outcome:
+    outcome = Outcome()
+    if conn.dialect.name == "postgresql":
+        # A batch lost in a crash is written again by the next run: no need to wait for
+        # the disk at each commit (the database stays consistent either way).
+        conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    known = {legacy_id: (digest, identity_id) for legacy_id, digest, identity_id in conn.execute(
+        sa.select(accounts.c.legacy_id, accounts.c.row_digest, accounts.c.identity_id)
+        .where(accounts.c.system == system, _among(conn, accounts.c.legacy_id, [r.legacy_id for r in batch])))}
+    changed = []
+    for row in batch:
+        digest, identity_id = known.get(row.legacy_id, (None, None))
+        # Unchanged also means still linked: an identity deleted since is linked again.
+        if digest == row.digest and (identity_id is not None or row.email_norm is None):
+            outcome.counts["unchanged"] += 1
+        else:
+            changed.append(row)
+    if not changed:
+        return outcome
+    changed = _free_login_names(conn, system, changed, outcome)
+    ids = _identities(conn, changed, now, outcome)
+    moment = _moment if conn.dialect.name == "sqlite" else _as_is
+    values = []
+    for row in changed:
+        identity_id = ids.get(row.email_norm)
+        outcome.counts["accounts_updated" if row.legacy_id in known else "accounts_created"] += 1
+        outcome.counts["accounts_merged" if identity_id else "accounts_without_email"] += 1
+        values.append((system, row.legacy_id, row.login_name, row.login_norm, row.email, row.name, row.phone,
+                       row.password_hash, row.hash_scheme, moment(row.created_at), moment(row.last_login_at),
+                       row.org_business_id, row.org_role, identity_id, row.digest, now))
+    _insert_rows(conn, accounts, _ACCOUNT_COLUMNS, values, lambda statement: statement.on_conflict_do_update(
+        index_elements=["system", "legacy_id"], set_={name: statement.excluded[name] for name in _UPDATED}))
+    return outcome
+
+
+def refresh_statistics(conn: sa.Connection) -> None:
+    """Let PostgreSQL's planner see the tables as the import has grown them.
+
+    Planned with the statistics of a table that was empty, lookups and foreign-key
+    checks would scan it whole, again for every batch.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {accounts.name} (system, legacy_id, login_name_normalized),"
+                             f" {identities.name} (email_normalized)"))
+
+
+def _free_login_names(conn, system: str, rows: list[Row], outcome: Outcome) -> list[Row]:
+    """Rows whose login name no other legacy id of the system already has."""
+    holders = dict(conn.execute(
+        sa.select(accounts.c.login_name_normalized, accounts.c.legacy_id)
+        .where(accounts.c.system == system,
+               _among(conn, accounts.c.login_name_normalized, [r.login_norm for r in rows]))).all())
+    free = []
+    for row in rows:
+        holder = holders.get(row.login_norm, row.legacy_id)
+        if holder == row.legacy_id:
+            free.append(row)
+        else:
+            outcome.rejected.append(Problem(row.line, row.legacy_id, "login_name_taken",
+                                            f"legacy_id {holder} already has this login name"))
+    return free
+
+
+def _identities(conn, rows: list[Row], now: dt.datetime, outcome: Outcome) -> dict[str, int]:
+    """Identity id per normalised email, creating the missing identities.
+
+    A new identity takes the email as the first row wrote it and the first name and
+    phone any row gives; an existing one only has an empty name or phone filled in.
+    """
+    wanted: dict[str, dict] = {}
+    for row in rows:
+        if row.email_norm is None:
+            continue
+        entry = wanted.setdefault(row.email_norm, {"email": row.email, "name": None, "phone": None})
+        entry["name"] = entry["name"] or row.name
+        entry["phone"] = entry["phone"] or row.phone
+    if not wanted:
+        return {}
+    select = sa.select(identities.c.email_normalized, identities.c.id, identities.c.name, identities.c.phone)
+    existing = {email: (id_, name, phone) for email, id_, name, phone in conn.execute(
+        select.where(_among(conn, identities.c.email_normalized, list(wanted))))}
+    missing = [(entry["email"], email, False, entry["name"] or "", entry["phone"], 0, now, now)
+               for email, entry in wanted.items() if email not in existing]
+    # `sub` comes from the column's default (SQLite) or gen_random_uuid() (PostgreSQL).
+    created = dict(_insert_rows(
+        conn, identities, _IDENTITY_COLUMNS, missing,
+        lambda statement: statement.on_conflict_do_nothing(index_elements=["email_normalized"])
+        .returning(identities.c.email_normalized, identities.c.id),
+        generated={"sub": sa.cast(sa.func.gen_random_uuid(), sa.String)}))
+    outcome.counts["identities_created"] += len(created)
+    _fill_in(conn, existing, wanted, now)
+    ids = {email: id_ for email, (id_, _, _) in existing.items()}
+    ids.update(created)
+    raced = [values[1] for values in missing if values[1] not in created]  # created meanwhile elsewhere
+    if raced:
+        ids.update(conn.execute(sa.select(identities.c.email_normalized, identities.c.id).where(
+            _among(conn, identities.c.email_normalized, raced))).all())
+    return ids
+
+
+def _fill_in(conn, existing: dict, wanted: dict, now: dt.datetime) -> None:
+    for column in ("name", "phone"):
+        updates = [{"b_id": id_, "b_value": wanted[email][column]}
+                   for email, (id_, name, phone) in existing.items()
+                   if wanted[email][column] and not (name if column == "name" else phone)]
+        if updates:
+            empty = identities.c[column] == "" if column == "name" else identities.c[column].is_(None)
+            conn.execute(identities.update().where(identities.c.id == sa.bindparam("b_id"), empty)
+                         .values({column: sa.bindparam("b_value"), "updated_at": now}), updates)
+
+
+def _among(conn, column, values: list):
+    """`column IN values`; PostgreSQL gets the list as one JSON parameter, made an array:
+    `= ANY(array)` is planned as index lookups even while the table's statistics still
+    describe it as it was before the import (an IN (subquery) then scans it all)."""
+    if conn.dialect.name == "postgresql":
+        keys = sa.select(sa.func.json_array_elements_text(_json(values))).scalar_subquery()
+        return column == sa.any_(sa.func.array(keys))
+    return column.in_(values)
+
+
+def _insert_rows(conn, table, names: tuple[str, ...], values: list[tuple], on_conflict,
+                 generated: dict | None = None) -> list:
+    """INSERT the rows in one go: executemany on SQLite; on PostgreSQL COPY into a
+    temporary table, then one INSERT ... SELECT, far faster than a parameter per value.
+    `generated`: columns PostgreSQL computes per row; SQLite uses the columns' defaults.
+    The rows RETURNING gives, if the statement asks for some."""
+    if not values:
+        return []
+    if conn.dialect.name == "sqlite":
+        result = conn.execute(on_conflict(sqlite.insert(table)), [dict(zip(names, row)) for row in values])
+        return result.all() if result.returns_rows else []
+    scratch = f"import_{table.name}"
+    cursor = conn.connection.driver_connection.cursor()
+    columns = ", ".join(names)
+    # Lives as long as the connection; emptied for each batch (TRUNCATE: a dry run never commits).
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {columns} FROM {table.name} WITH NO DATA")
+    cursor.execute(f"TRUNCATE {scratch}")
+    with cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+    generated = generated or {}
+    source = sa.select(*[sa.column(name) for name in names], *generated.values()).select_from(sa.table(scratch))
+    result = conn.execute(on_conflict(postgresql.insert(table).from_select([*names, *generated], source)))
+    return result.all() if result.returns_rows else []
+
+
+def _json(value: list):
+    return sa.cast(sa.literal(json.dumps(value)), postgresql.JSON)
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _as_is(value: str | None) -> str | None:
+    return value  # PostgreSQL reads the ISO 8601 text itself

@@ -1,0 +1,89 @@
+"""Signing in with an old login name (username or customer code) from a legacy system.
+
+Login names are unique per system; where two systems share one, the password decides.
+The person is shown which email to use from now on, masked. An account that was never
+merged into an identity (no usable email) opens with its old password and then must add
+and verify an email before the login goes on.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import IdpError, InvalidCredentials
+from ..extensions import db
+from ..models import Identity, LegacyAccount
+from . import audit, identities, legacy_hashes, passwords
+from .audit import Origin
+from .legacy_import.rows import normalise_login
+from .password_check import cut_off
+
+
+class LegacyCutOff(InvalidCredentials):
+    id = "legacy_cut_off"
+    message = _l("Old user names and passwords no longer work. Reset your password by email to sign in.")
+
+
+class NeedsEmail(IdpError):
+    """The old password opened an account that has no email yet: one must be added."""
+    id = "legacy_needs_email"
+
+    def __init__(self, account: LegacyAccount, password_hash: str):
+        super().__init__()
+        self.account = account
+        self.password_hash = password_hash
+
+
+def accounts(login_name: str) -> list[LegacyAccount]:
+    name = normalise_login(login_name or "")[:200]
+    if not name:
+        return []
+    return list(db.session.execute(
+        db.select(LegacyAccount).where(LegacyAccount.login_name_normalized == name).order_by(LegacyAccount.id)
+    ).scalars())
+
+
+def mask(email: str) -> str:
+    """m•••@e•••.fi: enough to recognise one's own address, not to learn someone else's."""
+    local, _, domain = email.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    return f"{local[:1]}•••@{(name or tld)[:1]}•••{dot}{tld if name else ''}"
+
+
+def email_hint(login_name: str) -> str | None:
+    """The masked email to sign in with, when the old login name leads to one identity."""
+    identity_ids = {a.identity_id for a in accounts(login_name) if not cut_off(a.system)}
+    if len(identity_ids) != 1 or None in identity_ids:
+        return None
+    return mask(db.session.get(Identity, identity_ids.pop()).email)
+
+
+def authenticate(login_name: str, password: str, *, origin: Origin) -> Identity:
+    candidates = accounts(login_name)
+    live = [a for a in candidates if not cut_off(a.system)]
+    if candidates and not live:
+        audit.record("login.legacy", "failure", origin=origin, reason="cut_off", systems=[a.system for a in candidates])
+        db.session.commit()
+        raise LegacyCutOff()
+    if not live:
+        legacy_hashes.dummy_verify(password or "")
+        audit.record("login.legacy", "failure", origin=origin, reason="unknown_login_name")
+        db.session.commit()
+        raise InvalidCredentials()
+    tried: set[int] = set()
+    for account in live:
+        if account.identity_id is not None:
+            if account.identity_id in tried:
+                continue
+            tried.add(account.identity_id)
+            try:
+                return identities.check_password(db.session.get(Identity, account.identity_id), password,
+                                                 origin=origin, method=f"legacy:{account.system}")
+            except InvalidCredentials:
+                continue
+        elif account.password_retired_at is None and legacy_hashes.verify(account.hash_scheme, account.password_hash,
+                                                                          password or ""):
+            audit.record("login.legacy", origin=origin, reason="needs_email", system=account.system,
+                         legacy_id=account.legacy_id)
+            db.session.commit()
+            raise NeedsEmail(account, passwords.hash_password(password))
+    raise InvalidCredentials()

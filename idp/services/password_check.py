@@ -1,0 +1,47 @@
+"""Does this password open this identity? Its own argon2 hash when it has one; until
+then, the old systems' hashes of the accounts merged into it (issue: nobody is locked
+out on the day of the move). An old system past its campaign cutover opens nothing."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import LegacyAccount
+from . import clock, legacy_hashes, passwords
+
+OWN, LEGACY = "own", "legacy"
+
+
+def cut_off(system: str) -> bool:
+    from .campaigns import legacy_cut_off
+
+    return legacy_cut_off(system)
+
+
+def usable_legacy_accounts(identity_id: int) -> list[LegacyAccount]:
+    return [account for account in db.session.execute(
+        db.select(LegacyAccount).where(LegacyAccount.identity_id == identity_id,
+                                       LegacyAccount.password_retired_at.is_(None),
+                                       LegacyAccount.password_hash.is_not(None))
+    ).scalars() if not cut_off(account.system)]
+
+
+def matches(identity, password: str) -> str | None:
+    """OWN or LEGACY for the hash that opened, or None. Always spends at least one hash check."""
+    if identity.password_hash:
+        return OWN if passwords.verify(identity.password_hash, password) else None
+    accounts = usable_legacy_accounts(identity.id)
+    if not accounts:
+        passwords.verify(None, password)
+        return None
+    # Every candidate is checked, so timing does not tell which of them matched.
+    opened = [legacy_hashes.verify(a.hash_scheme, a.password_hash, password) for a in accounts]
+    return LEGACY if any(opened) else None
+
+
+def adopt(identity, password: str) -> None:
+    """The password opened a legacy hash: it becomes the identity's own, and the old
+    hashes stop opening (they stay stored, for history)."""
+    identity.password_hash = passwords.hash_password(password)
+    db.session.execute(
+        db.update(LegacyAccount).where(LegacyAccount.identity_id == identity.id,
+                                       LegacyAccount.password_retired_at.is_(None))
+        .values(password_retired_at=clock.now()))

@@ -1,0 +1,140 @@
+"""Campaign pages for the person asked: the login step, the code, the new password, and
+the mailed link (confirm, then the same password page)."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..errors import FlowExpired, NotFound
+from ..extensions import limiter
+from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
+from ..flows.login import LoginFlow, State as LoginState
+from ..services import campaigns
+from .browser import browser_id, origin
+
+bp = Blueprint("campaign", __name__)
+
+
+def _mail_limit():
+    # Each of these posts mails a code: limited per IP together with registration's.
+    return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
+                                deduct_when=lambda response: response.status_code == 302)
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _login(login_id) -> LoginFlow:
+    login = LoginFlow.load(login_id, browser_id())
+    if login.state is not LoginState.STEPS:
+        abort(redirect(url_for("login.show", flow_id=login.id)))
+    return login
+
+
+def _back_to_login(login: LoginFlow):
+    login.complete_step(STEP)
+    return redirect(url_for("login.continue_", flow_id=login.id))
+
+
+@bp.route("/login/<login_id>/campaign", methods=["GET", "POST"])
+@_mail_limit()
+def step(login_id):
+    login = _login(login_id)
+    asked = campaigns.asking(login.identity)
+    if asked is None:
+        return _back_to_login(login)
+    member, campaign = asked
+    if request.method == "GET":
+        return render_template("campaign/step.html", login=login, campaign=campaign,
+                               missing=campaigns.missing(member, campaign),
+                               may_snooze=campaigns.may_snooze(member, campaign),
+                               past_deadline=campaigns.past_deadline(campaign))
+    flow = CampaignFlow.at_login(login, member, campaign, locale=_locale(), origin=origin())
+    return redirect(url_for("campaign.show", flow_id=flow.id))
+
+
+@bp.route("/login/<login_id>/campaign/later", methods=["POST"])
+def later(login_id):
+    login = _login(login_id)
+    asked = campaigns.asking(login.identity)
+    if asked is None:
+        return _back_to_login(login)
+    member, campaign = asked
+    if not campaigns.snooze(member, campaign, origin()):
+        return render_template("campaign/step.html", login=login, campaign=campaign,
+                               missing=campaigns.missing(member, campaign), may_snooze=False,
+                               past_deadline=campaigns.past_deadline(campaign), snooze_refused=True), 409
+    return _back_to_login(login)
+
+
+@bp.route("/campaign/flow/<flow_id>")
+def show(flow_id):
+    flow = CampaignFlow.load(flow_id, browser_id())
+    if flow.state is State.CODE_SENT:
+        return render_template("campaign/code.html", flow=flow, resent=request.args.get("resent") == "1")
+    if flow.state is State.PASSWORD:
+        return render_template("campaign/password.html", flow=flow)
+    if flow.state is State.DONE and flow.login_id:
+        return _back_to_login(_login(flow.login_id))
+    return render_template("campaign/done.html", flow=flow)
+
+
+@bp.route("/campaign/flow/<flow_id>/code", methods=["POST"])
+def code(flow_id):
+    flow = CampaignFlow.load(flow_id, browser_id())
+    typed = re.sub(r"\s", "", request.form.get("code") or "")
+    if not flow.code_void and not re.fullmatch(r"\d{6}", typed):
+        return render_template("campaign/code.html", flow=flow, error="format"), 400
+    try:
+        flow.enter_code(typed, origin())
+    except CodeRejected as rejected:
+        return render_template("campaign/code.html", flow=flow, error="wrong",
+                               attempts_left=rejected.attempts_left), 400
+    return redirect(url_for("campaign.show", flow_id=flow.id))
+
+
+@bp.route("/campaign/flow/<flow_id>/resend", methods=["POST"])
+@_mail_limit()
+def resend(flow_id):
+    flow = CampaignFlow.load(flow_id, browser_id())
+    if flow.state is State.CODE_SENT:
+        flow.send_code(_locale(), origin())
+    return redirect(url_for("campaign.show", flow_id=flow.id, resent=1))
+
+
+@bp.route("/campaign/flow/<flow_id>/password", methods=["POST"])
+def password(flow_id):
+    flow = CampaignFlow.load(flow_id, browser_id())
+    if flow.state is not State.PASSWORD:
+        return redirect(url_for("campaign.show", flow_id=flow.id))
+    try:
+        flow.set_password(request.form.get("password") or "", request.form.get("confirm") or "",
+                          locale=_locale(), origin=origin())
+    except NewPasswordRejected as rejected:
+        return render_template("campaign/password.html", flow=flow, problems=rejected.problems,
+                               mismatch=rejected.mismatch), 400
+    return redirect(url_for("campaign.show", flow_id=flow.id))
+
+
+@bp.route("/campaign/<int:member_id>/<signature>", methods=["GET", "POST"])
+def link(member_id, signature):
+    """The mailed link, opened in any browser. Opening only asks to confirm: mail scanners
+    fetch links, and a fetch must neither count as opened nor prove the address."""
+    member, campaign, problem = campaigns.by_link(member_id, signature)
+    if problem:
+        return render_template("campaign/link_rejected.html", problem=problem, campaign=campaign), \
+            404 if problem == "invalid" else 410
+    if request.method == "GET":
+        return render_template("campaign/confirm_link.html", campaign=campaign,
+                               missing=campaigns.missing(member, campaign))
+    flow = CampaignFlow.from_link(member, campaign, browser=browser_id(), origin=origin())
+    return redirect(url_for("campaign.show", flow_id=flow.id))
+
+
+@bp.errorhandler(FlowExpired)
+@bp.errorhandler(NotFound)
+def journey_lost(error):
+    return render_template("campaign/link_rejected.html", problem="flow", campaign=None), error.status

@@ -1,0 +1,45 @@
+"""Pages for an old account that must add an email before its login continues."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..errors import ValidationFailed
+from ..extensions import limiter
+from ..flows.legacy_email import CodeRejected, LegacyEmailFlow, State
+from .browser import browser_id, origin
+from .login import advance
+
+bp = Blueprint("legacy_email", __name__)
+
+
+@bp.route("/login/add-email/<flow_id>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], methods=["POST"])
+def ask(flow_id):
+    flow = LegacyEmailFlow.load(flow_id, browser_id())
+    if request.method == "GET":
+        return render_template("login/add_email.html", flow=flow)
+    try:
+        sent = flow.send_code(request.form.get("email") or "", str(get_locale()), origin())
+    except ValidationFailed as error:
+        return render_template("login/add_email.html", flow=flow, error=str(error),
+                               email=request.form.get("email", "")), 400
+    if not sent:
+        return render_template("login/add_email.html", flow=flow, not_sent=True), 503
+    return redirect(url_for("legacy_email.code", flow_id=flow.id))
+
+
+@bp.route("/login/add-email/<flow_id>/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"], methods=["POST"])
+def code(flow_id):
+    flow = LegacyEmailFlow.load(flow_id, browser_id())
+    if flow.state is not State.CODE_SENT:
+        return redirect(url_for("legacy_email.ask", flow_id=flow.id))
+    if request.method == "GET":
+        return render_template("login/add_email_code.html", flow=flow)
+    try:
+        login = flow.verify(request.form.get("code") or "", origin())
+    except CodeRejected as rejected:
+        return render_template("login/add_email_code.html", flow=flow, error=True,
+                               attempts_left=rejected.attempts_left), 400
+    return advance(login)

@@ -1,0 +1,53 @@
+"""Rate limits per account, on top of the per-IP ones on the same pages.
+
+Guesses spread over many IP addresses still count against the one address they are
+about. The key is a hash of the normalised address, so the limit store (Redis) holds no
+email addresses.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app, g
+
+from ..errors import IdpError
+from ..extensions import db, limiter
+from ..models.identity import normalise_email
+
+
+def account_key(email: str | None) -> str | None:
+    normalised = normalise_email(email or "")[:320]
+    if "@" not in normalised:
+        return None
+    return "account:" + hashlib.sha256(normalised.encode()).hexdigest()[:32]
+
+
+def per_account(setting: str, email: Callable[[], str | None], *, scope: str | None = None, **options):
+    """A limit (the IDP_* setting named) on the address `email()` gives, from any IP.
+
+    A request naming no usable address (its flow does not load) is not counted: its own
+    page refuses it. `scope` shares one count between several pages.
+    """
+
+    def key() -> str | None:
+        found = g.setdefault("account_limit_keys", {})
+        if email not in found:
+            try:
+                found[email] = account_key(email())
+            except IdpError:
+                found[email] = None  # the view itself answers 404 or 410
+            except sa.exc.SQLAlchemyError:
+                # Not a limit store failure (Flask-Limiter would switch stores): the view answers 503.
+                db.session.rollback()
+                found[email] = None
+        return found[email]
+
+    def value() -> str:
+        return current_app.config[setting]
+
+    options.update(key_func=key, exempt_when=lambda: key() is None)
+    if scope:
+        return limiter.shared_limit(value, scope=scope, **options)
+    return limiter.limit(value, **options)

@@ -1,0 +1,152 @@
+"""Two-step verification pages: the code step of a login, the step-up of a signed-in
+session a relying service asked more of, and setting TOTP up, off and its recovery
+codes on the account page."""
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import limiter
+from ..flows.login import LoginFlow, State
+from ..methods import recovery_codes, totp
+from ..services.account import FormRejected
+from .account import signed_in
+from .browser import browser_id, current_session, origin
+from .login import _safe_return_to
+
+bp = Blueprint("totp", __name__)
+
+
+def _login_rate():
+    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
+
+
+def _code_page(check, done, *, recovery: bool, action: str, other: str):
+    """GET shows the form; POST checks the code with `check` and calls `done` on success."""
+    if request.method == "POST":
+        try:
+            check(request.form.get("code") or "")
+            return done()
+        except totp.TotpRejected as rejected:
+            return render_template("totp/code.html", recovery=recovery, action=action, other=other,
+                                   error=_problem(rejected, recovery)), rejected.status
+    return render_template("totp/code.html", recovery=recovery, action=action, other=other, error=None)
+
+
+def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
+    if rejected.reason == "locked":
+        return totp.locked_message()
+    if rejected.reason == "replayed":
+        return _("That code was already used. Wait for the next code in your app.")
+    return _("The recovery code is not correct.") if recovery else _("The code is not correct.")
+
+
+@bp.route("/login/<flow_id>/totp", methods=["GET", "POST"], endpoint="login_step")
+@bp.route("/login/<flow_id>/totp/recovery", methods=["GET", "POST"], endpoint="login_recovery")
+@limiter.limit(_login_rate, methods=["POST"])
+def login_step(flow_id):
+    flow = LoginFlow.load(flow_id, browser_id())
+    step = flow.next_step() if flow.state is State.STEPS else None
+    if step is None or step.name != "totp":
+        return redirect(url_for("login.show", flow_id=flow.id))
+    identity, recovery = flow.identity, request.endpoint.endswith("recovery")
+    verify = totp.verify_recovery_code if recovery else totp.verify_login
+
+    def done():
+        # A recovery code is a one-time password from the same enrolment (RFC 8176 "otp").
+        flow.complete_step("totp", amr="otp")
+        return redirect(url_for("login.continue_", flow_id=flow.id))
+
+    return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
+                      action=request.path, other=url_for("totp.login_step" if recovery else "totp.login_recovery",
+                                                         flow_id=flow.id))
+
+
+@bp.route("/login/step-up", methods=["GET", "POST"], endpoint="step_up")
+@bp.route("/login/step-up/recovery", methods=["GET", "POST"], endpoint="step_up_recovery")
+@limiter.limit(_login_rate, methods=["POST"])
+def step_up():
+    """The signed-in person adds the second factor to this session (see authorize.py)."""
+    return_to = _safe_return_to(request.args.get("return_to")) or url_for("account.home")
+    login_session = current_session()
+    if login_session is None:
+        return redirect(url_for("login.start", return_to=return_to))
+    identity, recovery = login_session.identity, request.endpoint.endswith("recovery")
+    if not totp.enabled(identity) or "otp" in login_session.amr:
+        return redirect(return_to)
+    verify = totp.verify_recovery_code if recovery else totp.verify_login
+
+    def done():
+        totp.step_up(login_session, "recovery_code" if recovery else "totp", origin=origin())
+        return redirect(return_to)
+
+    other = url_for("totp.step_up" if recovery else "totp.step_up_recovery", return_to=return_to)
+    return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
+                      action=request.full_path.rstrip("?"), other=other)
+
+
+@bp.route("/account/totp")
+@signed_in
+def manage(identity):
+    if not totp.enabled(identity):
+        return redirect(url_for("totp.setup"))
+    return _manage_page(identity)
+
+
+def _manage_page(identity, errors: dict | None = None, status: int = 200):
+    return render_template("totp/manage.html", identity=identity, errors=errors or {},
+                           codes_left=recovery_codes.left(identity)), status
+
+
+@bp.route("/account/totp/setup", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"])
+@signed_in
+def setup(identity):
+    if totp.enabled(identity):
+        return redirect(url_for("totp.manage"))
+    secret = totp.begin_enrolment(identity)
+    errors = {}
+    if request.method == "POST":
+        try:
+            codes = totp.confirm_enrolment(identity, request.form.get("current_password", ""),
+                                           request.form.get("code", ""), origin=origin())
+            return render_template("totp/codes.html", codes=codes, enrolled=True)
+        except FormRejected as rejected:
+            errors = rejected.problems
+    qr = segno.make(totp.provisioning_uri(identity, secret), error="m").svg_data_uri(scale=5, border=2)
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return render_template("totp/setup.html", identity=identity, qr=qr, secret=grouped,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/account/totp/disable", methods=["POST"])
+@limiter.limit(_login_rate)
+@signed_in
+def disable(identity):
+    try:
+        totp.disable(identity, request.form.get("current_password", ""), request.form.get("code", ""),
+                     origin=origin())
+    except FormRejected as rejected:
+        return _manage_page(identity, rejected.problems, 400)
+    flash(_("Two-step verification is off. Signing in needs only your password."))
+    return redirect(url_for("account.home", _anchor="two-step"))
+
+
+@bp.route("/account/totp/recovery-codes", methods=["POST"])
+@limiter.limit(_login_rate)
+@signed_in
+def regenerate(identity):
+    try:
+        codes = totp.regenerate_recovery_codes(identity, request.form.get("regenerate_password", ""),
+                                               origin=origin())
+    except FormRejected as rejected:
+        return _manage_page(identity, {"regenerate_password": rejected.problems["current_password"]}, 400)
+    return render_template("totp/codes.html", codes=codes, enrolled=False)
+
+
+@bp.app_template_global()
+def two_step_status(identity) -> dict:
+    """For the account page's section: is TOTP on, and how many recovery codes are left."""
+    on = totp.enabled(identity)
+    return {"enabled": on, "codes_left": recovery_codes.left(identity) if on else 0}

@@ -1,0 +1,58 @@
+"""Cutover: after it, the old credentials of the targeted legacy system stop working; the
+legacy login asks campaigns.legacy_cut_off(system) and shows the reset message."""
+import datetime as dt
+
+from flask import render_template
+
+from idp.extensions import db
+from idp.models import LegacyAccount
+from idp.services import campaigns, clock
+
+from .helpers import cli, legacy_account, person, started
+
+DAY = 24 * 3600
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def test_old_credentials_stop_working_at_the_cutover_and_nothing_is_deleted(app, runner):
+    maija = person("maija@example.fi")
+    legacy_account(maija, "kirjasto", "1")
+    cutover = clock.now() + dt.timedelta(days=30)
+    campaign_id = cli(runner, "campaigns", "create", "--name", "Kirjasto", "--target", "legacy-system:kirjasto",
+                      "--deadline", iso(cutover - dt.timedelta(days=7)), "--cutover", iso(cutover))["id"]
+    assert not campaigns.legacy_cut_off("kirjasto")  # a draft cuts nothing off
+    clock.advance(31 * DAY)
+    assert not campaigns.legacy_cut_off("kirjasto")  # nor does a campaign never started
+    cli(runner, "campaigns", "start", str(campaign_id))
+    assert campaigns.legacy_cut_off("kirjasto")
+    assert not campaigns.legacy_cut_off("verkkokauppa")
+    assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 1
+
+
+def test_cutover_is_not_before_its_time_and_not_for_a_cancelled_campaign(app, runner):
+    person("a@example.fi")
+    cutover = clock.now() + dt.timedelta(days=10)
+    campaign_id = started(runner, "legacy-system:kirjasto", cutover=iso(cutover))
+    assert not campaigns.legacy_cut_off("kirjasto")
+    clock.advance(10 * DAY + 1)
+    assert campaigns.legacy_cut_off("kirjasto")
+    cli(runner, "campaigns", "cancel", str(campaign_id))
+    assert not campaigns.legacy_cut_off("kirjasto")
+
+
+def test_a_cutover_belongs_to_a_legacy_system_target(app, runner):
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "all",
+                                 "--cutover", "2099-01-01T00:00Z"])
+    assert result.exit_code != 0 and "only to a legacy-system target" in result.output
+
+
+def test_the_cut_off_message_tells_how_to_get_in(app):
+    with app.test_request_context("/login", headers={"Accept-Language": "en"}):
+        html = render_template("campaign/_legacy_cut_off.html", email="maija@example.fi")
+    assert "Old user names and passwords no longer work. Reset your password by email to sign in." in html
+    assert 'href="/recovery?email=maija@example.fi"' in html
+    assert str(campaigns.CUT_OFF_MESSAGE) == ("Old user names and passwords no longer work. "
+                                             "Reset your password by email to sign in.")

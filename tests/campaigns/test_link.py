@@ -1,0 +1,74 @@
+"""The mailed link: confirm the address, set a new password, in one visit."""
+from idp.services import campaigns, clock
+from tests.support.journeys import sign_in
+
+from .helpers import NEW_PASSWORD, campaign_link, counts, deliver, fresh, local, member, person, started
+
+
+def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija", verified=False)
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    link = campaign_link(mailbox, "maija@example.fi")
+
+    browser.get(local(link))
+    assert "Continue to confirm that this email address is yours." in browser.text
+    assert member(campaign_id, maija).link_opened_at is None  # a fetch (mail scanner) is not an open
+
+    browser.submit("/campaign/")
+    assert member(campaign_id, maija).link_opened_at is not None
+    assert fresh(maija).email_verified
+    assert "Choose a new password" in browser.text
+
+    browser.submit("/password", password=maija.test_password, confirm=maija.test_password)
+    assert browser.page.status_code == 400 and "different from your current one" in browser.text
+    browser.submit("/password", password="password123", confirm="password123")
+    assert "most common" in browser.text
+
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert "All done" in browser.text
+    assert browser.client.get("/account").status_code == 302  # the link signed in to nothing
+    done = member(campaign_id, maija)
+    assert done.email_verified_at and done.password_changed_at and done.completed_at
+    assert counts(runner, campaign_id)["completed"] == 1
+
+    browser.get(local(link))
+    assert "Already done" in browser.text
+
+
+
+def test_the_link_expires_at_the_deadline(app, browser, runner, mailbox):
+    person("a@example.fi")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00Z")
+    deliver()
+    link = local(campaign_link(mailbox, "a@example.fi"))
+    browser.get(link)
+    assert browser.page.status_code == 200
+    clock.advance((campaigns.get(campaign_id).deadline_at - clock.now()).total_seconds() + 1)
+    browser.get(link)
+    assert browser.page.status_code == 410 and "The deadline of this request has passed" in browser.text
+
+
+def test_a_tampered_link_is_refused(app, browser, runner, mailbox):
+    person("a@example.fi")
+    started(runner, "all")
+    deliver()
+    link = local(campaign_link(mailbox, "a@example.fi"))
+    member_id, signature = link.split("/")[-2:]
+    browser.get(f"/campaign/{int(member_id) + 1}/{signature}")
+    assert browser.page.status_code == 404 and "This link is not valid" in browser.text
+    browser.get(f"/campaign/{member_id}/{signature[:-1]}{'1' if signature.endswith('0') else '0'}")
+    assert browser.page.status_code == 404
+
+
+def test_after_the_link_the_new_password_signs_in(app, browser, runner, mailbox):
+    pekka = person("pekka@example.fi")
+    started(runner, "all", require="change_password")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "pekka@example.fi")))
+    assert "Then choose a new password." in browser.text
+    browser.submit("/campaign/")
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    browser.get("/login")
+    sign_in(browser, pekka.email, NEW_PASSWORD)
+    assert browser.url.endswith("/account")

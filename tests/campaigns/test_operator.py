@@ -1,0 +1,87 @@
+"""/operator/campaigns: only for operators; funnel and daily charts as inline SVG, the
+pending list with search and CSV export."""
+import csv
+import io
+import re
+
+from idp.extensions import db
+from idp.models import AuditEvent
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+
+from .helpers import NEW_PASSWORD, campaign_link, cli, deliver, local, person, started
+
+
+def signed_in_as(app, who):
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, who.email, who.test_password)
+    return browser
+
+
+def test_signed_out_people_are_sent_to_sign_in(app, browser):
+    browser.get("/operator/campaigns", follow=False)
+    assert browser.page.status_code == 302 and "/login" in browser.page.headers["Location"]
+
+
+def test_people_who_are_not_operators_get_403(app, runner):
+    started(runner, "all")
+    someone = person("tavallinen@example.fi")
+    browser = signed_in_as(app, someone)
+    assert browser.client.get("/operator/campaigns").status_code == 403
+    response = browser.client.get("/operator/campaigns/1")
+    assert response.status_code == 403 and "You do not have access to this page." in response.get_data(as_text=True)
+    assert browser.client.get("/operator/campaigns/1/pending.csv").status_code == 403
+
+
+def test_operator_sees_funnel_daily_chart_and_pending_list(app, runner, mailbox):
+    for n in range(4):
+        person(f"h{n}@example.fi", f"Henkilö {n}")
+    campaign_id = started(runner, "all", name="Siirto 2026", deadline="2099-01-01T12:00")
+    operaattori = person("operaattori@example.fi", "Oona Operaattori")  # not asked: came after the start
+    assert cli(runner, "users", "grant-operator", "--email", "Operaattori@Example.fi")["operator"] is True
+    deliver()
+    done = Browser(app)
+    done.get(local(campaign_link(mailbox, "h0@example.fi")))
+    done.submit("/campaign/")
+    done.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+
+    browser = signed_in_as(app, operaattori)
+    browser.get("/operator/campaigns")
+    assert browser.page.status_code == 200 and "Siirto 2026" in browser.text and "1 of 4" in browser.text
+    browser.get(f"/operator/campaigns/{campaign_id}")
+    page = browser.text
+    funnel = re.search(r'<svg data-testid="funnel-chart".*?</svg>', page, re.S).group(0)
+    widths = dict(re.findall(r'data-state="(\w+)">\s*<text[^>]*>[^<]*</text>\s*<rect class="bar"[^>]*width="([\d.]+)"',
+                             funnel))
+    assert float(widths["targeted"]) == float(widths["delivered"]) > float(widths["completed"]) > 0
+    assert float(widths["bounced"]) == 0
+    assert '<svg data-testid="daily-chart"' in page and "<polyline" in page
+    assert re.search(r'<td data-state="completed">1</td>', page)
+    assert "3 people still to act." in page
+    assert "h1@example.fi" in page and "h0@example.fi" not in page
+
+    browser.get(f"/operator/campaigns/{campaign_id}?q=henkilö 2")
+    assert "1 person still to act." in browser.text and "h2@example.fi" in browser.text
+    assert "h1@example.fi" not in browser.text
+
+    response = browser.client.get(f"/operator/campaigns/{campaign_id}/pending.csv?q=h1")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(row["email"], row["missing"]) for row in rows] == [("h1@example.fi", "verify_email change_password")]
+    assert db.session.execute(db.select(AuditEvent).filter_by(event="campaign.pending_exported")).scalar_one()
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
+    person("ilkea@example.fi", "=HYPERLINK(\"http://evil\")")
+    campaign_id = started(runner, "all")
+    operaattori = person("operaattori@example.fi")
+    cli(runner, "users", "grant-operator", "--email", operaattori.email)
+    text = signed_in_as(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}/pending.csv").get_data(
+        as_text=True)
+    assert "'=HYPERLINK" in text
+
+
+def test_grant_operator_needs_an_existing_identity(app, runner):
+    result = runner.invoke(args=["users", "grant-operator", "--email", "ei@example.fi"])
+    assert result.exit_code != 0 and "No identity" in result.output

@@ -1,0 +1,78 @@
+"""Who a campaign asks: each kind of target, materialised when it starts."""
+from tests.support.orgs import organisation
+
+from .helpers import campaign, cli, legacy_account, member_emails, person, started
+
+
+def test_legacy_system_target_asks_the_people_linked_to_its_accounts(app, runner):
+    anna, bertta, cecilia = person("anna@example.fi"), person("bertta@example.fi"), person("cecilia@example.fi")
+    legacy_account(anna, "kirjasto", "1")
+    legacy_account(bertta, "kirjasto", "2")
+    legacy_account(bertta, "verkkokauppa", "3")
+    legacy_account(cecilia, "verkkokauppa", "4")
+    legacy_account(None, "kirjasto", "5")  # not merged into any identity: nobody to ask
+    campaign_id = started(runner, "legacy-system:kirjasto")
+    assert member_emails(campaign_id) == {"anna@example.fi", "bertta@example.fi"}
+
+
+def test_org_target_asks_the_members_of_the_organisation(app, runner):
+    admin, worker = person("pirjo@siivous.fi"), person("ville@siivous.fi")
+    person("olli@muu.fi")  # not a member
+    org = organisation("Siivous Oy", "0737546-2", admin, [worker])
+    campaign_id = started(runner, f"org:{org.id}")
+    assert member_emails(campaign_id) == {"pirjo@siivous.fi", "ville@siivous.fi"}
+
+
+def test_unverified_email_target_asks_those_whose_address_was_never_proven(app, runner):
+    person("vahvistettu@example.fi")
+    person("vahvistamaton@example.fi", verified=False)
+    campaign_id = started(runner, "unverified-email")
+    assert member_emails(campaign_id) == {"vahvistamaton@example.fi"}
+
+
+def test_all_target_asks_everyone(app, runner):
+    for n in range(3):
+        person(f"henkilo{n}@example.fi")
+    campaign_id = started(runner, "all")
+    assert member_emails(campaign_id) == {f"henkilo{n}@example.fi" for n in range(3)}
+
+
+def test_emails_file_target_reports_unknown_and_invalid_addresses(app, runner, tmp_path):
+    person("Maija@Example.fi")
+    person("pekka@example.fi")
+    listed = tmp_path / "lista.txt"
+    listed.write_text("# people of the pilot\nmaija@example.FI\n  pekka@example.fi \n\npekka@example.fi\n"
+                      "tuntematon@example.fi\nei osoite\n", encoding="utf-8")
+    created = cli(runner, "campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}")
+    assert created["targeted"] == 2
+    assert created["unknown"] == ["tuntematon@example.fi"] and created["invalid"] == ["ei osoite"]
+
+    text = runner.invoke(args=["campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}"]).output
+    assert "1 unknown address(es), not included:\n  tuntematon@example.fi" in text
+
+    cli(runner, "campaigns", "start", str(created["id"]))
+    assert member_emails(created["id"]) == {"Maija@Example.fi", "pekka@example.fi"}
+
+
+def test_a_draft_shows_how_many_its_target_would_reach_now(app, runner):
+    person("a@example.fi")
+    campaign_id = campaign(runner, "all")
+    person("b@example.fi")  # joins before the start: included
+    assert cli(runner, "campaigns", "status", str(campaign_id))["counts"]["targeted"] == 2
+    cli(runner, "campaigns", "start", str(campaign_id))
+    person("c@example.fi")  # after the start: the campaign's people are fixed
+    assert cli(runner, "campaigns", "status", str(campaign_id))["counts"]["targeted"] == 2
+
+
+def test_unknown_target_and_requirement_are_refused(app, runner):
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "kaikki"])
+    assert result.exit_code != 0 and "Unknown target kaikki" in result.output
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "all", "--require", "pin"])
+    assert result.exit_code != 0 and "verify_email, change_password or both" in result.output
+
+
+def test_a_campaign_starts_only_once(app, runner):
+    person("a@example.fi")
+    campaign_id = started(runner, "all")
+    result = runner.invoke(args=["campaigns", "start", str(campaign_id)])
+    assert result.exit_code != 0 and "Only a draft campaign can be started." in result.output

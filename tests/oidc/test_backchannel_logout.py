@@ -1,0 +1,186 @@
+"""OIDC Back-Channel Logout 1.0: when a session ends, each relying service that got tokens
+in it and registered a back-channel logout URI receives a signed logout token, over real
+HTTP, retried after a failure, without holding up the person who logged out."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from urllib.parse import urlencode
+
+import pytest
+from joserfc import jwt
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from idp.models import AuditEvent, LogoutNotification
+from idp.services import backchannel, clients, clock
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in, tokens_for
+from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+class LogoutReceiver:
+    """A relying service's back-channel logout endpoint on a real port. It records every
+    POST and answers with the next of `statuses` (then 200), after `delay` seconds."""
+
+    def __init__(self, statuses=(), delay=0.0):
+        self.statuses = list(statuses)
+        self.delay = delay
+        self.received: list[dict] = []
+        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/backchannel-logout"
+
+    @Request.application
+    def _app(self, request):
+        self.received.append({"form": request.form.to_dict(), "content_type": request.content_type})
+        time.sleep(self.delay)
+        return Response("", status=self.statuses.pop(0) if self.statuses else 200)
+
+    def tokens(self) -> list[str]:
+        return [hit["form"]["logout_token"] for hit in self.received]
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receivers():
+    started = []
+
+    def start(**options):
+        started.append(LogoutReceiver(**options))
+        return started[-1]
+
+    yield start
+    backchannel.wait()  # no delivery thread may outlive the test's database
+    for receiver in started:
+        receiver.stop()
+
+
+def _listening_rp(app, uri, name="Kirjasto"):
+    client, secret = clients.create(name, [REDIRECT_URI], [POST_LOGOUT_URI], backchannel_logout_uri=uri)
+    return RelyingParty(app, client, secret)
+
+
+def _logout(browser, id_token):
+    browser.get("/logout?" + urlencode({"id_token_hint": id_token}))
+    assert "You have logged out" in browser.text
+
+
+def _verified(rp, token) -> tuple[dict, dict]:
+    decoded = jwt.decode(token, rp.jwks(), algorithms=["RS256", "ES256"])
+    jwt.JWTClaimsRegistry(
+        now=clock.timestamp,
+        iss={"essential": True, "value": rp.app.config["IDP_ISSUER"]},
+        aud={"essential": True, "value": rp.client_id},
+        iat={"essential": True}, exp={"essential": True}, jti={"essential": True},
+    ).validate(decoded.claims)
+    return decoded.header, decoded.claims
+
+
+def test_logout_token_reaches_the_service_signed_and_after_a_retry(app, browser, user, runner, receivers):
+    receiver = receivers(statuses=[500])
+    rp = _listening_rp(app, receiver.url)
+    silent = RelyingParty.register(app, name="Ei kuuntele")
+    tokens = tokens_for(browser, rp, user)
+    tokens_for(browser, silent, user)
+    id_token = rp.verify_id_token(tokens["id_token"])
+
+    _logout(browser, tokens["id_token"])
+    assert backchannel.wait()
+    assert len(receiver.received) == 1  # answered 500
+    notification = LogoutNotification.query.one()
+    assert (notification.status, notification.attempts) == ("pending", 1) and "500" in notification.last_error
+
+    result = runner.invoke(args=["logouts", "send", "--json"])
+    assert json.loads(result.output)["still_pending"] == 1 and len(receiver.received) == 1  # not due yet
+    clock.advance(11)
+    result = runner.invoke(args=["logouts", "send", "--json"])
+    assert json.loads(result.output) == {"sent": 1, "pending": 0, "failed": 0, "still_pending": 0}
+
+    assert len(receiver.received) == 2
+    assert receiver.received[1]["content_type"] == "application/x-www-form-urlencoded"
+    header, claims = _verified(rp, receiver.tokens()[1])
+    assert header["typ"] == "logout+jwt" and header["alg"] == "RS256"
+    assert claims["sub"] == id_token["sub"] and claims["sid"] == id_token["sid"]
+    assert claims["events"] == {EVENT: {}} and "nonce" not in claims
+    assert claims["exp"] - claims["iat"] == 120
+    assert claims["jti"] != _verified(rp, receiver.tokens()[0])[1]["jti"]
+    delivered = [e for e in AuditEvent.query.all() if e.event == "logout.backchannel"]
+    assert [(e.result, e.details["attempts"]) for e in delivered] == [("success", 2)]
+
+
+def test_ending_other_sessions_from_the_account_page_tells_the_service(app, user, receivers):
+    receiver = receivers()
+    rp = _listening_rp(app, receiver.url)
+    laptop, phone = Browser(app), Browser(app)
+    sid = rp.verify_id_token(tokens_for(laptop, rp, user)["id_token"])["sid"]
+
+    phone.get("/account")
+    sign_in(phone, user.email, user.test_password)
+    phone.submit("/account/sessions/end-others")
+    assert backchannel.wait()
+    _, claims = _verified(rp, receiver.tokens()[0])
+    assert claims["sid"] == sid and len(receiver.received) == 1
+    assert LogoutNotification.query.one().status == "sent"
+
+
+def test_a_password_reset_tells_the_service_too(app, user, mailbox, receivers):
+    receiver = receivers()
+    rp = _listening_rp(app, receiver.url)
+    laptop = Browser(app)
+    sid = rp.verify_id_token(tokens_for(laptop, rp, user)["id_token"])["sid"]
+
+    other = Browser(app)
+    other.get("/recovery")
+    other.submit("/recovery", email=user.email)
+    other.submit("/recovery/", code=mailbox.code(user.email))
+    other.submit("/password", password="a brand new long passphrase", confirm="a brand new long passphrase")
+    assert backchannel.wait()
+    assert [_verified(rp, token)[1]["sid"] for token in receiver.tokens()] == [sid]
+
+
+def test_a_slow_service_does_not_hold_up_the_logout(app, browser, user, receivers):
+    app.config["IDP_BACKCHANNEL_TIMEOUT"] = 1
+    receiver = receivers(delay=3)
+    rp = _listening_rp(app, receiver.url)
+    tokens = tokens_for(browser, rp, user)
+
+    started = time.monotonic()
+    _logout(browser, tokens["id_token"])
+    assert time.monotonic() - started < 1
+    assert backchannel.wait()
+    notification = LogoutNotification.query.one()
+    assert notification.status == "pending" and "timed out" in notification.last_error
+
+
+def test_a_refused_logout_token_is_not_sent_again(app, browser, user, receivers):
+    receiver = receivers(statuses=[400])
+    rp = _listening_rp(app, receiver.url)
+    _logout(browser, tokens_for(browser, rp, user)["id_token"])
+    assert backchannel.wait()
+    assert LogoutNotification.query.one().status == "failed"
+
+
+def test_clients_create_takes_a_backchannel_logout_uri(runner):
+    result = runner.invoke(args=["clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://k.example/cb",
+                                 "--backchannel-logout-uri", "https://k.example/logout", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["backchannel_logout_uri"] == "https://k.example/logout"
+    refused = runner.invoke(args=["clients", "create", "--name", "X", "--redirect-uri", "https://x.example/cb",
+                                  "--backchannel-logout-uri", "http://x.example/logout"])
+    assert refused.exit_code != 0 and "https" in refused.output
+
+
+def test_discovery_advertises_back_channel_logout(app):
+    metadata = app.test_client().get("/.well-known/openid-configuration").get_json()
+    assert metadata["backchannel_logout_supported"] is True
+    assert metadata["backchannel_logout_session_supported"] is True

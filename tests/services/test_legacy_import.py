@@ -1,0 +1,256 @@
+"""Importing old systems' accounts: merging by email, idempotence, rejections, dry runs."""
+import io
+import json
+import re
+from pathlib import Path
+
+import bcrypt
+import pytest
+import sqlalchemy as sa
+
+from idp.errors import ValidationFailed
+from idp.extensions import db
+from idp.models import Identity, LegacyAccount
+from idp.services import legacy_hashes, legacy_import
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+HASH = bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()
+
+
+def account(legacy_id, login_name, email=None, **fields):
+    row = {"legacy_id": legacy_id, "login_name": login_name, "email": email, "password_hash": HASH,
+           "hash_scheme": "bcrypt", "created_at": "2014-03-12T08:15:00+02:00"}
+    row.update(fields)
+    return row
+
+
+def write_jsonl(tmp_path, name, rows):
+    path = tmp_path / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
+    return str(path)
+
+
+def dump():
+    """Every column of the two tables, ids replaced by what they point at."""
+    emails = dict(db.session.execute(sa.select(Identity.id, Identity.email_normalized)).all())
+    identities = sorted(tuple(r) for r in db.session.execute(sa.select(
+        Identity.sub, Identity.email, Identity.email_normalized, Identity.email_verified, Identity.name,
+        Identity.phone, Identity.password_hash, Identity.created_at, Identity.updated_at)).all())
+    columns = [c for c in LegacyAccount.__table__.c if c.name not in ("id", "identity_id")]
+    accounts = sorted(tuple(r[:-1]) + (emails.get(r[-1]),) for r in db.session.execute(
+        sa.select(*columns, LegacyAccount.identity_id)).all())
+    db.session.rollback()
+    return identities, accounts
+
+
+def accounts_by_id():
+    return {(a.system, a.legacy_id): a for a in db.session.execute(sa.select(LegacyAccount)).scalars()}
+
+
+def test_three_systems_with_overlapping_emails_merge_into_one_identity_per_email(app, tmp_path):
+    kirjasto = write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("k1", "maija", "Maija.Meikalainen@Example.FI", name=None, phone="+358401234567"),
+        account("k2", "matti", "matti.virtanen@example.fi", name="Matti Virtanen"),
+        account("k3", "liisa", "liisa.korhonen@example.fi", name="Liisa Korhonen"),
+    ])
+    kauppa = write_jsonl(tmp_path, "kauppa.jsonl", [
+        account("501", "maija.m@kauppa", "maija.meikalainen@example.fi", name="Maija Meikäläinen",
+                phone="+358409999999"),
+        account("502", "MATTI", " Matti.Virtanen@EXAMPLE.fi ", name="M. Virtanen"),
+    ])
+    asiakas = write_jsonl(tmp_path, "asiakas.jsonl", [
+        account("AS-1", "AS-1", "MAIJA.MEIKALAINEN@example.fi", name="Maija M.", org_business_id="1572860-0",
+                org_role="admin"),
+        account("AS-2", "AS-2", "eino.koskinen@example.fi", name="Eino Koskinen"),
+    ])
+
+    first = legacy_import.run(kirjasto, "kirjasto").counts
+    second = legacy_import.run(kauppa, "verkkokauppa").counts
+    third = legacy_import.run(asiakas, "asiakasrekisteri").counts
+
+    assert (first["identities_created"], first["accounts_created"], first["accounts_merged"]) == (3, 3, 3)
+    assert (second["identities_created"], second["accounts_created"], second["accounts_merged"]) == (0, 2, 2)
+    assert (third["identities_created"], third["accounts_created"], third["accounts_merged"]) == (1, 2, 2)
+    people = {i.email_normalized: i for i in db.session.execute(sa.select(Identity)).scalars()}
+    assert sorted(people) == ["eino.koskinen@example.fi", "liisa.korhonen@example.fi",
+                              "maija.meikalainen@example.fi", "matti.virtanen@example.fi"]
+    maija = people["maija.meikalainen@example.fi"]
+    # The email as the first row wrote it; the first name and phone any row gave.
+    assert (maija.email, maija.name, maija.phone) == ("Maija.Meikalainen@Example.FI", "Maija Meikäläinen",
+                                                      "+358401234567")
+    assert maija.email_verified is False and maija.password_hash is None
+    assert people["matti.virtanen@example.fi"].name == "Matti Virtanen"
+    linked = accounts_by_id()
+    assert {key for key, a in linked.items() if a.identity_id == maija.id} == {
+        ("kirjasto", "k1"), ("verkkokauppa", "501"), ("asiakasrekisteri", "AS-1")}
+    assert linked[("verkkokauppa", "502")].identity_id == people["matti.virtanen@example.fi"].id
+    assert linked[("verkkokauppa", "502")].login_name_normalized == "matti"
+    org_account = linked[("asiakasrekisteri", "AS-1")]
+    assert (org_account.org_business_id, org_account.org_role) == ("1572860-0", "admin")
+    assert linked[("kirjasto", "k1")].legacy_created_at.isoformat() == "2014-03-12T06:15:00"  # stored in UTC
+
+
+def test_accounts_without_a_usable_email_are_kept_unmerged(app, tmp_path):
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "eino", None, name="Eino Koskinen"),
+        account("2", "ville", "ville.lehtonen@example", name="Ville Lehtonen"),
+        account("3", "helmi", "helmi salo@example.fi"),
+        account("4", "anna", "anna.makinen@example.fi"),
+    ])
+    report = legacy_import.run(path, "kirjasto")
+
+    assert report.counts["accounts_without_email"] == 3 and report.counts["accounts_merged"] == 1
+    assert report.counts["rejected"] == 0 and report.counts["warnings"] == 2
+    assert [(w["line"], w["reason"], w["detail"]) for w in report.as_dict()["warnings"]] == [
+        (2, "invalid_email", "ville.lehtonen@example"), (3, "invalid_email", "helmi salo@example.fi")]
+    stored = accounts_by_id()
+    assert [stored[("kirjasto", i)].identity_id for i in "123"] == [None, None, None]
+    assert stored[("kirjasto", "2")].email == "ville.lehtonen@example"  # kept as written, for its owner
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Identity)).scalar() == 1
+
+
+def test_an_existing_tunnus_identity_is_linked_not_duplicated(app, tmp_path, user):
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [account("7", "maija", "maija.meikalainen@example.fi",
+                                                            name="Someone Else", phone="+358401112223")])
+    report = legacy_import.run(path, "kirjasto")
+
+    assert report.counts["identities_created"] == 0 and report.counts["accounts_merged"] == 1
+    assert accounts_by_id()[("kirjasto", "7")].identity_id == user.id
+    db.session.refresh(user)
+    # Nothing the person set is overwritten; an empty phone is filled in.
+    assert (user.name, user.phone, user.email_verified) == ("Maija Meikäläinen", "+358401112223", True)
+
+
+def test_importing_the_same_file_again_changes_nothing(app, tmp_path):
+    rows = [account(str(n), f"user{n}", f"person{n % 7}@example.fi" if n % 5 else None, name=f"Henkilö {n}")
+            for n in range(40)]
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", rows)
+    first = legacy_import.run(path, "kirjasto", batch_size=16)
+    before = dump()
+
+    again = legacy_import.run(path, "kirjasto", batch_size=7)
+
+    assert dump() == before
+    assert again.counts["unchanged"] == 40 == first.counts["accounts_created"]
+    assert all(again.counts[name] == 0 for name in ("identities_created", "accounts_created", "accounts_updated",
+                                                    "accounts_merged", "accounts_without_email", "rejected"))
+
+
+def test_a_changed_row_is_updated_and_keeps_a_retired_password_retired(app, tmp_path):
+    legacy_import.run(write_jsonl(tmp_path, "v1.jsonl", [account("1", "maija", "maija@example.fi"),
+                                                          account("2", "matti", "matti@example.fi")]), "kirjasto")
+    retired = accounts_by_id()[("kirjasto", "1")]
+    retired.password_retired_at = retired.imported_at
+    db.session.commit()
+
+    report = legacy_import.run(write_jsonl(tmp_path, "v2.jsonl", [
+        account("1", "maija.m", "maija.uusi@example.fi"), account("2", "matti", "matti@example.fi")]), "kirjasto")
+
+    assert (report.counts["accounts_updated"], report.counts["unchanged"], report.counts["identities_created"]) == (1, 1, 1)
+    updated = accounts_by_id()[("kirjasto", "1")]
+    assert updated.login_name == "maija.m" and updated.password_retired_at is not None
+    assert updated.identity_id == Identity.by_email("maija.uusi@example.fi").id
+
+
+def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
+    legacy_import.run(write_jsonl(tmp_path, "earlier.jsonl", [account("900", "taken")]), "kirjasto")
+    md5 = "$1$dXc3I7Rw$ctlgjDdWJLMT.qwHsWhXR1"
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "maija", "maija@example.fi"),                      # 1 fine
+        account("2", "matti", password_hash="{SSHA}abc", hash_scheme="ssha"),  # 2 unknown scheme
+        account("3", "liisa", password_hash="$1$broken", hash_scheme="md5_crypt"),  # 3 malformed
+        account("4", "jukka", password_hash=md5, hash_scheme="bcrypt"),  # 4 scheme mismatch
+        account(None, "anna"),                                           # 5 no legacy id
+        account("6", "  "),                                              # 6 no login name
+        "",                                                              # 7 blank: skipped
+        "{not json",                                                     # 8 unreadable
+        account("1", "maija", "maija@example.fi"),                       # 9 exact repeat of line 1
+        account("1", "maija", "maija.toinen@example.fi"),                # 10 same id, other data
+        account("11", "MAIJA"),                                          # 11 login of line 1
+        account("12", "taken"),                                          # 12 login of 900 in the database
+        account("13", "pekka", created_at="eilen"),                      # 13 bad time
+        account("14", "sanna", "sanna.example.fi"),                      # 14 invalid email: a warning
+        account("15", "timo", password_hash=md5, hash_scheme=None),      # 15 fine: scheme from the hash
+        account("16", "x" * 201),                                        # 16 too long
+    ])
+    report = legacy_import.run(path, "kirjasto", batch_size=4).as_dict()
+
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
+        (2, "unknown_hash_scheme"), (3, "malformed_hash"), (4, "hash_scheme_mismatch"), (5, "missing_legacy_id"),
+        (6, "missing_login_name"), (8, "unreadable_row"), (10, "duplicate_legacy_id"), (11, "login_name_taken"),
+        (12, "login_name_taken"), (13, "invalid_timestamp"), (16, "field_too_long")]
+    assert [(w["line"], w["reason"]) for w in report["warnings"]] == [(9, "duplicate_row"), (14, "invalid_email")]
+    assert report["rejected"][8] == {"line": 12, "legacy_id": "12", "reason": "login_name_taken",
+                                     "detail": "legacy_id 900 already has this login name"}
+    assert "md5_crypt" in report["rejected"][2]["detail"]
+    counts = report["counts"]
+    assert (counts["rows"], counts["accounts_created"], counts["rejected"], counts["duplicates"]) == (15, 3, 11, 1)
+    assert counts["warnings"] == 2
+    assert report["rejected_by_reason"]["login_name_taken"] == 2
+    assert accounts_by_id()[("kirjasto", "15")].hash_scheme == "md5_crypt"
+    assert accounts_by_id()[("kirjasto", "1")].email == "maija@example.fi"
+
+
+def test_dry_run_reports_like_a_real_run_and_changes_nothing(app, tmp_path):
+    rows = [account(str(n), f"user{n}", f"person{n % 4}@example.fi", name=f"Henkilö {n}") for n in range(12)]
+    rows.append(account("12", "user1"))
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", rows)
+    before = dump()
+
+    dry = legacy_import.run(path, "kirjasto", dry_run=True, batch_size=5)
+
+    assert dump() == before
+    real = legacy_import.run(path, "kirjasto", batch_size=5)
+    assert dry.as_dict()["counts"] == real.as_dict()["counts"]
+    assert dry.counts["identities_created"] == 4 and dry.counts["rejected"] == 1
+    assert dry.summary()["dry_run"] is True
+
+
+def test_csv_and_json_lines_are_the_same_rows(app, tmp_path):
+    first = legacy_import.run(str(EXAMPLES / "legacy_accounts.csv"), "kirjasto")
+    again = legacy_import.run(str(EXAMPLES / "legacy_accounts.jsonl"), "kirjasto")
+
+    assert first.counts["accounts_created"] == 12 and first.summary()["format"] == "csv"
+    assert again.counts["unchanged"] == 12
+    # CSV lines count the header: the same account is one line further down.
+    assert first.as_dict()["warnings"][0]["line"] == again.as_dict()["warnings"][0]["line"] + 1
+
+
+def test_a_csv_without_the_required_columns_is_refused(app, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,login\n1,maija\n")
+    with pytest.raises(ValidationFailed, match="legacy_id, login_name"):
+        legacy_import.run(str(path), "kirjasto")
+
+
+def test_the_documented_example_passwords_open_the_imported_hashes(app):
+    legacy_import.run(str(EXAMPLES / "legacy_accounts.jsonl"), "kirjasto")
+    documented = re.findall(r"^\| (\d+) \| `[^`]+` \| (\w+) \| `([^`]+)` \|$",
+                            (EXAMPLES / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
+    stored = accounts_by_id()
+
+    assert len(documented) == 12
+    assert {scheme for _, scheme, _ in documented} == set(legacy_hashes.SCHEMES)
+    for legacy_id, scheme, password in documented:
+        imported = stored[("kirjasto", legacy_id)]
+        assert imported.hash_scheme == scheme
+        assert legacy_hashes.verify(scheme, imported.password_hash, password), legacy_id
+        assert not legacy_hashes.verify(scheme, imported.password_hash, password + "x"), legacy_id
+
+
+def test_the_json_report_streams_every_entry(app, tmp_path):
+    rows = [account(str(n), f"user{n}", "not-an-email") for n in range(30)]
+    report = legacy_import.run(write_jsonl(tmp_path, "kirjasto.jsonl", rows), "kirjasto")
+    out = io.StringIO()
+    report.write_json(out)
+
+    written = json.loads(out.getvalue())
+    assert written == report.as_dict()
+    assert len(written["warnings"]) == 30 and written["rejected"] == []
+
+
+@pytest.mark.parametrize("system", ["", "Kirjasto", "a b", "x" * 65])
+def test_system_names_are_plain_identifiers(app, tmp_path, system):
+    with pytest.raises(ValidationFailed):
+        legacy_import.run(write_jsonl(tmp_path, "k.jsonl", [account("1", "u")]), system)

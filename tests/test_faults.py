@@ -1,0 +1,290 @@
+"""Faults, done for real: Redis stopped mid-run, PostgreSQL stopped mid-run, a worker
+process killed in the middle of a token request.
+
+Each test owns the server it breaks (a redis-server, a PostgreSQL cluster made with
+initdb, a gunicorn), so other test runs on this machine are not disturbed.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import flask_migrate
+import psycopg
+import pytest
+import redis
+
+from idp import create_app
+from idp.extensions import db
+from idp.models import AuthorizationCode, Token
+from idp.services import clients, clock, identities
+from tests.conftest import IsolatedClient
+from tests.support.browser import Browser
+from tests.support.journeys import authorize, tokens_for
+from tests.support.owned_servers import PostgresCluster, RedisServer
+from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
+from tests.support.smtp import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+
+
+def _person(email="maija@example.fi"):
+    person = identities.create(email, PASSWORD, "Maija", verified=True)
+    person.test_password = PASSWORD
+    return person
+
+
+def _rp(made, name="Kirjasto", **options):
+    client, secret = clients.create(name, [REDIRECT_URI], [POST_LOGOUT_URI], **options)
+    return RelyingParty(made, client, secret)
+
+
+# Redis
+
+@pytest.fixture
+def redis_server():
+    if RedisServer.missing():
+        pytest.skip(RedisServer.missing())
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def _recovered(machine, server) -> bool:
+    """Counting in Redis again: a request leaves its count there."""
+    machine.token_request(grant_type="client_credentials")
+    return bool(redis.Redis.from_url(server.url).keys("*tunnus*"))
+
+
+def test_redis_stopped_mid_run_logins_and_tokens_keep_working_and_it_recovers(app, base_config, redis_server,
+                                                                             caplog):
+    made = create_app(dict(base_config, IDP_REDIS_URL=redis_server.url, IDP_TOKEN_CLIENT_RATE_LIMIT="3 per minute"))
+    made.test_client_class = IsolatedClient
+    person, rp = _person(), _rp(made)  # stored through the `app` fixture's context: the same database
+    machine = RelyingParty(made, *clients.create("Kone", [], grant_types=["client_credentials"]))
+    tokens = tokens_for(Browser(made), rp, person)
+    assert redis.Redis.from_url(redis_server.url).keys("*tunnus*")
+
+    redis_server.stop()
+    caplog.set_level(logging.WARNING)
+    again = tokens_for(Browser(made), rp, person)
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+    assert rp.userinfo(again["access_token"]).status_code == 200
+    assert "Rate limit storage unreachable" in caplog.text
+    # Limits still hold, counted in this process meanwhile.
+    statuses = [machine.token_request(grant_type="client_credentials").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+    redis_server.start()
+    deadline = time.monotonic() + 60
+    while not _recovered(machine, redis_server):
+        assert time.monotonic() < deadline, "rate limits did not go back to Redis"
+        time.sleep(0.5)
+    assert tokens_for(Browser(made), rp, person)["access_token"]
+
+
+# PostgreSQL
+
+@pytest.fixture(scope="module")
+def cluster():
+    if PostgresCluster.missing():
+        pytest.skip(PostgresCluster.missing())
+    owned = PostgresCluster().init().start()
+    yield owned
+    owned.remove()
+
+
+@pytest.fixture
+def pg_app(cluster, base_config):
+    made = create_app(dict(base_config, IDP_DATABASE_URL=cluster.url, IDP_REDIS_URL=None))
+    made.test_client_class = IsolatedClient
+    with made.app_context():
+        flask_migrate.upgrade()
+        yield made
+        if not cluster.running:
+            cluster.start()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+    clock.reset()
+
+
+def _stop_database(cluster):
+    db.session.remove()  # the test's own session keeps no connection to the server it stops
+    cluster.stop("immediate")
+
+
+def _unavailable_json(response):
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.get_json()["error"] == "temporarily_unavailable" and "Retry-After" in response.headers
+
+
+def test_postgresql_stopped_gives_503_everywhere_and_nothing_half_written(pg_app, cluster):
+    person, rp = _person(), _rp(pg_app)
+    browser = Browser(pg_app)
+    tokens = tokens_for(browser, rp, person)
+    code = authorize(browser, rp, person, prompt="none")["code"]
+    http = pg_app.test_client()
+
+    _stop_database(cluster)
+    for path in ("/account", "/login", f"/authorize?client_id={rp.client_id}"):
+        page = browser.get(path)
+        assert page.status_code == 503 and "temporarily unavailable" in browser.text
+        assert "Traceback" not in browser.text and 'role="alert"' in browser.text
+    _unavailable_json(rp.redeem(code))
+    _unavailable_json(rp.refresh(tokens["refresh_token"]))
+    _unavailable_json(rp.userinfo(tokens["access_token"]))
+    _unavailable_json(rp.introspect(tokens["access_token"]))
+    ready = http.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["database"].startswith("error")
+    assert http.get("/healthz").status_code == 200
+
+    cluster.start()
+    assert http.get("/readyz").status_code == 200
+    assert browser.get("/account").status_code == 200 and person.email in browser.text
+    # The exchange that failed consumed nothing: the code works once, the refresh token was not rotated.
+    assert rp.redeem(code).status_code == 200
+    assert rp.redeem(code).get_json()["error"] == "invalid_grant"
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def _libpq(cluster) -> str:
+    return cluster.url.replace("postgresql+psycopg", "postgresql")
+
+
+def _waiting_backend(admin) -> int | None:
+    row = admin.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE 'INSERT INTO tokens%'").fetchone()
+    return row[0] if row else None
+
+
+def _until_storing_tokens(admin) -> int:
+    """The backend of a token request that consumed its code, signed its tokens and now
+    waits to store them (behind a lock the test holds)."""
+    deadline = time.monotonic() + 20
+    while (backend := _waiting_backend(admin)) is None:
+        assert time.monotonic() < deadline, "the token request never reached the INSERT"
+        time.sleep(0.05)
+    return backend
+
+
+def _nothing_issued(rp) -> bool:
+    db.session.remove()
+    tokens = db.session.execute(db.select(Token).filter_by(client_id=rp.client.id)).first()
+    return tokens is None and db.session.execute(db.select(AuthorizationCode.used_at)).scalar_one() is None
+
+
+def test_postgresql_stopped_during_a_token_request_answers_503_and_writes_nothing(pg_app, cluster):
+    person, rp = _person(), _rp(pg_app)
+    code = authorize(Browser(pg_app), rp, person)["code"]
+    blocker = psycopg.connect(_libpq(cluster))
+    blocker.execute("LOCK TABLE tokens IN SHARE MODE")
+    admin = psycopg.connect(_libpq(cluster), autocommit=True)
+    outcome = {}
+    request = threading.Thread(target=lambda: outcome.update(response=rp.redeem(code)))
+    request.start()
+    _until_storing_tokens(admin)
+
+    _stop_database(cluster)
+    request.join(30)
+    _unavailable_json(outcome["response"])
+    cluster.start()
+    assert _nothing_issued(rp)
+    assert rp.redeem(code).status_code == 200
+
+
+# A worker killed during a token request
+
+@pytest.fixture
+def gunicorn(pg_app, cluster, base_config):
+    pytest.importorskip("gunicorn", reason="gunicorn (the serve extra) is not installed")
+    port = free_port()
+    env = {**os.environ, "IDP_DATABASE_URL": cluster.url, "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"],
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_ISSUER": base_config["IDP_ISSUER"],
+           "TUNNUS_BIND": f"127.0.0.1:{port}", "TUNNUS_WORKERS": "1"}
+    for name in ("IDP_REDIS_URL", "IDP_SMTP_URL"):
+        env.pop(name, None)
+    master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield master, base
+    master.terminate()
+    master.wait(30)
+
+
+def _workers(master) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()]
+
+
+def _post_token(base, rp, code):
+    data = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                      "code_verifier": rp.verifier}).encode()
+    auth = base64.b64encode(f"{rp.client_id}:{rp.secret}".encode()).decode()
+    request = urllib.request.Request(base + "/token", data=data, headers={"Authorization": f"Basic {auth}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_app, cluster, gunicorn):
+    master, base = gunicorn
+    person, rp = _person(), _rp(pg_app)
+    code = authorize(Browser(pg_app), rp, person)["code"]
+    blocker = psycopg.connect(_libpq(cluster))
+    blocker.execute("LOCK TABLE tokens IN SHARE MODE")
+    admin = psycopg.connect(_libpq(cluster), autocommit=True)
+    outcome = {}
+    request = threading.Thread(target=lambda: outcome.update(result=_catch(_post_token, base, rp, code)))
+    request.start()
+    backend = _until_storing_tokens(admin)
+    [worker] = _workers(master)
+    os.kill(worker, signal.SIGKILL)
+    request.join(30)
+    blocker.rollback()
+    blocker.close()
+    deadline = time.monotonic() + 20
+    while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone():
+        assert time.monotonic() < deadline, "the killed worker's transaction did not end"
+        time.sleep(0.05)
+    admin.close()
+
+    assert isinstance(outcome["result"], OSError)  # the client got no tokens...
+    assert _nothing_issued(rp)  # ...and none exist: the code is not even used up
+    # The restarted worker lets the client simply retry, exactly once.
+    deadline = time.monotonic() + 30
+    while not _workers(master):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    status, body = _catch(_post_token, base, rp, code)
+    assert status == 200 and body["access_token"]
+    status, body = _post_token(base, rp, code)
+    assert status == 400 and body["error"] == "invalid_grant"
+
+
+def _catch(function, *args):
+    try:
+        return function(*args)
+    except OSError as error:
+        return error

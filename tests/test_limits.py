@@ -1,0 +1,212 @@
+"""Rate limits per IP, per account and per client, in memory and in a real Redis; and the
+growing wait that slows password guessing against one account without locking its owner out."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import redis
+
+from idp import create_app
+from idp.extensions import limiter
+from idp.models import AuditEvent
+from idp.services import clients, clock, identities
+from tests.conftest import IsolatedClient
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+from tests.support.owned_servers import RedisServer
+from tests.support.rp import RelyingParty
+
+SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    if os.environ.get("IDP_TEST_REDIS_URL"):
+        yield os.environ["IDP_TEST_REDIS_URL"]
+        return
+    if RedisServer.missing():
+        pytest.skip(RedisServer.missing())
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited(request, app, base_config):
+    """make(**settings): an app with these limits, counting in memory or in Redis."""
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+
+    def make(**settings):
+        made = create_app(dict(base_config, IDP_REDIS_URL=url, **settings))
+        made.test_client_class = IsolatedClient
+        with made.app_context():
+            limiter.reset()
+        return made
+
+    make.redis_url = url
+    return make
+
+
+def _from(browser, ip):
+    browser.client.environ_base["REMOTE_ADDR"] = ip
+    return browser
+
+
+def _password_step(made, email, ip="10.0.0.1"):
+    browser = _from(Browser(made), ip)
+    browser.get("/login")
+    browser.submit("/identify", email=email)
+    return browser
+
+
+def test_password_limit_per_ip_trips_with_retry_after_and_resets(limited, user):
+    made = limited(IDP_LOGIN_RATE_LIMIT="3 per 2 seconds")
+    browser = _password_step(made, user.email)
+    login_page = browser.url
+    statuses = [browser.submit("/password", password="wrong").status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    blocked = browser.submit("/password", password=user.test_password)
+    assert blocked.status_code == 429 and "Liian monta yritystä" in browser.text
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 2
+    if limited.redis_url:
+        assert redis.Redis.from_url(limited.redis_url).keys("*tunnus*"), "not counted in Redis"
+
+    time.sleep(2.1)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    browser.get(login_page)
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 200 and "Your account" in browser.text
+
+
+def test_password_limit_per_account_counts_across_ips(limited, user):
+    made = limited(IDP_LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+    for n in range(3):
+        assert _password_step(made, user.email, f"10.0.1.{n}").submit("/password", password="wrong").status_code == 401
+    fourth = _password_step(made, "  MAIJA.meikalainen@example.FI", "10.0.1.9")
+    assert fourth.submit("/password", password=user.test_password).status_code == 429
+    assert "Too many attempts" in fourth.text and "Retry-After" in fourth.page.headers
+
+    identities.create("toinen@example.fi", user.test_password, "Toinen", verified=True)
+    other = _password_step(made, "toinen@example.fi", "10.0.1.9")
+    other.submit("/password", password=user.test_password)
+    assert "Your account" in other.text
+
+
+def test_reset_and_registration_mails_per_address_count_together_across_ips(limited, user, mailbox):
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
+    reset = _from(Browser(made), "10.0.2.1")
+    reset.get("/recovery")
+    assert reset.submit("/recovery", follow=False, email=user.email).status_code == 302
+    register = _from(Browser(made), "10.0.2.2")
+    register.get("/register")
+    response = register.submit("/register/", follow=False, email=user.email.upper(), name="Joku",
+                               password="purple otter climbs marble stairs",
+                               password_repeat="purple otter climbs marble stairs")
+    assert response.status_code == 302
+    third = _from(Browser(made), "10.0.2.3")
+    third.get("/recovery")
+    assert third.submit("/recovery", follow=False, email=user.email).status_code == 429
+    assert len(mailbox.messages) == 2
+
+    third.get("/recovery")
+    assert third.submit("/recovery", follow=False, email="someone.else@example.fi").status_code == 302
+
+
+def test_form_mistakes_do_not_count_against_the_address(limited, user):
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
+    browser = _from(Browser(made), "10.0.3.1")
+    browser.get("/register")
+    for _ in range(3):
+        browser.submit("/register/", email=user.email, name="Joku", password="short", password_repeat="short")
+        assert browser.page.status_code == 400
+
+
+def test_code_attempts_per_account_count_across_ips(limited, user, mailbox):
+    made = limited(IDP_CODE_ACCOUNT_RATE_LIMIT="3 per 10 minutes")
+    browser = _from(Browser(made), "10.0.4.1")
+    browser.get("/recovery")
+    browser.submit("/recovery", email=user.email)
+    for n in range(3):
+        _from(browser, f"10.0.4.{n + 2}").submit("/recovery/", code="000000")
+        assert browser.page.status_code == 400
+    _from(browser, "10.0.4.9").submit("/recovery/", code=mailbox.code(user.email))
+    assert browser.page.status_code == 429
+
+
+def test_registration_code_attempts_are_limited_per_ip(limited, mailbox):
+    made = limited(IDP_CODE_RATE_LIMIT="2 per 10 minutes")
+    browser = _from(Browser(made), "10.0.5.1")
+    browser.get("/register")
+    browser.submit("/register/", email="uusi@example.fi", name="Uusi", password="purple otter climbs marble stairs",
+                   password_repeat="purple otter climbs marble stairs")
+    assert [browser.submit("/verify", code="000000").status_code for _ in range(2)] == [400, 400]
+    assert browser.submit("/verify", code=mailbox.code("uusi@example.fi")).status_code == 429
+
+
+def test_token_limit_per_client_answers_json_with_retry_after(limited):
+    made = limited(IDP_TOKEN_CLIENT_RATE_LIMIT="3 per minute")
+    with made.app_context():
+        busy = RelyingParty(made, *clients.create("Kiireinen", [], grant_types=["client_credentials"]))
+        calm = RelyingParty(made, *clients.create("Rauhallinen", [], grant_types=["client_credentials"]))
+    assert [busy.token_request(grant_type="client_credentials").status_code for _ in range(3)] == [200] * 3
+    blocked = busy.token_request(auth="post", grant_type="client_credentials")
+    assert blocked.status_code == 429 and blocked.get_json()["error"] == "slow_down"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert calm.token_request(grant_type="client_credentials").status_code == 200
+
+
+def test_token_limit_per_ip_answers_json(limited):
+    made = limited(IDP_TOKEN_RATE_LIMIT="2 per minute")
+    with made.app_context():
+        machine = RelyingParty(made, *clients.create("Kone", [], grant_types=["client_credentials"]))
+    assert [machine.token_request(grant_type="client_credentials").status_code for _ in range(2)] == [200, 200]
+    blocked = machine.http.post("/token", data={"grant_type": "client_credentials"})
+    assert blocked.status_code == 429 and blocked.is_json and "Retry-After" in blocked.headers
+
+
+def _audit(event):
+    return [e for e in AuditEvent.query.order_by(AuditEvent.id) if e.event == event]
+
+
+def test_the_wait_doubles_with_each_wrong_password_up_to_the_maximum(app, browser, user):
+    app.config.update(IDP_LOGIN_DELAY_AFTER=2, IDP_LOGIN_DELAY_BASE=10, IDP_LOGIN_DELAY_MAX=25)
+    browser.get("/login")
+    browser.submit("/identify", email=user.email)
+    browser.submit("/password", password="wrong")
+    browser.submit("/password", password="wrong")  # the second in a row: wait 10 s
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 401 and SAME_MESSAGE in browser.text
+
+    clock.advance(11)
+    browser.submit("/password", password="wrong")  # the third: wait 20 s
+    clock.advance(11)
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 401 and SAME_MESSAGE in browser.text
+    clock.advance(10)
+    browser.submit("/password", password="wrong")  # the fourth: 40 s, capped at 25 s
+    assert [e.details["seconds"] for e in _audit("identity.locked")] == [10, 20, 25]
+    reasons = [e.details.get("reason") for e in _audit("login.password")]
+    assert reasons == ["wrong_password", "locked_now", "locked", "locked_now", "locked", "locked_now"]
+
+    clock.advance(26)
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 200 and "Your account" in browser.text
+
+
+def test_a_successful_login_starts_the_count_again(app, user):
+    app.config.update(IDP_LOGIN_DELAY_AFTER=2, IDP_LOGIN_DELAY_BASE=60)
+    first = Browser(app)
+    first.get("/login")
+    sign_in(first, user.email, "wrong")
+    first.submit("/password", password=user.test_password)
+    assert "Your account" in first.text
+
+    second = Browser(app)
+    second.get("/login")
+    sign_in(second, user.email, "wrong")  # one wrong after the success: no wait yet
+    second.submit("/password", password=user.test_password)
+    assert "Your account" in second.text
+    assert _audit("identity.locked") == []

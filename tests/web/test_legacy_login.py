@@ -1,0 +1,112 @@
+"""Logging in with old credentials: old user names and old password hashes keep working
+until the person moves over; then only the new ones do."""
+import json
+
+import bcrypt
+import pytest
+
+from idp.extensions import db
+from idp.models import Campaign, Identity, LegacyAccount
+from idp.services import clock, identities, legacy_import
+from idp.services.audit import SYSTEM
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+
+MESSAGE = "The email address or password is incorrect, or the account is locked."
+
+
+def _hash(password):
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+
+
+def _import(tmp_path, system, rows):
+    path = tmp_path / f"{system}.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows))
+    report = legacy_import.run(str(path), system)
+    db.session.expire_all()
+    return report
+
+
+@pytest.fixture
+def library(app, tmp_path):
+    _import(tmp_path, "kirjasto", [
+        {"legacy_id": "1", "login_name": "maija.m", "email": "Maija.Meikalainen@Example.FI", "name": "Maija",
+         "password_hash": _hash("Kesäloma2019"), "hash_scheme": "bcrypt"},
+        {"legacy_id": "2", "login_name": "AS-40012", "name": "Asiakas ilman sähköpostia",
+         "password_hash": _hash("Pulla&Kahvi"), "hash_scheme": "bcrypt"},
+    ])
+    maija = Identity.by_email("maija.meikalainen@example.fi")
+    maija.email_verified = True  # verified earlier; verification on login is tested elsewhere
+    db.session.commit()
+    return maija
+
+
+def test_old_user_name_shows_the_masked_email_and_the_old_password_opens(browser, library):
+    browser.get("/login")
+    browser.submit("/identify", email="MAIJA.M")
+    assert "From now on you sign in with your email address M•••@E•••.FI" in browser.text
+    browser.submit("/password", password="Kesäloma2019")
+    assert "Your account" in browser.text
+
+
+def test_old_password_becomes_argon2_and_the_old_hash_stops_opening(app, browser, library):
+    browser.get("/login")
+    sign_in(browser, "maija.meikalainen@example.fi", "Kesäloma2019")
+    assert "Your account" in browser.text
+    db.session.expire_all()
+    maija = db.session.get(Identity, library.id)
+    assert maija.password_hash.startswith("$argon2id$")
+    assert db.session.execute(db.select(LegacyAccount.password_retired_at).filter_by(legacy_id="1")).scalar()
+
+    identities.set_password(maija, "uusi oikein pitkä salasana", origin=SYSTEM, reason="changed")
+    db.session.commit()
+    other = Browser(app)
+    other.get("/login")
+    sign_in(other, "maija.m", "Kesäloma2019")
+    assert MESSAGE in other.text  # the old password no longer opens anything
+
+
+def test_unknown_user_name_gets_the_same_steps_and_message(browser, library):
+    browser.get("/login")
+    browser.submit("/identify", email="ei.ketaan")
+    assert "From now on you sign in with your email address." in browser.text
+    browser.submit("/password", password="mitä tahansa")
+    assert browser.page.status_code == 401 and MESSAGE in browser.text
+
+
+def test_same_user_name_in_two_systems_the_password_decides(app, browser, tmp_path, library):
+    _import(tmp_path, "pesula", [{"legacy_id": "77", "login_name": "maija.m", "email": "maija.toinen@example.fi",
+                                  "password_hash": _hash("Pesupäivä1"), "hash_scheme": "bcrypt"}])
+    other = Identity.by_email("maija.toinen@example.fi")
+    other.email_verified = True
+    db.session.commit()
+    browser.get("/login")
+    browser.submit("/identify", email="maija.m")
+    assert "From now on you sign in with your email address." in browser.text  # two people: no hint
+    browser.submit("/password", password="Pesupäivä1")
+    assert "maija.toinen@example.fi" in browser.text and "Your account" in browser.text
+
+
+def test_account_without_email_must_add_and_verify_one(browser, library, mailbox):
+    browser.get("/login")
+    sign_in(browser, "AS-40012", "Pulla&Kahvi")
+    assert "Add your email address" in browser.text
+    browser.submit("/login/add-email/", email="asiakas@example.fi")
+    browser.submit("/code", code="000000" if mailbox.code("asiakas@example.fi") != "000000" else "111111")
+    assert "The code is wrong. 4 tries left." in browser.text
+    browser.submit("/code", code=mailbox.code("asiakas@example.fi"))
+    assert "Your account" in browser.text and "asiakas@example.fi" in browser.text
+    identity = Identity.by_email("asiakas@example.fi")
+    assert identity.email_verified and identity.password_hash.startswith("$argon2id$")
+    assert db.session.execute(db.select(LegacyAccount.identity_id).filter_by(legacy_id="2")).scalar() == identity.id
+
+
+def test_after_cutover_old_credentials_are_refused_with_a_way_forward(browser, library):
+    db.session.add(Campaign(name="Siirto", target="legacy-system:kirjasto", requirements=["change_password"],
+                            status="running", started_at=clock.now(), cutover_at=clock.now()))
+    db.session.commit()
+    browser.get("/login")
+    browser.submit("/identify", email="maija.m")
+    browser.submit("/password", password="Kesäloma2019")
+    assert "Old user names and passwords no longer work. Reset your password by email to sign in." in browser.text
+    assert db.session.execute(db.select(db.func.count(LegacyAccount.id))).scalar() == 2  # nothing deleted
