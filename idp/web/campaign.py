@@ -126,7 +126,7 @@ def link(member_id, signature):
     member, campaign, problem = campaigns.by_link(member_id, signature)
     if problem:
         return render_template("campaign/link_rejected.html", problem=problem, campaign=campaign), \
-            404 if problem == "invalid" else 410
+            {"invalid": 404, "expired": 410}.get(problem, 200)
     if request.method == "GET":
         return render_template("campaign/confirm_link.html", campaign=campaign,
                                missing=campaigns.missing(member, campaign))

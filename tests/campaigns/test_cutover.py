@@ -1,12 +1,16 @@
 """Cutover: after it, the old credentials of the targeted legacy system stop working; the
 legacy login asks campaigns.legacy_cut_off(system) and shows the reset message."""
 import datetime as dt
+import json
 
+import bcrypt
 from flask import render_template
 
 from idp.extensions import db
-from idp.models import LegacyAccount
-from idp.services import campaigns, clock
+from idp.models import Identity, LegacyAccount
+from idp.services import campaigns, clock, legacy_import
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
 
 from .helpers import cli, legacy_account, person, started
 
@@ -56,3 +60,27 @@ def test_the_cut_off_message_tells_how_to_get_in(app):
     assert 'href="/recovery?email=maija@example.fi"' in html
     assert str(campaigns.CUT_OFF_MESSAGE) == ("Old user names and passwords no longer work. "
                                              "Reset your password by email to sign in.")
+
+
+def test_the_old_user_name_works_until_the_cutover_then_points_to_a_reset(app, runner, tmp_path):
+    rows = tmp_path / "kirjasto.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
+                                "name": "Maija", "hash_scheme": "bcrypt",
+                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
+    legacy_import.run(str(rows), "kirjasto")
+    Identity.by_email("maija@example.fi").email_verified = True
+    db.session.commit()
+    cutover = clock.now() + dt.timedelta(days=30)
+    started(runner, "legacy-system:kirjasto", deadline=iso(cutover - dt.timedelta(days=7)), cutover=iso(cutover))
+
+    before = Browser(app)
+    before.get("/login")
+    sign_in(before, "maija.m", "Kesaloma2019")
+    assert "Before you continue" in before.text  # the old credentials open, and the campaign asks
+
+    clock.advance(30 * DAY + 60)
+    after = Browser(app)
+    after.get("/login")
+    sign_in(after, "maija.m", "Kesaloma2019")
+    assert "Old user names and passwords no longer work. Reset your password by email to sign in." in after.text
+    assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 1

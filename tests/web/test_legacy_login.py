@@ -110,3 +110,28 @@ def test_after_cutover_old_credentials_are_refused_with_a_way_forward(browser, l
     browser.submit("/password", password="Kesäloma2019")
     assert "Old user names and passwords no longer work. Reset your password by email to sign in." in browser.text
     assert db.session.execute(db.select(db.func.count(LegacyAccount.id))).scalar() == 2  # nothing deleted
+
+
+def test_rows_naming_an_organisation_create_or_join_it_keeping_the_first_admin(app, tmp_path):
+    from idp.models import Membership, Organisation
+    from idp.services import organisations
+
+    rows = [
+        {"legacy_id": "1", "login_name": "pomo", "email": "pomo@siivous.fi", "password_hash": _hash("x" * 12),
+         "hash_scheme": "bcrypt", "org_business_id": "0737546-2", "org_role": "admin"},
+        {"legacy_id": "2", "login_name": "duunari", "email": "duunari@siivous.fi", "password_hash": _hash("y" * 12),
+         "hash_scheme": "bcrypt", "org_business_id": "737546-2", "org_role": "member"},
+    ]
+    report = _import(tmp_path, "extranet", rows)
+    assert report.memberships_created == 2
+    org = db.session.execute(db.select(Organisation)).scalar_one()
+    assert org.business_id == "0737546-2"
+    assert [i.email for i in organisations.admins(org)] == ["pomo@siivous.fi"]
+
+    rows[1]["org_role"] = "admin"  # a later file cannot take over: the first admin stays
+    rows[0]["org_role"] = "member"
+    again = _import(tmp_path, "extranet", rows)
+    assert again.memberships_created == 0
+    roles = dict(db.session.execute(db.select(Membership.identity_id, Membership.role)).all())
+    assert sorted(roles.values()) == ["admin", "member"]
+    assert [i.email for i in organisations.admins(org)] == ["pomo@siivous.fi"]

@@ -18,7 +18,7 @@ from typing import Callable
 from ...errors import ValidationFailed
 from ...extensions import db
 from .. import audit, clock
-from . import rows
+from . import organisations, rows
 from .batches import BatchWriter
 from .report import Report
 from .staging import Staging
@@ -58,6 +58,8 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
         batches.stop()
         staging.close()
         sys.setswitchinterval(switch_interval)
+    if not dry_run:
+        report.memberships_created = organisations.join(system)
     report.finish(started_at, time.monotonic() - started)
     if not dry_run:
         audit.record("legacy.imported", system=system, file=path, **report.counts)

@@ -20,6 +20,8 @@ class Report:
     def __init__(self, system: str, path: str, fmt: str, dry_run: bool):
         self.header = {"system": system, "file": path, "format": fmt, "dry_run": dry_run}
         self.counts: Counter = Counter({name: 0 for name in COUNTS})
+        # Known only after a real run: a dry run writes no accounts to join from.
+        self.memberships_created: int | None = None
         self.rejected_by_reason: Counter = Counter()
         self.warnings_by_reason: Counter = Counter()
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -45,7 +47,8 @@ class Report:
     def summary(self) -> dict:
         """Everything but the lists of rows."""
         return {**self.header, "counts": dict(self.counts), "rejected_by_reason": dict(self.rejected_by_reason),
-                "warnings_by_reason": dict(self.warnings_by_reason)}
+                "warnings_by_reason": dict(self.warnings_by_reason),
+                "organisation_memberships_created": self.memberships_created}
 
     def as_dict(self) -> dict:
         result = self.summary()
@@ -75,6 +78,7 @@ class Report:
             f"  accounts created/updated: {c['accounts_created']}/{c['accounts_updated']}"
             f" (merged {c['accounts_merged']}, without email {c['accounts_without_email']})",
             f"  unchanged:               {c['unchanged']}",
+            f"  organisation members:    {self.memberships_created if self.memberships_created is not None else '-'}",
             f"  rejected:                {c['rejected']}"
             + "".join(f"\n    {reason}: {n}" for reason, n in sorted(self.rejected_by_reason.items())),
             f"  warnings:                {c['warnings']}"

@@ -1,0 +1,46 @@
+"""Organisations named by imported rows: created by business id, joined with the row's role.
+
+Runs after the accounts are written, once per import; repeatable (an existing membership
+keeps its role, so the first admin an organisation got is kept and nobody is demoted).
+"""
+from __future__ import annotations
+
+from ...extensions import db
+from ...models import LegacyAccount, Membership, Organisation
+from ...models.organisation import ADMIN, MEMBER
+from .. import audit, business_id
+
+
+def join(system: str) -> int:
+    """Memberships created from this system's rows."""
+    rows = db.session.execute(
+        db.select(LegacyAccount.identity_id, LegacyAccount.org_business_id, LegacyAccount.org_role)
+        .where(LegacyAccount.system == system, LegacyAccount.identity_id.is_not(None),
+               LegacyAccount.org_business_id.is_not(None))
+        .distinct().order_by(LegacyAccount.org_business_id, LegacyAccount.identity_id)
+    ).all()
+    created = 0
+    organisations: dict[str, Organisation] = {}
+    for identity_id, raw_business_id, role in rows:
+        normalised = business_id.normalise(raw_business_id)
+        if normalised is None:
+            continue
+        organisation = organisations.get(normalised) or db.session.execute(
+            db.select(Organisation).filter_by(business_id=normalised)).scalar_one_or_none()
+        if organisation is None:
+            # The old systems knew the business id only; an admin can rename it later.
+            organisation = Organisation(name=normalised, business_id=normalised)
+            db.session.add(organisation)
+            db.session.flush()
+            audit.record("org.created", organisation=organisation, business_id=normalised, source=f"legacy:{system}")
+        organisations[normalised] = organisation
+        exists = db.session.execute(db.select(Membership.id).filter_by(
+            identity_id=identity_id, organisation_id=organisation.id)).first()
+        if exists is None:
+            db.session.add(Membership(identity_id=identity_id, organisation_id=organisation.id,
+                                      role=ADMIN if role == ADMIN else MEMBER))
+            audit.record("org.member_added", organisation=organisation, identity=identity_id,
+                         role=ADMIN if role == ADMIN else MEMBER, source=f"legacy:{system}")
+            created += 1
+    db.session.commit()
+    return created
