@@ -30,11 +30,13 @@ def _run(action):
     """Do it in one transaction; print IdpErrors as plain messages. Queued mail is sent after."""
     try:
         result = action()
+        outgoing = mail.written()
         db.session.commit()
     except IdpError as error:
         db.session.rollback()
         raise click.ClickException(str(error))
-    mail.deliver_due()
+    for message in outgoing:
+        mail.deliver_now(message)
     return result
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
-from ..models import Identity
+from ..models import Identity, LegacyAccount
 from ..models.identity import normalise_email
 from . import audit, clock, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
@@ -119,5 +119,9 @@ def set_password(identity: Identity, new_password: str, *, origin: Origin, reaso
     identity.password_hash = passwords.hash_password(new_password)
     identity.failed_logins = 0
     identity.locked_until = None
+    # The old systems' passwords stop opening this identity (they stay stored, for history).
+    db.session.execute(db.update(LegacyAccount).where(LegacyAccount.identity_id == identity.id,
+                                                      LegacyAccount.password_retired_at.is_(None))
+                       .values(password_retired_at=clock.now()))
     audit.record("identity.password_changed", origin=origin, identity=identity, reason=reason)
     sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid)

@@ -51,6 +51,11 @@ def enqueue(kind: str, recipient: str, locale: str | None, identity=None, **cont
     return mail
 
 
+def written() -> list[OutboxMail]:
+    """Mail enqueued in the current, not yet committed transaction (to deliver right after it)."""
+    return [item for item in db.session.new if isinstance(item, OutboxMail)]
+
+
 def deliver_now(mail: OutboxMail) -> bool:
     """Try once, right after the commit that wrote it; True when it left (or was logged)."""
     _attempt(mail)

@@ -62,11 +62,13 @@ def _change(org_id, action, done_message):
     organisation, identity = _as_admin(org_id)
     try:
         action(organisation, identity)
+        outgoing = mail.written()
         db.session.commit()
     except IdpError as failure:
         db.session.rollback()
         return show(org_id, error=str(failure), status=failure.status)
-    mail.deliver_due()
+    for message in outgoing:  # only this change's mail; the outbox worker sends the rest
+        mail.deliver_now(message)
     return show(org_id, message=done_message)
 
 
