@@ -2,12 +2,10 @@
 those the first attempt (right after the session ended) could not deliver."""
 from __future__ import annotations
 
-import time
-
 import click
 
 from ..services import backchannel
-from .output import emit, json_option
+from .output import deliver_rounds, json_option
 
 group = click.Group("logouts", help="Back-channel logout notifications to relying services.")
 
@@ -17,11 +15,4 @@ group = click.Group("logouts", help="Back-channel logout notifications to relyin
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 @json_option
 def send(loop, interval, as_json):
-    while True:
-        counts = backchannel.deliver_due()
-        if not loop:
-            emit({**counts, "still_pending": backchannel.pending_count()}, as_json)
-            return
-        if any(counts.values()):
-            click.echo(f"sent {counts['sent']}, retrying {counts['pending']}, failed {counts['failed']}")
-        time.sleep(interval)
+    deliver_rounds(backchannel.deliver_due, backchannel.pending_count, loop, interval, as_json)

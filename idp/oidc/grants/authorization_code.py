@@ -6,7 +6,6 @@ it fails, and every token issued from that code is revoked (RFC 6749 §4.1.2).
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -21,8 +20,6 @@ from .. import claims, org_claims
 from ..tokens import OrganisationInAccessToken
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-# The client an ID token is being made for, while OpenIDConnect.encode_id_token runs.
-_token_client: ContextVar = ContextVar("token_client", default=None)
 
 
 class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCodeGrant):
@@ -99,16 +96,9 @@ class OpenIDConnect(OpenIDCode):
             db.select(AuthorizationCode.id).filter_by(client_id=client.id, nonce=nonce).limit(1)
         ).first() is not None
 
-    def encode_id_token(self, token, request):
-        # Authlib passes generate_user_info only the user and scope; some claims depend on the client.
-        reset = _token_client.set(request.client)
-        try:
-            return super().encode_id_token(token, request)
-        finally:
-            _token_client.reset(reset)
-
     def generate_user_info(self, user, scope):
-        return claims.for_scope(user, scope, _token_client.get())
+        # Claims that depend on the client (legacy_ids) come from the code, below.
+        return claims.for_scope(user, scope)
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg
@@ -133,6 +123,8 @@ class OpenIDConnect(OpenIDCode):
         result = super().get_authorization_code_claims(authorization_code)
         if authorization_code.sid:
             result["sid"] = authorization_code.sid
+        result.update(claims.for_scope(authorization_code.identity, authorization_code.scope,
+                                       authorization_code.client))
         result.update(org_claims.for_grant(authorization_code.identity, authorization_code.client,
                                            authorization_code.organisation_id, authorization_code.scope))
         return result
