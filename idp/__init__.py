@@ -106,7 +106,7 @@ def _sqlite_pragmas(connection, _record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
     from .web import (account, account_organisation, account_security, health, legacy_email, locale, login, orgadmin,
-                      recovery, register, totp)
+                      passkey, passkey_account, recovery, register, totp)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -128,6 +128,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaign.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(totp.bp)
+    app.register_blueprint(passkey.bp)
+    app.register_blueprint(passkey_account.bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Identifier-first login: email, then password, then a session.
 
-States: identify -> password -> done. "Not you?" moves password -> identify.
+States: identify -> password -> steps -> done. "Not you?" moves password -> identify.
+A passkey on the first page moves identify -> steps: it named and verified the person.
 The diagram is docs/flows/login.md.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from ..errors import IdpError
 from ..models import Identity
 from ..extensions import db
 from ..methods import levels
+from ..methods import passkey as passkey_method
 from ..methods import password as password_method
 from ..services import legacy_login, sessions
 from ..services.identities import valid_email
@@ -42,6 +44,7 @@ class LoginFlow(Flow):
     INITIAL = State.IDENTIFY
     MOVES = {
         (State.IDENTIFY, "identify"): State.PASSWORD,
+        (State.IDENTIFY, "authenticated"): State.STEPS,
         (State.PASSWORD, "identify"): State.PASSWORD,
         (State.PASSWORD, "change_identifier"): State.IDENTIFY,
         (State.PASSWORD, "authenticated"): State.STEPS,
@@ -74,6 +77,14 @@ class LoginFlow(Flow):
         if not identity.email_verified:
             raise EmailNotVerified(identity)
         self._authenticated(identity, ["pwd"], remember)
+
+    def submit_passkey(self, ceremony_id: str, credential: str, origin: Origin) -> None:
+        """A passkey instead of email and password (PasskeyRejected if it is not accepted)."""
+        if (self.state, "authenticated") not in self.MOVES:
+            raise IllegalMove()
+        identity, amr = passkey_method.authenticate(ceremony_id, self.stored.browser, credential, origin=origin)
+        self.update(email=identity.email)
+        self._authenticated(identity, [amr], remember=False)
 
     @classmethod
     def after_first_factor(cls, identity, browser: str, *, amr: list[str], remember: bool,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..methods.totp import TotpStep
+from ..methods.second_factor import SecondFactorStep
 from .campaign import CampaignStep
 
 
@@ -21,4 +21,4 @@ class Step(Protocol):
 
 
 # The second factor first: a campaign asks only someone fully signed in.
-STEPS: list[Step] = [TotpStep(), CampaignStep()]
+STEPS: list[Step] = [SecondFactorStep(), CampaignStep()]

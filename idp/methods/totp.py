@@ -14,16 +14,16 @@ import re
 
 import pyotp
 from sqlalchemy.exc import IntegrityError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import IdpError
 from ..extensions import db
 from ..models import TotpCredential
-from ..services import audit, clock, identities, passwords, secrets_box
+from ..services import account, audit, clock, secrets_box
 from ..services.account import FormRejected
 from ..services.audit import Origin
-from . import levels, recovery_codes
+from . import recovery_codes
 
 ISSUER_NAME = "Tunnus"
 CODE = re.compile(r"\d{6}")
@@ -80,7 +80,7 @@ def confirm_enrolment(identity, password: str, code: str, *, origin: Origin) -> 
     recovery codes to show once. The password keeps someone holding only a stolen
     session from adding their own app and stepping that session up with it."""
     found = credential(identity)
-    _check_password(identity, password, origin, "totp.enrolled")
+    account.confirm_password(identity, password, origin=origin, event="totp.enrolled")
     if found is None or found.confirmed_at is not None or not _accept(found, code):
         raise FormRejected({"code": _l("The code is not correct. Check the time on your phone and try again.")})
     found.confirmed_at = clock.now()
@@ -118,7 +118,7 @@ def verify_recovery_code(identity, code: str, *, origin: Origin, event: str = "l
 def disable(identity, password: str, code: str, *, origin: Origin) -> None:
     """Needs the password and a current code (or a recovery code)."""
     found = _confirmed(identity)
-    _check_password(identity, password, origin, "totp.disabled")
+    account.confirm_password(identity, password, origin=origin, event="totp.disabled")
     code = (code or "").strip()
     check = verify_login if CODE.fullmatch(code.replace(" ", "")) else verify_recovery_code
     try:
@@ -133,7 +133,7 @@ def disable(identity, password: str, code: str, *, origin: Origin) -> None:
 
 def regenerate_recovery_codes(identity, password: str, *, origin: Origin) -> list[str]:
     _confirmed(identity)
-    _check_password(identity, password, origin, "recovery_codes.regenerated")
+    account.confirm_password(identity, password, origin=origin, event="recovery_codes.regenerated")
     codes = recovery_codes.replace(identity)
     audit.record("recovery_codes.regenerated", origin=origin, identity=identity)
     db.session.commit()
@@ -145,14 +145,6 @@ def _confirmed(identity) -> TotpCredential:
     if found is None or found.confirmed_at is None:
         raise IdpError(_l("Two-step verification is not on."))
     return found
-
-
-def _check_password(identity, password: str, origin: Origin, event: str) -> None:
-    password = password or ""
-    if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
-        audit.record(event, "failure", origin=origin, identity=identity, reason="wrong_password")
-        db.session.commit()
-        raise FormRejected({"current_password": _l("Your current password is not correct.")})
 
 
 def _matching_step(found: TotpCredential, code: str) -> int | None:
@@ -212,25 +204,3 @@ def _fail(found: TotpCredential, identity, origin: Origin, *, event: str, reason
 def locked_message():
     minutes = max(1, current_app.config["IDP_TOTP_LOCK_SECONDS"] // 60)
     return _l("Too many wrong codes. Try again in %(minutes)d minutes.", minutes=minutes)
-
-
-class TotpStep:
-    """The login step after the password, for everyone who has TOTP on."""
-    name = "totp"
-
-    def needed(self, flow, identity) -> bool:
-        return enabled(identity)
-
-    def url(self, flow) -> str:
-        return url_for("totp.login_step", flow_id=flow.id)
-
-
-def step_up(login_session, method: str, *, origin: Origin) -> None:
-    """This browser's session proved the second factor as well (a relying service asked
-    for more): it keeps its sid, so its tokens and logout stay one, and rises in level."""
-    amr = [*login_session.amr, *([] if "otp" in login_session.amr else ["otp"])]
-    login_session.amr, login_session.acr = amr, levels.acr_for(amr)
-    login_session.auth_time = clock.now()
-    audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
-                 method=method)
-    db.session.commit()

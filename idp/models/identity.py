@@ -38,6 +38,8 @@ class Identity(db.Model):
     # Operators run imports and campaigns and see /operator pages.
     is_operator = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     verified_name = db.Column(db.String(200))
+    # WebAuthn user.id of this person's passkeys: random, made at the first registration.
+    passkey_user_handle = db.Column(db.String(64), unique=True)
     password_hash = db.Column(db.String(512))
     locale = db.Column(db.String(8))
     failed_logins = db.Column(db.Integer, nullable=False, default=0)

@@ -66,6 +66,16 @@ def update_profile(identity: Identity, *, name: str, phone: str, locale: str, or
     db.session.commit()
 
 
+def confirm_password(identity: Identity, password: str, *, origin: Origin, event: str) -> None:
+    """The current password again before a sensitive change (second factors, passkeys), so
+    that someone holding only a stolen session cannot make it. Failures are audited as `event`."""
+    password = password or ""
+    if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
+        audit.record(event, "failure", origin=origin, identity=identity, reason="wrong_password")
+        db.session.commit()
+        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+
+
 def change_password(identity: Identity, current: str, new: str, *, origin: Origin, keep_sid: str,
                     locale: str) -> None:
     """Ends every other session and its tokens; this browser stays signed in. The person

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..extensions import limiter
 from ..flows.login import LoginFlow, State
-from ..methods import recovery_codes, totp
+from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
 from .browser import browser_id, current_session, origin
@@ -22,16 +22,17 @@ def _login_rate():
     return current_app.config["IDP_LOGIN_RATE_LIMIT"]
 
 
-def _code_page(check, done, *, recovery: bool, action: str, other: str):
-    """GET shows the form; POST checks the code with `check` and calls `done` on success."""
+def _code_page(check, done, *, recovery: bool, action: str, other: str, passkey_url: str | None):
+    """GET shows the form; POST checks the code with `check` and calls `done` on success.
+    `passkey_url` offers the person's passkey instead, when they have one."""
+    page = dict(recovery=recovery, action=action, other=other, passkey_url=passkey_url)
     if request.method == "POST":
         try:
             check(request.form.get("code") or "")
             return done()
         except totp.TotpRejected as rejected:
-            return render_template("totp/code.html", recovery=recovery, action=action, other=other,
-                                   error=_problem(rejected, recovery)), rejected.status
-    return render_template("totp/code.html", recovery=recovery, action=action, other=other, error=None)
+            return render_template("totp/code.html", **page, error=_problem(rejected, recovery)), rejected.status
+    return render_template("totp/code.html", **page, error=None)
 
 
 def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
@@ -48,19 +49,21 @@ def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
 def login_step(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     step = flow.next_step() if flow.state is State.STEPS else None
-    if step is None or step.name != "totp":
+    if step is None or step.name != second_factor.STEP:
         return redirect(url_for("login.show", flow_id=flow.id))
     identity, recovery = flow.identity, request.endpoint.endswith("recovery")
     verify = totp.verify_recovery_code if recovery else totp.verify_login
 
     def done():
         # A recovery code is a one-time password from the same enrolment (RFC 8176 "otp").
-        flow.complete_step("totp", amr="otp")
+        flow.complete_step(second_factor.STEP, amr="otp")
         return redirect(url_for("login.continue_", flow_id=flow.id))
 
     return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
                       action=request.path, other=url_for("totp.login_step" if recovery else "totp.login_recovery",
-                                                         flow_id=flow.id))
+                                                         flow_id=flow.id),
+                      passkey_url=url_for("passkey.login_step", flow_id=flow.id)
+                      if passkey.has_passkeys(identity) else None)
 
 
 @bp.route("/login/step-up", methods=["GET", "POST"], endpoint="step_up")
@@ -73,17 +76,19 @@ def step_up():
     if login_session is None:
         return redirect(url_for("login.start", return_to=return_to))
     identity, recovery = login_session.identity, request.endpoint.endswith("recovery")
-    if not totp.enabled(identity) or "otp" in login_session.amr:
+    if not totp.enabled(identity) or second_factor.proven(login_session.amr):
         return redirect(return_to)
     verify = totp.verify_recovery_code if recovery else totp.verify_login
 
     def done():
-        totp.step_up(login_session, "recovery_code" if recovery else "totp", origin=origin())
+        second_factor.step_up(login_session, "otp", "recovery_code" if recovery else "totp", origin=origin())
         return redirect(return_to)
 
     other = url_for("totp.step_up" if recovery else "totp.step_up_recovery", return_to=return_to)
     return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
-                      action=request.full_path.rstrip("?"), other=other)
+                      action=request.full_path.rstrip("?"), other=other,
+                      passkey_url=url_for("passkey.step_up", return_to=return_to)
+                      if passkey.has_passkeys(identity) else None)
 
 
 @bp.route("/account/totp")

@@ -22,7 +22,7 @@ from authlib.oidc.core.errors import (
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
-from ...methods import totp
+from ...methods import second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations
 from ...web.browser import browser_id, current_session, origin
@@ -133,7 +133,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return redirect(url_for("totp.step_up", return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
+            return redirect(second_factor.step_up_url(identity, url_for("oidc_authorize.resume", flow_id=pending.id)))
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.organisation_id, prompts)
         if not choice.decided:
@@ -187,7 +187,7 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
 
 def _check_step_up_possible(identity, wanted_acr, grant) -> None:
     """A level the session lacks can be reached only with a second factor the person has."""
-    if acr.reachable(wanted_acr) and totp.enabled(identity):
+    if acr.reachable(wanted_acr) and second_factor.methods(identity):
         return
     audit.record("authorize.acr_unmet", "failure", origin=origin(), identity=identity,
                  client_id=grant.client.client_id, acr_values=wanted_acr[:5])

@@ -1,0 +1,61 @@
+"""A person's own passkeys on the account page: add one (named, after the password),
+rename one, delete one (after the password). The WebAuthn ceremonies are in passkey.py."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Passkey
+from ..services import account, audit
+from ..services.account import FormRejected
+from ..services.audit import Origin
+from . import passkey
+
+MAX_NAME_LENGTH = 100
+
+
+def begin_adding(identity, browser: str, name: str, password: str, *, origin: Origin) -> tuple[str, str]:
+    """(ceremony id, options JSON) once the name is fine and the password right; the
+    password keeps someone holding only a stolen session from adding a way in of their own."""
+    name = _checked_name(name)
+    account.confirm_password(identity, password, origin=origin, event="passkey.added")
+    return passkey.registration_options(identity, browser, name)
+
+
+def find(identity, passkey_id: int) -> Passkey:
+    found = db.session.get(Passkey, passkey_id)
+    if found is None or found.identity_id != identity.id:
+        raise NotFound()
+    return found
+
+
+def rename(identity, passkey_id: int, name: str, *, origin: Origin) -> Passkey:
+    found = find(identity, passkey_id)
+    found.name = _checked_name(name, field=f"name-{found.id}")
+    audit.record("passkey.renamed", origin=origin, identity=identity, passkey=found.id)
+    db.session.commit()
+    return found
+
+
+def delete(identity, passkey_id: int, password: str, *, origin: Origin) -> str:
+    """Returns the deleted passkey's name."""
+    found = find(identity, passkey_id)
+    try:
+        account.confirm_password(identity, password, origin=origin, event="passkey.deleted")
+    except FormRejected as rejected:
+        raise FormRejected({f"password-{found.id}": rejected.problems["current_password"]}) from rejected
+    name = found.name
+    db.session.delete(found)
+    audit.record("passkey.deleted", origin=origin, identity=identity, passkey=passkey_id)
+    db.session.commit()
+    return name
+
+
+def _checked_name(name: str, field: str = "name") -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise FormRejected({field: _l("Give the passkey a name, such as the device it is on.")})
+    if len(name) > MAX_NAME_LENGTH:
+        raise FormRejected({field: _l("Use at most %(count)d characters.", count=MAX_NAME_LENGTH)})
+    return name
