@@ -150,7 +150,7 @@ def authenticate(ceremony_id: str, browser: str, credential: str, *, origin: Ori
             credential_current_sign_count=found.sign_count, require_user_verification=identity is None)
     except MALFORMED as error:
         raise _failed("invalid", owner, origin, passkey=found.id) from error
-    # Only from the count this check saw: of two answers raced in, one is a replay.
+    # Advanced only from the count checked above: two answers raced in cannot both pass it.
     if db.session.execute(
         db.update(Passkey).where(Passkey.id == found.id, Passkey.sign_count == found.sign_count)
         .values(sign_count=verified.new_sign_count, last_used_at=clock.now())
