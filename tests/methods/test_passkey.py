@@ -208,3 +208,11 @@ def test_a_browser_without_webauthn_is_told(browser):
     assert browser.page.status_code == 400
     assert "This browser cannot use passkeys. Try another browser or device." in browser.text
     assert 'data-passkey-problem="unsupported" hidden' not in browser.text
+
+
+def test_passkey_answers_are_limited_per_ip_like_passwords(app, browser):
+    app.config["IDP_LOGIN_RATE_LIMIT"] = "3 per minute"
+    browser.get("/login")
+    statuses = [browser.submit("/passkey", credential='{"id": "x"}').status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert "Retry-After" in browser.page.headers
