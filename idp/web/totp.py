@@ -49,7 +49,7 @@ def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
 def login_step(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     step = flow.next_step() if flow.state is State.STEPS else None
-    if step is None or step.name != second_factor.STEP:
+    if step is None or step.name != second_factor.STEP or not totp.enabled(flow.identity):
         return redirect(url_for("login.show", flow_id=flow.id))
     identity, recovery = flow.identity, request.endpoint.endswith("recovery")
     verify = totp.verify_recovery_code if recovery else totp.verify_login

@@ -86,6 +86,8 @@ def test_passkey_is_the_second_factor_after_the_password(app, browser, rp, user)
     sign_in(browser, user.email, user.test_password)
     assert "/passkey/verify" in browser.url and "Use your passkey" in browser.text
     assert "Use your authenticator app instead" not in browser.text
+    browser.get(browser.url.replace("/passkey/verify", "/totp"))  # no app: back to the passkey
+    assert "/passkey/verify" in browser.url
     # As a second factor a passkey that does not verify the person is enough.
     passkeys.verify(browser, device, user_verified=False)
     consent_if_asked(browser)
