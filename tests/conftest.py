@@ -119,6 +119,9 @@ def running_app(config):
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+        # Each test's app has its own pool: close it now rather than when it is collected,
+        # or a PostgreSQL shared by several test runs runs out of connections.
+        db.engine.dispose()
     clock.reset()
 
 
