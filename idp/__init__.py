@@ -128,6 +128,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaign.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(totp.bp)
+    from .web import upstream
+
+    app.register_blueprint(upstream.bp)
 
 
 def _register_errors(app: Flask) -> None:

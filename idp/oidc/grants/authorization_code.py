@@ -124,7 +124,7 @@ class OpenIDConnect(OpenIDCode):
         if authorization_code.sid:
             result["sid"] = authorization_code.sid
         result.update(claims.for_scope(authorization_code.identity, authorization_code.scope,
-                                       authorization_code.client))
+                                       authorization_code.client, authorization_code.acr))
         result.update(org_claims.for_grant(authorization_code.identity, authorization_code.client,
                                            authorization_code.organisation_id, authorization_code.scope))
         return result
