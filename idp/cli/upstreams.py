@@ -12,12 +12,13 @@ group = click.Group("upstreams", help="Upstream OpenID providers (e.g. bank ID) 
 
 
 def _row(provider) -> dict:
-    return {"id": provider.id, "name": provider.name, "issuer": provider.issuer, "client_id": provider.client_id,
+    return {"id": provider.id, "key": upstreams.key(provider.name), "name": provider.name, "issuer": provider.issuer, "client_id": provider.client_id,
             "callback_url": upstreams.callback_url(provider), "links": upstreams.links_count(provider)}
 
 
 @group.command("add")
-@click.option("--name", required=True, help='Shown to people as "Identify with NAME".')
+@click.option("--name", required=True, help='Shown to people as "Identify with NAME"; its URLs are '
+              '/identify/KEY/..., KEY being the name in lower case with "-" for other characters.')
 @click.option("--issuer", required=True, help="The provider's issuer URL (its discovery document is read from it).")
 @click.option("--client-id", required=True, help="The client id the provider registered for Tunnus.")
 @click.option("--client-secret", prompt=True, hide_input=True,
@@ -51,7 +52,7 @@ def list_(as_json):
 @click.argument("provider")
 @json_option
 def remove(provider, as_json):
-    """Remove PROVIDER (its id or name); people linked to it stay strongly identified."""
+    """Remove PROVIDER (its id, name or key); people linked to it stay strongly identified."""
     try:
         found = upstreams.find(provider)
     except IdpError as error:

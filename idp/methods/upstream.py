@@ -79,7 +79,7 @@ def _cached(key: tuple, fetch, refresh: bool = False):
 def _get_json(provider, url: str) -> dict:
     try:
         with _client(provider) as http:
-            response = http.get(url, headers={"Accept": "application/json"})
+            response = http.get(url, headers={"Accept": "application/json"}, withhold_token=True)
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as error:

@@ -8,6 +8,8 @@ one subject per provider: a second person identifying into the same account is r
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from authlib.common.security import is_secure_transport
@@ -33,18 +35,25 @@ class IdentifiedAsAnother(IdpError):
     status = 409
 
 
+def key(name: str) -> str:
+    """The provider's part of its URLs, from its name ("Bank ID" -> "bank-id"): known before
+    the provider is added, so its callback URL can be registered there first."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
 def add(name: str, issuer: str, client_id: str, client_secret: str, *, origin: Origin = SYSTEM) -> UpstreamProvider:
     name, issuer, client_id = name.strip(), issuer.strip(), client_id.strip()
     parts = urlsplit(issuer)
-    if not 0 < len(name) <= 100:
-        raise ValidationFailed("the name must have 1-100 characters")
+    if not 0 < len(name) <= 100 or not key(name):
+        raise ValidationFailed("the name must have 1-100 characters, some of them letters or digits")
     if parts.query or parts.fragment or not parts.netloc or len(issuer) > 500:
         raise ValidationFailed(f"{issuer!r}: the issuer must be an absolute URL without query or #fragment")
     if not is_secure_transport(issuer):
         raise ValidationFailed(f"{issuer!r}: use https (plain http only on a loopback address)")
     if not client_id or len(client_id) > 200 or not client_secret:
         raise ValidationFailed("give the client id and secret the provider registered for Tunnus")
-    if db.session.execute(db.select(UpstreamProvider.id).filter_by(name=name)).first():
+    if any(key(other.name) == key(name) for other in all_providers()):
         raise Conflict(f"an upstream provider named {name!r} exists already")
     provider = UpstreamProvider(name=name, issuer=issuer, client_id=client_id,
                                 client_secret_encrypted=secrets_box.encrypt(client_secret,
@@ -75,16 +84,24 @@ def available() -> bool:
     return db.session.execute(db.select(UpstreamProvider.id).limit(1)).first() is not None
 
 
-def get(upstream_id) -> UpstreamProvider:
-    provider = db.session.get(UpstreamProvider, upstream_id) if str(upstream_id).isdigit() else None
+def get(upstream_id: int) -> UpstreamProvider:
+    provider = db.session.get(UpstreamProvider, upstream_id)
     if provider is None:
         raise NotFound()
     return provider
 
 
-def find(id_or_name: str) -> UpstreamProvider:
-    found = db.session.execute(db.select(UpstreamProvider).filter_by(name=id_or_name)).scalar_one_or_none()
-    return found or get(id_or_name)
+def by_key(value: str) -> UpstreamProvider:
+    """The provider whose name gives this key (the URL part), or NotFound."""
+    found = next((provider for provider in all_providers() if key(provider.name) == value), None)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def find(value: str) -> UpstreamProvider:
+    """By id, name or key, for the command line."""
+    return by_key(key(value)) if not value.isdigit() else get(int(value))
 
 
 def client_secret(provider: UpstreamProvider) -> str:
@@ -93,7 +110,7 @@ def client_secret(provider: UpstreamProvider) -> str:
 
 def callback_url(provider: UpstreamProvider) -> str:
     """The redirect URI to register at the provider: one per provider (RFC 9700 §4.4, mix-up)."""
-    return links.external("upstream.callback", upstream_id=provider.id)
+    return links.external("upstream.callback", key=key(provider.name))
 
 
 def links_count(provider: UpstreamProvider) -> int:

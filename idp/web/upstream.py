@@ -36,9 +36,9 @@ def _failed(error: IdpError, return_to: str | None):
 
 
 @bp.app_template_global()
-def upstream_providers():
-    """For the login and registration pages' "Identify with ..." buttons."""
-    return upstreams.all_providers()
+def upstream_providers() -> list[tuple[str, str]]:
+    """(key, name) for the login and registration pages' "Identify with ..." buttons."""
+    return [(upstreams.key(provider.name), provider.name) for provider in upstreams.all_providers()]
 
 
 @bp.route("/identify")
@@ -49,10 +49,10 @@ def choose():
     return render_template("upstream/choose.html", return_to=return_to, step_up=step_up)
 
 
-@bp.route("/identify/<int:upstream_id>", methods=["POST"])
+@bp.route("/identify/<key>", methods=["POST"])
 @limiter.limit(_login_rate)
-def start(upstream_id):
-    provider = upstreams.get(upstream_id)
+def start(key):
+    provider = upstreams.by_key(key)
     return_to = _safe_return_to(request.form.get("return_to"))
     login_session = current_session()
     step_up = request.form.get("purpose") == "step_up" and login_session is not None
@@ -65,10 +65,10 @@ def start(upstream_id):
     return redirect(url)
 
 
-@bp.route("/identify/<int:upstream_id>/callback")
+@bp.route("/identify/<key>/callback")
 @limiter.limit(_login_rate)
-def callback(upstream_id):
-    provider = upstreams.get(upstream_id)
+def callback(key):
+    provider = upstreams.by_key(key)
     try:
         flow = IdentificationFlow.for_callback(request.args.get("state") or "", browser_id(), provider)
     except REFUSALS as error:
