@@ -97,8 +97,9 @@ class OpenIDConnect(OpenIDCode):
         ).first() is not None
 
     def generate_user_info(self, user, scope):
-        # Claims that depend on the client (legacy_ids) come from the code, below.
-        return claims.for_scope(user, scope)
+        # The scope's claims depend on the client (legacy_ids) and the login's level (the
+        # verified name): they come from the code, below. Authlib applies these last.
+        return {"sub": user.sub}
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg
