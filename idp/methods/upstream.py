@@ -61,9 +61,12 @@ class Identified:
     email_verified: bool
 
 
-def _client(provider, redirect_uri: str | None = None) -> OAuth2Session:
+def _client(provider, redirect_uri: str | None = None, found: dict | None = None) -> OAuth2Session:
+    # HTTP Basic unless the provider accepts only the secret in the body (Core §9).
+    methods = (found or {}).get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    auth = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
     return OAuth2Session(provider.client_id, upstreams.client_secret(provider), scope=SCOPE,
-                         redirect_uri=redirect_uri, code_challenge_method="S256",
+                         redirect_uri=redirect_uri, code_challenge_method="S256", token_endpoint_auth_method=auth,
                          default_timeout=current_app.config["IDP_UPSTREAM_TIMEOUT"])
 
 
@@ -131,7 +134,7 @@ def identify(provider, response: dict, *, nonce: str, code_verifier: str, redire
     if not response.get("code"):
         raise UpstreamRefused("no_code")
     try:
-        with _client(provider, redirect_uri) as client:
+        with _client(provider, redirect_uri, found) as client:
             token = client.fetch_token(found["token_endpoint"], grant_type="authorization_code",
                                        code=response["code"], code_verifier=code_verifier)
     except requests.RequestException as error:
