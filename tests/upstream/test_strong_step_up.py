@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_STRONG
 from idp.models import AuditEvent, LoginSession, UpstreamLink
 from idp.services import identities
@@ -99,8 +100,6 @@ def test_prompt_none_cannot_identify(browser, bank, user, rp):
 def test_step_up_with_another_accounts_identification_is_refused(browser, bank, upstream_tunnus, user, rp):
     other = identities.create("toinen@example.fi", "another horse battery staple", "Toinen", verified=True)
     bank_sub = upstream_tunnus.person(BANK_EMAIL, VERIFIED_NAME)
-    from idp.extensions import db
-
     db.session.add(UpstreamLink(upstream_id=bank.id, subject=bank_sub, identity_id=other.id))
     db.session.commit()
     before, _ = tokens(rp, authorize(browser, rp, user))
