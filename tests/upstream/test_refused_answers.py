@@ -12,8 +12,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from idp.models import AuditEvent, LoginSession, UpstreamLink
-from idp.services import clock
+from idp.models import AuditEvent, Flow, LoginSession, UpstreamLink
+from idp.services import clock, upstreams
+from tests.support.smtp import free_port
 from tests.support.upstream import claims_of, identify_at_bank
 
 REFUSED = "The identification could not be completed. Start again."
@@ -151,3 +152,12 @@ def test_refusal_is_told_in_finnish(browser, bank, upstream_tunnus, maija):
     upstream_tunnus.tampering.rewrite = resigned(upstream_tunnus, nonce="another-login")
     identify(browser, maija.email)
     assert_refused(browser, "nonce", message="Tunnistautumista ei voitu viedä loppuun. Aloita alusta.")
+
+
+def test_unreachable_provider_is_said_plainly(app, browser):
+    upstreams.add("Pankki", f"http://127.0.0.1:{free_port()}", "tunnus", "s3cret")
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    assert browser.page.status_code == 502
+    assert "The identification service is not answering. Try again in a moment." in browser.text
+    assert Flow.query.filter_by(kind="identification").count() == 0
