@@ -119,6 +119,9 @@ def running_app(config):
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+        # Each test's app has its own engine: close its connections now, not when collected,
+        # so a run holds a few PostgreSQL connections, not one pool per test.
+        db.engine.dispose()
     clock.reset()
 
 
