@@ -105,31 +105,17 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import (account, account_organisation, account_security, health, legacy_email, locale, login, orgadmin,
-                      passkey, passkey_account, recovery, register, totp)
+    from .web import (account, account_organisation, account_security, campaign, health, legacy_email, locale, login,
+                      operator, orgadmin, passkey, passkey_account, recovery, register, totp, upstream)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
         if module is not authorize and module is not end_session:
             csrf.exempt(module.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(metrics_endpoint.bp)
-    app.register_blueprint(login.bp)
-    app.register_blueprint(legacy_email.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(account_organisation.bp)
-    app.register_blueprint(account_security.bp)
-    app.register_blueprint(locale.bp)
-    app.register_blueprint(orgadmin.bp)
-    app.register_blueprint(register.bp)
-    app.register_blueprint(recovery.bp)
-    from .web import campaign, operator
-
-    app.register_blueprint(campaign.bp)
-    app.register_blueprint(operator.bp)
-    app.register_blueprint(totp.bp)
-    app.register_blueprint(passkey.bp)
-    app.register_blueprint(passkey_account.bp)
+    for module in (health, metrics_endpoint, login, legacy_email, account, account_organisation, account_security,
+                   locale, orgadmin, register, recovery, campaign, operator, totp, passkey, passkey_account,
+                   upstream):
+        app.register_blueprint(module.bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -12,6 +12,9 @@ def register(app) -> None:
     from . import campaigns
 
     app.cli.add_command(campaigns.group)
+    from . import upstreams
+
+    app.cli.add_command(upstreams.group)
 
 
 def _create_app():

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 ACR_PASSWORD = "urn:tunnus:acr:password"
 ACR_MULTI_FACTOR = "urn:tunnus:acr:mfa"
+# Identified by an upstream provider (bank ID): only that route reaches it.
+ACR_STRONG = "urn:tunnus:acr:strong"
 SECOND_FACTORS = {"otp", "hwk", "swk"}
+# RFC 8176: "fed", federated authentication (an upstream OpenID provider).
+FEDERATED = "fed"
 
 
 def acr_for(amr: list[str]) -> str:
+    if FEDERATED in amr:
+        return ACR_STRONG
     return ACR_MULTI_FACTOR if SECOND_FACTORS & set(amr) else ACR_PASSWORD

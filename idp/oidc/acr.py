@@ -2,9 +2,10 @@
 and §5.5.1.1 (an essential `acr` in the `claims` request parameter).
 
 Tunnus treats both as demands: the session must reach one of the named levels, a
-higher level satisfying a lower one (MFA satisfies password). The authorization
-endpoint steps the session up with the second factor when it can, and otherwise
-answers access_denied (a failed authentication, as §5.5.1.1 requires).
+higher level satisfying a lower one (strong satisfies MFA, MFA satisfies password). The
+authorization endpoint steps the session up with the second factor, or for the strong
+level through an upstream provider, when it can, and otherwise answers access_denied (a
+failed authentication, as §5.5.1.1 requires).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from ..methods import levels
 
 # Listed in discovery as acr_values_supported, lowest first.
-SUPPORTED = [levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR]
+SUPPORTED = [levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR, levels.ACR_STRONG]
 RANK = {value: rank for rank, value in enumerate(SUPPORTED, start=1)}
 
 
@@ -33,6 +34,12 @@ def met(session_acr: str | None, wanted: list[str]) -> bool:
 def reachable(wanted: list[str]) -> bool:
     """Does Tunnus know at least one of the levels? Unknown ones can never be met."""
     return not wanted or any(value in RANK for value in wanted)
+
+
+def lowest(wanted: list[str]) -> str | None:
+    """The lowest known level among those demanded: the one a step-up must reach."""
+    known = [value for value in wanted if value in RANK]
+    return min(known, key=RANK.__getitem__) if known else None
 
 
 def _essential_from_claims(raw: str | None, redirect_uri: str | None) -> list[str]:

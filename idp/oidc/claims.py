@@ -5,6 +5,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oidc.core import UserInfo
 
 from ..extensions import db
+from ..methods.levels import ACR_STRONG
 from ..models import LegacyAccount
 from ..services import clock
 
@@ -14,7 +15,9 @@ SCOPE_CLAIMS = {
 }
 
 
-def for_scope(identity, scope: str, client=None) -> UserInfo:
+def for_scope(identity, scope: str, client=None, acr: str | None = None) -> UserInfo:
+    """`acr` is the level of the login the claims are issued for: a strongly identified one
+    names the person as the upstream provider verified them, not as their profile says."""
     scopes = set(scope_to_list(scope) or [])
     claims = {"sub": identity.sub}
     if client is not None and client.legacy_system:
@@ -23,7 +26,7 @@ def for_scope(identity, scope: str, client=None) -> UserInfo:
         if legacy_ids:
             claims["legacy_ids"] = legacy_ids
     if "profile" in scopes:
-        claims["name"] = identity.name
+        claims["name"] = identity.verified_name if acr == ACR_STRONG and identity.verified_name else identity.name
         if identity.locale:
             claims["locale"] = identity.locale
         claims["updated_at"] = clock.to_timestamp(identity.updated_at)

@@ -1,4 +1,5 @@
-"""Secrets kept at rest that must be read back (TOTP seeds): encrypted, not hashed.
+"""Secrets kept at rest that must be read back (TOTP seeds, upstream providers' client
+secrets): encrypted, not hashed.
 
 The key is derived from IDP_SECRET_KEY with HKDF, one key per purpose (the `info`
 label), so a key used for one kind of secret never decrypts or signs another. A new
@@ -18,6 +19,7 @@ from flask import current_app
 
 TOTP = b"tunnus totp"
 RECOVERY_CODES = b"tunnus recovery codes"
+UPSTREAM_CLIENT_SECRET = b"tunnus upstream client secret"
 
 
 class Unreadable(Exception):

@@ -3,12 +3,16 @@
 Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
 PKCE. This module decides the rest, one check at a time: is the user signed in recently
 enough (prompt=login, max_age), is the session's level high enough (acr_values or an
-essential acr claim: stepped up with the second factor, see ../acr.py), has the user
+essential acr claim: stepped up with the second factor, or for the strong level by
+identifying with an upstream provider, see ../acr.py), has the user
 consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
 Errors go back to the client only once its redirect_uri is known to be registered;
 before that they are shown as a page.
 """
 from __future__ import annotations
+
+from functools import partial
+from typing import Callable
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -22,9 +26,9 @@ from authlib.oidc.core.errors import (
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
-from ...methods import second_factor
+from ...methods import levels, second_factor
 from ...models import Consent
-from ...services import audit, clock, organisations
+from ...services import audit, clock, organisations, upstreams
 from ...web.browser import browser_id, current_session, origin
 from ...web.locale import remember_ui_locales
 from .. import acr, org_choice
@@ -125,15 +129,17 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
+            if acr.lowest(wanted_acr) == levels.ACR_STRONG:  # no password can reach it: identify upstream
+                return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
         if not acr.met(login_session.acr, wanted_acr):
-            _check_step_up_possible(identity, wanted_acr, grant)
+            step_up_page = _step_up_page(identity, wanted_acr, grant)
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return redirect(second_factor.step_up_url(identity, url_for("oidc_authorize.resume", flow_id=pending.id)))
+            return redirect(step_up_page(return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.organisation_id, prompts)
         if not choice.decided:
@@ -185,16 +191,24 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
     return False
 
 
-def _check_step_up_possible(identity, wanted_acr, grant) -> None:
-    """A level the session lacks can be reached only with a second factor the person has."""
-    if acr.reachable(wanted_acr) and second_factor.methods(identity):
-        return
+def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
+    """Where the session can reach a level it lacks (a URL builder taking return_to): the
+    second factor the person has for MFA, an upstream provider for the strong level
+    (nothing else reaches it). A signed-out person (identity None) identifies upstream to
+    sign in rather than to step up. Refuses a level this person cannot reach."""
+    lowest = acr.lowest(wanted_acr)
+    if lowest == levels.ACR_MULTI_FACTOR and identity is not None and second_factor.methods(identity):
+        return partial(second_factor.step_up_url, identity)
+    if levels.ACR_STRONG in wanted_acr and upstreams.available():
+        return partial(url_for, "upstream.choose", **({"purpose": "step_up"} if identity is not None else {}))
     audit.record("authorize.acr_unmet", "failure", origin=origin(), identity=identity,
                  client_id=grant.client.client_id, acr_values=wanted_acr[:5])
     db.session.commit()
-    if not acr.reachable(wanted_acr):
+    if lowest is None:
         raise AccessDeniedError("None of the requested authentication levels is supported.",
                                 redirect_uri=grant.redirect_uri)
+    if lowest == levels.ACR_STRONG:
+        raise AccessDeniedError("Strong identification is not available.", redirect_uri=grant.redirect_uri)
     raise AccessDeniedError("A second factor is required; set one up in your account.",
                             redirect_uri=grant.redirect_uri)
 

@@ -30,7 +30,7 @@ class UserInfoEndpoint(_UserInfoEndpoint):
     def __call__(self, request):
         # Authlib's version knows only the user; the organisation claims need the token.
         token = self.resource_protector.acquire_token("openid")
-        info = dict(claims.for_scope(token.identity, token.scope, token.client))
+        info = dict(claims.for_scope(token.identity, token.scope, token.client, token.acr))
         info.update(org_claims.for_grant(token.identity, token.client, token.organisation_id, token.scope))
         return 200, info, default_json_headers
 

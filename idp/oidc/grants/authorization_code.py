@@ -97,8 +97,9 @@ class OpenIDConnect(OpenIDCode):
         ).first() is not None
 
     def generate_user_info(self, user, scope):
-        # Claims that depend on the client (legacy_ids) come from the code, below.
-        return claims.for_scope(user, scope)
+        # The scope's claims depend on the client (legacy_ids) and the login's level (the
+        # verified name): they come from the code, below. Authlib applies these last.
+        return {"sub": user.sub}
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg
@@ -124,7 +125,7 @@ class OpenIDConnect(OpenIDCode):
         if authorization_code.sid:
             result["sid"] = authorization_code.sid
         result.update(claims.for_scope(authorization_code.identity, authorization_code.scope,
-                                       authorization_code.client))
+                                       authorization_code.client, authorization_code.acr))
         result.update(org_claims.for_grant(authorization_code.identity, authorization_code.client,
                                            authorization_code.organisation_id, authorization_code.scope))
         return result

@@ -1,0 +1,172 @@
+"""Identification through an upstream OpenID provider (a bank ID): Tunnus is its relying party.
+
+OpenID Connect Core 1.0 §3.1 (authorization code flow) with PKCE S256 (RFC 7636), a
+state bound to the browser's flow and a nonce (§3.1.2.1); the ID token is checked as
+§3.1.3.7 asks: signed by a key of the provider's JWKS, iss, aud (and azp), exp, iat and
+the nonce. The authorization response's `iss` (RFC 9207) must name the provider, against
+mix-up. Discovery (OIDC Discovery 1.0 §4) and the JWKS come over HTTP through Authlib's
+requests client and are cached in the process; a key id not seen before fetches the
+JWKS again at once (the provider rotated its keys).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.core import CodeIDToken
+from authlib.oidc.discovery import OpenIDProviderMetadata
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from ..errors import IdpError
+from ..services import clock, upstreams
+
+SCOPE = "openid profile email"
+# Asymmetric algorithms only: "none" and HMAC (keyed with our client secret) never pass.
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class UpstreamRefused(IdpError):
+    """The provider's answer was refused; `reason` is for the audit log, never for people."""
+    id = "upstream_refused"
+    message = _l("The identification could not be completed. Start again.")
+    status = 400
+
+    def __init__(self, reason: str, message=None):
+        super().__init__(message)
+        self.reason = reason
+
+
+class UpstreamCancelled(UpstreamRefused):
+    message = _l("The identification was cancelled.")
+
+
+class UpstreamUnavailable(UpstreamRefused):
+    message = _l("The identification service is not answering. Try again in a moment.")
+    status = 502
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Who the provider says the person is."""
+    subject: str
+    name: str
+    email: str | None
+    email_verified: bool
+
+
+def _client(provider, redirect_uri: str | None = None, found: dict | None = None) -> OAuth2Session:
+    # HTTP Basic unless the provider accepts only the secret in the body (Core §9).
+    methods = (found or {}).get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    auth = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
+    return OAuth2Session(provider.client_id, upstreams.client_secret(provider), scope=SCOPE,
+                         redirect_uri=redirect_uri, code_challenge_method="S256", token_endpoint_auth_method=auth,
+                         default_timeout=current_app.config["IDP_UPSTREAM_TIMEOUT"])
+
+
+def _cached(key: tuple, fetch, refresh: bool = False):
+    cache = current_app.extensions.setdefault("idp.upstream_cache", {})
+    found = cache.get(key)
+    if refresh or found is None or found[0] < time.monotonic():
+        found = (time.monotonic() + current_app.config["IDP_UPSTREAM_CACHE_TTL"], fetch())
+        cache[key] = found
+    return found[1]
+
+
+def _get_json(provider, url: str) -> dict:
+    try:
+        with _client(provider) as http:
+            response = http.get(url, headers={"Accept": "application/json"}, withhold_token=True)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise UpstreamUnavailable(f"fetch_failed: {url}") from error
+
+
+def metadata(provider, refresh: bool = False) -> OpenIDProviderMetadata:
+    def fetch():
+        found = OpenIDProviderMetadata(_get_json(provider, provider.issuer.rstrip("/")
+                                                 + "/.well-known/openid-configuration"))
+        try:
+            found.validate()
+        except ValueError as error:
+            raise UpstreamRefused(f"bad_discovery: {error}") from error
+        if found["issuer"] != provider.issuer:  # Discovery §4.3
+            raise UpstreamRefused("discovery_issuer_mismatch")
+        return found
+
+    return _cached(("metadata", provider.issuer), fetch, refresh)
+
+
+def _keys(provider, refresh: bool = False) -> KeySet:
+    uri = metadata(provider)["jwks_uri"]
+    try:
+        return _cached(("jwks", uri), lambda: KeySet.import_key_set(_get_json(provider, uri)), refresh)
+    except (JoseError, ValueError, TypeError) as error:
+        raise UpstreamRefused("bad_jwks") from error
+
+
+def authorization_url(provider, *, state: str, nonce: str, code_verifier: str, redirect_uri: str,
+                      ui_locales: str) -> str:
+    with _client(provider, redirect_uri) as client:
+        url, _ = client.create_authorization_url(metadata(provider)["authorization_endpoint"], state=state,
+                                                 code_verifier=code_verifier, nonce=nonce, prompt="login",
+                                                 ui_locales=ui_locales)
+    return url
+
+
+def identify(provider, response: dict, *, nonce: str, code_verifier: str, redirect_uri: str) -> Identified:
+    """Redeem the code of the authorization response and check the ID token it brings."""
+    if response.get("error"):
+        if response["error"] == "access_denied":
+            raise UpstreamCancelled("cancelled")
+        raise UpstreamRefused(f"error: {response['error'][:50]}")
+    found = metadata(provider)
+    iss = response.get("iss")
+    if iss != provider.issuer and (iss is not None or found.get("authorization_response_iss_parameter_supported")):
+        raise UpstreamRefused("response_issuer_mismatch")
+    if not response.get("code"):
+        raise UpstreamRefused("no_code")
+    try:
+        with _client(provider, redirect_uri, found) as client:
+            token = client.fetch_token(found["token_endpoint"], grant_type="authorization_code",
+                                       code=response["code"], code_verifier=code_verifier)
+    except requests.RequestException as error:
+        raise UpstreamUnavailable("token_endpoint_unreachable") from error
+    except (OAuthError, ValueError) as error:
+        raise UpstreamRefused(f"token_error: {str(error)[:100]}") from error
+    if not isinstance(token.get("id_token"), str):
+        raise UpstreamRefused("no_id_token")
+    claims = _checked_id_token(provider, token["id_token"], nonce=nonce, access_token=token.get("access_token"))
+    name = claims.get("name") or " ".join(part for part in (claims.get("given_name"), claims.get("family_name"))
+                                          if isinstance(part, str) and part)
+    if not isinstance(name, str) or not name.strip():
+        raise UpstreamRefused("no_name")
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    return Identified(subject=claims["sub"], name=" ".join(name.split())[:200], email=email,
+                      email_verified=claims.get("email_verified") is True)
+
+
+def _checked_id_token(provider, id_token: str, *, nonce: str, access_token: str | None) -> dict:
+    try:
+        try:
+            token = jwt.decode(id_token, _keys(provider), algorithms=ALGORITHMS)
+        except InvalidKeyIdError:
+            token = jwt.decode(id_token, _keys(provider, refresh=True), algorithms=ALGORITHMS)
+        claims = CodeIDToken(token.claims, token.header,
+                             options={"iss": {"essential": True, "value": provider.issuer},
+                                      "aud": {"essential": True, "value": provider.client_id},
+                                      "sub": {"essential": True}},
+                             params={"nonce": nonce, "client_id": provider.client_id, "access_token": access_token})
+        claims.validate(now=clock.timestamp(), leeway=current_app.config["IDP_UPSTREAM_LEEWAY"])
+    except (JoseError, ValueError) as error:  # a malformed token may fail before any check
+        raise UpstreamRefused(f"id_token {error}"[:200]) from error
+    if not isinstance(claims.get("sub"), str) or not 0 < len(claims["sub"]) <= 255:
+        raise UpstreamRefused("id_token_bad_sub")
+    return dict(claims)

@@ -1,0 +1,166 @@
+"""Upstream OpenID providers (bank IDs) and whom they identified.
+
+Configuration (the client secret is encrypted at rest, secrets_box) and the linking
+rules: an upstream subject belongs to at most one identity, found by its existing link,
+else by an address the provider vouches for that matches a verified Tunnus address, else
+a new identity whose address the person proves with a code. An identity holds at most
+one subject per provider: a second person identifying into the same account is refused.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from authlib.common.security import is_secure_transport
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict, IdpError, NotFound, ValidationFailed
+from ..extensions import db
+from ..methods import levels
+from ..models import Identity, UpstreamLink, UpstreamProvider
+from . import audit, clock, links, secrets_box
+from .audit import SYSTEM, Origin
+
+
+class LinkedElsewhere(IdpError):
+    id = "upstream_linked_elsewhere"
+    message = _l("This identification belongs to another Tunnus account. Sign out and sign in with it.")
+    status = 409
+
+
+class IdentifiedAsAnother(IdpError):
+    id = "upstream_identified_as_another"
+    message = _l("This Tunnus account was already identified as another person.")
+    status = 409
+
+
+def key(name: str) -> str:
+    """The provider's part of its URLs, from its name ("Bank ID" -> "bank-id"): known before
+    the provider is added, so its callback URL can be registered there first."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
+def add(name: str, issuer: str, client_id: str, client_secret: str, *, origin: Origin = SYSTEM) -> UpstreamProvider:
+    name, issuer, client_id = name.strip(), issuer.strip(), client_id.strip()
+    parts = urlsplit(issuer)
+    if not 0 < len(name) <= 100 or not key(name):
+        raise ValidationFailed("the name must have 1-100 characters, some of them letters or digits")
+    if parts.query or parts.fragment or not parts.netloc or len(issuer) > 500:
+        raise ValidationFailed(f"{issuer!r}: the issuer must be an absolute URL without query or #fragment")
+    if not is_secure_transport(issuer):
+        raise ValidationFailed(f"{issuer!r}: use https (plain http only on a loopback address)")
+    if not client_id or len(client_id) > 200 or not client_secret:
+        raise ValidationFailed("give the client id and secret the provider registered for Tunnus")
+    if any(key(other.name) == key(name) for other in all_providers()):
+        raise Conflict(f"an upstream provider named {name!r} exists already")
+    provider = UpstreamProvider(name=name, issuer=issuer, client_id=client_id,
+                                client_secret_encrypted=secrets_box.encrypt(client_secret,
+                                                                            secrets_box.UPSTREAM_CLIENT_SECRET))
+    db.session.add(provider)
+    db.session.flush()
+    audit.record("upstream.added", origin=origin, upstream_id=provider.id, issuer=issuer)
+    db.session.commit()
+    return provider
+
+
+def remove(provider: UpstreamProvider, *, origin: Origin = SYSTEM) -> int:
+    """Forget the provider and its links (identities stay strongly identified); returns the links removed."""
+    count = db.session.execute(db.select(db.func.count()).select_from(UpstreamLink)
+                               .filter_by(upstream_id=provider.id)).scalar_one()
+    db.session.execute(db.delete(UpstreamLink).filter_by(upstream_id=provider.id))
+    db.session.delete(provider)
+    audit.record("upstream.removed", origin=origin, upstream_id=provider.id, issuer=provider.issuer, links=count)
+    db.session.commit()
+    return count
+
+
+def all_providers() -> list[UpstreamProvider]:
+    return list(db.session.execute(db.select(UpstreamProvider).order_by(UpstreamProvider.name)).scalars())
+
+
+def available() -> bool:
+    return db.session.execute(db.select(UpstreamProvider.id).limit(1)).first() is not None
+
+
+def get(upstream_id: int) -> UpstreamProvider:
+    provider = db.session.get(UpstreamProvider, upstream_id)
+    if provider is None:
+        raise NotFound()
+    return provider
+
+
+def by_key(value: str) -> UpstreamProvider:
+    """The provider whose name gives this key (the URL part), or NotFound."""
+    found = next((provider for provider in all_providers() if key(provider.name) == value), None)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def find(value: str) -> UpstreamProvider:
+    """By id, name or key, for the command line."""
+    return by_key(key(value)) if not value.isdigit() else get(int(value))
+
+
+def client_secret(provider: UpstreamProvider) -> str:
+    return secrets_box.decrypt(provider.client_secret_encrypted, secrets_box.UPSTREAM_CLIENT_SECRET)
+
+
+def callback_url(provider: UpstreamProvider) -> str:
+    """The redirect URI to register at the provider: one per provider (RFC 9700 §4.4, mix-up)."""
+    return links.external("upstream.callback", key=key(provider.name))
+
+
+def links_count(provider: UpstreamProvider) -> int:
+    return db.session.execute(db.select(db.func.count()).select_from(UpstreamLink)
+                              .filter_by(upstream_id=provider.id)).scalar_one()
+
+
+def _link(provider, subject: str) -> UpstreamLink | None:
+    return db.session.execute(db.select(UpstreamLink).filter_by(upstream_id=provider.id, subject=subject)
+                              ).scalar_one_or_none()
+
+
+def known_identity(provider, identified) -> Identity | None:
+    """The identity this person already is in Tunnus: linked before, or holding the verified
+    address the provider vouches for. None: a new identity, once an address is proven."""
+    link = _link(provider, identified.subject)
+    if link is not None:
+        return db.session.get(Identity, link.identity_id)
+    if identified.email_verified and identified.email:
+        identity = Identity.by_email(identified.email)
+        if identity is not None and identity.email_verified:
+            return identity
+    return None
+
+
+def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
+    """Link the subject to the identity (refusing a conflicting one) and mark the identity
+    strongly identified with the provider's name for the person. The caller commits."""
+    link = _link(provider, identified.subject)
+    if link is not None and link.identity_id != identity.id:
+        raise LinkedElsewhere()
+    if link is None:
+        other = db.session.execute(db.select(UpstreamLink.id).filter_by(upstream_id=provider.id,
+                                                                          identity_id=identity.id)).first()
+        if other is not None:
+            raise IdentifiedAsAnother()
+        link = UpstreamLink(upstream_id=provider.id, subject=identified.subject, identity_id=identity.id)
+        db.session.add(link)
+        audit.record("upstream.linked", origin=origin, identity=identity, upstream_id=provider.id)
+    now = clock.now()
+    link.verified_name = identity.verified_name = identified.name
+    identity.strongly_identified_at = now
+    audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
+
+
+def step_up(login_session, provider, *, origin: Origin) -> None:
+    """The signed-in session was identified strongly as well: it keeps its sid (its tokens and
+    logout stay one) and rises to the strong level. The caller commits."""
+    amr = [*login_session.amr, *([] if levels.FEDERATED in login_session.amr else [levels.FEDERATED])]
+    login_session.amr, login_session.acr = amr, levels.acr_for(amr)
+    login_session.auth_time = clock.now()
+    audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
+                 method="upstream", upstream_id=provider.id)

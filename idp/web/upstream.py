@@ -1,0 +1,133 @@
+"""Identification pages: choose a provider, go there, come back; a person new to Tunnus
+then gives an email address and types the code sent to it."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..errors import IdpError, ValidationFailed
+from ..extensions import limiter
+from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
+from ..services import upstreams
+from .browser import browser_id, current_session, origin
+from .limits import per_account
+from .login import _safe_return_to, advance
+from .register import _mail_limit, _mail_to_limit
+
+bp = Blueprint("upstream", __name__)
+
+
+def _login_rate():
+    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _flow_email() -> str:
+    return IdentificationFlow.load(request.view_args["flow_id"], browser_id()).email
+
+
+def _failed(error: IdpError, return_to: str | None):
+    return render_template("upstream/failed.html", message=str(error), return_to=return_to), error.status
+
+
+@bp.app_template_global()
+def upstream_providers() -> list[tuple[str, str]]:
+    """(key, name) for the login and registration pages' "Identify with ..." buttons."""
+    return [(upstreams.key(provider.name), provider.name) for provider in upstreams.all_providers()]
+
+
+@bp.route("/identify")
+def choose():
+    """The providers to identify with, e.g. when a service demands strong identification."""
+    return_to = _safe_return_to(request.args.get("return_to"))
+    step_up = request.args.get("purpose") == "step_up" and current_session() is not None
+    return render_template("upstream/choose.html", return_to=return_to, step_up=step_up)
+
+
+@bp.route("/identify/<key>", methods=["POST"])
+@limiter.limit(_login_rate)
+def start(key):
+    provider = upstreams.by_key(key)
+    return_to = _safe_return_to(request.form.get("return_to"))
+    login_session = current_session()
+    step_up = request.form.get("purpose") == "step_up" and login_session is not None
+    try:
+        _flow, url = IdentificationFlow.begin(provider, browser_id(), return_to=return_to,
+                                              step_up_sid=login_session.sid if step_up else None,
+                                              ui_locales=_locale(), origin=origin())
+    except REFUSALS as error:
+        return _failed(error, return_to)
+    return redirect(url)
+
+
+@bp.route("/identify/<key>/callback")
+@limiter.limit(_login_rate)
+def callback(key):
+    provider = upstreams.by_key(key)
+    try:
+        flow = IdentificationFlow.for_callback(request.args.get("state") or "", browser_id(), provider)
+    except REFUSALS as error:
+        return _failed(error, None)
+    try:
+        login = flow.complete(request.args.to_dict(), current_session(), origin=origin())
+    except REFUSALS as error:
+        return _failed(error, flow.return_to)
+    if login is not None:
+        return advance(login)
+    if flow.state is State.EMAIL:
+        return redirect(url_for("upstream.email", flow_id=flow.id))
+    return redirect(flow.return_to or url_for("account.home"))
+
+
+@bp.route("/identify/email/<flow_id>", methods=["GET", "POST"])
+@_mail_limit()
+@_mail_to_limit(lambda: request.form.get("email"))
+def email(flow_id):
+    flow = IdentificationFlow.load(flow_id, browser_id())
+    if flow.state not in (State.EMAIL, State.CODE_SENT):
+        return redirect(flow.return_to or url_for("account.home"))
+    if request.method == "GET":
+        return render_template("upstream/email.html", flow=flow, email=flow.email)
+    typed = request.form.get("email") or ""
+    try:
+        flow.send_code(typed, locale=_locale(), origin=origin())
+    except ValidationFailed as error:
+        return render_template("upstream/email.html", flow=flow, email=typed, error=str(error)), 400
+    return redirect(url_for("upstream.code", flow_id=flow.id))
+
+
+@bp.route("/identify/email/<flow_id>/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_CODE_RATE_LIMIT"], methods=["POST"])
+@per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", _flow_email, scope="code", methods=["POST"])
+def code(flow_id):
+    flow = IdentificationFlow.load(flow_id, browser_id())
+    if flow.state is not State.CODE_SENT:
+        return redirect(url_for("upstream.email", flow_id=flow.id))
+    if request.method == "GET":
+        return render_template("upstream/code.html", flow=flow, resent=request.args.get("resent") == "1")
+    typed = re.sub(r"\s", "", request.form.get("code") or "")
+    if not flow.code_void and not re.fullmatch(r"\d{6}", typed):
+        return render_template("upstream/code.html", flow=flow, error="format"), 400
+    try:
+        login = flow.verify(typed, locale=_locale(), origin=origin())
+    except CodeRejected as rejected:
+        return render_template("upstream/code.html", flow=flow, error="wrong",
+                               attempts_left=rejected.attempts_left), 400
+    except REFUSALS as error:
+        return _failed(error, flow.return_to)
+    return advance(login)
+
+
+@bp.route("/identify/email/<flow_id>/resend", methods=["POST"])
+@_mail_limit()
+@_mail_to_limit(_flow_email)
+def resend(flow_id):
+    flow = IdentificationFlow.load(flow_id, browser_id())
+    if flow.state is State.CODE_SENT:
+        flow.send_code(flow.email, locale=_locale(), origin=origin())
+    return redirect(url_for("upstream.code", flow_id=flow.id, resent=1))

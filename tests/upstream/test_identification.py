@@ -1,0 +1,151 @@
+"""Identifying with an upstream provider from the login and registration pages, through
+the web forms, with the upstream (a second Tunnus) answering over real HTTP: a person new
+to Tunnus gets an identity once they prove an email address; a known one is found by the
+address the provider vouches for, and from then on by the link."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from idp.methods.levels import ACR_STRONG
+from idp.models import AuditEvent, Identity, UpstreamLink
+from idp.services import upstreams
+from tests.support.totp import app_code, enrolled
+from tests.support.upstream import claims_of, identify_at_bank
+
+
+def id_token(rp, browser):
+    if "/authorize/consent/" in browser.text:
+        browser.submit("/authorize/consent/", button=("decision", "allow"))
+    response = rp.redeem(rp.callback_params(browser.url)["code"])
+    assert response.status_code == 200, response.get_json()
+    return rp.verify_id_token(response.get_json()["id_token"]), response.get_json()["access_token"]
+
+
+def events(name):
+    return AuditEvent.query.filter_by(event=name).all()
+
+
+def test_login_and_registration_pages_offer_each_provider(browser, app):
+    browser.get("/login")
+    assert "Identify with" not in browser.text  # none configured
+    upstreams.add("Pankki", "https://pankki.example", "tunnus", "s3cret")
+    browser.get("/login")
+    assert "Identify with Pankki" in browser.text and browser.form("/identify/pankki")["fields"]["csrf_token"]
+    browser.get("/register")
+    assert "Identify with Pankki" in browser.text
+
+
+def test_new_person_registers_by_identifying_and_proving_an_email(browser, bank, matti, rp, mailbox):
+    email, name, bank_sub = matti
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+
+    assert "/identify/email/" in browser.url
+    assert f"You were identified as {name}." in browser.text
+    assert browser.form("/identify/email/")["fields"]["email"] == email  # the bank's address, offered
+    browser.submit("/identify/email/", email="matti@koti.example")
+    assert "We sent a 6-digit code to matti@koti.example" in browser.text
+    assert Identity.by_email("matti@koti.example") is None  # nothing exists before the proof
+    browser.submit("/code", code="000000" if mailbox.code("matti@koti.example") != "000000" else "111111")
+    assert browser.page.status_code == 400 and "The code is wrong. 4 tries left." in browser.text
+    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+
+    claims, access_token = id_token(rp, browser)
+    assert claims["acr"] == ACR_STRONG and claims["amr"] == ["fed"]
+    assert claims["name"] == name and claims["email"] == "matti@koti.example" and claims["email_verified"] is True
+    assert rp.userinfo(access_token).get_json()["name"] == name
+    identity = Identity.by_email("matti@koti.example")
+    assert identity.password_hash is None and identity.email_verified and identity.name == name
+    assert identity.verified_name == name and identity.strongly_identified_at is not None
+    link = UpstreamLink.query.one()
+    assert (link.subject, link.identity_id, link.upstream_id, link.verified_name) == (bank_sub, identity.id, bank.id,
+                                                                                      name)
+    assert [e.result for e in events("upstream.identified")] == ["success"]
+    assert len(events("upstream.linked")) == 1 and len(events("identity.created")) == 1
+
+
+def test_known_person_is_found_by_the_address_the_provider_vouches_for(browser, bank, upstream_tunnus, user, rp):
+    bank_sub = upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+
+    claims, _ = id_token(rp, browser)  # no address asked: the bank vouched for it
+    assert claims["sub"] == user.sub and claims["acr"] == ACR_STRONG and claims["amr"] == ["fed"]
+    assert UpstreamLink.query.one().subject == bank_sub
+
+    # Later the link alone finds the person, whatever address the bank then gives.
+    upstream_tunnus.tampering.rewrite = lambda token: upstream_tunnus.sign(
+        {**claims_of(token), "email": "maija@uusi.example", "email_verified": True})
+    browser.get(rp.authorize_url(prompt="login"))
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert id_token(rp, browser)[0]["sub"] == user.sub
+    assert UpstreamLink.query.count() == 1 and len(events("upstream.linked")) == 1
+
+
+def test_address_the_provider_does_not_vouch_for_must_be_proven(browser, bank, upstream_tunnus, user, rp, mailbox):
+    upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    upstream_tunnus.tampering.rewrite = lambda token: upstream_tunnus.sign(
+        {**claims_of(token), "email_verified": False})
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert "/identify/email/" in browser.url  # not linked on the bank's word alone
+
+    browser.submit("/identify/email/", email=user.email)
+    browser.submit("/code", code=mailbox.code(user.email))
+    claims, _ = id_token(rp, browser)
+    assert claims["sub"] == user.sub and claims["acr"] == ACR_STRONG
+    assert Identity.query.count() == 1 and UpstreamLink.query.one().identity_id == user.id
+
+
+def test_a_second_factor_is_still_asked_after_identifying(app, browser, bank, upstream_tunnus, user, rp):
+    secret, _ = enrolled(app, user)
+    upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert "/totp" in browser.url
+    browser.submit("/totp", code=app_code(secret))
+    claims, _ = id_token(rp, browser)
+    assert claims["amr"] == ["fed", "otp"] and claims["acr"] == ACR_STRONG
+
+
+def test_an_account_identified_as_one_person_refuses_another(browser, bank, upstream_tunnus, user, matti, rp,
+                                                            mailbox):
+    upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)  # Maija's account is now Maija's bank identity
+
+    other = type(browser)(browser.client.application, upstream_tunnus)
+    other.get("/login")
+    other.submit("/identify/pankki")
+    identify_at_bank(other, matti[0])
+    other.submit("/identify/email/", email=user.email)
+    other.submit("/code", code=mailbox.code(user.email))
+    assert other.page.status_code == 409
+    assert "This Tunnus account was already identified as another person." in other.text
+    assert UpstreamLink.query.count() == 1
+    assert events("upstream.identified")[-1].details["reason"] == "upstream_identified_as_another"
+
+
+@pytest.mark.parametrize("language, text", [
+    ("fi", "Tunnistautuminen keskeytettiin."),
+    ("sv", "Identifieringen avbröts."),
+    ("en", "The identification was cancelled."),
+])
+def test_cancelling_at_the_provider_signs_nobody_in(browser, bank, upstream_tunnus, rp, language, text):
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    browser.get(rp.authorize_url())
+    browser.stop_before = upstream_tunnus.issuer + "/authorize"
+    browser.submit("/identify/pankki")
+    state = parse_qs(urlsplit(browser.url).query)["state"][0]
+    browser.get(f"/identify/pankki/callback?error=access_denied&state={state}&iss={upstream_tunnus.issuer}")
+    assert browser.page.status_code == 400 and text in browser.text
+    browser.get("/account")
+    assert "/login" in browser.url
