@@ -5,9 +5,9 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
+    from . import audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
 
-    for module in (clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
+    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
         app.cli.add_command(module.group)
     from . import campaigns
 

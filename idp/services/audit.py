@@ -47,3 +47,17 @@ def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, iden
     log.info("%s %s", event, result, extra={"event": event, "result": result, "identity_id": entry.identity_id,
                                             "client_id": client_id})
     return entry
+
+
+def history(identity, *, since, until=None, event: str | None = None, limit: int = 100) -> list[AuditEvent]:
+    """The person's events in [since, until), oldest first; the latest `limit` of them.
+    `event` is a name, or a prefix ending in '*' (`session.*`)."""
+    query = db.select(AuditEvent).where(AuditEvent.identity_id == identity.id, AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if event and event.endswith("*"):
+        query = query.where(AuditEvent.event.startswith(event[:-1], autoescape=True))
+    elif event:
+        query = query.where(AuditEvent.event == event)
+    latest = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).scalars()
+    return list(reversed(latest.all()))
