@@ -15,9 +15,15 @@ def register(app) -> None:
 
 
 def _create_app():
+    import logging
+
     from .. import create_app
 
-    return create_app()
+    app = create_app()
+    # A command's output is its report; its audit records are in the database. Log lines
+    # at INFO (one per audit event) would bury a terminal, e.g. an import's progress bar.
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
 
 
 main = FlaskGroup(create_app=_create_app, help="Tunnus identity provider administration.")
