@@ -165,7 +165,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(sa.exc.TimeoutError)
     def database_unavailable(error):
         # The database is down, restarting or out of connections: nothing was committed.
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
         try:
             db.session.rollback()
         except sa.exc.SQLAlchemyError:
@@ -176,7 +176,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request_id.loggable_path())
         db.session.rollback()
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
 

@@ -22,8 +22,7 @@ def _log_format() -> str:
 class GunicornLogger(glogging.Logger):
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        self.json = _log_format() == "json"
-        if self.json:
+        if _log_format() == "json":
             for handler in self.error_log.handlers + self.access_log.handlers:
                 handler.setFormatter(logging_setup.JsonLines())
 

@@ -22,7 +22,6 @@ FORMATS = ("text", "json")
 # URL variables that are secrets in themselves: the emailed confirmation token and the
 # campaign link's signature. Logged as [redacted].
 SECRET_VIEW_ARGS = frozenset({"token", "signature"})
-REQUEST_FIELDS = ("request_id", "method", "path", "client_ip")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
