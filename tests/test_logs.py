@@ -39,11 +39,13 @@ def served(app, base_config, database_url, tmp_path, request):
     master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                               env=env, stdout=out, stderr=err)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 30
+    while True:
         try:
-            requests.get(base + "/healthz", timeout=1)
+            requests.get(base + "/healthz", timeout=2)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:
+            assert time.monotonic() < deadline and master.poll() is None, "gunicorn did not start"
             time.sleep(0.05)
 
     def stop() -> list[str]:
