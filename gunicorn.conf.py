@@ -15,6 +15,8 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
+# Access and error lines as IDP_LOG_FORMAT says, with the request id and no secrets.
+logger_class = "idp.gunicorn_log.GunicornLogger"
 # The proxy in front terminates TLS; trust its X-Forwarded-* only from these addresses.
 forwarded_allow_ips = os.environ.get("TUNNUS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 

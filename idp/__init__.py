@@ -11,10 +11,10 @@ from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import config as settings
+from . import config as settings, logging_setup
 from .errors import IdpError
 from .extensions import babel, csrf, db, limiter, migrate
-from .web import metrics_endpoint, security_headers
+from .web import metrics_endpoint, proxy, request_id, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
@@ -28,13 +28,15 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder="web/static")
     values = settings.load(config, app.instance_path)
     app.config.update(values)
+    logging_setup.configure(values["IDP_LOG_FORMAT"])
     secure = values["IDP_SECURE_COOKIES"]
     if secure is None:
         secure = values["IDP_ISSUER"].startswith("https://")
     app.config.update(
         SECRET_KEY=values["IDP_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: a logged database error never shows the values it was writing.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         # __Host- binds the cookie to this exact origin over https (no Domain, Path=/).
         SESSION_COOKIE_NAME="__Host-tunnus_session" if secure else "tunnus_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -57,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     security_headers.init_app(app)
     metrics_endpoint.init_app(app)
+    request_id.init_app(app)
+    proxy.init_app(app)
     from .cli import register
 
     register(app)
@@ -149,7 +153,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(sa.exc.TimeoutError)
     def database_unavailable(error):
         # The database is down, restarting or out of connections: nothing was committed.
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
         try:
             db.session.rollback()
         except sa.exc.SQLAlchemyError:
@@ -160,7 +164,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request_id.loggable_path())
         db.session.rollback()
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
 

@@ -70,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
     Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people (sessions, allowed services)."),
+    Setting("IDP_LOG_FORMAT", "text", "Log lines as readable text, or json: one JSON object a line with the request id (use in production)."),
+    Setting("IDP_PROXY_HOPS", 0, "Reverse proxies in front whose X-Forwarded-For/-Proto are trusted for the client IP and https; 0: none.", int),
 )
 
 

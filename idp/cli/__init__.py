@@ -5,9 +5,9 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
+    from . import audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
 
-    for module in (clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
+    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
         app.cli.add_command(module.group)
     from . import campaigns
 
@@ -18,9 +18,15 @@ def register(app) -> None:
 
 
 def _create_app():
+    import logging
+
     from .. import create_app
 
-    return create_app()
+    app = create_app()
+    # A command's output is its report; its audit records are in the database. Log lines
+    # at INFO (one per audit event) would bury a terminal, e.g. an import's progress bar.
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
 
 
 main = FlaskGroup(create_app=_create_app, help="Tunnus identity provider administration.")

@@ -27,19 +27,24 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
                    "legacy_ids, the person's ids there.")
 @click.option("--backchannel-logout-uri", default=None,
               help="Where Tunnus posts a signed logout token when a session this service got tokens in ends.")
+@click.option("--frontchannel-logout-uri", default=None,
+              help="Page of this service that Tunnus loads in an iframe, with iss and sid, on the page shown after "
+                   "a logout (same scheme, host and port as a redirect URI).")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
-           backchannel_logout_uri, as_json):
+           backchannel_logout_uri, frontchannel_logout_uri, as_json):
     try:
         client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
                                         first_party=first_party, grant_types=list(grant_types) or None,
                                         client_id=client_id, org_mode=org_mode, legacy_system=legacy_system,
-                                        backchannel_logout_uri=backchannel_logout_uri)
+                                        backchannel_logout_uri=backchannel_logout_uri,
+                                        frontchannel_logout_uri=frontchannel_logout_uri)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
             "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
-            "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri}
+            "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
+            "frontchannel_logout_uri": client.frontchannel_logout_uri}
     text = f"client_id:     {client.client_id}\n"
     text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
     emit(data, as_json, text)

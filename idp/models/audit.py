@@ -16,4 +16,6 @@ class AuditEvent(db.Model):
     organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
     ip = db.Column(db.String(64))
     user_agent = db.Column(db.String(400))
+    # The X-Request-ID of the request that caused it, as in the log lines of that request.
+    request_id = db.Column(db.String(128))
     details = db.Column(db.JSON, nullable=False, default=dict)

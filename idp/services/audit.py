@@ -1,10 +1,13 @@
 """Audit events: every security-relevant action leaves a record.
 
 `record` adds to the current transaction; the caller's commit stores it together with
-the change it describes. `Origin` is where a request came from, given by the web layer.
+the change it describes, and writes a log line with the event (idp/logging_setup.py).
+`Origin` is where a request came from, given by the web layer; its request id ties the
+record to the request's log lines.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..extensions import db
@@ -12,10 +15,14 @@ from ..metrics import EVENTS
 from ..models import AuditEvent
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class Origin:
     ip: str | None = None
     user_agent: str | None = None
+    request_id: str | None = None
 
 
 SYSTEM = Origin(ip=None, user_agent="tunnus-cli")
@@ -31,8 +38,26 @@ def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, iden
         organisation_id=getattr(organisation, "id", organisation),
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:400] or None,
+        request_id=origin.request_id,
         details=details,
     )
     db.session.add(entry)
     EVENTS.labels(event, result).inc()
+    # Details stay in the database: they may name people; the line says what happened to whom.
+    log.info("%s %s", event, result, extra={"event": event, "result": result, "identity_id": entry.identity_id,
+                                            "client_id": client_id})
     return entry
+
+
+def history(identity, *, since, until=None, event: str | None = None, limit: int = 100) -> list[AuditEvent]:
+    """The person's events in [since, until), oldest first; the latest `limit` of them.
+    `event` is a name, or a prefix ending in '*' (`session.*`)."""
+    query = db.select(AuditEvent).where(AuditEvent.identity_id == identity.id, AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if event and event.endswith("*"):
+        query = query.where(AuditEvent.event.startswith(event[:-1], autoescape=True))
+    elif event:
+        query = query.where(AuditEvent.event == event)
+    latest = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).scalars()
+    return list(reversed(latest.all()))

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Client
 from ..models.client import hash_secret
 from . import audit
+from .frontchannel import origin_of
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ORG_MODES = ("consumer", "business", "both")
@@ -33,11 +34,22 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
+def _check_frontchannel_uri(uri: str, redirect_uris: list[str]) -> str:
+    """Front-Channel Logout 1.0 §2: no fragment, and the scheme, host and port of one of the
+    client's redirect URIs (the page is the service's own, framed by Tunnus)."""
+    check_redirect_uri(uri)
+    if origin_of(uri) not in {origin_of(u) for u in redirect_uris}:
+        raise ValidationFailed(f"{uri!r}: a front-channel logout URI must have the scheme, host and port "
+                               "of a redirect URI")
+    return uri
+
+
 def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (), *,
            public: bool = False, first_party: bool = False, grant_types: list[str] | None = None,
            client_id: str | None = None, org_mode: str = "consumer",
            legacy_system: str | None = None,
-           backchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
+           backchannel_logout_uri: str | None = None,
+           frontchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once."""
     grant_types = list(grant_types or ["authorization_code", "refresh_token"])
     unknown = set(grant_types) - set(GRANT_TYPES)
@@ -62,6 +74,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         # Same rules as redirect URIs (https, or http on loopback; no fragment), as OIDC
         # Back-Channel Logout §2.2 asks.
         backchannel_logout_uri=check_redirect_uri(backchannel_logout_uri) if backchannel_logout_uri else None,
+        frontchannel_logout_uri=_check_frontchannel_uri(frontchannel_logout_uri, redirect_uris)
+        if frontchannel_logout_uri else None,
     )
     secret = None if public else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None

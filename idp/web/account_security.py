@@ -7,6 +7,7 @@ from flask_babel import gettext as _, ngettext
 from ..extensions import limiter
 from ..services import account
 from ..services.account import FormRejected
+from . import logout_page
 from .account import render_home, signed_in, ui_locale
 from .browser import current_session, origin, sign_out
 
@@ -51,7 +52,7 @@ def end_session(identity, session_id):
     ended = account.end_session(identity, session_id, origin=origin())
     if ended.sid == current_session().sid:
         sign_out()
-        return redirect(url_for("account.home"))
+        return logout_page.with_frames([ended.sid]) or redirect(url_for("account.home"))
     flash(_("The device was logged out."))
     return redirect(url_for("account.home", _anchor="sessions"))
 

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import LoginSession
 from ..services import clock
 from ..services.audit import Origin
+from . import request_id
 
 
 def browser_id() -> str:
@@ -23,7 +24,7 @@ def browser_id() -> str:
 
 
 def origin() -> Origin:
-    return Origin(ip=request.remote_addr, user_agent=request.user_agent.string)
+    return Origin(ip=request.remote_addr, user_agent=request.user_agent.string, request_id=request_id.current())
 
 
 # "Last active" in the sessions list is kept to this precision, to write rarely.

@@ -15,12 +15,19 @@ def nonce() -> str:
     return g.csp_nonce
 
 
+def allow_frames(origins: list[str]) -> None:
+    """Let this response's page frame exactly these origins (front-channel logout)."""
+    g.csp_frame_src = sorted(set(origins))
+
+
 def apply(response):
     headers = response.headers
+    frames = f"; frame-src {' '.join(g.csp_frame_src)}" if g.get("csp_frame_src") else ""
     headers.setdefault("Content-Security-Policy", (
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce()}'; "
         "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        + frames
     ))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")

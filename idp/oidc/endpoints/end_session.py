@@ -2,18 +2,20 @@
 
 With a valid id_token_hint for the signed-in user the logout happens at once; without
 one the user confirms first (§6: a bare logout link must not end sessions by itself).
-Redirection goes only to a post_logout_redirect_uri registered for the client.
+Redirection goes only to a post_logout_redirect_uri registered for the client; when
+services asked for Front-Channel Logout 1.0, their frames are loaded first (web/logout_page.py).
 """
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from ...extensions import csrf
 from ...models import LoginSession
 from ...services import sessions
+from ...web import logout_page
 from ...web.browser import current_session, origin, sign_out
 
 bp = Blueprint("oidc_end_session", __name__)
@@ -27,12 +29,15 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         # The hint names the session the relying service knows; this browser's cookie may
         # point at it, at nothing (cookie lost or blocked), or at another session.
         claims = end_session_request.id_token_claims or {}
+        g.ended_sids = []
         hinted = LoginSession.active_by_sid(claims.get("sid"))
         if hinted is not None and hinted.identity.sub == claims.get("sub"):
             sessions.end(hinted, origin=origin())
+            g.ended_sids.append(hinted.sid)
         login_session = current_session()
         if login_session is not None and login_session is not hinted:
             sessions.end(login_session, origin=origin())
+            g.ended_sids.append(login_session.sid)
         sign_out()
 
 
@@ -63,4 +68,5 @@ def logout():
         return render_template("oidc/confirm_logout.html", end_request=end_request,
                                params=request.values.to_dict())
     response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
-    return response or render_template("oidc/logged_out.html")
+    framed = logout_page.with_frames(g.get("ended_sids", []), continue_to=response.location if response else None)
+    return framed or response or render_template("oidc/logged_out.html")

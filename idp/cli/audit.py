@@ -1,0 +1,77 @@
+"""`tunnus audit search`: what happened to one person's account, from the audit records."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+
+from ..models import Identity
+from ..services import audit, clock
+from .output import emit, json_option
+
+group = click.Group("audit", help="Audit records of security events.")
+RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _moment(_ctx, param, value: str | None) -> dt.datetime | None:
+    """`7d`, `24h`, `30m` ago, or ISO 8601 (a date or a time; without a zone it is local
+    time, IDP_TIMEZONE). Naive UTC, as stored."""
+    if value is None:
+        return None
+    relative = RELATIVE.fullmatch(value.strip())
+    if relative:
+        return clock.now() - dt.timedelta(**{UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use 7d, 24h, 30m or ISO 8601 such as 2026-03-01 or "
+                                 "2026-03-01T08:00 (local time) or 2026-03-01T06:00Z", param=param)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_zone())
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["IDP_TIMEZONE"])
+
+
+def _row(entry) -> dict:
+    return {"at": entry.at.replace(tzinfo=dt.timezone.utc).isoformat(), "event": entry.event,
+            "result": entry.result, "client_id": entry.client_id, "organisation_id": entry.organisation_id,
+            "ip": entry.ip, "user_agent": entry.user_agent, "request_id": entry.request_id,
+            "details": entry.details or {}}
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return "no events"
+    lines = [f"{'time':<19}  {'event':<28} {'result':<8} {'ip':<15} {'client':<16} details"]
+    for row in rows:
+        local = dt.datetime.fromisoformat(row["at"]).astimezone(_zone()).strftime("%Y-%m-%d %H:%M:%S")
+        details = json.dumps(row["details"], ensure_ascii=False, default=str) if row["details"] else ""
+        lines.append(f"{local:<19}  {row['event']:<28} {row['result']:<8} {row['ip'] or '-':<15} "
+                     f"{row['client_id'] or '-':<16} {details}")
+    counted = f"{len(rows)} event" + ("" if len(rows) == 1 else "s")
+    return "\n".join(lines) + f"\n({counted}, times in {current_app.config['IDP_TIMEZONE']})"
+
+
+@group.command("search")
+@click.option("--email", required=True, help="The person's email (compared normalised, as at login).")
+@click.option("--since", required=True, callback=_moment, help="7d, 24h, 30m ago, or an ISO 8601 date/time.")
+@click.option("--until", callback=_moment, help="End of the period (same forms); default: now.")
+@click.option("--event", default=None, help="Only this event, e.g. login.password, or a prefix such as session.*")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="At most this many events: the latest ones, printed oldest first.")
+@json_option
+def search(email, since, until, event, limit, as_json):
+    """List the audit events of the person with this email."""
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    rows = [_row(entry) for entry in audit.history(identity, since=since, until=until, event=event, limit=limit)]
+    emit(rows, as_json, _table(rows))

@@ -1,0 +1,102 @@
+"""Log lines as readable text or as one JSON object a line (IDP_LOG_FORMAT=json).
+
+JSON is written by python-json-logger (maintained, standard `logging` underneath), so
+every library's lines come out the same way. Each line carries time, level, logger and
+message; lines written while a request is handled also carry its request id, method,
+path and client IP (after IDP_PROXY_HOPS); audit lines carry the event. gunicorn's own
+lines use the same formatters (idp/gunicorn_log.py), its access lines add status and
+duration_ms.
+
+Never logged: query strings (they carry codes, id_token_hint, reset tokens), request
+headers (Authorization, cookies) and path segments that are secrets (see SECRET_VIEW_ARGS).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+FORMATS = ("text", "json")
+# URL variables that are secrets in themselves: the emailed confirmation token and the
+# campaign link's signature. Logged as [redacted].
+SECRET_VIEW_ARGS = frozenset({"token", "signature"})
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+class RequestFields(logging.Filter):
+    """Adds the request being handled (if any) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import has_request_context
+
+        if has_request_context() and not hasattr(record, "request_id"):
+            from .web import request_id
+
+            for name, value in request_id.log_fields().items():
+                setattr(record, name, value)
+        return True
+
+
+class JsonLines(JsonFormatter):
+    def __init__(self):
+        super().__init__("%(levelname)s %(name)s %(message)s", timestamp="time",
+                         rename_fields={"levelname": "level", "name": "logger"}, json_ensure_ascii=False)
+
+    def process_log_record(self, log_data):
+        # time first, as log collectors and people read it.
+        return {"time": log_data.pop("time"), **log_data}
+
+
+def text_formatter() -> logging.Formatter:
+    return logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"})
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    if log_format not in FORMATS:
+        raise ValueError(f"IDP_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {log_format!r}")
+    return JsonLines() if log_format == "json" else text_formatter()
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to the process's own stderr, even while a runner (click's, a test's) swaps
+    sys.stderr to capture a command's output: log lines are not a command's output."""
+
+    @property
+    def stream(self):
+        return sys.__stderr__
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+_handler: _Stderr | None = None
+
+
+def configure(log_format: str) -> None:
+    """One stderr handler on the root logger, in the chosen format; calling again (a second
+    app in one process) only changes the format."""
+    global _handler
+    chosen = formatter(log_format)
+    root = logging.getLogger()
+    if _handler is None:
+        _handler = _Stderr()
+        _handler.addFilter(RequestFields())
+        root.addHandler(_handler)
+        if root.level > logging.INFO or root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)
+    _handler.setFormatter(chosen)
+
+
+def safe_path(path: str, rule: str | None, view_args: dict | None) -> str:
+    """The request path with secret URL variables replaced by [redacted]."""
+    if not rule or not view_args or not SECRET_VIEW_ARGS & set(view_args):
+        return path
+
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        return "[redacted]" if name in SECRET_VIEW_ARGS else str(view_args.get(name, ""))
+
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", value, rule)

@@ -1,0 +1,50 @@
+"""The request id: one token that ties a request's log lines, its audit records and the
+proxy's logs together.
+
+Taken from an incoming X-Request-ID when it is a sane token (a load balancer or the
+relying service made it), otherwise generated; echoed in the response's X-Request-ID.
+gunicorn's access line (idp/gunicorn_log.py) reads it and the loggable path from the
+WSGI environ, where this module leaves them.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import g, request
+
+from ..logging_setup import safe_path
+
+HEADER = "X-Request-ID"
+# Long enough for UUIDs and the ids of common load balancers; nothing that could split a
+# log line or smuggle markup.
+SANE = re.compile(r"[A-Za-z0-9._:=+-]{8,128}")
+ENVIRON_ID, ENVIRON_PATH = "tunnus.request_id", "tunnus.log_path"
+
+
+def current() -> str:
+    if "request_id" not in g:
+        offered = request.headers.get(HEADER, "")
+        g.request_id = offered if SANE.fullmatch(offered) else uuid.uuid4().hex
+    return g.request_id
+
+
+def loggable_path() -> str:
+    rule = request.url_rule.rule if request.url_rule else None
+    return safe_path(request.path, rule, request.view_args)
+
+
+def log_fields() -> dict:
+    return {"request_id": current(), "method": request.method, "path": loggable_path(),
+            "client_ip": request.remote_addr}
+
+
+def _echo(response):
+    response.headers[HEADER] = current()
+    request.environ[ENVIRON_ID] = current()
+    request.environ[ENVIRON_PATH] = loggable_path()
+    return response
+
+
+def init_app(app) -> None:
+    app.after_request(_echo)

@@ -1,0 +1,129 @@
+"""What an operator's log collector receives from Tunnus under gunicorn: one JSON object a
+line (or readable text), every line of a request tied to it by the request id, the client
+IP as the proxy gave it, and never a password, token, code, cookie or Authorization header."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.browser import _Forms
+from tests.support.smtp import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+WRONG_PASSWORD = "Sekret-Passw0rd-not-hers"
+HINT = "eyJhbGciOiJub25lIn0.SECRET-HINT.x"
+LINK_TOKEN = "SECRETLINKTOKEN123"
+CLIENT_SECRET = "SECRET-CLIENT-PASSWORD"
+
+
+@pytest.fixture
+def served(app, base_config, database_url, tmp_path, request):
+    """gunicorn with gunicorn.conf.py on the test database, behind one (pretend) proxy."""
+    pytest.importorskip("gunicorn", reason="gunicorn (the serve extra) is not installed")
+    port = free_port()
+    env = {**os.environ, "IDP_DATABASE_URL": database_url, "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"],
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_ISSUER": f"http://127.0.0.1:{port}",
+           "IDP_LOG_FORMAT": request.param, "IDP_PROXY_HOPS": "1", "IDP_ARGON2_MEMORY_KIB": "1024",
+           "TUNNUS_BIND": f"127.0.0.1:{port}", "TUNNUS_WORKERS": "1"}
+    for name in ("IDP_REDIS_URL", "IDP_SMTP_URL"):
+        env.pop(name, None)
+    out, err = (tmp_path / "stdout.log").open("w+"), (tmp_path / "stderr.log").open("w+")
+    master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                              env=env, stdout=out, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/healthz", timeout=2)
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline and master.poll() is None, "gunicorn did not start"
+            time.sleep(0.05)
+
+    def stop() -> list[str]:
+        master.terminate()
+        master.wait(30)
+        return [line for f in (out, err) for line in (f.seek(0) or f.read()).splitlines() if line.strip()]
+
+    yield base, stop
+    if master.poll() is None:
+        stop()
+
+
+def _form(html: str, action: str) -> dict:
+    parser = _Forms()
+    parser.feed(html)
+    return next(form for form in parser.forms if action in form["action"])
+
+
+def _wrong_password_from(base, user, request_id) -> requests.Response:
+    """A person behind the proxy at 203.0.113.7 types a wrong password."""
+    browser = requests.Session()
+    browser.headers["X-Forwarded-For"] = "203.0.113.7"
+    page = browser.get(base + "/login")
+    form = _form(page.text, "/identify")
+    page = browser.post(base + form["action"], data={**form["fields"], "email": user.email})
+    form = _form(page.text, "/password")
+    return browser.post(base + form["action"], data={**form["fields"], "password": WRONG_PASSWORD},
+                        headers={"X-Request-ID": request_id}, allow_redirects=False)
+
+
+def _secret_bearing_requests(base, rp):
+    requests.get(base + "/logout", params={"id_token_hint": HINT})
+    requests.get(base + f"/account/email/some-flow/confirm/{LINK_TOKEN}")
+    basic = base64.b64encode(f"{rp.client_id}:{CLIENT_SECRET}".encode()).decode()
+    return requests.post(base + "/token", data={"grant_type": "client_credentials"},
+                         headers={"Authorization": f"Basic {basic}"})
+
+
+@pytest.mark.parametrize("served", ["json"], indirect=True)
+def test_json_lines_tie_a_request_together_and_hold_no_secrets(served, user, rp):
+    base, stop = served
+    answer = _wrong_password_from(base, user, "proxy-req-000042")
+    assert answer.headers["X-Request-ID"] == "proxy-req-000042"
+    token = _secret_bearing_requests(base, rp)
+    assert token.status_code == 401 and len(token.headers["X-Request-ID"]) == 32
+    lines = stop()
+
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records)
+    of_login = [r for r in records if r.get("request_id") == "proxy-req-000042"]
+    audit_line = next(r for r in of_login if r.get("event") == "login.password")
+    assert audit_line["result"] == "failure" and audit_line["identity_id"] == user.id
+    assert audit_line["client_ip"] == "203.0.113.7" and audit_line["method"] == "POST"
+    access = next(r for r in of_login if r["logger"] == "gunicorn.access")
+    assert access["client_ip"] == "203.0.113.7" and access["path"] == audit_line["path"]
+    assert access["path"].endswith("/password") and access["status"] == answer.status_code
+    assert isinstance(access["duration_ms"], float) and access["duration_ms"] > 0
+    paths = [r["path"] for r in records if r["logger"] == "gunicorn.access"]
+    assert "/logout" in paths and "/account/email/some-flow/confirm/[redacted]" in paths
+    token_line = next(r for r in records if r["logger"] == "gunicorn.access" and r["path"] == "/token")
+    assert token_line["request_id"] == token.headers["X-Request-ID"] and token_line["status"] == 401
+
+    everything = "\n".join(lines)
+    for secret in (WRONG_PASSWORD, "SECRET-HINT", LINK_TOKEN, CLIENT_SECRET, "Basic ", "tunnus_session"):
+        assert secret not in everything
+
+
+@pytest.mark.parametrize("served", ["text"], indirect=True)
+def test_text_lines_carry_the_request_id_too(served, user, rp):
+    base, stop = served
+    answer = _wrong_password_from(base, user, "proxy-req-000043")
+    _secret_bearing_requests(base, rp)
+    lines = stop()
+    audit_line = next(line for line in lines if "login.password failure" in line)
+    assert " INFO idp.services.audit [proxy-req-000043] " in audit_line
+    access = next(line for line in lines if line.endswith(" proxy-req-000043"))
+    assert access.startswith('203.0.113.7 "POST /login/') and f'/password" {answer.status_code} ' in access
+    everything = "\n".join(lines)
+    for secret in (WRONG_PASSWORD, "SECRET-HINT", LINK_TOKEN, CLIENT_SECRET, "Basic ", "tunnus_session"):
+        assert secret not in everything
