@@ -128,6 +128,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaign.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(totp.bp)
+    from .web import kiosk, pin
+
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(pin.bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -2,9 +2,9 @@
 and §5.5.1.1 (an essential `acr` in the `claims` request parameter).
 
 Tunnus treats both as demands: the session must reach one of the named levels, a
-higher level satisfying a lower one (MFA satisfies password). The authorization
-endpoint steps the session up with the second factor when it can, and otherwise
-answers access_denied (a failed authentication, as §5.5.1.1 requires).
+higher level satisfying a lower one (MFA satisfies password, password satisfies PIN).
+The authorization endpoint steps the session up with the second factor when it can,
+and otherwise answers access_denied (a failed authentication, as §5.5.1.1 requires).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from ..methods import levels
 
 # Listed in discovery as acr_values_supported, lowest first.
-SUPPORTED = [levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR]
+SUPPORTED = [levels.ACR_PIN, levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR]
 RANK = {value: rank for rank, value in enumerate(SUPPORTED, start=1)}
 
 

@@ -5,6 +5,8 @@ PKCE. This module decides the rest, one check at a time: is the user signed in r
 enough (prompt=login, max_age), is the session's level high enough (acr_values or an
 essential acr claim: stepped up with the second factor, see ../acr.py), has the user
 consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
+A kiosk client (a building's touch screen) is signed in only by a PIN login made on
+the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
 before that they are shown as a page.
 """
@@ -25,7 +27,7 @@ from ...extensions import csrf, db
 from ...methods import totp
 from ...models import Consent
 from ...services import audit, clock, organisations
-from ...web.browser import browser_id, current_session, origin
+from ...web.browser import browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, org_choice
 from ..pending import PendingAuthorization
@@ -57,7 +59,7 @@ def resume(flow_id):
 @bp.route("/authorize/consent/<flow_id>", methods=["POST"])
 def consent(flow_id):
     pending = PendingAuthorization.load(flow_id, browser_id())
-    login_session = current_session()
+    login_session = session_for_client(pending.params.get("client_id"))
     if login_session is None:
         return _authorize(pending.params, pending)
     server = current_app.extensions["idp.server"]
@@ -81,7 +83,7 @@ def consent(flow_id):
 def organisation(flow_id):
     """The answer from the organisation picker or the no-access page."""
     pending = PendingAuthorization.load(flow_id, browser_id())
-    login_session = current_session()
+    login_session = session_for_client(pending.params.get("client_id"))
     if login_session is None:
         return _authorize(pending.params, pending)
     params = pending.params
@@ -111,7 +113,7 @@ def _organisation_page(client, identity, choice, pending):
 def _authorize(params: dict, pending: PendingAuthorization | None):
     server = current_app.extensions["idp.server"]
     oauth_request = AuthorizationRequest(params, request.url)
-    login_session = current_session()
+    login_session = session_for_client(params.get("client_id"))
     identity = login_session.identity if login_session else None
     try:
         _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
@@ -125,6 +127,8 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
+            if grant.client.kiosk_organisation_id is not None:  # its residents sign in with a PIN there
+                return redirect(url_for("kiosk.start", client_id=grant.client.client_id, return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
@@ -186,8 +190,10 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
 
 
 def _check_step_up_possible(identity, wanted_acr, grant) -> None:
-    """A level the session lacks can be reached only with a second factor the person has."""
-    if acr.reachable(wanted_acr) and totp.enabled(identity):
+    """A level the session lacks can be reached only with a second factor the person has,
+    and never from a kiosk's PIN session."""
+    kiosk = grant.client.kiosk_organisation_id is not None
+    if acr.reachable(wanted_acr) and totp.enabled(identity) and not kiosk:
         return
     audit.record("authorize.acr_unmet", "failure", origin=origin(), identity=identity,
                  client_id=grant.client.client_id, acr_values=wanted_acr[:5])
@@ -195,6 +201,8 @@ def _check_step_up_possible(identity, wanted_acr, grant) -> None:
     if not acr.reachable(wanted_acr):
         raise AccessDeniedError("None of the requested authentication levels is supported.",
                                 redirect_uri=grant.redirect_uri)
+    if kiosk:
+        raise AccessDeniedError("A kiosk signs people in with a PIN only.", redirect_uri=grant.redirect_uri)
     raise AccessDeniedError("A second factor is required; set one up in your account.",
                             redirect_uri=grant.redirect_uri)
 

@@ -14,7 +14,7 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from ...extensions import csrf
 from ...models import LoginSession
 from ...services import sessions
-from ...web.browser import current_session, origin, sign_out
+from ...web.browser import current_session, kiosk_session, origin, sign_out
 
 bp = Blueprint("oidc_end_session", __name__)
 
@@ -30,9 +30,9 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         hinted = LoginSession.active_by_sid(claims.get("sid"))
         if hinted is not None and hinted.identity.sub == claims.get("sub"):
             sessions.end(hinted, origin=origin())
-        login_session = current_session()
-        if login_session is not None and login_session is not hinted:
-            sessions.end(login_session, origin=origin())
+        for login_session in (current_session(), kiosk_session()):  # a kiosk's PIN session too
+            if login_session is not None and login_session is not hinted:
+                sessions.end(login_session, origin=origin())
         sign_out()
 
 
