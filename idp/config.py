@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_PIN_CHANGE_INTERVAL", 24 * 3600, "Shortest time between two changes of a person's kiosk PIN, in seconds (a locked PIN may be replaced at once).", int),
     Setting("IDP_KIOSK_IDLE_TIMEOUT", 120, "Seconds without use after which a kiosk (PIN) session ends; also the longest life of its access tokens.", int),
     Setting("IDP_PIN_RATE_LIMIT", "30 per minute", "Kiosk PIN attempts per client IP (one kiosk serves a whole building from one address)."),
-    Setting("IDP_PIN_ACCOUNT_RATE_LIMIT", "5 per minute", "Kiosk PIN attempts per person, from any IP."),
+    Setting("IDP_PIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Kiosk PIN attempts per person, from any IP."),
     Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
     Setting("IDP_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Password attempts per account, from any IP."),
     Setting("IDP_TOKEN_RATE_LIMIT", "6000 per minute", "Token endpoint requests per client IP."),
