@@ -86,11 +86,12 @@ class KioskFlow(Flow):
         self.update(membership_id=None)
         db.session.commit()
 
-    def submit_pin(self, typed: str, origin: Origin) -> LoginSession:
-        """The kiosk session, or PinRejected (the resident stays chosen to try again)."""
+    def submit_pin(self, typed: str, origin: Origin, replacing: LoginSession | None = None) -> LoginSession:
+        """The kiosk session (ending `replacing`, the browser's earlier one), or
+        PinRejected (the resident stays chosen to try again)."""
         resident, client = self.resident, self.client
         if self.state is not State.PIN or resident is None or resident.organisation_id != client.kiosk_organisation_id:
             raise NotFound()
         pin.verify(resident.identity, typed, origin=origin, client_id=client.client_id)
         self.transition("authenticated")
-        return kiosk_sessions.start(resident.identity, client, origin=origin)
+        return kiosk_sessions.start(resident.identity, client, origin=origin, replacing=replacing)

@@ -17,7 +17,7 @@ from flask import current_app
 from ..extensions import db
 from ..methods import levels, pin
 from ..models import LoginSession
-from . import audit, clock
+from . import audit, clock, sessions
 from .audit import Origin
 
 
@@ -25,7 +25,11 @@ def idle_timeout() -> dt.timedelta:
     return dt.timedelta(seconds=current_app.config["IDP_KIOSK_IDLE_TIMEOUT"])
 
 
-def start(identity, client, *, origin: Origin) -> LoginSession:
+def start(identity, client, *, origin: Origin, replacing: LoginSession | None = None) -> LoginSession:
+    """A new kiosk session; the one this browser held before (the previous resident's,
+    perhaps) ends first, with its tokens."""
+    if replacing is not None:
+        sessions.end(replacing, origin=origin, reason="next_kiosk_sign_in")
     now = clock.now()
     amr = [pin.AMR]
     session = LoginSession(identity_id=identity.id, kiosk_client_id=client.id, auth_time=now, amr=amr,

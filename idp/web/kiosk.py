@@ -13,7 +13,7 @@ from ..errors import NotFound
 from ..extensions import limiter
 from ..flows.kiosk import KioskFlow, State
 from ..methods import pin
-from .browser import browser_id, origin, sign_in_kiosk
+from .browser import browser_id, kiosk_session, origin, sign_in_kiosk
 from .limits import per_account
 from .login import _safe_return_to
 
@@ -72,8 +72,8 @@ def enter_pin(flow_id):
     if flow.state is not State.PIN:
         return redirect(url_for("kiosk.show", flow_id=flow.id))
     try:
-        kiosk_session = flow.submit_pin(request.form.get("pin") or "", origin())
+        started = flow.submit_pin(request.form.get("pin") or "", origin(), replacing=kiosk_session())
     except pin.PinRejected as rejected:
         return _pin_page(flow, rejected.reason, rejected.status)
-    sign_in_kiosk(kiosk_session)
+    sign_in_kiosk(started)
     return redirect(flow.return_to)

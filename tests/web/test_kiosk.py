@@ -225,3 +225,26 @@ def test_kiosk_page_says_so_when_nobody_has_a_pin(app, screen):
     browser.get(screen.authorize_url())
     assert "Nobody can sign in here yet." in browser.text
 
+
+
+def test_the_next_resident_signing_in_ends_the_previous_residents_session(app, house, screen, a12):
+    b3 = resident(house, "b3@koivukuja.fi", "B 3", code="5938")
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    first = redeem(screen, browser)
+    pin_login(browser, screen, b3, code="5938", prompt="login")
+    second = redeem(screen, browser)
+    assert screen.verify_id_token(second["id_token"])["sub"] == b3.sub
+    assert screen.userinfo(first["access_token"]).status_code == 401
+    assert screen.userinfo(second["access_token"]).status_code == 200
+
+
+def test_a_kiosk_that_is_not_first_party_asks_consent_of_the_resident(app, house, a12):
+    screen = kiosk(app, house)
+    screen.client.first_party = False
+    db.session.commit()
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    assert "/authorize/consent/" in browser.text
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    assert screen.verify_id_token(redeem(screen, browser)["id_token"])["amr"] == ["pin"]
