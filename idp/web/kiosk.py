@@ -39,13 +39,18 @@ def show(flow_id):
     flow = KioskFlow.load(flow_id, browser_id())
     if flow.state is State.DONE:
         return redirect(flow.return_to)
+    if flow.state is State.PIN and flow.resident is None:  # removed from the organisation meanwhile
+        flow.back()
     if flow.state is State.CHOOSE:
         return render_template("kiosk/residents.html", flow=flow, residents=flow.residents())
     return _pin_page(flow)
 
 
 def _pin_page(flow: KioskFlow, error: str | None = None, status: int = 200):
-    return render_template("kiosk/pin.html", flow=flow, resident=flow.resident, error=error), status
+    resident = flow.resident
+    if error is None and not pin.usable(pin.credential(resident.identity)):
+        error = "locked"  # said at once, not after a PIN typed in vain
+    return render_template("kiosk/pin.html", flow=flow, resident=resident, error=error), status
 
 
 @bp.route("/kiosk/<flow_id>/choose", methods=["POST"])

@@ -6,7 +6,7 @@ import pytest
 from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PIN
 from idp.models import AuditEvent, KioskPin
-from idp.services import clock
+from idp.services import clock, organisations
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in
 from tests.support.kiosk import PIN, building, kiosk, membership_id, pin_login, resident
@@ -99,8 +99,12 @@ def test_five_wrong_pins_lock_pin_login_until_a_new_pin_is_set(app, screen, a12)
     assert events("pin.locked") == [("success", None)]
 
     other = Browser(app)
-    pin_login(other, screen, a12)  # even the right PIN, from another browser
-    assert other.page.status_code == 423 and LOCKED in other.text
+    other.get(screen.authorize_url())
+    other.submit("/choose", button=("resident", str(membership_id(other, "A 12"))))
+    assert LOCKED in other.text and 'name="pin"' not in other.text  # said before any PIN is typed
+    response = other.client.post(other.form("/back")["action"].replace("/back", "/pin"),
+                                 data={"csrf_token": other.form("/back")["fields"]["csrf_token"], "pin": PIN})
+    assert response.status_code == 423 and LOCKED in response.get_data(as_text=True)  # even the right PIN
     assert events("login.pin")[-1] == ("failure", "locked")
 
     owner = Browser(app)
@@ -246,3 +250,14 @@ def test_a_kiosk_that_is_not_first_party_asks_consent_of_the_resident(app, house
     assert "/authorize/consent/" in browser.text
     browser.submit("/authorize/consent/", button=("decision", "allow"))
     assert screen.verify_id_token(redeem(screen, browser)["id_token"])["amr"] == ["pin"]
+
+
+def test_a_resident_removed_from_the_organisation_meanwhile_is_back_at_the_list(app, house, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    pin_page = browser.url
+    organisations.remove_member(house, organisations.membership(house, a12))
+    db.session.commit()
+    browser.get(pin_page)
+    assert "Nobody can sign in here yet." in browser.text and ">A 12<" not in browser.text
