@@ -119,6 +119,9 @@ def running_app(config):
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+        # Close this app's pooled connections now rather than whenever it is collected:
+        # a shared PostgreSQL server refuses clients beyond max_connections.
+        db.engine.dispose()
     clock.reset()
 
 
