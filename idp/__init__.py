@@ -109,8 +109,8 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import (account, account_organisation, account_security, campaign, health, legacy_email, locale, login,
-                      operator, orgadmin, passkey, passkey_account, recovery, register, totp, upstream)
+    from .web import (account, account_organisation, account_security, campaign, health, kiosk, legacy_email, locale,
+                      login, operator, orgadmin, passkey, passkey_account, pin, recovery, register, totp, upstream)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -118,7 +118,7 @@ def _register_blueprints(app: Flask) -> None:
             csrf.exempt(module.bp)
     for module in (health, metrics_endpoint, login, legacy_email, account, account_organisation, account_security,
                    locale, orgadmin, register, recovery, campaign, operator, totp, passkey, passkey_account,
-                   upstream):
+                   upstream, kiosk, pin):
         app.register_blueprint(module.bp)
 
 

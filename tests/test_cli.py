@@ -1,7 +1,9 @@
 """`tunnus` commands operators run."""
 import json
 
+from idp.extensions import db
 from idp.models import Client, Identity
+from idp.services import organisations
 
 
 def test_clients_create_prints_secret_once_and_stores_only_its_hash(app, runner):
@@ -52,3 +54,34 @@ def test_readme_configuration_table_is_the_generated_one():
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert markdown_table() in readme, "regenerate with `tunnus config docs`"
+
+
+def test_kiosk_client_for_an_organisation_by_id_or_business_id(app, runner):
+    organisation = organisations.create("As Oy Koivukuja", "0737546-2")
+    db.session.commit()
+    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb", "--kiosk"]
+    by_id = runner.invoke(args=[*base, "--org", str(organisation.id), "--json"])
+    assert by_id.exit_code == 0, by_id.output
+    data = json.loads(by_id.output)
+    assert data["kiosk_organisation_id"] == organisation.id and data["grant_types"] == ["authorization_code"]
+    assert "offline_access" not in Client.by_client_id(data["client_id"]).scope.split()
+    by_business_id = runner.invoke(args=[*base, "--org", "0737546-2", "--json"])
+    assert json.loads(by_business_id.output)["kiosk_organisation_id"] == organisation.id
+    listed = json.loads(runner.invoke(args=["clients", "list", "--json"]).output)
+    assert [c["kiosk_organisation_id"] for c in listed] == [organisation.id, organisation.id]
+
+
+def test_kiosk_client_refusals(app, runner):
+    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb"]
+    unknown = runner.invoke(args=[*base, "--kiosk", "--org", "404"])
+    assert unknown.exit_code != 0 and "no organisation '404'" in unknown.output
+    assert "--kiosk and --org go together" in runner.invoke(args=[*base, "--kiosk"]).output
+    assert "--kiosk and --org go together" in runner.invoke(args=[*base, "--org", "1"]).output
+    organisation = organisations.create("As Oy Koivukuja", None)
+    db.session.commit()
+    refresh = runner.invoke(args=[*base, "--kiosk", "--org", str(organisation.id), "--grant-type", "authorization_code",
+                                  "--grant-type", "refresh_token"])
+    assert refresh.exit_code != 0 and "authorization_code grant only" in refresh.output
+    business = runner.invoke(args=[*base, "--kiosk", "--org", str(organisation.id), "--org-mode", "business"])
+    assert business.exit_code != 0 and "org mode consumer" in business.output
+    assert Client.query.count() == 0

@@ -13,6 +13,7 @@ from idp.extensions import limiter
 from idp.models import AuditEvent
 from idp.services import clients, clock, identities
 from tests.conftest import IsolatedClient
+from tests.support import kiosk
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.owned_servers import RedisServer
@@ -210,3 +211,47 @@ def test_a_successful_login_starts_the_count_again(app, user):
     second.submit("/password", password=user.test_password)
     assert "Your account" in second.text
     assert _audit("identity.locked") == []
+
+
+def _kiosk_pin_step(made, kiosk_rp, resident, ip):
+    browser = _from(Browser(made), ip)
+    browser.get(kiosk_rp.authorize_url())
+    browser.submit("/choose", button=("resident", str(kiosk.membership_id(browser, resident.display_name))))
+    return browser
+
+
+def _back_at_the_kiosk_client(browser) -> bool:
+    browser.submit("/pin", pin=kiosk.PIN)
+    return "code" in RelyingParty.callback_params(browser.url)
+
+
+@pytest.fixture
+def kiosk_building(limited):
+    def make(**settings):
+        made = limited(**settings)
+        with made.app_context():
+            house = kiosk.building()
+            screen = kiosk.kiosk(made, house)
+            residents = [kiosk.resident(house, f"{name.replace(' ', '').lower()}@koivukuja.fi", name)
+                         for name in ("A 1", "A 2")]
+        return made, screen, residents
+    return make
+
+
+def test_pin_attempts_are_limited_per_ip(kiosk_building):
+    made, screen, (first, second) = kiosk_building(IDP_PIN_RATE_LIMIT="3 per minute")
+    assert [_kiosk_pin_step(made, screen, first, "10.0.6.1").submit("/pin", pin="1357").status_code
+            for _ in range(2)] == [401, 401]
+    browser = _kiosk_pin_step(made, screen, second, "10.0.6.1")
+    assert browser.submit("/pin", pin="1357").status_code == 401
+    assert browser.submit("/pin", pin=kiosk.PIN).status_code == 429
+    assert _back_at_the_kiosk_client(_kiosk_pin_step(made, screen, second, "10.0.6.2"))
+
+
+def test_pin_attempts_per_person_count_across_ips(kiosk_building):
+    made, screen, (first, second) = kiosk_building(IDP_PIN_ACCOUNT_RATE_LIMIT="2 per minute")
+    for n in range(2):
+        assert _kiosk_pin_step(made, screen, first, f"10.0.7.{n}").submit("/pin", pin="1357").status_code == 401
+    blocked = _kiosk_pin_step(made, screen, first, "10.0.7.9").submit("/pin", pin=kiosk.PIN)
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    assert _back_at_the_kiosk_client(_kiosk_pin_step(made, screen, second, "10.0.7.9"))

@@ -23,6 +23,9 @@ class LoginSession(db.Model):
     remember = db.Column(db.Boolean, nullable=False, default=False)
     # The organisation this person acts for in this browser (account page switch).
     organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"))
+    # A PIN login on a building's kiosk: this session serves that kiosk client only
+    # (services/kiosk_sessions.py); None for every ordinary session.
+    kiosk_client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"))
     ip = db.Column(db.String(64))
     user_agent = db.Column(db.String(400))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)

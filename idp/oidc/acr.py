@@ -2,10 +2,11 @@
 and §5.5.1.1 (an essential `acr` in the `claims` request parameter).
 
 Tunnus treats both as demands: the session must reach one of the named levels, a
-higher level satisfying a lower one (strong satisfies MFA, MFA satisfies password). The
-authorization endpoint steps the session up with the second factor, or for the strong
-level through an upstream provider, when it can, and otherwise answers access_denied (a
-failed authentication, as §5.5.1.1 requires).
+higher level satisfying a lower one (strong satisfies MFA, MFA satisfies password,
+password satisfies PIN). The authorization endpoint steps the session up with the second
+factor, or for the strong level through an upstream provider, when it can, and otherwise
+answers access_denied (a failed authentication, as §5.5.1.1 requires). A kiosk's PIN
+session is never stepped up.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from ..methods import levels
 
 # Listed in discovery as acr_values_supported, lowest first.
-SUPPORTED = [levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR, levels.ACR_STRONG]
+SUPPORTED = [levels.ACR_PIN, levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR, levels.ACR_STRONG]
 RANK = {value: rank for rank, value in enumerate(SUPPORTED, start=1)}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models import Token
-from ..services import clock
+from ..services import clock, kiosk_sessions
 
 
 @dataclass
@@ -23,7 +23,8 @@ class PresentedToken:
     def is_revoked(self) -> bool:
         if self.kind == "refresh_token" and self.row.refresh_used_at is not None:
             return True
-        return self.row.is_revoked()
+        # A kiosk's token ends with its session, even one that ended by going idle.
+        return self.row.is_revoked() or not kiosk_sessions.token_usable(self.row)
 
     @classmethod
     def find(cls, value: str, hint: str | None) -> "PresentedToken | None":

@@ -14,6 +14,7 @@ from flask import current_app
 from joserfc import jwt
 
 from ..extensions import db
+from ..methods import pin
 from ..models import Token
 from ..models.grants import token_hash
 from ..services import clock
@@ -59,12 +60,19 @@ class TokenGenerator:
 
 class OrganisationInAccessToken:
     """Grant mixin: the access token names the organisation acted for (RFC 9068 §2.2.3.1
-    lets it carry such claims), so a resource server can check the right by itself."""
+    lets it carry such claims), so a resource server can check the right by itself; and
+    a kiosk's PIN login gets no refresh token and only short access tokens."""
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
         from .org_claims import active
 
         origin = self.request.authorization_code or self.request.refresh_token
+        if origin is not None and pin.AMR in (origin.amr or []):
+            # A kiosk's PIN login: nothing outlives the kiosk session, whatever the client asked.
+            include_refresh_token = False
+            scope = " ".join(value for value in (scope or "").split() if value != "offline_access")
+            expires_in = min(expires_in or current_app.config["IDP_ACCESS_TOKEN_TTL"],
+                             current_app.config["IDP_KIOSK_IDLE_TIMEOUT"])
         return self.server.token_generator(
             grant_type or self.GRANT_TYPE, self.request.client, user=user, scope=scope, expires_in=expires_in,
             include_refresh_token=include_refresh_token,

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Client
-from ..models.client import hash_secret
+from ..models.client import SUPPORTED_SCOPES, hash_secret
 from . import audit
 from .frontchannel import origin_of
 
@@ -49,9 +49,15 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            client_id: str | None = None, org_mode: str = "consumer",
            legacy_system: str | None = None,
            backchannel_logout_uri: str | None = None,
-           frontchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
-    """The new client and its secret (None for public clients). The secret is shown once."""
-    grant_types = list(grant_types or ["authorization_code", "refresh_token"])
+           frontchannel_logout_uri: str | None = None,
+           kiosk_organisation=None) -> tuple[Client, str | None]:
+    """The new client and its secret (None for public clients). The secret is shown once.
+    A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
+    with a PIN and never gets refresh tokens or offline access."""
+    if kiosk_organisation is not None:
+        _check_kiosk(grant_types, org_mode)
+    grant_types = list(grant_types or (["authorization_code"] if kiosk_organisation is not None
+                                       else ["authorization_code", "refresh_token"]))
     unknown = set(grant_types) - set(GRANT_TYPES)
     if unknown:
         raise ValidationFailed(f"unknown grant type(s): {', '.join(sorted(unknown))}")
@@ -76,13 +82,24 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         backchannel_logout_uri=check_redirect_uri(backchannel_logout_uri) if backchannel_logout_uri else None,
         frontchannel_logout_uri=_check_frontchannel_uri(frontchannel_logout_uri, redirect_uris)
         if frontchannel_logout_uri else None,
+        kiosk_organisation_id=kiosk_organisation.id if kiosk_organisation is not None else None,
     )
+    if kiosk_organisation is not None:
+        client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
     secret = None if public else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None
     db.session.add(client)
-    audit.record("client.created", client_id=client.client_id, name=client.name)
+    audit.record("client.created", client_id=client.client_id, name=client.name,
+                 kiosk_organisation_id=client.kiosk_organisation_id)
     db.session.commit()
     return client, secret
+
+
+def _check_kiosk(grant_types: list[str] | None, org_mode: str) -> None:
+    if grant_types and set(grant_types) != {"authorization_code"}:
+        raise ValidationFailed("a kiosk client uses the authorization_code grant only (no refresh tokens)")
+    if org_mode != "consumer":
+        raise ValidationFailed("a kiosk client signs residents in for themselves (org mode consumer)")
 
 
 def all_clients() -> list[Client]:

@@ -1,7 +1,8 @@
 """The browser's side of a session: what the signed cookie holds and who is signed in.
 
 The cookie (Flask's signed session) carries a random browser id, which binds flows to
-the browser that started them, and the `sid` of the LoginSession once signed in.
+the browser that started them, and the `sid` of the LoginSession once signed in (a
+kiosk's PIN session under a key of its own).
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import secrets
 from flask import g, request, session
 
 from ..extensions import db
-from ..models import LoginSession
-from ..services import clock
+from ..models import Client, LoginSession
+from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import request_id
 
@@ -64,3 +65,26 @@ def sign_out() -> None:
     session.clear()
     session.update(keep)
     g.login_session = None
+
+
+# A kiosk's PIN session lives under its own key: the browser's ordinary session never
+# serves a kiosk client, and a kiosk session never serves any other client.
+KIOSK_KEY = "kiosk_sid"
+
+
+def session_for_client(client_id: str | None) -> LoginSession | None:
+    """The session an authorization request from this client may use."""
+    client = Client.by_client_id(client_id or "")
+    if client is not None and client.kiosk_organisation_id is not None:
+        return kiosk_sessions.active(session.get(KIOSK_KEY), client)
+    return current_session()
+
+
+def kiosk_session() -> LoginSession | None:
+    """The kiosk session this browser holds, for any kiosk client (logout ends it)."""
+    found = LoginSession.active_by_sid(session.get(KIOSK_KEY))
+    return found if found is not None and found.kiosk_client_id is not None else None
+
+
+def sign_in_kiosk(login_session: LoginSession) -> None:
+    session[KIOSK_KEY] = login_session.sid

@@ -3,7 +3,7 @@ demands the second factor (acr_values, or an essential acr in `claims`) gets it:
 password-only session is stepped up, or the request is refused if it cannot be."""
 import json
 
-from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_STRONG
+from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PIN, ACR_STRONG
 from idp.models import AuditEvent
 from tests.support.journeys import authorize, sign_in
 from tests.support.totp import app_code, enrol, enrolled, wrong_code
@@ -122,6 +122,6 @@ def test_prompt_none_cannot_step_up(browser, rp, user):
 
 def test_discovery_lists_acr_values_supported(rp):
     meta = rp.http.get("/.well-known/openid-configuration").get_json()
-    assert meta["acr_values_supported"] == [ACR_PASSWORD, ACR_MULTI_FACTOR, ACR_STRONG]
+    assert meta["acr_values_supported"] == [ACR_PIN, ACR_PASSWORD, ACR_MULTI_FACTOR, ACR_STRONG]  # lowest first
     assert meta["claims_parameter_supported"] is True
     assert {"acr", "amr"} <= set(meta["claims_supported"])

@@ -6,6 +6,8 @@ enough (prompt=login, max_age), is the session's level high enough (acr_values o
 essential acr claim: stepped up with the second factor, or for the strong level by
 identifying with an upstream provider, see ../acr.py), has the user
 consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
+A kiosk client (a building's touch screen) is signed in only by a PIN login made on
+the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
 before that they are shown as a page.
 """
@@ -29,7 +31,7 @@ from ...extensions import csrf, db
 from ...methods import levels, second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
-from ...web.browser import browser_id, current_session, origin
+from ...web.browser import browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, org_choice
 from ..pending import PendingAuthorization
@@ -61,7 +63,7 @@ def resume(flow_id):
 @bp.route("/authorize/consent/<flow_id>", methods=["POST"])
 def consent(flow_id):
     pending = PendingAuthorization.load(flow_id, browser_id())
-    login_session = current_session()
+    login_session = session_for_client(pending.params.get("client_id"))
     if login_session is None:
         return _authorize(pending.params, pending)
     server = current_app.extensions["idp.server"]
@@ -85,7 +87,7 @@ def consent(flow_id):
 def organisation(flow_id):
     """The answer from the organisation picker or the no-access page."""
     pending = PendingAuthorization.load(flow_id, browser_id())
-    login_session = current_session()
+    login_session = session_for_client(pending.params.get("client_id"))
     if login_session is None:
         return _authorize(pending.params, pending)
     params = pending.params
@@ -115,7 +117,7 @@ def _organisation_page(client, identity, choice, pending):
 def _authorize(params: dict, pending: PendingAuthorization | None):
     server = current_app.extensions["idp.server"]
     oauth_request = AuthorizationRequest(params, request.url)
-    login_session = current_session()
+    login_session = session_for_client(params.get("client_id"))
     identity = login_session.identity if login_session else None
     try:
         _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
@@ -129,6 +131,8 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
+            if grant.client.kiosk_organisation_id is not None:  # its residents sign in with a PIN there
+                return redirect(url_for("kiosk.start", client_id=grant.client.client_id, return_to=return_to))
             if acr.lowest(wanted_acr) == levels.ACR_STRONG:  # no password can reach it: identify upstream
                 return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
@@ -195,11 +199,13 @@ def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
     """Where the session can reach a level it lacks (a URL builder taking return_to): the
     second factor the person has for MFA, an upstream provider for the strong level
     (nothing else reaches it). A signed-out person (identity None) identifies upstream to
-    sign in rather than to step up. Refuses a level this person cannot reach."""
+    sign in rather than to step up. Refuses a level this person cannot reach, and any
+    step-up of a kiosk's PIN session."""
     lowest = acr.lowest(wanted_acr)
-    if lowest == levels.ACR_MULTI_FACTOR and identity is not None and second_factor.methods(identity):
+    kiosk = grant.client.kiosk_organisation_id is not None
+    if not kiosk and lowest == levels.ACR_MULTI_FACTOR and identity is not None and second_factor.methods(identity):
         return partial(second_factor.step_up_url, identity)
-    if levels.ACR_STRONG in wanted_acr and upstreams.available():
+    if not kiosk and levels.ACR_STRONG in wanted_acr and upstreams.available():
         return partial(url_for, "upstream.choose", **({"purpose": "step_up"} if identity is not None else {}))
     audit.record("authorize.acr_unmet", "failure", origin=origin(), identity=identity,
                  client_id=grant.client.client_id, acr_values=wanted_acr[:5])
@@ -207,6 +213,8 @@ def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
     if lowest is None:
         raise AccessDeniedError("None of the requested authentication levels is supported.",
                                 redirect_uri=grant.redirect_uri)
+    if kiosk:
+        raise AccessDeniedError("A kiosk signs people in with a PIN only.", redirect_uri=grant.redirect_uri)
     if lowest == levels.ACR_STRONG:
         raise AccessDeniedError("Strong identification is not available.", redirect_uri=grant.redirect_uri)
     raise AccessDeniedError("A second factor is required; set one up in your account.",

@@ -16,7 +16,7 @@ from ...extensions import csrf
 from ...models import LoginSession
 from ...services import sessions
 from ...web import logout_page
-from ...web.browser import current_session, origin, sign_out
+from ...web.browser import current_session, kiosk_session, origin, sign_out
 
 bp = Blueprint("oidc_end_session", __name__)
 
@@ -34,10 +34,10 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         if hinted is not None and hinted.identity.sub == claims.get("sub"):
             sessions.end(hinted, origin=origin())
             g.ended_sids.append(hinted.sid)
-        login_session = current_session()
-        if login_session is not None and login_session is not hinted:
-            sessions.end(login_session, origin=origin())
-            g.ended_sids.append(login_session.sid)
+        for login_session in (current_session(), kiosk_session()):  # a kiosk's PIN session too
+            if login_session is not None and login_session is not hinted:
+                sessions.end(login_session, origin=origin())
+                g.ended_sids.append(login_session.sid)
         sign_out()
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from flask import Blueprint, current_app
 
 from ...models import Token
+from ...services import kiosk_sessions
 from .. import claims, org_claims
 
 bp = Blueprint("oidc_userinfo", __name__)
@@ -20,6 +21,12 @@ class AccessTokenValidator(BearerTokenValidator):
         token = Token.by_access_token(token_string)
         # Tokens a client got for itself (client credentials) name no person.
         return token if token is not None and token.identity is not None else None
+
+    def validate_token(self, token, scopes, request):
+        super().validate_token(token, scopes, request)
+        # A kiosk's token ends with its session, even one that ended by going idle.
+        if not kiosk_sessions.token_usable(token):
+            raise InvalidTokenError(realm=self.realm, extra_attributes=self.extra_attributes)
 
 
 resource_protector = ResourceProtector()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from flask import current_app
@@ -27,6 +27,10 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
 
     def save_authorization_code(self, code, request):
         session = request.login_session
+        # A kiosk's PIN session serves that kiosk alone, and a kiosk only its own sessions.
+        if session.kiosk_client_id != (request.client.id if request.client.kiosk_organisation_id else None):
+            raise AccessDeniedError("This session cannot sign in to this client.",
+                                    redirect_uri=request.payload.redirect_uri)
         payload = request.payload.data
         now = clock.now()
         db.session.add(AuthorizationCode(

@@ -1,0 +1,97 @@
+"""A PIN login on a building's kiosk: the resident taps their name, then types their PIN.
+
+States: choose -> pin -> done; "back" returns pin -> choose. Only members of the
+kiosk's organisation who have a display name there and have set a PIN are listed, by
+that display name ("A 12"): a shared screen shows no names or addresses. The diagram
+is docs/flows/kiosk.md.
+"""
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from ..errors import NotFound
+from ..extensions import db
+from ..methods import pin
+from ..models import Client, KioskPin, LoginSession, Membership, Organisation
+from ..models.organisation import ACTIVE
+from ..services import kiosk_sessions
+from ..services.audit import Origin
+from .base import Flow
+
+
+class State(str, Enum):
+    CHOOSE = "choose"
+    PIN = "pin"
+    DONE = "done"
+
+
+def _natural(name: str) -> list:
+    # "A 2" before "A 12": the digits in a name compare as numbers.
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+
+
+def residents(organisation_id: int) -> list[Membership]:
+    """Who may sign in at this organisation's kiosks, in the order of their names."""
+    found = db.session.execute(
+        db.select(Membership)
+        .join(KioskPin, KioskPin.identity_id == Membership.identity_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.organisation_id == organisation_id, Organisation.status == ACTIVE,
+               Membership.display_name.is_not(None), Membership.display_name != "")
+    ).scalars()
+    return sorted(found, key=lambda member: _natural(member.display_name))
+
+
+class KioskFlow(Flow):
+    KIND = "kiosk"
+    State = State
+    INITIAL = State.CHOOSE
+    MOVES = {
+        (State.CHOOSE, "choose"): State.PIN,
+        (State.PIN, "back"): State.CHOOSE,
+        (State.PIN, "authenticated"): State.DONE,
+    }
+
+    @classmethod
+    def begin(cls, client_id: str, browser: str, return_to: str) -> "KioskFlow":
+        client = Client.by_client_id(client_id)
+        if client is None or client.kiosk_organisation_id is None:
+            raise NotFound()
+        return cls.start(browser, client_id=client.client_id, return_to=return_to)
+
+    @property
+    def client(self) -> Client:
+        return Client.by_client_id(self.data["client_id"])
+
+    def residents(self) -> list[Membership]:
+        organisation_id = self.client.kiosk_organisation_id
+        return residents(organisation_id) if organisation_id is not None else []
+
+    @property
+    def resident(self) -> Membership | None:
+        membership_id = self.data.get("membership_id")
+        return db.session.get(Membership, membership_id) if membership_id is not None else None
+
+    def choose(self, membership_id: str) -> None:
+        chosen = next((m for m in self.residents() if str(m.id) == membership_id), None)
+        if chosen is None:
+            raise NotFound()
+        self.transition("choose")
+        self.update(membership_id=chosen.id)
+        db.session.commit()
+
+    def back(self) -> None:
+        self.transition("back")
+        self.update(membership_id=None)
+        db.session.commit()
+
+    def submit_pin(self, typed: str, origin: Origin, replacing: LoginSession | None = None) -> LoginSession:
+        """The kiosk session (ending `replacing`, the browser's earlier one), or
+        PinRejected (the resident stays chosen to try again)."""
+        resident, client = self.resident, self.client
+        if self.state is not State.PIN or resident is None or resident.organisation_id != client.kiosk_organisation_id:
+            raise NotFound()
+        pin.verify(resident.identity, typed, origin=origin, client_id=client.client_id)
+        self.transition("authenticated")
+        return kiosk_sessions.start(resident.identity, client, origin=origin, replacing=replacing)

@@ -1,0 +1,134 @@
+"""The kiosk PIN: four digits a person sets on their account page and types on their
+building's touch screen (flows/kiosk.py, web/kiosk.py).
+
+Four digits are weak by nature, so the rules around them carry the weight: no trivial
+PINs, argon2id at rest, and a PIN takes IDP_PIN_MAX_ATTEMPTS wrong tries *in all* (a
+right one does not reset the count, so slow guessing between the owner's own logins
+gets nowhere) before PIN login stays off until the person sets a new PIN. A PIN may be
+changed once per IDP_PIN_CHANGE_INTERVAL, except a locked one. It opens only a kiosk
+session (amr "pin", the lowest acr), never the ordinary login.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..errors import IdpError
+from ..extensions import db
+from ..models import Client, KioskPin, Membership
+from ..services import audit, clock, identities, passwords
+from ..services.account import FormRejected
+from ..services.audit import Origin
+
+AMR = "pin"  # RFC 8176
+PIN = re.compile(r"[0-9]{4}")  # not \d: it also matches other scripts' digits
+# Most chosen 4-digit PINs (DataGenetics' analysis of 3.4 million) that the rules for
+# repeated digits and runs do not already catch; years and keypad columns among them.
+COMMON = frozenset({"1212", "1004", "2000", "2001", "6969", "1122", "1313", "1010", "2580", "0852",
+                    "5683", "0007", "1984", "1990", "2020", "4545", "0101", "1231", "1998", "2468"})
+ASCENDING = "0123456789"
+
+
+class PinRejected(IdpError):
+    """`reason`: wrong, or locked (too many wrong PINs, or no PIN at all any more)."""
+    id = "pin_rejected"
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+        self.status = 423 if reason == "locked" else 401
+
+
+def trivial(pin: str) -> bool:
+    return len(set(pin)) == 1 or pin in ASCENDING or pin in ASCENDING[::-1] or pin in COMMON
+
+
+def credential(identity) -> KioskPin | None:
+    return db.session.execute(db.select(KioskPin).filter_by(identity_id=identity.id)).scalar_one_or_none()
+
+
+def usable(found: KioskPin | None) -> bool:
+    return found is not None and found.locked_at is None
+
+
+def kiosk_memberships(identity) -> list[Membership]:
+    """The person's memberships in organisations that have a kiosk: where a PIN is of use."""
+    has_kiosk = db.select(Client.id).where(Client.kiosk_organisation_id == Membership.organisation_id).exists()
+    return list(db.session.execute(
+        db.select(Membership).where(Membership.identity_id == identity.id, has_kiosk).order_by(Membership.id)
+    ).scalars())
+
+
+def next_change_at(found: KioskPin | None) -> dt.datetime | None:
+    """When the PIN may next be changed; None when it may be now."""
+    if found is None or found.locked_at is not None:
+        return None
+    allowed = found.set_at + dt.timedelta(seconds=current_app.config["IDP_PIN_CHANGE_INTERVAL"])
+    return allowed if allowed > clock.now() else None
+
+
+def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin) -> None:
+    """Set or change the PIN; FormRejected names the field at fault. The password keeps
+    someone holding only a stolen session from giving themselves a way in at the kiosk."""
+    found = credential(identity)
+    if next_change_at(found) is not None:
+        raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
+    pin = (pin or "").strip()
+    if not PIN.fullmatch(pin):
+        raise FormRejected({"pin": _l("Enter exactly 4 digits.")})
+    if trivial(pin):
+        raise FormRejected({"pin": _l("This PIN is too easy to guess. Avoid repeated digits, runs such as 1234 "
+                                      "and common choices.")})
+    if (repeated or "").strip() != pin:
+        raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
+    password = password or ""
+    if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
+        audit.record("pin.set", "failure", origin=origin, identity=identity, reason="wrong_password")
+        db.session.commit()
+        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+    if found is None:
+        found = KioskPin(identity_id=identity.id)
+        db.session.add(found)
+    found.pin_hash = passwords.hash_password(pin)
+    found.set_at, found.failed_attempts, found.locked_at = clock.now(), 0, None
+    audit.record("pin.set", origin=origin, identity=identity)
+    db.session.commit()
+
+
+def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) -> None:
+    """A kiosk login's PIN check: returns when right, else PinRejected.
+
+    Each try first claims one of the PIN's remaining attempts in a single UPDATE, so
+    concurrent guesses from several processes can never get more tries than allowed;
+    a right PIN gives its attempt back.
+    """
+    limit = current_app.config["IDP_PIN_MAX_ATTEMPTS"]
+    found = credential(identity)
+    claimed = found is not None and db.session.execute(
+        db.update(KioskPin)
+        .where(KioskPin.id == found.id, KioskPin.locked_at.is_(None), KioskPin.failed_attempts < limit)
+        .values(failed_attempts=KioskPin.failed_attempts + 1)
+    ).rowcount == 1
+    if not claimed:
+        audit.record("login.pin", "failure", origin=origin, identity=identity, client_id=client_id, reason="locked")
+        db.session.commit()
+        raise PinRejected("locked")
+    db.session.refresh(found)
+    if PIN.fullmatch(pin or "") and passwords.verify(found.pin_hash, pin):
+        db.session.execute(db.update(KioskPin).where(KioskPin.id == found.id)
+                           .values(failed_attempts=KioskPin.failed_attempts - 1))
+        audit.record("login.pin", origin=origin, identity=identity, client_id=client_id)
+        db.session.commit()
+        return
+    audit.record("login.pin", "failure", origin=origin, identity=identity, client_id=client_id, reason="wrong",
+                 attempts=found.failed_attempts)
+    if found.failed_attempts >= limit:
+        found.locked_at = clock.now()
+        audit.record("pin.locked", origin=origin, identity=identity, client_id=client_id)
+        db.session.commit()
+        raise PinRejected("locked")
+    db.session.commit()
+    raise PinRejected("wrong")

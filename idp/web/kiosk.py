@@ -1,0 +1,84 @@
+"""The kiosk's pages: a building's touch screen where residents tap their name and type
+their PIN on an on-screen keypad (static/kiosk.js; without it, the device's keyboard).
+
+An authorization request from a kiosk client comes here instead of the password page
+(oidc/endpoints/authorize.py); a right PIN starts the kiosk's own session and returns
+to that request.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ..errors import NotFound
+from ..extensions import limiter
+from ..flows.kiosk import KioskFlow, State
+from ..methods import pin
+from .browser import browser_id, kiosk_session, origin, sign_in_kiosk
+from .limits import per_account
+from .login import _safe_return_to
+
+bp = Blueprint("kiosk", __name__)
+
+
+def _resident_email() -> str | None:
+    resident = KioskFlow.load(request.view_args["flow_id"], browser_id()).resident
+    return resident.identity.email if resident is not None else None
+
+
+@bp.route("/kiosk/start")
+def start():
+    return_to = _safe_return_to(request.args.get("return_to"))
+    if return_to is None:
+        raise NotFound()
+    flow = KioskFlow.begin(request.args.get("client_id") or "", browser_id(), return_to)
+    return redirect(url_for("kiosk.show", flow_id=flow.id))
+
+
+@bp.route("/kiosk/<flow_id>")
+def show(flow_id):
+    flow = KioskFlow.load(flow_id, browser_id())
+    if flow.state is State.DONE:
+        return redirect(flow.return_to)
+    if flow.state is State.PIN and flow.resident is None:  # removed from the organisation meanwhile
+        flow.back()
+    if flow.state is State.CHOOSE:
+        return render_template("kiosk/residents.html", flow=flow, residents=flow.residents())
+    return _pin_page(flow)
+
+
+def _pin_page(flow: KioskFlow, error: str | None = None, status: int = 200):
+    resident = flow.resident
+    if error is None and not pin.usable(pin.credential(resident.identity)):
+        error = "locked"  # said at once, not after a PIN typed in vain
+    return render_template("kiosk/pin.html", flow=flow, resident=resident, error=error), status
+
+
+@bp.route("/kiosk/<flow_id>/choose", methods=["POST"])
+def choose(flow_id):
+    flow = KioskFlow.load(flow_id, browser_id())
+    if flow.state is State.CHOOSE:
+        flow.choose((request.form.get("resident") or "")[:20])
+    return redirect(url_for("kiosk.show", flow_id=flow.id))
+
+
+@bp.route("/kiosk/<flow_id>/back", methods=["POST"])
+def back(flow_id):
+    flow = KioskFlow.load(flow_id, browser_id())
+    if flow.state is State.PIN:
+        flow.back()
+    return redirect(url_for("kiosk.show", flow_id=flow.id))
+
+
+@bp.route("/kiosk/<flow_id>/pin", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_PIN_RATE_LIMIT"])
+@per_account("IDP_PIN_ACCOUNT_RATE_LIMIT", _resident_email)
+def enter_pin(flow_id):
+    flow = KioskFlow.load(flow_id, browser_id())
+    if flow.state is not State.PIN:
+        return redirect(url_for("kiosk.show", flow_id=flow.id))
+    try:
+        started = flow.submit_pin(request.form.get("pin") or "", origin(), replacing=kiosk_session())
+    except pin.PinRejected as rejected:
+        return _pin_page(flow, rejected.reason, rejected.status)
+    sign_in_kiosk(started)
+    return redirect(flow.return_to)

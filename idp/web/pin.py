@@ -1,0 +1,45 @@
+"""The kiosk PIN on the account page: set or change it (methods/pin.py has the rules)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import limiter
+from ..methods import pin
+from ..services.account import FormRejected
+from .account import local_time, signed_in
+from .browser import origin
+
+bp = Blueprint("pin", __name__)
+
+
+@bp.route("/account/pin", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"], methods=["POST"])
+@signed_in
+def settings(identity):
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            pin.set_pin(identity, form.get("current_password", ""), form.get("pin", ""), form.get("repeat_pin", ""),
+                        origin=origin())
+        except FormRejected as rejected:
+            errors = rejected.problems
+        else:
+            next_change = pin.next_change_at(pin.credential(identity))
+            flash(_("Your PIN was saved. You can change it again on %(time)s.", time=local_time(next_change))
+                  if next_change else _("Your PIN was saved."))
+            return redirect(url_for("pin.settings"))
+    found = pin.credential(identity)
+    return render_template("pin/settings.html", identity=identity, found=found, next_change=pin.next_change_at(found),
+                           memberships=pin.kiosk_memberships(identity),
+                           max_attempts=current_app.config["IDP_PIN_MAX_ATTEMPTS"],
+                           errors=errors), 400 if errors else 200
+
+
+@bp.app_template_global()
+def kiosk_pin_status(identity) -> dict:
+    """For the account page's section, shown to those whose organisation has a kiosk."""
+    found = pin.credential(identity)
+    return {"offered": found is not None or bool(pin.kiosk_memberships(identity)), "set": found is not None,
+            "locked": found is not None and found.locked_at is not None}

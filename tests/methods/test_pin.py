@@ -1,0 +1,103 @@
+"""The kiosk PIN as a resident meets it on the account page: exactly 4 digits, nothing
+trivial, the password asked, at most one change a day (the page says when the next is
+allowed) and argon2id at rest. Locking and replacing a locked PIN: tests/web/test_kiosk.py."""
+import pytest
+
+from idp.models import AuditEvent, KioskPin
+from idp.services import clock
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+from tests.support.kiosk import building, kiosk, resident
+from tests.support.orgs import person
+
+TOO_EASY = "This PIN is too easy to guess."
+DAY = 24 * 3600
+
+
+def signed_in_browser(app, identity):
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, identity.email, identity.test_password)
+    assert "Your account" in browser.text
+    return browser
+
+
+def set_pin(browser, identity, code, repeat=None, password=None):
+    browser.get("/account/pin")
+    return browser.submit("/account/pin", pin=code, repeat_pin=code if repeat is None else repeat,
+                          current_password=password or identity.test_password)
+
+
+@pytest.fixture
+def member(app):
+    organisation = building()
+    kiosk(app, organisation)
+    return resident(organisation, "a12@koivukuja.fi", "A 12", code=None)
+
+
+def test_account_page_offers_a_pin_to_members_of_an_organisation_with_a_kiosk(app, member):
+    browser = signed_in_browser(app, member)
+    assert "Kiosk PIN" in browser.text and "Set a PIN" in browser.text
+    browser.get("/account/pin")
+    assert "As Oy Koivukuja shows you on its screen as A 12." in browser.text
+    outsider = signed_in_browser(app, person("muualla@example.fi"))
+    assert "Kiosk PIN" not in outsider.text
+
+
+def test_pin_is_stored_with_argon2id_and_the_page_says_when_it_may_change_next(app, member):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827")
+    assert browser.page.status_code == 200 and "Your PIN was saved. You can change it again on" in browser.text
+    stored = KioskPin.query.one()
+    assert stored.pin_hash.startswith("$argon2id$") and "4827" not in stored.pin_hash
+    assert 'data-testid="next-change"' in browser.text and 'name="pin"' not in browser.text
+    assert [e.result for e in AuditEvent.query.filter_by(event="pin.set")] == ["success"]
+
+
+@pytest.mark.parametrize("code", ["0000", "7777", "1234", "0123", "6789", "9876", "3210", "1212", "2580", "1004"])
+def test_trivial_pins_are_refused(app, member, code):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, code)
+    assert browser.page.status_code == 400 and TOO_EASY in browser.text
+    assert KioskPin.query.count() == 0
+
+
+@pytest.mark.parametrize("code", ["482", "48271", "48a7", "４８２７", " "])
+def test_a_pin_is_exactly_four_digits(app, member, code):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, code)
+    assert browser.page.status_code == 400 and "Enter exactly 4 digits." in browser.text
+    assert KioskPin.query.count() == 0
+
+
+def test_pins_must_match_and_the_password_is_needed(app, member):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827", repeat="4828")
+    assert browser.page.status_code == 400 and "The PINs do not match." in browser.text
+    set_pin(browser, member, "4827", password="not my password at all")
+    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
+    assert KioskPin.query.count() == 0
+    assert AuditEvent.query.filter_by(event="pin.set", result="failure").count() == 1
+
+
+def test_pin_changes_at_most_once_a_day(app, member):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827")
+    first_hash = KioskPin.query.one().pin_hash
+
+    clock.advance(DAY - 60)
+    browser = signed_in_browser(app, member)  # the first session has ended by now
+    browser.get("/account/pin")
+    assert "You can change it again on" in browser.text and 'name="pin"' not in browser.text
+    browser.client.post("/account/pin", data={"csrf_token": _csrf(browser), "pin": "5938", "repeat_pin": "5938",
+                                              "current_password": member.test_password})
+    assert KioskPin.query.one().pin_hash == first_hash  # refused even when posted directly
+
+    clock.advance(61)
+    set_pin(browser, member, "5938")
+    assert "Your PIN was saved." in browser.text and KioskPin.query.one().pin_hash != first_hash
+
+
+def _csrf(browser) -> str:
+    browser.get("/account")
+    return browser.form("/account/profile")["fields"]["csrf_token"]

@@ -1,0 +1,263 @@
+"""A building's kiosk: residents tap their name and type their PIN; the kiosk client gets
+tokens with amr pin and the lowest acr, no refresh token, from a session that serves that
+kiosk alone and ends after two minutes without use. A PIN opens nothing else."""
+import pytest
+
+from idp.extensions import db
+from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PIN
+from idp.models import AuditEvent, KioskPin
+from idp.services import clock, organisations
+from tests.support.browser import Browser
+from tests.support.journeys import authorize, sign_in
+from tests.support.kiosk import PIN, building, kiosk, membership_id, pin_login, resident
+from tests.support.orgs import person
+
+WRONG = "The PIN is not correct."
+LOCKED = "PIN sign-in is off for you"
+
+
+@pytest.fixture
+def house(app):
+    return building()
+
+
+@pytest.fixture
+def screen(app, house):
+    return kiosk(app, house)
+
+
+@pytest.fixture
+def a12(house):
+    return resident(house, "a12@koivukuja.fi", "A 12")
+
+
+def redeem(rp, browser):
+    callback = rp.callback_params(browser.url)
+    assert "code" in callback, callback
+    response = rp.redeem(callback["code"])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def events(name):
+    return [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event=name)
+            .order_by(AuditEvent.id)]
+
+
+def test_resident_signs_in_with_the_pin_and_the_kiosk_gets_pin_level_tokens(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    assert "/kiosk/" in browser.url and "Tap your name, then type your PIN." in browser.text
+    assert 'name="password"' not in browser.text and a12.email not in browser.text
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    assert 'data-testid="resident">A 12<' in browser.text and 'inputmode="numeric"' in browser.text
+    browser.submit("/pin", pin=PIN)
+
+    tokens = redeem(screen, browser)
+    claims = screen.verify_id_token(tokens["id_token"])
+    assert claims["sub"] == a12.sub and claims["amr"] == ["pin"] and claims["acr"] == ACR_PIN
+    assert "refresh_token" not in tokens and tokens["expires_in"] == 120
+    assert screen.userinfo(tokens["access_token"]).get_json()["email"] == a12.email
+    assert events("login.pin") == [("success", None)]
+
+
+def test_only_residents_with_a_pin_and_a_display_name_are_listed_in_natural_order(app, house, screen):
+    resident(house, "a12@koivukuja.fi", "A 12")
+    resident(house, "a2@koivukuja.fi", "A 2")
+    resident(house, "b3@koivukuja.fi", "B 3", code=None)  # no PIN
+    resident(house, "nimeton@koivukuja.fi", "", code="5938")  # no display name
+    elsewhere = building("As Oy Muualla", "1572860-0")
+    resident(elsewhere, "c1@muualla.fi", "C 1")
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    listed = [name for name in ("A 2", "A 12", "B 3", "C 1") if f">{name}<" in browser.text]
+    assert listed == ["A 2", "A 12"] and browser.text.index(">A 2<") < browser.text.index(">A 12<")
+    browser.client.post(browser.form("/choose")["action"], data={
+        "csrf_token": browser.form("/choose")["fields"]["csrf_token"], "resident": "99999"})
+    assert AuditEvent.query.filter_by(event="login.pin").count() == 0
+
+
+def test_no_refresh_token_even_when_offline_access_is_asked_and_allowed(app, screen, a12):
+    screen.client.grant_types = ["authorization_code", "refresh_token"]  # registration changed by hand
+    screen.client.scope = "openid profile email offline_access"
+    db.session.commit()
+    browser = Browser(app)
+    pin_login(browser, screen, a12, scope="openid offline_access")
+    tokens = redeem(screen, browser)
+    assert "refresh_token" not in tokens and "offline_access" not in tokens["scope"].split()
+
+
+def test_five_wrong_pins_lock_pin_login_until_a_new_pin_is_set(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12, code="1357")
+    for attempt in range(2, 5):
+        assert browser.page.status_code == 401 and WRONG in browser.text, attempt
+        browser.submit("/pin", pin="1357")
+    assert browser.page.status_code == 401
+    browser.submit("/pin", pin="1357")  # the fifth
+    assert browser.page.status_code == 423 and LOCKED in browser.text and 'name="pin"' not in browser.text
+    assert events("pin.locked") == [("success", None)]
+
+    other = Browser(app)
+    other.get(screen.authorize_url())
+    other.submit("/choose", button=("resident", str(membership_id(other, "A 12"))))
+    assert LOCKED in other.text and 'name="pin"' not in other.text  # said before any PIN is typed
+    response = other.client.post(other.form("/back")["action"].replace("/back", "/pin"),
+                                 data={"csrf_token": other.form("/back")["fields"]["csrf_token"], "pin": PIN})
+    assert response.status_code == 423 and LOCKED in response.get_data(as_text=True)  # even the right PIN
+    assert events("login.pin")[-1] == ("failure", "locked")
+
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, a12.email, a12.test_password)
+    assert "A wrong PIN was typed too many times." in owner.text
+    owner.get("/account/pin")  # set less than a day ago, but locked: replaced at once
+    owner.submit("/account/pin", pin="5938", repeat_pin="5938", current_password=a12.test_password)
+    assert "Your PIN was saved." in owner.text
+    assert KioskPin.query.one().locked_at is None
+
+    fresh = Browser(app)
+    pin_login(fresh, screen, a12, code="5938")
+    assert redeem(screen, fresh)["access_token"]
+
+
+def test_a_right_pin_does_not_wipe_out_earlier_wrong_ones(app, screen, a12):
+    for _ in range(4):
+        pin_login(Browser(app), screen, a12, code="1357")
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    assert redeem(screen, browser)["access_token"]
+    pin_login(Browser(app), screen, a12, code="1357")  # the fifth wrong one in all
+    assert events("pin.locked") == [("success", None)]
+
+
+def test_a_pin_typed_on_the_normal_password_page_does_not_work(app, rp, a12):
+    browser = Browser(app)
+    browser.get(rp.authorize_url())
+    sign_in(browser, a12.email, PIN)
+    assert browser.page.status_code == 401 and "The email address or password is incorrect" in browser.text
+    assert "rp.example" not in browser.url
+
+
+def test_the_kiosk_session_gives_no_sign_in_to_other_clients(app, house, screen, rp, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    redeem(screen, browser)
+
+    browser.get(rp.authorize_url())  # an ordinary service: asks for the email and password
+    assert 'name="email"' in browser.text and "rp.example" not in (browser.url or "")
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"
+    browser.get("/account")
+    assert "/login" in browser.url
+
+    other_screen = kiosk(app, house, name="Porras B")
+    browser.get(other_screen.authorize_url())  # another kiosk, even of the same building
+    assert "/kiosk/" in browser.url and "Tap your name" in browser.text
+
+
+def test_an_ordinary_session_is_not_used_by_the_kiosk(app, screen, rp, a12):
+    browser = Browser(app)
+    authorize(browser, rp, a12)
+    assert rp.verify_id_token(redeem(rp, browser)["id_token"])["acr"] == ACR_PASSWORD
+    browser.get(screen.authorize_url())
+    assert "/kiosk/" in browser.url and "Tap your name" in browser.text
+    browser.get(screen.authorize_url(prompt="none"))
+    assert screen.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_the_kiosk_session_ends_after_two_minutes_without_use(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    first = screen.verify_id_token(redeem(screen, browser)["id_token"])
+
+    clock.advance(110)  # in use again before two minutes: the session goes on
+    browser.get(screen.authorize_url(prompt="none"))
+    again = redeem(screen, browser)
+    assert screen.verify_id_token(again["id_token"])["sid"] == first["sid"]
+    clock.advance(110)
+    assert screen.userinfo(again["access_token"]).status_code == 200  # a use as well
+
+    clock.advance(121)  # two minutes without use: over
+    browser.get(screen.authorize_url(prompt="none"))
+    assert screen.callback_params(browser.url)["error"] == "login_required"
+    assert screen.userinfo(again["access_token"]).status_code == 401
+    browser.get(screen.authorize_url())
+    assert "Tap your name" in browser.text
+
+
+def test_logout_ends_the_kiosk_session_and_its_tokens(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    tokens = redeem(screen, browser)
+    browser.get(f"/logout?id_token_hint={tokens['id_token']}&post_logout_redirect_uri=https://rp.example/bye")
+    assert browser.url.startswith("https://rp.example/bye")
+    assert screen.userinfo(tokens["access_token"]).status_code == 401
+    assert screen.introspect(tokens["access_token"]).get_json() == {"active": False}
+    browser.get(screen.authorize_url())
+    assert "Tap your name" in browser.text
+
+
+def test_a_pin_session_meets_no_password_or_mfa_demand(app, screen, a12):
+    for level in (ACR_PASSWORD, ACR_MULTI_FACTOR):
+        browser = Browser(app)
+        pin_login(browser, screen, a12)
+        redeem(screen, browser)
+        browser.get(screen.authorize_url(acr_values=level))
+        callback = screen.callback_params(browser.url)
+        assert callback["error"] == "access_denied", level
+        assert callback["error_description"] == "A kiosk signs people in with a PIN only."
+    browser = Browser(app)
+    pin_login(browser, screen, a12, acr_values=ACR_PIN)
+    assert screen.verify_id_token(redeem(screen, browser)["id_token"])["acr"] == ACR_PIN
+
+
+def test_a_password_session_meets_a_pin_demand(app, rp, a12):
+    browser = Browser(app)
+    browser.get(rp.authorize_url(acr_values=ACR_PIN))
+    sign_in(browser, a12.email, a12.test_password)
+    if "/authorize/consent/" in browser.text:
+        browser.submit("/authorize/consent/", button=("decision", "allow"))
+    assert rp.verify_id_token(redeem(rp, browser)["id_token"])["acr"] == ACR_PASSWORD
+
+
+def test_kiosk_page_says_so_when_nobody_has_a_pin(app, screen):
+    person("ei-pinnia@koivukuja.fi")
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    assert "Nobody can sign in here yet." in browser.text
+
+
+
+def test_the_next_resident_signing_in_ends_the_previous_residents_session(app, house, screen, a12):
+    b3 = resident(house, "b3@koivukuja.fi", "B 3", code="5938")
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    first = redeem(screen, browser)
+    pin_login(browser, screen, b3, code="5938", prompt="login")
+    second = redeem(screen, browser)
+    assert screen.verify_id_token(second["id_token"])["sub"] == b3.sub
+    assert screen.userinfo(first["access_token"]).status_code == 401
+    assert screen.userinfo(second["access_token"]).status_code == 200
+
+
+def test_a_kiosk_that_is_not_first_party_asks_consent_of_the_resident(app, house, a12):
+    screen = kiosk(app, house)
+    screen.client.first_party = False
+    db.session.commit()
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    assert "/authorize/consent/" in browser.text
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    assert screen.verify_id_token(redeem(screen, browser)["id_token"])["amr"] == ["pin"]
+
+
+def test_a_resident_removed_from_the_organisation_meanwhile_is_back_at_the_list(app, house, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    pin_page = browser.url
+    organisations.remove_member(house, organisations.membership(house, a12))
+    db.session.commit()
+    browser.get(pin_page)
+    assert "Nobody can sign in here yet." in browser.text and ">A 12<" not in browser.text
