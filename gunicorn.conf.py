@@ -14,7 +14,8 @@ threads = int(os.environ.get("TUNNUS_THREADS", 4))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
+# An empty TUNNUS_ACCESS_LOG turns the access log off (benchmarks).
+accesslog = os.environ.get("TUNNUS_ACCESS_LOG", "-") or None
 # The proxy in front terminates TLS; trust its X-Forwarded-* only from these addresses.
 forwarded_allow_ips = os.environ.get("TUNNUS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
