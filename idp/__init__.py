@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings
 from .errors import IdpError
+from .oidc import document_cache
 from .extensions import babel, csrf, db, limiter, migrate
 from .web import metrics_endpoint, security_headers
 
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     security_headers.init_app(app)
     metrics_endpoint.init_app(app)
+    document_cache.init_app(app)
     from .cli import register
 
     register(app)

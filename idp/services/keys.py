@@ -102,6 +102,10 @@ class KeyStore:
         now = clock.timestamp()
         return [k for k in self._load() if k.published_at(now, self.retention)]
 
+    def published_kids(self) -> tuple[str, ...]:
+        """Changes exactly when the JWK Set does."""
+        return tuple(k.kid for k in self.published())
+
     def public_jwks(self) -> dict:
         keys = self.published()
         marker = tuple(k.kid for k in keys)

@@ -15,13 +15,18 @@ def nonce() -> str:
     return g.csp_nonce
 
 
+def policy(script_nonce: str) -> str:
+    """The Content-Security-Policy allowing scripts with this nonce."""
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{script_nonce}'; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
 def apply(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce()}'; "
-        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-    ))
+    headers.setdefault("Content-Security-Policy", policy(nonce()))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
