@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_TOTP_LOCK_SECONDS", 900, "How long the second-factor code step stays locked.", int),
     Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
     Setting("IDP_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Password attempts per account, from any IP."),
+    Setting("IDP_CLIENT_CACHE_SECONDS", 5, "How long a process may answer for a client from memory; a client changed elsewhere is seen after this many seconds.", float),
     Setting("IDP_TOKEN_RATE_LIMIT", "6000 per minute", "Token endpoint requests per client IP."),
     Setting("IDP_TOKEN_CLIENT_RATE_LIMIT", "3000 per minute", "Token endpoint requests per client_id."),
     Setting("IDP_RECOVERY_RATE_LIMIT", "5 per 10 minutes", "Password reset requests (each sends mail) per client IP."),

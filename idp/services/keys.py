@@ -72,6 +72,7 @@ class KeyStore:
         self._stamp = None
         self._keys: list[SigningKey] = []
         self._jwks_cache: tuple | None = None
+        self._verification_cache: tuple | None = None
 
     # Reading
 
@@ -115,7 +116,11 @@ class KeyStore:
         return self._jwks_cache[1]
 
     def verification_keys(self) -> KeySet:
-        return KeySet([k.key for k in self.published()])
+        keys = self.published()
+        marker = tuple(k.kid for k in keys)
+        if self._verification_cache is None or self._verification_cache[0] != marker:
+            self._verification_cache = (marker, KeySet([k.key for k in keys]))
+        return self._verification_cache[1]
 
     # Writing
 
