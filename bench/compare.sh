@@ -67,10 +67,21 @@ basic_auth() {
 
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-declare -A RPS P50 P99 REQS ERRS LOAD
+# The process that serves: the server itself if it has no children, else its largest child.
+worker_pid() {
+  local pids; pids=$(pgrep -P "$SERVER_PID" || true)
+  [ -n "$pids" ] || { echo "$SERVER_PID"; return; }
+  for pid in $pids; do echo "$(ps -o rss= -p "$pid") $pid"; done | sort -n | tail -n1 | cut -d' ' -f2
+}
+# CPU time (user + system, clock ticks) a process has used: per request it shows the cost
+# of an endpoint even when other work on the machine makes req/s noisy.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+declare -A RPS P50 P99 REQS ERRS LOAD CPU_US
 wrk_run() { # who endpoint url script [wrk args...]
   local who=$1 ep=$2 url=$3 script=$4; shift 4
-  local out line
+  local out line before
+  before=$(cpu_ticks "$WORKER")
   out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$TIMEOUT" -s "$script" "$@" "$url")
   line=$(grep '^RESULT' <<<"$out" || true)
   [ -n "$line" ] || { echo "$out" >&2; echo "wrk produced no RESULT for $who $ep" >&2; exit 5; }
@@ -78,8 +89,9 @@ wrk_run() { # who endpoint url script [wrk args...]
   RPS[$who.$ep]=${2#rps=}; P50[$who.$ep]=${3#p50_ms=}; P99[$who.$ep]=${4#p99_ms=}
   REQS[$who.$ep]=$(( ${REQS[$who.$ep]:-0} + ${5#requests=} ))
   ERRS[$who.$ep]=$(( ${6#non2xx3xx=} + ${7#sock_errors=} ))
-  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  %s %s\n' "$who" "$ep" "${RPS[$who.$ep]}" \
-    "${P50[$who.$ep]}" "${P99[$who.$ep]}" "$6" "$7" >&2
+  CPU_US[$who.$ep]=$(( ($(cpu_ticks "$WORKER") - before) * 1000000 / $(getconf CLK_TCK) / (${5#requests=} > 0 ? ${5#requests=} : 1) ))
+  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  %5s us CPU/req  %s %s\n' "$who" "$ep" "${RPS[$who.$ep]}" \
+    "${P50[$who.$ep]}" "${P99[$who.$ep]}" "${CPU_US[$who.$ep]}" "$6" "$7" >&2
 }
 
 measure() { # who base client_id secret
@@ -115,6 +127,7 @@ if [ -z "${SKIP_PEER:-}" ]; then
   (cd "$WORK/peers/node-oidc" && PORT=$PEER_PORT exec taskset -c "$SERVER_CPU" node server.mjs) >"$WORK/peer.log" 2>&1 &
   SERVER_PID=$!
   wait_for "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" "$WORK/peer.log"
+  WORKER=$(worker_pid)
   measure peer "http://127.0.0.1:$PEER_PORT" bench bench-secret
   stop_server
 fi
@@ -152,6 +165,7 @@ echo "tunnus: $SERVER, 1 worker, PostgreSQL + Redis ($DATABASE_URL, $REDIS_URL)"
 taskset -c "$SERVER_CPU" "${command[@]}" >"$WORK/tunnus.log" 2>&1 &
 SERVER_PID=$!
 wait_for "$IDP_ISSUER/.well-known/openid-configuration" "$WORK/tunnus.log"
+WORKER=$(worker_pid)
 measure tunnus "$IDP_ISSUER" "$CLIENT_ID" "$CLIENT_SECRET"
 
 served=0; for ep in "${ENDPOINTS[@]}"; do served=$(( served + ${REQS[tunnus.$ep]} )); done
@@ -161,20 +175,20 @@ while [ "$served" -lt "$RSS_AFTER" ]; do
     -H "Authorization: Basic $(basic_auth "$CLIENT_ID" "$CLIENT_SECRET")" 2>/dev/null
   served=$(( served + ${REQS[tunnus.token_cc]} - before ))
 done
-# The worker: the server process itself if it has no children (it serves), else its largest child.
-rss_kb=$( (pgrep -P "$SERVER_PID" || echo "$SERVER_PID") | xargs -I{} ps -o rss= -p {} | sort -n | tail -n1)
+rss_kb=$(ps -o rss= -p "$WORKER")
 stop_server
 grep -iE "error|traceback" "$WORK/tunnus.log" | head -n 5 >&2 || true
 
 ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print(f"{float(a)/float(b):.2f}" if b not in ("", "0") else "-")' "$1" "$2"; }
 echo
 echo "Tunnus ($SERVER, 1 worker on cpu $SERVER_CPU, PostgreSQL + Redis) vs node-oidc-provider; wrk $THREADS threads, $CONNS conns, $DURATION"
-printf '%-14s %11s %11s %7s %9s %9s %8s %6s\n' endpoint "peer req/s" "tunnus r/s" ratio "p50 ms" "p99 ms" p99/p50 errors
+printf '%-14s %11s %11s %7s %9s %9s %8s %6s %15s\n' endpoint "peer req/s" "tunnus r/s" ratio "p50 ms" "p99 ms" \
+  p99/p50 errors "CPU us/req p/t"
 for ep in "${ENDPOINTS[@]}"; do
   peer=${RPS[peer.$ep]:-}
-  printf '%-14s %11s %11s %7s %9s %9s %8s %6s\n' "$ep" "${peer:--}" "${RPS[tunnus.$ep]}" \
+  printf '%-14s %11s %11s %7s %9s %9s %8s %6s %15s\n' "$ep" "${peer:--}" "${RPS[tunnus.$ep]}" \
     "$( [ -n "$peer" ] && ratio "${RPS[tunnus.$ep]}" "$peer" || echo -)" "${P50[tunnus.$ep]}" "${P99[tunnus.$ep]}" \
-    "$(ratio "${P99[tunnus.$ep]}" "${P50[tunnus.$ep]}")" "${ERRS[tunnus.$ep]}"
+    "$(ratio "${P99[tunnus.$ep]}" "${P50[tunnus.$ep]}")" "${ERRS[tunnus.$ep]}" "${CPU_US[peer.$ep]:--}/${CPU_US[tunnus.$ep]}"
 done
 echo "tunnus worker RSS after $served requests: $(( rss_kb / 1024 )) MB"
 [ -n "${SKIP_PEER:-}" ] || echo "load average (1/5/15 min) peer run: ${LOAD[peer]}"

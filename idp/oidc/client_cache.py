@@ -5,10 +5,13 @@ round trip costs more than the rest of a client_credentials request, while regis
 rarely change. The cache keeps copies that belong to no database session, for reading
 only. A client change committed in this process empties every cache at once; other
 processes (workers share only the database) follow within IDP_CLIENT_CACHE_SECONDS.
+When an entry runs out, one request reads the client again while the others go on with
+the entry they had, so a busy client does not send every thread to the database at once.
 Unknown client_ids are not cached, so guessing cannot fill the cache.
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import sqlalchemy as sa
@@ -23,15 +26,25 @@ class ClientCache:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._entries: dict[str, tuple[float, int, Client]] = {}
+        self._reading = threading.Lock()
 
     def find(self, client_id: str) -> Client | None:
         """Authlib's query_client."""
         if not client_id or len(client_id) > 64:
             return None
         entry = self._entries.get(client_id)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now and entry[1] == _generation:
-            return entry[2]
+        if entry is not None and entry[1] == _generation:
+            if entry[0] > time.monotonic():
+                return entry[2]
+            if not self._reading.acquire(blocking=False):
+                return entry[2]  # another request is reading it again right now
+            try:
+                return self._read(client_id)
+            finally:
+                self._reading.release()
+        return self._read(client_id)
+
+    def _read(self, client_id: str) -> Client | None:
         generation = _generation
         row = Client.by_client_id(client_id)
         if row is None:
@@ -39,7 +52,7 @@ class ClientCache:
             return None
         copy = _detached_copy(row)
         if self.seconds > 0:
-            self._entries[client_id] = (now + self.seconds, generation, copy)
+            self._entries[client_id] = (time.monotonic() + self.seconds, generation, copy)
         return copy
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -98,14 +99,23 @@ class ClientToken:
         claims = _unverified_claims(value)
         if claims is None or claims.get("sub") != claims.get("client_id") or not claims.get("jti"):
             return None
-        try:
-            token = jwt.decode(value, current_app.extensions["idp.keys"].verification_keys(), algorithms=["ES256"])
-        except (JoseError, ValueError):
-            return None
-        issuer = current_app.config["IDP_ISSUER"]
-        if token.header.get("typ") != "at+jwt" or token.claims.get("iss") != issuer:
-            return None
-        return cls(token.claims)
+        keys = current_app.extensions["idp.keys"]
+        verified = _verified_claims(value, keys.published_kids(), keys, current_app.config["IDP_ISSUER"])
+        return cls(verified) if verified is not None else None
+
+
+# A resource server introspects the same token on every call it serves; a signature once
+# checked need not be checked again while the same keys are published. Keyed by the
+# token itself, so nothing but a token's own bytes can hit an entry.
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(value: str, _published_kids: tuple, keys, issuer: str) -> dict | None:
+    try:
+        token = jwt.decode(value, keys.verification_keys(), algorithms=["ES256"])
+    except (JoseError, ValueError):
+        return None
+    if token.header.get("typ") != "at+jwt" or token.claims.get("iss") != issuer:
+        return None
+    return token.claims
 
 
 def _unverified_claims(value: str) -> dict | None:
