@@ -4,7 +4,7 @@ They are JWTs (RFC 9068) that carry everything introspection answers, so issuing
 costs no database write. Introspection (RFC 7662) verifies the signature and expiry and
 consults the revoked ids; revocation (RFC 7009) adds the token's jti to table
 revoked_access_tokens until the token would have expired. Each process keeps those ids in
-memory and rereads the table after its own revocations and at least every
+memory: its own revocations count at once, and it reads the table again every
 REVOCATIONS_REFRESH seconds, so a token revoked through another worker is inactive
 everywhere within that time.
 
@@ -34,34 +34,46 @@ REVOCATIONS_REFRESH = 1.0
 
 
 class RevokedIds:
-    """The jti of every unexpired revoked client token, as this process last read them."""
+    """The jti of every unexpired revoked client token, as this process last read them.
+
+    One request at a time reads the table again; the others go on with the ids they have.
+    A revocation made here counts at once, before any read can include it.
+    """
 
     def __init__(self):
         self._ids: dict[str, dt.datetime] = {}
+        self._here: dict[str, dt.datetime] = {}  # revoked here, not yet seen in the table
         self._read_at = float("-inf")
-        self._lock = threading.Lock()
+        self._reading = threading.Lock()
 
     def __contains__(self, jti: str) -> bool:
         if time.monotonic() - self._read_at > REVOCATIONS_REFRESH:
-            self._read()
-        return jti in self._ids
+            never_read = self._read_at == float("-inf")
+            if self._reading.acquire(blocking=never_read):
+                try:
+                    if never_read or time.monotonic() - self._read_at > REVOCATIONS_REFRESH:
+                        self._read()
+                finally:
+                    self._reading.release()
+        return jti in self._ids or jti in self._here
 
     def add(self, jti: str, client_pk: int, expires_at: dt.datetime) -> None:
-        """Joins the caller's transaction; read again once it is committed."""
+        """Joins the caller's transaction."""
         now = clock.now()
         db.session.execute(db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
         if db.session.execute(db.select(RevokedAccessToken.id).filter_by(jti=jti)).first() is None:
             db.session.add(RevokedAccessToken(jti=jti, client_id=client_pk, expires_at=expires_at, revoked_at=now))
-        self._read_at = float("-inf")
+        self._here[jti] = expires_at
 
     def _read(self) -> None:
         started = time.monotonic()
         rows = db.session.execute(
             db.select(RevokedAccessToken.jti, RevokedAccessToken.expires_at)
             .where(RevokedAccessToken.expires_at > clock.now())).all()
-        with self._lock:
-            if started > self._read_at:
-                self._ids, self._read_at = dict(rows), started
+        self._ids = dict(rows)
+        now = clock.now()
+        self._here = {jti: until for jti, until in self._here.items() if jti not in self._ids and until > now}
+        self._read_at = started
 
 
 @dataclass
