@@ -12,7 +12,7 @@
 #   bench/compare.sh                 # needs wrk (apt-get install -y wrk), node + npm, a venv (make install)
 #
 # Env knobs: DURATION (10s) THREADS (2) CONNS (16) TIMEOUT (5s) SERVER_CPU (0) WRK_CPU (1)
-#   SERVER: granian (default, as in production) | gunicorn-sync | gunicorn-gthread
+#   SERVER: granian (default: serve.py, as in production) | gunicorn-sync | gunicorn-gthread
 #   BENCH_DATABASE_URL (postgresql+psycopg://postgres@127.0.0.1:5432/tunnus_perf; scratch!)
 #   BENCH_REDIS_URL (redis://127.0.0.1:6379/5)  PEERS (../shared/peers)  RSS_AFTER (100000)
 #   SKIP_PEER=1 measures Tunnus alone (no ratios)  TUNNUS_PORT (5077)  PEER_PORT (3000)
@@ -155,12 +155,15 @@ EOF
 CLIENT=$("$BIN/tunnus" clients create --name "Benchmark" --grant-type client_credentials --json)
 CLIENT_ID=$(json_field client_id <<<"$CLIENT"); CLIENT_SECRET=$(json_field client_secret <<<"$CLIENT")
 
+# granian: the production server with its production settings (serve.py); gunicorn for comparison.
+gunicorn=("$BIN/gunicorn" --workers 1 --bind "$TUNNUS_BIND" --graceful-timeout 5)
 case "$SERVER" in
-  granian) command=("$BIN/granian" --interface wsgi --workers 1 --host 127.0.0.1 --port "$TUNNUS_PORT" wsgi:app) ;;
-  gunicorn-sync) command=("$BIN/gunicorn" -c gunicorn.conf.py -k sync wsgi:app) ;;
-  gunicorn-gthread) command=("$BIN/gunicorn" -c gunicorn.conf.py -k gthread wsgi:app) ;;
+  granian) command=("$BIN/python" serve.py) ;;
+  gunicorn-sync) command=("${gunicorn[@]}" -k sync wsgi:app) ;;
+  gunicorn-gthread) command=("${gunicorn[@]}" -k gthread --threads "${TUNNUS_THREADS:-4}" wsgi:app) ;;
   *) echo "unknown SERVER=$SERVER" >&2; exit 2 ;;
 esac
+[ -x "${command[0]}" ] || { echo "${command[0]} not found (for gunicorn: $BIN/pip install gunicorn)" >&2; exit 3; }
 echo "tunnus: $SERVER, 1 worker, PostgreSQL + Redis ($DATABASE_URL, $REDIS_URL)" >&2
 taskset -c "$SERVER_CPU" "${command[@]}" >"$WORK/tunnus.log" 2>&1 &
 SERVER_PID=$!
