@@ -185,14 +185,17 @@ grep -iE "error|traceback" "$WORK/tunnus.log" | head -n 5 >&2 || true
 ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print(f"{float(a)/float(b):.2f}" if b not in ("", "0") else "-")' "$1" "$2"; }
 echo
 echo "Tunnus ($SERVER, 1 worker on cpu $SERVER_CPU, PostgreSQL + Redis) vs node-oidc-provider; wrk $THREADS threads, $CONNS conns, $DURATION"
-printf '%-14s %11s %11s %7s %9s %9s %8s %6s %15s\n' endpoint "peer req/s" "tunnus r/s" ratio "p50 ms" "p99 ms" \
-  p99/p50 errors "CPU us/req p/t"
+printf '%-14s %10s %10s %6s %8s %8s %7s %6s %12s %12s %9s\n' endpoint "peer r/s" "tunnus r/s" ratio \
+  "p50 ms" "p99 ms" p99/p50 errors "peer CPU us" "tunnus CPU us" "CPU ratio"
 for ep in "${ENDPOINTS[@]}"; do
   peer=${RPS[peer.$ep]:-}
-  printf '%-14s %11s %11s %7s %9s %9s %8s %6s %15s\n' "$ep" "${peer:--}" "${RPS[tunnus.$ep]}" \
+  printf '%-14s %10s %10s %6s %8s %8s %7s %6s %12s %12s %9s\n' "$ep" "${peer:--}" "${RPS[tunnus.$ep]}" \
     "$( [ -n "$peer" ] && ratio "${RPS[tunnus.$ep]}" "$peer" || echo -)" "${P50[tunnus.$ep]}" "${P99[tunnus.$ep]}" \
-    "$(ratio "${P99[tunnus.$ep]}" "${P50[tunnus.$ep]}")" "${ERRS[tunnus.$ep]}" "${CPU_US[peer.$ep]:--}/${CPU_US[tunnus.$ep]}"
+    "$(ratio "${P99[tunnus.$ep]}" "${P50[tunnus.$ep]}")" "${ERRS[tunnus.$ep]}" "${CPU_US[peer.$ep]:--}" \
+    "${CPU_US[tunnus.$ep]}" "$( [ -n "$peer" ] && ratio "${CPU_US[peer.$ep]}" "${CPU_US[tunnus.$ep]}" || echo -)"
 done
+echo "ratio: Tunnus req/s / peer req/s. CPU us: the server process's CPU time per request (user + system),"
+echo "steady even when other work on the machine makes req/s noisy; CPU ratio: peer / Tunnus (>= 1: Tunnus cheaper)."
 echo "tunnus worker RSS after $served requests: $(( rss_kb / 1024 )) MB"
 [ -n "${SKIP_PEER:-}" ] || echo "load average (1/5/15 min) peer run: ${LOAD[peer]}"
 echo "load average (1/5/15 min) tunnus run: ${LOAD[tunnus]}"
