@@ -7,7 +7,8 @@
 # (its schema public is DROPPED and recreated), migrated, keys and a client_credentials client
 # made with the `tunnus` CLI. After the runs (and more token requests if needed) the Tunnus
 # worker's RSS is sampled once it has served RSS_AFTER requests. Prints req/s per endpoint,
-# the ratio Tunnus/peer, Tunnus p50/p99 and the worker RSS. A benchmark, not a test.
+# the ratio Tunnus/peer, Tunnus p50/p99, each server's CPU time per request (steadier than
+# req/s on a busy machine), the worker RSS and the load average. A benchmark, not a test.
 #
 #   bench/compare.sh                 # needs wrk (apt-get install -y wrk), node + npm, a venv (make install)
 #
