@@ -27,7 +27,7 @@ messages: $(STAMP)
 run: install
 	$(BIN)/tunnus db upgrade
 	$(BIN)/tunnus demo setup
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:5000 --access-logfile - wsgi:app
+	TUNNUS_WORKERS=2 $(BIN)/python serve.py
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
-"""Throughput and latency of discovery, JWKS and the token endpoint under gunicorn.
+"""Throughput and latency of discovery, JWKS and the token endpoint under the production server.
 
-Starts one gunicorn worker on a fresh database, fires a fixed number of requests per
+Starts serve.py (granian) with one worker on a fresh database, fires a fixed number of requests per
 endpoint from a few client threads, and prints req/s and latency percentiles. Then counts,
 in-process, the SQL statements and transactions of one /token request. Prints figures; not
 a test. A PostgreSQL --database-url must be a scratch database: its schema is recreated.
@@ -109,7 +109,7 @@ def free_port() -> int:
 
 
 def server_config(args: argparse.Namespace, tmp: Path, port: int) -> dict[str, str]:
-    """The settings shared by the in-process app and gunicorn, as environment strings."""
+    """The settings shared by the in-process app and the server, as environment strings."""
     config = {
         "IDP_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'tunnus.sqlite3'}",
         "IDP_KEYS_DIR": str(tmp / "keys"),
@@ -172,11 +172,10 @@ def code_form(pair: tuple[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(config: dict[str, str], port: int, log_path: Path):
-    """A one-worker gunicorn serving wsgi:app; yields its base URL and always stops it."""
-    env = dict(os.environ, **config)
-    command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", "1",
-               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"]
+def server(config: dict[str, str], port: int, log_path: Path):
+    """serve.py with one worker; yields its base URL and always stops it."""
+    env = dict(os.environ, **config, TUNNUS_BIND=f"127.0.0.1:{port}", TUNNUS_WORKERS="1", TUNNUS_ACCESS_LOG="")
+    command = [sys.executable, "serve.py"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -203,7 +202,7 @@ def wait_until_ready(process: subprocess.Popen, base: str, log_path: Path, timeo
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not start; its log:\n{log_path.read_text()[-3000:]}")
+    raise SystemExit(f"the server did not start; its log:\n{log_path.read_text()[-3000:]}")
 
 
 def run(label: str, send, items: list, concurrency: int) -> Result:
@@ -278,7 +277,7 @@ def sql_counter(engine):
 def sql_per_request(app, fixture: Fixture) -> dict[str, tuple[float, float, int]]:
     """By grant: average statements and transactions per /token request, and failed requests.
 
-    Requests run outside any app context, so each gets its own session as under gunicorn.
+    Requests run outside any app context, so each gets its own session as under the server.
     """
     codes = iter(mint_codes(app, fixture, STATEMENT_SAMPLE))
     with app.app_context():
@@ -298,14 +297,15 @@ def sql_per_request(app, fixture: Fixture) -> dict[str, tuple[float, float, int]
 
 
 def access_token_storage(app, fixture: Fixture) -> str:
-    """How one freshly issued access token looks, and whether its hash is what is stored."""
+    """How one freshly issued client_credentials token looks, and whether anything of it is stored."""
     response = app.test_client().post("/token", data={"grant_type": "client_credentials"}, auth=fixture.basic)
     value = response.get_json()["access_token"]
     header = json.loads(base64.urlsafe_b64decode(value.split(".")[0] + "=="))
     with app.app_context():
         stored = Token.by_access_token(value) is not None
-    verdict = "the database keeps only its SHA-256 hash (checked)" if stored else "its hash is NOT in the database"
-    return f"JWT, alg {header.get('alg')}, typ {header.get('typ')}; {verdict}"
+    verdict = ("the database keeps its SHA-256 hash" if stored
+               else "not stored (self-contained; a person's tokens keep their SHA-256 hash) (checked)")
+    return f"client_credentials: JWT, alg {header.get('alg')}, typ {header.get('typ')}; {verdict}"
 
 
 def print_report(args, results: list[Result], sql: dict, tokens: str) -> None:
@@ -314,8 +314,7 @@ def print_report(args, results: list[Result], sql: dict, tokens: str) -> None:
     print()
     print(f"database     {database}")
     print(f"redis        {args.redis_url or 'not used (in-process rate limits)'}")
-    print(f"server       gunicorn {version('gunicorn')}, 1 sync worker (it closes every connection, so each "
-          f"request opens a new one), Python {platform.python_version()}")
+    print(f"server       serve.py: granian {version('granian')}, 1 worker, Python {platform.python_version()}")
     print(f"clients      {args.concurrency} threads, one requests.Session each; "
           f"{args.requests} requests per endpoint after {WARMUP} warm-up")
     print(f"access token {tokens}")
@@ -348,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app(dict(config))
         fixture = prepare(app)
         codes = mint_codes(app, fixture, WARMUP + args.requests)
-        with gunicorn(config, port, Path(tmp) / "gunicorn.log") as base:
+        with server(config, port, Path(tmp) / "server.log") as base:
             results = measure_http(base, fixture, codes, args)
         sql = sql_per_request(app, fixture)
         tokens = access_token_storage(app, fixture)

@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings, logging_setup
 from .errors import IdpError
+from .oidc import document_cache
 from .extensions import babel, csrf, db, limiter, migrate
-from .web import metrics_endpoint, proxy, request_id, security_headers
+from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
@@ -60,7 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     security_headers.init_app(app)
     metrics_endpoint.init_app(app)
     request_id.init_app(app)
-    proxy.init_app(app)
+    access_log.init_app(app)
+    document_cache.init_app(app)
+    proxy.init_app(app)  # outermost: every layer sees the client's address
     from .cli import register
 
     register(app)

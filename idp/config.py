@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_PIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Kiosk PIN attempts per person, from any IP."),
     Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
     Setting("IDP_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Password attempts per account, from any IP."),
+    Setting("IDP_CLIENT_CACHE_SECONDS", 5, "How long a process may answer for a client from memory; a client changed elsewhere is seen after this many seconds.", float),
     Setting("IDP_TOKEN_RATE_LIMIT", "6000 per minute", "Token endpoint requests per client IP."),
     Setting("IDP_TOKEN_CLIENT_RATE_LIMIT", "3000 per minute", "Token endpoint requests per client_id."),
     Setting("IDP_RECOVERY_RATE_LIMIT", "5 per 10 minutes", "Password reset requests (each sends mail) per client IP."),
@@ -76,8 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
     Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people (sessions, allowed services)."),
     Setting("IDP_LOG_FORMAT", "text", "Log lines as readable text, or json: one JSON object a line with the request id (use in production)."),
+    Setting("IDP_ACCESS_LOG", True, "One access line per request (request id, method, path without query, status, duration), written by the app.", _bool),
     Setting("IDP_PROXY_HOPS", 0, "Reverse proxies in front whose X-Forwarded-For/-Proto are trusted for the client IP and https; 0: none.", int),
 )
+
+
+def default(name: str) -> Any:
+    return next(setting.default for setting in SETTINGS if setting.name == name)
 
 
 def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:

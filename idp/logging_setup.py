@@ -3,9 +3,9 @@
 JSON is written by python-json-logger (maintained, standard `logging` underneath), so
 every library's lines come out the same way. Each line carries time, level, logger and
 message; lines written while a request is handled also carry its request id, method,
-path and client IP (after IDP_PROXY_HOPS); audit lines carry the event. gunicorn's own
-lines use the same formatters (idp/gunicorn_log.py), its access lines add status and
-duration_ms.
+path and client IP (after IDP_PROXY_HOPS); audit lines carry the event, access lines
+(web/access_log.py) status and duration_ms. The server's own lines use the same
+formatters (serve.py).
 
 Never logged: query strings (they carry codes, id_token_hint, reset tokens), request
 headers (Authorization, cookies) and path segments that are secrets (see SECRET_VIEW_ARGS).

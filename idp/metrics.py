@@ -1,7 +1,7 @@
 """Prometheus metrics, counted where the facts are: every audit event (logins by result
 and method, tokens, resets...), every token request by grant and outcome, and the
-latency of every endpoint. Under gunicorn set PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py
-does) so all workers' numbers are summed."""
+latency of every endpoint. With several worker processes set PROMETHEUS_MULTIPROC_DIR
+(serve.py does) so all workers' numbers are summed."""
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram

@@ -2,7 +2,7 @@
 process killed in the middle of a token request.
 
 Each test owns the server it breaks (a redis-server, a PostgreSQL cluster made with
-initdb, a gunicorn), so other test runs on this machine are not disturbed.
+initdb, the production server), so other test runs on this machine are not disturbed.
 """
 from __future__ import annotations
 
@@ -210,15 +210,16 @@ def test_postgresql_stopped_during_a_token_request_answers_503_and_writes_nothin
 # A worker killed during a token request
 
 @pytest.fixture
-def gunicorn(pg_app, cluster, base_config):
-    pytest.importorskip("gunicorn", reason="gunicorn (the serve extra) is not installed")
+def server(pg_app, cluster, base_config):
+    """The production server (serve.py) with one worker."""
+    pytest.importorskip("granian", reason="granian (the serve extra) is not installed")
     port = free_port()
     env = {**os.environ, "IDP_DATABASE_URL": cluster.url, "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"],
            "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_ISSUER": base_config["IDP_ISSUER"],
            "TUNNUS_BIND": f"127.0.0.1:{port}", "TUNNUS_WORKERS": "1"}
     for name in ("IDP_REDIS_URL", "IDP_SMTP_URL"):
         env.pop(name, None)
-    master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+    master = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -248,8 +249,8 @@ def _post_token(base, rp, code):
         return error.code, json.loads(error.read())
 
 
-def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_app, cluster, gunicorn):
-    master, base = gunicorn
+def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_app, cluster, server):
+    master, base = server
     person, rp = _person(), _rp(pg_app)
     code = authorize(Browser(pg_app), rp, person)["code"]
     blocker = psycopg.connect(_libpq(cluster))
@@ -274,13 +275,21 @@ def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_a
     assert _nothing_issued(rp)  # ...and none exist: the code is not even used up
     # The restarted worker lets the client simply retry, exactly once.
     deadline = time.monotonic() + 30
-    while not _workers(master):
-        assert time.monotonic() < deadline
+    while not _answers(base):
+        assert time.monotonic() < deadline, "no worker was started again"
         time.sleep(0.1)
     status, body = _catch(_post_token, base, rp, code)
     assert status == 200 and body["access_token"]
     status, body = _post_token(base, rp, code)
     assert status == 400 and body["error"] == "invalid_grant"
+
+
+def _answers(base) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def _catch(function, *args):

@@ -4,7 +4,7 @@ from .campaign import Campaign, CampaignMember
 from .client import Client
 from .credentials import KioskPin, Passkey, RecoveryCode, TotpCredential
 from .flow import Flow
-from .grants import AuthorizationCode, Consent, Token
+from .grants import AuthorizationCode, Consent, RevokedAccessToken, Token
 from .identity import Identity
 from .legacy import LegacyAccount
 from .logout import LogoutNotification
@@ -32,6 +32,7 @@ __all__ = [
     "OutboxMail",
     "Passkey",
     "RecoveryCode",
+    "RevokedAccessToken",
     "ServiceRight",
     "Token",
     "TotpCredential",

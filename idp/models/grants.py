@@ -155,3 +155,16 @@ class Token(db.Model, TokenMixin):
             db.update(cls).where(cls.family == family, cls.revoked_at.is_(None)).values(revoked_at=clock.now())
         )
         return result.rowcount
+
+
+class RevokedAccessToken(db.Model):
+    """A self-contained access token (never stored itself, see oidc/client_tokens.py)
+    revoked before it expired: its jti, kept until that expiry."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    id = db.Column(db.Integer, primary_key=True)
+    jti = db.Column(db.String(64), nullable=False, unique=True)
+    client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False, index=True)
+    revoked_at = db.Column(db.DateTime, nullable=False, default=clock.now)

@@ -6,10 +6,11 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
-from ..models import Client
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
 from . import tokens
+from .client_cache import ClientCache
+from .client_tokens import RevokedIds
 from .endpoints.introspection import IntrospectionEndpoint
 from .endpoints.revocation import RevocationEndpoint
 from .endpoints.end_session import EndSessionEndpoint
@@ -62,7 +63,9 @@ class Issuer(IssuerParameter):
 def build(app, keystore: KeyStore) -> Server:
     issuer = app.config["IDP_ISSUER"]
     server = Server(issuer, keystore)
-    server.init_app(app, query_client=Client.by_client_id, save_token=tokens.save)
+    clients = app.extensions["idp.clients"] = ClientCache(app.config["IDP_CLIENT_CACHE_SECONDS"])
+    server.init_app(app, query_client=clients.find, save_token=tokens.save)
+    app.extensions["idp.revoked_ids"] = RevokedIds()
     server.scopes_supported = SCOPES
     server.token_generator = tokens.TokenGenerator(keystore, issuer)
     server.register_token_generator("default", server.token_generator)

@@ -1,16 +1,23 @@
-"""A presented token string resolved to its stored row, as access or refresh token."""
+"""A presented token string resolved to what it is: a client's self-contained access token
+(client_tokens.py), or the stored row of a person's access or refresh token."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..models import Token
 from ..services import clock, kiosk_sessions
+from . import org_claims
+from .client_tokens import ClientToken
 
 
 @dataclass
 class PresentedToken:
     row: Token
     kind: str  # "access_token" or "refresh_token"
+
+    @property
+    def identity_id(self) -> int | None:
+        return self.row.identity_id
 
     def check_client(self, client) -> bool:
         return self.row.check_client(client)
@@ -26,10 +33,42 @@ class PresentedToken:
         # A kiosk's token ends with its session, even one that ended by going idle.
         return self.row.is_revoked() or not kiosk_sessions.token_usable(self.row)
 
+    def introspection(self, issuer: str) -> dict:
+        row = self.row
+        expires = row.refresh_expires_at if self.kind == "refresh_token" else row.access_expires_at
+        payload = {
+            "active": True,
+            "client_id": row.client.client_id,
+            "token_type": "Bearer" if self.kind == "access_token" else "refresh_token",
+            "scope": row.scope,
+            "sub": row.identity.sub if row.identity else row.client.client_id,
+            "aud": row.client.client_id,
+            "iss": issuer,
+            "exp": clock.to_timestamp(expires),
+            "iat": clock.to_timestamp(row.issued_at),
+        }
+        if row.identity is not None:
+            payload["username"] = row.identity.email
+        if row.sid:
+            payload["sid"] = row.sid
+        payload.update(org_claims.active(row.identity, row.organisation_id, row.scope))
+        return payload
+
+    def revoke(self, client) -> None:
+        """Revoking a refresh token ends its whole family."""
+        if self.kind == "refresh_token":
+            Token.revoke_family(self.row.family)
+        else:
+            self.row.revoked_at = self.row.revoked_at or clock.now()
+
     @classmethod
-    def find(cls, value: str, hint: str | None) -> "PresentedToken | None":
+    def find(cls, value: str, hint: str | None) -> "PresentedToken | ClientToken | None":
         order = ["refresh_token", "access_token"] if hint == "refresh_token" else ["access_token", "refresh_token"]
         for kind in order:
+            if kind == "access_token":
+                found = ClientToken.find(value)
+                if found is not None:
+                    return found
             row = Token.by_access_token(value) if kind == "access_token" else Token.by_refresh_token(value)
             if row is not None:
                 return cls(row, kind)

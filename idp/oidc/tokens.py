@@ -2,7 +2,8 @@
 
 Only SHA-256 hashes of the values are stored. Tokens of one login share a `family`:
 "code:<id>" for those descending from an authorization code, so a replayed code or a
-reused refresh token can revoke them all.
+reused refresh token can revoke them all. A token a client gets for itself
+(client_credentials) is not stored at all: see client_tokens.py.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 import secrets
 
 from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749 import UnauthorizedClientError
 from flask import current_app
 from joserfc import jwt
 
@@ -31,6 +33,9 @@ class TokenGenerator:
 
     def __call__(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
                  extra_claims: dict | None = None):
+        if user is not None and user.sub == client.client_id:
+            # It would pass for the client's own token, which has no stored row (client_tokens.py).
+            raise UnauthorizedClientError("The client_id equals the person's subject; register the client anew.")
         config = current_app.config
         expires_in = expires_in or config["IDP_ACCESS_TOKEN_TTL"]
         now = clock.timestamp()
@@ -79,31 +84,26 @@ class OrganisationInAccessToken:
             extra_claims=active(user, origin.organisation_id if origin is not None else None, scope or ""))
 
 
-def save(token: dict, request) -> Token:
+def save(token: dict, request) -> Token | None:
     """Authlib's save_token: store hashes, link to the code or refresh token it came from."""
     config = current_app.config
     now = clock.now()
     code = request.authorization_code
     previous = request.refresh_token
     origin = code or previous
-    if code is not None:
-        family = f"code:{code.id}"
-    elif previous is not None:
-        family = previous.family
-    else:
-        family = f"cc:{secrets.token_urlsafe(12)}"
+    if origin is None:
+        return None  # the client's own token (client_credentials): self-contained, never stored
     row = Token(
         access_token_hash=token_hash(token["access_token"]),
-        family=family,
+        family=f"code:{code.id}" if code is not None else previous.family,
         client_id=request.client.id,
         identity_id=request.user.id if request.user is not None else None,
         scope=token.get("scope", ""),
         issued_at=now,
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
     )
-    if origin is not None:
-        row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
-        row.organisation_id = origin.organisation_id
+    row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
+    row.organisation_id = origin.organisation_id
     if "refresh_token" in token:
         row.refresh_token_hash = token_hash(token["refresh_token"])
         row.refresh_expires_at = now + dt.timedelta(seconds=config["IDP_REFRESH_TOKEN_TTL"])

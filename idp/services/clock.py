@@ -21,6 +21,10 @@ def to_timestamp(value: _dt.datetime) -> int:
     return int(value.replace(tzinfo=_dt.timezone.utc).timestamp())
 
 
+def from_timestamp(value: int) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(value, _dt.timezone.utc).replace(tzinfo=None)
+
+
 def advance(seconds: float) -> None:
     """Move time forward (tests only)."""
     global _offset

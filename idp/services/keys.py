@@ -72,6 +72,7 @@ class KeyStore:
         self._stamp = None
         self._keys: list[SigningKey] = []
         self._jwks_cache: tuple | None = None
+        self._verification_cache: tuple | None = None
 
     # Reading
 
@@ -102,6 +103,10 @@ class KeyStore:
         now = clock.timestamp()
         return [k for k in self._load() if k.published_at(now, self.retention)]
 
+    def published_kids(self) -> tuple[str, ...]:
+        """Changes exactly when the JWK Set does."""
+        return tuple(k.kid for k in self.published())
+
     def public_jwks(self) -> dict:
         keys = self.published()
         marker = tuple(k.kid for k in keys)
@@ -111,7 +116,11 @@ class KeyStore:
         return self._jwks_cache[1]
 
     def verification_keys(self) -> KeySet:
-        return KeySet([k.key for k in self.published()])
+        keys = self.published()
+        marker = tuple(k.kid for k in keys)
+        if self._verification_cache is None or self._verification_cache[0] != marker:
+            self._verification_cache = (marker, KeySet([k.key for k in keys]))
+        return self._verification_cache[1]
 
     # Writing
 

@@ -3,8 +3,7 @@ from their X-Forwarded-For/-Proto headers.
 
 Only as many hops as are really in front are trusted, counted from the right, so a
 client cannot forge its address by sending the headers itself. The IP is what rate
-limits, audit records and log lines see; ProxyFix changes the WSGI environ in place, so
-gunicorn's access line sees it too.
+limits, audit records and log lines see.
 """
 from __future__ import annotations
 

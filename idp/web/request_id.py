@@ -3,8 +3,6 @@ proxy's logs together.
 
 Taken from an incoming X-Request-ID when it is a sane token (a load balancer or the
 relying service made it), otherwise generated; echoed in the response's X-Request-ID.
-gunicorn's access line (idp/gunicorn_log.py) reads it and the loggable path from the
-WSGI environ, where this module leaves them.
 """
 from __future__ import annotations
 
@@ -19,7 +17,6 @@ HEADER = "X-Request-ID"
 # Long enough for UUIDs and the ids of common load balancers; nothing that could split a
 # log line or smuggle markup.
 SANE = re.compile(r"[A-Za-z0-9._:=+-]{8,128}")
-ENVIRON_ID, ENVIRON_PATH = "tunnus.request_id", "tunnus.log_path"
 
 
 def current() -> str:
@@ -41,8 +38,6 @@ def log_fields() -> dict:
 
 def _echo(response):
     response.headers[HEADER] = current()
-    request.environ[ENVIRON_ID] = current()
-    request.environ[ENVIRON_PATH] = loggable_path()
     return response
 
 

@@ -20,15 +20,19 @@ def allow_frames(origins: list[str]) -> None:
     g.csp_frame_src = sorted(set(origins))
 
 
+def policy(script_nonce: str, frame_src: list[str] | None = None) -> str:
+    """The Content-Security-Policy allowing scripts with this nonce (and frames from these origins)."""
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{script_nonce}'; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        + (f"; frame-src {' '.join(frame_src)}" if frame_src else "")
+    )
+
+
 def apply(response):
     headers = response.headers
-    frames = f"; frame-src {' '.join(g.csp_frame_src)}" if g.get("csp_frame_src") else ""
-    headers.setdefault("Content-Security-Policy", (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce()}'; "
-        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-        + frames
-    ))
+    headers.setdefault("Content-Security-Policy", policy(nonce(), g.get("csp_frame_src")))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")

@@ -49,3 +49,4 @@ def test_client_ip_comes_from_as_many_proxies_as_configured(base_config, migrate
         browser.get("/login")
         sign_in(browser, person.email, "not the password")
         assert AuditEvent.query.filter_by(event="login.password").one().ip == seen
+

@@ -1,12 +1,11 @@
-"""Token revocation, RFC 7009. Revoking a refresh token ends its whole family."""
+"""Token revocation, RFC 7009. Revoking a refresh token ends its whole family (token_view.py)."""
 from __future__ import annotations
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from flask import Blueprint, current_app
 
 from ...extensions import db
-from ...models import Token
-from ...services import audit, clock
+from ...services import audit
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_revocation", __name__)
@@ -19,11 +18,8 @@ class RevocationEndpoint(_RevocationEndpoint):
         return PresentedToken.find(token_string, token_type_hint)
 
     def revoke_token(self, token, request):
-        if token.kind == "refresh_token":
-            Token.revoke_family(token.row.family)
-        else:
-            token.row.revoked_at = token.row.revoked_at or clock.now()
-        audit.record("token.revoked", identity=token.row.identity_id,
+        token.revoke(request.client)
+        audit.record("token.revoked", identity=token.identity_id,
                      client_id=request.client.client_id, kind=token.kind)
         db.session.commit()
 

@@ -32,10 +32,12 @@ def token():
     # One commit once the whole response (ID token included) exists: a failure anywhere
     # before it leaves no half-issued grant. Failure paths that must persist something
     # (revocation after a replayed code or reused refresh token) commit it themselves.
-    if response.status_code == 200:
-        db.session.commit()
-    else:
-        db.session.rollback()
+    # A client's own token (client_credentials) touched no database: skip the empty commit.
+    if db.session.registry.has() and db.session().in_transaction():
+        if response.status_code == 200:
+            db.session.commit()
+        else:
+            db.session.rollback()
     grant_type = request.form.get("grant_type", "")
     TOKENS.labels(grant_type if grant_type in GRANT_TYPES else "other", str(response.status_code)).inc()
     return response

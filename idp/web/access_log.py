@@ -1,0 +1,35 @@
+"""One access line per request, written by the app rather than the server, so it has the
+request id, the path with secret parts redacted, the client IP after IDP_PROXY_HOPS and
+the chosen log format whatever serves it (a server's own access log prints query
+strings, which carry codes and id_token_hint). Discovery and JWKS answered from the
+document cache (oidc/document_cache.py) never reach Flask: they are counted in the
+metrics, not logged line by line.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import g, request
+
+from .request_id import loggable_path
+
+log = logging.getLogger("tunnus.access")
+
+
+def _start() -> None:
+    g.access_started = time.perf_counter()
+
+
+def _write(response):
+    started = g.get("access_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    log.info('%s "%s %s" %s %sms', request.remote_addr, request.method, loggable_path(), response.status_code,
+             duration_ms, extra={"status": response.status_code, "duration_ms": duration_ms})
+    return response
+
+
+def init_app(app) -> None:
+    if app.config["IDP_ACCESS_LOG"]:
+        app.before_request(_start)
+        app.after_request(_write)

@@ -1,0 +1,66 @@
+"""The production server: granian (WSGI) serving Tunnus. `python serve.py`
+
+Chosen over gunicorn by bench/compare.sh (README, *Performance*): granian parses HTTP in
+Rust and keeps connections alive, so a worker spends far less per request on anything but
+Tunnus itself. Settings from the environment:
+
+    TUNNUS_BIND     127.0.0.1:5000
+    TUNNUS_WORKERS  number of CPUs: processes, each one Python interpreter
+    TUNNUS_THREADS  4: Python threads per worker, so a request waiting for PostgreSQL or
+                    Redis does not hold up the others
+
+The app writes the access lines itself (idp/web/access_log.py: request id, no query
+strings); granian's own lines use the app's log format too (IDP_LOG_FORMAT). Behind a
+proxy, IDP_PROXY_HOPS says whose X-Forwarded-For/-Proto to believe. Workers share nothing
+but PostgreSQL, Redis and the key folder; metrics from all of them are summed through
+PROMETHEUS_MULTIPROC_DIR. A worker that dies is started again.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _log_config() -> dict:
+    """granian's logging, in the app's format, to stderr like the app's own lines."""
+    from granian.log import LOGGING_CONFIG
+
+    from idp import config
+
+    log_format = os.environ.get("IDP_LOG_FORMAT", config.default("IDP_LOG_FORMAT"))
+    logging = copy.deepcopy(LOGGING_CONFIG)
+    logging["formatters"]["generic"] = (
+        {"()": "idp.logging_setup.JsonLines"} if log_format == "json"
+        else {"()": "logging.Formatter", "fmt": "%(asctime)s %(levelname)s %(name)s [-] %(message)s"})
+    for handler in logging["handlers"].values():
+        handler["stream"] = "ext://sys.stderr"
+    return logging
+
+
+def main() -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tunnus-metrics-"))
+    Granian(
+        "wsgi:app",
+        address=host,
+        port=int(port),
+        interface=Interfaces.WSGI,
+        workers=int(os.environ.get("TUNNUS_WORKERS", os.cpu_count() or 1)),
+        blocking_threads=int(os.environ.get("TUNNUS_THREADS", 4)),
+        log_access=False,
+        log_dictconfig=_log_config(),
+        respawn_failed_workers=True,
+        workers_kill_timeout=20,
+        working_dir=ROOT,
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
