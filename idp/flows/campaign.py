@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 
-from flask_babel import lazy_gettext as _l
-
-from ..errors import IdpError, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import CampaignMember, Identity
 from ..services import audit, campaigns, challenges, clock, identities, links, mail, password_policy
 from ..services.audit import Origin
+from ..services.challenges import CodeRejected
 from .base import Flow
 
 CODE_TTL = 30 * 60
@@ -33,13 +32,6 @@ class State(str, Enum):
     DONE = "done"
 
 
-class CodeRejected(IdpError):
-    id = "campaign_code_rejected"
-    message = _l("The code is not correct.")
-
-    def __init__(self, attempts_left: int):
-        super().__init__()
-        self.attempts_left = attempts_left
 
 
 class NewPasswordRejected(ValidationFailed):

@@ -25,6 +25,7 @@ from ..methods.upstream import Identified, UpstreamRefused
 from ..models import Identity
 from ..services import audit, challenges, identities, mail, upstreams
 from ..services.audit import Origin
+from ..services.challenges import CodeRejected
 from .base import Flow
 from .login import LoginFlow
 
@@ -40,12 +41,6 @@ class State(str, Enum):
     FAILED = "failed"
 
 
-class CodeRejected(IdpError):
-    id = "code_rejected"
-
-    def __init__(self, attempts_left: int):
-        super().__init__()
-        self.attempts_left = attempts_left
 
 
 class IdentificationFlow(Flow):

@@ -12,11 +12,12 @@ from enum import Enum
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..errors import IdpError, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
 from ..services import audit, challenges, identities, links, mail
 from ..services.audit import Origin
+from ..services.challenges import CodeRejected
 from .base import Flow
 from .login import LoginFlow
 
@@ -27,12 +28,6 @@ class State(str, Enum):
     DONE = "done"
 
 
-class CodeRejected(IdpError):
-    id = "code_rejected"
-
-    def __init__(self, attempts_left: int):
-        super().__init__()
-        self.attempts_left = attempts_left
 
 
 class LegacyEmailFlow(Flow):

@@ -19,6 +19,7 @@ from .login import LoginFlow
 from ..models import Identity
 from ..services import audit, challenges, clock, identities, links, mail, password_policy, passwords
 from ..services.audit import Origin
+from ..services.challenges import CodeRejected
 from .base import Flow
 
 MAX_NAME_LENGTH = 200
@@ -39,12 +40,6 @@ class FormRejected(ValidationFailed):
         self.problems = problems
 
 
-class CodeRejected(IdpError):
-    id = "code_rejected"
-
-    def __init__(self, attempts_left: int):
-        super().__init__()
-        self.attempts_left = attempts_left
 
 
 class LinkRejected(IdpError):

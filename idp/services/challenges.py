@@ -13,9 +13,19 @@ import secrets
 
 from flask import current_app
 
+from ..errors import IdpError
 from . import clock
 
 MAX_WRONG_CODES = 5
+
+
+class CodeRejected(IdpError):
+    """A wrong (or used up) emailed code; the page says how many tries are left."""
+    id = "code_rejected"
+
+    def __init__(self, attempts_left: int):
+        super().__init__()
+        self.attempts_left = attempts_left
 
 
 def _digest(value: str) -> str:
