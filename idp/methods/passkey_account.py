@@ -1,5 +1,7 @@
 """A person's own passkeys on the account page: add one (named, after the password),
-rename one, delete one (after the password). The WebAuthn ceremonies are in passkey.py."""
+rename one, delete one (after the password). The first passkey brings recovery codes
+unless the person holds some (from TOTP); deleting the last second factor voids them.
+The WebAuthn ceremonies are in passkey.py."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,7 +12,7 @@ from ..models import Passkey
 from ..services import account, audit
 from ..services.account import FormRejected
 from ..services.audit import Origin
-from . import passkey
+from . import passkey, recovery_codes, totp
 
 MAX_NAME_LENGTH = 100
 
@@ -21,6 +23,17 @@ def begin_adding(identity, browser: str, name: str, password: str, *, origin: Or
     name = _checked_name(name)
     account.confirm_password(identity, password, origin=origin, event="passkey.added")
     return passkey.registration_options(identity, browser, name)
+
+
+def add(identity, ceremony_id: str, browser: str, credential: str, *, origin: Origin) -> tuple[Passkey, list[str]]:
+    """(the passkey added, the recovery codes to show once: none unless it is the first)."""
+    first = not passkey.has_passkeys(identity)
+    added = passkey.register(identity, ceremony_id, browser, credential, origin=origin)
+    codes = recovery_codes.issue_unless_held(identity) if first else []
+    if codes:
+        audit.record("recovery_codes.issued", origin=origin, identity=identity, reason="first_passkey")
+        db.session.commit()
+    return added, codes
 
 
 def find(identity, passkey_id: int) -> Passkey:
@@ -47,6 +60,9 @@ def delete(identity, passkey_id: int, password: str, *, origin: Origin) -> str:
         raise FormRejected({f"password-{found.id}": rejected.problems["current_password"]}) from rejected
     name = found.name
     db.session.delete(found)
+    db.session.flush()
+    if not passkey.has_passkeys(identity) and not totp.enabled(identity):
+        recovery_codes.replace(identity, count=0)  # they stand in for a second factor; none is left
     audit.record("passkey.deleted", origin=origin, identity=identity, passkey=passkey_id)
     db.session.commit()
     return name

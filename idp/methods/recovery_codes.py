@@ -1,4 +1,5 @@
-"""Recovery codes: ten single-use codes that stand in for the TOTP app, shown once.
+"""Recovery codes: ten single-use codes that stand in for the second factor (the TOTP app
+or a passkey), shown once. They come with the first second factor and go with the last.
 
 Stored as HMAC-SHA256 under a key derived from IDP_SECRET_KEY, not argon2: each code
 is random with 60 bits, so a slow hash adds little against guessing, while argon2
@@ -38,6 +39,12 @@ def replace(identity, count: int = COUNT) -> list[str]:
     codes = [_new_code() for _ in range(count)]
     db.session.add_all(RecoveryCode(identity_id=identity.id, code_hash=_hash(code)) for code in codes)
     return codes
+
+
+def issue_unless_held(identity) -> list[str]:
+    """New codes for someone taking up a second factor, unless they still hold unused ones
+    (from the other factor): those stay valid and nothing new is shown. The caller commits."""
+    return [] if left(identity) else replace(identity)
 
 
 def use(identity, code: str) -> bool:

@@ -2,7 +2,8 @@
 
 A login asks for it after the password (SecondFactorStep), and a signed-in session is
 stepped up with it when a relying service demands more (oidc/endpoints/authorize.py).
-With both set up, the passkey is offered first and each page links to the other.
+With both set up, the passkey is offered first and each page links to the other; every
+one links to a recovery code (recovery_codes.py), which stands in for either.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import url_for
 from ..extensions import db
 from ..services import audit, clock
 from ..services.audit import Origin
-from . import levels, passkey, totp
+from . import levels, passkey, recovery_codes, totp
 
 STEP = "second_factor"
 
@@ -42,6 +43,22 @@ class SecondFactorStep:
 def step_up_url(identity, return_to: str) -> str:
     first = methods(identity)[0]
     return url_for("passkey.step_up" if first == "passkey" else "totp.step_up", return_to=return_to)
+
+
+def verify_recovery_code(identity, code: str, *, origin: Origin) -> None:
+    """A recovery code instead of the second factor, used up on success, else TotpRejected.
+    With TOTP, wrong codes count towards the app's lock; with passkeys only, the per-IP and
+    per-account limits on the page stand guard (a code has 60 random bits)."""
+    if totp.enabled(identity):
+        totp.verify_recovery_code(identity, code, origin=origin)
+        return
+    if not recovery_codes.use(identity, code):
+        audit.record("login.recovery_code", "failure", origin=origin, identity=identity, reason="wrong")
+        db.session.commit()
+        raise totp.TotpRejected("wrong")
+    audit.record("recovery_code.used", origin=origin, identity=identity, left=recovery_codes.left(identity))
+    audit.record("login.recovery_code", origin=origin, identity=identity)
+    db.session.commit()
 
 
 def step_up(login_session, amr: str, method: str, *, origin: Origin) -> None:

@@ -23,7 +23,7 @@ from ..models import TotpCredential
 from ..services import account, audit, clock, secrets_box
 from ..services.account import FormRejected
 from ..services.audit import Origin
-from . import recovery_codes
+from . import passkey, recovery_codes
 
 ISSUER_NAME = "Tunnus"
 CODE = re.compile(r"\d{6}")
@@ -77,14 +77,14 @@ def provisioning_uri(identity, secret: str) -> str:
 
 def confirm_enrolment(identity, password: str, code: str, *, origin: Origin) -> list[str]:
     """Turn TOTP on with the password and the first code from the app; returns the
-    recovery codes to show once. The password keeps someone holding only a stolen
+    recovery codes to show once (none when a passkey came with codes still unused). The password keeps someone holding only a stolen
     session from adding their own app and stepping that session up with it."""
     found = credential(identity)
     account.confirm_password(identity, password, origin=origin, event="totp.enrolled")
     if found is None or found.confirmed_at is not None or not _accept(found, code):
         raise FormRejected({"code": _l("The code is not correct. Check the time on your phone and try again.")})
     found.confirmed_at = clock.now()
-    codes = recovery_codes.replace(identity)
+    codes = recovery_codes.issue_unless_held(identity)
     audit.record("totp.enrolled", origin=origin, identity=identity)
     db.session.commit()
     return codes
@@ -127,7 +127,8 @@ def disable(identity, password: str, code: str, *, origin: Origin) -> None:
         raise FormRejected({"code": locked_message() if rejected.reason == "locked"
                             else _l("The code is not correct.")}) from rejected
     db.session.delete(found)
-    recovery_codes.replace(identity, count=0)
+    if not passkey.has_passkeys(identity):  # the codes stand in for a second factor; none is left
+        recovery_codes.replace(identity, count=0)
     db.session.commit()
 
 

@@ -27,3 +27,5 @@ class UpstreamLink(db.Model):
                             index=True)
     verified_name = db.Column(db.String(200))
     linked_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    # The last time this provider identified the person (the account page names the latest).
+    identified_at = db.Column(db.DateTime)

@@ -8,6 +8,7 @@ one subject per provider: a second person identifying into the same account is r
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -152,8 +153,23 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
         audit.record("upstream.linked", origin=origin, identity=identity, upstream_id=provider.id)
     now = clock.now()
     link.verified_name = identity.verified_name = identified.name
-    identity.strongly_identified_at = now
+    link.identified_at = identity.strongly_identified_at = now
     audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
+
+
+def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | None:
+    """(provider name, when, verified name) of the person's latest strong identification."""
+    if identity.strongly_identified_at is None:
+        return None
+    found = db.session.execute(
+        db.select(UpstreamProvider.name, UpstreamLink.verified_name)
+        .join(UpstreamLink, UpstreamLink.upstream_id == UpstreamProvider.id)
+        .filter(UpstreamLink.identity_id == identity.id)
+        .order_by(UpstreamLink.identified_at.desc(), UpstreamLink.id.desc()).limit(1)
+    ).first()
+    if found is None:  # the provider was removed since
+        return None
+    return found.name, identity.strongly_identified_at, found.verified_name or identity.verified_name
 
 
 def step_up(login_session, provider, *, origin: Origin) -> None:

@@ -55,6 +55,12 @@ def local_time(value: dt.datetime) -> str:
     return f"{format_date(local, 'medium', locale=ui_locale())} {format_time(local, 'short', locale=ui_locale())}"
 
 
+@bp.app_template_filter("local_date")
+def local_date(value: dt.datetime) -> str:
+    zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
+    return format_date(value.replace(tzinfo=dt.timezone.utc).astimezone(zone), "long", locale=ui_locale())
+
+
 @bp.route("/account")
 @signed_in
 def home(identity):

@@ -63,15 +63,16 @@ def login_step(flow_id):
         return redirect(url_for("login.show", flow_id=flow.id))
     identity = flow.identity
     totp_url = url_for("totp.login_step", flow_id=flow.id) if totp.enabled(identity) else None
+    recovery_url = url_for("totp.login_recovery", flow_id=flow.id)
     if request.method == "POST":
         ceremony, credential = _answer()
         try:
             _, amr = passkey.authenticate(ceremony, browser_id(), credential, origin=origin(), identity=identity)
         except PasskeyRejected as rejected:
-            return _verify_page(identity, request.path, totp_url, rejected.message), rejected.status
+            return _verify_page(identity, request.path, totp_url, recovery_url, rejected.message), rejected.status
         flow.complete_step(second_factor.STEP, amr=amr)
         return redirect(url_for("login.continue_", flow_id=flow.id))
-    return _verify_page(identity, request.path, totp_url)
+    return _verify_page(identity, request.path, totp_url, recovery_url)
 
 
 @bp.route("/login/step-up/passkey", methods=["GET", "POST"])
@@ -86,20 +87,21 @@ def step_up():
     if not passkey.has_passkeys(identity) or second_factor.proven(login_session.amr):
         return redirect(return_to)
     totp_url = url_for("totp.step_up", return_to=return_to) if totp.enabled(identity) else None
+    recovery_url = url_for("totp.step_up_recovery", return_to=return_to)
     action = request.full_path.rstrip("?")
     if request.method == "POST":
         ceremony, credential = _answer()
         try:
             _, amr = passkey.authenticate(ceremony, browser_id(), credential, origin=origin(), identity=identity)
         except PasskeyRejected as rejected:
-            return _verify_page(identity, action, totp_url, rejected.message), rejected.status
+            return _verify_page(identity, action, totp_url, recovery_url, rejected.message), rejected.status
         second_factor.step_up(login_session, amr, "passkey", origin=origin())
         return redirect(return_to)
-    return _verify_page(identity, action, totp_url)
+    return _verify_page(identity, action, totp_url, recovery_url)
 
 
-def _verify_page(identity, action: str, totp_url: str | None, problem=None):
+def _verify_page(identity, action: str, totp_url: str | None, recovery_url: str, problem=None):
     """A fresh challenge each time the page is shown: an old one may have been used."""
     ceremony, public_key = passkey.authentication_options(browser_id(), identity)
     return render_template("passkey/verify.html", action=action, ceremony=ceremony, options=public_key,
-                           totp_url=totp_url, problem=problem)
+                           totp_url=totp_url, recovery_url=recovery_url, problem=problem)

@@ -52,12 +52,15 @@ def register(identity):
         flash(_("This browser cannot use passkeys. Try another browser or device."), "error")
         return redirect(url_for("passkey_account.manage"))
     try:
-        added = passkey.register(identity, (request.form.get("ceremony") or "")[:64], browser_id(), credential,
-                                 origin=origin())
+        added, codes = passkey_account.add(identity, (request.form.get("ceremony") or "")[:64], browser_id(),
+                                           credential, origin=origin())
     except PasskeyRejected as rejected:
         flash(str(rejected), "error")
         return redirect(url_for("passkey_account.manage"))
-    flash(_("The passkey %(name)s was added. You can now sign in with it.", name=added.name))
+    notice = _("The passkey %(name)s was added. You can now sign in with it.", name=added.name)
+    if codes:
+        return render_template("totp/codes.html", codes=codes, notice=notice, replaced=False)
+    flash(notice)
     return redirect(url_for("passkey_account.manage"))
 
 

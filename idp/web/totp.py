@@ -13,6 +13,7 @@ from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
 from .browser import browser_id, current_session, origin
+from .limits import per_account
 from .login import _safe_return_to
 
 bp = Blueprint("totp", __name__)
@@ -46,22 +47,27 @@ def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
 @bp.route("/login/<flow_id>/totp", methods=["GET", "POST"], endpoint="login_step")
 @bp.route("/login/<flow_id>/totp/recovery", methods=["GET", "POST"], endpoint="login_recovery")
 @limiter.limit(_login_rate, methods=["POST"])
+@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", lambda: LoginFlow.load(request.view_args["flow_id"], browser_id()).email,
+             methods=["POST"])
 def login_step(flow_id):
+    """The app's code, or a recovery code instead of whichever second factor the person has."""
     flow = LoginFlow.load(flow_id, browser_id())
     step = flow.next_step() if flow.state is State.STEPS else None
-    if step is None or step.name != second_factor.STEP or not totp.enabled(flow.identity):
-        return redirect(url_for("login.show", flow_id=flow.id))
     identity, recovery = flow.identity, request.endpoint.endswith("recovery")
-    verify = totp.verify_recovery_code if recovery else totp.verify_login
+    if step is None or step.name != second_factor.STEP or not (recovery or totp.enabled(identity)):
+        return redirect(url_for("login.show", flow_id=flow.id))
+    verify = second_factor.verify_recovery_code if recovery else totp.verify_login
 
     def done():
         # A recovery code is a one-time password from the same enrolment (RFC 8176 "otp").
         flow.complete_step(second_factor.STEP, amr="otp")
         return redirect(url_for("login.continue_", flow_id=flow.id))
 
+    has_app = totp.enabled(identity)
     return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
-                      action=request.path, other=url_for("totp.login_step" if recovery else "totp.login_recovery",
-                                                         flow_id=flow.id),
+                      action=request.path,
+                      other=url_for("totp.login_step" if recovery else "totp.login_recovery", flow_id=flow.id)
+                      if has_app or not recovery else None,
                       passkey_url=url_for("passkey.login_step", flow_id=flow.id)
                       if passkey.has_passkeys(identity) else None)
 
@@ -76,15 +82,17 @@ def step_up():
     if login_session is None:
         return redirect(url_for("login.start", return_to=return_to))
     identity, recovery = login_session.identity, request.endpoint.endswith("recovery")
-    if not totp.enabled(identity) or second_factor.proven(login_session.amr):
+    has_app = totp.enabled(identity)
+    if not (has_app or recovery and second_factor.methods(identity)) or second_factor.proven(login_session.amr):
         return redirect(return_to)
-    verify = totp.verify_recovery_code if recovery else totp.verify_login
+    verify = second_factor.verify_recovery_code if recovery else totp.verify_login
 
     def done():
         second_factor.step_up(login_session, "otp", "recovery_code" if recovery else "totp", origin=origin())
         return redirect(return_to)
 
-    other = url_for("totp.step_up" if recovery else "totp.step_up_recovery", return_to=return_to)
+    other = url_for("totp.step_up" if recovery else "totp.step_up_recovery", return_to=return_to) \
+        if has_app or not recovery else None
     return _code_page(lambda code: verify(identity, code, origin=origin()), done, recovery=recovery,
                       action=request.full_path.rstrip("?"), other=other,
                       passkey_url=url_for("passkey.step_up", return_to=return_to)
@@ -116,7 +124,11 @@ def setup(identity):
         try:
             codes = totp.confirm_enrolment(identity, request.form.get("current_password", ""),
                                            request.form.get("code", ""), origin=origin())
-            return render_template("totp/codes.html", codes=codes, enrolled=True)
+            if codes:
+                return render_template("totp/codes.html", codes=codes, notice=_("Two-step verification is on."),
+                                       replaced=False)
+            flash(_("Two-step verification is on. Your recovery codes still work."))
+            return redirect(url_for("account.home", _anchor="two-step"))
         except FormRejected as rejected:
             errors = rejected.problems
     qr = segno.make(totp.provisioning_uri(identity, secret), error="m").svg_data_uri(scale=5, border=2)
@@ -147,7 +159,7 @@ def regenerate(identity):
                                                origin=origin())
     except FormRejected as rejected:
         return _manage_page(identity, {"regenerate_password": rejected.problems["current_password"]}, 400)
-    return render_template("totp/codes.html", codes=codes, enrolled=False)
+    return render_template("totp/codes.html", codes=codes, notice=None, replaced=True)
 
 
 @bp.app_template_global()

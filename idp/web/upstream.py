@@ -41,6 +41,13 @@ def upstream_providers() -> list[tuple[str, str]]:
     return [(upstreams.key(provider.name), provider.name) for provider in upstreams.all_providers()]
 
 
+@bp.app_template_global()
+def strong_identification(identity) -> dict | None:
+    """For the account page: provider, when and the name it vouched for, if identified."""
+    found = upstreams.identification(identity)
+    return None if found is None else dict(zip(("provider", "at", "name"), found))
+
+
 @bp.route("/identify")
 def choose():
     """The providers to identify with, e.g. when a service demands strong identification."""

@@ -49,6 +49,10 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page, live_server, authenticat
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Create the passkey").click()
     expect(page.get_by_role("status")).to_have_text("The passkey Chromium was added. You can now sign in with it.")
+    # The first passkey brings the recovery codes, shown this once.
+    expect(page.get_by_role("list", name="Recovery codes").get_by_role("listitem")).to_have_count(10)
+    page.get_by_role("link", name="I have saved the codes. Back to your account").click()
+    page.get_by_role("link", name="Manage passkeys").click()
     expect(page.locator("ul.passkeys strong")).to_have_text(["Chromium"])
     stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
     assert len(stored) == 1 and stored[0]["isResidentCredential"] is True

@@ -61,9 +61,11 @@ class Tampering:
 class UpstreamTunnus:
     """The upstream provider: people who can identify there and the client Tunnus uses."""
 
-    def __init__(self, folder, redis_url: str | None):
-        self.server = make_server("127.0.0.1", 0, None, threaded=True)
-        self.issuer = f"http://127.0.0.1:{self.server.server_port}"
+    def __init__(self, folder, redis_url: str | None, *, host: str = "127.0.0.1", callback_url: str = CALLBACK_URL):
+        """`host`: another loopback address keeps a real browser's cookies of the two apart
+        (cookies ignore the port)."""
+        self.server = make_server(host, 0, None, threaded=True)
+        self.issuer = f"http://{host}:{self.server.server_port}"
         self.app = create_app({
             "IDP_ISSUER": self.issuer,
             "IDP_DATABASE_URL": f"sqlite:///{folder / 'upstream.sqlite3'}",
@@ -78,7 +80,7 @@ class UpstreamTunnus:
         self.tampering = Tampering(self.app)
         with self.app.app_context():
             flask_migrate.upgrade()
-            self.client, self.secret = clients.create("Tunnus", [CALLBACK_URL], first_party=True)
+            self.client, self.secret = clients.create("Tunnus", [callback_url], first_party=True)
             self.client_id = self.client.client_id
             db.session.expunge_all()
         self.server.app = self.tampering

@@ -1,0 +1,42 @@
+"""The account page says whether and how the person was identified strongly, and offers
+the providers to identify with when not."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from idp.services import clock
+from tests.support.journeys import sign_in
+from tests.support.upstream import identify_at_bank
+
+VERIFIED_NAME = "Maija Annikki Meikäläinen"
+
+
+def test_account_page_offers_identification_then_says_who_identified_the_person(app, browser, bank,
+                                                                                   upstream_tunnus, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert "Strong identification" in browser.text and "Identify with Pankki" in browser.text
+    assert "Identified with" not in browser.text
+
+    upstream_tunnus.person("maija@pankki.example", VERIFIED_NAME)
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, "maija@pankki.example")
+    assert "/account" in browser.url
+    today = clock.now().replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(app.config["IDP_TIMEZONE"]))
+    assert (f"Identified with Pankki on {format_date(today, 'long', locale='en')}, name {VERIFIED_NAME}."
+            in browser.text)
+    assert "Identify with Pankki" not in browser.text
+
+    browser.get("/language/fi")
+    browser.get("/account")
+    assert (f"Tunnistettu {format_date(today, 'long', locale='fi')} palvelulla Pankki. Nimi: {VERIFIED_NAME}."
+            in browser.text)
+
+
+def test_without_providers_the_account_page_has_no_identification_section(browser, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert "Strong identification" not in browser.text
