@@ -5,16 +5,11 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users
+    from . import audit, campaigns, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, upstreams, users
 
-    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, users):
+    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, upstreams, users,
+                   campaigns):
         app.cli.add_command(module.group)
-    from . import campaigns
-
-    app.cli.add_command(campaigns.group)
-    from . import upstreams
-
-    app.cli.add_command(upstreams.group)
 
 
 def _create_app():

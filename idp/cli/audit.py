@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from zoneinfo import ZoneInfo
 
 import click
@@ -12,10 +11,9 @@ from flask import current_app
 from ..models import Identity
 from ..services import audit, clock
 from .output import emit, json_option
+from .periods import duration
 
 group = click.Group("audit", help="Audit records of security events.")
-RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
-UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _moment(_ctx, param, value: str | None) -> dt.datetime | None:
@@ -23,9 +21,9 @@ def _moment(_ctx, param, value: str | None) -> dt.datetime | None:
     time, IDP_TIMEZONE). Naive UTC, as stored."""
     if value is None:
         return None
-    relative = RELATIVE.fullmatch(value.strip())
-    if relative:
-        return clock.now() - dt.timedelta(**{UNITS[relative.group(2)]: int(relative.group(1))})
+    ago = duration(value)
+    if ago is not None:
+        return clock.now() - ago
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:

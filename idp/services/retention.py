@@ -1,0 +1,35 @@
+"""Deleting what has expired, so the tables a login touches stay small.
+
+Nothing reads these rows again once they are past their end: a flow or authorization
+code is refused when expired, a token row matters until its refresh token (or, without
+one, its access token) has expired — refresh reuse detection included, since an expired
+refresh token is refused before its family is looked at — and a revoked self-contained
+access token need not be listed after its own expiry. Ended or expired browser sessions
+are no longer shown to anyone. The audit trail, the mail and logout outboxes (campaign
+progress is counted from them) and everything a person made are kept.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..extensions import db
+from ..models import AuthorizationCode, LoginSession, RevokedAccessToken, Token
+from ..models.flow import Flow
+from . import clock
+
+
+def prune(older_than: dt.timedelta) -> dict[str, int]:
+    """Rows deleted per table; each past its end by more than `older_than`."""
+    cutoff = clock.now() - older_than
+    token_end = db.func.coalesce(Token.refresh_expires_at, Token.access_expires_at)
+    statements = {
+        "flows": db.delete(Flow).where(Flow.expires_at < cutoff),
+        "authorization_codes": db.delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff),
+        "tokens": db.delete(Token).where(token_end < cutoff),
+        "revoked_access_tokens": db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff),
+        "login_sessions": db.delete(LoginSession).where(
+            db.or_(LoginSession.ended_at < cutoff, LoginSession.expires_at < cutoff)),
+    }
+    counts = {table: db.session.execute(statement).rowcount for table, statement in statements.items()}
+    db.session.commit()
+    return counts

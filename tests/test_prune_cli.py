@@ -1,0 +1,49 @@
+"""`tunnus prune`: what has ended goes, what still works stays."""
+from __future__ import annotations
+
+import json
+
+from idp.extensions import db
+from idp.models import AuthorizationCode, LoginSession, Token
+from idp.models.flow import Flow
+from idp.services import clock
+from tests.support.journeys import tokens_for
+
+DAY = 24 * 3600
+
+
+def _prune(runner, *args):
+    result = runner.invoke(args=["prune", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _count(model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_prune_keeps_what_works_and_deletes_what_has_ended(runner, browser, rp, user):
+    tokens = tokens_for(browser, rp, scope="openid offline_access", user=user, prompt="consent")
+    assert "refresh_token" in tokens
+    assert set(_prune(runner).values()) == {0}  # everything just made is still in use
+
+    clock.advance(2 * DAY)  # the flows, the code and the 12-hour browser session are over
+    counts = _prune(runner)
+    assert counts["flows"] >= 1 and counts["authorization_codes"] == 1 and counts["login_sessions"] == 1
+    assert counts["tokens"] == 0 and _count(Flow) == _count(AuthorizationCode) == _count(LoginSession) == 0
+
+    refreshed = rp.refresh(tokens["refresh_token"])  # the 30-day refresh token still works
+    assert refreshed.status_code == 200, refreshed.get_json()
+
+    clock.advance(32 * DAY)
+    assert _prune(runner)["tokens"] == 2 and _count(Token) == 0  # the rotated one and its successor
+    assert rp.refresh(refreshed.get_json()["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+def test_prune_takes_a_grace_period_and_refuses_nonsense(runner, browser, rp, user):
+    tokens_for(browser, rp, user=user)
+    clock.advance(2 * DAY)
+    assert _prune(runner, "--older-than", "3d")["authorization_codes"] == 0
+    assert _prune(runner, "--older-than", "36h")["authorization_codes"] == 1
+    result = runner.invoke(args=["prune", "--older-than", "soon"])
+    assert result.exit_code == 2 and "30m, 12h, 1d" in result.output
