@@ -1,4 +1,4 @@
-"""`tunnus users create`."""
+"""`tunnus users create|grant-operator|reset-second-factors`."""
 from __future__ import annotations
 
 import click
@@ -40,3 +40,20 @@ def grant_operator(email, as_json):
     audit.record("identity.operator_granted", identity=identity)
     db.session.commit()
     emit({"email": identity.email, "operator": True}, as_json)
+
+
+@group.command("reset-second-factors")
+@click.option("--email", required=True)
+@click.option("--reason", required=True, help="Why, for the audit record (e.g. the support ticket).")
+@json_option
+def reset_second_factors(email, reason, as_json):
+    """Remove the person's authenticator app, passkeys and recovery codes and end their
+    sessions: for someone who lost all of them, once support has made sure who they are."""
+    from ..methods import second_factor
+    from ..models import Identity
+
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    removed = second_factor.reset(identity, reason=reason)
+    emit({"email": identity.email, **removed}, as_json)

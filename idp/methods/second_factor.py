@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import url_for
 
 from ..extensions import db
-from ..services import audit, clock
-from ..services.audit import Origin
+from ..models import Passkey, TotpCredential
+from ..services import audit, clock, sessions
+from ..services.audit import SYSTEM, Origin
 from . import levels, passkey, recovery_codes, totp
 
 STEP = "second_factor"
@@ -70,3 +71,21 @@ def step_up(login_session, amr: str, method: str, *, origin: Origin) -> None:
     audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
                  method=method)
     db.session.commit()
+
+
+def reset(identity, *, reason: str, origin: Origin = SYSTEM) -> dict[str, int]:
+    """Support's way out for someone who lost every second factor and their recovery
+    codes (after proving who they are some other way): the authenticator app, passkeys
+    and codes go, and every session and token ends, so whoever might hold the lost
+    device is signed out too. The password stays; the person sets up a factor again."""
+    removed = {
+        "totp": db.session.execute(db.delete(TotpCredential).where(TotpCredential.identity_id == identity.id)).rowcount,
+        "passkeys": db.session.execute(db.delete(Passkey).where(Passkey.identity_id == identity.id)).rowcount,
+        "recovery_codes": recovery_codes.left(identity),
+    }
+    recovery_codes.replace(identity, count=0)
+    removed["sessions_ended"] = sessions.end_all(identity, origin=origin, reason="second_factors_reset")
+    audit.record("second_factors.reset", origin=origin, identity=identity, reason=reason[:200],
+                 **{key: value for key, value in removed.items() if key != "sessions_ended"})
+    db.session.commit()
+    return removed
