@@ -10,7 +10,7 @@ import hashlib
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app, g, request
 
 from ..errors import IdpError
 from ..extensions import db, limiter
@@ -51,3 +51,16 @@ def per_account(setting: str, email: Callable[[], str | None], *, scope: str | N
     if scope:
         return limiter.shared_limit(value, scope=scope, **options)
     return limiter.limit(value, **options)
+
+
+def per_ip(setting: str, **options):
+    """A limit (the IDP_* setting named) per client IP."""
+    return limiter.limit(lambda: current_app.config[setting], **options)
+
+
+def login_flow_email() -> str | None:
+    """The address the login flow in the URL is about: its steps count per account."""
+    from ..flows.login import LoginFlow
+    from .browser import browser_id
+
+    return LoginFlow.load(request.view_args["flow_id"], browser_id()).email

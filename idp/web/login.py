@@ -5,14 +5,13 @@ from flask import Blueprint, current_app, g, has_request_context, redirect, rend
 from flask_babel import get_locale
 
 from ..errors import InvalidCredentials
-from ..extensions import limiter
 from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
 from ..services.identities import valid_email
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from .browser import browser_id, current_identity, current_session, origin, sign_in
-from .limits import per_account
+from .limits import login_flow_email, per_account, per_ip
 
 bp = Blueprint("login", __name__)
 
@@ -58,8 +57,8 @@ def identify(flow_id):
 
 
 @bp.route("/login/<flow_id>/password", methods=["POST"])
-@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
-@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", lambda: LoginFlow.load(request.view_args["flow_id"], browser_id()).email)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
+@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", login_flow_email)
 def password(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     remember = request.form.get("remember") == "on"

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..extensions import limiter
 from ..flows.base import IllegalMove
 from ..flows.login import LoginFlow, State
 from ..methods import passkey, second_factor, totp
 from ..methods.passkey_ceremony import PasskeyRejected
 from .browser import browser_id, current_session, origin
-from .limits import per_account
+from .limits import login_flow_email, per_account, per_ip
 from .login import _safe_return_to, advance
 
 bp = Blueprint("passkey", __name__)
 
-
-def _login_rate():
-    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
 
 
 def _answer() -> tuple[str, str]:
@@ -28,7 +24,7 @@ def _answer() -> tuple[str, str]:
 
 
 @bp.route("/login/<flow_id>/passkey/options", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 def options(flow_id):
     """A challenge for the first page's button, made only when it is pressed."""
     flow = LoginFlow.load(flow_id, browser_id())
@@ -39,7 +35,7 @@ def options(flow_id):
 
 
 @bp.route("/login/<flow_id>/passkey", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 def sign_in(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     ceremony, credential = _answer()
@@ -53,9 +49,8 @@ def sign_in(flow_id):
 
 
 @bp.route("/login/<flow_id>/passkey/verify", methods=["GET", "POST"], endpoint="login_step")
-@limiter.limit(_login_rate, methods=["POST"])
-@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", lambda: LoginFlow.load(request.view_args["flow_id"], browser_id()).email,
-             methods=["POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
+@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", login_flow_email, methods=["POST"])
 def login_step(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     step = flow.next_step() if flow.state is State.STEPS else None
@@ -76,7 +71,7 @@ def login_step(flow_id):
 
 
 @bp.route("/login/step-up/passkey", methods=["GET", "POST"])
-@limiter.limit(_login_rate, methods=["POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
 def step_up():
     """The signed-in person adds a passkey to this session (see oidc/endpoints/authorize.py)."""
     return_to = _safe_return_to(request.args.get("return_to")) or url_for("account.home")

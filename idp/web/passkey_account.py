@@ -2,21 +2,18 @@
 pages (name and password, then the browser creates it), renaming and deleting."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..extensions import limiter
 from ..methods import passkey, passkey_account
 from ..methods.passkey_ceremony import PasskeyRejected
 from ..services.account import FormRejected
 from .account import signed_in
 from .browser import browser_id, origin
+from .limits import per_ip
 
 bp = Blueprint("passkey_account", __name__)
 
-
-def _login_rate():
-    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/account/passkeys")
@@ -31,7 +28,7 @@ def _manage_page(identity, errors: dict | None = None, form: dict | None = None,
 
 
 @bp.route("/account/passkeys/new", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 @signed_in
 def new(identity):
     name = request.form.get("name", "")
@@ -44,7 +41,7 @@ def new(identity):
 
 
 @bp.route("/account/passkeys/register", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 @signed_in
 def register(identity):
     credential = request.form.get("credential") or ""
@@ -76,7 +73,7 @@ def rename(identity, passkey_id):
 
 
 @bp.route("/account/passkeys/<int:passkey_id>/delete", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 @signed_in
 def delete(identity, passkey_id):
     try:

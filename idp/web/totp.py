@@ -4,23 +4,19 @@ codes on the account page."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..extensions import limiter
 from ..flows.login import LoginFlow, State
 from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
 from .browser import browser_id, current_session, origin
-from .limits import per_account
+from .limits import login_flow_email, per_account, per_ip
 from .login import _safe_return_to
 
 bp = Blueprint("totp", __name__)
 
-
-def _login_rate():
-    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
 
 
 def _code_page(check, done, *, recovery: bool, action: str, other: str, passkey_url: str | None):
@@ -46,9 +42,8 @@ def _problem(rejected: totp.TotpRejected, recovery: bool) -> str:
 
 @bp.route("/login/<flow_id>/totp", methods=["GET", "POST"], endpoint="login_step")
 @bp.route("/login/<flow_id>/totp/recovery", methods=["GET", "POST"], endpoint="login_recovery")
-@limiter.limit(_login_rate, methods=["POST"])
-@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", lambda: LoginFlow.load(request.view_args["flow_id"], browser_id()).email,
-             methods=["POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
+@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", login_flow_email, methods=["POST"])
 def login_step(flow_id):
     """The app's code, or a recovery code instead of whichever second factor the person has."""
     flow = LoginFlow.load(flow_id, browser_id())
@@ -74,7 +69,7 @@ def login_step(flow_id):
 
 @bp.route("/login/step-up", methods=["GET", "POST"], endpoint="step_up")
 @bp.route("/login/step-up/recovery", methods=["GET", "POST"], endpoint="step_up_recovery")
-@limiter.limit(_login_rate, methods=["POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
 def step_up():
     """The signed-in person adds the second factor to this session (see authorize.py)."""
     return_to = _safe_return_to(request.args.get("return_to")) or url_for("account.home")
@@ -113,7 +108,7 @@ def _manage_page(identity, errors: dict | None = None, status: int = 200):
 
 
 @bp.route("/account/totp/setup", methods=["GET", "POST"])
-@limiter.limit(_login_rate, methods=["POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
 @signed_in
 def setup(identity):
     if totp.enabled(identity):
@@ -138,7 +133,7 @@ def setup(identity):
 
 
 @bp.route("/account/totp/disable", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 @signed_in
 def disable(identity):
     try:
@@ -151,7 +146,7 @@ def disable(identity):
 
 
 @bp.route("/account/totp/recovery-codes", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 @signed_in
 def regenerate(identity):
     try:

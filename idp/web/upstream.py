@@ -12,15 +12,12 @@ from ..extensions import limiter
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
 from ..services import upstreams
 from .browser import browser_id, current_session, origin
-from .limits import per_account
+from .limits import per_account, per_ip
 from .login import _safe_return_to, advance
 from .register import _mail_limit, _mail_to_limit
 
 bp = Blueprint("upstream", __name__)
 
-
-def _login_rate():
-    return current_app.config["IDP_LOGIN_RATE_LIMIT"]
 
 
 def _locale() -> str:
@@ -57,7 +54,7 @@ def choose():
 
 
 @bp.route("/identify/<key>", methods=["POST"])
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 def start(key):
     provider = upstreams.by_key(key)
     return_to = _safe_return_to(request.form.get("return_to"))
@@ -73,7 +70,7 @@ def start(key):
 
 
 @bp.route("/identify/<key>/callback")
-@limiter.limit(_login_rate)
+@per_ip("IDP_LOGIN_RATE_LIMIT")
 def callback(key):
     provider = upstreams.by_key(key)
     try:
