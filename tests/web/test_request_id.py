@@ -10,7 +10,7 @@ import pytest
 from idp.models import AuditEvent
 from tests.conftest import running_app
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
+from tests.support.journeys import authorize, sign_in
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -32,6 +32,16 @@ def test_the_audit_record_carries_the_request_id(app, browser, user):
     sign_in(browser, user.email, "not the password")
     failure = AuditEvent.query.filter_by(event="login.password").one()
     assert (failure.result, failure.request_id, failure.ip) == ("failure", "edge-0f9e8d7c", "127.0.0.1")
+
+
+def test_token_records_say_where_the_relying_service_called_from(app, browser, rp, user):
+    code = authorize(browser, rp, user, scope="openid offline_access", prompt="consent")["code"]
+    issued = rp.redeem(code)
+    refreshed = rp.refresh(issued.get_json()["refresh_token"])
+    revoked = rp.revoke(refreshed.get_json()["refresh_token"])
+    for event, answer in (("token.issued", issued), ("token.refreshed", refreshed), ("token.revoked", revoked)):
+        record = AuditEvent.query.filter_by(event=event).one()
+        assert (record.ip, record.request_id) == ("127.0.0.1", answer.headers["X-Request-ID"]), event
 
 
 @pytest.mark.parametrize("hops, forwarded, seen", [

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 
 from ...extensions import db
 from ...services import audit
+from ...web.browser import origin
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_revocation", __name__)
@@ -19,7 +20,7 @@ class RevocationEndpoint(_RevocationEndpoint):
 
     def revoke_token(self, token, request):
         token.revoke(request.client)
-        audit.record("token.revoked", identity=token.identity_id,
+        audit.record("token.revoked", origin=origin(), identity=token.identity_id,
                      client_id=request.client.client_id, kind=token.kind)
         db.session.commit()
 

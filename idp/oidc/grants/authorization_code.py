@@ -17,6 +17,7 @@ from ...models import AuthorizationCode, Token
 from ...models.grants import token_hash
 from ...services import audit, clock
 from .. import claims, org_claims
+from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -72,14 +73,14 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
         ).scalar_one_or_none()
         if row is not None:
             revoked = Token.revoke_family(f"code:{row.id}")
-            audit.record("token.code_replayed", "failure", identity=row.identity_id,
+            audit.record("token.code_replayed", "failure", origin=origin(), identity=row.identity_id,
                          client_id=client.client_id, tokens_revoked=revoked)
             db.session.commit()
         return None
 
     def delete_authorization_code(self, authorization_code):
         # Already consumed in query_authorization_code; the token endpoint commits.
-        audit.record("token.issued", identity=authorization_code.identity_id,
+        audit.record("token.issued", origin=origin(), identity=authorization_code.identity_id,
                      client_id=authorization_code.client.client_id, grant="authorization_code")
 
     def authenticate_user(self, authorization_code):

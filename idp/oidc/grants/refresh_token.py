@@ -10,13 +10,14 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from ...extensions import db
 from ...models import Token
 from ...services import audit, clock
+from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
 from .authorization_code import TOKEN_AUTH_METHODS
 
 
 def _revoke_for_reuse(token: Token) -> None:
     revoked = Token.revoke_family(token.family)
-    audit.record("token.refresh_reused", "failure", identity=token.identity_id,
+    audit.record("token.refresh_reused", "failure", origin=origin(), identity=token.identity_id,
                  client_id=token.client.client_id, tokens_revoked=revoked)
     db.session.commit()
 
@@ -50,5 +51,5 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
             db.session.rollback()
             _revoke_for_reuse(refresh_token)
             raise InvalidGrantError("The refresh token was already used.")
-        audit.record("token.refreshed", identity=refresh_token.identity_id,
+        audit.record("token.refreshed", origin=origin(), identity=refresh_token.identity_id,
                      client_id=refresh_token.client.client_id)
