@@ -38,13 +38,14 @@ def options(flow_id):
 @per_ip("IDP_LOGIN_RATE_LIMIT")
 def sign_in(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
+    page = "login/password.html" if flow.state is State.PASSWORD else "login/identify.html"
     ceremony, credential = _answer()
     if not credential:  # the form went without its script: this browser cannot do it
-        return render_template("login/identify.html", flow=flow, passkey_shown="unsupported"), 400
+        return render_template(page, flow=flow, passkey_shown="unsupported"), 400
     try:
         flow.submit_passkey(ceremony, credential, origin())
     except PasskeyRejected as rejected:
-        return render_template("login/identify.html", flow=flow, passkey_problem=rejected.message), rejected.status
+        return render_template(page, flow=flow, passkey_problem=rejected.message), rejected.status
     return advance(flow)
 
 

@@ -56,7 +56,7 @@ def enter_email(page, email: str) -> None:
 def enter_password(page, password: str, remember: bool = False) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Remember me on this computer").set_checked(remember)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_identifier_first_login_with_remember_me_completes_the_code_flow(page, context, live_server, rp,

@@ -22,7 +22,7 @@ def test_operator_page_draws_the_funnel_and_daily_charts(app, page, live_server,
     page.get_by_label("Email address").fill(operator.email)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password", exact=True).fill(operator.test_password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", name="Siirto Tunnukseen")).to_be_visible()
     funnel = page.get_by_test_id("funnel-chart")

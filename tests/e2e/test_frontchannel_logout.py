@@ -90,7 +90,7 @@ def _sign_in_to(page, kirjasto, user) -> None:
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password", exact=True).fill(user.test_password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Signed in to Kirjasto")).to_be_visible()
 
 

@@ -18,7 +18,7 @@ def test_admin_grants_a_right_in_the_matrix(app, page, live_server, tmp_path):
     page.get_by_label("Email address").fill(admin.email)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password", exact=True).fill(admin.test_password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     matrix = page.get_by_test_id("rights-matrix")
     expect(matrix).to_contain_text("ville@siivous.fi")

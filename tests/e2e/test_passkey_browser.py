@@ -40,7 +40,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page, live_server, authenticat
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password", exact=True).fill(user.test_password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server}/account")
 
     page.get_by_role("link", name="Add a passkey").click()

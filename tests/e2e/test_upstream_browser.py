@@ -46,7 +46,7 @@ def test_a_service_asking_for_strong_identification_gets_it_through_the_bank(pag
     page.get_by_label("Email address").fill(user.email)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/"))
     expect(page.get_by_role("heading", name="Kirjasto wants to use your Tunnus account")).to_be_visible()

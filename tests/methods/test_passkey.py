@@ -57,6 +57,20 @@ def test_passkey_on_the_first_page_signs_in_without_email_with_mfa(app, browser,
     assert Passkey.query.one().last_used_at is not None
 
 
+def test_passkey_is_offered_on_the_password_page_a_login_hint_leads_to(app, browser, rp, user):
+    device = Authenticator()
+    passkeys.added(app, user, device)
+    browser.get(rp.authorize_url(login_hint=user.email))
+    assert "/password" in browser.form("/password")["action"] and "Sign in with a passkey" in browser.text
+    passkeys.sign_in_with_passkey(browser, device, user_verified=False)
+    assert browser.page.status_code == 400 and "The passkey could not be verified." in browser.text
+    assert "/password" in browser.form("/password")["action"]  # still the page it was on
+    passkeys.sign_in_with_passkey(browser, device)
+    consent_if_asked(browser)
+    claims = id_token(rp, rp.callback_params(browser.url))
+    assert claims["sub"] == user.sub and claims["acr"] == ACR_MULTI_FACTOR
+
+
 def test_passkey_first_skips_the_app_code_but_not_a_campaign(app, browser, runner, user):
     from tests.campaigns.helpers import started
 
