@@ -32,8 +32,6 @@ class State(str, Enum):
     DONE = "done"
 
 
-
-
 class NewPasswordRejected(ValidationFailed):
     id = "campaign_password_rejected"
 

@@ -41,8 +41,6 @@ class State(str, Enum):
     FAILED = "failed"
 
 
-
-
 class IdentificationFlow(Flow):
     KIND = "identification"
     State = State

@@ -28,8 +28,6 @@ class State(str, Enum):
     DONE = "done"
 
 
-
-
 class LegacyEmailFlow(Flow):
     KIND = "legacy_email"
     State = State

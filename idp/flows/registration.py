@@ -40,8 +40,6 @@ class FormRejected(ValidationFailed):
         self.problems = problems
 
 
-
-
 class LinkRejected(IdpError):
     id = "link_rejected"
 

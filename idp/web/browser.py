@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from ..extensions import db
-from ..models import Client, LoginSession
+from ..models import LoginSession
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import request_id
@@ -74,7 +74,7 @@ KIOSK_KEY = "kiosk_sid"
 
 def session_for_client(client_id: str | None) -> LoginSession | None:
     """The session an authorization request from this client may use."""
-    client = Client.by_client_id(client_id or "")
+    client = current_app.extensions["idp.clients"].find(client_id or "")  # Authlib reads it from there next
     if client is not None and client.kiosk_organisation_id is not None:
         return kiosk_sessions.active(session.get(KIOSK_KEY), client)
     return current_session()
