@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings, logging_setup
 from .errors import IdpError
-from .oidc import document_cache
+from .oidc import document_cache, fast_path, token_limits
 from .extensions import babel, csrf, db, limiter, migrate
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
 
@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     request_id.init_app(app)
     access_log.init_app(app)
     document_cache.init_app(app)
+    fast_path.init_app(app)
     proxy.init_app(app)  # outermost: every layer sees the client's address
     from .cli import register
 
@@ -84,6 +85,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    token_limits.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     keys_dir = Path(app.config["IDP_KEYS_DIR"])
     retention = max(app.config["IDP_ID_TOKEN_TTL"], app.config["IDP_ACCESS_TOKEN_TTL"])
@@ -144,7 +146,7 @@ def _register_errors(app: Flask) -> None:
         status = error.code or 500
         if status == 429:
             body, status = respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
-            return body, status, {"Retry-After": str(_retry_after())}
+            return body, status, {"Retry-After": str(getattr(error, "retry_after", None) or _retry_after())}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
         if status == 404:

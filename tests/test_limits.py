@@ -255,3 +255,24 @@ def test_pin_attempts_per_person_count_across_ips(kiosk_building):
     blocked = _kiosk_pin_step(made, screen, first, "10.0.7.9").submit("/pin", pin=kiosk.PIN)
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers
     assert _back_at_the_kiosk_client(_kiosk_pin_step(made, screen, second, "10.0.7.9"))
+
+
+def test_token_limits_of_several_processes_meet_in_redis(redis_url):
+    """Each process sends its count at most every FLUSH_EVERY seconds: together they may
+    pass the limit by what they counted in between, then the store refuses in both."""
+    from limits import parse
+    from limits.storage import storage_from_string
+
+    from idp.oidc.token_limits import FLUSH_EVERY, BatchedWindows
+
+    limit = parse("10 per minute")
+    key = limit.key_for("test", "shared", os.urandom(4).hex())
+    first, second = (BatchedWindows(storage_from_string(redis_url)) for _ in range(2))
+    assert [first.hit([(limit, key)]) for _ in range(6)] == [None] * 6
+    assert [second.hit([(limit, key)]) for _ in range(6)] == [None] * 6
+    time.sleep(FLUSH_EVERY)
+    assert first.hit([(limit, key)]) is None  # sends 7: the store has seen 7
+    wait = second.hit([(limit, key)])  # sends 7: 14, over
+    assert wait is not None and 1 <= wait <= 61
+    assert [first.hit([(limit, key)]) for _ in range(4)][-1] is not None  # 7 + 4 > 10: sends, sees 18
+    assert int(redis.Redis.from_url(redis_url).get(f"LIMITS:{key}")) == 18

@@ -13,7 +13,8 @@ import secrets
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749 import UnauthorizedClientError
 from flask import current_app
-from joserfc import jwt
+from joserfc.jws import default_registry
+from joserfc.util import json_b64encode, urlsafe_b64encode
 
 from ..extensions import db
 from ..methods import pin
@@ -22,6 +23,14 @@ from ..models.grants import token_hash
 from ..services import clock
 
 ACCESS_TOKEN_ALG = "ES256"
+_SIGN = default_registry.get_alg(ACCESS_TOKEN_ALG)
+
+
+def _compact(header: dict, claims: dict, key) -> str:
+    """The JWS compact serialization (RFC 7515 §7.1), signed by joserfc's ES256 itself:
+    jwt.encode would check our own header and claims again, a third of a token's cost."""
+    signing_input = json_b64encode(header) + b"." + json_b64encode(claims)
+    return (signing_input + b"." + urlsafe_b64encode(_SIGN.sign(signing_input, key))).decode("ascii")
 
 
 class TokenGenerator:
@@ -54,7 +63,7 @@ class TokenGenerator:
         header = {"alg": ACCESS_TOKEN_ALG, "typ": "at+jwt", "kid": key.kid}
         token = {
             "token_type": "Bearer",
-            "access_token": jwt.encode(header, claims, key.key),
+            "access_token": _compact(header, claims, key.key),
             "expires_in": expires_in,
             "scope": scope or "",
         }

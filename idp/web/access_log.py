@@ -3,7 +3,8 @@ request id, the path with secret parts redacted, the client IP after IDP_PROXY_H
 the chosen log format whatever serves it (a server's own access log prints query
 strings, which carry codes and id_token_hint). Discovery and JWKS answered from the
 document cache (oidc/document_cache.py) never reach Flask: they are counted in the
-metrics, not logged line by line.
+metrics, not logged line by line. Token requests answered before Flask (oidc/fast_path.py)
+write their line through write().
 """
 from __future__ import annotations
 
@@ -21,11 +22,16 @@ def _start() -> None:
     g.access_started = time.perf_counter()
 
 
-def _write(response):
-    started = g.get("access_started")
+def write(client_ip: str | None, method: str, path: str, status: int, started: float | None,
+          request_fields: dict | None = None) -> None:
+    """The access line of one answer; `request_fields` (logging_setup) when Flask did not handle it."""
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-    log.info('%s "%s %s" %s %sms', request.remote_addr, request.method, loggable_path(), response.status_code,
-             duration_ms, extra={"status": response.status_code, "duration_ms": duration_ms})
+    log.info('%s "%s %s" %s %sms', client_ip, method, path, status, duration_ms,
+             extra={"status": status, "duration_ms": duration_ms, **(request_fields or {})})
+
+
+def _write(response):
+    write(request.remote_addr, request.method, loggable_path(), response.status_code, g.get("access_started"))
     return response
 
 

@@ -19,10 +19,14 @@ HEADER = "X-Request-ID"
 SANE = re.compile(r"[A-Za-z0-9._:=+-]{8,128}")
 
 
+def chosen(offered: str | None) -> str:
+    """The offered id if it is sane, else a new one."""
+    return offered if offered and SANE.fullmatch(offered) else uuid.uuid4().hex
+
+
 def current() -> str:
     if "request_id" not in g:
-        offered = request.headers.get(HEADER, "")
-        g.request_id = offered if SANE.fullmatch(offered) else uuid.uuid4().hex
+        g.request_id = chosen(request.headers.get(HEADER))
     return g.request_id
 
 

@@ -30,15 +30,20 @@ def policy(script_nonce: str, frame_src: list[str] | None = None) -> str:
     )
 
 
+def fixed(secure: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries besides its CSP."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+               ("Cross-Origin-Opener-Policy", "same-origin")]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def apply(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", policy(nonce(), g.get("csp_frame_src")))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config["SESSION_COOKIE_SECURE"]:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    for name, value in fixed(current_app.config["SESSION_COOKIE_SECURE"]):
+        headers.setdefault(name, value)
     if response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"
     return response

@@ -1,33 +1,29 @@
 """Token endpoint, RFC 6749 §3.2: authorization_code, refresh_token, client_credentials.
 
-Client secrets are checked with SHA-256 (no argon2 here) so this endpoint stays fast.
+Client secrets are checked with SHA-256 (no argon2 here) so this endpoint stays fast; a
+client_credentials request that will succeed is answered before Flask (fast_path.py).
 """
 from __future__ import annotations
 
-from urllib.parse import unquote_plus
-
 from flask import Blueprint, current_app, request
+from werkzeug.exceptions import TooManyRequests
 
-from ...extensions import db, limiter
+from ...extensions import db
 from ...metrics import TOKENS
 from ...services.clients import GRANT_TYPES
+from ..token_limits import client_id_sent
 
 bp = Blueprint("oidc_token", __name__)
 
 
-def _client_key() -> str | None:
-    # The client_id as sent, before authentication: a runaway or attacked client is
-    # slowed down without affecting the others behind the same IP.
-    auth = request.authorization
-    client_id = unquote_plus(auth.username or "") if auth and auth.type == "basic" else request.form.get("client_id")
-    return f"client:{client_id[:64]}" if client_id else None
-
-
 @bp.route("/token", methods=["POST"])
-@limiter.limit(lambda: current_app.config["IDP_TOKEN_RATE_LIMIT"])
-@limiter.limit(lambda: current_app.config["IDP_TOKEN_CLIENT_RATE_LIMIT"], key_func=_client_key,
-               exempt_when=lambda: _client_key() is None)
 def token():
+    # Per client_id as sent, before authentication: a runaway or attacked client is slowed
+    # down without affecting the others behind the same IP.
+    wait = current_app.extensions["idp.token_limits"].hit(
+        request.remote_addr, client_id_sent(request.headers.get("Authorization"), request.form.get("client_id")))
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
     response = current_app.extensions["idp.server"].create_token_response()
     # One commit once the whole response (ID token included) exists: a failure anywhere
     # before it leaves no half-issued grant. Failure paths that must persist something

@@ -1,0 +1,148 @@
+"""The client_credentials token and its introspection, answered before Flask: the same
+answers as Flask gives, and only for requests that succeed; every other request reaches
+the views and gets their answer."""
+import base64
+import json
+
+import pytest
+from joserfc import jwt
+
+from idp.oidc.fast_path import FastPath
+from tests.support.rp import RelyingParty
+
+PASSED_ON = 599
+
+
+@pytest.fixture
+def fast(app):
+    """The fast path, with Flask behind it recording what it was passed."""
+    layer = app.wsgi_app
+    assert isinstance(layer, FastPath)
+    flask_app, layer.passed = layer.wsgi_app, []
+
+    def recorder(environ, start_response):
+        layer.passed.append(environ["PATH_INFO"])
+        start_response(f"{PASSED_ON} Passed On", [])
+        return [b""]
+
+    layer.wsgi_app = recorder
+    yield layer
+    layer.wsgi_app = flask_app
+
+
+@pytest.fixture
+def machine(app):
+    return RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"])
+
+
+@pytest.fixture
+def other_machine(app):
+    return RelyingParty.register(app, name="Toinen", grant_types=["client_credentials"])
+
+
+def _basic(client_id, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def _token(machine):
+    return machine.token_request(grant_type="client_credentials").get_json()["access_token"]
+
+
+def test_answers_equal_flasks(app, machine):
+    fast = app.wsgi_app
+    answered_first = machine.token_request(grant_type="client_credentials", scope="organizations")
+    fast.answers, answers = {}, fast.answers  # now everything goes to Flask
+    try:
+        by_flask = machine.token_request(grant_type="client_credentials", scope="organizations")
+        flask_token = by_flask.get_json()["access_token"]
+        introspected_by_flask = machine.introspect(flask_token)
+    finally:
+        fast.answers = answers
+    first_token = answered_first.get_json()["access_token"]
+    introspected_first = machine.introspect(first_token)
+
+    for ours, theirs in ((answered_first, by_flask), (introspected_first, introspected_by_flask)):
+        assert ours.status_code == theirs.status_code == 200
+        assert sorted(ours.headers.keys()) == sorted(theirs.headers.keys())
+        for name in ("Content-Type", "Cache-Control", "Pragma", "X-Frame-Options", "Referrer-Policy"):
+            assert ours.headers[name] == theirs.headers[name]
+        assert ours.get_json().keys() == theirs.get_json().keys()
+    assert {k: v for k, v in answered_first.get_json().items() if k != "access_token"} == \
+        {k: v for k, v in by_flask.get_json().items() if k != "access_token"}
+    ours, theirs = (jwt.decode(t, machine.jwks(), algorithms=["ES256"]) for t in (first_token, flask_token))
+    assert ours.header == theirs.header and ours.claims.keys() == theirs.claims.keys()
+    assert ours.claims["scope"] == "organizations" and ours.claims["sub"] == machine.client_id
+    unchanging = ("active", "client_id", "sub", "aud", "iss", "scope", "token_type")
+    assert {k: introspected_first.get_json()[k] for k in unchanging} == \
+        {k: introspected_by_flask.get_json()[k] for k in unchanging}
+
+
+def test_succeeding_requests_are_answered_before_flask(fast, machine):
+    token_response = machine.token_request(grant_type="client_credentials")
+    assert token_response.status_code == 200
+    token = token_response.get_json()["access_token"]
+    assert machine.token_request(auth="post", grant_type="client_credentials").status_code == 200
+    assert machine.introspect(token).get_json()["active"] is True
+    assert machine.introspect(token, token_type_hint="access_token").status_code == 200
+    assert fast.passed == []
+
+
+def test_anything_else_is_passed_to_flask(fast, machine, other_machine, rp):
+    token = _token(machine)
+    fast.passed.clear()
+    refused = [
+        machine.http.post("/token", data={"grant_type": "client_credentials"},
+                          headers=_basic(machine.client_id, "wrong")),
+        machine.http.post("/token", data={"grant_type": "client_credentials"}, headers=_basic("unknown", "x")),
+        machine.http.post("/token", data={"grant_type": "client_credentials"}),
+        machine.http.post("/token", data={"grant_type": "client_credentials", "client_id": machine.client_id,
+                                          "client_secret": machine.secret}, headers=_basic(machine.client_id,
+                                                                                            machine.secret)),
+        machine.token_request(grant_type="client_credentials", scope="openid"),
+        machine.token_request(grant_type="client_credentials", scope="everything"),
+        machine.token_request(grant_type="client_credentials", resource="https://api.example.fi"),
+        machine.http.post("/token", data="grant_type=client_credentials&grant_type=client_credentials",
+                          content_type="application/x-www-form-urlencoded",
+                          headers=_basic(machine.client_id, machine.secret)),
+        machine.http.post("/token", json={"grant_type": "client_credentials"},
+                          headers=_basic(machine.client_id, machine.secret)),
+        machine.token_request(grant_type="refresh_token", refresh_token="x"),
+        rp.token_request(grant_type="client_credentials"),  # not registered for it
+        other_machine.introspect(token),  # not its token
+        machine.introspect(token, token_type_hint="refresh_token"),
+        machine.introspect("not-a-token"),
+        machine.http.post("/token", data={"grant_type": "client_credentials"},
+                          headers={"Authorization": "Basic %%%"}),
+    ]
+    assert [r.status_code for r in refused] == [PASSED_ON] * len(refused)
+    assert len(fast.passed) == len(refused)
+
+
+def test_flask_answers_what_is_passed_on(machine, other_machine):
+    token = _token(machine)
+    wrong = machine.http.post("/token", data={"grant_type": "client_credentials"},
+                              headers=_basic(machine.client_id, "wrong"))
+    assert wrong.status_code == 401 and wrong.get_json()["error"] == "invalid_client"
+    user_scope = machine.token_request(grant_type="client_credentials", scope="openid")
+    assert user_scope.status_code == 400 and user_scope.get_json()["error"] == "invalid_scope"
+    assert other_machine.introspect(token).get_json() == {"active": False}
+    assert machine.introspect(token, token_type_hint="refresh_token").get_json()["active"] is True
+
+
+def test_a_revoked_token_is_inactive_at_once(machine):
+    token = _token(machine)
+    assert machine.introspect(token).get_json()["active"] is True
+    assert machine.revoke(token).status_code == 200
+    assert machine.introspect(token).get_json() == {"active": False}
+
+
+def test_the_access_line_and_request_id(app, machine, caplog):
+    caplog.set_level("INFO", logger="tunnus.access")
+    response = machine.http.post("/token", data={"grant_type": "client_credentials"},
+                                 headers={**_basic(machine.client_id, machine.secret),
+                                          "X-Request-ID": "lb-request-0001"})
+    assert response.headers["X-Request-ID"] == "lb-request-0001"
+    line = [r for r in caplog.records if r.name == "tunnus.access"][-1]
+    assert line.request_id == "lb-request-0001" and line.status == 200 and line.path == "/token"
+    assert '"POST /token" 200' in line.getMessage()
+    assert json.loads(response.data)["token_type"] == "Bearer"
