@@ -3,14 +3,16 @@
 One JSON file per key in IDP_KEYS_DIR. A rotated key is published for
 IDP_KEY_PUBLISH_DELAY seconds before it signs, so relying services that cache the JWKS
 already know it; the key it replaces stays published until every token it signed has
-expired. Files are re-read when the folder changes, so all processes sharing the folder
-follow a rotation without restart.
+expired. Files are re-read when the folder changes (looked at no more than once every
+FOLDER_CHECK_EVERY seconds: every token and introspection asks for keys), so all
+processes sharing the folder follow a rotation without restart.
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 from . import clock
 
 ALGORITHMS = ("RS256", "ES256")
+FOLDER_CHECK_EVERY = 1.0
 
 
 def _generate(alg: str):
@@ -70,6 +73,7 @@ class KeyStore:
         self.retention = retention
         self._lock = threading.Lock()
         self._stamp = None
+        self._next_check = 0.0
         self._keys: list[SigningKey] = []
         self._jwks_cache: tuple | None = None
         self._verification_cache: tuple | None = None
@@ -77,6 +81,8 @@ class KeyStore:
     # Reading
 
     def _load(self) -> list[SigningKey]:
+        if time.monotonic() < self._next_check:
+            return self._keys
         try:
             stamp = os.stat(self.directory).st_mtime_ns
         except FileNotFoundError:
@@ -90,6 +96,7 @@ class KeyStore:
                         SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"], record["retired_at"], path)
                     )
                 self._keys, self._stamp, self._jwks_cache = keys, stamp, None
+        self._next_check = time.monotonic() + FOLDER_CHECK_EVERY
         return self._keys
 
     def signing_key(self, alg: str) -> SigningKey:
@@ -142,7 +149,7 @@ class KeyStore:
         for old in current:
             old.retired_at = activates_at
             old.save()
-        self._stamp = None
+        self._stamp, self._next_check = None, 0.0
         return created
 
     def _add(self, alg: str, activates_at: int) -> SigningKey:
@@ -150,5 +157,5 @@ class KeyStore:
         key = _generate(alg)
         signing_key = SigningKey(key, alg, activates_at, None, self.directory / f"{key.kid}.json")
         signing_key.save()
-        self._stamp = None
+        self._stamp, self._next_check = None, 0.0
         return signing_key
