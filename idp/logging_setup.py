@@ -82,6 +82,10 @@ def configure(log_format: str) -> None:
     chosen = formatter(log_format)
     root = logging.getLogger()
     if _handler is None:
+        # No format here shows the caller, thread or process: don't collect them for every
+        # line (the logging HOWTO's "Optimization"; an access line per token request adds up).
+        logging._srcfile = None
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
         _handler = _Stderr()
         _handler.addFilter(RequestFields())
         root.addHandler(_handler)
