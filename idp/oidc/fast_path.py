@@ -18,6 +18,7 @@ import secrets
 import time
 from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
@@ -61,6 +62,8 @@ class FastPath:
             try:
                 with self.app.app_context():
                     body = answer(environ, form)
+            except sa.exc.SQLAlchemyError:
+                pass  # the database is down or busy: the view answers 503 and logs it
             except Exception:
                 log.exception("answering %s before Flask failed; Flask answers it", path)
         if body is None:

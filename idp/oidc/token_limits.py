@@ -118,6 +118,8 @@ def client_id_sent(authorization: str | None, form_client_id: str | None) -> str
 class TokenLimits:
     def __init__(self, app):
         self.config = app.config
+        for setting in ("IDP_TOKEN_RATE_LIMIT", "IDP_TOKEN_CLIENT_RATE_LIMIT"):
+            _parsed(app.config[setting])  # a mistyped value stops the start, not every token request
         self.windows = BatchedWindows(storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
                                                           **app.config["RATELIMIT_STORAGE_OPTIONS"]))
 
