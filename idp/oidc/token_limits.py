@@ -4,7 +4,7 @@ client_id as sent), counted in batches.
 Machines ask for tokens thousands of times a minute, and a Redis round trip per request
 cost more than issuing the token. So each process adds up its hits and sends them to the
 limit store (the `limits` library's storage that Flask-Limiter uses: fixed windows, in
-Redis or in memory) at most every FLUSH_EVERY seconds, one INCRBY per key. It decides
+Redis or in memory) at most every FLUSH_EVERY seconds, one increment per key. It decides
 with the store's count as last seen plus its own unsent hits; a request that would break
 a limit sends everything first and decides again on the fresh count, so only the store
 refuses. Several processes may together let through what they count between two sends
