@@ -8,14 +8,12 @@ write their line through write().
 """
 from __future__ import annotations
 
-import logging
 import time
 
 from flask import g, request
 
-from .request_id import loggable_path
-
-log = logging.getLogger("tunnus.access")
+from .. import logging_setup
+from .request_id import log_fields
 
 
 def _start() -> None:
@@ -23,15 +21,16 @@ def _start() -> None:
 
 
 def write(client_ip: str | None, method: str, path: str, status: int, started: float | None,
-          request_fields: dict | None = None) -> None:
-    """The access line of one answer; `request_fields` (logging_setup) when Flask did not handle it."""
+          request_fields: dict) -> None:
+    """The access line of one answer; `request_fields` as request_id.log_fields() gives them."""
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-    log.info('%s "%s %s" %s %sms', client_ip, method, path, status, duration_ms,
-             extra={"status": status, "duration_ms": duration_ms, **(request_fields or {})})
+    logging_setup.write_access(f'{client_ip} "{method} {path}" {status} {duration_ms}ms',
+                               {"status": status, "duration_ms": duration_ms, **request_fields})
 
 
 def _write(response):
-    write(request.remote_addr, request.method, loggable_path(), response.status_code, g.get("access_started"))
+    fields = log_fields()
+    write(fields["client_ip"], request.method, fields["path"], response.status_code, g.get("access_started"), fields)
     return response
 
 
