@@ -44,7 +44,7 @@ class BatchedWindows:
         self._sent_at = time.monotonic()
         self._lock = threading.Lock()
 
-    def hit(self, checks: list[tuple[RateLimitItem, str]]) -> int | None:
+    def hit(self, checks: tuple[tuple[RateLimitItem, str], ...]) -> int | None:
         """Counts one request against every (limit, key); None, or seconds until it may try again."""
         with self._lock:
             for item, key in checks:
@@ -106,9 +106,6 @@ class BatchedWindows:
         self._retry_at = time.monotonic() + min(2 ** (self._failures - 1), 32)
 
 
-_parsed = functools.lru_cache(maxsize=16)(parse_many)
-
-
 def client_id_sent(authorization: str | None, form_client_id: str | None) -> str | None:
     """The client_id a request names, before it is authenticated (RFC 6749 §2.3.1)."""
     client_id, _secret = extract_basic_authorization({"Authorization": authorization} if authorization else {})
@@ -117,20 +114,25 @@ def client_id_sent(authorization: str | None, form_client_id: str | None) -> str
 
 class TokenLimits:
     def __init__(self, app):
-        self.config = app.config
-        for setting in ("IDP_TOKEN_RATE_LIMIT", "IDP_TOKEN_CLIENT_RATE_LIMIT"):
-            _parsed(app.config[setting])  # a mistyped value stops the start, not every token request
+        # A mistyped value stops the start, not every token request.
+        per_ip, per_client = (parse_many(app.config[setting])
+                              for setting in ("IDP_TOKEN_RATE_LIMIT", "IDP_TOKEN_CLIENT_RATE_LIMIT"))
         self.windows = BatchedWindows(storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
                                                           **app.config["RATELIMIT_STORAGE_OPTIONS"]))
+        # Built once per (address, client): a machine asks from the same address again and again.
+        self._checks = functools.lru_cache(maxsize=4096)(functools.partial(_checks, per_ip, per_client))
 
     def hit(self, remote_addr: str | None, client_id: str | None) -> int | None:
         """Counts one /token request; None, or the Retry-After seconds of a limit it breaks."""
-        checks = [(item, item.key_for(PREFIX, "ip", remote_addr or "-"))
-                  for item in _parsed(self.config["IDP_TOKEN_RATE_LIMIT"])]
-        if client_id:
-            checks += [(item, item.key_for(PREFIX, "client", client_id[:64]))
-                       for item in _parsed(self.config["IDP_TOKEN_CLIENT_RATE_LIMIT"])]
-        return self.windows.hit(checks)
+        return self.windows.hit(self._checks(remote_addr or "-", client_id[:64] if client_id else None))
+
+
+def _checks(per_ip: list[RateLimitItem], per_client: list[RateLimitItem], address: str,
+            client_id: str | None) -> tuple[tuple[RateLimitItem, str], ...]:
+    checks = [(item, item.key_for(PREFIX, "ip", address)) for item in per_ip]
+    if client_id:
+        checks += [(item, item.key_for(PREFIX, "client", client_id)) for item in per_client]
+    return tuple(checks)
 
 
 def init_app(app) -> None:

@@ -5,6 +5,7 @@ Stored datetimes are naive UTC (SQLite keeps no zone); `now()` returns the same.
 from __future__ import annotations
 
 import datetime as _dt
+import time as _time
 
 _offset = _dt.timedelta(0)
 
@@ -14,7 +15,7 @@ def now() -> _dt.datetime:
 
 
 def timestamp() -> int:
-    return int(now().replace(tzinfo=_dt.timezone.utc).timestamp())
+    return int(_time.time() + _offset.total_seconds())
 
 
 def to_timestamp(value: _dt.datetime) -> int:
