@@ -10,40 +10,32 @@ PasskeyCeremony. The pages are in web/passkey.py (login) and web/passkey_account
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import webauthn
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    options_to_json,
-    parse_authentication_credential_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    CredentialDeviceType,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ..extensions import db
 from ..models import Identity, Passkey
 from ..services import audit, clock
 from ..services.audit import Origin
-from .passkey_ceremony import PasskeyCeremony, PasskeyRejected
+from .passkey_ceremony import PasskeyCeremony, PasskeyRejected, b64url, unb64url
+
+# py_webauthn (with its ASN.1 and CBOR parsers) weighs 8 MB per worker; only a passkey ceremony needs it.
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 RP_NAME = "Tunnus"
 MAX_CREDENTIAL_LENGTH = 32_000  # a JSON answer; attestation certificates make it a few kB
 # Purposes of a ceremony: adding a passkey, the first login step, the second factor.
 REGISTER, LOGIN, SECOND_FACTOR = "register", "login", "second_factor"
-# Anything the library or base64 decoding raises about a malformed or wrong answer.
-MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError)
+
+
+def _malformed() -> tuple[type[Exception], ...]:
+    """Anything the library or base64 decoding raises about a malformed or wrong answer."""
+    from webauthn.helpers.exceptions import WebAuthnException
+    return WebAuthnException, ValueError, TypeError, KeyError
 
 
 def relying_party() -> tuple[str, str]:
@@ -64,12 +56,19 @@ def has_passkeys(identity) -> bool:
 
 def registration_options(identity, browser: str, name: str) -> tuple[str, str]:
     """(ceremony id, options JSON) for navigator.credentials.create()."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     if identity.passkey_user_handle is None:
         # Random and stable: an authenticator replaces its older passkey of this person.
-        identity.passkey_user_handle = bytes_to_base64url(secrets.token_bytes(32))
+        identity.passkey_user_handle = b64url(secrets.token_bytes(32))
     rp_id, _ = relying_party()
-    options = webauthn.generate_registration_options(
-        rp_id=rp_id, rp_name=RP_NAME, user_id=base64url_to_bytes(identity.passkey_user_handle),
+    options = generate_registration_options(
+        rp_id=rp_id, rp_name=RP_NAME, user_id=unb64url(identity.passkey_user_handle),
         user_name=identity.email, user_display_name=identity.name or identity.email,
         exclude_credentials=_descriptors(identity),
         authenticator_selection=AuthenticatorSelectionCriteria(
@@ -80,21 +79,25 @@ def registration_options(identity, browser: str, name: str) -> tuple[str, str]:
 
 
 def register(identity, ceremony_id: str, browser: str, credential: str, *, origin: Origin) -> Passkey:
+    from webauthn import verify_registration_response
+    from webauthn.helpers import parse_registration_credential_json
+    from webauthn.helpers.structs import CredentialDeviceType
+
     ceremony = PasskeyCeremony.use(ceremony_id, browser, REGISTER)
     if ceremony.data.get("identity_id") != identity.id:
         raise PasskeyRejected("expired")
     rp_id, expected_origin = relying_party()
     try:
         parsed = parse_registration_credential_json(_bounded(credential))
-        verified = webauthn.verify_registration_response(
+        verified = verify_registration_response(
             credential=parsed, expected_challenge=ceremony.challenge, expected_rp_id=rp_id,
             expected_origin=expected_origin, require_user_verification=True)
-    except MALFORMED as error:
+    except _malformed() as error:
         audit.record("passkey.added", "failure", origin=origin, identity=identity, reason="invalid")
         db.session.commit()
         raise PasskeyRejected("invalid") from error
-    added = Passkey(identity_id=identity.id, credential_id=bytes_to_base64url(verified.credential_id),
-                    public_key=bytes_to_base64url(verified.credential_public_key), sign_count=verified.sign_count,
+    added = Passkey(identity_id=identity.id, credential_id=b64url(verified.credential_id),
+                    public_key=b64url(verified.credential_public_key), sign_count=verified.sign_count,
                     name=ceremony.data["name"], transports=[t.value for t in parsed.response.transports or []],
                     created_at=clock.now())
     db.session.add(added)
@@ -112,13 +115,16 @@ def register(identity, ceremony_id: str, browser: str, credential: str, *, origi
 def authentication_options(browser: str, identity=None) -> tuple[str, str]:
     """(ceremony id, options JSON) for navigator.credentials.get(): any passkey of this
     site when nobody is known yet (the first step), else one of the person's."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _ = relying_party()
     if identity is None:
-        options = webauthn.generate_authentication_options(
+        options = generate_authentication_options(
             rp_id=rp_id, user_verification=UserVerificationRequirement.REQUIRED)
         ceremony = PasskeyCeremony.begin(browser, LOGIN, options.challenge)
     else:
-        options = webauthn.generate_authentication_options(
+        options = generate_authentication_options(
             rp_id=rp_id, allow_credentials=_descriptors(identity),
             user_verification=UserVerificationRequirement.PREFERRED)
         ceremony = PasskeyCeremony.begin(browser, SECOND_FACTOR, options.challenge, identity_id=identity.id)
@@ -129,26 +135,30 @@ def authenticate(ceremony_id: str, browser: str, credential: str, *, origin: Ori
                  identity=None) -> tuple[Identity, str]:
     """(the passkey's owner, its amr value) or PasskeyRejected. With `identity` (the
     second factor) the passkey must be theirs; without, it must have verified the person."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import parse_authentication_credential_json
+    from webauthn.helpers.structs import CredentialDeviceType
+
     ceremony = PasskeyCeremony.use(ceremony_id, browser, LOGIN if identity is None else SECOND_FACTOR)
     if identity is not None and ceremony.data.get("identity_id") != identity.id:
         raise PasskeyRejected("expired")
     try:
         parsed = parse_authentication_credential_json(_bounded(credential))
-    except MALFORMED as error:
+    except _malformed() as error:
         raise _failed("invalid", identity, origin) from error
     found = db.session.execute(db.select(Passkey).filter_by(credential_id=parsed.id)).scalar_one_or_none()
     if found is None or (identity is not None and found.identity_id != identity.id):
         raise _failed("unknown", identity, origin)
     owner = db.session.get(Identity, found.identity_id)
-    if identity is None and parsed.response.user_handle != base64url_to_bytes(owner.passkey_user_handle or ""):
+    if identity is None and parsed.response.user_handle != unb64url(owner.passkey_user_handle or ""):
         raise _failed("invalid", owner, origin, passkey=found.id)
     rp_id, expected_origin = relying_party()
     try:
-        verified = webauthn.verify_authentication_response(
+        verified = verify_authentication_response(
             credential=parsed, expected_challenge=ceremony.challenge, expected_rp_id=rp_id,
-            expected_origin=expected_origin, credential_public_key=base64url_to_bytes(found.public_key),
+            expected_origin=expected_origin, credential_public_key=unb64url(found.public_key),
             credential_current_sign_count=found.sign_count, require_user_verification=identity is None)
-    except MALFORMED as error:
+    except _malformed() as error:
         raise _failed("invalid", owner, origin, passkey=found.id) from error
     # Advanced only from the count checked above: two answers raced in cannot both pass it.
     if db.session.execute(
@@ -170,7 +180,9 @@ def _bounded(credential: str) -> str:
 
 
 def _descriptors(identity) -> list[PublicKeyCredentialDescriptor]:
-    return [PublicKeyCredentialDescriptor(id=base64url_to_bytes(found.credential_id),
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
+    return [PublicKeyCredentialDescriptor(id=unb64url(found.credential_id),
                                           transports=[AuthenticatorTransport(t) for t in found.transports] or None)
             for found in passkeys_of(identity)]
 

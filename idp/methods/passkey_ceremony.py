@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 
 from flask_babel import lazy_gettext as _l
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
 
 from ..errors import FlowExpired, IdpError, NotFound
 from ..extensions import db
@@ -20,6 +20,15 @@ from ..services import clock
 
 # Long enough to find the phone or security key, well short of a login flow's life.
 TTL = dt.timedelta(minutes=5)
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as the challenge and a passkey's stored values are kept."""
+    return urlsafe_b64encode(data).decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    return urlsafe_b64decode(text.encode("ascii"))
 
 
 class PasskeyRejected(IdpError):
@@ -52,7 +61,7 @@ class PasskeyCeremony(Flow):
 
     @classmethod
     def begin(cls, browser: str, purpose: str, challenge: bytes, **data) -> "PasskeyCeremony":
-        ceremony = cls.start(browser, purpose=purpose, challenge=bytes_to_base64url(challenge), **data)
+        ceremony = cls.start(browser, purpose=purpose, challenge=b64url(challenge), **data)
         ceremony.stored.expires_at = min(ceremony.stored.expires_at, clock.now() + TTL)
         db.session.commit()
         return ceremony
@@ -77,4 +86,4 @@ class PasskeyCeremony(Flow):
 
     @property
     def challenge(self) -> bytes:
-        return base64url_to_bytes(self.data["challenge"])
+        return unb64url(self.data["challenge"])

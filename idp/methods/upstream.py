@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import requests
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from flask import current_app
@@ -26,6 +25,10 @@ from joserfc.jwk import KeySet
 
 from ..errors import IdpError
 from ..services import clock, upstreams
+
+# requests (with Authlib's client on it) weighs 4 MB per worker; only a call to a provider needs it.
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 SCOPE = "openid profile email"
 # Asymmetric algorithms only: "none" and HMAC (keyed with our client secret) never pass.
@@ -62,6 +65,8 @@ class Identified:
 
 
 def _client(provider, redirect_uri: str | None = None, found: dict | None = None) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     # HTTP Basic unless the provider accepts only the secret in the body (Core §9).
     methods = (found or {}).get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     auth = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
@@ -80,6 +85,8 @@ def _cached(key: tuple, fetch, refresh: bool = False):
 
 
 def _get_json(provider, url: str) -> dict:
+    import requests
+
     try:
         with _client(provider) as http:
             response = http.get(url, headers={"Accept": "application/json"}, withhold_token=True)
@@ -123,6 +130,8 @@ def authorization_url(provider, *, state: str, nonce: str, code_verifier: str, r
 
 def identify(provider, response: dict, *, nonce: str, code_verifier: str, redirect_uri: str) -> Identified:
     """Redeem the code of the authorization response and check the ID token it brings."""
+    import requests
+
     if response.get("error"):
         if response["error"] == "access_denied":
             raise UpstreamCancelled("cancelled")
