@@ -8,7 +8,9 @@
 # made with the `tunnus` CLI. After the runs (and more token requests if needed) the Tunnus
 # worker's RSS is sampled once it has served RSS_AFTER requests. Prints req/s per endpoint,
 # the ratio Tunnus/peer, Tunnus p50/p99, each server's CPU time per request (steadier than
-# req/s on a busy machine), the worker RSS and the load average. A benchmark, not a test.
+# req/s on a busy machine), the worker RSS and the load average; then both servers' p50/p99
+# below full load (about half the peer's top rate, paced by bench/paced.lua). A benchmark,
+# not a test.
 #
 #   bench/compare.sh                 # needs wrk (apt-get install -y wrk), node + npm, a venv (make install)
 #
@@ -78,7 +80,7 @@ worker_pid() {
 # of an endpoint even when other work on the machine makes req/s noisy.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-declare -A RPS P50 P99 REQS ERRS LOAD CPU_US
+declare -A RPS P50 P99 REQS ERRS LOAD CPU_US PACED_RPS PACED_P50 PACED_P99 PAUSE
 wrk_run() { # who endpoint url script [wrk args...]
   local who=$1 ep=$2 url=$3 script=$4; shift 4
   local out line before
@@ -89,10 +91,31 @@ wrk_run() { # who endpoint url script [wrk args...]
   set -- $line
   RPS[$who.$ep]=${2#rps=}; P50[$who.$ep]=${3#p50_ms=}; P99[$who.$ep]=${4#p99_ms=}
   REQS[$who.$ep]=$(( ${REQS[$who.$ep]:-0} + ${5#requests=} ))
-  ERRS[$who.$ep]=$(( ${6#non2xx3xx=} + ${7#sock_errors=} ))
+  ERRS[$who.$ep]=$(( ${ERRS[$who.$ep]:-0} + ${6#non2xx3xx=} + ${7#sock_errors=} ))
   CPU_US[$who.$ep]=$(( ($(cpu_ticks "$WORKER") - before) * 1000000 / $(getconf CLK_TCK) / (${5#requests=} > 0 ? ${5#requests=} : 1) ))
   printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  %5s us CPU/req  %s %s\n' "$who" "$ep" "${RPS[$who.$ep]}" \
     "${P50[$who.$ep]}" "${P99[$who.$ep]}" "${CPU_US[$who.$ep]}" "$6" "$7" >&2
+}
+
+# The same endpoint at about half the peer's top rate (or Tunnus's own, with SKIP_PEER): each
+# connection pauses between its requests (bench/paced.lua). At full load the latencies mostly
+# measure the order in which queued requests are served; here they show the server's own
+# spread (a garbage collection, a lock, a flush), which is what a p99 target is about.
+paced_run() { # who endpoint url script [wrk args...]
+  local who=$1 ep=$2 url=$3 script=$4; shift 4
+  local basis=${RPS[peer.$ep]:-${RPS[$who.$ep]}} out line
+  PAUSE[$ep]=$(python3 -c 'import sys; print(max(1, round(int(sys.argv[1]) / (float(sys.argv[2]) / 2) * 1000)))' \
+    "$CONNS" "$basis")
+  out=$(WRK_SCRIPT=$script WRK_PAUSE_MS=${PAUSE[$ep]} taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" \
+    -d"$DURATION" --timeout "$TIMEOUT" -s "$ROOT/bench/paced.lua" "$@" "$url")
+  line=$(grep '^RESULT' <<<"$out" || true)
+  [ -n "$line" ] || { echo "$out" >&2; echo "wrk produced no RESULT for $who $ep (paced)" >&2; exit 5; }
+  set -- $line
+  PACED_RPS[$who.$ep]=${2#rps=}; PACED_P50[$who.$ep]=${3#p50_ms=}; PACED_P99[$who.$ep]=${4#p99_ms=}
+  REQS[$who.$ep]=$(( ${REQS[$who.$ep]:-0} + ${5#requests=} ))
+  ERRS[$who.$ep]=$(( ${ERRS[$who.$ep]:-0} + ${6#non2xx3xx=} + ${7#sock_errors=} ))
+  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  (paced: %s ms pauses)  %s %s\n' "$who" "$ep" \
+    "${PACED_RPS[$who.$ep]}" "${PACED_P50[$who.$ep]}" "${PACED_P99[$who.$ep]}" "${PAUSE[$ep]}" "$6" "$7" >&2
 }
 
 measure() { # who base client_id secret
@@ -106,11 +129,13 @@ measure() { # who base client_id secret
   probe=$(curl -fsS -H "Authorization: Basic $auth" -d "token=$token&token_type_hint=access_token" "$introspect_url")
   grep -q '"active": *true' <<<"$probe" || { echo "$who: introspection probe not active: $probe" >&2; exit 4; }
   LOAD[$who]=$(loadavg)
-  wrk_run "$who" discovery "$disco" "$WORK/peers/report.lua"
-  wrk_run "$who" jwks "$jwks" "$WORK/peers/report.lua"
-  wrk_run "$who" token_cc "$token_url" "$WORK/peers/token_post.lua" -H "Authorization: Basic $auth"
-  WRK_INTROSPECT_TOKEN=$token wrk_run "$who" introspection "$introspect_url" "$ROOT/bench/introspect.lua" \
-    -H "Authorization: Basic $auth"
+  for run in wrk_run paced_run; do
+    $run "$who" discovery "$disco" "$WORK/peers/report.lua"
+    $run "$who" jwks "$jwks" "$WORK/peers/report.lua"
+    $run "$who" token_cc "$token_url" "$WORK/peers/token_post.lua" -H "Authorization: Basic $auth"
+    WRK_INTROSPECT_TOKEN=$token $run "$who" introspection "$introspect_url" "$ROOT/bench/introspect.lua" \
+      -H "Authorization: Basic $auth"
+  done
   LOAD[$who]="${LOAD[$who]} -> $(loadavg)"
 }
 
@@ -195,6 +220,18 @@ for ep in "${ENDPOINTS[@]}"; do
     "$(ratio "${P99[tunnus.$ep]}" "${P50[tunnus.$ep]}")" "${ERRS[tunnus.$ep]}" "${CPU_US[peer.$ep]:--}" \
     "${CPU_US[tunnus.$ep]}" "$( [ -n "$peer" ] && ratio "${CPU_US[peer.$ep]}" "${CPU_US[tunnus.$ep]}" || echo -)"
 done
+echo
+echo "Below full load: each connection pausing between its requests (bench/paced.lua), about half the peer's top rate"
+printf '%-14s %8s %10s %8s %8s %7s %10s %8s %8s %7s\n' endpoint "pause ms" "peer r/s" "p50 ms" "p99 ms" p99/p50 \
+  "tunnus r/s" "p50 ms" "p99 ms" p99/p50
+for ep in "${ENDPOINTS[@]}"; do
+  printf '%-14s %8s %10s %8s %8s %7s %10s %8s %8s %7s\n' "$ep" "${PAUSE[$ep]}" "${PACED_RPS[peer.$ep]:--}" \
+    "${PACED_P50[peer.$ep]:--}" "${PACED_P99[peer.$ep]:--}" \
+    "$( [ -n "${PACED_P50[peer.$ep]:-}" ] && ratio "${PACED_P99[peer.$ep]}" "${PACED_P50[peer.$ep]}" || echo -)" \
+    "${PACED_RPS[tunnus.$ep]}" "${PACED_P50[tunnus.$ep]}" "${PACED_P99[tunnus.$ep]}" \
+    "$(ratio "${PACED_P99[tunnus.$ep]}" "${PACED_P50[tunnus.$ep]}")"
+done
+echo
 echo "ratio: Tunnus req/s / peer req/s. CPU us: the server process's CPU time per request (user + system),"
 echo "steady even when other work on the machine makes req/s noisy; CPU ratio: peer / Tunnus (>= 1: Tunnus cheaper)."
 echo "tunnus worker RSS after $served requests: $(( rss_kb / 1024 )) MB"
