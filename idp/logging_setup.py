@@ -91,8 +91,8 @@ class _Stderr(logging.Handler):
     sys.stderr to capture a command's output: log lines are not a command's output.
 
     Lines below WARNING wait up to FLUSH_EVERY seconds (or BUFFER_BYTES) and go out in one
-    write, as nginx's buffered access_log does: a write per access line let another thread
-    take the interpreter lock and cost a machine's token request a quarter of its time
+    write, as nginx's buffered access_log does: a write per access line lets another thread
+    take the interpreter lock, and made a machine's token request 3-7% dearer
     (bench/compare.sh). A WARNING or worse goes out at once, after the lines before it; the
     rest go out when the process exits, or are lost with it if it is killed.
     """
