@@ -81,20 +81,28 @@ worker_pid() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 declare -A RPS P50 P99 REQS ERRS LOAD CPU_US PACED_RPS PACED_P50 PACED_P99 PAUSE
-wrk_run() { # who endpoint url script [wrk args...]
-  local who=$1 ep=$2 url=$3 script=$4; shift 4
-  local out line before
-  before=$(cpu_ticks "$WORKER")
-  out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$TIMEOUT" -s "$script" "$@" "$url")
+# One wrk run (script, then wrk's other arguments and the URL); its RESULT fields in
+# RESULT (rps p50_ms p99_ms requests), its requests and errors added to REQS and ERRS.
+wrk_result() { # who endpoint script [wrk args...] url
+  local who=$1 ep=$2 out line; shift 2
+  out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$TIMEOUT" -s "$@")
   line=$(grep '^RESULT' <<<"$out" || true)
   [ -n "$line" ] || { echo "$out" >&2; echo "wrk produced no RESULT for $who $ep" >&2; exit 5; }
   set -- $line
-  RPS[$who.$ep]=${2#rps=}; P50[$who.$ep]=${3#p50_ms=}; P99[$who.$ep]=${4#p99_ms=}
+  RESULT=("${2#rps=}" "${3#p50_ms=}" "${4#p99_ms=}" "${5#requests=}")
   REQS[$who.$ep]=$(( ${REQS[$who.$ep]:-0} + ${5#requests=} ))
   ERRS[$who.$ep]=$(( ${ERRS[$who.$ep]:-0} + ${6#non2xx3xx=} + ${7#sock_errors=} ))
-  CPU_US[$who.$ep]=$(( ($(cpu_ticks "$WORKER") - before) * 1000000 / $(getconf CLK_TCK) / (${5#requests=} > 0 ? ${5#requests=} : 1) ))
-  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  %5s us CPU/req  %s %s\n' "$who" "$ep" "${RPS[$who.$ep]}" \
-    "${P50[$who.$ep]}" "${P99[$who.$ep]}" "${CPU_US[$who.$ep]}" "$6" "$7" >&2
+  RESULT_ERRORS="$6 $7"
+}
+
+wrk_run() { # who endpoint url script [wrk args...]
+  local who=$1 ep=$2 url=$3 script=$4 before; shift 4
+  before=$(cpu_ticks "$WORKER")
+  wrk_result "$who" "$ep" "$script" "$@" "$url"
+  RPS[$who.$ep]=${RESULT[0]}; P50[$who.$ep]=${RESULT[1]}; P99[$who.$ep]=${RESULT[2]}
+  CPU_US[$who.$ep]=$(( ($(cpu_ticks "$WORKER") - before) * 1000000 / $(getconf CLK_TCK) / (RESULT[3] > 0 ? RESULT[3] : 1) ))
+  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  %5s us CPU/req  %s\n' "$who" "$ep" "${RPS[$who.$ep]}" \
+    "${P50[$who.$ep]}" "${P99[$who.$ep]}" "${CPU_US[$who.$ep]}" "$RESULT_ERRORS" >&2
 }
 
 # The same endpoint at about half the peer's top rate (or Tunnus's own, with SKIP_PEER): each
@@ -103,19 +111,12 @@ wrk_run() { # who endpoint url script [wrk args...]
 # spread (a garbage collection, a lock, a flush), which is what a p99 target is about.
 paced_run() { # who endpoint url script [wrk args...]
   local who=$1 ep=$2 url=$3 script=$4; shift 4
-  local basis=${RPS[peer.$ep]:-${RPS[$who.$ep]}} out line
   PAUSE[$ep]=$(python3 -c 'import sys; print(max(1, round(int(sys.argv[1]) / (float(sys.argv[2]) / 2) * 1000)))' \
-    "$CONNS" "$basis")
-  out=$(WRK_SCRIPT=$script WRK_PAUSE_MS=${PAUSE[$ep]} taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" \
-    -d"$DURATION" --timeout "$TIMEOUT" -s "$ROOT/bench/paced.lua" "$@" "$url")
-  line=$(grep '^RESULT' <<<"$out" || true)
-  [ -n "$line" ] || { echo "$out" >&2; echo "wrk produced no RESULT for $who $ep (paced)" >&2; exit 5; }
-  set -- $line
-  PACED_RPS[$who.$ep]=${2#rps=}; PACED_P50[$who.$ep]=${3#p50_ms=}; PACED_P99[$who.$ep]=${4#p99_ms=}
-  REQS[$who.$ep]=$(( ${REQS[$who.$ep]:-0} + ${5#requests=} ))
-  ERRS[$who.$ep]=$(( ${ERRS[$who.$ep]:-0} + ${6#non2xx3xx=} + ${7#sock_errors=} ))
-  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  (paced: %s ms pauses)  %s %s\n' "$who" "$ep" \
-    "${PACED_RPS[$who.$ep]}" "${PACED_P50[$who.$ep]}" "${PACED_P99[$who.$ep]}" "${PAUSE[$ep]}" "$6" "$7" >&2
+    "$CONNS" "${RPS[peer.$ep]:-${RPS[$who.$ep]}}")
+  WRK_SCRIPT=$script WRK_PAUSE_MS=${PAUSE[$ep]} wrk_result "$who" "$ep" "$ROOT/bench/paced.lua" "$@" "$url"
+  PACED_RPS[$who.$ep]=${RESULT[0]}; PACED_P50[$who.$ep]=${RESULT[1]}; PACED_P99[$who.$ep]=${RESULT[2]}
+  printf '  %-10s %-13s %9s req/s  p50 %7s ms  p99 %7s ms  (paced: %s ms pauses)  %s\n' "$who" "$ep" \
+    "${PACED_RPS[$who.$ep]}" "${PACED_P50[$who.$ep]}" "${PACED_P99[$who.$ep]}" "${PAUSE[$ep]}" "$RESULT_ERRORS" >&2
 }
 
 measure() { # who base client_id secret
