@@ -75,9 +75,8 @@ class FastPath:
             ("Content-Security-Policy", security_headers.policy(secrets.token_urlsafe(16)))])
         self.latency[path].observe(time.perf_counter() - started)
         if self.access_log:
-            client_ip = environ.get("REMOTE_ADDR")
-            access_log.write(client_ip, "POST", path, 200, started,
-                             {"request_id": rid, "method": "POST", "path": path, "client_ip": client_ip})
+            access_log.write(200, started, {"request_id": rid, "method": "POST", "path": path,
+                                            "client_ip": environ.get("REMOTE_ADDR")})
         return [data]
 
     def _token(self, environ, form: dict) -> dict | None:

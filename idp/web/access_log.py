@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import g, request
+from flask import g
 
 from .. import logging_setup
 from .request_id import log_fields
@@ -20,17 +20,16 @@ def _start() -> None:
     g.access_started = time.perf_counter()
 
 
-def write(client_ip: str | None, method: str, path: str, status: int, started: float | None,
-          request_fields: dict) -> None:
-    """The access line of one answer; `request_fields` as request_id.log_fields() gives them."""
+def write(status: int, started: float | None, request: dict) -> None:
+    """The access line of one answer to `request`, as request_id.log_fields() describes it."""
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-    logging_setup.write_access(f'{client_ip} "{method} {path}" {status} {duration_ms}ms',
-                               {"status": status, "duration_ms": duration_ms, **request_fields})
+    logging_setup.write_access(
+        f'{request["client_ip"]} "{request["method"]} {request["path"]}" {status} {duration_ms}ms',
+        {"status": status, "duration_ms": duration_ms, **request})
 
 
 def _write(response):
-    fields = log_fields()
-    write(fields["client_ip"], request.method, fields["path"], response.status_code, g.get("access_started"), fields)
+    write(response.status_code, g.get("access_started"), log_fields())
     return response
 
 
