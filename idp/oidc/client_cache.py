@@ -44,6 +44,13 @@ class ClientCache:
                 self._reading.release()
         return self._read(client_id)
 
+    def fresh(self, client_id: str) -> Client | None:
+        """The client if this process holds a current copy of it, without asking the database."""
+        entry = self._entries.get(client_id)
+        if entry is not None and entry[1] == _generation and entry[0] > time.monotonic():
+            return entry[2]
+        return None
+
     def _read(self, client_id: str) -> Client | None:
         generation = _generation
         row = Client.by_client_id(client_id)

@@ -3,11 +3,12 @@
 
 Flask, Authlib's request handling and Flask-Limiter cost several times what issuing the
 token does. This WSGI layer answers such a request only when it succeeds, with the same
-parts the views use (the client cache, the client's own secret check, the token
-generator, ClientToken, Authlib's introspection payload, the /token limits) and the same
-headers, metrics and access line. Anything else (another grant, a person's token, an
-unknown parameter, a client not registered for it, a wrong secret, a limit reached, an
-error) goes on to Flask untouched, so every refusal has one definition: the views'.
+parts the views use (the clients the client cache holds, the client's own secret check,
+the token generator, ClientToken, Authlib's introspection payload, the /token limits)
+and the same headers, metrics and access line. Anything else (another grant, a person's
+token, an unknown parameter, a client not registered for it or not in the cache yet, a
+wrong secret, a limit reached, an error) goes on to Flask untouched, so every refusal
+has one definition: the views'.
 """
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ class FastPath:
             method = "client_secret_post"
         if not client_id or not secret:
             return None
-        client = self.clients.find(client_id)
+        # From memory only: a client not held (or held too long) goes to Flask, whose lookup
+        # fills the cache; so an unknown client_id costs one database lookup, not two.
+        client = self.clients.fresh(client_id)
         if client is None or not client.check_endpoint_auth_method(method, endpoint):
             return None
         return client if client.check_client_secret(secret) else None

@@ -7,8 +7,10 @@ import re
 import time
 
 import pytest
+import sqlalchemy as sa
 from joserfc import jwt
 
+from idp.extensions import db
 from idp.oidc.fast_path import FastPath
 from tests.support.rp import RelyingParty
 
@@ -16,8 +18,10 @@ PASSED_ON = 599
 
 
 @pytest.fixture
-def fast(app):
-    """The fast path, with Flask behind it recording what it was passed."""
+def fast(app, machine):
+    """The fast path, with Flask behind it recording what it was passed; `machine` known to
+    it (ask for this fixture last: registering another client empties the client cache)."""
+    _known(machine)
     layer = app.wsgi_app
     assert isinstance(layer, FastPath)
     flask_app, layer.passed = layer.wsgi_app, []
@@ -34,12 +38,19 @@ def fast(app):
 
 @pytest.fixture
 def machine(app):
-    return RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"])
+    return _known(RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"]))
 
 
 @pytest.fixture
 def other_machine(app):
     return RelyingParty.register(app, name="Toinen", grant_types=["client_credentials"])
+
+
+def _known(machine):
+    """The machine after its first token request, which Flask answers and which puts the
+    client in this process's client cache: the fast path answers only clients held there."""
+    assert machine.token_request(grant_type="client_credentials").status_code == 200
+    return machine
 
 
 def _basic(client_id, secret):
@@ -79,7 +90,7 @@ def test_answers_equal_flasks(app, machine):
         {k: introspected_by_flask.get_json()[k] for k in unchanging}
 
 
-def test_succeeding_requests_are_answered_before_flask(fast, machine):
+def test_succeeding_requests_are_answered_before_flask(machine, fast):
     token_response = machine.token_request(grant_type="client_credentials")
     assert token_response.status_code == 200
     token = token_response.get_json()["access_token"]
@@ -89,7 +100,47 @@ def test_succeeding_requests_are_answered_before_flask(fast, machine):
     assert fast.passed == []
 
 
-def test_anything_else_is_passed_to_flask(fast, machine, other_machine, rp):
+@pytest.fixture
+def passes(app):
+    """The paths the fast path passed on to Flask, which still answers them."""
+    layer = app.wsgi_app
+    flask_app, seen = layer.wsgi_app, []
+
+    def forward(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        return flask_app(environ, start_response)
+
+    layer.wsgi_app = forward
+    yield seen
+    layer.wsgi_app = flask_app
+
+
+def test_a_client_not_held_yet_is_answered_by_flask_then_before_it(app, passes):
+    newcomer = RelyingParty.register(app, name="Uusi", grant_types=["client_credentials"])
+    answers = [newcomer.token_request(grant_type="client_credentials") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert passes == ["/token"]
+
+
+def test_an_unknown_client_is_looked_up_once(app, machine):
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = machine.http.post("/token", data={"grant_type": "client_credentials"},
+                                   headers=_basic("no-such-client", "guess"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert answer.status_code == 401 and answer.get_json()["error"] == "invalid_client"
+    assert len([s for s in statements if "FROM clients" in s]) == 1
+
+
+def test_anything_else_is_passed_to_flask(machine, other_machine, rp, fast):
     token = _token(machine)
     fast.passed.clear()
     refused = [
