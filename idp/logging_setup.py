@@ -150,6 +150,7 @@ class _Stderr(logging.Handler):
 
 
 _handler: _Stderr | None = None
+_access = logging.getLogger(ACCESS_LOGGER)  # getLogger takes logging's module lock
 
 
 def configure(log_format: str) -> None:
@@ -175,7 +176,7 @@ def write_access(message: str, fields: dict) -> None:
     """An access line (web/access_log.py), the same as logging it at INFO to ACCESS_LOGGER
     with `fields` as extra would write, without the LogRecord: logging's machinery cost a
     machine's token request an eighth of its time (bench/compare.sh)."""
-    if _handler is not None and logging.getLogger(ACCESS_LOGGER).isEnabledFor(logging.INFO):
+    if _handler is not None and _access.isEnabledFor(logging.INFO):
         _handler.append(_handler.formatter.access(message, fields, time.time()))
 
 
