@@ -11,13 +11,10 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlencode
 
 import flask_migrate
@@ -34,9 +31,8 @@ from tests.support.browser import Browser
 from tests.support.journeys import authorize, tokens_for
 from tests.support.owned_servers import PostgresCluster, RedisServer
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
-from tests.support.smtp import free_port
+from tests.support.served import serve
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 
 
@@ -212,29 +208,9 @@ def test_postgresql_stopped_during_a_token_request_answers_503_and_writes_nothin
 @pytest.fixture
 def server(pg_app, cluster, base_config):
     """The production server (serve.py) with one worker."""
-    pytest.importorskip("granian", reason="granian (the serve extra) is not installed")
-    port = free_port()
-    env = {**os.environ, "IDP_DATABASE_URL": cluster.url, "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"],
-           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_ISSUER": base_config["IDP_ISSUER"],
-           "TUNNUS_BIND": f"127.0.0.1:{port}", "TUNNUS_WORKERS": "1"}
-    for name in ("IDP_REDIS_URL", "IDP_SMTP_URL"):
-        env.pop(name, None)
-    master = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield master, base
-    master.terminate()
-    master.wait(30)
-
-
-def _workers(master) -> list[int]:
-    return [int(pid) for pid in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()]
+    served = serve(base_config, cluster.url)
+    yield served
+    served.stop()
 
 
 def _post_token(base, rp, code):
@@ -250,7 +226,7 @@ def _post_token(base, rp, code):
 
 
 def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_app, cluster, server):
-    master, base = server
+    base = server.base
     person, rp = _person(), _rp(pg_app)
     code = authorize(Browser(pg_app), rp, person)["code"]
     blocker = psycopg.connect(_libpq(cluster))
@@ -260,7 +236,7 @@ def test_a_worker_killed_during_a_token_request_leaves_no_half_issued_grant(pg_a
     request = threading.Thread(target=lambda: outcome.update(result=_catch(_post_token, base, rp, code)))
     request.start()
     backend = _until_storing_tokens(admin)
-    [worker] = _workers(master)
+    [worker] = server.workers()
     os.kill(worker, signal.SIGKILL)
     request.join(30)
     blocker.rollback()

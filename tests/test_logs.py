@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.browser import _Forms
-from tests.support.smtp import free_port
+from tests.support.served import serve
 
-ROOT = Path(__file__).resolve().parent.parent
 WRONG_PASSWORD = "Sekret-Passw0rd-not-hers"
 HINT = "eyJhbGciOiJub25lIn0.SECRET-HINT.x"
 LINK_TOKEN = "SECRETLINKTOKEN123"
@@ -27,35 +21,16 @@ CLIENT_SECRET = "SECRET-CLIENT-PASSWORD"
 @pytest.fixture
 def served(app, base_config, database_url, tmp_path, request):
     """serve.py on the test database, behind one (pretend) proxy."""
-    pytest.importorskip("granian", reason="granian (the serve extra) is not installed")
-    port = free_port()
-    env = {**os.environ, "IDP_DATABASE_URL": database_url, "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"],
-           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_ISSUER": f"http://127.0.0.1:{port}",
-           "IDP_LOG_FORMAT": request.param, "IDP_PROXY_HOPS": "1", "IDP_ARGON2_MEMORY_KIB": "1024",
-           "TUNNUS_BIND": f"127.0.0.1:{port}", "TUNNUS_WORKERS": "1"}
-    for name in ("IDP_REDIS_URL", "IDP_SMTP_URL"):
-        env.pop(name, None)
     out, err = (tmp_path / "stdout.log").open("w+"), (tmp_path / "stderr.log").open("w+")
-    master = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT,
-                              env=env, stdout=out, stderr=err)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/healthz", timeout=2)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline and master.poll() is None, "serve.py did not start"
-            time.sleep(0.05)
+    server = serve(base_config, database_url, stdout=out, stderr=err, IDP_LOG_FORMAT=request.param,
+                   IDP_PROXY_HOPS="1", IDP_ARGON2_MEMORY_KIB="1024")
 
     def stop() -> list[str]:
-        master.terminate()
-        master.wait(30)
+        server.stop()
         return [line for f in (out, err) for line in (f.seek(0) or f.read()).splitlines() if line.strip()]
 
-    yield base, stop
-    if master.poll() is None:
-        stop()
+    yield server.base, stop
+    server.stop()
 
 
 def _form(html: str, action: str) -> dict:

@@ -1,0 +1,34 @@
+"""serve.py runs every thread of its workers under SCHED_BATCH (see its _batch_scheduling),
+unless told not to."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.served import serve
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+
+
+def _policies(served) -> set[int]:
+    """The scheduling policy of every thread of every worker, granian's own threads included."""
+    return {os.sched_getscheduler(int(thread))
+            for worker in served.workers() for thread in os.listdir(f"/proc/{worker}/task")}
+
+
+def test_every_worker_thread_runs_under_batch_scheduling(app, base_config, database_url):
+    served = serve(base_config, database_url)
+    try:
+        assert served.workers()
+        assert _policies(served) == {os.SCHED_BATCH}
+    finally:
+        served.stop()
+
+
+def test_batch_scheduling_can_be_turned_off(app, base_config, database_url):
+    served = serve(base_config, database_url, TUNNUS_BATCH_SCHEDULING="0")
+    try:
+        assert _policies(served) == {os.SCHED_OTHER}
+    finally:
+        served.stop()
