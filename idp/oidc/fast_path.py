@@ -61,8 +61,7 @@ class FastPath:
         body = None
         if form is not None:
             try:
-                with self.app.app_context():
-                    body = answer(environ, form)
+                body = answer(environ, form)
             except sa.exc.SQLAlchemyError:
                 pass  # the database is down or busy: the view answers 503 and logs it
             except Exception:
@@ -106,10 +105,11 @@ class FastPath:
         client = self._client(environ, form, IntrospectionEndpoint.ENDPOINT_NAME)
         if client is None:
             return None
-        token = ClientToken.find(form["token"])
-        if token is None or not self.introspection.check_permission(token, client, None):
-            return None
-        return self.introspection.create_introspection_payload(token)
+        with self.app.app_context():  # the keys, and the revoked ids read from the database
+            token = ClientToken.find(form["token"])
+            if token is None or not self.introspection.check_permission(token, client, None):
+                return None
+            return self.introspection.create_introspection_payload(token)
 
     def _client(self, environ, form: dict, endpoint: str):
         """The client, if its client_secret_basic or client_secret_post authentication is right."""

@@ -67,7 +67,7 @@ def build(app, keystore: KeyStore) -> Server:
     server.init_app(app, query_client=clients.find, save_token=tokens.save)
     app.extensions["idp.revoked_ids"] = RevokedIds()
     server.scopes_supported = SCOPES
-    server.token_generator = tokens.TokenGenerator(keystore, issuer)
+    server.token_generator = tokens.TokenGenerator(keystore, issuer, app.config["IDP_ACCESS_TOKEN_TTL"])
     server.register_token_generator("default", server.token_generator)
     server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True)])
     server.register_grant(RefreshTokenGrant)

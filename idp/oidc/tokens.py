@@ -41,19 +41,20 @@ def _compact(kid: str, claims: dict, key) -> str:
 
 
 class TokenGenerator:
-    """Authlib's token generator interface, with our clock and key store."""
+    """Authlib's token generator interface, with our clock and key store. Needs no app
+    context: the fast path issues client_credentials tokens without one."""
 
-    def __init__(self, keystore, issuer: str):
+    def __init__(self, keystore, issuer: str, access_ttl: int):
         self.keystore = keystore
         self.issuer = issuer
+        self.access_ttl = access_ttl
 
     def __call__(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
                  extra_claims: dict | None = None):
         if user is not None and user.sub == client.client_id:
             # It would pass for the client's own token, which has no stored row (client_tokens.py).
             raise UnauthorizedClientError("The client_id equals the person's subject; register the client anew.")
-        config = current_app.config
-        expires_in = expires_in or config["IDP_ACCESS_TOKEN_TTL"]
+        expires_in = expires_in or self.access_ttl
         now = clock.timestamp()
         claims = {
             "iss": self.issuer,

@@ -4,11 +4,13 @@ the views and gets their answer."""
 import base64
 import json
 import re
+import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 from joserfc import jwt
+from werkzeug.test import EnvironBuilder
 
 from idp.extensions import db
 from idp.oidc.fast_path import FastPath
@@ -97,6 +99,31 @@ def test_succeeding_requests_are_answered_before_flask(machine, fast):
     assert machine.token_request(auth="post", grant_type="client_credentials").status_code == 200
     assert machine.introspect(token).get_json()["active"] is True
     assert machine.introspect(token, token_type_hint="access_token").status_code == 200
+    assert fast.passed == []
+
+
+def _in_a_server_thread(layer, path, form, headers) -> tuple[str, dict]:
+    """Calls the layer as a server's thread does: in a thread of its own, outside the
+    test's app context (context variables do not follow a new thread)."""
+    environ = EnvironBuilder(path=path, method="POST", data=form, headers=headers).get_environ()
+    answer = {}
+
+    def call():
+        body = b"".join(layer(environ, lambda status, _headers: answer.update(status=status)))
+        answer["body"] = json.loads(body)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(10)
+    return answer["status"], answer["body"]
+
+
+def test_a_server_thread_gets_both_answers_without_an_app_context(machine, fast):
+    auth = _basic(machine.client_id, machine.secret)
+    status, token = _in_a_server_thread(fast, "/token", {"grant_type": "client_credentials"}, auth)
+    assert status == "200 OK" and token["token_type"] == "Bearer"
+    status, introspected = _in_a_server_thread(fast, "/introspect", {"token": token["access_token"]}, auth)
+    assert status == "200 OK" and introspected["active"] is True
     assert fast.passed == []
 
 
