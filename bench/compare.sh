@@ -197,6 +197,8 @@ taskset -c "$SERVER_CPU" "${command[@]}" >"$WORK/tunnus.log" 2>&1 &
 SERVER_PID=$!
 wait_for "$IDP_ISSUER/.well-known/openid-configuration" "$WORK/tunnus.log"
 WORKER=$(worker_pid)
+# What the worker runs with, as the figures depend on it (README, Performance).
+SETUP="TUNNUS_THREADS=${TUNNUS_THREADS:-4}, $(chrt -p "$WORKER" | sed -n 's/.*policy: //p')"
 measure tunnus "$IDP_ISSUER" "$CLIENT_ID" "$CLIENT_SECRET"
 
 served=0; for ep in "${ENDPOINTS[@]}"; do served=$(( served + ${REQS[tunnus.$ep]} )); done
@@ -212,7 +214,7 @@ grep -iE "error|traceback" "$WORK/tunnus.log" | head -n 5 >&2 || true
 
 ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print(f"{float(a)/float(b):.2f}" if b not in ("", "0") else "-")' "$1" "$2"; }
 echo
-echo "Tunnus ($SERVER, 1 worker on cpu $SERVER_CPU, PostgreSQL + Redis) vs node-oidc-provider; wrk $THREADS threads, $CONNS conns, $DURATION"
+echo "Tunnus ($SERVER, 1 worker on cpu $SERVER_CPU: $SETUP; PostgreSQL + Redis) vs node-oidc-provider; wrk $THREADS threads, $CONNS conns, $DURATION"
 printf '%-14s %10s %10s %6s %8s %8s %7s %6s %12s %12s %9s\n' endpoint "peer r/s" "tunnus r/s" ratio \
   "p50 ms" "p99 ms" p99/p50 errors "peer CPU us" "tunnus CPU us" "CPU ratio"
 for ep in "${ENDPOINTS[@]}"; do
