@@ -80,25 +80,28 @@ class RecoveryFlow(Flow):
     def request(self, email: str, ui_locale: str, origin: Origin) -> bool:
         """Mail a code and link if the address has an account; False if the mail failed.
 
-        An unknown address gets a challenge no code or link can ever match, so the
-        journey looks and counts the same without revealing that there is no account.
+        An unknown address is mailed too, that no account uses it (perhaps the person
+        signed up with another one), and gets a challenge no code or link can ever match:
+        the journey looks, counts and takes as long as for an account, so neither the page
+        nor its timing tells whether there is one (OWASP's Forgot Password Cheat Sheet).
         """
         email = email.strip()[:320]
         identity = Identity.by_email(email)
         code, token, record = challenges.issue(CODE_TTL)
         self.stored.expires_at = clock.now() + dt.timedelta(seconds=CODE_TTL)
         if identity is None:
-            self.update(email=email, identity_id=None, challenge={**record, "code": "", "token": ""})
-            self.transition("sent")
+            record = {**record, "code": "", "token": ""}
+            message = mail.enqueue("reset_no_account", email, ui_locale, email=email,
+                                   reset_link=links.external("recovery.start"),
+                                   register_link=links.external("register.start"))
             audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email",
                          email=normalise_email(email))
-            db.session.commit()
-            return True
-        self.update(email=email, identity_id=identity.id, challenge=record)
-        message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
-                               code=code, minutes=CODE_TTL // 60, email=identity.email,
-                               link=links.external("recovery.link", flow_id=self.id, token=token))
-        audit.record("recovery.requested", origin=origin, identity=identity)
+        else:
+            message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
+                                   code=code, minutes=CODE_TTL // 60, email=identity.email,
+                                   link=links.external("recovery.link", flow_id=self.id, token=token))
+            audit.record("recovery.requested", origin=origin, identity=identity)
+        self.update(email=email, identity_id=identity.id if identity else None, challenge=record)
         db.session.commit()
         if mail.deliver_now(message):
             self.transition("sent")
