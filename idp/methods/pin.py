@@ -18,8 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Client, KioskPin, Membership
-from ..services import audit, clock, identities, passwords
+from ..models import Client, KioskPin, LoginSession, Membership
+from ..services import account, audit, clock, passwords, sessions
 from ..services.account import FormRejected
 from ..services.audit import Origin
 
@@ -84,11 +84,7 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
                                       "and common choices.")})
     if (repeated or "").strip() != pin:
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
-    password = password or ""
-    if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
-        audit.record("pin.set", "failure", origin=origin, identity=identity, reason="wrong_password")
-        db.session.commit()
-        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+    account.confirm_password(identity, password, origin=origin, event="pin.set")
     if found is None:
         found = KioskPin(identity_id=identity.id)
         db.session.add(found)
@@ -96,6 +92,22 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     found.set_at, found.failed_attempts, found.locked_at = clock.now(), 0, None
     audit.record("pin.set", origin=origin, identity=identity)
     db.session.commit()
+
+
+def remove_pin(identity, password: str, *, origin: Origin) -> None:
+    """Remove the PIN (the password again, as for setting one): the person leaves the
+    kiosks' resident lists, and a kiosk session the PIN opened ends with its tokens."""
+    found = credential(identity)
+    if found is None:
+        return
+    account.confirm_password(identity, password, origin=origin, event="pin.removed")
+    db.session.delete(found)
+    audit.record("pin.removed", origin=origin, identity=identity)
+    db.session.commit()
+    for session in db.session.execute(db.select(LoginSession).where(
+            LoginSession.identity_id == identity.id, LoginSession.kiosk_client_id.is_not(None),
+            LoginSession.ended_at.is_(None))).scalars():
+        sessions.end(session, origin=origin, reason="pin_removed")
 
 
 def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) -> None:

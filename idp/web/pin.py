@@ -1,4 +1,4 @@
-"""The kiosk PIN on the account page: set or change it (methods/pin.py has the rules)."""
+"""The kiosk PIN on the account page: set, change or remove it (methods/pin.py has the rules)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -17,24 +17,38 @@ bp = Blueprint("pin", __name__)
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"], methods=["POST"])
 @signed_in
 def settings(identity):
-    errors = {}
-    if request.method == "POST":
-        form = request.form
-        try:
-            pin.set_pin(identity, form.get("current_password", ""), form.get("pin", ""), form.get("repeat_pin", ""),
-                        origin=origin())
-        except FormRejected as rejected:
-            errors = rejected.problems
-        else:
-            next_change = pin.next_change_at(pin.credential(identity))
-            flash(_("Your PIN was saved. You can change it again on %(time)s.", time=local_time(next_change))
-                  if next_change else _("Your PIN was saved."))
-            return redirect(url_for("pin.settings"))
+    if request.method == "GET":
+        return _page(identity)
+    form = request.form
+    try:
+        pin.set_pin(identity, form.get("current_password", ""), form.get("pin", ""), form.get("repeat_pin", ""),
+                    origin=origin())
+    except FormRejected as rejected:
+        return _page(identity, errors=rejected.problems), 400
+    next_change = pin.next_change_at(pin.credential(identity))
+    flash(_("Your PIN was saved. You can change it again on %(time)s.", time=local_time(next_change))
+          if next_change else _("Your PIN was saved."))
+    return redirect(url_for("pin.settings"))
+
+
+@bp.route("/account/pin/remove", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@signed_in
+def remove(identity):
+    try:
+        pin.remove_pin(identity, request.form.get("current_password", ""), origin=origin())
+    except FormRejected as rejected:
+        return _page(identity, remove_errors=rejected.problems), 400
+    flash(_("Your PIN was removed. To sign in on the touch screen again, set a new PIN."))
+    return redirect(url_for("pin.settings"))
+
+
+def _page(identity, errors: dict | None = None, remove_errors: dict | None = None) -> str:
     found = pin.credential(identity)
     return render_template("pin/settings.html", identity=identity, found=found, next_change=pin.next_change_at(found),
                            memberships=pin.kiosk_memberships(identity),
                            max_attempts=current_app.config["IDP_PIN_MAX_ATTEMPTS"],
-                           errors=errors), 400 if errors else 200
+                           errors=errors or {}, remove_errors=remove_errors or {})
 
 
 @bp.app_template_global()

@@ -1,6 +1,7 @@
 """The kiosk PIN as a resident meets it on the account page: exactly 4 digits, nothing
 trivial, the password asked, at most one change a day (the page says when the next is
-allowed) and argon2id at rest. Locking and replacing a locked PIN: tests/web/test_kiosk.py."""
+allowed), argon2id at rest, and removable with the password. Locking, replacing a locked
+PIN and what removing one does at the kiosk: tests/web/test_kiosk.py."""
 import pytest
 
 from idp.models import AuditEvent, KioskPin
@@ -101,3 +102,29 @@ def test_pin_changes_at_most_once_a_day(app, member):
 def _csrf(browser) -> str:
     browser.get("/account")
     return browser.form("/account/profile")["fields"]["csrf_token"]
+
+
+def test_a_pin_is_removed_only_with_the_password_and_can_then_be_set_again(app, member):
+    browser = signed_in_browser(app, member)
+    browser.get("/account/pin")
+    assert "Remove the PIN" not in browser.text  # nothing to remove yet
+    set_pin(browser, member, "4827")
+    browser.submit("/account/pin/remove", current_password="not my password")
+    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
+    assert KioskPin.query.count() == 1
+
+    browser.submit("/account/pin/remove", current_password=member.test_password)
+    assert browser.page.status_code == 200 and "Your PIN was removed." in browser.text
+    assert KioskPin.query.count() == 0 and "Remove the PIN" not in browser.text
+    assert [e.result for e in AuditEvent.query.filter_by(event="pin.removed").order_by(AuditEvent.id)] == \
+        ["failure", "success"]
+    set_pin(browser, member, "5938")  # at once: the day between changes counts for a PIN kept
+    assert "Your PIN was saved." in browser.text and KioskPin.query.count() == 1
+
+
+def test_the_pin_page_in_finnish_offers_removal(app, member):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827")
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    browser.get("/account/pin")
+    assert "Poista PIN-koodi" in browser.text

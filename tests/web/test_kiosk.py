@@ -261,3 +261,20 @@ def test_a_resident_removed_from_the_organisation_meanwhile_is_back_at_the_list(
     db.session.commit()
     browser.get(pin_page)
     assert "Nobody can sign in here yet." in browser.text and ">A 12<" not in browser.text
+
+
+def test_removing_the_pin_ends_the_kiosk_session_and_takes_the_resident_off_the_list(app, screen, a12):
+    at_screen = Browser(app)
+    pin_login(at_screen, screen, a12)
+    tokens = redeem(screen, at_screen)
+    at_home = Browser(app)
+    at_home.get("/login")
+    sign_in(at_home, a12.email, a12.test_password)
+    at_home.get("/account/pin")
+    at_home.submit("/account/pin/remove", current_password=a12.test_password)
+
+    assert "Your PIN was removed." in at_home.text and KioskPin.query.count() == 0
+    assert screen.userinfo(tokens["access_token"]).status_code == 401
+    at_screen.get(screen.authorize_url())
+    assert "Nobody can sign in here yet." in at_screen.text and "A 12" not in at_screen.text
+    assert events("pin.removed") == [("success", None)]
