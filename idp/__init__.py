@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         secure = values["IDP_ISSUER"].startswith("https://")
     app.config.update(
         SECRET_KEY=values["IDP_SECRET_KEY"],
+        SECRET_KEY_FALLBACKS=list(values["IDP_SECRET_KEY_FALLBACKS"] or []),
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         # hide_parameters: a logged database error never shows the values it was writing.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},

@@ -15,6 +15,10 @@ def _bool(value: str) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -28,6 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL; default is SQLite at instance/tunnus.sqlite3."),
     Setting("IDP_REDIS_URL", None, "Redis URL for rate limits shared between processes; absent: in-process."),
     Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys; generated into instance/ when absent."),
+    Setting("IDP_SECRET_KEY_FALLBACKS", None, "Earlier IDP_SECRET_KEY values, comma-separated: still accepted (cookies, sealed secrets, codes), never used for new ones.", _comma_list),
     Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed)."),
     Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
     Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail."),

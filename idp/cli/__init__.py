@@ -5,10 +5,11 @@ from flask.cli import FlaskGroup
 
 
 def register(app) -> None:
-    from . import audit, campaigns, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, upstreams, users
+    from . import (audit, campaigns, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, secrets,
+                   upstreams, users)
 
-    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, upstreams, users,
-                   campaigns):
+    for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, secrets, upstreams,
+                   users, campaigns):
         app.cli.add_command(module.group)
 
 

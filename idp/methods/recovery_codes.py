@@ -28,6 +28,11 @@ def _hash(code: str) -> str:
     return secrets_box.keyed_hash(_normalise(code), secrets_box.RECOVERY_CODES)
 
 
+def _hashes(code: str) -> list[str]:
+    """Under the current secret and its fallbacks: codes made before it changed still work."""
+    return secrets_box.keyed_hashes(_normalise(code), secrets_box.RECOVERY_CODES)
+
+
 def _new_code() -> str:
     raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
     return "-".join(raw[i:i + 4] for i in range(0, LENGTH, 4))
@@ -54,7 +59,7 @@ def use(identity, code: str) -> bool:
         return False
     return db.session.execute(
         db.update(RecoveryCode)
-        .where(RecoveryCode.identity_id == identity.id, RecoveryCode.code_hash == _hash(code),
+        .where(RecoveryCode.identity_id == identity.id, RecoveryCode.code_hash.in_(_hashes(code)),
                RecoveryCode.used_at.is_(None))
         .values(used_at=clock.now())
     ).rowcount == 1

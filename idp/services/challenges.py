@@ -11,10 +11,8 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app
-
 from ..errors import IdpError
-from . import clock
+from . import clock, secrets_box
 
 MAX_WRONG_CODES = 5
 
@@ -28,18 +26,23 @@ class CodeRejected(IdpError):
         self.attempts_left = attempts_left
 
 
-def _digest(value: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
+def _digest(value: str, key: bytes) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def _matches(stored: str, value: str) -> bool:
+    """Under the current secret or a fallback: a code mailed before the secret changed works."""
+    return any([hmac.compare_digest(stored, _digest(value, key)) for key in secrets_box.secret_keys()])
 
 
 def issue(ttl_seconds: int) -> tuple[str, str, dict]:
     """A new (code, link_token, record); store the record, mail the code and token."""
     code = f"{secrets.randbelow(10**6):06d}"
     token = secrets.token_urlsafe(32)
+    key = secrets_box.secret_keys()[0]
     record = {
-        "code": _digest(code),
-        "token": _digest(token),
+        "code": _digest(code, key),
+        "token": _digest(token, key),
         "expires_at": clock.to_timestamp(clock.now() + dt.timedelta(seconds=ttl_seconds)),
         "wrong": 0,
         "used": False,
@@ -56,14 +59,14 @@ def redeem_code(record: dict, code: str) -> tuple[bool, dict]:
     """(accepted, updated record). A wrong code counts towards the limit."""
     if not usable(record):
         return False, record
-    if hmac.compare_digest(record["code"], _digest((code or "").strip().replace(" ", ""))):
+    if _matches(record["code"], (code or "").strip().replace(" ", "")):
         return True, {**record, "used": True}
     return False, {**record, "wrong": record["wrong"] + 1}
 
 
 def token_matches(record: dict | None, token: str) -> bool:
     """Would redeem_token accept it? Answers without using it up (for a confirm page)."""
-    return usable(record) and bool(token) and hmac.compare_digest(record["token"], _digest(token))
+    return usable(record) and bool(token) and _matches(record["token"], token)
 
 
 def redeem_token(record: dict, token: str) -> tuple[bool, dict]:

@@ -2,9 +2,10 @@
 secrets): encrypted, not hashed.
 
 The key is derived from IDP_SECRET_KEY with HKDF, one key per purpose (the `info`
-label), so a key used for one kind of secret never decrypts or signs another. A new
-IDP_SECRET_KEY makes everything sealed with the old one unreadable: people then set up
-their authenticator app again.
+label), so a key used for one kind of secret never decrypts or signs another. Keys
+listed in IDP_SECRET_KEY_FALLBACKS (earlier values of IDP_SECRET_KEY) are still tried
+when reading, never used for writing, so the secret can be changed without voiding what
+it sealed: `tunnus secrets reseal` then seals again under the current key.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -23,20 +24,26 @@ UPSTREAM_CLIENT_SECRET = b"tunnus upstream client secret"
 
 
 class Unreadable(Exception):
-    """Sealed with another key (IDP_SECRET_KEY changed) or tampered with."""
+    """Sealed with a key no longer configured (nor a fallback), or tampered with."""
 
 
-def derive_key(info: bytes) -> bytes:
-    """32 bytes for one purpose, from the application secret."""
+def secret_keys() -> list[bytes]:
+    """The application secret, then its fallbacks: write with the first, accept any."""
+    config = current_app.config
+    return [key.encode() for key in (config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"])]
+
+
+def derive_keys(info: bytes) -> list[bytes]:
+    """32 bytes for one purpose from each application secret, the current one first."""
     cache = current_app.extensions.setdefault("idp.derived_keys", {})
     if info not in cache:
-        cache[info] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
-            current_app.config["SECRET_KEY"].encode())
+        cache[info] = [HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+                       for secret in secret_keys()]
     return cache[info]
 
 
-def _fernet(info: bytes) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derive_key(info)))
+def _fernet(info: bytes) -> MultiFernet:
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in derive_keys(info)])
 
 
 def encrypt(plain: str, info: bytes = TOTP) -> str:
@@ -51,6 +58,19 @@ def decrypt(sealed: str, info: bytes = TOTP) -> str:
         raise Unreadable() from error
 
 
+def reseal(sealed: str, info: bytes) -> str:
+    """The same secret sealed under the current key (Unreadable if no key opens it)."""
+    try:
+        return _fernet(info).rotate(sealed.encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError) as error:
+        raise Unreadable() from error
+
+
+def keyed_hashes(value: str, info: bytes) -> list[str]:
+    """HMAC-SHA256 under each derived key, the current one first: for random codes that are
+    only ever compared (stored under the key current when they were made)."""
+    return [hmac.new(key, value.encode(), hashlib.sha256).hexdigest() for key in derive_keys(info)]
+
+
 def keyed_hash(value: str, info: bytes) -> str:
-    """HMAC-SHA256 under a derived key: for random codes that are only ever compared."""
-    return hmac.new(derive_key(info), value.encode(), hashlib.sha256).hexdigest()
+    return keyed_hashes(value, info)[0]

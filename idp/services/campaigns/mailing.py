@@ -14,12 +14,10 @@ import hashlib
 import hmac
 import re
 
-from flask import current_app
-
 from ...extensions import db
 from ...models import CampaignMember, Identity, OutboxMail
 from ...models.outbox import PENDING
-from .. import clock, links, mail
+from .. import clock, links, mail, secrets_box
 
 INVITE, REMINDER, CODE = "campaign_invite", "campaign_reminder", "campaign_code"
 LANGUAGES = ("fi", "sv", "en")
@@ -28,17 +26,27 @@ SIGNATURE_HEX = 32  # 128 bits of the HMAC is plenty for a link that dies at the
 _BLOCK = 64  # SHA-256 block size, for computing HMAC in SQL
 
 
+def _keys() -> list[bytes]:
+    """A key of its own from each application secret (a campaign link signature is useful
+    for nothing else), the current one first: links mailed before the secret changed work."""
+    return [hmac.new(secret, b"tunnus campaign link", hashlib.sha256).digest() for secret in secrets_box.secret_keys()]
+
+
 def _key() -> bytes:
-    # A key of its own: a campaign link signature is useful for nothing else.
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"tunnus campaign link", hashlib.sha256).digest()
+    return _keys()[0]
+
+
+def _signature(key: bytes, campaign_id: int, member_id: int) -> str:
+    return hmac.new(key, f"{campaign_id}:{member_id}".encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
 
 
 def signature(campaign_id: int, member_id: int) -> str:
-    return hmac.new(_key(), f"{campaign_id}:{member_id}".encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
+    return _signature(_key(), campaign_id, member_id)
 
 
 def signature_matches(campaign_id: int, member_id: int, given: str) -> bool:
-    return hmac.compare_digest(signature(campaign_id, member_id), (given or "")[:SIGNATURE_HEX * 2])
+    given = (given or "")[:SIGNATURE_HEX * 2]
+    return any([hmac.compare_digest(_signature(key, campaign_id, member_id), given) for key in _keys()])
 
 
 def link(campaign_id: int, member_id: int) -> str:
