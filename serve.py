@@ -49,12 +49,11 @@ def _batch_scheduling() -> None:
     """SCHED_BATCH (sched(7)) for this process and so for its workers and all their threads.
 
     Under the usual policy a thread that wakes preempts the one running: granian's network
-    thread takes the core from a Python thread for every packet, and a Python thread woken
-    by another's release of the interpreter lock takes it back, so a worker switches
-    threads several times per request. Batch threads wait for their turn instead: the
-    network thread then reads and writes many requests at once: a token request costs 10%
-    less CPU, discovery and JWKS a third less (bench/compare.sh, README *Performance*).
-    Nothing outside the server is affected; PostgreSQL and Redis, waking, still preempt it.
+    thread preempted the Python threads as packets came, and a token request's body read
+    (granian releases the GIL for it) lost the core for 1.4 ms at p99. Batch threads wait
+    for their turn instead, and the worker spends less per request: a token 10% less CPU,
+    discovery and JWKS a third less (bench/compare.sh, README *Performance*). Nothing
+    outside the server is affected; PostgreSQL and Redis, waking, still preempt it.
     """
     if os.environ.get("TUNNUS_BATCH_SCHEDULING", "1") == "0" or not hasattr(os, "SCHED_BATCH"):
         return
