@@ -66,11 +66,16 @@ def reseal(sealed: str, info: bytes) -> str:
         raise Unreadable() from error
 
 
-def keyed_hashes(value: str, info: bytes) -> list[str]:
-    """HMAC-SHA256 under each derived key, the current one first: for random codes that are
-    only ever compared (stored under the key current when they were made)."""
-    return [hmac.new(key, value.encode(), hashlib.sha256).hexdigest() for key in derive_keys(info)]
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def keyed_hash(value: str, info: bytes) -> str:
-    return keyed_hashes(value, info)[0]
+    """HMAC-SHA256 under the current derived key: for random codes that are only ever compared."""
+    return _hmac(derive_keys(info)[0], value)
+
+
+def keyed_hashes(value: str, info: bytes) -> list[str]:
+    """The same under each derived key, the current one first: a code is stored under the
+    key current when it was made."""
+    return [_hmac(key, value) for key in derive_keys(info)]

@@ -26,14 +26,18 @@ SIGNATURE_HEX = 32  # 128 bits of the HMAC is plenty for a link that dies at the
 _BLOCK = 64  # SHA-256 block size, for computing HMAC in SQL
 
 
-def _keys() -> list[bytes]:
-    """A key of its own from each application secret (a campaign link signature is useful
-    for nothing else), the current one first: links mailed before the secret changed work."""
-    return [hmac.new(secret, b"tunnus campaign link", hashlib.sha256).digest() for secret in secrets_box.secret_keys()]
+def _key_from(secret: bytes) -> bytes:
+    # A key of its own: a campaign link signature is useful for nothing else.
+    return hmac.new(secret, b"tunnus campaign link", hashlib.sha256).digest()
 
 
 def _key() -> bytes:
-    return _keys()[0]
+    return _key_from(secrets_box.secret_keys()[0])
+
+
+def _keys() -> list[bytes]:
+    """From each application secret, the current one first: links mailed before it changed work."""
+    return [_key_from(secret) for secret in secrets_box.secret_keys()]
 
 
 def _signature(key: bytes, campaign_id: int, member_id: int) -> str:
