@@ -15,6 +15,7 @@ the figures decided.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import subprocess
@@ -62,11 +63,8 @@ def cases() -> list[tuple[str, list[str]]]:
     found = [("WSGI, 4 threads", ["--interface", "wsgi", "--blocking-threads", "4", "apps:wsgi"]),
              ("WSGI, 1 thread", ["--interface", "wsgi", "--blocking-threads", "1", "apps:wsgi"]),
              ("RSGI, asyncio", ["--interface", "rsgi", "--loop", "asyncio", "apps:rsgi"])]
-    try:
-        import uvloop  # noqa: F401
+    if importlib.util.find_spec("uvloop"):
         found.append(("RSGI, uvloop", ["--interface", "rsgi", "--loop", "uvloop", "apps:rsgi"]))
-    except ImportError:
-        pass
     return found
 
 
