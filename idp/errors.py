@@ -26,6 +26,12 @@ class NotFound(IdpError):
     status = 404
 
 
+class KioskOnly(IdpError):
+    id = "kiosk_only"
+    message = _l("This sign-in works only on the building's own kiosk.")
+    status = 403
+
+
 class FlowExpired(IdpError):
     id = "flow_expired"
     message = _l("This page was open too long and has expired. Please start again.")

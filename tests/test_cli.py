@@ -59,26 +59,60 @@ def test_readme_configuration_table_is_the_generated_one():
 def test_kiosk_client_for_an_organisation_by_id_or_business_id(app, runner):
     organisation = organisations.create("As Oy Koivukuja", "0737546-2")
     db.session.commit()
-    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb", "--kiosk"]
+    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb", "--kiosk",
+            "--kiosk-network", "203.0.113.0/28"]
     by_id = runner.invoke(args=[*base, "--org", str(organisation.id), "--json"])
     assert by_id.exit_code == 0, by_id.output
     data = json.loads(by_id.output)
     assert data["kiosk_organisation_id"] == organisation.id and data["grant_types"] == ["authorization_code"]
+    assert data["kiosk_networks"] == ["203.0.113.0/28"]
     assert "offline_access" not in Client.by_client_id(data["client_id"]).scope.split()
     by_business_id = runner.invoke(args=[*base, "--org", "0737546-2", "--json"])
     assert json.loads(by_business_id.output)["kiosk_organisation_id"] == organisation.id
     listed = json.loads(runner.invoke(args=["clients", "list", "--json"]).output)
     assert [c["kiosk_organisation_id"] for c in listed] == [organisation.id, organisation.id]
+    assert [c["kiosk_networks"] for c in listed] == [["203.0.113.0/28"]] * 2
+
+
+def test_a_kiosks_networks_are_asked_for_and_can_be_changed(app, runner):
+    organisations.create("As Oy Koivukuja", "0737546-2")
+    db.session.commit()
+    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb", "--kiosk",
+            "--org", "0737546-2"]
+    unnamed = runner.invoke(args=base)
+    assert unnamed.exit_code != 0 and "give the kiosk's --kiosk-network" in unnamed.output
+    typo = runner.invoke(args=[*base, "--kiosk-network", "203.0.113.5/28"])
+    assert typo.exit_code != 0 and "'203.0.113.5/28' is not a network" in typo.output
+    assert Client.query.count() == 0
+    made = runner.invoke(args=[*base, "--kiosk-network", "203.0.113.7", "--kiosk-network", "2001:db8::/48", "--json"])
+    client_id = json.loads(made.output)["client_id"]
+    assert Client.by_client_id(client_id).kiosk_networks == ["203.0.113.7/32", "2001:db8::/48"]
+
+    networks = ["clients", "kiosk-networks", "--client-id"]
+    moved = runner.invoke(args=[*networks, client_id, "--network", "198.51.100.0/24", "--json"])
+    assert moved.exit_code == 0 and json.loads(moved.output)["kiosk_networks"] == ["198.51.100.0/24"]
+    anywhere = runner.invoke(args=[*networks, client_id, "--anywhere"])
+    assert anywhere.exit_code == 0 and "anywhere" in anywhere.output
+    assert Client.by_client_id(client_id).kiosk_networks is None
+    neither = runner.invoke(args=[*networks, client_id])
+    assert neither.exit_code != 0 and "give --network (one or more) or --anywhere" in neither.output
+    ordinary = json.loads(runner.invoke(args=["clients", "create", "--name", "Kirjasto", "--redirect-uri",
+                                              "https://kirjasto.example/cb", "--json"]).output)["client_id"]
+    not_kiosk = runner.invoke(args=[*networks, ordinary, "--network", "198.51.100.0/24"])
+    assert not_kiosk.exit_code != 0 and "only a kiosk has networks" in not_kiosk.output
 
 
 def test_kiosk_client_refusals(app, runner):
     base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb"]
-    unknown = runner.invoke(args=[*base, "--kiosk", "--org", "404"])
+    unknown = runner.invoke(args=[*base, "--kiosk", "--org", "404", "--kiosk-network", "203.0.113.0/28"])
     assert unknown.exit_code != 0 and "no organisation '404'" in unknown.output
-    assert "--kiosk and --org go together" in runner.invoke(args=[*base, "--kiosk"]).output
-    assert "--kiosk and --org go together" in runner.invoke(args=[*base, "--org", "1"]).output
+    together = "--kiosk, --org and --kiosk-network go together"
+    assert together in runner.invoke(args=[*base, "--kiosk"]).output
+    assert together in runner.invoke(args=[*base, "--org", "1"]).output
+    assert together in runner.invoke(args=[*base, "--kiosk-network", "203.0.113.0/28"]).output
     organisation = organisations.create("As Oy Koivukuja", None)
     db.session.commit()
+    base += ["--kiosk-network", "203.0.113.0/28"]
     refresh = runner.invoke(args=[*base, "--kiosk", "--org", str(organisation.id), "--grant-type", "authorization_code",
                                   "--grant-type", "refresh_token"])
     assert refresh.exit_code != 0 and "authorization_code grant only" in refresh.output

@@ -1,9 +1,10 @@
-"""`tunnus clients create|list`."""
+"""`tunnus clients create|list|kiosk-networks`."""
 from __future__ import annotations
 
 import click
 
 from ..errors import IdpError, NotFound
+from ..models import Client
 from ..services import clients
 from .orgs import _org
 from .output import emit, json_option
@@ -34,11 +35,17 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
 @click.option("--kiosk", is_flag=True,
               help="A building's touch screen: the residents of --org sign in with their PIN; no refresh tokens.")
 @click.option("--org", "org_ref", default=None, help="With --kiosk: the organisation (id or business id).")
+@click.option("--kiosk-network", "kiosk_networks", multiple=True,
+              help="With --kiosk: a network (CIDR) the kiosk signs in from, such as the building's address; "
+                   "repeat for more. Elsewhere its resident list and PIN page are refused.")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
-           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, as_json):
-    if kiosk != bool(org_ref):
-        raise click.UsageError("--kiosk and --org go together")
+           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, as_json):
+    if kiosk != bool(org_ref) or (kiosk_networks and not kiosk):
+        raise click.UsageError("--kiosk, --org and --kiosk-network go together")
+    if kiosk and not kiosk_networks:
+        raise click.UsageError("give the kiosk's --kiosk-network (its resident list is shown to requests from there "
+                               "only; 0.0.0.0/0 and ::/0 would show it to anyone)")
     kiosk_organisation = _organisation(org_ref) if kiosk else None
     try:
         client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
@@ -46,14 +53,15 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         client_id=client_id, org_mode=org_mode, legacy_system=legacy_system,
                                         backchannel_logout_uri=backchannel_logout_uri,
                                         frontchannel_logout_uri=frontchannel_logout_uri,
-                                        kiosk_organisation=kiosk_organisation)
+                                        kiosk_organisation=kiosk_organisation,
+                                        kiosk_networks=list(kiosk_networks) if kiosk else None)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
             "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
             "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
-            "kiosk_organisation_id": client.kiosk_organisation_id}
+            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks}
     text = f"client_id:     {client.client_id}\n"
     text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
     emit(data, as_json, text)
@@ -74,7 +82,29 @@ def _organisation(ref: str):
 def list_(as_json):
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
-             "kiosk_organisation_id": c.kiosk_organisation_id}
+             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks}
             for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{'public' if r['public'] else 'confidential'}"
                                    for r in rows) or "no clients")
+
+
+@group.command("kiosk-networks")
+# An option, not an argument: a random client_id may begin with "-".
+@click.option("--client-id", required=True, help="The kiosk's client_id.")
+@click.option("--network", "networks", multiple=True, help="A network (CIDR) the kiosk signs in from; repeat for more.")
+@click.option("--anywhere", is_flag=True, help="Let the kiosk be used from any address (as kiosks registered "
+                                               "before networks were asked).")
+@json_option
+def kiosk_networks(client_id, networks, anywhere, as_json):
+    """Set where a kiosk's sign-ins may come from (replaces the earlier networks)."""
+    if anywhere == bool(networks):
+        raise click.UsageError("give --network (one or more) or --anywhere")
+    client = Client.by_client_id(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    try:
+        clients.set_kiosk_networks(client, None if anywhere else list(networks))
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    emit({"client_id": client.client_id, "kiosk_networks": client.kiosk_networks}, as_json,
+         f"{client.client_id}: " + (", ".join(client.kiosk_networks) if client.kiosk_networks is not None else "anywhere"))

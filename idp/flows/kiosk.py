@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from ..errors import NotFound
+from ..errors import KioskOnly, NotFound
 from ..extensions import db
 from ..methods import pin
 from ..models import Client, KioskPin, LoginSession, Membership, Organisation
 from ..models.organisation import ACTIVE
-from ..services import kiosk_sessions
+from ..services import audit, kiosk_sessions
 from ..services.audit import Origin
 from .base import Flow
 
@@ -43,6 +43,15 @@ def residents(organisation_id: int) -> list[Membership]:
     return sorted(found, key=lambda member: _natural(member.display_name))
 
 
+def _check_place(client: Client, origin: Origin) -> None:
+    # Elsewhere the resident list would name the building's residents to anyone, and their
+    # PINs could be tried (and locked) from afar.
+    if not client.kiosk_reachable_from(origin.ip):
+        audit.record("kiosk.refused", "failure", origin=origin, client_id=client.client_id)
+        db.session.commit()
+        raise KioskOnly()
+
+
 class KioskFlow(Flow):
     KIND = "kiosk"
     State = State
@@ -54,11 +63,17 @@ class KioskFlow(Flow):
     }
 
     @classmethod
-    def begin(cls, client_id: str, browser: str, return_to: str) -> "KioskFlow":
+    def begin(cls, client_id: str, browser: str, return_to: str, origin: Origin) -> "KioskFlow":
         client = Client.by_client_id(client_id)
         if client is None or client.kiosk_organisation_id is None:
             raise NotFound()
+        _check_place(client, origin)
         return cls.start(browser, client_id=client.client_id, return_to=return_to)
+
+    def at(self, origin: Origin) -> "KioskFlow":
+        """This flow, if the request comes from one of the kiosk's networks (KioskOnly if not)."""
+        _check_place(self.client, origin)
+        return self
 
     @property
     def client(self) -> Client:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 
@@ -37,6 +38,9 @@ class Client(db.Model, ClientMixin):
     legacy_system = db.Column(db.String(64))
     # A building's touch screen: PIN logins for the residents of this organisation only.
     kiosk_organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"))
+    # The networks (CIDR) a kiosk's sign-ins may come from; None: anywhere (kiosks
+    # registered before this was asked).
+    kiosk_networks = db.Column(db.JSON)
     backchannel_logout_uri = db.Column(db.String(2000))
     frontchannel_logout_uri = db.Column(db.String(2000))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
@@ -44,6 +48,16 @@ class Client(db.Model, ClientMixin):
     @property
     def client_metadata(self) -> dict:
         return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris or [])}
+
+    def kiosk_reachable_from(self, ip: str | None) -> bool:
+        if self.kiosk_networks is None:
+            return True
+        try:
+            address = ipaddress.ip_address(ip or "")
+        except ValueError:
+            return False
+        address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:192.0.2.1 is 192.0.2.1
+        return any(address in ipaddress.ip_network(network) for network in self.kiosk_networks)
 
     def get_client_id(self) -> str:
         return self.client_id

@@ -34,6 +34,19 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
+def check_networks(values: list[str]) -> list[str]:
+    """CIDR networks ("203.0.113.0/28", "2001:db8::/48"; an address alone is itself)."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip())))
+        except ValueError:
+            raise ValidationFailed(f"{value!r} is not a network such as 203.0.113.0/28 (host bits must be 0)") from None
+    if not networks:
+        raise ValidationFailed("give at least one network")
+    return networks
+
+
 def _check_frontchannel_uri(uri: str, redirect_uris: list[str]) -> str:
     """Front-Channel Logout 1.0 §2: no fragment, and the scheme, host and port of one of the
     client's redirect URIs (the page is the service's own, framed by Tunnus)."""
@@ -50,12 +63,15 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            legacy_system: str | None = None,
            backchannel_logout_uri: str | None = None,
            frontchannel_logout_uri: str | None = None,
-           kiosk_organisation=None) -> tuple[Client, str | None]:
+           kiosk_organisation=None, kiosk_networks: list[str] | None = None) -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once.
     A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
-    with a PIN and never gets refresh tokens or offline access."""
+    with a PIN, from `kiosk_networks` only (None: anywhere), and never gets refresh tokens
+    or offline access."""
     if kiosk_organisation is not None:
         _check_kiosk(grant_types, org_mode)
+    elif kiosk_networks is not None:
+        raise ValidationFailed("only a kiosk has networks")
     grant_types = list(grant_types or (["authorization_code"] if kiosk_organisation is not None
                                        else ["authorization_code", "refresh_token"]))
     unknown = set(grant_types) - set(GRANT_TYPES)
@@ -83,6 +99,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         frontchannel_logout_uri=_check_frontchannel_uri(frontchannel_logout_uri, redirect_uris)
         if frontchannel_logout_uri else None,
         kiosk_organisation_id=kiosk_organisation.id if kiosk_organisation is not None else None,
+        kiosk_networks=check_networks(kiosk_networks) if kiosk_networks is not None else None,
     )
     if kiosk_organisation is not None:
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
@@ -90,7 +107,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
     client.secret_hash = hash_secret(secret) if secret else None
     db.session.add(client)
     audit.record("client.created", client_id=client.client_id, name=client.name,
-                 kiosk_organisation_id=client.kiosk_organisation_id)
+                 kiosk_organisation_id=client.kiosk_organisation_id, kiosk_networks=client.kiosk_networks)
     db.session.commit()
     return client, secret
 
@@ -100,6 +117,15 @@ def _check_kiosk(grant_types: list[str] | None, org_mode: str) -> None:
         raise ValidationFailed("a kiosk client uses the authorization_code grant only (no refresh tokens)")
     if org_mode != "consumer":
         raise ValidationFailed("a kiosk client signs residents in for themselves (org mode consumer)")
+
+
+def set_kiosk_networks(client: Client, networks: list[str] | None) -> None:
+    """Where the kiosk's sign-ins may come from from now on (None: anywhere)."""
+    if client.kiosk_organisation_id is None:
+        raise ValidationFailed("only a kiosk has networks")
+    client.kiosk_networks = check_networks(networks) if networks is not None else None
+    audit.record("client.kiosk_networks", client_id=client.client_id, kiosk_networks=client.kiosk_networks)
+    db.session.commit()
 
 
 def all_clients() -> list[Client]:

@@ -30,13 +30,13 @@ def start():
     return_to = _safe_return_to(request.args.get("return_to"))
     if return_to is None:
         raise NotFound()
-    flow = KioskFlow.begin(request.args.get("client_id") or "", browser_id(), return_to)
+    flow = KioskFlow.begin(request.args.get("client_id") or "", browser_id(), return_to, origin())
     return redirect(url_for("kiosk.show", flow_id=flow.id))
 
 
 @bp.route("/kiosk/<flow_id>")
 def show(flow_id):
-    flow = KioskFlow.load(flow_id, browser_id())
+    flow = KioskFlow.load(flow_id, browser_id()).at(origin())
     if flow.state is State.DONE:
         return redirect(flow.return_to)
     if flow.state is State.PIN and flow.resident is None:  # removed from the organisation meanwhile
@@ -55,7 +55,7 @@ def _pin_page(flow: KioskFlow, error: str | None = None, status: int = 200):
 
 @bp.route("/kiosk/<flow_id>/choose", methods=["POST"])
 def choose(flow_id):
-    flow = KioskFlow.load(flow_id, browser_id())
+    flow = KioskFlow.load(flow_id, browser_id()).at(origin())
     if flow.state is State.CHOOSE:
         flow.choose((request.form.get("resident") or "")[:20])
     return redirect(url_for("kiosk.show", flow_id=flow.id))
@@ -63,7 +63,7 @@ def choose(flow_id):
 
 @bp.route("/kiosk/<flow_id>/back", methods=["POST"])
 def back(flow_id):
-    flow = KioskFlow.load(flow_id, browser_id())
+    flow = KioskFlow.load(flow_id, browser_id()).at(origin())
     if flow.state is State.PIN:
         flow.back()
     return redirect(url_for("kiosk.show", flow_id=flow.id))
@@ -73,7 +73,7 @@ def back(flow_id):
 @limiter.limit(lambda: current_app.config["IDP_PIN_RATE_LIMIT"])
 @per_account("IDP_PIN_ACCOUNT_RATE_LIMIT", _resident_email)
 def enter_pin(flow_id):
-    flow = KioskFlow.load(flow_id, browser_id())
+    flow = KioskFlow.load(flow_id, browser_id()).at(origin())
     if flow.state is not State.PIN:
         return redirect(url_for("kiosk.show", flow_id=flow.id))
     try:

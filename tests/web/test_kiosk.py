@@ -6,7 +6,7 @@ import pytest
 from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PIN
 from idp.models import AuditEvent, KioskPin
-from idp.services import clock, organisations
+from idp.services import clients, clock, organisations
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in
 from tests.support.kiosk import PIN, building, kiosk, membership_id, pin_login, resident
@@ -278,3 +278,36 @@ def test_removing_the_pin_ends_the_kiosk_session_and_takes_the_resident_off_the_
     at_screen.get(screen.authorize_url())
     assert "Nobody can sign in here yet." in at_screen.text and "A 12" not in at_screen.text
     assert events("pin.removed") == [("success", None)]
+
+
+def test_a_kiosk_answers_only_its_own_networks(app, house, screen, a12):
+    clients.set_kiosk_networks(screen.client, ["192.0.2.0/24", "2001:db8::/48"])
+    away = Browser(app)
+    away.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    away.get(screen.authorize_url())
+    assert away.page.status_code == 403
+    assert "works only on the building&#39;s own kiosk" in away.text and "A 12" not in away.text
+    assert AuditEvent.query.filter_by(event="kiosk.refused").one().ip == "198.51.100.23"
+
+    lobby = Browser(app)
+    lobby.client.environ_base["REMOTE_ADDR"] = "192.0.2.40"
+    lobby.get(screen.authorize_url())
+    assert ">A 12<" in lobby.text
+    lobby.submit("/choose", button=("resident", str(membership_id(lobby, "A 12"))))
+    pin_page = lobby.url
+    # The same browser, carried elsewhere mid-way: the PIN page refuses too, and no PIN is tried.
+    lobby.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    lobby.get(pin_page)
+    assert lobby.page.status_code == 403 and "A 12" not in lobby.text
+    lobby.client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.40"  # the same address, as IPv6 gives it
+    lobby.get(pin_page)
+    lobby.submit("/pin", pin=PIN)
+    assert screen.verify_id_token(redeem(screen, lobby)["id_token"])["amr"] == ["pin"]
+
+
+def test_the_refusal_is_in_the_kiosks_language(app, house, screen, a12):
+    clients.set_kiosk_networks(screen.client, ["192.0.2.0/24"])
+    away = Browser(app)
+    away.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    away.get(screen.authorize_url(ui_locales="fi"))
+    assert away.page.status_code == 403 and "Tällä tavalla voi kirjautua vain talon omalla kioskilla." in away.text
