@@ -4,13 +4,19 @@ to Tunnus gets an identity once they prove an email address; a known one is foun
 address the provider vouches for, and from then on by the link."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
+from idp.extensions import db
 from idp.methods.levels import ACR_STRONG
+from idp.methods.upstream import Identified
 from idp.models import AuditEvent, Identity, UpstreamLink
-from idp.services import upstreams
+from idp.services import clock, identities, upstreams
+from idp.services.audit import SYSTEM
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import claims_of, identify_at_bank
 
@@ -149,3 +155,41 @@ def test_cancelling_at_the_provider_signs_nobody_in(browser, bank, upstream_tunn
     assert browser.page.status_code == 400 and text in browser.text
     browser.get("/account")
     assert "/login" in browser.url
+
+
+@contextlib.contextmanager
+def _linked_by_another_callback(bank, subject: str, identity):
+    """Another callback's transaction links `subject` to `identity`, committing half a second
+    into the block: a lookup in the block finds no link, an insert waits and then collides."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: the second callback never gets that far")
+    other = db.engine.connect()
+    transaction = other.begin()
+    other.execute(sa.insert(UpstreamLink).values(upstream_id=bank.id, subject=subject, identity_id=identity.id,
+                                                 linked_at=clock.now()))
+    committing = threading.Timer(0.5, lambda: (transaction.commit(), other.close()))
+    committing.start()
+    try:
+        yield
+    finally:
+        committing.join()
+
+
+def test_two_callbacks_for_one_person_at_once_link_them_once(app, bank, user):
+    """A second tab or a double click: the later callback joins the link the first made."""
+    identified = Identified(subject="pankki-7", name="Maija Meikäläinen", email=user.email, email_verified=True)
+    with _linked_by_another_callback(bank, "pankki-7", user):
+        upstreams.record(bank, identified, user, origin=SYSTEM)
+        db.session.commit()
+    [link] = UpstreamLink.query.all()
+    assert link.identity_id == user.id and link.verified_name == "Maija Meikäläinen"
+    assert user.strongly_identified_at is not None
+
+
+def test_a_subject_linked_to_someone_else_meanwhile_is_refused(app, bank, user):
+    other = identities.create("toinen@example.fi", "correct horse battery staple", "Toinen", verified=True)
+    identified = Identified(subject="pankki-8", name="Maija Meikäläinen", email=user.email, email_verified=True)
+    with _linked_by_another_callback(bank, "pankki-8", other), pytest.raises(upstreams.LinkedElsewhere):
+        upstreams.record(bank, identified, user, origin=SYSTEM)
+    db.session.rollback()
+    assert [link.identity_id for link in UpstreamLink.query.all()] == [other.id]
