@@ -28,7 +28,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("IDP_ISSUER", "http://127.0.0.1:5000", "Issuer identifier; every endpoint URL is built from it."),
+    Setting("IDP_ISSUER", "http://localhost:5000", "Issuer identifier; every endpoint URL is built from it. Its host is the passkeys' relying party id: a name, not an IP address."),
     Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL; default is SQLite at instance/tunnus.sqlite3."),
     Setting("IDP_REDIS_URL", None, "Redis URL for rate limits shared between processes; absent: in-process."),
     Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys; generated into instance/ when absent."),

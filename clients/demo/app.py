@@ -20,7 +20,7 @@ from flask import Flask, flash, redirect, render_template, request, session, url
 from werkzeug.exceptions import HTTPException
 
 ROOT = Path(__file__).resolve().parents[2]
-ISSUER_DEFAULT = "http://127.0.0.1:5000"
+ISSUER_DEFAULT = "http://localhost:5000"
 CLAIMS_SHOWN = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid",
                 "email", "email_verified", "name")
 TIME_CLAIMS = {"exp", "iat", "auth_time", "expires_at", "updated_at"}
