@@ -136,7 +136,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
-        return respond(error.status, _("Something went wrong"), str(error), "invalid_request")
+        return respond(error.status, str(error.title), str(error), "invalid_request")
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 class IdpError(Exception):
     id = "idp_error"
+    title = _l("Something went wrong")  # the page's heading
     message = _l("Something went wrong. Please try again.")
     status = 400
 
@@ -28,6 +29,7 @@ class NotFound(IdpError):
 
 class KioskOnly(IdpError):
     id = "kiosk_only"
+    title = _l("Only at the kiosk")
     message = _l("This sign-in works only on the building's own kiosk.")
     status = 403
 

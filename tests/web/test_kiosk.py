@@ -311,3 +311,4 @@ def test_the_refusal_is_in_the_kiosks_language(app, house, screen, a12):
     away.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
     away.get(screen.authorize_url(ui_locales="fi"))
     assert away.page.status_code == 403 and "Tällä tavalla voi kirjautua vain talon omalla kioskilla." in away.text
+    assert "<h1>Vain kioskilla</h1>" in away.text
