@@ -36,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=values["IDP_SECRET_KEY"],
         SECRET_KEY_FALLBACKS=list(values["IDP_SECRET_KEY_FALLBACKS"] or []),
+        # itsdangerous signs with the last key and accepts any: a form open across a key
+        # change still posts.
+        WTF_CSRF_SECRET_KEY=[*(values["IDP_SECRET_KEY_FALLBACKS"] or []), values["IDP_SECRET_KEY"]],
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         # hide_parameters: a logged database error never shows the values it was writing.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
