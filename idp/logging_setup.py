@@ -30,6 +30,7 @@ FORMATS = ("text", "json")
 SECRET_VIEW_ARGS = frozenset({"token", "signature"})
 FLUSH_EVERY = 0.2
 BUFFER_BYTES = 64 * 1024
+MAX_PENDING = 8 * 1024 * 1024
 ACCESS_LOGGER = "tunnus.access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
@@ -95,14 +96,26 @@ class _Stderr(logging.Handler):
     take the interpreter lock, and made a machine's token request 3-7% dearer
     (bench/compare.sh). A WARNING or worse goes out at once, after the lines before it; the
     rest go out when the process exits, or are lost with it if it is killed.
+
+    A write can block: a log collector that stops reading the pipe, a disk that stalls.
+    So below WARNING only the flusher thread writes (woken early by a full buffer), and a
+    request never waits for a write: meanwhile lines gather, up to MAX_PENDING bytes;
+    beyond that they are dropped and counted, and the count is logged once writing works.
     """
 
     def __init__(self):
         super().__init__()
+        self._reset()
+        self._flusher_pid: int | None = None
+        os.register_at_fork(after_in_child=self._reset)  # the parent writes its own lines
+
+    def _reset(self) -> None:
+        self._pending = threading.Lock()  # the buffer
+        self._writing = threading.Lock()  # one write at a time, in the order lines were taken
+        self._full = threading.Event()
         self._lines: list[str] = []
         self._size = 0
-        self._flusher_pid: int | None = None
-        os.register_at_fork(after_in_child=self._forget)  # the parent writes its own lines
+        self._dropped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -113,18 +126,28 @@ class _Stderr(logging.Handler):
         self.append(line, at_once=record.levelno >= logging.WARNING)
 
     def append(self, line: str, at_once: bool = False) -> None:
-        with self.lock:
+        with self._pending:
+            if self._size >= MAX_PENDING and not at_once:
+                self._dropped += 1
+                return
             self._lines.append(line + "\n")
             self._size += len(line) + 1
-            if at_once or self._size >= BUFFER_BYTES:
-                self.flush()
-            elif self._flusher_pid != os.getpid():
+            if self._flusher_pid != os.getpid():
                 self._start_flusher()
+            if self._size >= BUFFER_BYTES:
+                self._full.set()
+        if at_once:
+            self.flush()
 
     def flush(self) -> None:
-        with self.lock:
-            text = "".join(self._lines)
-            self._forget()
+        with self._writing:
+            with self._pending:
+                text = "".join(self._lines)
+                dropped, self._dropped = self._dropped, 0
+                self._lines, self._size = [], 0
+            if dropped:
+                text += self.format(logging.LogRecord(__name__, logging.WARNING, __file__, 0, "%d log lines dropped: "
+                                                      "stderr was not taking them", (dropped,), None)) + "\n"
             stream = sys.__stderr__
             if text and stream is not None:
                 try:
@@ -132,9 +155,6 @@ class _Stderr(logging.Handler):
                     stream.flush()
                 except (OSError, ValueError):
                     pass  # stderr is gone: nowhere left to say so
-
-    def _forget(self) -> None:
-        self._lines, self._size = [], 0
 
     def _start_flusher(self) -> None:
         self._flusher_pid = os.getpid()
@@ -145,7 +165,8 @@ class _Stderr(logging.Handler):
 
     def _flush_every(self) -> None:
         while True:
-            time.sleep(FLUSH_EVERY)
+            self._full.wait(FLUSH_EVERY)
+            self._full.clear()
             self.flush()
 
 

@@ -3,6 +3,7 @@ the record would, and buffered lines all come out, in order, whatever way the pr
 from __future__ import annotations
 
 import logging
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,26 @@ def test_a_multiprocessing_child_writes_its_lines_when_it_ends():
                  "p = multiprocessing.get_context('fork').Process(target=child)\n"
                  "p.start(); p.join()")
     assert sorted(lines) == ["INFO child [-] from the child", "INFO parent [-] before the fork"]
+
+
+def test_a_stderr_nobody_reads_holds_up_no_request():
+    """A log collector that stops reading: access lines keep being taken (the ones beyond
+    MAX_PENDING are counted and said to be dropped), in order, once stderr reads again."""
+    lines = logging_setup.MAX_PENDING // 40  # more than fit: each line is over 40 bytes
+    script = ("import os, sys, time\nfrom idp import logging_setup\nlogging_setup.configure('text')\n"
+              f"for i in range({lines}):\n"
+              "    logging_setup.write_access(f'line {i:07d}', {'request_id': 'r'})\n"
+              "print('done', flush=True)\ntime.sleep(0.5)\nlogging_setup._handler.flush()\nos._exit(0)")
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([process.stdout], [], [], 30)  # stderr not read meanwhile
+        assert ready and process.stdout.readline() == "done\n", "the writes waited for stderr"
+        written = process.stderr.read().splitlines()
+    finally:
+        process.kill()
+        process.wait()
+    numbers = [int(line.rsplit(" ", 1)[1]) for line in written if " line " in line]
+    assert numbers == sorted(numbers) and numbers[0] == 0
+    dropped = lines - len(numbers)
+    assert dropped > 0 and written[-1].endswith(f"{dropped} log lines dropped: stderr was not taking them")
