@@ -9,8 +9,8 @@ Tunnus itself. Settings from the environment:
     TUNNUS_THREADS  4: Python threads per worker, so a request waiting for PostgreSQL,
                     Redis or a password hash does not hold up the others (1 gives
                     machine traffic alone a shorter tail: README, *Performance*)
-    TUNNUS_BATCH_SCHEDULING  1: run the server under Linux's SCHED_BATCH (0: the usual
-                    policy); see _batch_scheduling
+    TUNNUS_BATCH_SCHEDULING  0: Linux's usual scheduling policy; 1: SCHED_BATCH, cheaper
+                    on a quiet machine, see _batch_scheduling
 
 The app writes the access lines itself (idp/web/access_log.py: request id, no query
 strings); granian's own lines use the app's log format too (IDP_LOG_FORMAT). Behind a
@@ -54,8 +54,13 @@ def _batch_scheduling() -> None:
     for their turn instead, and the worker spends less per request: a token 10% less CPU,
     discovery and JWKS a third less (bench/compare.sh, README *Performance*). Nothing
     outside the server is affected; PostgreSQL and Redis, waking, still preempt it.
+
+    Off unless asked for: on a busy host a thread that has to wait for the GIL may then
+    wait far longer, having no way to take the core; with 4 threads introspection's p99
+    reached 0.07-1.6 s at full load where the usual policy kept it at 8-14 ms (README,
+    *Performance*).
     """
-    if os.environ.get("TUNNUS_BATCH_SCHEDULING", "1") == "0" or not hasattr(os, "SCHED_BATCH"):
+    if os.environ.get("TUNNUS_BATCH_SCHEDULING", "0") != "1" or not hasattr(os, "SCHED_BATCH"):
         return
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))

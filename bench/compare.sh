@@ -19,7 +19,7 @@
 #   BENCH_DATABASE_URL (postgresql+psycopg://postgres@127.0.0.1:5432/tunnus_perf; scratch!)
 #   BENCH_REDIS_URL (redis://127.0.0.1:6379/5)  PEERS (../shared/peers)  RSS_AFTER (100000)
 #   SKIP_PEER=1 measures Tunnus alone (no ratios)  TUNNUS_PORT (5077)  PEER_PORT (3000)
-#   serve.py's own: TUNNUS_THREADS (4)  TUNNUS_BATCH_SCHEDULING (1; 0 for the usual scheduling policy)
+#   serve.py's own: TUNNUS_THREADS (4)  TUNNUS_BATCH_SCHEDULING (0; 1 for SCHED_BATCH)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/.venv/bin

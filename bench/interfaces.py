@@ -3,8 +3,8 @@ per request and in what order a worker answers requests that each take ~70 µs o
 (about what a client_credentials token costs Tunnus). A benchmark, not a test.
 
 Each case starts one granian worker pinned to SERVER_CPU (under SCHED_BATCH, as serve.py
-runs) with the tiny apps below, loads it with wrk from WRK_CPU and prints req/s, the
-worker's CPU time per request and p50/p99 at full load:
+does with TUNNUS_BATCH_SCHEDULING=1) with the tiny apps below, loads it with wrk from
+WRK_CPU and prints req/s, the worker's CPU time per request and p50/p99 at full load:
 
     .venv/bin/python bench/interfaces.py [--seconds 5] [--rounds 2]
 

@@ -1,5 +1,5 @@
-"""serve.py runs every thread of its workers under SCHED_BATCH (see its _batch_scheduling),
-unless told not to."""
+"""serve.py runs its workers under Linux's usual scheduling policy, and every thread of
+them under SCHED_BATCH when asked to (see its _batch_scheduling)."""
 from __future__ import annotations
 
 import os
@@ -17,8 +17,8 @@ def _policies(served) -> set[int]:
             for worker in served.workers() for thread in os.listdir(f"/proc/{worker}/task")}
 
 
-def test_every_worker_thread_runs_under_batch_scheduling(app, base_config, database_url):
-    served = serve(base_config, database_url)
+def test_batch_scheduling_reaches_every_worker_thread_when_asked_for(app, base_config, database_url):
+    served = serve(base_config, database_url, TUNNUS_BATCH_SCHEDULING="1")
     try:
         assert served.workers()
         assert _policies(served) == {os.SCHED_BATCH}
@@ -26,8 +26,8 @@ def test_every_worker_thread_runs_under_batch_scheduling(app, base_config, datab
         served.stop()
 
 
-def test_batch_scheduling_can_be_turned_off(app, base_config, database_url):
-    served = serve(base_config, database_url, TUNNUS_BATCH_SCHEDULING="0")
+def test_the_usual_policy_unless_asked_for(app, base_config, database_url):
+    served = serve(base_config, database_url)
     try:
         assert _policies(served) == {os.SCHED_OTHER}
     finally:
