@@ -66,6 +66,8 @@ def test_json_lines_tie_a_request_together_and_hold_no_secrets(served, user, rp)
     assert answer.headers["X-Request-ID"] == "proxy-req-000042"
     token = _secret_bearing_requests(base, rp)
     assert token.status_code == 401 and len(token.headers["X-Request-ID"]) == 32
+    for n in (44, 45):  # the first rendered by Flask, the second answered from the document cache
+        requests.get(base + "/jwks", headers={"X-Request-ID": f"proxy-req-0000{n}"})
     lines = stop()
 
     records = [json.loads(line) for line in lines]  # every line is one JSON object
@@ -83,6 +85,8 @@ def test_json_lines_tie_a_request_together_and_hold_no_secrets(served, user, rp)
     assert "/logout" in paths and "/account/email/some-flow/confirm/[redacted]" in paths
     token_line = next(r for r in records if r["logger"] == "tunnus.access" and r["path"] == "/token")
     assert token_line["request_id"] == token.headers["X-Request-ID"] and token_line["status"] == 401
+    jwks_lines = [r for r in records if r["logger"] == "tunnus.access" and r["path"] == "/jwks"]
+    assert [(r["request_id"], r["status"]) for r in jwks_lines] == [("proxy-req-000044", 200), ("proxy-req-000045", 200)]
 
     everything = "\n".join(lines)
     for secret in (WRONG_PASSWORD, "SECRET-HINT", LINK_TOKEN, CLIENT_SECRET, "Basic ", "tunnus_session"):

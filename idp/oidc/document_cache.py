@@ -6,7 +6,8 @@ definition of each document; this WSGI middleware renders a document through the
 per version (JWKS: the published key ids, which follow a rotation in any process sharing
 the key folder) and then answers GET and HEAD from the bytes, with an ETag so a cache can
 revalidate with If-None-Match (RFC 9110 §13.1.2). Each answer still gets its own CSP
-nonce and is counted in the latency metrics, as if Flask had answered it.
+nonce, request id and access line and is counted in the latency metrics, as if Flask
+had answered it.
 """
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ from typing import Callable
 from werkzeug.http import parse_etags
 
 from ..metrics import LATENCY
-from ..web import security_headers
+from ..web import access_log, request_id, security_headers
 
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 # Headers of one answer, not of the document.
-PER_RESPONSE = {"content-security-policy", "set-cookie", "date", "server"}
+PER_RESPONSE = {"content-security-policy", "set-cookie", "date", "server", "x-request-id"}
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class Rendered:
 
 
 class DocumentCache:
-    def __init__(self, wsgi_app, documents: dict[str, Callable[[], object]]):
+    def __init__(self, wsgi_app, documents: dict[str, Callable[[], object]], access_lines: bool):
         """`documents` maps a path to a function giving the current version of its document."""
         self.wsgi_app = wsgi_app
         self.documents = documents
+        self.access_lines = access_lines
         self.rendered: dict[str, Rendered] = {}
         self.latency = {(path, method): LATENCY.labels(path, method) for path in documents for method in ("GET", "HEAD")}
 
@@ -52,24 +54,30 @@ class DocumentCache:
         started = time.perf_counter()
         version = version_of()
         document = self.rendered.get(path)
-        counted = False  # Flask's own hooks count a request it renders
+        counted = False  # Flask's own hooks count and log a request it renders
         if document is None or document.version != version:
             document = self._render(environ, version)
             if document is None:  # not a 200: let Flask answer this request as usual
                 return self.wsgi_app(environ, start_response)
             self.rendered[path] = document
             counted = True
+        rid = request_id.chosen(environ.get("HTTP_X_REQUEST_ID"))
         headers = document.headers + [
-            ("Content-Security-Policy", security_headers.policy(secrets.token_urlsafe(16)))]
+            ("X-Request-ID", rid), ("Content-Security-Policy", security_headers.policy(secrets.token_urlsafe(16)))]
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match and parse_etags(if_none_match).contains_weak(document.etag.strip('"')):
+            status = 304
             start_response("304 Not Modified", [h for h in headers if h[0] not in ("Content-Type", "Content-Length")])
             body = b""
         else:
+            status = 200
             start_response(document.status, headers)
             body = b"" if method == "HEAD" else document.body
         if not counted:
             self.latency[path, method].observe(time.perf_counter() - started)
+            if self.access_lines:
+                access_log.write(status, started, {"request_id": rid, "method": method, "path": path,
+                                                   "client_ip": environ.get("REMOTE_ADDR")})
         return [body]
 
     def _render(self, environ, version) -> Rendered | None:
@@ -99,4 +107,4 @@ def init_app(app) -> None:
     app.wsgi_app = DocumentCache(app.wsgi_app, {
         "/.well-known/openid-configuration": lambda: None,  # built from settings at start
         "/jwks": keys.published_kids,
-    })
+    }, app.config["IDP_ACCESS_LOG"])

@@ -1,10 +1,9 @@
 """One access line per request, written by the app rather than the server, so it has the
 request id, the path with secret parts redacted, the client IP after IDP_PROXY_HOPS and
 the chosen log format whatever serves it (a server's own access log prints query
-strings, which carry codes and id_token_hint). Discovery and JWKS answered from the
-document cache (oidc/document_cache.py) never reach Flask: they are counted in the
-metrics, not logged line by line. Token requests answered before Flask (oidc/fast_path.py)
-write their line through write().
+strings, which carry codes and id_token_hint). Answers made before Flask (discovery and
+JWKS from oidc/document_cache.py, tokens from oidc/fast_path.py) write theirs through
+write().
 """
 from __future__ import annotations
 

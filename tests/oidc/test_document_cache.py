@@ -25,6 +25,14 @@ def test_head_gives_the_headers_without_the_document(rp, path):
     assert head.headers["Content-Length"] == str(len(full.data))
 
 
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_each_answer_carries_its_own_request_id(rp, path):
+    asked = [rp.http.get(path, headers={"X-Request-ID": f"lb-{n:05d}"}).headers["X-Request-ID"] for n in range(3)]
+    assert asked == ["lb-00000", "lb-00001", "lb-00002"]  # the first rendered by Flask, the others from bytes
+    fresh = {rp.http.get(path).headers["X-Request-ID"] for _ in range(2)}
+    assert len(fresh) == 2 and not fresh & set(asked)
+
+
 def test_each_answer_has_its_own_csp_nonce(rp):
     policies = {rp.http.get("/jwks").headers["Content-Security-Policy"] for _ in range(3)}
     assert len(policies) == 3
