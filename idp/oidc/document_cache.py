@@ -76,8 +76,7 @@ class DocumentCache:
         if not counted:
             self.latency[path, method].observe(time.perf_counter() - started)
             if self.access_lines:
-                access_log.write(status, started, {"request_id": rid, "method": method, "path": path,
-                                                   "client_ip": environ.get("REMOTE_ADDR")})
+                access_log.write_answered(environ, status, started, rid)
         return [body]
 
     def _render(self, environ, version) -> Rendered | None:

@@ -75,8 +75,7 @@ class FastPath:
             ("Content-Security-Policy", security_headers.policy(secrets.token_urlsafe(16)))])
         self.latency[path].observe(time.perf_counter() - started)
         if self.access_log:
-            access_log.write(200, started, {"request_id": rid, "method": "POST", "path": path,
-                                            "client_ip": environ.get("REMOTE_ADDR")})
+            access_log.write_answered(environ, 200, started, rid)
         return [data]
 
     def _token(self, environ, form: dict) -> dict | None:

@@ -3,7 +3,7 @@ request id, the path with secret parts redacted, the client IP after IDP_PROXY_H
 the chosen log format whatever serves it (a server's own access log prints query
 strings, which carry codes and id_token_hint). Answers made before Flask (discovery and
 JWKS from oidc/document_cache.py, tokens from oidc/fast_path.py) write theirs through
-write().
+write_answered().
 """
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def write(status: int, started: float | None, request: dict) -> None:
     logging_setup.write_access(
         f'{request["client_ip"]} "{request["method"]} {request["path"]}" {status} {duration_ms}ms',
         {"status": status, "duration_ms": duration_ms, **request})
+
+
+def write_answered(environ, status: int, started: float, rid: str) -> None:
+    """The access line of an answer made before Flask (its request id `rid`)."""
+    write(status, started, {"request_id": rid, "method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"],
+                            "client_ip": environ.get("REMOTE_ADDR")})
 
 
 def _write(response):
