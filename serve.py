@@ -9,8 +9,8 @@ Tunnus itself. Settings from the environment:
     TUNNUS_THREADS  4: Python threads per worker, so a request waiting for PostgreSQL,
                     Redis or a password hash does not hold up the others (1 gives
                     machine traffic alone a shorter tail: README, *Performance*)
-    TUNNUS_BATCH_SCHEDULING  0: Linux's usual scheduling policy; 1: SCHED_BATCH, cheaper
-                    on a quiet machine, see _batch_scheduling
+    TUNNUS_BATCH_SCHEDULING  0: Linux's usual scheduling policy; 1: SCHED_BATCH, see
+                    _batch_scheduling; 1 by default when TUNNUS_THREADS is 1
 
 The app writes the access lines itself (idp/web/access_log.py: request id, no query
 strings); granian's own lines use the app's log format too (IDP_LOG_FORMAT). Behind a
@@ -21,12 +21,14 @@ PROMETHEUS_MULTIPROC_DIR. A worker that dies is started again.
 from __future__ import annotations
 
 import copy
+import logging
+import logging.config
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("serve")
 
 
 def _log_config() -> dict:
@@ -36,16 +38,17 @@ def _log_config() -> dict:
     from idp import config
 
     log_format = os.environ.get("IDP_LOG_FORMAT", config.default("IDP_LOG_FORMAT"))
-    logging = copy.deepcopy(LOGGING_CONFIG)
-    logging["formatters"]["generic"] = (
+    settings = copy.deepcopy(LOGGING_CONFIG)
+    settings["formatters"]["generic"] = (
         {"()": "idp.logging_setup.JsonLines"} if log_format == "json"
         else {"()": "logging.Formatter", "fmt": "%(asctime)s %(levelname)s %(name)s [-] %(message)s"})
-    for handler in logging["handlers"].values():
+    for handler in settings["handlers"].values():
         handler["stream"] = "ext://sys.stderr"
-    return logging
+    settings["loggers"]["serve"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+    return settings
 
 
-def _batch_scheduling() -> None:
+def _batch_scheduling(threads: int) -> None:
     """SCHED_BATCH (sched(7)) for this process and so for its workers and all their threads.
 
     Under the usual policy a thread that wakes preempts the one running: granian's network
@@ -55,24 +58,28 @@ def _batch_scheduling() -> None:
     discovery and JWKS a third less (bench/compare.sh, README *Performance*). Nothing
     outside the server is affected; PostgreSQL and Redis, waking, still preempt it.
 
-    Off unless asked for: on a busy host a thread that has to wait for the GIL may then
-    wait far longer, having no way to take the core; with 4 threads introspection's p99
-    reached 0.07-1.6 s at full load where the usual policy kept it at 8-14 ms (README,
-    *Performance*).
+    Off by default with several threads: on a busy host a thread that has to wait for the
+    GIL may then wait far longer, having no way to take the core; with 4 threads
+    introspection's p99 reached 0.07-1.6 s at full load where the usual policy kept it at
+    8-14 ms. With one thread nothing waits for the GIL, and the usual policy's preemptions
+    cost a token ~35 us more CPU (README, *Performance*), so there it is on by default.
     """
-    if os.environ.get("TUNNUS_BATCH_SCHEDULING", "0") != "1" or not hasattr(os, "SCHED_BATCH"):
+    if os.environ.get("TUNNUS_BATCH_SCHEDULING", "1" if threads == 1 else "0") != "1" or not hasattr(os, "SCHED_BATCH"):
         return
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except OSError as error:  # a sandbox may forbid it; the usual policy works, only dearer
-        print(f"serve.py: SCHED_BATCH not set ({error}); running under the usual policy", file=sys.stderr)
+        log.warning("SCHED_BATCH not set (%s); running under the usual policy", error)
 
 
 def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    _batch_scheduling()
+    log_config = _log_config()
+    logging.config.dictConfig(log_config)
+    threads = int(os.environ.get("TUNNUS_THREADS", 4))
+    _batch_scheduling(threads)
     host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tunnus-metrics-"))
     Granian(
@@ -81,9 +88,9 @@ def main() -> None:
         port=int(port),
         interface=Interfaces.WSGI,
         workers=int(os.environ.get("TUNNUS_WORKERS", os.cpu_count() or 1)),
-        blocking_threads=int(os.environ.get("TUNNUS_THREADS", 4)),
+        blocking_threads=threads,
         log_access=False,
-        log_dictconfig=_log_config(),
+        log_dictconfig=log_config,
         respawn_failed_workers=True,
         workers_kill_timeout=20,
         working_dir=ROOT,

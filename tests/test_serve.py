@@ -1,11 +1,16 @@
 """serve.py runs its workers under Linux's usual scheduling policy, and every thread of
-them under SCHED_BATCH when asked to (see its _batch_scheduling)."""
+them under SCHED_BATCH when asked to or when a worker has one thread (see its
+_batch_scheduling)."""
 from __future__ import annotations
 
+import json
+import logging
+import logging.config
 import os
 
 import pytest
 
+import serve as serve_py
 from tests.support.served import serve
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
@@ -32,3 +37,36 @@ def test_the_usual_policy_unless_asked_for(app, base_config, database_url):
         assert _policies(served) == {os.SCHED_OTHER}
     finally:
         served.stop()
+
+
+def test_one_thread_runs_under_batch_scheduling_unless_told_otherwise(app, base_config, database_url):
+    for settings, policy in (({}, os.SCHED_BATCH), ({"TUNNUS_BATCH_SCHEDULING": "0"}, os.SCHED_OTHER)):
+        served = serve(base_config, database_url, TUNNUS_THREADS="1", **settings)
+        try:
+            assert _policies(served) == {policy}, settings
+        finally:
+            served.stop()
+
+
+@pytest.fixture
+def server_logging():
+    """serve.py's logging configured in this process, taken down after the test."""
+    yield
+    for name in serve_py._log_config()["loggers"]:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+def test_a_refused_batch_scheduling_is_logged_in_the_log_format(server_logging, monkeypatch, capsys):
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    monkeypatch.setenv("IDP_LOG_FORMAT", "json")
+    monkeypatch.delenv("TUNNUS_BATCH_SCHEDULING", raising=False)
+    logging.config.dictConfig(serve_py._log_config())
+    serve_py._batch_scheduling(1)
+    line = json.loads(capsys.readouterr().err)
+    assert line["level"] == "WARNING" and line["logger"] == "serve"
+    assert line["message"] == "SCHED_BATCH not set ([Errno 1] Operation not permitted); running under the usual policy"
