@@ -1,10 +1,11 @@
 """`tunnus logouts send [--loop]`: deliver back-channel logout notifications, retrying
-those the first attempt (right after the session ended) could not deliver."""
+those the first attempt (right after the session ended) could not deliver; first end the
+kiosk sessions left idle, whose relying services are told the same way."""
 from __future__ import annotations
 
 import click
 
-from ..services import backchannel
+from ..services import backchannel, kiosk_sessions
 from .output import deliver_rounds, json_option
 
 group = click.Group("logouts", help="Back-channel logout notifications to relying services.")
@@ -15,4 +16,12 @@ group = click.Group("logouts", help="Back-channel logout notifications to relyin
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 @json_option
 def send(loop, interval, as_json):
-    deliver_rounds(backchannel.deliver_due, backchannel.pending_count, loop, interval, as_json)
+    deliver_rounds(_round, backchannel.pending_count, loop, interval, as_json)
+
+
+def _round() -> dict:
+    ended = kiosk_sessions.end_idle()
+    # Their first attempts run in threads of this process: done before the retries are
+    # looked at, so that none is sent twice (SQLite has no row locks to prevent it).
+    backchannel.wait(60)
+    return {**backchannel.deliver_due(), "kiosk_sessions_ended": ended}

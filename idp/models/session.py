@@ -13,6 +13,11 @@ from ..services import clock
 
 class LoginSession(db.Model):
     __tablename__ = "login_sessions"
+    # `tunnus logouts send` looks every few seconds for kiosk sessions left idle
+    # (services/kiosk_sessions.end_idle): these few rows, not the whole table.
+    __table_args__ = (db.Index("ix_login_sessions_kiosk_live", "expires_at",
+                               postgresql_where=db.text("kiosk_client_id IS NOT NULL AND ended_at IS NULL"),
+                               sqlite_where=db.text("kiosk_client_id IS NOT NULL AND ended_at IS NULL")),)
 
     id = db.Column(db.Integer, primary_key=True)
     sid = db.Column(db.String(64), nullable=False, unique=True, default=lambda: secrets.token_urlsafe(32))

@@ -7,6 +7,8 @@ use: each use (a new authorization by the kiosk, its tokens at /userinfo or
 /introspect) moves the end forward, never past IDP_BROWSER_SESSION_TTL from the login.
 Its tokens stop working when it ends, and its access tokens live no longer than the
 idle timeout, so a resource server checking them by signature alone is not far behind.
+The kiosk's relying service keeps a session of its own on the shared screen, so an idle
+end is also told to it by back-channel logout: `end_idle`, run by `tunnus logouts send`.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..extensions import db
 from ..methods import levels, pin
 from ..models import LoginSession
 from . import audit, clock, sessions
-from .audit import Origin
+from .audit import SYSTEM, Origin
 
 
 def idle_timeout() -> dt.timedelta:
@@ -71,3 +73,23 @@ def _keep_alive(session: LoginSession) -> None:
     session.last_seen_at = now
     session.expires_at = min(now + idle_timeout(), longest)
     db.session.commit()
+
+
+def end_idle() -> int:
+    """End the kiosk sessions whose idle time has run out (their relying services are told);
+    how many. One row locked at a time, so that several senders never end one twice."""
+    ended = 0
+    while True:
+        session = db.session.execute(
+            db.select(LoginSession)
+            .where(LoginSession.kiosk_client_id.is_not(None), LoginSession.ended_at.is_(None),
+                   LoginSession.expires_at <= clock.now())
+            .order_by(LoginSession.expires_at)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=LoginSession)
+        ).scalar_one_or_none()
+        if session is None:
+            db.session.commit()
+            return ended
+        sessions.end(session, origin=SYSTEM, reason="kiosk_idle")
+        ended += 1

@@ -9,14 +9,17 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy as sa
 from joserfc import jwt
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from idp.models import AuditEvent, LogoutNotification
+from idp.extensions import db
+from idp.models import AuditEvent, LoginSession, LogoutNotification
 from idp.services import backchannel, clients, clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
+from tests.support.kiosk import building, pin_login, resident
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -104,7 +107,8 @@ def test_logout_token_reaches_the_service_signed_and_after_a_retry(app, browser,
     assert json.loads(result.output)["still_pending"] == 1 and len(receiver.received) == 1  # not due yet
     clock.advance(11)
     result = runner.invoke(args=["logouts", "send", "--json"])
-    assert json.loads(result.output) == {"sent": 1, "pending": 0, "failed": 0, "still_pending": 0}
+    assert json.loads(result.output) == {"sent": 1, "pending": 0, "failed": 0, "kiosk_sessions_ended": 0,
+                                         "still_pending": 0}
 
     assert len(receiver.received) == 2
     assert receiver.received[1]["content_type"] == "application/x-www-form-urlencoded"
@@ -116,6 +120,58 @@ def test_logout_token_reaches_the_service_signed_and_after_a_retry(app, browser,
     assert claims["jti"] != _verified(rp, receiver.tokens()[0])[1]["jti"]
     delivered = [e for e in AuditEvent.query.all() if e.event == "logout.backchannel"]
     assert [(e.result, e.details["attempts"]) for e in delivered] == [("success", 2)]
+
+
+def _kiosk_session(app, receiver):
+    """A resident signed in on a kiosk that listens for logouts at `receiver`: the kiosk and the session's id."""
+    house = building()
+    client, secret = clients.create("Porras A", [REDIRECT_URI], [POST_LOGOUT_URI], first_party=True,
+                                    kiosk_organisation=house, backchannel_logout_uri=receiver.url)
+    screen = RelyingParty(app, client, secret)
+    browser = Browser(app)
+    pin_login(browser, screen, resident(house, "a12@koivukuja.fi", "A 12"))
+    tokens = screen.redeem(screen.callback_params(browser.url)["code"]).get_json()
+    return screen, screen.verify_id_token(tokens["id_token"])
+
+
+def _send_round(runner) -> dict:
+    result = runner.invoke(args=["logouts", "send", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_a_kiosk_session_left_idle_is_ended_and_the_kiosk_service_told(app, runner, receivers):
+    receiver = receivers()
+    screen, id_token = _kiosk_session(app, receiver)
+
+    clock.advance(100)  # still within the two idle minutes
+    assert _send_round(runner)["kiosk_sessions_ended"] == 0 and receiver.received == []
+    clock.advance(21)
+    assert _send_round(runner) == {"sent": 0, "pending": 0, "failed": 0, "kiosk_sessions_ended": 1, "still_pending": 0}
+    _, claims = _verified(screen, receiver.tokens()[0])
+    assert claims["sid"] == id_token["sid"] and claims["sub"] == id_token["sub"]
+    assert [e.details["reason"] for e in AuditEvent.query.filter_by(event="session.ended")] == ["kiosk_idle"]
+
+    assert _send_round(runner)["kiosk_sessions_ended"] == 0 and len(receiver.received) == 1
+
+
+def test_a_kiosk_session_another_sender_is_ending_is_left_to_it(app, runner, receivers):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: one writer at a time")
+    receiver = receivers()
+    _, id_token = _kiosk_session(app, receiver)
+    clock.advance(121)
+    other = db.engine.connect()  # the other sender, between taking the row and committing its end
+    transaction = other.begin()
+    other.execute(sa.select(LoginSession.id).where(LoginSession.sid == id_token["sid"]).with_for_update())
+    try:
+        assert _send_round(runner)["kiosk_sessions_ended"] == 0
+    finally:
+        other.execute(sa.update(LoginSession).where(LoginSession.sid == id_token["sid"]).values(ended_at=clock.now()))
+        transaction.commit()
+        other.close()
+    assert _send_round(runner)["kiosk_sessions_ended"] == 0
+    assert receiver.received == [] and LogoutNotification.query.count() == 0
 
 
 def test_ending_other_sessions_from_the_account_page_tells_the_service(app, user, receivers):
