@@ -9,9 +9,14 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# alembic.ini's logging only when nothing has set up logging yet: under `tunnus db
+# upgrade` (and in tests) the app has, and replacing its handler would write the
+# migration lines, and all after them, in alembic's format instead of IDP_LOG_FORMAT.
+# The CLI shows only warnings; which migrations ran is worth a line each.
+if logging.getLogger().handlers:
+    logging.getLogger('alembic').setLevel(logging.INFO)
+else:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +20,7 @@ WRONG_PASSWORD = "Sekret-Passw0rd-not-hers"
 HINT = "eyJhbGciOiJub25lIn0.SECRET-HINT.x"
 LINK_TOKEN = "SECRETLINKTOKEN123"
 CLIENT_SECRET = "SECRET-CLIENT-PASSWORD"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -106,3 +111,16 @@ def test_text_lines_carry_the_request_id_too(served, user, rp):
     everything = "\n".join(lines)
     for secret in (WRONG_PASSWORD, "SECRET-HINT", LINK_TOKEN, CLIENT_SECRET, "Basic ", "tunnus_session"):
         assert secret not in everything
+
+
+
+def test_tunnus_db_upgrade_logs_each_migration_in_the_log_format(tmp_path, base_config):
+    env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_KEYS_DIR": str(tmp_path / "keys"),
+           "IDP_LOG_FORMAT": "json"}
+    done = subprocess.run([str(Path(sys.executable).with_name("tunnus")), "db", "upgrade"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # every line is JSON
+    ran = [line["message"] for line in lines if line["message"].startswith("Running upgrade")]
+    assert len(ran) == len(list((ROOT / "migrations" / "versions").glob("0*.py"))), ran
