@@ -83,6 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people (sessions, allowed services)."),
     Setting("IDP_LOG_FORMAT", "text", "Log lines as readable text, or json: one JSON object a line with the request id (use in production)."),
     Setting("IDP_ACCESS_LOG", True, "One access line per request (request id, method, path without query, status, duration), written by the app.", _bool),
+    Setting("IDP_METRICS_TOKEN", None, "Bearer token Prometheus must send for /metrics (Authorization: Bearer ...); absent: /metrics answers anyone, so let the proxy answer it only to the scraper."),
     Setting("IDP_PROXY_HOPS", 0, "Reverse proxies in front whose X-Forwarded-For/-Proto are trusted for the client IP and https; 0: none.", int),
 )
 

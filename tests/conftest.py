@@ -5,6 +5,7 @@ the tests run on a temporary SQLite file with in-process rate limits.
 """
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 import secrets
@@ -86,6 +87,9 @@ def migrated(base_config):
     app = create_app(base_config)
     with app.app_context():
         flask_migrate.upgrade()
+    # INFO lines (an access line for every request) would flood the test output; tests
+    # about log lines raise the level themselves (caplog) or read serve.py's output.
+    logging.getLogger().setLevel(logging.WARNING)
     return True
 
 

@@ -56,6 +56,20 @@ def test_readme_configuration_table_is_the_generated_one():
     assert markdown_table() in readme, "regenerate with `tunnus config docs`"
 
 
+def test_config_docs_rewrites_only_the_table_and_refuses_a_file_without_its_markers(runner, tmp_path):
+    from idp.config import markdown_table
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n<!-- config:begin -->\nold\n<!-- config:end -->\n## After\n")
+    assert runner.invoke(args=["config", "docs", "--readme", str(readme)]).exit_code == 0
+    assert readme.read_text() == f"# T\n<!-- config:begin -->\n{markdown_table()}\n<!-- config:end -->\n## After\n"
+    unmarked = "# T\n<!-- config:begin -->\nold\n## After, which must not be lost\n"
+    readme.write_text(unmarked)
+    result = runner.invoke(args=["config", "docs", "--readme", str(readme)])
+    assert result.exit_code == 1 and "<!-- config:end -->" in result.output
+    assert readme.read_text() == unmarked
+
+
 def test_kiosk_client_for_an_organisation_by_id_or_business_id(app, runner):
     organisation = organisations.create("As Oy Koivukuja", "0737546-2")
     db.session.commit()

@@ -19,6 +19,8 @@ def docs(readme):
         return
     path = Path(readme)
     text = path.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    head, begun, rest = text.partition(BEGIN)
+    _, ended, tail = rest.partition(END)
+    if not (begun and ended):  # without both the rest of the file would be lost
+        raise click.ClickException(f"{readme} has no {BEGIN} ... {END} around its table")
     path.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")

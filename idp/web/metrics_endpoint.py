@@ -1,10 +1,11 @@
 """/metrics for Prometheus, and per-request latency measurement."""
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client import REGISTRY, multiprocess
 
@@ -16,6 +17,9 @@ bp = Blueprint("metrics", __name__)
 
 @bp.route("/metrics")
 def metrics():
+    if not _scraper(request.headers.get("Authorization")):
+        return Response("IDP_METRICS_TOKEN is set: send it as a bearer token\n", 401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"})
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counted = CollectorRegistry()
         multiprocess.MultiProcessCollector(counted)
@@ -25,6 +29,14 @@ def metrics():
     read = CollectorRegistry()
     Gauge("tunnus_mail_outbox_pending", "Mails waiting in the outbox.", registry=read).set(mail.pending_count())
     return Response(generate_latest(counted) + generate_latest(read), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _scraper(authorization: str | None) -> bool:
+    expected = current_app.config["IDP_METRICS_TOKEN"]
+    if not expected:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 def init_app(app) -> None:

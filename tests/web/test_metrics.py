@@ -23,3 +23,15 @@ def test_metrics_count_logins_tokens_and_latency(browser, user, rp):
     assert _value(after, "tunnus_token_requests_total", grant_type="client_credentials", status="400") >= 1
     assert 'tunnus_request_seconds_bucket{endpoint="/login",le="' in after
     assert "tunnus_mail_outbox_pending 0.0" in after
+
+
+def test_with_a_metrics_token_only_the_scraper_reads_them(app):
+    app.config["IDP_METRICS_TOKEN"] = "scrape-7f3c9b2e41d8a6"
+    client = app.test_client()
+    for headers in ({}, {"Authorization": "Bearer scrape-wrong"}, {"Authorization": "Basic c2NyYXBl"},
+                    {"Authorization": "Bearer scrape-7f3c9b2e41d8a6x"}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"', headers
+        assert "tunnus_" not in refused.get_data(as_text=True)
+    allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-7f3c9b2e41d8a6"})
+    assert allowed.status_code == 200 and "tunnus_mail_outbox_pending 0.0" in allowed.get_data(as_text=True)
