@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as settings, logging_setup
 from .errors import IdpError
 from .oidc import document_cache, fast_path, token_limits
-from .extensions import babel, csrf, db, limiter, migrate
+from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter, migrate
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,11 +157,7 @@ def _register_errors(app: Flask) -> None:
             return respond(404, _("Page not found"), _("The page you were looking for does not exist."), "invalid_request")
         return respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")
 
-    @app.errorhandler(sa.exc.OperationalError)
-    @app.errorhandler(sa.exc.InterfaceError)
-    @app.errorhandler(sa.exc.TimeoutError)
     def database_unavailable(error):
-        # The database is down, restarting or out of connections: nothing was committed.
         log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
         try:
             db.session.rollback()
@@ -170,6 +166,9 @@ def _register_errors(app: Flask) -> None:
         g.login_session = None  # the page header would ask the database who is signed in
         body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable")
         return body, status, {"Retry-After": "30"}
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -11,10 +11,13 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 import flask_migrate
@@ -24,7 +27,7 @@ import redis
 
 from idp import create_app
 from idp.extensions import db
-from idp.models import AuthorizationCode, Token
+from idp.models import AuthorizationCode, OutboxMail, Token
 from idp.services import clients, clock, identities
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
@@ -201,6 +204,45 @@ def test_postgresql_stopped_during_a_token_request_answers_503_and_writes_nothin
     cluster.start()
     assert _nothing_issued(rp)
     assert rp.redeem(code).status_code == 200
+
+
+# The mail loop, PostgreSQL stopped under it
+
+def test_the_mail_loop_outlives_postgresql_stopping_and_delivers_once_it_is_back(pg_app, cluster, base_config,
+                                                                                mailbox, tmp_path):
+    env = {**os.environ, "IDP_DATABASE_URL": cluster.url, "IDP_SMTP_URL": base_config["IDP_SMTP_URL"],
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"]}
+    env.pop("IDP_REDIS_URL", None)
+    stderr = (tmp_path / "stderr.log").open("w+")
+    loop = subprocess.Popen([str(Path(sys.executable).with_name("tunnus")), "mail", "send", "--loop",
+                             "--interval", "0.2"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def said() -> str:
+        stderr.seek(0)
+        return stderr.read()
+
+    try:
+        _stop_database(cluster)
+        deadline = time.monotonic() + 20
+        while "database unavailable" not in said():
+            assert loop.poll() is None, said()
+            assert time.monotonic() < deadline, "the loop said nothing of the database"
+            time.sleep(0.1)
+        time.sleep(1)  # several rounds against the stopped database
+        assert loop.poll() is None, said()
+
+        cluster.start()
+        db.session.add(OutboxMail(kind="notice", recipient="maija@example.fi", subject="Tervetuloa",
+                                  text="Hei Maija", html="<p>Hei Maija</p>"))
+        db.session.commit()
+        deadline = time.monotonic() + 20
+        while not mailbox.to("maija@example.fi"):
+            assert loop.poll() is None and time.monotonic() < deadline, "no delivery after the database came back"
+            time.sleep(0.1)
+        assert db.session.scalars(db.select(OutboxMail.status)).all() == ["sent"]
+    finally:
+        loop.terminate()
+        loop.wait(10)
 
 
 # A worker killed during a token request

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import click
+
+from ..extensions import DATABASE_UNAVAILABLE, db
+
+log = logging.getLogger(__name__)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -17,12 +22,21 @@ def emit(data, as_json: bool, text: str | None = None) -> None:
 
 
 def deliver_rounds(deliver_due, pending_count, loop: bool, interval: float, as_json: bool) -> None:
-    """One delivery round, or with loop=True rounds until stopped (`mail send`, `logouts send`)."""
+    """One delivery round, or with loop=True rounds until stopped (`mail send`, `logouts send`).
+
+    A loop outlives the database going away: the round is given up with a warning (what it
+    had not committed is done again) and the next one tries again, so nothing waits for a
+    restart of the loop."""
     while True:
-        counts = deliver_due()
         if not loop:
-            emit({**counts, "still_pending": pending_count()}, as_json)
+            emit({**deliver_due(), "still_pending": pending_count()}, as_json)
             return
-        if any(counts.values()):
-            click.echo(", ".join(f"{outcome} {n}" for outcome, n in counts.items()))
+        try:
+            counts = deliver_due()
+        except DATABASE_UNAVAILABLE as error:
+            db.session.remove()  # its connection is gone; the pool makes a new one
+            log.warning("database unavailable, next round in %s s: %s", interval, error)
+        else:
+            if any(counts.values()):
+                click.echo(", ".join(f"{outcome} {n}" for outcome, n in counts.items()))
         time.sleep(interval)
