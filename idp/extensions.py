@@ -18,7 +18,7 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 # What the database raises when it is down, restarting or out of connections: the
-# request or round it broke committed nothing, and the next one may well succeed.
+# transaction it broke committed nothing, and the next attempt may well succeed.
 DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 migrate = Migrate()
 csrf = CSRFProtect()
