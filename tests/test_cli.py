@@ -1,5 +1,9 @@
 """`tunnus` commands operators run."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from idp.extensions import db
 from idp.models import Client, Identity
@@ -133,3 +137,12 @@ def test_kiosk_client_refusals(app, runner):
     business = runner.invoke(args=[*base, "--kiosk", "--org", str(organisation.id), "--org-mode", "business"])
     assert business.exit_code != 0 and "org mode consumer" in business.output
     assert Client.query.count() == 0
+
+
+def test_a_database_that_does_not_answer_is_a_one_line_error(tmp_path, base_config):
+    env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'x.db'}",
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_KEYS_DIR": str(tmp_path / "keys")}
+    done = subprocess.run([str(Path(sys.executable).with_name("tunnus")), "clients", "list"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "Error: database unavailable: unable to open database file"

@@ -1,7 +1,10 @@
 """`tunnus` commands: the Flask CLI of create_app plus one click group per module."""
 from __future__ import annotations
 
+import click
 from flask.cli import FlaskGroup
+
+from ..extensions import DATABASE_UNAVAILABLE
 
 
 def register(app) -> None:
@@ -25,4 +28,13 @@ def _create_app():
     return app
 
 
-main = FlaskGroup(create_app=_create_app, help="Tunnus identity provider administration.")
+class _Commands(FlaskGroup):
+    def invoke(self, ctx):
+        """A database that does not answer is a one-line error for every command, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except DATABASE_UNAVAILABLE as error:
+            raise click.ClickException(f"database unavailable: {getattr(error, 'orig', None) or error}") from None
+
+
+main = _Commands(create_app=_create_app, help="Tunnus identity provider administration.")
