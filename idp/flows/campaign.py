@@ -99,14 +99,22 @@ class CampaignFlow(Flow):
 
     @classmethod
     def from_link(cls, member, campaign, *, browser: str, origin: Origin) -> "CampaignFlow":
-        """The person confirmed the mailed link: that proves the address."""
+        """The person confirmed the mailed link: that proves the address.
+
+        An address nobody had proven yet is marked proven only with the new password. Its
+        password may be someone else's (anyone can register any address), and proving the
+        address must not hand that person a verified account: the new password replaces it
+        and ends their sessions, and leaving before it changes nothing."""
         campaigns.note_link_opened(member, origin)
         identity = db.session.get(Identity, member.identity_id)
-        identity.email_verified = True
-        audit.record("email.verified", origin=origin, identity=identity, method="campaign_link", campaign=campaign.id)
         flow = cls.start(browser, login_id=None, member_id=member.id, identity_id=identity.id, email=identity.email,
-                         address_proven=True)
-        flow._address_done()
+                         address_proven=True, verify_with_password=not identity.email_verified)
+        if identity.email_verified:
+            flow._verified("campaign_link", origin, campaign=campaign.id)
+            flow._address_done()
+        else:
+            flow.transition("address_proven")
+            db.session.commit()
         return flow
 
     def send_code(self, locale: str, origin: Origin) -> bool:
@@ -134,6 +142,11 @@ class CampaignFlow(Flow):
         """Whether this visit proved the address (else only a new password was asked)."""
         return bool(self.data.get("address_proven"))
 
+    @property
+    def verify_with_password(self) -> bool:
+        """Whether the address counts as proven only once the new password is set."""
+        return bool(self.data.get("verify_with_password"))
+
     def enter_code(self, code: str, origin: Origin) -> None:
         # Concurrent guesses must each count: re-read the challenge under a row lock.
         db.session.refresh(self.stored, with_for_update=True)
@@ -145,12 +158,15 @@ class CampaignFlow(Flow):
             audit.record("campaign.code_wrong", "failure", origin=origin, identity=self.data["identity_id"])
             db.session.commit()
             raise CodeRejected(challenges.attempts_left(record) if challenges.usable(record) else 0)
-        identity = self.identity
-        identity.email_verified = True
-        audit.record("email.verified", origin=origin, identity=identity, method="campaign_code")
+        self._verified("campaign_code", origin)
         self.update(address_proven=True)
         db.session.commit()
         self._address_done()
+
+    def _verified(self, method: str, origin: Origin, **details) -> None:
+        identity = self.identity
+        identity.email_verified = True
+        audit.record("email.verified", origin=origin, identity=identity, method=method, **details)
 
     def _address_done(self) -> None:
         member, campaign = self._member()
@@ -161,6 +177,8 @@ class CampaignFlow(Flow):
         identity = self.identity
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
+        if self.verify_with_password:
+            self._verified("campaign_link", origin, campaign=self._member()[1].id)
         try:
             identities.set_password(identity, password, origin=origin, reason="campaign")
         except ValidationFailed as error:

@@ -1,8 +1,13 @@
 """The mailed link: confirm the address, set a new password, in one visit."""
+from idp.extensions import db
+from idp.models import Identity
 from idp.services import campaigns, clock
+from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 
 from .helpers import NEW_PASSWORD, campaign_link, counts, deliver, fresh, local, member, person, started
+
+SQUATTER = "hyökkääjän oma salasana"
 
 
 def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, browser, runner, mailbox):
@@ -17,16 +22,17 @@ def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, bro
 
     browser.submit("/campaign/")
     assert member(campaign_id, maija).link_opened_at is not None
-    assert fresh(maija).email_verified
-    assert "Choose a new password" in browser.text
+    assert "To confirm your email address maija@example.fi, choose a new password" in browser.text
 
     browser.submit("/password", password=maija.test_password, confirm=maija.test_password)
     assert browser.page.status_code == 400 and "different from your current one" in browser.text
     browser.submit("/password", password="password123", confirm="password123")
     assert "most common" in browser.text
 
+    assert not fresh(maija).email_verified
     browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert "All done" in browser.text
+    assert fresh(maija).email_verified
     assert browser.client.get("/account").status_code == 302  # the link signed in to nothing
     done = member(campaign_id, maija)
     assert done.email_verified_at and done.password_changed_at and done.completed_at
@@ -35,6 +41,40 @@ def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, bro
     browser.get(local(link))
     assert "Already done" in browser.text
 
+
+def test_an_address_someone_else_registered_is_proven_only_with_a_new_password(app, runner, mailbox):
+    """Anyone can register any address; the owner's click must not hand that person a
+    verified account, neither by leaving at the password step nor after it."""
+    squatter = Browser(app)
+    squatter.get("/register")
+    squatter.submit("/register", email="uhri@example.fi", name="Uhri", password=SQUATTER, password_repeat=SQUATTER)
+    started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
+    deliver()
+    owner = Browser(app)
+    owner.get(local(campaign_link(mailbox, "uhri@example.fi")))
+    owner.submit("/campaign/")
+    assert "To confirm your email address uhri@example.fi, choose a new password" in owner.text
+    victim = Identity.by_email("uhri@example.fi")
+    assert not fresh(victim).email_verified  # the owner left here: nothing changed
+
+    owner.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert "All done" in owner.text and fresh(victim).email_verified
+    late = Browser(app)
+    late.get("/login")
+    sign_in(late, "uhri@example.fi", SQUATTER)
+    assert not late.url.endswith("/account")
+
+
+def test_a_link_mailed_to_an_address_the_person_has_left_opens_nothing(app, browser, runner, mailbox):
+    maija = person("maija@vanha.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    old_link = local(campaign_link(mailbox, "maija@vanha.fi"))
+    fresh(maija).set_email("maija@uusi.fi")
+    db.session.commit()
+
+    browser.get(old_link)
+    assert browser.page.status_code == 404 and "This link is not valid" in browser.text
 
 
 def test_the_link_expires_at_the_deadline(app, browser, runner, mailbox):

@@ -2,7 +2,8 @@
 
 Each mail is rendered once per language with placeholders; the database fills in the
 person's name and link row by row. The link carries the member id and an HMAC of
-(campaign id, member id), so nothing per member is stored to check it. PostgreSQL
+(campaign id, member id, the address it was mailed to), so nothing per member is stored to
+check it, and a link left in a mailbox the person has since moved away from opens nothing. PostgreSQL
 computes that HMAC itself (sha256 per RFC 2104's construction); SQLite calls back into
 Python, which is fine at the sizes SQLite serves.
 """
@@ -40,25 +41,18 @@ def _keys() -> list[bytes]:
     return [_key_from(secret) for secret in secrets_box.secret_keys()]
 
 
-def _signature(key: bytes, campaign_id: int, member_id: int) -> str:
-    return hmac.new(key, f"{campaign_id}:{member_id}".encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
+def _signature(key: bytes, campaign_id: int, member_id: int, address: str) -> str:
+    return hmac.new(key, f"{campaign_id}:{member_id}:{address}".encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
 
 
-def signature(campaign_id: int, member_id: int) -> str:
-    return _signature(_key(), campaign_id, member_id)
-
-
-def signature_matches(campaign_id: int, member_id: int, given: str) -> bool:
+def signature_matches(campaign_id: int, member_id: int, address: str, given: str) -> bool:
+    """`address`: the person's normalised email now; a link mailed to an earlier one fails."""
     given = (given or "")[:SIGNATURE_HEX * 2]
-    return any([hmac.compare_digest(_signature(key, campaign_id, member_id), given) for key in _keys()])
+    return any([hmac.compare_digest(_signature(key, campaign_id, member_id, address), given) for key in _keys()])
 
 
-def link(campaign_id: int, member_id: int) -> str:
-    return links.external("campaign.link", member_id=member_id, signature=signature(campaign_id, member_id))
-
-
-def _signature_sql(campaign_id: int, member_id):
-    message = db.literal(f"{campaign_id}:") + db.cast(member_id, db.String)
+def _signature_sql(campaign_id: int, member_id, address):
+    message = db.literal(f"{campaign_id}:") + db.cast(member_id, db.String) + db.literal(":") + address
     if db.session.get_bind().dialect.name == "postgresql":
         key = _key().ljust(_BLOCK, b"\0")
         inner, outer = bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
@@ -105,7 +99,7 @@ def write(kind: str, campaign, members_filter, send_at: dt.datetime) -> int:
     rows = (db.select(identity.c.id.label("identity_id"), identity.c.email, identity.c.name,
                       _html_escaped(identity.c.name).label("html_name"), language.label("language"),
                       (db.literal(prefix) + db.cast(member.c.id, db.String) + "/"
-                       + _signature_sql(campaign.id, member.c.id)).label("link"))
+                       + _signature_sql(campaign.id, member.c.id, identity.c.email_normalized)).label("link"))
             .select_from(member.join(identity, identity.c.id == member.c.identity_id))
             .where(member.c.campaign_id == campaign.id, members_filter).offset(0).subquery())
     text_values, html_values = {NAME: rows.c.name, LINK: rows.c.link}, {NAME: rows.c.html_name, LINK: rows.c.link}

@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from ...extensions import db
-from ...models import AuditEvent, Campaign, CampaignMember
+from ...models import AuditEvent, Campaign, CampaignMember, Identity
 from ...models.campaign import RUNNING
 from .. import audit, clock
 from ..audit import Origin
@@ -75,11 +75,14 @@ def by_link(member_id: int, signature: str):
     """(member, campaign, problem) for a mailed link; problem is None, 'invalid',
     'expired' (the deadline passed) or 'done' (everything asked is done)."""
     row = db.session.execute(
-        db.select(CampaignMember, Campaign).join(Campaign, Campaign.id == CampaignMember.campaign_id)
+        db.select(CampaignMember, Campaign, Identity.email_normalized)
+        .join(Campaign, Campaign.id == CampaignMember.campaign_id)
+        .join(Identity, Identity.id == CampaignMember.identity_id)
         .where(CampaignMember.id == member_id)).one_or_none()
-    if row is None or not mailing.signature_matches(row[1].id, member_id, signature) or row[1].status != RUNNING:
+    if (row is None or not mailing.signature_matches(row[1].id, member_id, row[2], signature)
+            or row[1].status != RUNNING):
         return None, None, "invalid"
-    member, campaign = row
+    member, campaign, _address = row
     if member.completed_at is not None:
         return member, campaign, "done"
     if past_deadline(campaign):
