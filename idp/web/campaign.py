@@ -28,8 +28,11 @@ def _locale() -> str:
 
 
 def _login(login_id) -> LoginFlow:
+    """The login, if this is its next step: a password alone must not reach a step that
+    changes the password and ends every session before the second factor is given."""
     login = LoginFlow.load(login_id, browser_id())
-    if login.state is not LoginState.STEPS:
+    step = login.next_step() if login.state is LoginState.STEPS else None
+    if step is None or step.name != STEP:
         abort(redirect(url_for("login.show", flow_id=login.id)))
     return login
 

@@ -1,12 +1,14 @@
 """Enforced at login: after the right password, the code and then a new password, before
 going back to the service; 'remind me later' once a day until the deadline."""
 import datetime as dt
+import re
 
 from idp.extensions import db
 from idp.services import clock, identities
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.totp import enrolled, sign_in_to_code_step
 
 from .helpers import NEW_PASSWORD, counts, fresh, member, person, started
 
@@ -150,3 +152,22 @@ def test_when_the_code_cannot_be_mailed_the_page_says_so(app, browser, runner, s
     sign_in(browser, veikko.email, veikko.test_password)
     browser.submit("/campaign")
     assert "We could not send the email." in browser.text
+
+
+def test_the_campaign_step_waits_for_the_second_factor(app, runner, mailbox):
+    """The password alone must not change the password and end every session."""
+    tuula = person("tuula@example.fi")
+    enrolled(app, tuula)
+    campaign_id = started(runner, "all", require="change_password")
+    attacker = Browser(app)
+    sign_in_to_code_step(attacker, tuula)
+    login_id = re.search(r"/login/([^/]+)/totp", attacker.url).group(1)
+    token = attacker.form("/totp")["fields"]["csrf_token"]
+
+    for path in (f"/login/{login_id}/campaign", f"/login/{login_id}/campaign/later"):
+        page = attacker.client.post(path, data={"csrf_token": token})
+        assert page.status_code == 302 and page.headers["Location"].endswith(f"/login/{login_id}")
+    attacker.get(f"/login/{login_id}/campaign")
+    assert "/totp" in attacker.url
+    done = member(campaign_id, tuula)
+    assert done.password_changed_at is None and done.snoozed_at is None
