@@ -167,7 +167,7 @@ class IdentificationFlow(Flow):
                                              origin=origin)
             except Conflict:  # registered a moment ago
                 identity = Identity.by_email(self.email)
-        identity.email_verified = True  # the code proved the address
+        identities.prove_address(identity, None, method="upstream_email_code", origin=origin)
         try:
             upstreams.record(self.provider, identified, identity, origin=origin)
         except REFUSALS as error:

@@ -77,7 +77,7 @@ class LegacyEmailFlow(Flow):
             db.session.add(identity)
             db.session.flush()
         else:
-            identity.email_verified = True  # the code proved the address
+            identities.prove_address(identity, self.data["password_hash"], method="legacy_email_code", origin=origin)
         account.identity_id = identity.id
         self.transition("verified")
         audit.record("legacy.account_merged", origin=origin, identity=identity, system=account.system,

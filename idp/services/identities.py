@@ -107,6 +107,23 @@ def _count_failure(identity: Identity, origin: Origin) -> None:
     audit.record("login.password", "failure", origin=origin, identity=identity, reason=reason)
 
 
+def prove_address(identity: Identity, prover_password_hash: str | None, *, method: str, origin: Origin) -> None:
+    """Someone proved the address of `identity` without knowing its password.
+
+    Anyone can register any address, so the password of an identity whose address nobody
+    had proven may be a stranger's: it gives way to the prover's own (None: none) and any
+    session ends. An identity already proven keeps its password.
+    """
+    if not identity.email_verified:
+        identity.password_hash = prover_password_hash
+        identity.failed_logins = 0
+        identity.locked_until = None
+        audit.record("identity.unproven_password_replaced", origin=origin, identity=identity)
+        sessions.end_all(identity, origin=origin, reason="address_proven")
+        identity.email_verified = True
+        audit.record("email.verified", origin=origin, identity=identity, method=method)
+
+
 def set_password(identity: Identity, new_password: str, *, origin: Origin, reason: str,
                  keep_sid: str | None = None) -> None:
     """Set a new password that passes the policy; every other session and token ends.

@@ -193,3 +193,26 @@ def test_a_subject_linked_to_someone_else_meanwhile_is_refused(app, bank, user):
         upstreams.record(bank, identified, user, origin=SYSTEM)
     db.session.rollback()
     assert [link.identity_id for link in UpstreamLink.query.all()] == [other.id]
+
+
+def test_proving_an_address_someone_else_registered_takes_it_from_them(app, browser, bank, matti, rp, mailbox):
+    """A stranger registered the address (never proven) with a password of their own."""
+    from tests.support.browser import Browser
+    from tests.support.journeys import sign_in
+
+    identities.create("matti@koti.example", "hyökkääjän oma salasana", "X", verified=False)
+    email, name, _ = matti
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+    browser.submit("/identify/email/", email="matti@koti.example")
+    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    claims, _ = id_token(rp, browser)
+    assert claims["email"] == "matti@koti.example" and claims["email_verified"] is True
+
+    stranger = Browser(app)
+    stranger.get("/login")
+    sign_in(stranger, "matti@koti.example", "hyökkääjän oma salasana")
+    assert "Your account" not in stranger.text
+    assert Identity.by_email("matti@koti.example").password_hash is None
+    assert len(events("identity.unproven_password_replaced")) == 1

@@ -135,3 +135,24 @@ def test_rows_naming_an_organisation_create_or_join_it_keeping_the_first_admin(a
     roles = dict(db.session.execute(db.select(Membership.identity_id, Membership.role)).all())
     assert sorted(roles.values()) == ["admin", "member"]
     assert [i.email for i in organisations.admins(org)] == ["pomo@siivous.fi"]
+
+
+def test_adding_an_address_someone_else_registered_takes_it_from_them(app, browser, library, mailbox):
+    """A stranger registered the address (never proven) with a password of their own; the
+    old account's owner proves it: the account is theirs, opened by their old password."""
+    squatted = identities.create("omistaja@example.fi", "hyökkääjän oma salasana", "X", verified=False)
+    browser.get("/login")
+    sign_in(browser, "AS-40012", "Pulla&Kahvi")
+    browser.submit("/login/add-email/", email="omistaja@example.fi")
+    browser.submit("/code", code=mailbox.code("omistaja@example.fi"))
+    assert "Your account" in browser.text
+
+    stranger = Browser(app)
+    stranger.get("/login")
+    sign_in(stranger, "omistaja@example.fi", "hyökkääjän oma salasana")
+    assert "Your account" not in stranger.text and MESSAGE in stranger.text
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, "omistaja@example.fi", "Pulla&Kahvi")
+    assert "Your account" in owner.text
+    assert db.session.execute(db.select(LegacyAccount.identity_id).filter_by(legacy_id="2")).scalar() == squatted.id
