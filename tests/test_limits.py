@@ -276,3 +276,45 @@ def test_token_limits_of_several_processes_meet_in_redis(redis_url):
     assert wait is not None and 1 <= wait <= 61
     assert [first.hit([(limit, key)]) for _ in range(4)][-1] is not None  # 7 + 4 > 10: sends, sees 18
     assert int(redis.Redis.from_url(redis_url).get(f"LIMITS:{key}")) == 18
+
+
+def _old_account(tmp_path, **row):
+    """An account of an old system (its password: Pulla&Kahvi), not yet merged."""
+    import json
+
+    import bcrypt
+
+    from idp.services import legacy_import
+
+    row = {"legacy_id": "2", "login_name": "AS-40012",
+           "password_hash": bcrypt.hashpw(b"Pulla&Kahvi", bcrypt.gensalt(rounds=4)).decode(), **row}
+    path = tmp_path / "asiakas.jsonl"
+    path.write_text(json.dumps(row))
+    legacy_import.run(str(path), "asiakas")
+
+
+def test_password_limit_per_old_user_name_counts_across_ips(limited, tmp_path):
+    _old_account(tmp_path)
+    made = limited(IDP_LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+    for n in range(3):
+        assert _password_step(made, "AS-40012", f"10.0.7.{n}").submit("/password", password="wrong").status_code == 401
+    fourth = _password_step(made, " as-40012 ", "10.0.7.9")
+    assert fourth.submit("/password", password="Pulla&Kahvi").status_code == 429
+    assert "Too many attempts" in fourth.text
+
+
+def test_adding_an_email_to_an_old_account_counts_mails_and_codes_per_address(limited, tmp_path, mailbox):
+    """Each code opens the account of that address and a new code brings new tries, so
+    both count per address, across IPs."""
+    _old_account(tmp_path)
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour", IDP_CODE_ACCOUNT_RATE_LIMIT="3 per 10 minutes")
+    browsers, asked = [], []
+    for n in range(3):
+        browser = _password_step(made, "AS-40012", f"10.0.8.{n}")
+        browser.submit("/password", password="Pulla&Kahvi")
+        asked.append(browser.submit("/login/add-email/", email="uhri@example.fi").status_code)
+        browsers.append(browser)
+    assert asked == [200, 200, 429] and len(mailbox.messages) == 2
+
+    guesses = [_from(browsers[n % 2], f"10.0.9.{n}").submit("/code", code="000000").status_code for n in range(4)]
+    assert guesses == [400, 400, 400, 429]

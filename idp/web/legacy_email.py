@@ -8,13 +8,22 @@ from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..flows.legacy_email import CodeRejected, LegacyEmailFlow, State
 from .browser import browser_id, origin
+from .limits import per_account
 from .login import advance
 
 bp = Blueprint("legacy_email", __name__)
 
 
+def _flow_email() -> str | None:
+    return LegacyEmailFlow.load(request.view_args["flow_id"], browser_id()).email
+
+
+# Per address as well as per IP, with the same counts as registration and reset: each
+# code opens the account of that address, and a new code brings new tries.
 @bp.route("/login/add-email/<flow_id>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], methods=["POST"])
+@per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", lambda: request.form.get("email"), scope="mail_to", methods=["POST"],
+             deduct_when=lambda response: response.status_code == 302)
 def ask(flow_id):
     flow = LegacyEmailFlow.load(flow_id, browser_id())
     if request.method == "GET":
@@ -31,6 +40,7 @@ def ask(flow_id):
 
 @bp.route("/login/add-email/<flow_id>/code", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"], methods=["POST"])
+@per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", _flow_email, scope="code", methods=["POST"])
 def code(flow_id):
     flow = LegacyEmailFlow.load(flow_id, browser_id())
     if flow.state is not State.CODE_SENT:

@@ -1,8 +1,8 @@
 """Rate limits per account, on top of the per-IP ones on the same pages.
 
-Guesses spread over many IP addresses still count against the one address they are
-about. The key is a hash of the normalised address, so the limit store (Redis) holds no
-email addresses.
+Guesses spread over many IP addresses still count against the one address (or old
+user name) they are about. The key is a hash of the normalised identifier, so the limit
+store (Redis) holds no email addresses or user names.
 """
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from flask import current_app, g, request
 from ..errors import IdpError
 from ..extensions import db, limiter
 from ..models.identity import normalise_email
+from ..services.legacy_import.rows import normalise_login
 
 
-def account_key(email: str | None) -> str | None:
-    normalised = normalise_email(email or "")[:320]
-    if "@" not in normalised:
-        return None
+def account_key(identifier: str | None) -> str | None:
+    """An email address, or an old system's user name (login.py takes either)."""
+    if "@" in (identifier or ""):
+        normalised = normalise_email(identifier)[:320]
+    else:
+        normalised = "user name:" + normalise_login(identifier or "")[:200]
+        if normalised == "user name:":
+            return None
     return "account:" + hashlib.sha256(normalised.encode()).hexdigest()[:32]
 
 
