@@ -18,7 +18,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import audit, challenges, clock, links, mail
+from ..services import account, audit, challenges, clock, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
@@ -45,14 +45,18 @@ class EmailChangeFlow(Flow):
         return self.state is State.CODE_SENT and challenges.usable(self.data["challenge"])
 
     @classmethod
-    def begin(cls, identity: Identity, new_email: str, *, browser: str, locale: str,
+    def begin(cls, identity: Identity, new_email: str, current_password: str, *, browser: str, locale: str,
               origin: Origin) -> tuple["EmailChangeFlow", bool]:
-        """Start and mail the new address; returns the flow and whether the mail left."""
+        """Start and mail the new address; returns the flow and whether the mail left.
+
+        The current password is asked: whoever holds only a stolen session could otherwise
+        move the account to an address of theirs and reset its password from there."""
         new_email = (new_email or "").strip()
         if not valid_email(new_email):
             raise FormRejected({"new_email": _l("Enter a valid email address, such as name@example.com.")})
         if normalise_email(new_email) == identity.email_normalized:
             raise FormRejected({"new_email": _l("This is already your sign-in email address.")})
+        account.confirm_password(identity, current_password, origin=origin, event="email_change.requested")
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, token, challenge = challenges.issue(ttl)
         flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge)

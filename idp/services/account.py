@@ -66,12 +66,18 @@ def update_profile(identity: Identity, *, name: str, phone: str, locale: str, or
     db.session.commit()
 
 
-def confirm_password(identity: Identity, password: str, *, origin: Origin, event: str) -> None:
+def confirm_password(identity: Identity, password: str, *, origin: Origin, event: str,
+                     reason: str = "wrong_password") -> None:
     """The current password again before a sensitive change (second factors, passkeys), so
-    that someone holding only a stolen session cannot make it. Failures are audited as `event`."""
+    that someone holding only a stolen session cannot make it. Failures are audited as `event`.
+    An account without a password (made by identifying with a bank) sets one first."""
     password = password or ""
+    if not identity.password_hash:
+        audit.record(event, "failure", origin=origin, identity=identity, reason="no_password")
+        db.session.commit()
+        raise FormRejected({"current_password": _l("Your account has no password yet, and this change needs one.")})
     if len(password) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, password):
-        audit.record(event, "failure", origin=origin, identity=identity, reason="wrong_password")
+        audit.record(event, "failure", origin=origin, identity=identity, reason=reason)
         db.session.commit()
         raise FormRejected({"current_password": _l("Your current password is not correct.")})
 
@@ -80,11 +86,7 @@ def change_password(identity: Identity, current: str, new: str, *, origin: Origi
                     locale: str) -> None:
     """Ends every other session and its tokens; this browser stays signed in. The person
     is told by mail, as after a reset, in case it was not them."""
-    current = current or ""
-    if len(current) > identities.MAX_PASSWORD_LENGTH or not passwords.verify(identity.password_hash, current):
-        audit.record("identity.password_changed", "failure", origin=origin, identity=identity, reason="wrong_current")
-        db.session.commit()
-        raise FormRejected({"current_password": _l("Your current password is not correct.")})
+    confirm_password(identity, current, origin=origin, event="identity.password_changed", reason="wrong_current")
     try:
         identities.set_password(identity, new or "", origin=origin, reason="changed", keep_sid=keep_sid)
     except ValidationFailed as rejected:

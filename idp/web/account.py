@@ -93,10 +93,14 @@ def profile(identity):
 def change_email(identity):
     new_email = request.form.get("new_email", "")
     try:
-        flow, delivered = EmailChangeFlow.begin(identity, new_email, browser=browser_id(),
-                                                locale=identity.locale or ui_locale(), origin=origin())
+        flow, delivered = EmailChangeFlow.begin(identity, new_email, request.form.get("current_password", ""),
+                                                browser=browser_id(), locale=identity.locale or ui_locale(),
+                                                origin=origin())
     except FormRejected as rejected:
-        return render_home(identity, errors=rejected.problems, form={"new_email": new_email}, status=400)
+        # This form's password field, apart from the one of the password change form below it.
+        errors = {("email_" + field if field == "current_password" else field): problem
+                  for field, problem in rejected.problems.items()}
+        return render_home(identity, errors=errors, form={"new_email": new_email}, status=400)
     if not delivered:
         flash(_("We could not send the message right now. Wait a few minutes and check your inbox, "
                 "or start the change again."), "error")

@@ -3,6 +3,8 @@ the providers to identify with when not."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -40,3 +42,29 @@ def test_without_providers_the_account_page_has_no_identification_section(browse
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)
     assert "Strong identification" not in browser.text
+
+
+def test_an_account_made_by_identifying_sets_a_password_before_sensitive_changes(browser, bank, matti, rp, mailbox):
+    """No password to ask: a signed-in session alone must not turn on a second factor, so
+    the page leads to setting a password first, and then asks it as for everyone."""
+    email, _name, _ = matti
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+    browser.submit("/identify/email/", email=email)
+    browser.submit("/code", code=mailbox.code(email))
+    browser.get("/account")
+    assert "Your account has no password yet." in browser.text and 'name="new_password"' not in browser.text
+
+    browser.get("/account/totp/setup")
+    assert "this change needs one" in browser.text and 'name="current_password"' not in browser.text
+    browser.submit("/account/totp/setup", code="123456")
+    assert browser.page.status_code == 400 and "this change needs one" in browser.text
+
+    browser.get(html.unescape(re.search(r'<a href="([^"]+)">Set a password</a>', browser.text).group(1)))
+    assert browser.form("/recovery")["fields"]["email"] == email
+    browser.submit("/recovery")
+    browser.submit("/recovery/", code=mailbox.code(email))
+    browser.submit("/password", password="lumikko juoksee hangella", confirm="lumikko juoksee hangella")
+    browser.get("/account/totp/setup")
+    assert 'name="current_password"' in browser.text

@@ -162,15 +162,15 @@ def test_password_change_logs_out_other_devices_and_ends_their_tokens(app, rp, u
     assert mailbox.last(user.email)["Subject"] == "Your Tunnus password was changed"
 
 
-def _start_email_change(browser, new_email):
+def _start_email_change(browser, new_email, password):
     browser.get("/account")
-    return browser.submit("/account/email", new_email=new_email)
+    return browser.submit("/account/email", new_email=new_email, current_password=password)
 
 
 def test_email_changes_only_after_the_code_and_the_old_address_is_told(app, user, mailbox):
     old_email = user.email
     browser = _signed_in(app, user)
-    _start_email_change(browser, NEW_EMAIL)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
     assert f"We sent a 6-digit code to {NEW_EMAIL}" in browser.text
     assert mailbox.last(NEW_EMAIL)["Subject"] == "Confirm your new sign-in email address"
 
@@ -194,7 +194,7 @@ def test_email_changes_only_after_the_code_and_the_old_address_is_told(app, user
 
 def test_email_change_by_the_link_in_the_mail(app, user, mailbox):
     browser = _signed_in(app, user)
-    _start_email_change(browser, NEW_EMAIL)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
     link = mailbox.link(NEW_EMAIL, "/confirm/")
 
     elsewhere = _browser(app)  # e.g. the phone the mail was read on, not signed in
@@ -219,9 +219,10 @@ def _neutral(page: str, email: str) -> str:
 def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(app, user, mailbox):
     identities.create("toinen@example.fi", "toinen salasana 123", "Toinen", verified=True)
     browser = _signed_in(app, user)
-    free = _neutral(_start_email_change(browser, NEW_EMAIL).get_data(as_text=True), NEW_EMAIL)
+    free = _neutral(_start_email_change(browser, NEW_EMAIL, user.test_password).get_data(as_text=True), NEW_EMAIL)
     status_free = browser.page.status_code
-    taken = _neutral(_start_email_change(browser, "Toinen@Example.fi").get_data(as_text=True), "Toinen@Example.fi")
+    taken = _neutral(_start_email_change(browser, "Toinen@Example.fi", user.test_password).get_data(as_text=True),
+                     "Toinen@Example.fi")
     assert browser.page.status_code == status_free and taken == free
 
     notice = mailbox.last("toinen@example.fi")
@@ -232,17 +233,29 @@ def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(ap
     assert _can_sign_in(app, "toinen@example.fi", "toinen salasana 123")
 
 
+def test_email_change_asks_the_current_password(app, user, mailbox):
+    """A stolen session alone must not move the account to another address."""
+    browser = _signed_in(app, user)
+    for password in ("", "wrong password"):
+        _start_email_change(browser, NEW_EMAIL, password)
+        assert browser.page.status_code == 400 and 'id="email_current_password-error"' in browser.text
+        assert "Your current password is not correct." in browser.text
+        assert 'id="current_password-error"' not in browser.text  # not under the password change form
+    assert not mailbox.messages
+    assert [e for e in AuditEvent.query.filter_by(event="email_change.requested")][0].result == "failure"
+
+
 def test_email_change_to_the_current_address_or_nonsense_is_explained(app, user, mailbox):
     browser = _signed_in(app, user)
-    _start_email_change(browser, user.email.lower())
+    _start_email_change(browser, user.email.lower(), user.test_password)
     assert browser.page.status_code == 400 and "already your sign-in email" in browser.text
-    _start_email_change(browser, "not an address")
+    _start_email_change(browser, "not an address", user.test_password)
     assert 'id="new_email-error"' in browser.text and "Enter a valid email address" in browser.text
 
 
 def test_undeliverable_code_is_said_plainly(app, user, smtp_down):
     browser = _signed_in(app, user)
-    _start_email_change(browser, NEW_EMAIL)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
     assert "We could not send the message right now." in browser.text
 
 
