@@ -118,6 +118,8 @@ def save(token: dict, request) -> Token | None:
         issued_at=now,
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
     )
+    # A refresh may narrow the access token; the refresh token keeps what was granted (RFC 6749 §6).
+    row.refresh_scope = row.scope if code is not None else previous.refresh_scope
     row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
     row.organisation_id = origin.organisation_id
     if "refresh_token" in token:
