@@ -81,6 +81,9 @@ class Token(db.Model, TokenMixin):
 
     Rotations of one login's refresh tokens share `family`, so reuse of an old refresh
     token, or replay of the code that started the family, can revoke all of them.
+    `scope` is the access token's; `refresh_scope` the refresh token's, the scope granted
+    at the start: a refresh may narrow the access token only (RFC 6749 §6). Without a
+    refresh token the two are the same.
     """
 
     __tablename__ = "tokens"
@@ -92,6 +95,7 @@ class Token(db.Model, TokenMixin):
     client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
     identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="CASCADE"), index=True)
     scope = db.Column(db.String(500), nullable=False, default="")
+    refresh_scope = db.Column(db.String(500), nullable=False, default="")
     sid = db.Column(db.String(64), index=True)
     organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="CASCADE"))
     auth_time = db.Column(db.Integer)

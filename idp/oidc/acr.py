@@ -7,6 +7,10 @@ password satisfies PIN). The authorization endpoint steps the session up with th
 factor, or for the strong level through an upstream provider, when it can, and otherwise
 answers access_denied (a failed authentication, as §5.5.1.1 requires). A kiosk's PIN
 session is never stepped up.
+
+The ID token names the session's level, except for an essential `acr` with values: there
+§5.5.1.1 requires one of those values, so it names the highest of them the session meets
+(a voluntary request may still get the higher level the session has).
 """
 from __future__ import annotations
 
@@ -30,6 +34,14 @@ def demanded(params: dict, redirect_uri: str | None) -> list[str]:
 def met(session_acr: str | None, wanted: list[str]) -> bool:
     have = RANK.get(session_acr or "", 0)
     return not wanted or any(have >= RANK[value] for value in wanted if value in RANK)
+
+
+def granted(session_acr: str | None, params: dict) -> str | None:
+    """The level the ID token names for a session of `session_acr` that met the request."""
+    essential = _essential_from_claims(params.get("claims"), None)
+    have = RANK.get(session_acr or "", 0)
+    covered = [value for value in essential if value in RANK and RANK[value] <= have]
+    return max(covered, key=RANK.__getitem__) if covered else session_acr
 
 
 def reachable(wanted: list[str]) -> bool:

@@ -55,6 +55,12 @@ def decide(client, identity, params: dict, chosen: str | None, active_id: int | 
     return Choice(ask=options, allow_personal=personal_ok)
 
 
+def still_allowed(client, identity, organisation_id: int) -> bool:
+    """Does the person still hold a right to the client in the organisation chosen when
+    the grant began? A code or refresh token outlives that moment."""
+    return any(o.id == organisation_id for o in organisations.organisations_with_right(identity, client))
+
+
 def _own_organisations(identity) -> list[Organisation]:
     return [m.organisation for m in organisations.memberships_of(identity)]
 

@@ -35,12 +35,14 @@ class PresentedToken:
 
     def introspection(self, issuer: str) -> dict:
         row = self.row
-        expires = row.refresh_expires_at if self.kind == "refresh_token" else row.access_expires_at
+        refresh = self.kind == "refresh_token"
+        expires = row.refresh_expires_at if refresh else row.access_expires_at
+        scope = row.refresh_scope if refresh else row.scope
         payload = {
             "active": True,
             "client_id": row.client.client_id,
-            "token_type": "Bearer" if self.kind == "access_token" else "refresh_token",
-            "scope": row.scope,
+            "token_type": "refresh_token" if refresh else "Bearer",
+            "scope": scope,
             "sub": row.identity.sub if row.identity else row.client.client_id,
             "aud": row.client.client_id,
             "iss": issuer,
@@ -51,7 +53,7 @@ class PresentedToken:
             payload["username"] = row.identity.email
         if row.sid:
             payload["sid"] = row.sid
-        payload.update(org_claims.active(row.identity, row.organisation_id, row.scope))
+        payload.update(org_claims.active(row.identity, row.organisation_id, scope))
         return payload
 
     def revoke(self, client) -> None:

@@ -12,7 +12,7 @@ import functools
 import secrets
 
 from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749 import UnauthorizedClientError
+from authlib.oauth2.rfc6749 import InvalidGrantError, UnauthorizedClientError
 from flask import current_app
 from joserfc.jws import default_registry
 from joserfc.util import json_b64encode, urlsafe_b64encode
@@ -81,13 +81,19 @@ class TokenGenerator:
 
 class OrganisationInAccessToken:
     """Grant mixin: the access token names the organisation acted for (RFC 9068 §2.2.3.1
-    lets it carry such claims), so a resource server can check the right by itself; and
+    lets it carry such claims), so a resource server can check the right by itself, and
+    none is issued once the person no longer holds that right (a code issued before the
+    right was revoked, or the organisation suspended, would otherwise still redeem); and
     a kiosk's PIN login gets no refresh token and only short access tokens."""
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        from .org_choice import still_allowed
         from .org_claims import active
 
         origin = self.request.authorization_code or self.request.refresh_token
+        if origin is not None and origin.organisation_id is not None and not still_allowed(
+                self.request.client, user, origin.organisation_id):
+            raise InvalidGrantError("The right to use this service for the organisation has ended.")
         if origin is not None and pin.AMR in (origin.amr or []):
             # A kiosk's PIN login: nothing outlives the kiosk session, whatever the client asked.
             include_refresh_token = False
@@ -118,6 +124,8 @@ def save(token: dict, request) -> Token | None:
         issued_at=now,
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
     )
+    # A refresh may narrow the access token; the refresh token keeps what was granted (RFC 6749 §6).
+    row.refresh_scope = row.scope if code is not None else previous.refresh_scope
     row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
     row.organisation_id = origin.organisation_id
     if "refresh_token" in token:

@@ -58,7 +58,7 @@ def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int
     ).scalars()
     revoked = 0
     for token in tokens:
-        if "offline_access" not in token.scope.split():
+        if "offline_access" not in token.refresh_scope.split():  # the grant's, not a narrowed access token's
             token.revoked_at = now
             revoked += 1
     backchannel.notify([session.sid])

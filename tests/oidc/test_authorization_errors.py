@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.journeys import sign_in
+from tests.support.journeys import authorize, sign_in
 
 
 def _authorize(browser, **params):
@@ -76,3 +76,16 @@ def test_authorization_request_may_be_posted(browser, rp, user):
     response = browser.client.post("/authorize", data={k: unquote_plus(v) for k, v in params.items()})
     assert response.status_code == 200  # the consent page
     assert "Kirjasto" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("param, value, error", [
+    ("request", "eyJhbGciOiJub25lIn0.eyJtYXhfYWdlIjowfQ.", "request_not_supported"),
+    ("request_uri", "https://rp.example/req.jwt", "request_uri_not_supported"),
+])
+def test_a_request_object_is_refused_not_ignored(browser, rp, user, param, value, error):
+    # Ignoring it would drop what it asks for (here max_age=0) and answer as if it were not sent.
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(**{param: value}))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == error
+    assert callback["state"] == rp.state and callback["iss"] == "http://localhost"

@@ -31,6 +31,15 @@ def test_offline_access_tokens_survive_logout(browser, rp, user):
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
 
 
+
+def test_an_offline_grant_narrowed_on_refresh_still_survives_logout(browser, rp, user):
+    tokens = tokens_for(browser, rp, user, scope="openid offline_access")
+    narrow = rp.refresh(tokens["refresh_token"], scope="openid").get_json()
+    browser.get(_logout_url(id_token_hint=tokens["id_token"]))
+    assert "You have logged out" in browser.text
+    assert rp.refresh(narrow["refresh_token"]).status_code == 200
+
+
 def test_unregistered_post_logout_uri_is_never_redirected_to(browser, rp, user):
     tokens = tokens_for(browser, rp, user)
     browser.get(_logout_url(id_token_hint=tokens["id_token"], post_logout_redirect_uri="https://evil.example/"))

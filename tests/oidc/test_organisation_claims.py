@@ -4,6 +4,7 @@ import pytest
 from joserfc import jwt
 
 from idp.extensions import db
+from idp.models.organisation import SUSPENDED
 from idp.services import organisations
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
@@ -23,12 +24,15 @@ def setup(app):
     return rp, worker, alfa, beta
 
 
-def _tokens(browser, rp, worker, org, scope=SCOPE):
+def _code(browser, rp, worker, org, scope=SCOPE):
     browser.get(rp.authorize_url(scope=scope, org_id=str(org.id)))
     if not browser.url.startswith("https://rp.example/"):
         sign_in(browser, worker.email, worker.test_password)
-    body = rp.redeem(rp.callback_params(browser.url)["code"]).get_json()
-    return body
+    return rp.callback_params(browser.url)["code"]
+
+
+def _tokens(browser, rp, worker, org, scope=SCOPE):
+    return rp.redeem(_code(browser, rp, worker, org, scope)).get_json()
 
 
 def _expected(org, role="member"):
@@ -82,3 +86,29 @@ def test_removed_membership_makes_the_next_refresh_fail(browser, setup):
     db.session.commit()
     assert rp.refresh(body["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert rp.refresh(other["refresh_token"]).status_code == 200  # acting for Beta is unaffected
+
+
+@pytest.mark.parametrize("take_away", ["remove_member", "revoke"])
+def test_a_code_issued_before_the_right_ended_gives_no_tokens(browser, setup, take_away):
+    rp, worker, alfa, beta = setup
+    code, verifier = _code(browser, rp, worker, alfa), rp.verifier
+    other = _code(browser, rp, worker, beta)
+    member = organisations.membership(alfa, worker)
+    if take_away == "remove_member":
+        organisations.remove_member(alfa, member)
+    else:
+        organisations.revoke(alfa, member, rp.client)
+    db.session.commit()
+    response = rp.redeem(code, verifier=verifier)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert rp.redeem(other).status_code == 200  # acting for Beta is unaffected
+
+
+def test_a_suspended_organisation_makes_the_next_refresh_fail(browser, setup):
+    # Nothing revokes the tokens when an organisation is suspended: the refresh itself checks the right.
+    rp, worker, alfa, _ = setup
+    body = _tokens(browser, rp, worker, alfa)
+    alfa.status = SUSPENDED
+    db.session.commit()
+    response = rp.refresh(body["refresh_token"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

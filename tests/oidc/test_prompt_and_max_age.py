@@ -1,6 +1,8 @@
-"""prompt=none|login|consent and max_age decide when the user is asked again."""
+"""prompt=none|login|consent, max_age and id_token_hint decide when the user is asked again."""
 from idp.services import clock
-from tests.support.journeys import authorize, sign_in
+from tests.support.browser import Browser
+from tests.support.journeys import authorize, sign_in, tokens_for
+from tests.support.orgs import person
 
 
 def test_prompt_none_without_session_returns_login_required(browser, rp):
@@ -79,3 +81,42 @@ def test_another_person_signing_in_ends_the_previous_session(app, browser, rp, u
     browser.get(rp.authorize_url(prompt="login"))
     sign_in(browser, "toinen@example.fi", "toinen pitkä salasana")
     assert rp.userinfo(tokens["access_token"]).status_code == 401  # the first person's session ended
+
+
+def _hint_for_someone_else(app, browser, rp, user):
+    """An ID token the relying service got for `user`, while another person is signed in here."""
+    hint = tokens_for(Browser(app), rp, user)["id_token"]
+    authorize(browser, rp, person("toinen@example.fi"))
+    return hint
+
+
+def test_prompt_none_with_a_hint_for_someone_else_returns_login_required(app, browser, rp, user):
+    hint = _hint_for_someone_else(app, browser, rp, user)
+    browser.get(rp.authorize_url(prompt="none", id_token_hint=hint))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "login_required"
+    assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+def test_a_hint_for_someone_else_asks_to_sign_in(app, browser, rp, user):
+    hint = _hint_for_someone_else(app, browser, rp, user)
+    browser.get(rp.authorize_url(id_token_hint=hint))
+    assert "/login/" in browser.url
+    sign_in(browser, user.email, user.test_password)
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["sub"] == user.sub
+
+
+def test_an_expired_hint_for_the_signed_in_person_still_serves(app, browser, rp, user):
+    hint = tokens_for(browser, rp, user)["id_token"]
+    clock.advance(app.config["IDP_ID_TOKEN_TTL"] + 60)
+    browser.get(rp.authorize_url(prompt="none", id_token_hint=hint))
+    assert "code" in rp.callback_params(browser.url)
+
+
+def test_a_hint_tunnus_did_not_issue_is_invalid_request(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    header, claims, _ = tokens["id_token"].split(".")
+    for hint in (f"{header}.{claims}.", tokens["access_token"]):  # unsigned; an access token
+        browser.get(rp.authorize_url(prompt="none", id_token_hint=hint))
+        assert rp.callback_params(browser.url)["error"] == "invalid_request"

@@ -38,3 +38,18 @@ def test_refresh_token_of_another_client_is_refused(app, browser, rp, user):
     first = tokens_for(browser, rp, user)
     other = RelyingParty.register(app, name="Toinen")
     assert other.refresh(first["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+def test_narrowing_on_one_refresh_narrows_only_that_access_token(browser, rp, user):
+    # RFC 6749 §6: the new refresh token keeps the granted scope, also meant by an omitted scope.
+    first = tokens_for(browser, rp, user, scope="openid email")
+    narrow = rp.refresh(first["refresh_token"], scope="openid").get_json()
+    assert narrow["scope"] == "openid"
+    assert "email" not in rp.userinfo(narrow["access_token"]).get_json()
+    assert rp.introspect(narrow["access_token"]).get_json()["scope"] == "openid"
+    assert set(rp.introspect(narrow["refresh_token"]).get_json()["scope"].split()) == {"openid", "email"}
+    assert rp.refresh(narrow["refresh_token"], scope="openid email profile").get_json()["error"] == "invalid_scope"
+
+    again = rp.refresh(narrow["refresh_token"]).get_json()
+    assert set(again["scope"].split()) == {"openid", "email"}
+    assert rp.userinfo(again["access_token"]).get_json()["email"] == user.email

@@ -87,6 +87,18 @@ def test_mfa_session_satisfies_a_password_level_request(app, browser, rp, user):
     assert id_token(rp, rp.callback_params(browser.url))["acr"] == ACR_MULTI_FACTOR
 
 
+def test_an_essential_acr_gets_one_of_its_values_even_from_a_higher_session(app, browser, rp, user):
+    # OIDC Core §5.5.1.1: the acr returned must be one of the essential values.
+    secret, _ = enrolled(app, user)
+    essential = json.dumps({"id_token": {"acr": {"essential": True, "values": [ACR_PIN, ACR_PASSWORD]}}})
+    browser.get(rp.authorize_url(claims=essential))
+    sign_in(browser, user.email, user.test_password)
+    browser.submit("/totp", code=app_code(secret))
+    consent_if_asked(browser)
+    claims = id_token(rp, rp.callback_params(browser.url))
+    assert claims["acr"] == ACR_PASSWORD and claims["amr"] == ["pwd", "otp"]
+
+
 def test_malformed_claims_parameter_is_invalid_request(browser, rp, user):
     for claims in ("{not json", "[]", json.dumps({"id_token": []}),
                    json.dumps({"id_token": {"acr": {"essential": True, "values": "urn:tunnus:acr:mfa"}}})):

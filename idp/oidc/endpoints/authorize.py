@@ -1,11 +1,12 @@
 """Authorization endpoint: OIDC Core 1.0 §3.1.2, RFC 6749 §4.1.1, RFC 7636, RFC 9207.
 
 Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
-PKCE. This module decides the rest, one check at a time: is the user signed in recently
-enough (prompt=login, max_age), is the session's level high enough (acr_values or an
-essential acr claim: stepped up with the second factor, or for the strong level by
-identifying with an upstream provider, see ../acr.py), has the user
-consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
+PKCE. This module decides the rest, one check at a time: does the request carry a request
+object (not supported: refused, OIDC Core §6), is the user signed in recently enough
+(prompt=login, max_age) and as the person an id_token_hint names, is the session's level
+high enough (acr_values or an essential acr claim: stepped up with the second factor, or
+for the strong level by identifying with an upstream provider, see ../acr.py), has the
+user consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
 A kiosk client (a building's touch screen) is signed in only by a PIN login made on
 the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
@@ -24,6 +25,8 @@ from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
     LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
 )
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
@@ -33,7 +36,7 @@ from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
 from ...web.browser import browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
-from .. import acr, org_choice
+from .. import acr, id_token_hint, org_choice
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
 
@@ -122,11 +125,14 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
     try:
         _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
         grant = server.get_consent_grant(oauth_request, end_user=identity)
+        _refuse_request_objects(params, grant.redirect_uri)
         _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
         prompts = set(params.get("prompt", "").split())
         wanted_acr = acr.demanded(params, grant.redirect_uri)
-        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri):
+        hinted = id_token_hint.subject(params.get("id_token_hint"), server.keystore, server.issuer,
+                                       grant.redirect_uri)
+        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, hinted):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
@@ -176,13 +182,25 @@ def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
             raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
 
 
-def _needs_login(params, prompts, login_session, pending, redirect_uri) -> bool:
+def _refuse_request_objects(params: dict, redirect_uri: str) -> None:
+    # Discovery says neither is supported; ignoring one would drop the parameters it
+    # carries (OIDC Core 1.0 §6.1, §6.2).
+    if "request" in params:
+        raise RequestNotSupportedError(redirect_uri=redirect_uri)
+    if "request_uri" in params:
+        raise RequestURINotSupportedError(redirect_uri=redirect_uri)
+
+
+def _needs_login(params, prompts, login_session, pending, redirect_uri, hinted_sub) -> bool:
     if login_session is None:
         return True
-    # A login completed after this request started satisfies prompt=login and max_age.
+    # A login completed after this request started satisfies prompt=login, max_age and
+    # an id_token_hint for someone else: the person chose whom to sign in as.
     if pending is not None and login_session.auth_time >= pending.stored.created_at:
         return False
     if "login" in prompts:
+        return True
+    if hinted_sub is not None and hinted_sub != login_session.identity.sub:
         return True
     if params.get("max_age") is not None:
         try:

@@ -16,7 +16,7 @@ from ...extensions import db
 from ...models import AuthorizationCode, Token
 from ...models.grants import token_hash
 from ...services import audit, clock
-from .. import claims, org_claims
+from .. import acr, claims, org_claims
 from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
 
@@ -46,7 +46,7 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
             sid=session.sid,
             organisation_id=request.organisation.id if request.organisation is not None else None,
             auth_time=clock.to_timestamp(session.auth_time),
-            acr=session.acr,
+            acr=acr.granted(session.acr, payload),
             amr=session.amr,
             expires_at=now + dt.timedelta(seconds=current_app.config["IDP_CODE_TTL"]),
         ))

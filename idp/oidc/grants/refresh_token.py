@@ -1,11 +1,13 @@
 """Refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
 Every use returns a new refresh token and retires the old one. Presenting a retired one
-means it leaked: the whole family (every token of that login) is revoked.
+means it leaked: the whole family (every token of that login) is revoked. A `scope` in the
+request narrows the new access token only: the new refresh token keeps the scope granted
+at the start (Token.refresh_scope), which is also what an omitted `scope` means.
 """
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
 from ...extensions import db
 from ...models import Token
@@ -39,6 +41,15 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token):
         return refresh_token.identity
+
+    def _validate_token_scope(self, token):
+        # Authlib checks against get_scope(), the access token's, which an earlier refresh may have narrowed.
+        if not set(scope_to_list(self.request.payload.scope) or []) <= set(scope_to_list(token.refresh_scope) or []):
+            raise InvalidScopeError()
+
+    def issue_token(self, user, refresh_token):
+        return self.generate_token(user=user, scope=self.request.payload.scope or refresh_token.refresh_scope,
+                                   include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN)
 
     def revoke_old_credential(self, refresh_token):
         won = db.session.execute(
