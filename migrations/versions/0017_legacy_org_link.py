@@ -1,0 +1,29 @@
+"""legacy_accounts: when the row's organisation link was applied, so a re-import does not apply it again
+
+Revision ID: 0017_legacy_org_link
+Revises: 0015_kiosk_idle_index
+Create Date: 2026-11-27 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0017_legacy_org_link'
+down_revision = '0015_kiosk_idle_index'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('legacy_accounts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('org_linked_at', sa.DateTime(), nullable=True))
+    # Every import so far ended by applying its rows' organisation links.
+    op.execute("UPDATE legacy_accounts SET org_linked_at = imported_at"
+               " WHERE identity_id IS NOT NULL AND org_business_id IS NOT NULL")
+
+
+def downgrade():
+    with op.batch_alter_table('legacy_accounts', schema=None) as batch_op:
+        batch_op.drop_column('org_linked_at')
