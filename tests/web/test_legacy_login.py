@@ -7,7 +7,8 @@ import pytest
 
 from idp.extensions import db
 from idp.models import Campaign, Identity, LegacyAccount
-from idp.services import clock, identities, legacy_import
+from idp.errors import InvalidCredentials
+from idp.services import clock, identities, legacy_import, legacy_login
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -85,6 +86,22 @@ def test_same_user_name_in_two_systems_the_password_decides(app, browser, tmp_pa
     assert "From now on you sign in with your email address." in browser.text  # two people: no hint
     browser.submit("/password", password="Pesupäivä1")
     assert "maija.toinen@example.fi" in browser.text and "Your account" in browser.text
+
+
+def test_one_person_signing_in_with_a_shared_user_name_never_locks_out_the_other(app, tmp_path, library):
+    _import(tmp_path, "pesula", [{"legacy_id": "77", "login_name": "maija.m", "email": "maija.toinen@example.fi",
+                                  "password_hash": _hash("Pesupäivä1"), "hash_scheme": "bcrypt"}])
+    other = Identity.by_email("maija.toinen@example.fi")
+    other.email_verified = True
+    db.session.commit()
+    for _ in range(app.config["IDP_LOGIN_DELAY_AFTER"] + 1):
+        assert legacy_login.authenticate("maija.m", "Pesupäivä1", origin=SYSTEM).id == other.id
+    assert identities.authenticate("maija.meikalainen@example.fi", "Kesäloma2019", origin=SYSTEM).id == library.id
+
+    with pytest.raises(InvalidCredentials):  # opens neither: a guess at each of them
+        legacy_login.authenticate("maija.m", "Talvisota1939", origin=SYSTEM)
+    db.session.expire_all()
+    assert [db.session.get(Identity, i.id).failed_logins for i in (library, other)] == [1, 1]
 
 
 def test_account_without_email_must_add_and_verify_one(browser, library, mailbox):
