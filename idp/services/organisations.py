@@ -88,19 +88,22 @@ def pending_invitations(organisation) -> list[Invitation]:
 
 
 def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
-               clients: list[Client] = ()) -> Membership | Invitation:
-    """Add the person with this email, or invite the address if nobody has it yet."""
+               clients: list[Client] = (), display_name: str | None = None) -> Membership | Invitation:
+    """Add the person with this email, or invite the address if nobody has it yet.
+    `display_name`: how the organisation names them (Membership.display_name)."""
     if role not in ROLES:
         raise ValidationFailed(_l("Unknown role."))
     if not valid_email(email):
         raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
     identity = Identity.by_email(email)
     if identity is None:
-        return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients)
+        return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients,
+                       display_name=display_name)
     existing = membership(organisation, identity)
     if existing is not None:
         raise Conflict(_l("%(email)s is already a member.", email=identity.email))
-    joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role)
+    joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role,
+                        display_name=display_name)
     db.session.add(joined)
     db.session.flush()
     audit.record("org.member_added", origin=origin, identity=actor, organisation=organisation,
@@ -110,7 +113,7 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
     return joined
 
 
-def _invite(organisation, email, role, *, actor, origin, clients) -> Invitation:
+def _invite(organisation, email, role, *, actor, origin, clients, display_name) -> Invitation:
     normalised = normalise_email(email)
     invitation = db.session.execute(
         db.select(Invitation).filter_by(organisation_id=organisation.id, email_normalized=normalised)
@@ -119,6 +122,7 @@ def _invite(organisation, email, role, *, actor, origin, clients) -> Invitation:
         invitation = Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised)
         db.session.add(invitation)
     invitation.role = role
+    invitation.display_name = display_name or invitation.display_name
     invitation.client_ids = sorted({*(invitation.client_ids or ()), *(c.id for c in clients)})
     invitation.invited_by_id = getattr(actor, "id", None)
     invitation.accepted_at = None
@@ -140,9 +144,12 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
         organisation = db.session.get(Organisation, invitation.organisation_id)
         joined = membership(organisation, identity)
         if joined is None:
-            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role)
+            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role,
+                                display_name=invitation.display_name)
             db.session.add(joined)
             db.session.flush()
+        elif not joined.display_name:
+            joined.display_name = invitation.display_name
         for client_id in invitation.client_ids:
             client = db.session.get(Client, client_id)
             if client is not None and not _right(joined, client):
