@@ -49,3 +49,15 @@ def test_display_name_given_to_an_invited_address_is_the_members_once_accepted(a
     organisations.accept_invitations(resident, origin=SYSTEM)
     db.session.commit()
     assert organisations.membership(org, resident).display_name == "A 12"
+
+
+def test_operator_withdraws_a_pending_invitation(app, runner, mailbox):
+    result = runner.invoke(args=["orgs", "create", "--name", "Taloyhtiö", "--admin-email", "isannoitsija@example.fi",
+                                 "--json"])
+    org = organisations.get(json.loads(result.output)["id"])
+    withdrawn = runner.invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id),
+                                    "--email", "Isannoitsija@Example.fi"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert organisations.pending_invitations(org) == []
+    again = runner.invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id), "--email", "isannoitsija@example.fi"])
+    assert again.exit_code != 0 and "has no pending invitation" in again.output

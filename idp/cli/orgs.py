@@ -1,4 +1,4 @@
-"""`tunnus orgs create|add-member|grant|revoke|list`."""
+"""`tunnus orgs create|add-member|withdraw-invitation|grant|revoke|list`."""
 from __future__ import annotations
 
 import click
@@ -6,6 +6,7 @@ import click
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client, Identity
+from ..models.identity import normalise_email
 from ..models.organisation import ADMIN, MEMBER
 from ..services import mail, organisations
 from .output import emit, json_option
@@ -75,6 +76,23 @@ def add_member(org_ref, email, role, display_name, as_json):
     with the invitation)."""
     added = _run(lambda: organisations.add_member(_org(org_ref), email, role, display_name=display_name))
     emit({"email": email, "role": role, "status": "invited" if hasattr(added, "accepted_at") else "member"}, as_json)
+
+
+@group.command("withdraw-invitation")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True)
+def withdraw_invitation(org_ref, email):
+    """Withdraw a pending invitation: signing in with the address no longer makes a member."""
+    def action():
+        org = _org(org_ref)
+        wanted = normalise_email(email)
+        invitation = next((i for i in organisations.pending_invitations(org) if i.email_normalized == wanted), None)
+        if invitation is None:
+            raise click.ClickException(f"{email} has no pending invitation to {org.name}")
+        organisations.withdraw_invitation(org, invitation)
+
+    _run(action)
+    click.echo(f"withdrew the invitation of {email}")
 
 
 def _member(org, email):

@@ -2,10 +2,14 @@
 
 Rules: an organisation always keeps an admin; every change is audited with the
 organisation named, so its admins see it as activity; an invitation to an address
-without an identity waits and takes effect when that address signs in verified.
+without an identity waits and takes effect when that address signs in verified, within
+IDP_INVITATION_TTL (an admin may withdraw it before).
 """
 from __future__ import annotations
 
+import datetime as dt
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -82,9 +86,22 @@ def admins(organisation) -> list[Identity]:
 
 
 def pending_invitations(organisation) -> list[Invitation]:
+    """Invitations still waiting to be accepted, expired ones left out."""
     return list(db.session.execute(
-        db.select(Invitation).filter_by(organisation_id=organisation.id, accepted_at=None).order_by(Invitation.email)
+        db.select(Invitation).where(Invitation.organisation_id == organisation.id, *_pending())
+        .order_by(Invitation.email)
     ).scalars())
+
+
+def expires_at(invitation: Invitation) -> dt.datetime:
+    return invitation.created_at + dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])
+
+
+def _pending():
+    """Not accepted, and not older than IDP_INVITATION_TTL: an invitation left lying (its
+    inviter may since have lost the right to make it) must not take effect years later."""
+    oldest = clock.now() - dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])
+    return Invitation.accepted_at.is_(None), Invitation.created_at > oldest
 
 
 def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
@@ -125,12 +142,19 @@ def _invite(organisation, email, role, *, actor, origin, clients, display_name) 
     invitation.display_name = display_name or invitation.display_name
     invitation.client_ids = sorted({*(invitation.client_ids or ()), *(c.id for c in clients)})
     invitation.invited_by_id = getattr(actor, "id", None)
-    invitation.accepted_at = None
+    invitation.created_at, invitation.accepted_at = clock.now(), None  # a new invitation: a new time to accept it
     audit.record("org.member_invited", origin=origin, identity=actor, organisation=organisation,
                  member=normalised, role=role)
     mail.enqueue("org_invitation", invitation.email, getattr(actor, "locale", None),
-                 organisation=organisation, inviter=actor)
+                 organisation=organisation, inviter=actor, expires_at=expires_at(invitation))
     return invitation
+
+
+def withdraw_invitation(organisation, invitation: Invitation, *, actor=None, origin: Origin = SYSTEM) -> None:
+    """The invitation no longer takes effect; the address can be invited again."""
+    db.session.delete(invitation)
+    audit.record("org.invitation_withdrawn", origin=origin, identity=actor, organisation=organisation,
+                 member=invitation.email_normalized, role=invitation.role)
 
 
 def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
@@ -139,7 +163,7 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
         return []
     accepted = []
     for invitation in db.session.execute(
-        db.select(Invitation).filter_by(email_normalized=identity.email_normalized, accepted_at=None)
+        db.select(Invitation).where(Invitation.email_normalized == identity.email_normalized, *_pending())
     ).scalars().all():
         organisation = db.session.get(Organisation, invitation.organisation_id)
         joined = membership(organisation, identity)

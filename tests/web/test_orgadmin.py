@@ -3,6 +3,7 @@
 import pytest
 
 from idp.services import organisations
+from idp.services.audit import SYSTEM
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
 from tests.support.rp import RelyingParty
@@ -120,3 +121,26 @@ def test_invitation_takes_effect_when_the_address_registers(app, browser, compan
 
     newcomer = Identity.by_email("tuleva@siivous.fi")
     assert organisations.organisations_with_right(newcomer, service.client) == [org]
+
+
+def test_admin_withdraws_a_pending_invitation_and_the_address_no_longer_joins(app, browser, company, service,
+                                                                              mailbox):
+    org, admin, _ = company
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    organisations.add_member(org, "tuleva@siivous.fi", "admin", actor=admin, clients=[service.client])
+    db.session.commit()
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    assert "tuleva@siivous.fi (admin)" in browser.text and "valid until" in browser.text
+    browser.submit("/withdraw")
+    assert "The invitation was withdrawn." in browser.text
+    assert "The invitation of tuleva@siivous.fi was withdrawn." in browser.text  # the activity list
+    assert organisations.pending_invitations(org) == []
+    withdrawn = db.session.execute(db.select(AuditEvent).filter_by(event="org.invitation_withdrawn")).scalar_one()
+    assert withdrawn.identity_id == admin.id and withdrawn.organisation_id == org.id
+
+    newcomer = person("tuleva@siivous.fi")
+    assert organisations.accept_invitations(newcomer, origin=SYSTEM) == []
+    assert organisations.membership(org, newcomer) is None
