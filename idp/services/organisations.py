@@ -1,9 +1,10 @@
 """Organisations: members, admins and the service rights admins grant.
 
 Rules: an organisation always keeps an admin; every change is audited with the
-organisation named, so its admins see it as activity; an invitation to an address
-without an identity waits and takes effect when that address signs in verified, within
-IDP_INVITATION_TTL (an admin may withdraw it before).
+organisation named, so its admins see it as activity; an invitation (what an admin
+makes, and what an operator's add_member makes for an address without an identity)
+waits and takes effect when that address signs in verified, within IDP_INVITATION_TTL
+(an admin may withdraw it before).
 """
 from __future__ import annotations
 
@@ -106,19 +107,13 @@ def _pending():
 
 def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
                clients: list[Client] = (), display_name: str | None = None) -> Membership | Invitation:
-    """Add the person with this email, or invite the address if nobody has it yet.
+    """Add the person with this email, or invite the address if nobody has it yet (for
+    operators and imports; an organisation's admins `invite`).
     `display_name`: how the organisation names them (Membership.display_name)."""
-    if role not in ROLES:
-        raise ValidationFailed(_l("Unknown role."))
-    if not valid_email(email):
-        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
-    identity = Identity.by_email(email)
+    identity = _not_yet_member(organisation, email, role)
     if identity is None:
         return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients,
                        display_name=display_name)
-    existing = membership(organisation, identity)
-    if existing is not None:
-        raise Conflict(_l("%(email)s is already a member.", email=identity.email))
     joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role,
                         display_name=display_name)
     db.session.add(joined)
@@ -128,6 +123,27 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
     for client in clients:
         grant(organisation, joined, client, actor=actor, origin=origin)
     return joined
+
+
+def invite(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
+           clients: list[Client] = ()) -> Invitation:
+    """Invite the address whether or not someone has it; it joins when it next signs in
+    verified. So an admin inviting by address learns neither whether it has an account
+    nor whose it is."""
+    _not_yet_member(organisation, email, role)
+    return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients, display_name=None)
+
+
+def _not_yet_member(organisation, email: str, role: str) -> Identity | None:
+    """The identity with this address, if any, after checking the role and the address."""
+    if role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."))
+    if not valid_email(email):
+        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+    identity = Identity.by_email(email)
+    if membership(organisation, identity) is not None:
+        raise Conflict(_l("%(email)s is already a member.", email=identity.email))
+    return identity
 
 
 def _invite(organisation, email, role, *, actor, origin, clients, display_name) -> Invitation:

@@ -82,8 +82,8 @@ def _change(org_id, action, done_message):
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
-    return _change(org_id, lambda org, me: organisations.add_member(org, email, role, actor=me, origin=origin()),
-                   _("%(email)s was added or invited.", email=email))
+    return _change(org_id, lambda org, me: organisations.invite(org, email, role, actor=me, origin=origin()),
+                   _("%(email)s was invited: they join when they next sign in with this address.", email=email))
 
 
 @bp.route("/orgs/<int:org_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])

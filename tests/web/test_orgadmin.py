@@ -4,6 +4,7 @@ import pytest
 
 from idp.services import organisations
 from idp.services.audit import SYSTEM
+from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
 from tests.support.rp import RelyingParty
@@ -144,3 +145,22 @@ def test_admin_withdraws_a_pending_invitation_and_the_address_no_longer_joins(ap
     newcomer = person("tuleva@siivous.fi")
     assert organisations.accept_invitations(newcomer, origin=SYSTEM) == []
     assert organisations.membership(org, newcomer) is None
+
+
+def test_inviting_an_address_with_an_account_answers_as_for_one_without(app, browser, company, mailbox):
+    org, admin, _ = company
+    existing = person("maija@siivous.fi", "Maija Meikäläinen")
+    _signed_in(browser, admin)
+    pages = []
+    for email in ("maija@siivous.fi", "ei.tiliä@siivous.fi"):
+        browser.get(f"/orgs/{org.id}")
+        browser.submit("/invite", email=email, role="member")
+        pages.append(browser.text.replace(email, "EMAIL"))
+        assert f"{email} was invited: they join when they next sign in with this address." in browser.text
+    assert "Maija Meikäläinen" not in pages[0] and pages[0].count("EMAIL") == pages[1].count("EMAIL")
+    assert organisations.membership(org, existing) is None
+    assert mailbox.last("maija@siivous.fi")
+
+    maija = Browser(app)
+    _signed_in(maija, existing)  # the invitation takes effect when she signs in
+    assert organisations.membership(org, existing).role == "member"
