@@ -1,7 +1,9 @@
 """`tunnus orgs` for operators."""
 import json
 
+from idp.extensions import db
 from idp.services import organisations
+from idp.services.audit import SYSTEM
 from tests.support.orgs import person
 
 
@@ -33,3 +35,29 @@ def test_unknown_admin_email_becomes_an_emailed_invitation(app, runner, mailbox)
     org = organisations.get(json.loads(result.output)["id"])
     assert [i.email for i in organisations.pending_invitations(org)] == ["isannoitsija@example.fi"]
     assert mailbox.last("isannoitsija@example.fi")
+
+
+def test_display_name_given_to_an_invited_address_is_the_members_once_accepted(app, runner, mailbox):
+    result = runner.invoke(args=["orgs", "create", "--name", "As Oy Koivukuja", "--json"])
+    org = organisations.get(json.loads(result.output)["id"])
+    added = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", "a12@koivukuja.fi",
+                                "--display-name", "A 12", "--json"])
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["status"] == "invited"
+
+    resident = person("a12@koivukuja.fi")
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    assert organisations.membership(org, resident).display_name == "A 12"
+
+
+def test_operator_withdraws_a_pending_invitation(app, runner, mailbox):
+    result = runner.invoke(args=["orgs", "create", "--name", "Taloyhtiö", "--admin-email", "isannoitsija@example.fi",
+                                 "--json"])
+    org = organisations.get(json.loads(result.output)["id"])
+    withdrawn = runner.invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id),
+                                    "--email", "Isannoitsija@Example.fi"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert organisations.pending_invitations(org) == []
+    again = runner.invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id), "--email", "isannoitsija@example.fi"])
+    assert again.exit_code != 0 and "has no pending invitation" in again.output

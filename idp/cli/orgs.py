@@ -1,4 +1,4 @@
-"""`tunnus orgs create|add-member|grant|revoke|list`."""
+"""`tunnus orgs create|add-member|withdraw-invitation|grant|revoke|list`."""
 from __future__ import annotations
 
 import click
@@ -6,6 +6,7 @@ import click
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client, Identity
+from ..models.identity import normalise_email
 from ..models.organisation import ADMIN, MEMBER
 from ..services import mail, organisations
 from .output import emit, json_option
@@ -56,21 +57,42 @@ def create(name, business_id, admin_email, as_json):
     emit({"id": organisation.id, "name": organisation.name, "business_id": organisation.business_id}, as_json)
 
 
+def _display_name(ctx, param, value: str | None) -> str | None:
+    value = (value or "").strip() or None
+    if value is not None and len(value) > 100:
+        raise click.BadParameter("at most 100 characters")
+    return value
+
+
 @group.command("add-member")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice([ADMIN, MEMBER]), default=MEMBER, show_default=True)
-@click.option("--display-name", default=None, help="How the organisation names the member, e.g. 'A 12'.")
+@click.option("--display-name", default=None, callback=_display_name,
+              help="How the organisation names the member, e.g. 'A 12' (at most 100 characters).")
 @json_option
 def add_member(org_ref, email, role, display_name, as_json):
-    def action():
-        added = organisations.add_member(_org(org_ref), email, role)
-        if display_name and hasattr(added, "display_name"):
-            added.display_name = display_name
-        return added
-
-    added = _run(action)
+    """Add a member, or invite the address if nobody has it yet (the display name waits
+    with the invitation)."""
+    added = _run(lambda: organisations.add_member(_org(org_ref), email, role, display_name=display_name))
     emit({"email": email, "role": role, "status": "invited" if hasattr(added, "accepted_at") else "member"}, as_json)
+
+
+@group.command("withdraw-invitation")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True)
+def withdraw_invitation(org_ref, email):
+    """Withdraw a pending invitation: signing in with the address no longer makes a member."""
+    def action():
+        org = _org(org_ref)
+        wanted = normalise_email(email)
+        invitation = next((i for i in organisations.pending_invitations(org) if i.email_normalized == wanted), None)
+        if invitation is None:
+            raise click.ClickException(f"{email} has no pending invitation to {org.name}")
+        organisations.withdraw_invitation(org, invitation)
+
+    _run(action)
+    click.echo(f"withdrew the invitation of {email}")
 
 
 def _member(org, email):

@@ -26,6 +26,10 @@ class LegacyAccount(db.Model):
     legacy_last_login_at = db.Column(db.DateTime)
     org_business_id = db.Column(db.String(16))
     org_role = db.Column(db.String(16))
+    # When the organisation link (org_business_id for identity_id) became a membership;
+    # None until then, and again when the row names another organisation or person. Once
+    # applied, a membership an admin removes stays removed, whatever later imports say.
+    org_linked_at = db.Column(db.DateTime)
     # None until merged: accounts without a usable email wait for their owner to add one.
     identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"), index=True)
     # Digest of the imported row: a re-import of the same data changes nothing.

@@ -61,6 +61,8 @@ class Invitation(db.Model):
     role = db.Column(db.String(16), nullable=False, default=MEMBER)
     # client_ids (internal ids) to grant when the invitation is accepted
     client_ids = db.Column(db.JSON, nullable=False, default=list)
+    # Membership.display_name once accepted.
+    display_name = db.Column(db.String(100))
     invited_by_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     accepted_at = db.Column(db.DateTime)

@@ -59,16 +59,22 @@ def authenticate(email: str, password: str, *, origin: Origin) -> Identity:
 
 def check_password(identity: Identity, password: str, *, origin: Origin, method: str = "email") -> Identity:
     """The identity if `password` opens it now, else InvalidCredentials (counted)."""
+    password = bounded(password)
+    return conclude(identity, password, password_check.matches(identity, password), origin=origin, method=method)
+
+
+def bounded(password: str | None) -> str:
+    """The password as it is checked: one over MAX_PASSWORD_LENGTH opens nothing."""
     password = password or ""
-    if len(password) > MAX_PASSWORD_LENGTH:
-        password = ""
-    opened = password_check.matches(identity, password)
-    if identity.is_locked():
-        audit.record("login.password", "failure", origin=origin, identity=identity, reason="locked")
-        db.session.commit()
-        raise InvalidCredentials()
-    if opened is None:
-        _count_failure(identity, origin)
+    return "" if len(password) > MAX_PASSWORD_LENGTH else password
+
+
+def conclude(identity: Identity, password: str, opened: str | None, *, origin: Origin,
+             method: str = "email") -> Identity:
+    """Act on a check already made (`opened` from password_check.matches): the identity,
+    or InvalidCredentials with the failure counted (see refuse)."""
+    if opened is None or identity.is_locked():
+        refuse(identity, origin)
         db.session.commit()
         raise InvalidCredentials()
     identity.failed_logins = 0
@@ -81,6 +87,15 @@ def check_password(identity: Identity, password: str, *, origin: Origin, method:
     audit.record("login.password", origin=origin, identity=identity, method=method)
     db.session.commit()
     return identity
+
+
+def refuse(identity: Identity, origin: Origin) -> None:
+    """A password that did not open this identity: counted, unless the identity is already
+    waiting (see _count_failure). The caller commits."""
+    if identity.is_locked():
+        audit.record("login.password", "failure", origin=origin, identity=identity, reason="locked")
+    else:
+        _count_failure(identity, origin)
 
 
 def _count_failure(identity: Identity, origin: Origin) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Callable
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import bcrypt
 from argon2 import PasswordHasher
@@ -22,6 +24,8 @@ from passlib import hash as passlib_hash
 BCRYPT_MAX_BYTES = 72
 # A cost-10 bcrypt hash of a throwaway string: the cost most of the old PHP systems used.
 _DUMMY_BCRYPT = b"$2b$10$sM0wsRs9iprjLNIY.nhS4Or6VwdRpi5gLdn5n5JNTwtK0GqUaP2CC"
+# The quickest dummy check this process has made (None before the first): its cost unhurried.
+_dummy_seconds: float | None = None
 
 _B64 = r"[./A-Za-z0-9]"
 SHAPES: dict[str, re.Pattern] = {
@@ -122,4 +126,20 @@ def verify(scheme: str, password_hash: str | None, password: str) -> bool:
 
 def dummy_verify(password: str) -> None:
     """Spend about the time of a typical legacy check, for login names nobody has."""
+    global _dummy_seconds
+    started = time.perf_counter()
     bcrypt.checkpw((password or "").encode()[:BCRYPT_MAX_BYTES], _DUMMY_BCRYPT)
+    spent = time.perf_counter() - started
+    _dummy_seconds = min(spent, _dummy_seconds or spent)
+
+
+@contextmanager
+def no_faster_than_dummy(password: str) -> Iterator[None]:
+    """The checks made inside take at least as long as dummy_verify, which is what a login
+    name nobody has costs: when they took less (no usable hash at all, or a quick scheme
+    such as salted SHA-1, md5-crypt or few rounds), one dummy check follows. So the time
+    of the answer tells neither that a login name exists nor how its system hashed."""
+    started = time.perf_counter()
+    yield
+    if _dummy_seconds is None or time.perf_counter() - started < _dummy_seconds:
+        dummy_verify(password)

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import IdpError, InvalidCredentials
 from ..extensions import db
 from ..models import Identity, LegacyAccount
-from . import audit, identities, legacy_hashes, passwords
+from . import audit, identities, legacy_hashes, password_check, passwords
 from .audit import Origin
 from .legacy_import.rows import normalise_login
 from .password_check import cut_off
@@ -58,6 +58,15 @@ def email_hint(login_name: str) -> str | None:
 
 
 def authenticate(login_name: str, password: str, *, origin: Origin) -> Identity:
+    """The identity an old login name and its password open; InvalidCredentials, or
+    NeedsEmail for an old account not merged into an identity yet.
+
+    Where systems share the name, every candidate is checked first, none counted, and the
+    oldest account the password opens wins: one person signing in never counts as a wrong
+    password on the other. When none opens, the failure counts on each candidate, as it
+    would had it been typed with their email: a guess at a shared name is a guess at all
+    of them, and the name must not be a way round the slowing of guesses per account.
+    """
     candidates = accounts(login_name)
     live = [a for a in candidates if not cut_off(a.system)]
     if candidates and not live:
@@ -69,21 +78,31 @@ def authenticate(login_name: str, password: str, *, origin: Origin) -> Identity:
         audit.record("login.legacy", "failure", origin=origin, reason="unknown_login_name")
         db.session.commit()
         raise InvalidCredentials()
-    tried: set[int] = set()
-    for account in live:
-        if account.identity_id is not None:
-            if account.identity_id in tried:
-                continue
-            tried.add(account.identity_id)
-            try:
-                return identities.check_password(db.session.get(Identity, account.identity_id), password,
-                                                 origin=origin, method=f"legacy:{account.system}")
-            except InvalidCredentials:
-                continue
-        elif account.password_retired_at is None and legacy_hashes.verify(account.hash_scheme, account.password_hash,
-                                                                          password or ""):
-            audit.record("login.legacy", origin=origin, reason="needs_email", system=account.system,
-                         legacy_id=account.legacy_id)
-            db.session.commit()
-            raise NeedsEmail(account, passwords.hash_password(password))
-    raise InvalidCredentials()
+    password = identities.bounded(password)
+    people: dict[int, Identity] = {}
+    opened = None  # (account, what password_check.matches said, or None for an unmerged account)
+    with legacy_hashes.no_faster_than_dummy(password):  # as fast as an unknown name, or slower
+        for account in live:
+            if account.identity_id is not None:
+                if account.identity_id in people:
+                    continue
+                identity = people[account.identity_id] = db.session.get(Identity, account.identity_id)
+                result = password_check.matches(identity, password)
+                if result is not None and opened is None:
+                    opened = account, result
+            elif (account.password_retired_at is None
+                  and legacy_hashes.verify(account.hash_scheme, account.password_hash, password) and opened is None):
+                opened = account, None
+    if opened is None:
+        for identity in people.values():
+            identities.refuse(identity, origin)
+        db.session.commit()
+        raise InvalidCredentials()
+    account, result = opened
+    if account.identity_id is not None:
+        return identities.conclude(people[account.identity_id], password, result, origin=origin,
+                                   method=f"legacy:{account.system}")
+    audit.record("login.legacy", origin=origin, reason="needs_email", system=account.system,
+                 legacy_id=account.legacy_id)
+    db.session.commit()
+    raise NeedsEmail(account, passwords.hash_password(password))

@@ -1,11 +1,16 @@
 """Organisations: members, admins and the service rights admins grant.
 
 Rules: an organisation always keeps an admin; every change is audited with the
-organisation named, so its admins see it as activity; an invitation to an address
-without an identity waits and takes effect when that address signs in verified.
+organisation named, so its admins see it as activity; an invitation (what an admin
+makes, and what an operator's add_member makes for an address without an identity)
+waits and takes effect when that address signs in verified, within IDP_INVITATION_TTL
+(an admin may withdraw it before).
 """
 from __future__ import annotations
 
+import datetime as dt
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -82,25 +87,35 @@ def admins(organisation) -> list[Identity]:
 
 
 def pending_invitations(organisation) -> list[Invitation]:
+    """Invitations still waiting to be accepted, expired ones left out."""
     return list(db.session.execute(
-        db.select(Invitation).filter_by(organisation_id=organisation.id, accepted_at=None).order_by(Invitation.email)
+        db.select(Invitation).where(Invitation.organisation_id == organisation.id, *_pending())
+        .order_by(Invitation.email)
     ).scalars())
 
 
+def expires_at(invitation: Invitation) -> dt.datetime:
+    return invitation.created_at + dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])
+
+
+def _pending():
+    """Not accepted, and not older than IDP_INVITATION_TTL: an invitation left lying (its
+    inviter may since have lost the right to make it) must not take effect years later."""
+    oldest = clock.now() - dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])
+    return Invitation.accepted_at.is_(None), Invitation.created_at > oldest
+
+
 def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
-               clients: list[Client] = ()) -> Membership | Invitation:
-    """Add the person with this email, or invite the address if nobody has it yet."""
-    if role not in ROLES:
-        raise ValidationFailed(_l("Unknown role."))
-    if not valid_email(email):
-        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
-    identity = Identity.by_email(email)
+               clients: list[Client] = (), display_name: str | None = None) -> Membership | Invitation:
+    """Add the person with this email, or invite the address if nobody has it yet (for
+    operators and imports; an organisation's admins `invite`).
+    `display_name`: how the organisation names them (Membership.display_name)."""
+    identity = _not_yet_member(organisation, email, role)
     if identity is None:
-        return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients)
-    existing = membership(organisation, identity)
-    if existing is not None:
-        raise Conflict(_l("%(email)s is already a member.", email=identity.email))
-    joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role)
+        return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients,
+                       display_name=display_name)
+    joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role,
+                        display_name=display_name)
     db.session.add(joined)
     db.session.flush()
     audit.record("org.member_added", origin=origin, identity=actor, organisation=organisation,
@@ -110,7 +125,28 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
     return joined
 
 
-def _invite(organisation, email, role, *, actor, origin, clients) -> Invitation:
+def invite(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
+           clients: list[Client] = ()) -> Invitation:
+    """Invite the address whether or not someone has it; it joins when it next signs in
+    verified. So an admin inviting by address learns neither whether it has an account
+    nor whose it is."""
+    _not_yet_member(organisation, email, role)
+    return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients, display_name=None)
+
+
+def _not_yet_member(organisation, email: str, role: str) -> Identity | None:
+    """The identity with this address, if any, after checking the role and the address."""
+    if role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."))
+    if not valid_email(email):
+        raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+    identity = Identity.by_email(email)
+    if membership(organisation, identity) is not None:
+        raise Conflict(_l("%(email)s is already a member.", email=identity.email))
+    return identity
+
+
+def _invite(organisation, email, role, *, actor, origin, clients, display_name) -> Invitation:
     normalised = normalise_email(email)
     invitation = db.session.execute(
         db.select(Invitation).filter_by(organisation_id=organisation.id, email_normalized=normalised)
@@ -119,14 +155,22 @@ def _invite(organisation, email, role, *, actor, origin, clients) -> Invitation:
         invitation = Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised)
         db.session.add(invitation)
     invitation.role = role
+    invitation.display_name = display_name or invitation.display_name
     invitation.client_ids = sorted({*(invitation.client_ids or ()), *(c.id for c in clients)})
     invitation.invited_by_id = getattr(actor, "id", None)
-    invitation.accepted_at = None
+    invitation.created_at, invitation.accepted_at = clock.now(), None  # a new invitation: a new time to accept it
     audit.record("org.member_invited", origin=origin, identity=actor, organisation=organisation,
                  member=normalised, role=role)
     mail.enqueue("org_invitation", invitation.email, getattr(actor, "locale", None),
-                 organisation=organisation, inviter=actor)
+                 organisation=organisation, inviter=actor, expires_at=expires_at(invitation))
     return invitation
+
+
+def withdraw_invitation(organisation, invitation: Invitation, *, actor=None, origin: Origin = SYSTEM) -> None:
+    """The invitation no longer takes effect; the address can be invited again."""
+    db.session.delete(invitation)
+    audit.record("org.invitation_withdrawn", origin=origin, identity=actor, organisation=organisation,
+                 member=invitation.email_normalized, role=invitation.role)
 
 
 def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
@@ -135,14 +179,17 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
         return []
     accepted = []
     for invitation in db.session.execute(
-        db.select(Invitation).filter_by(email_normalized=identity.email_normalized, accepted_at=None)
+        db.select(Invitation).where(Invitation.email_normalized == identity.email_normalized, *_pending())
     ).scalars().all():
         organisation = db.session.get(Organisation, invitation.organisation_id)
         joined = membership(organisation, identity)
         if joined is None:
-            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role)
+            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role,
+                                display_name=invitation.display_name)
             db.session.add(joined)
             db.session.flush()
+        elif not joined.display_name:
+            joined.display_name = invitation.display_name
         for client_id in invitation.client_ids:
             client = db.session.get(Client, client_id)
             if client is not None and not _right(joined, client):

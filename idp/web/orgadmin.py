@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Client, Membership
+from ..models import Client, Invitation, Membership
 from ..services import mail, organisations
 from .browser import current_identity, origin
 
@@ -35,6 +35,13 @@ def _member(organisation, member_id) -> Membership:
     return member
 
 
+def _invitation(organisation, invitation_id) -> Invitation:
+    found = next((i for i in organisations.pending_invitations(organisation) if i.id == invitation_id), None)
+    if found is None:
+        abort(404)
+    return found
+
+
 def _services():
     return list(db.session.execute(
         db.select(Client).where(Client.org_mode.in_(("business", "both"))).order_by(Client.name)).scalars())
@@ -51,8 +58,8 @@ def show(org_id, message=None, error=None, status=200):
     organisation, identity = _as_admin(org_id)
     return render_template(
         "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
-        invitations=organisations.pending_invitations(organisation), services=_services(),
-        rights=organisations.rights(organisation), activity=organisations.activity(organisation),
+        invitations=organisations.pending_invitations(organisation), expires_at=organisations.expires_at,
+        services=_services(), rights=organisations.rights(organisation), activity=organisations.activity(organisation),
         message=message, error=error,
     ), status
 
@@ -75,8 +82,14 @@ def _change(org_id, action, done_message):
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
-    return _change(org_id, lambda org, me: organisations.add_member(org, email, role, actor=me, origin=origin()),
-                   _("%(email)s was added or invited.", email=email))
+    return _change(org_id, lambda org, me: organisations.invite(org, email, role, actor=me, origin=origin()),
+                   _("%(email)s was invited: they join when they next sign in with this address.", email=email))
+
+
+@bp.route("/orgs/<int:org_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])
+def withdraw(org_id, invitation_id):
+    return _change(org_id, lambda org, me: organisations.withdraw_invitation(
+        org, _invitation(org, invitation_id), actor=me, origin=origin()), _("The invitation was withdrawn."))
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["POST"])

@@ -36,6 +36,13 @@ def test_old_credentials_stop_working_at_the_cutover_and_nothing_is_deleted(app,
     assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 1
 
 
+def test_a_target_typed_with_a_space_still_cuts_its_system_off(app, runner):
+    person("maija@example.fi")
+    campaign_id = started(runner, "legacy-system: kirjasto ", cutover="2000-01-01T00:00Z")
+    assert campaigns.legacy_cut_off("kirjasto")
+    assert campaigns.get(campaign_id).target == "legacy-system:kirjasto"
+
+
 def test_cutover_is_not_before_its_time_and_not_for_a_cancelled_campaign(app, runner):
     person("a@example.fi")
     cutover = clock.now() + dt.timedelta(days=10)

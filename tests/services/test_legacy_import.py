@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.models import Identity, LegacyAccount
-from idp.services import legacy_hashes, legacy_import
+from idp.services import legacy_hashes, legacy_import, organisations
+from tests.support.orgs import organisation, person
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HASH = bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()
@@ -135,6 +136,27 @@ def test_importing_the_same_file_again_changes_nothing(app, tmp_path):
     assert again.counts["unchanged"] == 40 == first.counts["accounts_created"]
     assert all(again.counts[name] == 0 for name in ("identities_created", "accounts_created", "accounts_updated",
                                                     "accounts_merged", "accounts_without_email", "rejected"))
+
+
+def test_a_member_an_admin_removed_stays_removed_when_the_accounts_are_imported_again(app, tmp_path):
+    boss, worker = person("boss@alfa.fi"), person("worker@alfa.fi")
+    alfa = organisation("Alfa", "0737546-2", boss, [worker])
+    rows = [account("1", "ville", worker.email, org_business_id="0737546-2", org_role="admin")]
+    legacy_import.run(write_jsonl(tmp_path, "v1.jsonl", rows), "extranet")
+    organisations.remove_member(alfa, organisations.membership(alfa, worker), actor=boss)
+    db.session.commit()
+
+    again = legacy_import.run(write_jsonl(tmp_path, "v1.jsonl", rows), "extranet")
+    assert again.counts["unchanged"] == 1 and again.memberships_created == 0
+    assert organisations.membership(alfa, worker) is None
+    rows[0]["last_login_at"] = "2024-05-01T10:00:00Z"  # a newer export of the same account
+    newer = legacy_import.run(write_jsonl(tmp_path, "v2.jsonl", rows), "extranet")
+    assert newer.counts["accounts_updated"] == 1 and organisations.membership(alfa, worker) is None
+
+    rows[0]["org_business_id"] = "1572860-0"  # another organisation: a link not applied yet
+    moved = legacy_import.run(write_jsonl(tmp_path, "v3.jsonl", rows), "extranet")
+    assert moved.memberships_created == 1
+    assert organisations.membership(organisations.by_business_id("1572860-0"), worker).role == "admin"
 
 
 def test_a_changed_row_is_updated_and_keeps_a_retired_password_retired(app, tmp_path):

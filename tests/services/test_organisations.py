@@ -2,9 +2,9 @@
 import pytest
 
 from idp.extensions import db
-from idp.models import Membership
+from idp.models import Membership, OutboxMail
 from idp.models.organisation import ADMIN, MEMBER
-from idp.services import business_id, organisations
+from idp.services import business_id, clock, organisations
 from idp.services.organisations import LastAdmin
 from idp.errors import Conflict, ValidationFailed
 from idp.services.audit import SYSTEM
@@ -61,6 +61,30 @@ def test_invitation_waits_for_the_address_and_takes_effect_on_verified_sign_in(a
     db.session.commit()
     assert [m.organisation_id for m in accepted] == [org.id]
     assert organisations.organisations_with_right(newcomer, rp.client) == [org]
+
+
+def test_invitation_not_accepted_within_its_time_to_live_no_longer_takes_effect(app):
+    admin = person("admin@example.fi")
+    admin.locale = "en"
+    org = organisation("Siivous Oy", "0737546-2", admin)
+    organisations.add_member(org, "uusi@example.fi", ADMIN, actor=admin)
+    db.session.commit()
+    invited = db.session.execute(db.select(OutboxMail.text).filter_by(recipient="uusi@example.fi")).scalar_one()
+    assert "The invitation is valid until" in invited
+    clock.advance(app.config["IDP_INVITATION_TTL"] + 1)
+    assert organisations.pending_invitations(org) == []
+    newcomer = person("uusi@example.fi")
+    assert organisations.accept_invitations(newcomer, origin=SYSTEM) == []
+    assert organisations.membership(org, newcomer) is None
+
+    organisations.add_member(org, "toinen@example.fi", MEMBER, actor=admin)  # invited again: a new time
+    db.session.commit()
+    clock.advance(app.config["IDP_INVITATION_TTL"] - 60)
+    organisations.add_member(org, "toinen@example.fi", MEMBER, actor=admin)
+    db.session.commit()
+    clock.advance(120)
+    accepted = organisations.accept_invitations(person("toinen@example.fi"), origin=SYSTEM)
+    assert [m.organisation_id for m in accepted] == [org.id]
 
 
 def test_unverified_address_does_not_accept_invitations(app):

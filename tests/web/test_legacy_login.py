@@ -1,13 +1,17 @@
 """Logging in with old credentials: old user names and old password hashes keep working
 until the person moves over; then only the new ones do."""
+import hashlib
 import json
+import time
 
 import bcrypt
 import pytest
+from passlib.hash import md5_crypt
 
+from idp.errors import InvalidCredentials
 from idp.extensions import db
 from idp.models import Campaign, Identity, LegacyAccount
-from idp.services import clock, identities, legacy_import
+from idp.services import clock, identities, legacy_import, legacy_login
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -85,6 +89,50 @@ def test_same_user_name_in_two_systems_the_password_decides(app, browser, tmp_pa
     assert "From now on you sign in with your email address." in browser.text  # two people: no hint
     browser.submit("/password", password="Pesupäivä1")
     assert "maija.toinen@example.fi" in browser.text and "Your account" in browser.text
+
+
+def test_one_person_signing_in_with_a_shared_user_name_never_locks_out_the_other(app, tmp_path, library):
+    _import(tmp_path, "pesula", [{"legacy_id": "77", "login_name": "maija.m", "email": "maija.toinen@example.fi",
+                                  "password_hash": _hash("Pesupäivä1"), "hash_scheme": "bcrypt"}])
+    other = Identity.by_email("maija.toinen@example.fi")
+    other.email_verified = True
+    db.session.commit()
+    for _ in range(app.config["IDP_LOGIN_DELAY_AFTER"] + 1):
+        assert legacy_login.authenticate("maija.m", "Pesupäivä1", origin=SYSTEM).id == other.id
+    assert identities.authenticate("maija.meikalainen@example.fi", "Kesäloma2019", origin=SYSTEM).id == library.id
+
+    with pytest.raises(InvalidCredentials):  # opens neither: a guess at each of them
+        legacy_login.authenticate("maija.m", "Talvisota1939", origin=SYSTEM)
+    db.session.expire_all()
+    assert [db.session.get(Identity, i.id).failed_logins for i in (library, other)] == [1, 1]
+
+
+def test_the_time_of_the_answer_does_not_tell_which_old_user_names_exist(app, tmp_path):
+    """A name nobody has costs a dummy bcrypt; names whose account has no usable hash, or
+    a quick one, merged or not, must cost as much (loosely: a slow machine only makes this
+    noisier)."""
+    salted = "sha1$s4lt$" + hashlib.sha1("s4ltKesäloma2019".encode()).hexdigest()
+    _import(tmp_path, "verkkokauppa", [
+        {"legacy_id": "1", "login_name": "ilman.salasanaa"},
+        {"legacy_id": "2", "login_name": "vanha.sha1", "password_hash": salted, "hash_scheme": "salted_sha1"},
+        {"legacy_id": "3", "login_name": "vanha.md5", "password_hash": md5_crypt.hash("Kesäloma2019"),
+         "hash_scheme": "md5_crypt"},
+        {"legacy_id": "4", "login_name": "yhdistetty.sha1", "email": "yhdistetty@example.fi", "password_hash": salted,
+         "hash_scheme": "salted_sha1"},
+    ])
+
+    def cost(login_name):
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            with pytest.raises(InvalidCredentials):
+                legacy_login.authenticate(login_name, "Talvisota1939", origin=SYSTEM)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    unknown = cost("ei.ketaan")
+    for login_name in ("ilman.salasanaa", "vanha.sha1", "vanha.md5", "yhdistetty.sha1"):
+        assert cost(login_name) >= unknown / 3, login_name
 
 
 def test_account_without_email_must_add_and_verify_one(browser, library, mailbox):

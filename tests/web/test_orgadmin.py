@@ -3,6 +3,8 @@
 import pytest
 
 from idp.services import organisations
+from idp.services.audit import SYSTEM
+from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
 from tests.support.rp import RelyingParty
@@ -120,3 +122,45 @@ def test_invitation_takes_effect_when_the_address_registers(app, browser, compan
 
     newcomer = Identity.by_email("tuleva@siivous.fi")
     assert organisations.organisations_with_right(newcomer, service.client) == [org]
+
+
+def test_admin_withdraws_a_pending_invitation_and_the_address_no_longer_joins(app, browser, company, service,
+                                                                              mailbox):
+    org, admin, _ = company
+    from idp.extensions import db
+    from idp.models import AuditEvent
+
+    organisations.add_member(org, "tuleva@siivous.fi", "admin", actor=admin, clients=[service.client])
+    db.session.commit()
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    assert "tuleva@siivous.fi (admin)" in browser.text and "valid until" in browser.text
+    browser.submit("/withdraw")
+    assert "The invitation was withdrawn." in browser.text
+    assert "The invitation of tuleva@siivous.fi was withdrawn." in browser.text  # the activity list
+    assert organisations.pending_invitations(org) == []
+    withdrawn = db.session.execute(db.select(AuditEvent).filter_by(event="org.invitation_withdrawn")).scalar_one()
+    assert withdrawn.identity_id == admin.id and withdrawn.organisation_id == org.id
+
+    newcomer = person("tuleva@siivous.fi")
+    assert organisations.accept_invitations(newcomer, origin=SYSTEM) == []
+    assert organisations.membership(org, newcomer) is None
+
+
+def test_inviting_an_address_with_an_account_answers_as_for_one_without(app, browser, company, mailbox):
+    org, admin, _ = company
+    existing = person("maija@siivous.fi", "Maija Meikäläinen")
+    _signed_in(browser, admin)
+    pages = []
+    for email in ("maija@siivous.fi", "ei.tiliä@siivous.fi"):
+        browser.get(f"/orgs/{org.id}")
+        browser.submit("/invite", email=email, role="member")
+        pages.append(browser.text.replace(email, "EMAIL"))
+        assert f"{email} was invited: they join when they next sign in with this address." in browser.text
+    assert "Maija Meikäläinen" not in pages[0] and pages[0].count("EMAIL") == pages[1].count("EMAIL")
+    assert organisations.membership(org, existing) is None
+    assert mailbox.last("maija@siivous.fi")
+
+    maija = Browser(app)
+    _signed_in(maija, existing)  # the invitation takes effect when she signs in
+    assert organisations.membership(org, existing).role == "member"

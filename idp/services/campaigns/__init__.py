@@ -52,6 +52,7 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
            origin: Origin = SYSTEM) -> tuple[Campaign, dict]:
     """A draft campaign, and what its target found ({"targeted"}, plus "unknown" and
     "invalid" addresses for an emails:FILE target, whose lines are `email_lines`)."""
+    target = targeting.normalise(target)
     kind, _ = targeting.parse(target)
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -64,7 +65,7 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
         raise ValidationFailed(_l("A cutover applies only to a legacy-system target."))
     if any(day < 1 for day in reminder_days) or (rate_per_minute is not None and rate_per_minute < 1):
         raise ValidationFailed(_l("Reminder days and the rate must be positive numbers."))
-    campaign = Campaign(name=name, target=target.strip(), requirements=[r for r in REQUIREMENTS if r in requirements],
+    campaign = Campaign(name=name, target=target, requirements=[r for r in REQUIREMENTS if r in requirements],
                         starts_at=starts_at, deadline_at=deadline_at, cutover_at=cutover_at,
                         reminder_days=sorted(set(reminder_days)), rate_per_minute=rate_per_minute, status=DRAFT)
     db.session.add(campaign)

@@ -35,6 +35,13 @@ def parse(target: str) -> tuple[str, str]:
                               "or emails:FILE.", target=target))
 
 
+def normalise(target: str) -> str:
+    """The TARGET as stored: kind and argument without the spaces typed around them, so
+    `legacy-system: kirjasto` is the legacy-system:kirjasto the cutover looks for."""
+    kind, argument = parse(target)
+    return f"{kind}:{argument}" if argument else kind
+
+
 def _identity_ids(kind: str, argument: str):
     """SELECT of the ids of everyone the target means now (not for emails: those are stored)."""
     ids = db.select(Identity.id)

@@ -1,23 +1,27 @@
 """Organisations named by imported rows: created by business id, joined with the row's role.
 
-Runs after the accounts are written, once per import; repeatable (an existing membership
-keeps its role, so the first admin an organisation got is kept and nobody is demoted).
+Runs after the accounts are written, once per import, on the rows whose link was not yet
+applied (new rows, and rows now naming another organisation or person; see
+LegacyAccount.org_linked_at). So a re-import changes nothing: a member an admin removed
+stays removed, and an existing membership keeps its role (the first admin an
+organisation got is kept and nobody is demoted). An import killed before this step
+leaves its links unapplied, and the next run applies them.
 """
 from __future__ import annotations
 
 from ...extensions import db
 from ...models import LegacyAccount, Membership, Organisation
 from ...models.organisation import ADMIN, MEMBER
-from .. import audit, business_id
+from .. import audit, business_id, clock
 
 
 def join(system: str) -> int:
-    """Memberships created from this system's rows."""
+    """Memberships created from this system's rows not yet applied."""
+    pending = (LegacyAccount.system == system, LegacyAccount.identity_id.is_not(None),
+               LegacyAccount.org_business_id.is_not(None), LegacyAccount.org_linked_at.is_(None))
     rows = db.session.execute(
         db.select(LegacyAccount.identity_id, LegacyAccount.org_business_id, LegacyAccount.org_role)
-        .where(LegacyAccount.system == system, LegacyAccount.identity_id.is_not(None),
-               LegacyAccount.org_business_id.is_not(None))
-        .distinct().order_by(LegacyAccount.org_business_id, LegacyAccount.identity_id)
+        .where(*pending).distinct().order_by(LegacyAccount.org_business_id, LegacyAccount.identity_id)
     ).all()
     created = 0
     organisations: dict[str, Organisation] = {}
@@ -42,5 +46,6 @@ def join(system: str) -> int:
             audit.record("org.member_added", organisation=organisation, identity=identity_id,
                          role=ADMIN if role == ADMIN else MEMBER, source=f"legacy:{system}")
             created += 1
+    db.session.execute(db.update(LegacyAccount).where(*pending).values(org_linked_at=clock.now()))
     db.session.commit()
     return created

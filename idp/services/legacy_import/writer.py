@@ -26,6 +26,7 @@ from .rows import Problem, Row
 accounts = LegacyAccount.__table__
 identities = Identity.__table__
 # Columns an update overwrites; password_retired_at stays: a retired hash stays retired.
+# (org_linked_at is kept or cleared: see _org_link_kept.)
 _UPDATED = ("login_name", "login_name_normalized", "email", "name", "phone", "password_hash", "hash_scheme",
             "legacy_created_at", "legacy_last_login_at", "org_business_id", "org_role", "identity_id",
             "row_digest", "imported_at")
@@ -73,8 +74,17 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime) 
                        row.password_hash, row.hash_scheme, moment(row.created_at), moment(row.last_login_at),
                        row.org_business_id, row.org_role, identity_id, row.digest, now))
     _insert_rows(conn, accounts, _ACCOUNT_COLUMNS, values, lambda statement: statement.on_conflict_do_update(
-        index_elements=["system", "legacy_id"], set_={name: statement.excluded[name] for name in _UPDATED}))
+        index_elements=["system", "legacy_id"], set_={**{name: statement.excluded[name] for name in _UPDATED},
+                                                      "org_linked_at": _org_link_kept(statement.excluded)}))
     return outcome
+
+
+def _org_link_kept(excluded):
+    """An applied organisation link stays applied while the row names the same organisation
+    for the same person (organisations.join skips it); any other change is a new link."""
+    same = sa.and_(accounts.c.org_business_id.is_not_distinct_from(excluded.org_business_id),
+                   accounts.c.identity_id.is_not_distinct_from(excluded.identity_id))
+    return sa.case((same, accounts.c.org_linked_at), else_=sa.null())
 
 
 def refresh_statistics(conn: sa.Connection) -> None:
