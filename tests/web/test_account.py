@@ -79,6 +79,7 @@ def test_profile_update_saves_name_and_normalises_mobile_number(app, user):
     ("+358 50 765 4321", "+358507654321"),
     ("00358 40 1234567", "+358401234567"),
     ("+46 70 123 45 67", "+46701234567"),
+    ("٠٤٠ ١٢٣ ٤٥٦٧", "+358401234567"),  # typed on an Arabic keyboard
 ])
 def test_mobile_numbers_are_stored_in_international_form(app, user, typed, stored):
     browser = _signed_in(app, user)
