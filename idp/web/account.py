@@ -18,6 +18,7 @@ from ..flows.email_change import EmailChangeFlow, State
 from ..services import account, organisations
 from ..services.account import FormRejected
 from .browser import browser_id, current_identity, current_session, origin
+from .locale import remember_choice
 
 bp = Blueprint("account", __name__)
 
@@ -84,7 +85,9 @@ def profile(identity):
     session["locale"] = identity.locale
     refresh()  # the confirmation below is already in the newly chosen language
     flash(_("Your details were saved."))
-    return redirect(url_for("account.home", _anchor="profile"))
+    # Also this browser's latest choice: an older pick with the FI / SV / EN links must not
+    # win over it at the next sign-in.
+    return remember_choice(redirect(url_for("account.home", _anchor="profile")), identity.locale)
 
 
 @bp.route("/account/email", methods=["POST"])

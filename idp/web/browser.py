@@ -16,6 +16,7 @@ from ..models import LoginSession
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import request_id
+from .locale import chosen_in_browser
 
 
 def browser_id() -> str:
@@ -49,11 +50,11 @@ def current_identity():
 
 def sign_in(login_session: LoginSession) -> None:
     """Attach a fresh login to this browser; the cookie lives as long as 'remember me' says.
-    The person's own language choice applies unless this visit asked for one."""
+    The account's language applies unless this visit or this browser chose one."""
     keep = {k: session[k] for k in ("browser", "locale") if k in session}
     session.clear()
     session.update(keep)
-    if "locale" not in session and login_session.identity.locale:
+    if "locale" not in session and chosen_in_browser() is None and login_session.identity.locale:
         session["locale"] = login_session.identity.locale
     session["sid"] = login_session.sid
     session.permanent = login_session.remember
