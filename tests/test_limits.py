@@ -116,6 +116,20 @@ def test_reset_and_registration_mails_per_address_count_together_across_ips(limi
     assert third.submit("/recovery", follow=False, email="someone.else@example.fi").status_code == 302
 
 
+def test_a_reset_by_old_user_name_counts_against_the_accounts_address(limited, user, mailbox):
+    from tests.campaigns.helpers import legacy_account
+
+    legacy_account(user, "kirjasto", "7")  # old user name "user7"
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
+    first = _from(Browser(made), "10.0.2.11")
+    first.get("/recovery")
+    assert first.submit("/recovery", follow=False, email="user7").status_code == 302
+    second = _from(Browser(made), "10.0.2.12")
+    second.get("/recovery")
+    assert second.submit("/recovery", follow=False, email=user.email).status_code == 429
+    assert len(mailbox.to(user.email)) == 1
+
+
 def test_form_mistakes_do_not_count_against_the_address(limited, user):
     made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
     browser = _from(Browser(made), "10.0.3.1")
