@@ -130,6 +130,21 @@ def test_a_reset_by_old_user_name_counts_against_the_accounts_address(limited, u
     assert len(mailbox.to(user.email)) == 1
 
 
+def test_the_too_many_attempts_page_says_how_long_the_wait_is(limited):
+    made = limited(IDP_RECOVERY_RATE_LIMIT="1 per hour")
+    browser = _from(Browser(made), "10.0.2.21")
+    browser.get("/recovery")
+    browser.submit("/recovery", email="nobody@example.fi")
+    for language, said in (("en", "Too many attempts. Try again in 60 minutes."),
+                           ("fi", "Liian monta yritystä. Yritä uudelleen 60 minuutin kuluttua."),
+                           ("sv", "För många försök. Försök igen om 60 minuter.")):
+        browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        browser.get("/recovery")
+        blocked = browser.submit("/recovery", email="nobody@example.fi")
+        assert blocked.status_code == 429 and 3540 < int(blocked.headers["Retry-After"]) <= 3600
+        assert said in browser.text
+
+
 def test_form_mistakes_do_not_count_against_the_address(limited, user):
     made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
     browser = _from(Browser(made), "10.0.3.1")
