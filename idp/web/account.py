@@ -51,6 +51,8 @@ def render_home(identity, *, errors: dict | None = None, form: dict | None = Non
 
 @bp.app_template_filter("local_time")
 def local_time(value: dt.datetime) -> str:
+    """A stored (naive UTC) time as pages and mail show it: in IDP_TIMEZONE, in the page's
+    or the mail's language. Not Flask-Babel's datetimeformat, which would say UTC."""
     zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
     local = value.replace(tzinfo=dt.timezone.utc).astimezone(zone)
     return f"{format_date(local, 'medium', locale=ui_locale())} {format_time(local, 'short', locale=ui_locale())}"

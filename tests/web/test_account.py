@@ -1,12 +1,15 @@
 """The account page as its owner meets it: details and language, password, sign-in email
 (changed only once the new address is proved), devices signed in, services allowed."""
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_time
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import identities
+from idp.services import clock, identities
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
 
@@ -161,6 +164,19 @@ def test_password_change_logs_out_other_devices_and_ends_their_tokens(app, rp, u
     assert not _can_sign_in(app, user.email, user.test_password)
     assert "identity.password_changed" in _events()
     assert mailbox.last(user.email)["Subject"] == "Your Tunnus password was changed"
+
+
+def test_the_password_changed_mail_gives_the_time_in_finnish_time_as_the_pages_do(app, user, mailbox):
+    browser = _signed_in(app, user)
+    browser.get("/account")
+    before = clock.now()
+    browser.submit("/account/password", current_password=user.test_password, new_password=NEW_PASSWORD)
+    after = clock.now()
+    text = mailbox.text(mailbox.last(user.email))
+    helsinki = {format_time(moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/Helsinki")), "short",
+                            locale="en") for moment in (before, after)}
+    assert any(f" {shown}. You were signed out" in text for shown in helsinki), text
+    assert "UTC" not in text
 
 
 def _start_email_change(browser, new_email):
