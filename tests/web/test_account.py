@@ -226,6 +226,22 @@ def test_email_change_by_the_link_in_the_mail(app, user, mailbox):
     assert "This link is no longer valid" in elsewhere.text
 
 
+def test_an_address_taken_before_the_link_is_confirmed_is_said_so_on_the_link_page(app, user, mailbox):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL)
+    link = mailbox.link(NEW_EMAIL, "/confirm/")
+    identities.create(NEW_EMAIL, "toisen ihmisen salasana", "Toinen", verified=True)
+    db.session.commit()
+
+    elsewhere = _browser(app)
+    elsewhere.get(link)
+    elsewhere.submit("/confirm/")
+    assert elsewhere.page.status_code == 400
+    assert "This address now belongs to another account." in elsewhere.text
+    assert "too many wrong codes" not in elsewhere.text
+    assert _stored(user).email == user.email
+
+
 def _neutral(page: str, email: str) -> str:
     """The page without what differs anyway: the address typed, the flow id, and the CSRF
     token (signed with the second it was made in)."""
