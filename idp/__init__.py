@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, g, jsonify, render_template, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -149,8 +150,9 @@ def _register_errors(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 429:
-            body, status = respond(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."), "slow_down")
-            return body, status, {"Retry-After": str(getattr(error, "retry_after", None) or _retry_after())}
+            wait = getattr(error, "retry_after", None) or _retry_after()
+            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down")
+            return body, status, {"Retry-After": str(wait)}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
         if status == 404:
@@ -175,6 +177,15 @@ def _register_errors(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request_id.loggable_path())
         db.session.rollback()
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
+
+
+def _wait_message(seconds: int) -> str:
+    """The Retry-After in words: some limits last an hour, and "a minute" would send people
+    back to fail again and again."""
+    if seconds < 90:
+        return _("Too many attempts. Wait a minute and try again.")
+    return ngettext("Too many attempts. Try again in %(num)d minute.", "Too many attempts. Try again in %(num)d minutes.",
+                    math.ceil(seconds / 60))
 
 
 def _retry_after() -> int:

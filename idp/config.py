@@ -81,7 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_INVITATION_TTL", 14 * 24 * 3600, "How long an invitation to an organisation can be accepted, in seconds; inviting the address again starts it anew.", int),
     Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
-    Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people (sessions, allowed services)."),
+    Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people, on pages and in mail."),
     Setting("IDP_LOG_FORMAT", "text", "Log lines as readable text, or json: one JSON object a line with the request id (use in production)."),
     Setting("IDP_ACCESS_LOG", True, "One access line per request (request id, method, path without query, status, duration), written by the app.", _bool),
     Setting("IDP_METRICS_TOKEN", None, "Bearer token Prometheus must send for /metrics (Authorization: Bearer ...); absent: /metrics answers anyone, so let the proxy answer it only to the scraper."),

@@ -116,6 +116,35 @@ def test_reset_and_registration_mails_per_address_count_together_across_ips(limi
     assert third.submit("/recovery", follow=False, email="someone.else@example.fi").status_code == 302
 
 
+def test_a_reset_by_old_user_name_counts_against_the_accounts_address(limited, user, mailbox):
+    from tests.campaigns.helpers import legacy_account
+
+    legacy_account(user, "kirjasto", "7")  # old user name "user7"
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
+    first = _from(Browser(made), "10.0.2.11")
+    first.get("/recovery")
+    assert first.submit("/recovery", follow=False, email="user7").status_code == 302
+    second = _from(Browser(made), "10.0.2.12")
+    second.get("/recovery")
+    assert second.submit("/recovery", follow=False, email=user.email).status_code == 429
+    assert len(mailbox.to(user.email)) == 1
+
+
+def test_the_too_many_attempts_page_says_how_long_the_wait_is(limited):
+    made = limited(IDP_RECOVERY_RATE_LIMIT="1 per hour")
+    browser = _from(Browser(made), "10.0.2.21")
+    browser.get("/recovery")
+    browser.submit("/recovery", email="nobody@example.fi")
+    for language, said in (("en", "Too many attempts. Try again in 60 minutes."),
+                           ("fi", "Liian monta yritystä. Yritä uudelleen 60 minuutin kuluttua."),
+                           ("sv", "För många försök. Försök igen om 60 minuter.")):
+        browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        browser.get("/recovery")
+        blocked = browser.submit("/recovery", email="nobody@example.fi")
+        assert blocked.status_code == 429 and 3540 < int(blocked.headers["Retry-After"]) <= 3600
+        assert said in browser.text
+
+
 def test_form_mistakes_do_not_count_against_the_address(limited, user):
     made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="1 per hour")
     browser = _from(Browser(made), "10.0.3.1")

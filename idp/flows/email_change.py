@@ -89,22 +89,24 @@ class EmailChangeFlow(Flow):
                 raise FormRejected({"code": _l("This code is no longer valid. Start the change again.")})
             raise FormRejected({"code": _l("The code is not correct. Attempts left: %(count)d.",
                                            count=challenges.attempts_left(record))})
-        self._complete(origin, locale)
+        self._complete(origin, locale, problem_at="code")
 
     def follow_link(self, token: str, *, origin: Origin, locale: str) -> None:
         accepted, record = challenges.redeem_token(self.data["challenge"], token)
         if not accepted:
             raise FormRejected({"link": _l("This link is no longer valid. Start the change again.")})
         self.update(challenge=record)
-        self._complete(origin, locale)
+        self._complete(origin, locale, problem_at="link")
 
-    def _complete(self, origin: Origin, locale: str) -> None:
+    def _complete(self, origin: Origin, locale: str, *, problem_at: str) -> None:
+        """`problem_at`: where the page shows why the change failed (the code field, or
+        the page the mailed link opens)."""
         identity = db.session.get(Identity, self.data["identity_id"])
         taken = Identity.by_email(self.new_email)
         if identity is None or taken is not None and taken.id != identity.id:
             # Someone took the address after the code was sent; only its holder learns it.
             db.session.commit()
-            raise FormRejected({"code": _l("This address now belongs to another account.")})
+            raise FormRejected({problem_at: _l("This address now belongs to another account.")})
         old_email = identity.email
         identity.set_email(self.new_email)
         identity.email_verified = True

@@ -1,5 +1,5 @@
 """Forgotten password: prove the email address with a mailed code or link, then choose a
-new password.
+new password. An old login name (services/legacy_login) stands for its account's address.
 
 States: request -> code_sent -> new_password -> done, or request -> not_sent when the
 mail could not be sent. The diagram is docs/flows/recovery.md.
@@ -15,7 +15,7 @@ from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
 from ..models.outbox import FAILED
-from ..services import audit, challenges, clock, identities, links, mail, password_policy
+from ..services import audit, challenges, clock, identities, legacy_login, links, mail, password_policy
 from ..services.audit import Origin
 from .base import Flow
 
@@ -77,33 +77,46 @@ class RecoveryFlow(Flow):
             return "expired" if record["expires_at"] <= clock.timestamp() else "too_many"
         return None
 
-    def request(self, email: str, ui_locale: str, origin: Origin) -> bool:
-        """Mail a code and link if the address has an account; False if the mail failed.
+    @property
+    def by_login_name(self) -> bool:
+        return bool(self.data.get("by_login_name"))
+
+    def request(self, identifier: str, ui_locale: str, origin: Origin) -> bool:
+        """Mail a code and link if the address (or old login name) has an account; False if
+        the mail failed.
 
         An unknown address is mailed too, that no account uses it (perhaps the person
         signed up with another one), and gets a challenge no code or link can ever match:
         the journey looks, counts and takes as long as for an account, so neither the page
         nor its timing tells whether there is one (OWASP's Forgot Password Cheat Sheet).
+        An unknown, unmerged or shared login name has no address to mail; its page looks
+        the same, though it is quicker (the login page's masked hint already tells which
+        login names lead to an account).
         """
-        email = email.strip()[:320]
-        identity = Identity.by_email(email)
+        identifier = identifier.strip()[:320]
+        by_login_name = not identities.valid_email(identifier)
+        identity = legacy_login.identity_for(identifier) if by_login_name else Identity.by_email(identifier)
         code, token, record = challenges.issue(CODE_TTL)
         self.stored.expires_at = clock.now() + dt.timedelta(seconds=CODE_TTL)
-        if identity is None:
+        if identity is None and by_login_name:
+            record, message = {**record, "code": "", "token": ""}, None
+            audit.record("recovery.requested", "failure", origin=origin, reason="unknown_login_name")
+        elif identity is None:
             record = {**record, "code": "", "token": ""}
-            message = mail.enqueue("reset_no_account", email, ui_locale, email=email,
+            message = mail.enqueue("reset_no_account", identifier, ui_locale, email=identifier,
                                    reset_link=links.external("recovery.start"),
                                    register_link=links.external("register.start"))
             audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email",
-                         email=normalise_email(email))
+                         email=normalise_email(identifier))
         else:
             message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
                                    code=code, minutes=CODE_TTL // 60, email=identity.email,
                                    link=links.external("recovery.link", flow_id=self.id, token=token))
             audit.record("recovery.requested", origin=origin, identity=identity)
-        self.update(email=email, identity_id=identity.id if identity else None, challenge=record)
+        self.update(email=identifier, by_login_name=by_login_name, identity_id=identity.id if identity else None,
+                    challenge=record)
         db.session.commit()
-        if mail.deliver_now(message):
+        if message is None or mail.deliver_now(message):
             self.transition("sent")
             db.session.commit()
             return True

@@ -13,6 +13,7 @@ import secrets
 from ..extensions import db
 from ..models import RecoveryCode
 from ..services import clock, secrets_box
+from ..services.digits import ascii_digits
 
 COUNT = 10
 # No 0/o or 1/l/i: the codes are read off paper and typed by hand.
@@ -21,7 +22,7 @@ LENGTH = 12
 
 
 def _normalise(code: str) -> str:
-    return "".join(ch for ch in (code or "").lower() if ch.isalnum())[:64]
+    return "".join(ch for ch in ascii_digits(code).lower() if ch.isalnum())[:64]
 
 
 def _hash(code: str) -> str:

@@ -23,10 +23,11 @@ from ..models import TotpCredential
 from ..services import account, audit, clock, secrets_box
 from ..services.account import FormRejected
 from ..services.audit import Origin
+from ..services.digits import ascii_digits
 from . import passkey, recovery_codes
 
 ISSUER_NAME = "Tunnus"
-CODE = re.compile(r"\d{6}")
+CODE = re.compile(r"[0-9]{6}")
 WINDOW = (-1, 0, 1)  # pyotp's valid_window=1, stepped by hand to learn which step matched
 
 
@@ -120,7 +121,7 @@ def disable(identity, password: str, code: str, *, origin: Origin) -> None:
     found = _confirmed(identity)
     account.confirm_password(identity, password, origin=origin, event="totp.disabled")
     code = (code or "").strip()
-    check = verify_login if CODE.fullmatch(code.replace(" ", "")) else verify_recovery_code
+    check = verify_login if CODE.fullmatch(_typed(code)) else verify_recovery_code
     try:
         check(identity, code, origin=origin, event="totp.disabled")
     except TotpRejected as rejected:
@@ -148,8 +149,12 @@ def _confirmed(identity) -> TotpCredential:
     return found
 
 
+def _typed(code: str) -> str:
+    return ascii_digits((code or "").replace(" ", ""))
+
+
 def _matching_step(found: TotpCredential, code: str) -> int | None:
-    code = (code or "").replace(" ", "")
+    code = _typed(code)
     if not CODE.fullmatch(code):
         return None
     totp = pyotp.TOTP(secrets_box.decrypt(found.secret_encrypted))

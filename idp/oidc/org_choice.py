@@ -3,7 +3,8 @@
 consumer clients: none. business clients: one where the person holds a right for the
 client — chosen by `org_id` in the request, earlier in this request, the browser's
 active organisation, or the only one there is; otherwise the person picks. both: the
-same, with "myself" as a choice. prompt=select_account always asks.
+same, with "myself" as a choice, also as the browser's active choice. prompt=select_account
+always asks.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class Choice:
     denied_for: list[Organisation] = field(default_factory=list)
 
 
-def decide(client, identity, params: dict, chosen: str | None, active_id: int | None, prompts: set) -> Choice:
+def decide(client, identity, params: dict, chosen: str | None, active: int | str | None, prompts: set) -> Choice:
+    """`active`: what the browser acts for, an organisation's id or PERSONAL; None if never chosen."""
     if client.org_mode == "consumer":
         return Choice(decided=True)
     options = organisations.organisations_with_right(identity, client)
@@ -48,8 +50,10 @@ def decide(client, identity, params: dict, chosen: str | None, active_id: int | 
     if not options:
         return Choice(decided=True) if personal_ok else Choice(denied_for=_own_organisations(identity))
     if "select_account" not in prompts:
-        if active_id is not None and str(active_id) in by_id:
-            return Choice(organisation=by_id[str(active_id)], decided=True)
+        if active == PERSONAL and personal_ok:
+            return Choice(decided=True)
+        if active is not None and str(active) in by_id:
+            return Choice(organisation=by_id[str(active)], decided=True)
         if len(options) == 1 and not personal_ok:
             return Choice(organisation=options[0], decided=True)
     return Choice(ask=options, allow_personal=personal_ok)

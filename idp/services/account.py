@@ -11,12 +11,13 @@ from ..extensions import db
 from ..models import Client, Consent, Identity, LoginSession, Token
 from . import audit, clock, identities, links, mail, passwords, sessions
 from .audit import Origin
+from .digits import ascii_digits
 
 LOCALES = ("fi", "sv", "en")
 MAX_NAME_LENGTH = 200
 # Finnish mobile numbers begin 04x or 050; abroad, anything E.164 allows (at most 15 digits).
-FINNISH_MOBILE = re.compile(r"\+358(4\d|50)\d{5,8}")
-INTERNATIONAL = re.compile(r"\+[1-9]\d{6,14}")
+FINNISH_MOBILE = re.compile(r"\+358(4[0-9]|50)[0-9]{5,8}")
+INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class FormRejected(ValidationFailed):
@@ -30,7 +31,7 @@ class FormRejected(ValidationFailed):
 def normalise_phone(raw: str) -> str | None:
     """'040 123 4567', '+358 40 1234567' and '00358401234567' all become '+358401234567'.
     Empty means no number; anything that is not a mobile number raises FormRejected."""
-    number = re.sub(r"[\s\-().]", "", raw or "")
+    number = ascii_digits(re.sub(r"[\s\-().]", "", raw or ""))
     if not number:
         return None
     if number.startswith("00"):

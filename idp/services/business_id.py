@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import re
 
+from .digits import ascii_digits
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
 
 
 def normalise(value: str) -> str | None:
     """The canonical '1234567-8' form, or None when the id is malformed or its check digit wrong."""
-    match = re.fullmatch(r"(\d{6,7})-(\d)", (value or "").strip())
+    match = re.fullmatch(r"([0-9]{6,7})-([0-9])", ascii_digits((value or "").strip()))
     if not match:
         return None
     digits, check = match.group(1).zfill(7), int(match.group(2))

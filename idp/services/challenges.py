@@ -13,6 +13,7 @@ import secrets
 
 from ..errors import IdpError
 from . import clock, secrets_box
+from .digits import ascii_digits
 
 MAX_WRONG_CODES = 5
 
@@ -59,7 +60,7 @@ def redeem_code(record: dict, code: str) -> tuple[bool, dict]:
     """(accepted, updated record). A wrong code counts towards the limit."""
     if not usable(record):
         return False, record
-    if _matches(record["code"], (code or "").strip().replace(" ", "")):
+    if _matches(record["code"], ascii_digits((code or "").strip().replace(" ", ""))):
         return True, {**record, "used": True}
     return False, {**record, "wrong": record["wrong"] + 1}
 

@@ -57,6 +57,16 @@ def email_hint(login_name: str) -> str | None:
     return mask(db.session.get(Identity, identity_ids.pop()).email)
 
 
+def identity_for(login_name: str) -> Identity | None:
+    """The identity an old login name leads to, for a password reset by email (also after
+    the cutover: the reset is the way back in). None when the name is unknown, its account
+    was never merged (no email to send to) or several people share it."""
+    identity_ids = {a.identity_id for a in accounts(login_name)}
+    if len(identity_ids) != 1 or None in identity_ids:
+        return None
+    return db.session.get(Identity, identity_ids.pop())
+
+
 def authenticate(login_name: str, password: str, *, origin: Origin) -> Identity:
     """The identity an old login name and its password open; InvalidCredentials, or
     NeedsEmail for an old account not merged into an identity yet.

@@ -18,6 +18,7 @@ from ..flows.email_change import EmailChangeFlow, State
 from ..services import account, organisations
 from ..services.account import FormRejected
 from .browser import browser_id, current_identity, current_session, origin
+from .locale import remember_choice
 
 bp = Blueprint("account", __name__)
 
@@ -50,6 +51,8 @@ def render_home(identity, *, errors: dict | None = None, form: dict | None = Non
 
 @bp.app_template_filter("local_time")
 def local_time(value: dt.datetime) -> str:
+    """A stored (naive UTC) time as pages and mail show it: in IDP_TIMEZONE, in the page's
+    or the mail's language. Not Flask-Babel's datetimeformat, which would say UTC."""
     zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
     local = value.replace(tzinfo=dt.timezone.utc).astimezone(zone)
     return f"{format_date(local, 'medium', locale=ui_locale())} {format_time(local, 'short', locale=ui_locale())}"
@@ -84,7 +87,9 @@ def profile(identity):
     session["locale"] = identity.locale
     refresh()  # the confirmation below is already in the newly chosen language
     flash(_("Your details were saved."))
-    return redirect(url_for("account.home", _anchor="profile"))
+    # Also this browser's latest choice: an older pick with the FI / SV / EN links must not
+    # win over it at the next sign-in.
+    return remember_choice(redirect(url_for("account.home", _anchor="profile")), identity.locale)
 
 
 @bp.route("/account/email", methods=["POST"])

@@ -13,9 +13,11 @@ from flask import current_app, g, request, session
 
 from ..extensions import db
 from ..models import LoginSession
+from ..oidc.org_choice import PERSONAL
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import request_id
+from .locale import chosen_in_browser
 
 
 def browser_id() -> str:
@@ -49,11 +51,11 @@ def current_identity():
 
 def sign_in(login_session: LoginSession) -> None:
     """Attach a fresh login to this browser; the cookie lives as long as 'remember me' says.
-    The person's own language choice applies unless this visit asked for one."""
+    The account's language applies unless this visit or this browser chose one."""
     keep = {k: session[k] for k in ("browser", "locale") if k in session}
     session.clear()
     session.update(keep)
-    if "locale" not in session and login_session.identity.locale:
+    if "locale" not in session and chosen_in_browser() is None and login_session.identity.locale:
         session["locale"] = login_session.identity.locale
     session["sid"] = login_session.sid
     session.permanent = login_session.remember
@@ -65,6 +67,19 @@ def sign_out() -> None:
     session.clear()
     session.update(keep)
     g.login_session = None
+
+
+# "Myself" chosen on the account page, as the sid of the login it was chosen in: the
+# LoginSession's organisation_id is None then, which also means "never chose".
+ACTING_PERSONALLY = "acting_personally"
+
+
+def acting_for(login_session: LoginSession) -> int | str | None:
+    """What this browser acts for in this login: the active organisation's id,
+    org_choice.PERSONAL, or None when the person has not chosen."""
+    if login_session.organisation_id is not None:
+        return login_session.organisation_id
+    return PERSONAL if session.get(ACTING_PERSONALLY) == login_session.sid else None
 
 
 # A kiosk's PIN session lives under its own key: the browser's ordinary session never

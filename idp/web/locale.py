@@ -1,5 +1,7 @@
 """The UI language: OIDC ui_locales, else the language switcher (a year-long cookie),
-else the browser's Accept-Language, else the default (Finnish)."""
+else the browser's Accept-Language, else the default (Finnish). Signing in brings the
+account's language, unless this browser's switcher or this visit's ui_locales chose one
+(web/browser.sign_in); saving the language on the account page counts as a choice."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -18,10 +20,20 @@ def choose(code):
     if code not in LOCALES:
         abort(404)
     session.pop("locale", None)  # an explicit choice overrides an earlier ui_locales
-    response = redirect(_same_site_path(request.args.get("next")) or "/")
+    # Not stored on the account: a plain link that any site could make a browser follow.
+    return remember_choice(redirect(_same_site_path(request.args.get("next")) or "/"), code)
+
+
+def remember_choice(response, code: str):
+    """This browser's own choice of language, for a year."""
     response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+def chosen_in_browser() -> str | None:
+    chosen = request.cookies.get(COOKIE)
+    return chosen if chosen in LOCALES else None
 
 
 def here() -> str:
@@ -51,7 +63,7 @@ def _same_site_path(url: str | None) -> str | None:
 def select_locale() -> str | None:
     if not has_request_context():
         return None  # commands and mail outside a request use Babel's default
-    for chosen in (session.get("locale"), request.cookies.get(COOKIE)):
+    for chosen in (session.get("locale"), chosen_in_browser()):
         if chosen in LOCALES:
             return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["IDP_DEFAULT_LOCALE"]

@@ -8,7 +8,7 @@ from ..errors import InvalidCredentials
 from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
-from ..services.identities import valid_email
+from ..services.identities import valid_email, valid_identifier
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from .browser import browser_id, current_identity, current_session, origin, sign_in
 from .limits import login_flow_email, per_account, per_ip
@@ -49,8 +49,7 @@ def identify(flow_id):
     if request.method == "GET":
         return render_template("login/identify.html", flow=flow)
     identifier = (request.form.get("email") or "").strip()
-    # Without "@" it is an old user name or customer code; with one it must be an email.
-    if not identifier or len(identifier) > 320 or ("@" in identifier and not valid_email(identifier)):
+    if not valid_identifier(identifier):
         return render_template("login/identify.html", flow=flow, email=identifier, error="invalid_email"), 400
     flow.identify(identifier)
     return redirect(url_for("login.show", flow_id=flow.id))

@@ -1,5 +1,5 @@
-"""Forgotten password pages: ask for the email, enter the mailed code (or open the mailed
-link in any browser), choose a new password, and be signed in."""
+"""Forgotten password pages: ask for the email (or an old user name), enter the mailed code
+(or open the mailed link in any browser), choose a new password, and be signed in."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -9,7 +9,8 @@ from ..errors import FlowExpired, IdpError
 from ..extensions import limiter
 from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
-from ..services.identities import valid_email
+from ..services import legacy_login
+from ..services.identities import valid_email, valid_identifier
 from .browser import browser_id, origin
 from .limits import per_account
 from .login import advance
@@ -31,24 +32,35 @@ def _login_flow(flow_id: str | None) -> LoginFlow | None:
         return None
 
 
+def _mail_to() -> str | None:
+    """The address a reset request mails to, for its per-address limit: an old user name
+    counts against its account's address."""
+    typed = (request.form.get("email") or "").strip()
+    if valid_email(typed):
+        return typed
+    identity = legacy_login.identity_for(typed)
+    return identity.email if identity is not None else None
+
+
 def _asked_flow() -> RecoveryFlow:
     return RecoveryFlow.load_asked(request.view_args["flow_id"], browser_id())
 
 
 @bp.route("/recovery", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_RECOVERY_RATE_LIMIT"], methods=["POST"])
-@per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", lambda: request.form.get("email"), scope="mail_to", methods=["POST"],
+@per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", _mail_to, scope="mail_to", methods=["POST"],
              deduct_when=lambda response: response.status_code == 302)
 def start():
     login_flow = _login_flow(request.values.get("flow"))
     if request.method == "GET":
         email = request.args.get("email") or (login_flow.email if login_flow else "")
         return render_template("recovery/request.html", email=email.strip()[:320], login_flow=login_flow)
-    email = (request.form.get("email") or "").strip()
-    if not valid_email(email):
-        return render_template("recovery/request.html", email=email, login_flow=login_flow, error="invalid_email"), 400
+    identifier = (request.form.get("email") or "").strip()
+    if not valid_identifier(identifier):
+        return render_template("recovery/request.html", email=identifier, login_flow=login_flow,
+                               error="invalid_email"), 400
     flow = RecoveryFlow.start(browser_id(), return_to=login_flow.return_to if login_flow else None)
-    flow.request(email, _ui_locale(), origin())
+    flow.request(identifier, _ui_locale(), origin())
     return redirect(url_for("recovery.show", flow_id=flow.id))
 
 

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from ..errors import FlowExpired
 from ..extensions import limiter
 from ..flows.registration import CodeRejected, FormRejected, LinkRejected, RegistrationFlow, State
+from ..services.digits import ascii_digits
 from .browser import browser_id, current_identity, origin
 from .limits import per_account
 from .login import advance
@@ -80,8 +81,8 @@ def verify(flow_id):
         return render_template("register/verified.html", return_to=flow.return_to)
     if request.method == "GET":
         return render_template("register/verify.html", flow=flow, resent=request.args.get("resent") == "1")
-    code = re.sub(r"\s", "", request.form.get("code") or "")
-    if not flow.code_void and not re.fullmatch(r"\d{6}", code):
+    code = ascii_digits(re.sub(r"\s", "", request.form.get("code") or ""))
+    if not flow.code_void and not re.fullmatch(r"[0-9]{6}", code):
         return render_template("register/verify.html", flow=flow, error="format"), 400
     try:
         login = flow.verify_code(code, origin())

@@ -48,9 +48,11 @@ def login_step(flow_id):
     """The app's code, or a recovery code instead of whichever second factor the person has."""
     flow = LoginFlow.load(flow_id, browser_id())
     step = flow.next_step() if flow.state is State.STEPS else None
-    identity, recovery = flow.identity, request.endpoint.endswith("recovery")
-    if step is None or step.name != second_factor.STEP or not (recovery or totp.enabled(identity)):
+    recovery = request.endpoint.endswith("recovery")
+    # The step first: before the password there is no identity to read.
+    if step is None or step.name != second_factor.STEP or not (recovery or totp.enabled(flow.identity)):
         return redirect(url_for("login.show", flow_id=flow.id))
+    identity = flow.identity
     verify = second_factor.verify_recovery_code if recovery else totp.verify_login
 
     def done():

@@ -11,6 +11,7 @@ from ..errors import IdpError, ValidationFailed
 from ..extensions import limiter
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
 from ..services import upstreams
+from ..services.digits import ascii_digits
 from .browser import browser_id, current_session, origin
 from .limits import per_account, per_ip
 from .login import _safe_return_to, advance
@@ -114,8 +115,8 @@ def code(flow_id):
         return redirect(url_for("upstream.email", flow_id=flow.id))
     if request.method == "GET":
         return render_template("upstream/code.html", flow=flow, resent=request.args.get("resent") == "1")
-    typed = re.sub(r"\s", "", request.form.get("code") or "")
-    if not flow.code_void and not re.fullmatch(r"\d{6}", typed):
+    typed = ascii_digits(re.sub(r"\s", "", request.form.get("code") or ""))
+    if not flow.code_void and not re.fullmatch(r"[0-9]{6}", typed):
         return render_template("upstream/code.html", flow=flow, error="format"), 400
     try:
         login = flow.verify(typed, locale=_locale(), origin=origin())

@@ -95,6 +95,45 @@ def test_a_used_code_is_refused_in_its_window(app, browser, user):
     assert "Your account" in other.text
 
 
+# Phone keyboards in Arabic, Persian and other languages type their own digits.
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_a_code_typed_in_another_scripts_digits_is_the_same_code(app, user):
+    browser = signed_in_browser(app, user)
+    browser.get("/account/totp/setup")
+    secret = secret_on(browser.text)
+    browser.submit("/account/totp/setup", code=app_code(secret).translate(PERSIAN), current_password=user.test_password)
+    assert "Two-step verification is on." in browser.text
+    clock.advance(30)
+
+    other = Browser(app)
+    sign_in_to_code_step(other, user)
+    other.submit("/totp", code=wrong_code(secret).translate(ARABIC_INDIC))
+    assert other.page.status_code == 400 and NOT_CORRECT in other.text
+    other.submit("/totp", code=app_code(secret).translate(ARABIC_INDIC))
+    assert "Your account" in other.text
+    clock.advance(30)
+
+    browser.get("/account/totp")
+    browser.submit("/account/totp/disable", current_password=user.test_password, code="١٢٣٤٥x")
+    assert browser.page.status_code == 400 and NOT_CORRECT in browser.text
+    browser.submit("/account/totp/disable", current_password=user.test_password,
+                   code=app_code(secret).translate(FULLWIDTH))
+    assert "Two-step verification is off." in browser.text
+
+
+def test_the_code_step_before_the_password_sends_back_to_the_login(app, browser, user):
+    enrolled(app, user)
+    browser.get("/login")
+    login_page = browser.url
+    for step in ("/totp", "/totp/recovery"):
+        browser.get(login_page + step, follow=False)
+        assert browser.page.status_code == 302 and browser.page.headers["Location"].endswith(login_page)
+
+
 def test_five_wrong_codes_lock_the_step_for_fifteen_minutes(app, browser, user):
     secret, _ = enrolled(app, user)
     sign_in_to_code_step(browser, user)

@@ -4,6 +4,7 @@ import pytest
 
 from idp.extensions import db
 from idp.models import LoginSession
+from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
 from tests.support.rp import RelyingParty
@@ -131,6 +132,31 @@ def test_active_organisation_is_switched_from_the_account_page(app, browser, peo
     browser.get(rp.authorize_url(scope="openid organizations"))
     claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert claims["org"]["name"] == "Beta Oy"
+
+
+def test_myself_chosen_on_the_account_page_is_honoured_until_an_organisation_is_chosen(app, browser, people):
+    rp = _client(app, "both")
+    alfa, _ = _orgs_for(people, rp)
+    browser.get("/account")
+    sign_in(browser, people["several"].email, people["several"].test_password)
+    browser.submit("/account/organisation", organisation="")
+    assert "Services you open from now on see you acting as you chose." in browser.text
+    browser.get(rp.authorize_url(scope="openid organizations"))
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert "org" not in claims  # acting as oneself, not asked again
+
+    browser.get(rp.authorize_url(prompt="select_account"))  # the service may still ask
+    assert "Who are you acting for?" in browser.text
+    browser.submit("/authorize/organisation/", organisation=str(alfa.id), button=("decision", "choose"))
+    browser.get(rp.authorize_url(scope="openid organizations"))  # the newer choice wins
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["org"]["name"] == "Alfa Oy"
+
+    again = Browser(app)  # another login has chosen nothing yet
+    again.get("/account")
+    sign_in(again, people["several"].email, people["several"].test_password)
+    again.get(rp.authorize_url())
+    assert "Who are you acting for?" in again.text
 
 
 def test_cannot_switch_to_an_organisation_one_is_not_in(app, browser, people):

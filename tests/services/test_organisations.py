@@ -15,6 +15,7 @@ from tests.support.orgs import organisation, person
     ("0737546-2", "0737546-2"),   # check digit from remainder 9
     ("1572860-0", "1572860-0"),   # remainder 0 gives check digit 0
     (" 737546-2 ", "0737546-2"),  # old six-digit form is padded
+    ("０７３７５４６-２", "0737546-2"),  # fullwidth digits are the same id, stored in ASCII
     ("0737546-3", None),          # wrong check digit
     ("07375462", None),           # no hyphen
     ("abc", None),

@@ -1,12 +1,15 @@
 """The account page as its owner meets it: details and language, password, sign-in email
 (changed only once the new address is proved), devices signed in, services allowed."""
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_time
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import identities
+from idp.services import clock, identities
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
 
@@ -79,6 +82,7 @@ def test_profile_update_saves_name_and_normalises_mobile_number(app, user):
     ("+358 50 765 4321", "+358507654321"),
     ("00358 40 1234567", "+358401234567"),
     ("+46 70 123 45 67", "+46701234567"),
+    ("٠٤٠ ١٢٣ ٤٥٦٧", "+358401234567"),  # typed on an Arabic keyboard
 ])
 def test_mobile_numbers_are_stored_in_international_form(app, user, typed, stored):
     browser = _signed_in(app, user)
@@ -162,6 +166,19 @@ def test_password_change_logs_out_other_devices_and_ends_their_tokens(app, rp, u
     assert mailbox.last(user.email)["Subject"] == "Your Tunnus password was changed"
 
 
+def test_the_password_changed_mail_gives_the_time_in_finnish_time_as_the_pages_do(app, user, mailbox):
+    browser = _signed_in(app, user)
+    browser.get("/account")
+    before = clock.now()
+    browser.submit("/account/password", current_password=user.test_password, new_password=NEW_PASSWORD)
+    after = clock.now()
+    text = mailbox.text(mailbox.last(user.email))
+    helsinki = {format_time(moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/Helsinki")), "short",
+                            locale="en") for moment in (before, after)}
+    assert any(f" {shown}. You were signed out" in text for shown in helsinki), text
+    assert "UTC" not in text
+
+
 def _start_email_change(browser, new_email, password):
     browser.get("/account")
     return browser.submit("/account/email", new_email=new_email, current_password=password)
@@ -207,6 +224,22 @@ def test_email_change_by_the_link_in_the_mail(app, user, mailbox):
 
     elsewhere.get(link)
     assert "This link is no longer valid" in elsewhere.text
+
+
+def test_an_address_taken_before_the_link_is_confirmed_is_said_so_on_the_link_page(app, user, mailbox):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    link = mailbox.link(NEW_EMAIL, "/confirm/")
+    identities.create(NEW_EMAIL, "toisen ihmisen salasana", "Toinen", verified=True)
+    db.session.commit()
+
+    elsewhere = _browser(app)
+    elsewhere.get(link)
+    elsewhere.submit("/confirm/")
+    assert elsewhere.page.status_code == 400
+    assert "This address now belongs to another account." in elsewhere.text
+    assert "too many wrong codes" not in elsewhere.text
+    assert _stored(user).email == user.email
 
 
 def _neutral(page: str, email: str) -> str:

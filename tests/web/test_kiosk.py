@@ -1,6 +1,8 @@
 """A building's kiosk: residents tap their name and type their PIN; the kiosk client gets
 tokens with amr pin and the lowest acr, no refresh token, from a session that serves that
 kiosk alone and ends after two minutes without use. A PIN opens nothing else."""
+import re
+
 import pytest
 
 from idp.extensions import db
@@ -312,3 +314,12 @@ def test_the_refusal_is_in_the_kiosks_language(app, house, screen, a12):
     away.get(screen.authorize_url(ui_locales="fi"))
     assert away.page.status_code == 403 and "Tällä tavalla voi kirjautua vain talon omalla kioskilla." in away.text
     assert "<h1>Vain kioskilla</h1>" in away.text
+
+
+def test_a_language_link_after_a_wrong_pin_stays_on_the_kiosk(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12, code="1357")
+    assert browser.page.status_code == 401 and WRONG in browser.text
+    swedish = re.search(r'<a href="([^"]+)" lang="sv">Svenska</a>', browser.text).group(1)
+    browser.get(swedish.replace("&amp;", "&"))
+    assert "/kiosk/" in browser.url and '<html lang="sv">' in browser.text and "A 12" in browser.text

@@ -1,12 +1,14 @@
 """The language a person meets: Finnish unless they or the service say otherwise.
 
 Order: the service's ui_locales, then the FI / SV / EN switcher (a cookie), then the
-browser's Accept-Language, then Finnish. Mail goes out in the person's own language.
+account's language once signed in, then the browser's Accept-Language, then Finnish.
+Mail goes out in the person's own language.
 """
 import re
 
 from idp.extensions import db
 from tests.support.browser import Browser
+from tests.support.journeys import sign_in
 
 COOKIE = "tunnus_locale"
 
@@ -76,6 +78,34 @@ def test_switcher_overrides_an_earlier_ui_locales(browser, rp):
     assert "<h1>Sign in</h1>" in browser.text
     browser.get("/recovery")
     assert "<h1>Reset your password</h1>" in browser.text
+
+
+def test_signing_in_brings_the_accounts_language_to_a_browser_that_chose_none(app, user):
+    user.locale = "sv"
+    db.session.commit()
+    browser = Browser(app)  # an English browser
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert '<html lang="sv">' in browser.text and "Ditt konto" in browser.text
+
+
+def test_a_language_chosen_before_signing_in_stays_after_it(app, user):
+    user.locale = "fi"
+    db.session.commit()
+    browser = Browser(app)
+    browser.get("/login")
+    switch_to(browser, "Svenska")
+    sign_in(browser, user.email, user.test_password)
+    assert '<html lang="sv">' in browser.text and "Ditt konto" in browser.text
+    assert db.session.get(type(user), user.id).locale == "fi"  # a link followed is no change to the account
+
+    browser.submit("/account/profile", name=user.name, locale="en")  # the latest choice, saved on the account
+    browser.get("/logout")
+    fresh_visit = Browser(app)
+    fresh_visit.client.set_cookie(COOKIE, browser.client.get_cookie(COOKIE).value)
+    fresh_visit.get("/login")
+    sign_in(fresh_visit, user.email, user.test_password)
+    assert '<html lang="en">' in fresh_visit.text
 
 
 def test_verification_mail_is_in_the_language_the_person_registered_in(app, mailbox):

@@ -2,6 +2,7 @@
 until the person moves over; then only the new ones do."""
 import hashlib
 import json
+import re
 import time
 
 import bcrypt
@@ -157,7 +158,45 @@ def test_after_cutover_old_credentials_are_refused_with_a_way_forward(browser, l
     browser.submit("/identify", email="maija.m")
     browser.submit("/password", password="Kesäloma2019")
     assert "Old user names and passwords no longer work. Reset your password by email to sign in." in browser.text
+    assert 'aria-describedby="password-error"' in browser.text and 'id="password-error"' in browser.text
+    assert re.search(r'href="/recovery\?flow=[\w-]+">Reset your password by email<', browser.text)
     assert db.session.execute(db.select(db.func.count(LegacyAccount.id))).scalar() == 2  # nothing deleted
+
+
+def forgot_password_after(browser, login_name):
+    """Type the old user name on the login page, then follow "Forgot your password?"."""
+    browser.get("/login")
+    browser.submit("/identify", email=login_name)
+    browser.get(re.search(r'href="([^"]+)">Forgot your password\?', browser.text).group(1))
+    assert f'value="{login_name}"' in browser.text
+    return browser.submit("/recovery")
+
+
+def test_forgot_password_after_an_old_user_name_mails_the_accounts_address(app, browser, library, mailbox):
+    forgot_password_after(browser, "maija.m")
+    assert browser.page.status_code == 200 and "we sent a code to the account's email address" in browser.text
+    [reset] = mailbox.to("maija.meikalainen@example.fi")
+    browser.submit("/recovery/", code=mailbox.code("maija.meikalainen@example.fi"))
+    browser.submit("/password", password="uusi pitkä salasana", confirm="uusi pitkä salasana")
+    assert "Your account" in browser.text and "Maija.Meikalainen@Example.FI" in browser.text
+
+
+def test_a_reset_by_an_unknown_unmerged_or_shared_user_name_looks_the_same_and_mails_nobody(
+        app, tmp_path, library, mailbox):
+    def page(login_name):
+        browser = Browser(app)
+        forgot_password_after(browser, login_name)
+        assert browser.page.status_code == 200
+        text = re.sub(r'name="(csrf_token|flow)" value="[^"]*"', "", browser.text.replace(login_name, "NAME"))
+        return re.sub(r"/recovery/[\w-]+", "/recovery/ID", text)
+
+    known = page("maija.m")
+    assert len(mailbox.messages) == 1
+    _import(tmp_path, "pesula", [{"legacy_id": "77", "login_name": "maija.m", "email": "maija.toinen@example.fi",
+                                  "password_hash": _hash("Pesupäivä1"), "hash_scheme": "bcrypt"}])
+    for login_name in ("ei.ketaan", "AS-40012", "maija.m"):  # unknown, never merged, two people
+        assert page(login_name) == known
+    assert len(mailbox.messages) == 1
 
 
 def test_rows_naming_an_organisation_create_or_join_it_keeping_the_first_admin(app, tmp_path):

@@ -67,6 +67,12 @@ def test_code_may_be_typed_with_a_space(browser, mailbox):
     assert "Your account" in browser.text
 
 
+def test_code_may_be_typed_with_a_phone_keyboards_own_digits(browser, mailbox):
+    register(browser)
+    enter_code(browser, mailbox.code(EMAIL).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")))
+    assert "Your account" in browser.text
+
+
 def open_link(browser, link):
     browser.get(link)
     if browser.page.status_code == 200 and "/verify/" in browser.text:

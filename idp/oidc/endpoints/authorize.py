@@ -28,13 +28,13 @@ from authlib.oidc.core.errors import (
     RequestNotSupportedError,
     RequestURINotSupportedError,
 )
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from ...extensions import csrf, db
 from ...methods import levels, second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
-from ...web.browser import browser_id, origin, session_for_client
+from ...web.browser import ACTING_PERSONALLY, acting_for, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, id_token_hint, org_choice
 from ..pending import PendingAuthorization
@@ -151,7 +151,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return redirect(step_up_page(return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
-                                   login_session.organisation_id, prompts)
+                                   acting_for(login_session), prompts)
         if not choice.decided:
             if "none" in prompts:
                 raise (AccountSelectionRequiredError if choice.ask else InteractionRequiredError)(
@@ -168,6 +168,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         oauth_request.organisation = choice.organisation
         if choice.organisation is not None:
             login_session.organisation_id = choice.organisation.id  # the browser's active organisation now
+            session.pop(ACTING_PERSONALLY, None)
         response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
         audit.record("authorize.code_issued", origin=origin(), identity=identity, client_id=grant.client.client_id)
         db.session.commit()

@@ -25,13 +25,11 @@ from . import mailing, progress, targeting
 from .members import (asking, by_link, legacy_cut_off, may_snooze, missing, note_link_opened, past_deadline,
                       snooze)
 
-__all__ = ["REQUIREMENTS", "CUT_OFF_MESSAGE", "create", "start", "cancel", "remind_due", "get", "listing",
+__all__ = ["REQUIREMENTS", "create", "start", "cancel", "remind_due", "get", "listing",
            "asking", "by_link", "legacy_cut_off", "may_snooze", "missing", "note_link_opened", "past_deadline",
            "snooze", "progress", "targeting", "mailing"]
 
 REQUIREMENTS = ("verify_email", "change_password")
-# Shown by the legacy login when an old user name or password is tried after the cutover.
-CUT_OFF_MESSAGE = _l("Old user names and passwords no longer work. Reset your password by email to sign in.")
 
 
 def get(campaign_id) -> Campaign:

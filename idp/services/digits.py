@@ -1,0 +1,13 @@
+"""Digits as people type them. Phone keyboards in Arabic, Persian, Hindi and other
+languages type their own digits (١٢٣, ۱۲۳, १२३), and some input methods fullwidth ones
+(１２３); they mean the same numbers, so codes, phone numbers and business ids read
+them as 0-9 rather than refusing them or storing a second spelling of the same number.
+Checks after this match [0-9], never \\d (which accepts every script's digits)."""
+from __future__ import annotations
+
+import unicodedata
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit (Unicode category Nd) as its ASCII one."""
+    return "".join(str(unicodedata.decimal(ch, ch)) for ch in text or "")  # a non-digit stays itself
