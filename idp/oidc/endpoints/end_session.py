@@ -1,7 +1,8 @@
 """RP-Initiated Logout 1.0: /logout with id_token_hint, post_logout_redirect_uri, state.
 
 With a valid id_token_hint for the signed-in user the logout happens at once; without
-one the user confirms first (§6: a bare logout link must not end sessions by itself).
+one the user confirms first (§6: a bare logout link must not end sessions by itself),
+unless the browser holds only a kiosk's PIN session.
 Redirection goes only to a post_logout_redirect_uri registered for the client; when
 services asked for Front-Channel Logout 1.0, their frames are loaded first (web/logout_page.py).
 """
@@ -63,10 +64,13 @@ def logout():
         except ValidationError:
             confirmed = False
     if not confirmed and not _hint_matches_session(end_request.id_token_claims):
-        if current_session() is None and end_request.redirect_uri is None:
+        if current_session() is None and kiosk_session() is None and end_request.redirect_uri is None:
             return render_template("oidc/logged_out.html")
-        return render_template("oidc/confirm_logout.html", end_request=end_request,
-                               params=request.values.to_dict())
+        # A kiosk's PIN session alone ends unasked: the next person at the shared screen
+        # must not be signed in as the last one, and a forged logout costs only a PIN.
+        if current_session() is not None or kiosk_session() is None:
+            return render_template("oidc/confirm_logout.html", end_request=end_request,
+                                   params=request.values.to_dict())
     response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
     framed = logout_page.with_frames(g.get("ended_sids", []), continue_to=response.location if response else None)
     return framed or response or render_template("oidc/logged_out.html")
