@@ -2,8 +2,8 @@
 registered post-logout URIs, with the client's state."""
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.support.journeys import tokens_for
-from tests.support.rp import POST_LOGOUT_URI
+from tests.support.journeys import authorize, tokens_for
+from tests.support.rp import POST_LOGOUT_URI, RelyingParty
 
 
 def _logout_url(**params):
@@ -75,3 +75,13 @@ def test_logout_ends_the_hinted_session_even_without_the_browser_cookie(app, bro
     assert rp.userinfo(tokens["access_token"]).status_code == 401
     browser.get(rp.authorize_url(prompt="none"))
     assert rp.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_a_code_issued_before_logout_is_not_redeemed_after_it(app, browser, rp, user):
+    other = RelyingParty.register(app, name="Toinen", first_party=True)
+    first = tokens_for(browser, other, user)
+    callback = authorize(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=first["id_token"]))
+    assert "You have logged out" in browser.text
+    response = rp.redeem(callback["code"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
