@@ -65,6 +65,14 @@ def test_forged_id_token_hint_is_refused(browser, rp, user):
     assert "invalid_request" in browser.text
 
 
+def test_an_access_token_is_no_id_token_hint(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=tokens["access_token"], post_logout_redirect_uri=POST_LOGOUT_URI))
+    assert browser.page.status_code == 400 and "invalid_request" in browser.text
+    assert not browser.url.startswith(POST_LOGOUT_URI)
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+
+
 def test_logout_ends_the_hinted_session_even_without_the_browser_cookie(app, browser, rp, user):
     from tests.support.browser import Browser
 

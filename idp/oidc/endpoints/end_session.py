@@ -9,9 +9,12 @@ services asked for Front-Channel Logout 1.0, their frames are loaded first (web/
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import Blueprint, current_app, g, render_template, request
 from flask_wtf.csrf import ValidationError, validate_csrf
+from joserfc import jws
+from joserfc.errors import JoseError
 
 from ...extensions import csrf
 from ...models import LoginSession
@@ -22,9 +25,24 @@ from ...web.browser import current_session, kiosk_session, origin, sign_out
 bp = Blueprint("oidc_end_session", __name__)
 
 
+def _jose_type(token: str) -> str | None:
+    try:
+        return jws.extract_compact(token.encode()).headers().get("typ")
+    except JoseError:
+        return None
+
+
 class EndSessionEndpoint(_EndSessionEndpoint):
     def get_server_jwks(self):
         return self.server.keystore.verification_keys()
+
+    def validate_request(self, request):
+        # The same keys sign access tokens (typ at+jwt) and logout tokens (logout+jwt), and
+        # Authlib checks only the signature: the hint must be an ID token (§2), typ JWT.
+        hint = request.payload.data.get("id_token_hint")
+        if hint and _jose_type(hint) != "JWT":
+            raise InvalidRequestError("'id_token_hint' is not an ID token.")
+        return super().validate_request(request)
 
     def end_session(self, end_session_request):
         # The hint names the session the relying service knows; this browser's cookie may
