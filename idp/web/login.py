@@ -1,6 +1,8 @@
 """Login pages: identifier first (email, Continue), then password with 'remember me'."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, g, has_request_context, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
@@ -18,9 +20,14 @@ bp = Blueprint("login", __name__)
 
 def _safe_return_to(value: str | None) -> str | None:
     # Only paths on this server: an open redirect here would leak users to phishing sites.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 2048:
-        return value
-    return None
+    # Browsers read a backslash as a slash, and Werkzeug and browsers drop tabs and newlines,
+    # so "/\t/evil.example" would become "//evil.example": refuse them all rather than clean.
+    if not value or len(value) >= 2048 or "\\" in value or any(c.isspace() or not c.isprintable() for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return value
 
 
 @bp.route("/login")

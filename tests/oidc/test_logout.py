@@ -2,8 +2,8 @@
 registered post-logout URIs, with the client's state."""
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.support.journeys import tokens_for
-from tests.support.rp import POST_LOGOUT_URI
+from tests.support.journeys import authorize, tokens_for
+from tests.support.rp import POST_LOGOUT_URI, RelyingParty
 
 
 def _logout_url(**params):
@@ -74,6 +74,14 @@ def test_forged_id_token_hint_is_refused(browser, rp, user):
     assert "invalid_request" in browser.text
 
 
+def test_an_access_token_is_no_id_token_hint(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=tokens["access_token"], post_logout_redirect_uri=POST_LOGOUT_URI))
+    assert browser.page.status_code == 400 and "invalid_request" in browser.text
+    assert not browser.url.startswith(POST_LOGOUT_URI)
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+
+
 def test_logout_ends_the_hinted_session_even_without_the_browser_cookie(app, browser, rp, user):
     from tests.support.browser import Browser
 
@@ -84,3 +92,13 @@ def test_logout_ends_the_hinted_session_even_without_the_browser_cookie(app, bro
     assert rp.userinfo(tokens["access_token"]).status_code == 401
     browser.get(rp.authorize_url(prompt="none"))
     assert rp.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_a_code_issued_before_logout_is_not_redeemed_after_it(app, browser, rp, user):
+    other = RelyingParty.register(app, name="Toinen", first_party=True)
+    first = tokens_for(browser, other, user)
+    callback = authorize(browser, rp, user)
+    browser.get(_logout_url(id_token_hint=first["id_token"]))
+    assert "You have logged out" in browser.text
+    response = rp.redeem(callback["code"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

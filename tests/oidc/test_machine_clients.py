@@ -88,6 +88,14 @@ def test_introspection_of_user_token(browser, rp, user):
     assert refresh["active"] and refresh["token_type"] == "refresh_token"
 
 
+def test_an_unknown_token_type_hint_is_ignored(browser, rp, user):
+    tokens = tokens_for(browser, rp, user)
+    assert rp.introspect(tokens["refresh_token"], token_type_hint="foo").get_json()["active"]
+    assert rp.revoke(tokens["refresh_token"], token_type_hint="foo").status_code == 200
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.introspect(tokens["access_token"], token_type_hint="foo").get_json() == {"active": False}
+
+
 def test_introspection_hides_other_clients_tokens(app, browser, rp, user):
     tokens = tokens_for(browser, rp, user)
     other = RelyingParty.register(app, name="Toinen")

@@ -1,4 +1,6 @@
 """prompt=none|login|consent, max_age and id_token_hint decide when the user is asked again."""
+from urllib.parse import parse_qs, urlsplit
+
 from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in, tokens_for
@@ -33,6 +35,33 @@ def test_prompt_login_asks_for_the_password_again(browser, rp, user):
     sign_in(browser, user.email, user.test_password)
     second = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert second["auth_time"] >= first["auth_time"] + 5
+
+
+def _resume_path(browser, url) -> str:
+    """Open the authorization request; the resume link of its pending flow."""
+    browser.get(url, follow=False)
+    location = browser.page.headers["Location"]
+    browser.get(location)
+    return parse_qs(urlsplit(location).query)["return_to"][0]
+
+
+def test_an_answered_authorization_cannot_be_resumed_for_another_code(browser, rp, user):
+    authorize(browser, rp, user)
+    resume = _resume_path(browser, rp.authorize_url(prompt="login"))
+    sign_in(browser, user.email, user.test_password)
+    assert "code" in rp.callback_params(browser.url)
+    clock.advance(20 * 60)
+    browser.get(resume)
+    assert browser.page.status_code == 410 and "expired" in browser.text
+
+
+def test_a_denied_authorization_cannot_be_resumed(browser, rp, user):
+    resume = _resume_path(browser, rp.authorize_url())
+    sign_in(browser, user.email, user.test_password)
+    browser.submit("/authorize/consent/", button=("decision", "deny"))
+    assert rp.callback_params(browser.url)["error"] == "access_denied"
+    browser.get(resume)
+    assert browser.page.status_code == 410
 
 
 def test_max_age_forces_login_when_the_session_is_older(browser, rp, user):

@@ -1,4 +1,5 @@
 """Refresh tokens rotate on every use; reusing an old one revokes the whole grant."""
+from idp.models import AuditEvent
 from tests.support.journeys import tokens_for
 
 
@@ -22,6 +23,18 @@ def test_reused_refresh_token_revokes_every_token_of_the_grant(browser, rp, user
     assert reuse.status_code == 400 and reuse.get_json()["error"] == "invalid_grant"
     assert rp.refresh(second["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert rp.userinfo(second["access_token"]).status_code == 401
+
+
+def test_reuse_is_detected_after_the_old_access_token_was_revoked(browser, rp, user):
+    first = tokens_for(browser, rp, user)
+    second = rp.refresh(first["refresh_token"]).get_json()
+    assert rp.revoke(first["access_token"], token_type_hint="access_token").status_code == 200
+
+    assert rp.refresh(first["refresh_token"]).status_code == 400
+    assert rp.refresh(second["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(second["access_token"]).status_code == 401
+    assert rp.refresh(first["refresh_token"]).status_code == 400  # again: the family is already dead
+    assert AuditEvent.query.filter_by(event="token.refresh_reused").count() == 1
 
 
 def test_refresh_can_narrow_but_not_widen_scope(browser, rp, user):

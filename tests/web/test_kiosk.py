@@ -200,6 +200,17 @@ def test_logout_ends_the_kiosk_session_and_its_tokens(app, screen, a12):
     assert "Tap your name" in browser.text
 
 
+def test_a_bare_logout_on_the_kiosk_ends_the_pin_session(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    tokens = redeem(screen, browser)
+    browser.get("/logout")
+    assert "You have logged out" in browser.text
+    assert screen.userinfo(tokens["access_token"]).status_code == 401
+    browser.get(screen.authorize_url())
+    assert "Tap your name" in browser.text
+
+
 def test_a_pin_session_meets_no_password_or_mfa_demand(app, screen, a12):
     for level in (ACR_PASSWORD, ACR_MULTI_FACTOR):
         browser = Browser(app)

@@ -74,12 +74,12 @@ def consent(flow_id):
     try:
         grant = server.get_consent_grant(AuthorizationRequest(params, request.url), end_user=login_session.identity)
     except OAuth2Error as error:
-        return _error_response(error, params)
+        return _error_response(error, params, pending)
     client, identity = grant.client, login_session.identity
     if request.form.get("decision") != "allow":
         audit.record("consent.denied", origin=origin(), identity=identity, client_id=client.client_id)
         db.session.commit()
-        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params)
+        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
     _remember_consent(identity, client, grant.request.scope)
     pending.transition("consent")
     db.session.commit()
@@ -99,11 +99,11 @@ def organisation(flow_id):
             grant = current_app.extensions["idp.server"].get_consent_grant(
                 AuthorizationRequest(params, request.url), end_user=login_session.identity)
         except OAuth2Error as error:
-            return _error_response(error, params)
+            return _error_response(error, params, pending)
         audit.record("organisation.cancelled", origin=origin(), identity=login_session.identity,
                      client_id=grant.client.client_id)
         db.session.commit()
-        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params)
+        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
     pending.update(organisation=(request.form.get("organisation") or "")[:32])
     db.session.commit()
     return _authorize(params, pending)
@@ -171,10 +171,12 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             session.pop(ACTING_PERSONALLY, None)
         response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
         audit.record("authorize.code_issued", origin=origin(), identity=identity, client_id=grant.client.client_id)
+        if pending is not None:
+            pending.transition("answered")
         db.session.commit()
         return response
     except OAuth2Error as error:
-        return _error_response(error, params)
+        return _error_response(error, params, pending)
 
 
 def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
@@ -265,7 +267,10 @@ def _remember_consent(identity, client, scope: str) -> None:
     audit.record("consent.granted", origin=origin(), identity=identity, client_id=client.client_id, scope=scope)
 
 
-def _error_response(error: OAuth2Error, params: dict):
+def _error_response(error: OAuth2Error, params: dict, pending: PendingAuthorization | None):
+    if pending is not None:
+        pending.transition("answered")
+        db.session.commit()
     if not error.redirect_uri:
         return _error_page(error)
     error.state = params.get("state")

@@ -1,16 +1,20 @@
 """RP-Initiated Logout 1.0: /logout with id_token_hint, post_logout_redirect_uri, state.
 
 With a valid id_token_hint for the signed-in user the logout happens at once; without
-one the user confirms first (§6: a bare logout link must not end sessions by itself).
+one the user confirms first (§6: a bare logout link must not end sessions by itself),
+unless the browser holds only a kiosk's PIN session.
 Redirection goes only to a post_logout_redirect_uri registered for the client; when
 services asked for Front-Channel Logout 1.0, their frames are loaded first (web/logout_page.py).
 """
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import Blueprint, current_app, g, render_template, request
 from flask_wtf.csrf import ValidationError, validate_csrf
+from joserfc import jws
+from joserfc.errors import JoseError
 
 from ...extensions import csrf
 from ...models import LoginSession
@@ -21,9 +25,24 @@ from ...web.browser import current_session, kiosk_session, origin, sign_out
 bp = Blueprint("oidc_end_session", __name__)
 
 
+def _jose_type(token: str) -> str | None:
+    try:
+        return jws.extract_compact(token.encode()).headers().get("typ")
+    except JoseError:
+        return None
+
+
 class EndSessionEndpoint(_EndSessionEndpoint):
     def get_server_jwks(self):
         return self.server.keystore.verification_keys()
+
+    def validate_request(self, request):
+        # The same keys sign access tokens (typ at+jwt) and logout tokens (logout+jwt), and
+        # Authlib checks only the signature: the hint must be an ID token (§2), typ JWT.
+        hint = request.payload.data.get("id_token_hint")
+        if hint and _jose_type(hint) != "JWT":
+            raise InvalidRequestError("'id_token_hint' is not an ID token.")
+        return super().validate_request(request)
 
     def end_session(self, end_session_request):
         # The hint names the session the relying service knows; this browser's cookie may
@@ -63,10 +82,13 @@ def logout():
         except ValidationError:
             confirmed = False
     if not confirmed and not _hint_matches_session(end_request.id_token_claims):
-        if current_session() is None and end_request.redirect_uri is None:
+        if current_session() is None and kiosk_session() is None and end_request.redirect_uri is None:
             return render_template("oidc/logged_out.html")
-        return render_template("oidc/confirm_logout.html", end_request=end_request,
-                               params=request.values.to_dict())
+        # A kiosk's PIN session alone ends unasked: the next person at the shared screen
+        # must not be signed in as the last one, and a forged logout costs only a PIN.
+        if current_session() is not None or kiosk_session() is None:
+            return render_template("oidc/confirm_logout.html", end_request=end_request,
+                                   params=request.values.to_dict())
     response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
     framed = logout_page.with_frames(g.get("ended_sids", []), continue_to=response.location if response else None)
     return framed or response or render_template("oidc/logged_out.html")

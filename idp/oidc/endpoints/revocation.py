@@ -1,6 +1,7 @@
 """Token revocation, RFC 7009. Revoking a refresh token ends its whole family (token_view.py)."""
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from flask import Blueprint, current_app
 
@@ -14,6 +15,12 @@ bp = Blueprint("oidc_revocation", __name__)
 
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def check_params(self, request, client):
+        # RFC 7009 §2.2: a hint we do not know is ignored, not refused; PresentedToken.find
+        # looks among every kind whatever the hint.
+        if "token" not in request.form:
+            raise InvalidRequestError()
 
     def query_token(self, token_string, token_type_hint):
         return PresentedToken.find(token_string, token_type_hint)

@@ -13,7 +13,7 @@ from authlib.oidc.core import OpenIDCode
 from flask import current_app
 
 from ...extensions import db
-from ...models import AuthorizationCode, Token
+from ...models import AuthorizationCode, LoginSession, Token
 from ...models.grants import token_hash
 from ...services import audit, clock
 from .. import acr, claims, org_claims
@@ -63,7 +63,9 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
         ).scalar_one_or_none()
         if row is None:
             return self._replayed(code, client)
-        if row.is_expired():
+        # A code outlives a logout by up to IDP_CODE_TTL: its tokens would carry a sid
+        # already ended, alive though the person logged out and no service is told again.
+        if row.is_expired() or LoginSession.active_by_sid(row.sid) is None:
             return None
         return row
 

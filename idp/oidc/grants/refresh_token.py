@@ -19,8 +19,9 @@ from .authorization_code import TOKEN_AUTH_METHODS
 
 def _revoke_for_reuse(token: Token) -> None:
     revoked = Token.revoke_family(token.family)
-    audit.record("token.refresh_reused", "failure", origin=origin(), identity=token.identity_id,
-                 client_id=token.client.client_id, tokens_revoked=revoked)
+    if revoked:  # a family already dead is no news, however often its tokens come back
+        audit.record("token.refresh_reused", "failure", origin=origin(), identity=token.identity_id,
+                     client_id=token.client.client_id, tokens_revoked=revoked)
     db.session.commit()
 
 
@@ -32,7 +33,9 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
         token = Token.by_refresh_token(refresh_token)
         if token is None:
             return None
-        if token.refresh_used_at is not None and token.revoked_at is None:
+        # Reuse whatever became of the retired token since: revoking its access token at
+        # /revoke must not let a thief's replay pass without ending the family.
+        if token.refresh_used_at is not None:
             _revoke_for_reuse(token)
             return None
         if token.identity is None or not token.refresh_is_usable():
