@@ -38,16 +38,21 @@ def chosen_in_browser() -> str | None:
 
 def here() -> str:
     """Where a language link should come back to. A page that answers a form post names
-    its form page in g.page_url; otherwise this path if it can be fetched with GET."""
+    its form page in g.page_url; otherwise this path, or the nearest one above it, that
+    can be fetched with GET: a form usually posts to its page's path or one part below
+    it (/account/email from /account), and "/" would lose the person's place."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
     if g.get("page_url"):
         return g.page_url
-    try:
-        current_app.url_map.bind(request.host).match(request.path, method="GET")
-    except HTTPException:
-        return "/"
-    return request.path
+    urls, path = current_app.url_map.bind(request.host), request.path
+    while path.strip("/"):
+        try:
+            urls.match(path, method="GET")
+            return path
+        except HTTPException:
+            path = path.rsplit("/", 1)[0]
+    return "/"
 
 
 def _same_site_path(url: str | None) -> str | None:

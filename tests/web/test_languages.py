@@ -5,10 +5,12 @@ account's language once signed in, then the browser's Accept-Language, then Finn
 Mail goes out in the person's own language.
 """
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from idp.extensions import db
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.totp import enrolled
 
 COOKIE = "tunnus_locale"
 
@@ -133,3 +135,26 @@ def test_password_reset_mail_follows_the_account_language_not_the_browser(browse
     mail = mailbox.last(user.email)
     assert mail["Subject"] == "Din kod för att återställa Tunnus-lösenordet"
     assert "Koden och länken fungerar en gång under 30 minuter." in mailbox.text(mail)
+
+
+def _language_links_lead_to(browser) -> str:
+    href = re.search(r'<a href="([^"]+)" lang="sv">Svenska</a>', browser.text).group(1).replace("&amp;", "&")
+    return parse_qs(urlsplit(href).query)["next"][0]
+
+
+def test_a_form_answered_with_a_mistake_links_its_languages_back_to_its_page(app, user):
+    """The page after a refused post is the form's own page; its language links must
+    lead there, not to the front page."""
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.submit("/account/email", new_email="not an address", current_password=user.test_password)
+    assert browser.page.status_code == 400 and _language_links_lead_to(browser) == "/account"
+    switch_to(browser, "Svenska")
+    assert browser.url.endswith("/account") and '<html lang="sv">' in browser.text
+
+
+    enrolled(app, user)
+    browser.get("/account/totp")
+    browser.submit("/account/totp/disable", current_password="wrong")
+    assert browser.page.status_code == 400 and _language_links_lead_to(browser) == "/account/totp"
