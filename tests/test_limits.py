@@ -10,7 +10,7 @@ import redis
 
 from idp import create_app
 from idp.extensions import limiter
-from idp.models import AuditEvent
+from idp.models import AuditEvent, LegacyAccount
 from idp.services import clients, clock, identities
 from tests.conftest import IsolatedClient
 from tests.support import kiosk
@@ -224,6 +224,25 @@ def test_the_wait_doubles_with_each_wrong_password_up_to_the_maximum(app, browse
     clock.advance(26)
     browser.submit("/password", password=user.test_password)
     assert browser.page.status_code == 200 and "Your account" in browser.text
+
+
+def test_an_old_account_not_merged_yet_waits_after_wrong_passwords_as_an_identity_does(app, browser, tmp_path):
+    """Its owner has only the old password, so guessing it slows down the same way."""
+    _old_account(tmp_path)
+    app.config.update(IDP_LOGIN_DELAY_AFTER=2, IDP_LOGIN_DELAY_BASE=10, IDP_LOGIN_DELAY_MAX=25)
+    browser.get("/login")
+    browser.submit("/identify", email="AS-40012")
+    browser.submit("/password", password="wrong")
+    browser.submit("/password", password="wrong")  # the second in a row: wait 10 s
+    browser.submit("/password", password="Pulla&Kahvi")
+    assert browser.page.status_code == 401
+    reasons = [e.details.get("reason") for e in _audit("login.legacy")]
+    assert reasons == ["wrong_password", "locked_now", "locked"]
+
+    clock.advance(11)
+    browser.submit("/password", password="Pulla&Kahvi")
+    assert "Add your email address" in browser.text
+    assert LegacyAccount.query.one().failed_logins == 0
 
 
 def test_a_successful_login_starts_the_count_again(app, user):

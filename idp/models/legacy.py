@@ -37,3 +37,9 @@ class LegacyAccount(db.Model):
     imported_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     # Set when the person moved to a Tunnus password: the old hash no longer opens.
     password_retired_at = db.Column(db.DateTime)
+    # Wrong passwords in a row while not merged, and the wait they earned (as an identity's).
+    failed_logins = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    locked_until = db.Column(db.DateTime)
+
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > clock.now()

@@ -106,27 +106,34 @@ def refuse(identity: Identity, origin: Origin) -> None:
 
 
 def _count_failure(identity: Identity, origin: Origin) -> None:
-    """After IDP_LOGIN_DELAY_AFTER wrong passwords in a row, each further one makes the
-    account wait twice as long (up to IDP_LOGIN_DELAY_MAX) before a password counts again.
+    wait = count_failure(identity)
+    if wait is not None:
+        audit.record("identity.locked", origin=origin, identity=identity, seconds=wait,
+                     failures=identity.failed_logins)
+    audit.record("login.password", "failure", origin=origin, identity=identity,
+                 reason="wrong_password" if wait is None else "locked_now")
 
+
+def count_failure(holder: Identity | LegacyAccount) -> int | None:
+    """Count a wrong password on an identity, or on an old account not merged yet; the
+    wait in seconds it now earned, if any.
+
+    After IDP_LOGIN_DELAY_AFTER wrong passwords in a row, each further one makes the
+    account wait twice as long (up to IDP_LOGIN_DELAY_MAX) before a password counts again.
     A wait, not a lock-out: guessing slows to a crawl, but an attacker cannot keep the
     owner out for good. Attempts during the wait are refused without being counted.
     """
     config = current_app.config
+    model = type(holder)
     # Counted in SQL so concurrent attempts from several processes all count.
-    db.session.execute(
-        db.update(Identity).where(Identity.id == identity.id).values(failed_logins=Identity.failed_logins + 1)
-    )
-    db.session.refresh(identity)
-    reason = "wrong_password"
-    beyond = identity.failed_logins - config["IDP_LOGIN_DELAY_AFTER"]
-    if beyond >= 0:
-        wait = min(config["IDP_LOGIN_DELAY_BASE"] * 2 ** min(beyond, 30), config["IDP_LOGIN_DELAY_MAX"])
-        identity.locked_until = clock.now() + dt.timedelta(seconds=wait)
-        reason = "locked_now"
-        audit.record("identity.locked", origin=origin, identity=identity, seconds=wait,
-                     failures=identity.failed_logins)
-    audit.record("login.password", "failure", origin=origin, identity=identity, reason=reason)
+    db.session.execute(db.update(model).where(model.id == holder.id).values(failed_logins=model.failed_logins + 1))
+    db.session.refresh(holder)
+    beyond = holder.failed_logins - config["IDP_LOGIN_DELAY_AFTER"]
+    if beyond < 0:
+        return None
+    wait = min(config["IDP_LOGIN_DELAY_BASE"] * 2 ** min(beyond, 30), config["IDP_LOGIN_DELAY_MAX"])
+    holder.locked_until = clock.now() + dt.timedelta(seconds=wait)
+    return wait
 
 
 def prove_address(identity: Identity, prover_password_hash: str | None, *, method: str, origin: Origin) -> None:

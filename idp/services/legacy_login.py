@@ -100,19 +100,34 @@ def authenticate(login_name: str, password: str, *, origin: Origin) -> Identity:
                 result = password_check.matches(identity, password)
                 if result is not None and opened is None:
                     opened = account, result
-            elif (account.password_retired_at is None
+            elif (account.password_retired_at is None and not account.is_locked()
                   and legacy_hashes.verify(account.hash_scheme, account.password_hash, password) and opened is None):
                 opened = account, None
     if opened is None:
         for identity in people.values():
             identities.refuse(identity, origin)
+        for account in live:
+            if account.identity_id is None:
+                _refuse_unmerged(account, origin)
         db.session.commit()
         raise InvalidCredentials()
     account, result = opened
     if account.identity_id is not None:
         return identities.conclude(people[account.identity_id], password, result, origin=origin,
                                    method=f"legacy:{account.system}")
+    account.failed_logins, account.locked_until = 0, None
     audit.record("login.legacy", origin=origin, reason="needs_email", system=account.system,
                  legacy_id=account.legacy_id)
     db.session.commit()
     raise NeedsEmail(account, passwords.hash_password(password))
+
+
+def _refuse_unmerged(account: LegacyAccount, origin: Origin) -> None:
+    """A wrong password at an old account with no identity yet slows further guesses at it
+    as it would at an identity (identities.count_failure): its owner has only this password."""
+    if account.is_locked():
+        reason = "locked"
+    else:
+        reason = "wrong_password" if identities.count_failure(account) is None else "locked_now"
+    audit.record("login.legacy", "failure", origin=origin, reason=reason, system=account.system,
+                 legacy_id=account.legacy_id)
