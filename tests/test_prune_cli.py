@@ -6,7 +6,7 @@ import json
 from idp.extensions import db
 from idp.models import AuthorizationCode, LoginSession, Token
 from idp.models.flow import Flow
-from idp.services import clock
+from idp.services import clock, organisations
 from tests.support.journeys import tokens_for
 
 DAY = 24 * 3600
@@ -47,3 +47,17 @@ def test_prune_takes_a_grace_period_and_refuses_nonsense(runner, browser, rp, us
     assert _prune(runner, "--older-than", "36h")["authorization_codes"] == 1
     result = runner.invoke(args=["prune", "--older-than", "soon"])
     assert result.exit_code == 2 and "30m, 12h, 1d" in result.output
+
+
+def test_prune_deletes_invitations_nobody_accepted_in_time(app, runner):
+    alfa = organisations.create("Alfa Oy", "0737546-2")
+    organisations.add_member(alfa, "kutsuttu@example.fi")
+    db.session.commit()
+    clock.advance(app.config["IDP_INVITATION_TTL"] + DAY - 60)
+    organisations.add_member(alfa, "toinen@example.fi")
+    db.session.commit()
+    assert _prune(runner)["invitations"] == 0  # ended less than a day ago (--older-than 1d)
+
+    clock.advance(2 * 60)
+    assert _prune(runner)["invitations"] == 1
+    assert [i.email for i in organisations.pending_invitations(alfa)] == ["toinen@example.fi"]

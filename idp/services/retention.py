@@ -5,15 +5,18 @@ code is refused when expired, a token row matters until its refresh token (or, w
 one, its access token) has expired — refresh reuse detection included, since an expired
 refresh token is refused before its family is looked at — and a revoked self-contained
 access token need not be listed after its own expiry. Ended or expired browser sessions
-are no longer shown to anyone. The audit trail, the mail and logout outboxes (campaign
+are no longer shown to anyone, and an invitation not accepted within IDP_INVITATION_TTL
+can no longer be (an accepted one stays, as history). The audit trail, the mail and logout outboxes (campaign
 progress is counted from them) and everything a person made are kept.
 """
 from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
+
 from ..extensions import db
-from ..models import AuthorizationCode, LoginSession, RevokedAccessToken, Token
+from ..models import AuthorizationCode, Invitation, LoginSession, RevokedAccessToken, Token
 from ..models.flow import Flow
 from . import clock
 
@@ -29,6 +32,9 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
         "revoked_access_tokens": db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff),
         "login_sessions": db.delete(LoginSession).where(
             db.or_(LoginSession.ended_at < cutoff, LoginSession.expires_at < cutoff)),
+        "invitations": db.delete(Invitation).where(
+            Invitation.accepted_at.is_(None),
+            Invitation.created_at < cutoff - dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])),
     }
     counts = {table: db.session.execute(statement).rowcount for table, statement in statements.items()}
     db.session.commit()
