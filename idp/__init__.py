@@ -40,6 +40,10 @@ def create_app(config: dict | None = None) -> Flask:
         # itsdangerous signs with the last key and accepts any: a form open across a key
         # change still posts.
         WTF_CSRF_SECRET_KEY=[*(values["IDP_SECRET_KEY_FALLBACKS"] or []), values["IDP_SECRET_KEY"]],
+        # Flask-WTF refuses an https post without a same-origin Referer; every page says
+        # Referrer-Policy: no-referrer (no flow id leaks to other sites), so browsers send
+        # none. The token, tied to the session's __Host- SameSite=Lax cookie, is the check.
+        WTF_CSRF_SSL_STRICT=False,
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         # hide_parameters: a logged database error never shows the values it was writing.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},

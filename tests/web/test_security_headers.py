@@ -40,5 +40,20 @@ def test_https_issuer_gets_hsts_and_host_prefixed_secure_cookie(base_config, mig
     assert "Domain" not in cookie and "Path=/" in cookie
 
 
+def test_over_https_a_form_posts_without_a_referer(base_config, migrated, user):
+    """Every page says Referrer-Policy: no-referrer, so browsers send no Referer, not even
+    to the same site (and Origin: null): the forms must post without one."""
+    app = create_app(dict(base_config, IDP_ISSUER="https://tunnus.example"))
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    page = client.get("/login", base_url="https://tunnus.example", follow_redirects=True)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    html = page.get_data(as_text=True)
+    action = re.search(r'<form[^>]*action="([^"]*identify[^"]*)"', html).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    answer = client.post(action, base_url="https://tunnus.example", data={"csrf_token": token, "email": user.email})
+    assert answer.status_code == 302, answer.get_data(as_text=True)  # on to the password step
+
+
 def test_http_issuer_sends_no_hsts(browser):
     assert "Strict-Transport-Security" not in browser.client.get("/login").headers
