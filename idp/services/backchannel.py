@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import io
 import logging
 import secrets
+import socket
 import threading
 import time
 import urllib.error
@@ -122,16 +124,39 @@ def pending_count() -> int:
 
 
 def _deliver(which, limit: int | None = None) -> dict:
+    """Claim what is due, commit, post without holding a database connection, then record.
+
+    A claim moves the row's next attempt past the time a post can take, so no other
+    sender takes it meanwhile, and one that dies mid-post leaves it to a later round. A
+    relying service that answers slowly then costs a thread's wait, never a connection
+    from the pool that requests need."""
+    now = clock.now()
+    lease = now + dt.timedelta(seconds=2 * current_app.config["IDP_BACKCHANNEL_TIMEOUT"] + 10)
     due = db.session.execute(
-        db.select(LogoutNotification)
-        .where(which, LogoutNotification.status == PENDING, LogoutNotification.next_attempt_at <= clock.now())
+        db.select(LogoutNotification.id)
+        .where(which, LogoutNotification.status == PENDING, LogoutNotification.next_attempt_at <= now)
         .order_by(LogoutNotification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).scalars().all()
+    jobs = []
+    for notification_id in due:
+        # Conditional, for SQLite, where two senders may both have read the row.
+        if db.session.execute(
+                db.update(LogoutNotification)
+                .where(LogoutNotification.id == notification_id, LogoutNotification.status == PENDING,
+                       LogoutNotification.next_attempt_at <= now)
+                .values(attempts=LogoutNotification.attempts + 1, next_attempt_at=lease)).rowcount:
+            notification = db.session.get(LogoutNotification, notification_id)
+            client = db.session.get(Client, notification.client_id)
+            jobs.append((notification_id, client.backchannel_logout_uri,
+                         logout_token(client, notification) if client.backchannel_logout_uri else None))
+    db.session.commit()
+    outcomes = [(notification_id, _send(uri, token)) for notification_id, uri, token in jobs]
     counts = {SENT: 0, PENDING: 0, FAILED: 0}
-    for notification in due:
-        _attempt(notification)
+    for notification_id, error in outcomes:
+        notification = db.session.get(LogoutNotification, notification_id)
+        _record(notification, error)
         counts[notification.status] += 1
     db.session.commit()
     return counts
@@ -148,18 +173,27 @@ def logout_token(client: Client, notification: LogoutNotification) -> str:
     return jwt.encode({"alg": alg, "typ": "logout+jwt", "kid": key.kid}, claims, key.key)
 
 
-def _attempt(notification: LogoutNotification) -> None:
+def _send(uri: str | None, token: str | None) -> Exception | None:
+    """Post the logout token; what went wrong, if anything (PermanentFailure: do not retry)."""
+    if not uri:
+        return PermanentFailure("the client no longer has a backchannel_logout_uri")
+    try:
+        _post(uri, token, current_app.config["IDP_BACKCHANNEL_TIMEOUT"])
+    except ValueError as error:  # a URI that cannot be sent to (a host IDNA refuses, ...)
+        return PermanentFailure(f"the backchannel_logout_uri cannot be used: {error}")
+    except Exception as error:  # the network, the service, or its answer: try again later
+        return error
+    return None
+
+
+def _record(notification: LogoutNotification, error: Exception | None) -> None:
     config = current_app.config
     client = db.session.get(Client, notification.client_id)
-    notification.attempts += 1
-    try:
-        if not client.backchannel_logout_uri:
-            raise PermanentFailure("the client no longer has a backchannel_logout_uri")
-        _post(client.backchannel_logout_uri, logout_token(client, notification), config["IDP_BACKCHANNEL_TIMEOUT"])
+    if error is None:
         notification.status, notification.sent_at, notification.last_error = SENT, clock.now(), None
-    except PermanentFailure as error:
+    elif isinstance(error, PermanentFailure):
         notification.status, notification.last_error = FAILED, str(error)[:500]
-    except (OSError, http.client.HTTPException) as error:
+    else:
         notification.last_error = f"{type(error).__name__}: {error}"[:500]
         if notification.attempts >= config["IDP_BACKCHANNEL_MAX_ATTEMPTS"]:
             notification.status = FAILED
@@ -180,7 +214,56 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # the registered URI is the endpoint; a redirect is answered as an error
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _Deadline:
+    """A connected socket whose every read and write gets only what is left of the time
+    allowed for the whole request: a service sending its answer a byte at a time is cut
+    off as one that sends nothing (a socket timeout alone restarts at every byte)."""
+
+    def __init__(self, sock, deadline: float):
+        self._sock, self._deadline = sock, deadline
+
+    def _left(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the service did not answer in time")
+        self._sock.settimeout(left)
+        return left
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        self._left()
+        return self._sock.recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data, flags=0):
+        self._left()
+        return self._sock.sendall(data, flags)
+
+    def makefile(self, mode="rb", buffering=-1, **_):
+        return io.BufferedReader(socket.SocketIO(self, "rb"), buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def _within(connection_class, timeout: float):
+    class Connection(connection_class):
+        def connect(self):
+            deadline = time.monotonic() + timeout
+            super().connect()
+            self.sock = _Deadline(self.sock, deadline)
+    return Connection
+
+
+def _opener(timeout: float):
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, request):
+            return self.do_open(_within(http.client.HTTPConnection, timeout), request)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, request):
+            return self.do_open(_within(http.client.HTTPSConnection, timeout), request,
+                                context=self._context)
+
+    return urllib.request.build_opener(_NoRedirects, HTTP, HTTPS)
 
 
 def _post(uri: str, token: str, timeout: float) -> None:
@@ -188,7 +271,7 @@ def _post(uri: str, token: str, timeout: float) -> None:
                                      headers={"Content-Type": "application/x-www-form-urlencoded",
                                               "User-Agent": "Tunnus back-channel logout"})
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _opener(timeout).open(request, timeout=timeout) as response:
             response.read(4096)
     except urllib.error.HTTPError as error:
         if error.code < 500 and error.code not in (408, 429):

@@ -31,6 +31,10 @@ def check_redirect_uri(uri: str) -> str:
         raise ValidationFailed(f"{uri!r}: a redirect URI must be absolute and have no #fragment")
     if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
         raise ValidationFailed(f"{uri!r}: use https (plain http only on a loopback address)")
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        raise ValidationFailed(f"{uri!r}: the host is not a valid name") from None
     return uri
 
 

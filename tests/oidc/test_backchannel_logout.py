@@ -4,6 +4,7 @@ HTTP, retried after a failure, without holding up the person who logged out."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from urllib.parse import urlencode
@@ -216,6 +217,70 @@ def test_a_slow_service_does_not_hold_up_the_logout(app, browser, user, receiver
     assert backchannel.wait()
     notification = LogoutNotification.query.one()
     assert notification.status == "pending" and "timed out" in notification.last_error
+
+
+class DrippingReceiver:
+    """A service that answers a byte every 0.3 s, for ever: each read gets a byte in time."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/backchannel-logout"
+
+    def _serve(self):
+        connection, _ = self.listener.accept()
+        connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while not self.stopped.wait(0.3):
+            try:
+                connection.sendall(b"a")
+            except OSError:
+                return
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+
+
+def test_a_service_answering_a_byte_at_a_time_is_cut_off_and_holds_no_connection(app, browser, user):
+    """The time allowed is for the whole answer; and while a post waits, no connection of
+    the database pool is held (a slow service must not starve the requests of one)."""
+    app.config["IDP_BACKCHANNEL_TIMEOUT"] = 1
+    dripping = DrippingReceiver()
+    try:
+        rp = _listening_rp(app, dripping.url)
+        tokens = tokens_for(browser, rp, user)
+        checked_out = db.engine.pool.checkedout()
+        started = time.monotonic()
+        _logout(browser, tokens["id_token"])
+        time.sleep(0.5)  # the post is under way
+        assert db.engine.pool.checkedout() <= checked_out
+        assert backchannel.wait() and time.monotonic() - started < 2.5
+    finally:
+        dripping.stop()
+    notification = LogoutNotification.query.one()
+    assert notification.status == "pending" and notification.last_error.startswith("TimeoutError")
+
+
+def test_a_uri_that_cannot_be_sent_to_fails_without_stopping_the_others(app, browser, user, receivers, runner):
+    receiver = receivers()
+    good = _listening_rp(app, receiver.url)
+    odd = _listening_rp(app, "https://k.example/logout", name="Outo")
+    odd.client.backchannel_logout_uri = "https://" + "a" * 64 + ".example/logout"  # as stored before the check
+    db.session.commit()
+    tokens_for(browser, good, user)
+    id_token = tokens_for(browser, odd, user)["id_token"]
+    _logout(browser, id_token)
+    assert backchannel.wait()
+    assert _send_round(runner)["still_pending"] == 0
+    statuses = {n.client_id: n.status for n in LogoutNotification.query}
+    assert statuses == {good.client.id: "sent", odd.client.id: "failed"}
+    refused = runner.invoke(args=["clients", "create", "--name", "X", "--redirect-uri", "https://x.example/cb",
+                                  "--backchannel-logout-uri", "https://" + "a" * 64 + ".example/logout"])
+    assert refused.exit_code != 0 and "host" in refused.output
 
 
 def test_a_refused_logout_token_is_not_sent_again(app, browser, user, receivers):
