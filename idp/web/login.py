@@ -25,7 +25,9 @@ def _safe_return_to(value: str | None) -> str | None:
     if not value or len(value) >= 2048 or "\\" in value or any(c.isspace() or not c.isprintable() for c in value):
         return None
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+    # The raw value too: urlsplit reads "///evil.example" as a path, browsers as a host.
+    if (parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//")
+            or parts.path.startswith("//")):
         return None
     return value
 

@@ -117,7 +117,8 @@ def test_expired_login_page_says_so(app, browser, user):
 
 @pytest.mark.parametrize("return_to", ["//evil.example/x", "/\t/evil.example/x", "/\n/evil.example/x",
                                        "/\r\n/evil.example/x", "/\\evil.example/x", "/ /evil.example/x",
-                                       "https://evil.example/x", "https:/evil.example/x", "evil.example/x"])
+                                       "https://evil.example/x", "https:/evil.example/x", "evil.example/x",
+                                       "///evil.example/x"])
 def test_return_to_must_stay_on_this_server(browser, user, return_to):
     # Tabs and newlines are dropped from Location and a backslash reads as a slash: each is //host.
     browser.get("/login?" + urlencode({"return_to": return_to}))
