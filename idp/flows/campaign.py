@@ -177,12 +177,12 @@ class CampaignFlow(Flow):
         identity = self.identity
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
-        if self.verify_with_password:
-            self._verified("campaign_link", origin, campaign=self._member()[1].id)
         try:
             identities.set_password(identity, password, origin=origin, reason="campaign")
         except ValidationFailed as error:
             raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
+        if self.verify_with_password:  # only now: a refused password proves nothing
+            self._verified("campaign_link", origin, campaign=self._member()[1].id)
         self.transition("completed")
         notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
                               email=identity.email, when=clock.now(),

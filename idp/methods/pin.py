@@ -22,6 +22,7 @@ from ..models import Client, KioskPin, LoginSession, Membership
 from ..services import account, audit, clock, passwords, sessions
 from ..services.account import FormRejected
 from ..services.audit import Origin
+from ..services.digits import ascii_digits
 
 AMR = "pin"  # RFC 8176
 PIN = re.compile(r"[0-9]{4}")  # not \d: it also matches other scripts' digits
@@ -76,13 +77,13 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     found = credential(identity)
     if next_change_at(found) is not None:
         raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
-    pin = (pin or "").strip()
+    pin = ascii_digits((pin or "").strip())
     if not PIN.fullmatch(pin):
         raise FormRejected({"pin": _l("Enter exactly 4 digits.")})
     if trivial(pin):
         raise FormRejected({"pin": _l("This PIN is too easy to guess. Avoid repeated digits, runs such as 1234 "
                                       "and common choices.")})
-    if (repeated or "").strip() != pin:
+    if ascii_digits((repeated or "").strip()) != pin:
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
     account.confirm_password(identity, password, origin=origin, event="pin.set")
     if found is None:
@@ -129,7 +130,8 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
         db.session.commit()
         raise PinRejected("locked")
     db.session.refresh(found)
-    if PIN.fullmatch(pin or "") and passwords.verify(found.pin_hash, pin):
+    pin = ascii_digits(pin or "")
+    if PIN.fullmatch(pin) and passwords.verify(found.pin_hash, pin):
         db.session.execute(db.update(KioskPin).where(KioskPin.id == found.id)
                            .values(failed_attempts=KioskPin.failed_attempts - 1))
         audit.record("login.pin", origin=origin, identity=identity, client_id=client_id)

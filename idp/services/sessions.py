@@ -24,6 +24,7 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
             replacing.auth_time, replacing.amr, replacing.acr, replacing.remember = now, amr, acr, remember
             replacing.expires_at = max(replacing.expires_at, now + dt.timedelta(seconds=lifetime))
             audit.record("session.renewed", origin=origin, identity=identity, sid=replacing.sid)
+            _accept_invitations(identity, origin)
             db.session.commit()
             return replacing
         end(replacing, origin=origin, reason="other_person_signed_in")
@@ -41,12 +42,17 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
     )
     db.session.add(session)
     audit.record("session.started", origin=origin, identity=identity, sid=session.sid, remember=remember)
-    # Invitations wait for the invited address to sign in (verified); this is that moment.
+    _accept_invitations(identity, origin)
+    db.session.commit()
+    return session
+
+
+def _accept_invitations(identity, origin: Origin) -> None:
+    # Invitations wait for the invited address to sign in (verified), a session renewed by
+    # signing in again included: the invitation mail says to sign in.
     from .organisations import accept_invitations
 
     accept_invitations(identity, origin=origin)
-    db.session.commit()
-    return session
 
 
 def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int:

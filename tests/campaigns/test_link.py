@@ -65,6 +65,26 @@ def test_an_address_someone_else_registered_is_proven_only_with_a_new_password(a
     assert not late.url.endswith("/account")
 
 
+def test_a_refused_new_password_proves_no_address(app, runner, mailbox):
+    """Even when something else on the page commits (here the sessions list's last-seen
+    time of the browser's own Tunnus session, after a while)."""
+    squatter = Browser(app)
+    squatter.get("/register")
+    squatter.submit("/register", email="uhri@example.fi", name="Uhri", password=SQUATTER, password_repeat=SQUATTER)
+    started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
+    deliver()
+    neighbour = person("naapuri@example.fi")
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, neighbour.email, neighbour.test_password)
+    owner.get(local(campaign_link(mailbox, "uhri@example.fi")))
+    owner.submit("/campaign/")
+    clock.advance(360)
+    owner.submit("/password", password="short", confirm="short")
+    assert owner.page.status_code == 400
+    assert not fresh(Identity.by_email("uhri@example.fi")).email_verified
+
+
 def test_a_link_mailed_to_an_address_the_person_has_left_opens_nothing(app, browser, runner, mailbox):
     maija = person("maija@vanha.fi", "Maija")
     started(runner, "all", deadline="2099-01-01T12:00")

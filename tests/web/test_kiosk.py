@@ -133,6 +133,14 @@ def test_a_right_pin_does_not_wipe_out_earlier_wrong_ones(app, screen, a12):
     assert events("pin.locked") == [("success", None)]
 
 
+def test_a_pin_typed_in_another_scripts_digits_is_the_same_pin(app, screen, a12):
+    arabic = PIN.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    browser = Browser(app)
+    pin_login(browser, screen, a12, code=arabic)
+    assert "code" in screen.callback_params(browser.url)
+    assert KioskPin.query.one().failed_attempts == 0
+
+
 def test_a_pin_typed_on_the_normal_password_page_does_not_work(app, rp, a12):
     browser = Browser(app)
     browser.get(rp.authorize_url())

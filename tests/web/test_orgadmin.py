@@ -164,3 +164,16 @@ def test_inviting_an_address_with_an_account_answers_as_for_one_without(app, bro
     maija = Browser(app)
     _signed_in(maija, existing)  # the invitation takes effect when she signs in
     assert organisations.membership(org, existing).role == "member"
+
+
+def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, browser, company, mailbox):
+    """The mail says to sign in: in a browser already signed in, that renews the session."""
+    org, admin, _ = company
+    existing = person("maija@siivous.fi", "Maija Meikäläinen")
+    maija = Browser(app)
+    _signed_in(maija, existing)
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email=existing.email, role="member")
+    _signed_in(maija, existing)
+    assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
