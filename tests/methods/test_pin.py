@@ -63,12 +63,19 @@ def test_trivial_pins_are_refused(app, member, code):
     assert KioskPin.query.count() == 0
 
 
-@pytest.mark.parametrize("code", ["482", "48271", "48a7", "４８２７", " "])
+@pytest.mark.parametrize("code", ["482", "48271", "48a7", "４８２", " "])
 def test_a_pin_is_exactly_four_digits(app, member, code):
     browser = signed_in_browser(app, member)
     set_pin(browser, member, code)
     assert browser.page.status_code == 400 and "Enter exactly 4 digits." in browser.text
     assert KioskPin.query.count() == 0
+
+
+def test_a_pin_typed_in_another_scripts_digits_is_saved_as_its_digits(app, member):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "４８２７")  # fullwidth, as some phone keyboards give them
+    assert browser.page.status_code == 200 and "Your PIN was saved." in browser.text
+    assert KioskPin.query.count() == 1
 
 
 def test_pins_must_match_and_the_password_is_needed(app, member):
