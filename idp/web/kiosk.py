@@ -7,7 +7,7 @@ to that request.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..errors import NotFound
 from ..extensions import limiter
@@ -79,8 +79,6 @@ def enter_pin(flow_id):
     try:
         started = flow.submit_pin(request.form.get("pin") or "", origin(), replacing=kiosk_session())
     except pin.PinRejected as rejected:
-        # The language links lead back to the kiosk, not to "/" and the ordinary login.
-        g.page_url = url_for("kiosk.show", flow_id=flow.id)
         return _pin_page(flow, rejected.reason, rejected.status)
     sign_in_kiosk(started)
     return redirect(flow.return_to)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, has_request_context, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from ..errors import InvalidCredentials
@@ -73,10 +73,8 @@ def password(flow_id):
     try:
         flow.submit_password(request.form.get("password") or "", remember, origin())
     except LegacyCutOff:
-        g.page_url = url_for("login.show", flow_id=flow.id)
         return render_template("login/password.html", flow=flow, remember=remember, error="legacy_cut_off"), 401
     except InvalidCredentials:
-        g.page_url = url_for("login.show", flow_id=flow.id)
         return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
     except NeedsEmail as needs:
         adding = LegacyEmailFlow.begin(needs.account, needs.password_hash, browser_id(), return_to=flow.return_to,

@@ -1,5 +1,7 @@
 """Which organisation a person acts for: consumer, business and both clients × people with
 0, 1 and several organisations; the picker, org_id, prompt=select_account, no access."""
+import re
+
 import pytest
 
 from idp.extensions import db
@@ -167,3 +169,19 @@ def test_cannot_switch_to_an_organisation_one_is_not_in(app, browser, people):
     sign_in(browser, people["one"].email, people["one"].test_password)
     browser.submit("/account/organisation", organisation=str(stranger_org.id))
     assert browser.page.status_code == 404
+
+
+def test_the_page_after_the_picker_links_its_languages_back_to_the_authorization(app, browser, people):
+    """The consent page comes as the answer to the picker's post: its language links must
+    resume the authorization, not open /authorize without its parameters."""
+    rp = RelyingParty.register(app, name="Kumppani", first_party=False)
+    rp.client.org_mode = "business"
+    db.session.commit()
+    alfa, _ = _orgs_for(people, rp)
+    _start(browser, rp, people["several"])
+    browser.submit("/authorize/organisation/", organisation=str(alfa.id), button=("decision", "choose"))
+    assert "/authorize/consent/" in browser.text
+    href = re.search(r'<a href="([^"]+)" lang="sv">Svenska</a>', browser.text).group(1).replace("&amp;", "&")
+    browser.get(href)
+    assert browser.page.status_code == 200 and "/authorize/consent/" in browser.text
+    assert '<html lang="sv">' in browser.text

@@ -28,7 +28,7 @@ from authlib.oidc.core.errors import (
     RequestNotSupportedError,
     RequestURINotSupportedError,
 )
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from ...extensions import csrf, db
 from ...methods import levels, second_factor
@@ -118,6 +118,8 @@ def _organisation_page(client, identity, choice, pending):
 
 
 def _authorize(params: dict, pending: PendingAuthorization | None):
+    if pending is not None:  # a page shown after a post here: its language links resume it
+        g.page_url = url_for("oidc_authorize.resume", flow_id=pending.id)
     server = current_app.extensions["idp.server"]
     oauth_request = AuthorizationRequest(params, request.url)
     login_session = session_for_client(params.get("client_id"))
