@@ -28,6 +28,14 @@ class LoginSession(db.Model):
     remember = db.Column(db.Boolean, nullable=False, default=False)
     # The organisation this person acts for in this browser (account page switch).
     organisation_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="SET NULL"))
+    # "Myself" chosen instead: organisation_id None alone means the person never chose.
+    acting_personally = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+
+    def acting_for(self):
+        """The active organisation's id, org_choice.PERSONAL, or None when never chosen."""
+        from ..oidc.org_choice import PERSONAL
+
+        return self.organisation_id if self.organisation_id is not None else PERSONAL if self.acting_personally else None
     # A PIN login on a building's kiosk: this session serves that kiosk client only
     # (services/kiosk_sessions.py); None for every ordinary session.
     kiosk_client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"))

@@ -280,6 +280,7 @@ def set_active(login_session, identity, organisation_id: str, *, origin: Origin)
         if chosen is None:
             raise NotFound()
     login_session.organisation_id = chosen.id if chosen else None
+    login_session.acting_personally = chosen is None
     audit.record("org.active_changed", origin=origin, identity=identity, organisation=chosen)
 
 

@@ -13,7 +13,6 @@ from flask import current_app, g, request, session
 
 from ..extensions import db
 from ..models import LoginSession
-from ..oidc.org_choice import PERSONAL
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import request_id
@@ -67,19 +66,6 @@ def sign_out() -> None:
     session.clear()
     session.update(keep)
     g.login_session = None
-
-
-# "Myself" chosen on the account page, as the sid of the login it was chosen in: the
-# LoginSession's organisation_id is None then, which also means "never chose".
-ACTING_PERSONALLY = "acting_personally"
-
-
-def acting_for(login_session: LoginSession) -> int | str | None:
-    """What this browser acts for in this login: the active organisation's id,
-    org_choice.PERSONAL, or None when the person has not chosen."""
-    if login_session.organisation_id is not None:
-        return login_session.organisation_id
-    return PERSONAL if session.get(ACTING_PERSONALLY) == login_session.sid else None
 
 
 # A kiosk's PIN session lives under its own key: the browser's ordinary session never

@@ -161,6 +161,21 @@ def test_myself_chosen_on_the_account_page_is_honoured_until_an_organisation_is_
     assert "Who are you acting for?" in again.text
 
 
+def test_myself_lasts_through_signing_in_again_and_is_chosen_in_the_picker_too(app, browser, people):
+    rp = _client(app, "both")
+    _orgs_for(people, rp)
+    who = people["several"]
+    _start(browser, rp, who)
+    assert "Who are you acting for?" in browser.text
+    browser.submit("/authorize/organisation/", organisation="personal", button=("decision", "choose"))
+    assert "code" in rp.callback_params(browser.url)
+
+    browser.get(rp.authorize_url(prompt="login"))  # the same login renewed: the choice stays
+    sign_in(browser, who.email, who.test_password)
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert "org" not in claims
+
+
 def test_cannot_switch_to_an_organisation_one_is_not_in(app, browser, people):
     rp = _client(app, "business")
     _orgs_for(people, rp)

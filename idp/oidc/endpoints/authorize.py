@@ -28,13 +28,13 @@ from authlib.oidc.core.errors import (
     RequestNotSupportedError,
     RequestURINotSupportedError,
 )
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
 from ...methods import levels, second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
-from ...web.browser import ACTING_PERSONALLY, acting_for, browser_id, origin, session_for_client
+from ...web.browser import browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, id_token_hint, org_choice
 from ..pending import PendingAuthorization
@@ -153,7 +153,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return redirect(step_up_page(return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
-                                   acting_for(login_session), prompts)
+                                   login_session.acting_for(), prompts)
         if not choice.decided:
             if "none" in prompts:
                 raise (AccountSelectionRequiredError if choice.ask else InteractionRequiredError)(
@@ -168,9 +168,10 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             return render_template("oidc/consent.html", client=grant.client, scopes=scope.split(), flow=pending)
         oauth_request.login_session = login_session
         oauth_request.organisation = choice.organisation
-        if choice.organisation is not None:
-            login_session.organisation_id = choice.organisation.id  # the browser's active organisation now
-            session.pop(ACTING_PERSONALLY, None)
+        if choice.organisation is not None or (pending and pending.data.get("organisation") == org_choice.PERSONAL):
+            # What the person picked is the browser's choice now, as on the account page.
+            login_session.organisation_id = choice.organisation.id if choice.organisation else None
+            login_session.acting_personally = choice.organisation is None
         response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
         audit.record("authorize.code_issued", origin=origin(), identity=identity, client_id=grant.client.client_id)
         if pending is not None:
