@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import current_app, g, request, session
+from flask import current_app, g, redirect, request, session, url_for
 
 from ..extensions import db
 from ..models import LoginSession
@@ -89,3 +89,14 @@ def kiosk_session() -> LoginSession | None:
 
 def sign_in_kiosk(login_session: LoginSession) -> None:
     session[KIOSK_KEY] = login_session.sid
+
+
+def as_get_if_cross_site_post():
+    """For endpoints relying services may POST to (/authorize, /logout): a POST without
+    our session cookie, which SameSite=Lax withholds from another site's form, is sent
+    back as the same request by GET, a top-level navigation that carries the cookie.
+    Answered as it came, it would start a session cookie over the person's own (signing
+    them out) and never see that they are signed in. None when there is nothing to do."""
+    if request.method != "POST" or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        return None
+    return redirect(url_for(request.endpoint, **request.form.to_dict(flat=False)), 303)

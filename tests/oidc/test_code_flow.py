@@ -1,4 +1,6 @@
 """The authorization code flow end to end, as a browser and a relying service see it."""
+from urllib.parse import parse_qsl, urlsplit
+
 from joserfc import jwt
 
 from tests.support.journeys import authorize, tokens_for
@@ -81,3 +83,18 @@ def test_plain_oauth_request_without_openid_gets_no_id_token(browser, rp, user):
     callback = authorize(browser, rp, user, scope="profile")
     body = rp.redeem(callback["code"]).get_json()
     assert "id_token" not in body and body["access_token"]
+
+
+def test_a_post_from_another_site_is_answered_as_the_same_get(app, browser, rp, user):
+    """SameSite=Lax keeps the session cookie from another site's form post: answered as it
+    came, the request would set a new session cookie over the person's own and sign them
+    out. The same request by GET carries the cookie and signs them in silently."""
+    authorize(browser, rp, user)
+    params = dict(parse_qsl(urlsplit(rp.authorize_url(prompt="none")).query))
+    for path in ("/authorize", "/logout"):
+        cross_site = app.test_client().post(path, data=params if path == "/authorize" else {"state": "x"})
+        assert cross_site.status_code == 303 and "Set-Cookie" not in cross_site.headers
+        assert cross_site.headers["Location"].startswith(path + "?")
+    again = app.test_client().post("/authorize", data=params).headers["Location"]
+    browser.get(again)  # the browser follows it, now with its cookie
+    assert "code" in rp.callback_params(browser.url)

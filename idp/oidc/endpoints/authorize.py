@@ -34,7 +34,7 @@ from ...extensions import csrf, db
 from ...methods import levels, second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
-from ...web.browser import browser_id, origin, session_for_client
+from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, id_token_hint, org_choice
 from ..pending import PendingAuthorization
@@ -50,6 +50,9 @@ DEFAULT_MAX_LENGTH = 2048
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # relying services may POST the request (OIDC Core §3.1.2.1) without our token
 def authorize():
+    again = as_get_if_cross_site_post()
+    if again is not None:
+        return again
     source = request.form if request.method == "POST" else request.args
     repeated = [key for key in source if len(source.getlist(key)) > 1]
     if repeated:

@@ -20,7 +20,7 @@ from ...extensions import csrf
 from ...models import LoginSession
 from ...services import sessions
 from ...web import logout_page
-from ...web.browser import current_session, kiosk_session, origin, sign_out
+from ...web.browser import as_get_if_cross_site_post, current_session, kiosk_session, origin, sign_out
 
 bp = Blueprint("oidc_end_session", __name__)
 
@@ -70,6 +70,9 @@ def _hint_matches_session(claims: dict | None) -> bool:
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout():
+    again = as_get_if_cross_site_post()
+    if again is not None:
+        return again
     server = current_app.extensions["idp.server"]
     try:
         end_request = server.validate_endpoint_request(EndSessionEndpoint.ENDPOINT_NAME)
