@@ -14,10 +14,16 @@ from ..errors import KioskOnly, NotFound
 from ..extensions import db
 from ..methods import pin
 from ..models import Client, KioskPin, LoginSession, Membership, Organisation
+from ..models import Flow as StoredFlow
 from ..models.organisation import ACTIVE
-from ..services import audit, kiosk_sessions
+from ..services import audit, clock, kiosk_sessions
 from ..services.audit import Origin
 from .base import Flow
+
+
+# Renewed this long before expiry, so the request made anew reaches the server in time
+# even when the screen's timer fires late.
+RENEW_MARGIN = 60
 
 
 class State(str, Enum):
@@ -63,12 +69,29 @@ class KioskFlow(Flow):
     }
 
     @classmethod
-    def begin(cls, client_id: str, browser: str, return_to: str, origin: Origin) -> "KioskFlow":
-        client = Client.by_client_id(client_id)
-        if client is None or client.kiosk_organisation_id is None:
-            raise NotFound()
+    def begin(cls, client: Client, browser: str, return_to: str, again: str, origin: Origin) -> "KioskFlow":
+        """The list of residents for `client`'s authorization request, which `again` makes
+        anew when this flow is about to expire (see renew_in)."""
         _check_place(client, origin)
-        return cls.start(browser, client_id=client.client_id, return_to=return_to)
+        return cls.start(browser, client_id=client.client_id, return_to=return_to, again=again)
+
+    @classmethod
+    def again_of(cls, flow_id: str | None, browser: str) -> str | None:
+        """The authorization request of this browser's kiosk flow, expired or not, to make anew."""
+        stored = db.session.get(StoredFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        if stored is None or stored.kind != cls.KIND or stored.browser != browser:
+            return None
+        return stored.data.get("again")
+
+    @property
+    def again(self) -> str:
+        return self.data["again"]
+
+    def renew_in(self) -> int:
+        """Seconds until the screen should make its request anew: a kiosk's list stays on
+        screen for hours, and a tap on an expired flow would lose the resident's turn."""
+        left = (self.stored.expires_at - clock.now()).total_seconds()
+        return max(int(left) - RENEW_MARGIN, 5)
 
     def at(self, origin: Origin) -> "KioskFlow":
         """This flow, if the request comes from one of the kiosk's networks (KioskOnly if not)."""

@@ -8,14 +8,14 @@ to that request.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 
-from ..errors import NotFound
+from ..errors import FlowExpired
 from ..extensions import limiter
 from ..flows.kiosk import KioskFlow, State
 from ..methods import pin
 from .browser import browser_id, kiosk_session, origin, sign_in_kiosk
 from .limits import per_account
-from .login import _safe_return_to
 
 bp = Blueprint("kiosk", __name__)
 
@@ -25,15 +25,16 @@ def _resident_email() -> str | None:
     return resident.identity.email if resident is not None else None
 
 
-@bp.route("/kiosk/start")
-def start():
-    return_to = _safe_return_to(request.args.get("return_to"))
-    if return_to is None:
-        raise NotFound()
-    flow = KioskFlow.begin(request.args.get("client_id") or "", browser_id(), return_to, origin())
-    return redirect(url_for("kiosk.show", flow_id=flow.id))
-
-
+@bp.errorhandler(FlowExpired)
+@bp.errorhandler(CSRFError)
+def start_over(error):
+    """A tap on a page left on screen past its time (the flow or its form expired) shows
+    the list anew instead of an error: at a kiosk there is nobody to start again."""
+    again = KioskFlow.again_of((request.view_args or {}).get("flow_id"), browser_id())
+    if again is None:  # not this browser's: refused as anywhere else
+        expired = FlowExpired()
+        return render_template("error.html", title=expired.title, message=str(expired)), expired.status
+    return redirect(again)
 @bp.route("/kiosk/<flow_id>")
 def show(flow_id):
     flow = KioskFlow.load(flow_id, browser_id()).at(origin())

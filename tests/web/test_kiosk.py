@@ -1,6 +1,7 @@
 """A building's kiosk: residents tap their name and type their PIN; the kiosk client gets
 tokens with amr pin and the lowest acr, no refresh token, from a session that serves that
 kiosk alone and ends after two minutes without use. A PIN opens nothing else."""
+import html
 import re
 
 import pytest
@@ -342,3 +343,47 @@ def test_a_language_link_after_a_wrong_pin_stays_on_the_kiosk(app, screen, a12):
     swedish = re.search(r'<a href="([^"]+)" lang="sv">Svenska</a>', browser.text).group(1)
     browser.get(swedish.replace("&amp;", "&"))
     assert "/kiosk/" in browser.url and '<html lang="sv">' in browser.text and "A 12" in browser.text
+
+
+def _refresh(browser) -> tuple[int, str]:
+    found = re.search(r'<meta http-equiv="refresh" content="(\d+); url=([^"]+)">', browser.text)
+    assert found, "the list does not renew itself"
+    return int(found.group(1)), html.unescape(found.group(2))
+
+
+def test_the_list_renews_its_request_before_it_expires(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    first = browser.url
+    seconds, url = _refresh(browser)
+    assert 0 < seconds < app.config["IDP_FLOW_TTL"] and url.startswith("/authorize?")
+    clock.advance(seconds)  # the screen's timer fires
+    browser.get(url)
+    assert "/kiosk/" in browser.url and browser.url != first and ">A 12<" in browser.text
+    clock.advance(app.config["IDP_FLOW_TTL"] - seconds + 1)  # past the first request's time
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    browser.submit("/pin", pin=PIN)
+    assert screen.callback_params(browser.url)["state"] == screen.state
+    assert screen.verify_id_token(redeem(screen, browser)["id_token"])["nonce"] == screen.nonce
+
+
+def test_a_tap_on_a_list_left_past_its_time_shows_the_list_anew(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    first = browser.url
+    clock.advance(app.config["IDP_FLOW_TTL"] + 1)  # the screen slept through its renewal
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    assert browser.page.status_code == 200 and "/kiosk/" in browser.url and browser.url != first
+    assert "Tap your name, then type your PIN." in browser.text
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    browser.submit("/pin", pin=PIN)
+    assert "id_token" in redeem(screen, browser)
+
+
+def test_another_browser_gets_no_fresh_request_from_an_expired_list(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    form = browser.form("/choose")
+    clock.advance(app.config["IDP_FLOW_TTL"] + 1)
+    response = Browser(app).client.post(form["action"], data={**form["fields"], "resident": "1"})
+    assert response.status_code in (400, 410) and "Location" not in response.headers

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Callable
+from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -31,6 +32,7 @@ from authlib.oidc.core.errors import (
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ...extensions import csrf, db
+from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
 from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
@@ -143,7 +145,9 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
             if grant.client.kiosk_organisation_id is not None:  # its residents sign in with a PIN there
-                return redirect(url_for("kiosk.start", client_id=grant.client.client_id, return_to=return_to))
+                again = f"{url_for('oidc_authorize.authorize')}?{urlencode(params)}"
+                flow = KioskFlow.begin(grant.client, browser_id(), return_to, again, origin())
+                return redirect(url_for("kiosk.show", flow_id=flow.id))
             if acr.lowest(wanted_acr) == levels.ACR_STRONG:  # no password can reach it: identify upstream
                 return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
