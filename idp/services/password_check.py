@@ -25,15 +25,15 @@ def usable_legacy_accounts(identity_id: int) -> list[LegacyAccount]:
 
 
 def matches(identity, password: str) -> str | None:
-    """OWN or LEGACY for the hash that opened, or None. Always spends at least one hash check."""
+    """OWN or LEGACY for the hash that opened, or None. Always spends at least one argon2
+    check, as an unknown address does: an old quick hash (salted SHA-1 takes microseconds)
+    must not tell that an address waits with an imported account."""
     if identity.password_hash:
         return OWN if passwords.verify(identity.password_hash, password) else None
-    accounts = usable_legacy_accounts(identity.id)
-    if not accounts:
-        passwords.verify(None, password)
-        return None
+    passwords.verify(None, password)
     # Every candidate is checked, so timing does not tell which of them matched.
-    opened = [legacy_hashes.verify(a.hash_scheme, a.password_hash, password) for a in accounts]
+    opened = [legacy_hashes.verify(a.hash_scheme, a.password_hash, password)
+              for a in usable_legacy_accounts(identity.id)]
     return LEGACY if any(opened) else None
 
 

@@ -136,6 +136,28 @@ def test_the_time_of_the_answer_does_not_tell_which_old_user_names_exist(app, tm
         assert cost(login_name) >= unknown / 3, login_name
 
 
+def test_the_time_of_an_email_login_does_not_tell_which_addresses_wait_with_an_old_hash(app, tmp_path):
+    """An unknown address costs an argon2 check; an address whose identity has only a quick
+    old hash must cost as much. argon2 is made dear here so the gap cannot hide in noise."""
+    salted = "sha1$s4lt$" + hashlib.sha1("s4ltKesäloma2019".encode()).hexdigest()
+    _import(tmp_path, "verkkokauppa", [{"legacy_id": "1", "login_name": "vanha.sha1", "email": "vanha@example.fi",
+                                         "password_hash": salted, "hash_scheme": "salted_sha1"}])
+    app.config.update(IDP_ARGON2_MEMORY_KIB=65536, IDP_LOGIN_DELAY_AFTER=100)
+    app.extensions.pop("idp.argon2", None)
+    app.extensions.pop("idp.argon2.dummy", None)
+
+    def cost(email):
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            with pytest.raises(InvalidCredentials):
+                identities.authenticate(email, "Talvisota1939", origin=SYSTEM)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    assert cost("vanha@example.fi") >= cost("ei.ketaan@example.fi") / 2
+
+
 def test_account_without_email_must_add_and_verify_one(browser, library, mailbox):
     browser.get("/login")
     sign_in(browser, "AS-40012", "Pulla&Kahvi")
