@@ -185,8 +185,10 @@ class RecoveryFlow(Flow):
         except ValidationFailed as error:
             raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
         self.transition("password_set")
-        # The emailed code or link proved the person reads this address.
+        # The emailed code or link proved the person reads this address (a campaign asking
+        # for both steps counts the reset as both).
         identity.email_verified = True
+        audit.record("email.verified", origin=origin, identity=identity, method="recovery")
         notice = mail.enqueue("password_changed", identity.email, identity.locale or ui_locale, identity=identity,
                               email=identity.email, when=clock.now(),
                               recovery_link=links.external("recovery.start", email=identity.email))
