@@ -29,8 +29,8 @@ class NotFound(IdpError):
 
 class KioskOnly(IdpError):
     id = "kiosk_only"
-    title = _l("Only at the kiosk")
-    message = _l("This sign-in works only on the building's own kiosk.")
+    title = _l("Only on the building's touch screen")
+    message = _l("This sign-in works only on the building's own touch screen.")
     status = 403
 
 
