@@ -15,7 +15,8 @@ from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
 from ..models.outbox import FAILED
-from ..services import audit, challenges, clock, identities, legacy_login, links, mail, password_policy
+from ..services import (audit, challenges, clock, identities, legacy_login, links, mail, password_notice,
+                        password_policy)
 from ..services.audit import Origin
 from .base import Flow
 
@@ -189,9 +190,7 @@ class RecoveryFlow(Flow):
         # for both steps counts the reset as both).
         identity.email_verified = True
         audit.record("email.verified", origin=origin, identity=identity, method="recovery")
-        notice = mail.enqueue("password_changed", identity.email, identity.locale or ui_locale, identity=identity,
-                              email=identity.email, when=clock.now(),
-                              recovery_link=links.external("recovery.start", email=identity.email))
+        notice = password_notice.enqueue(identity, ui_locale)
         audit.record("recovery.completed", origin=origin, identity=identity)
         # The login commits the new password, the ended sessions, the notice and this flow together;
         # it still takes every remaining login step (a second factor is not bypassed by a reset).

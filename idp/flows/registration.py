@@ -2,8 +2,12 @@
 
 States: form -> verify -> done. Someone whose password was right at login but whose
 address is still unverified enters at verify. An address that already has an account
-gets an "you already have an account" mail instead, and the pages look exactly the same,
-so nobody learns which addresses have accounts. The diagram is docs/flows/registration.md.
+gets a "you already have an account" mail instead, and the pages look exactly the same,
+so nobody learns which addresses have accounts. That mail carries a code, no link: typed
+on the page, it proves the address as a reset would and makes the password just chosen
+the account's own (how a customer whose account was imported follows "create an
+account"). A link could be opened by the owner in any browser, giving a stranger's
+password to their account. The diagram is docs/flows/registration.md.
 """
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ from enum import Enum
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..errors import Conflict, IdpError, ValidationFailed
+from ..errors import Conflict, FlowExpired, IdpError, ValidationFailed
 from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
-from ..services import audit, challenges, clock, identities, links, mail, password_policy, passwords
+from ..services import audit, challenges, clock, identities, links, mail, password_notice, password_policy, passwords
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
@@ -90,7 +94,9 @@ class RegistrationFlow(Flow):
             except Conflict:  # registered by someone else a moment ago
                 existing = Identity.by_email(email)
         if existing is not None:
-            passwords.hash_password(password)  # takes as long as creating an account would
+            # Hashed now, which takes as long as creating an account would; it becomes the
+            # account's password only if the owner's code is typed here.
+            self.update(owner_id=existing.id, password_hash=passwords.hash_password(password), locale=locale)
             audit.record("registration.existing_email", origin=origin, identity=existing)
         self._send(locale)
 
@@ -125,12 +131,25 @@ class RegistrationFlow(Flow):
         return self._session_for(identity, origin) if browser == self.stored.browser else None
 
     def _verified(self, method: str, origin: Origin) -> Identity:
-        identity = db.session.get(Identity, self.data["identity_id"])
+        identity_id = self.data["identity_id"]
+        identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
+        if identity is None:  # the account was deleted meanwhile
+            raise FlowExpired()
+        notice = self._claim(identity, origin) if identity_id is None else None
         identity.email_verified = True
         self.transition("verified")
         audit.record("email.verified", origin=origin, identity=identity, method=method)
         db.session.commit()
+        if notice is not None:
+            mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
         return identity
+
+    def _claim(self, identity: Identity, origin: Origin):
+        """The owner's code was typed here: the password chosen here becomes theirs, as after
+        a reset (every other session ends, the old systems' passwords stop opening)."""
+        identities.replace_password(identity, self.data["password_hash"], origin=origin, reason="registration")
+        self.update(identity_id=identity.id, password_hash=None)
+        return password_notice.enqueue(identity, self.data["locale"])
 
     def _session_for(self, identity: Identity, origin: Origin) -> LoginFlow:
         """The login this registration becomes: the password was typed here, the rest
@@ -151,16 +170,18 @@ class RegistrationFlow(Flow):
             message = mail.enqueue("verify_email", identity.email, locale, identity=identity, name=identity.name,
                                    code=f"{code[:3]} {code[3:]}", link=link, hours=ttl // 3600)
         else:
-            # The owner got no code: one that no six digits can match keeps the page honest.
-            record = {**record, "code": challenges.issue(ttl)[2]["token"]}
-            owner = Identity.by_email(self.email)
-            message = mail.enqueue("already_registered", owner.email if owner else self.email, locale,
-                                   identity=owner, name=owner.name if owner else "",
-                                   login_link=links.external("login.start"),
-                                   reset_link=current_app.config["IDP_ISSUER"] + "/recovery")
+            # A code only: no link, and a token nothing can match (see the module's docstring).
+            record = {**record, "token": challenges.issue(ttl)[2]["token"]}
+            owner = db.session.get(Identity, self.data["owner_id"])
+            if owner is None:  # deleted meanwhile: no code can match either, nobody to mail
+                record, message = {**record, "code": record["token"]}, None
+            else:
+                message = mail.enqueue("already_registered", owner.email, locale, identity=owner, name=owner.name,
+                                       code=f"{code[:3]} {code[3:]}", hours=ttl // 3600,
+                                       login_link=links.external("login.start"))
         self.update(challenge=record, delivery=None)
         db.session.commit()
-        sent = mail.deliver_now(message)
+        sent = message is None or mail.deliver_now(message)
         self.update(delivery="sent" if sent else "failed")
         db.session.commit()
         return sent

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Client, Consent, Identity, LoginSession, Token
-from . import audit, clock, identities, links, mail, passwords, sessions
+from . import audit, clock, identities, mail, password_notice, passwords, sessions
 from .audit import Origin
 from .digits import ascii_digits
 
@@ -93,9 +93,7 @@ def change_password(identity: Identity, current: str, new: str, *, origin: Origi
     except ValidationFailed as rejected:
         problems = getattr(rejected, "problems", None) or [str(rejected)]
         raise FormRejected({"new_password": " ".join(str(problem) for problem in problems)}) from rejected
-    notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
-                          email=identity.email, when=clock.now(),
-                          recovery_link=links.external("recovery.start", email=identity.email))
+    notice = password_notice.enqueue(identity, locale)
     db.session.commit()
     mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
 

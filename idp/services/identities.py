@@ -162,7 +162,14 @@ def set_password(identity: Identity, new_password: str, *, origin: Origin, reaso
     password_policy.check(new_password, identity.email, identity.name)
     if identity.password_hash and passwords.verify(identity.password_hash, new_password):
         raise ValidationFailed(_l("Choose a password different from your current one."))
-    identity.password_hash = passwords.hash_password(new_password)
+    replace_password(identity, passwords.hash_password(new_password), origin=origin, reason=reason, keep_sid=keep_sid)
+
+
+def replace_password(identity: Identity, password_hash: str, *, origin: Origin, reason: str,
+                     keep_sid: str | None = None) -> None:
+    """Make `password_hash` (of a password the policy accepted) the identity's own; the old
+    systems' passwords stop opening it and every other session ends. The caller commits."""
+    identity.password_hash = password_hash
     identity.failed_logins = 0
     identity.locked_until = None
     # The old systems' passwords stop opening this identity (they stay stored, for history).

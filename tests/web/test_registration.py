@@ -1,13 +1,15 @@
 """Registration as a person meets it: the form, the emailed code or link, and the rules that
 keep it honest (no account enumeration, single-use expiring proofs, plain mail failures)."""
+import json
 import re
 
+import bcrypt
 import pytest
 
 from idp import create_app
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import clock
+from idp.services import clock, legacy_import
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -116,12 +118,11 @@ def test_existing_email_gets_a_note_and_the_same_page(app, browser, mailbox, use
     note = mailbox.last(user.email)
     assert note["Subject"] == "You already have a Tunnus account"
     text = mailbox.text(note)
-    assert "http://localhost/login" in text and "http://localhost/recovery" in text
-    assert not re.search(r"\b\d{3} ?\d{3}\b", text)  # no code: there is nothing to verify
+    assert "http://localhost/login" in text and "/verify/" not in text  # a code, and no link to open
     assert db.session.query(Identity).filter_by(email_normalized=user.email_normalized).count() == 1
     assert "registration.existing_email" in events()
 
-    # No six digits work: every guess is wrong until the (never sent) code is void.
+    # Without the owner's code the stranger's password gets nowhere.
     for left, guess in zip((4, 3), ("000000", "123456")):
         enter_code(browser, guess)
         assert f"The code is wrong. {left} tries left." in browser.text
@@ -130,6 +131,48 @@ def test_existing_email_gets_a_note_and_the_same_page(app, browser, mailbox, use
     other.get("/login")
     sign_in(other, user.email, user.test_password)  # the owner's password is unchanged
     assert "Your account" in other.text and "Hijacker" not in other.text
+
+
+def test_the_owner_typing_the_code_makes_the_password_chosen_theirs(app, browser, mailbox, user):
+    """Someone who forgot they have an account (or whose account was imported from an old
+    service) creates one as told: the code mailed to the owner finishes it as a reset would."""
+    elsewhere = Browser(app)
+    elsewhere.get("/login")
+    sign_in(elsewhere, user.email, user.test_password)
+    register(browser, email=user.email, name="Maija")
+    enter_code(browser, mailbox.code(user.email))
+    assert "Your account" in browser.text and "Log out" in browser.text
+
+    elsewhere.get("/account")
+    assert "Your account" not in elsewhere.text  # signed out everywhere else, as after a reset
+    old, new = Browser(app), Browser(app)
+    for page, password in ((old, user.test_password), (new, PASSWORD)):
+        page.get("/login")
+        sign_in(page, user.email, password)
+    assert "Your account" not in old.text and "Your account" in new.text
+    notice = mailbox.last(user.email)
+    assert notice["Subject"] == "Your Tunnus password was changed"
+    assert events().count("identity.password_changed") == 1
+
+
+def test_an_imported_customer_creating_the_account_as_told_can_finish(app, browser, mailbox, tmp_path):
+    """Notice 002: "first create an account with the email in your order details"; the
+    import made one already, with the old service's password."""
+    rows = tmp_path / "extranet.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "asiakas123", "email": "kaija@koti.fi",
+                                "name": "Kaija Koti", "hash_scheme": "bcrypt",
+                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
+    legacy_import.run(str(rows), "extranet")
+    register(browser, email="kaija@koti.fi", name="Kaija Koti")
+    assert CHECK_MAIL in browser.text
+    enter_code(browser, mailbox.code("kaija@koti.fi"))
+    assert "Your account" in browser.text
+    kaija = Identity.by_email("kaija@koti.fi")
+    assert kaija.email_verified and kaija.name == "Kaija Koti"
+    old = Browser(app)
+    old.get("/login")
+    sign_in(old, "asiakas123", "Kesaloma2019")  # the old password moved over: it opens no more
+    assert "Your account" not in old.text
 
 
 def test_expired_code_and_link_are_rejected(app, browser, mailbox):
