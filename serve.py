@@ -76,12 +76,14 @@ def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    # Before anything imports prometheus_client (idp does): it picks in-memory or shared-file
+    # counters once, at import, and workers that counted in memory would leave /metrics empty.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tunnus-metrics-"))
     log_config = _log_config()
     logging.config.dictConfig(log_config)
     threads = int(os.environ.get("TUNNUS_THREADS", 4))
     _batch_scheduling(threads)
     host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tunnus-metrics-"))
     Granian(
         "wsgi:app",
         address=host,

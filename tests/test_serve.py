@@ -7,6 +7,8 @@ import json
 import logging
 import logging.config
 import os
+import re
+import urllib.request
 
 import pytest
 
@@ -70,3 +72,15 @@ def test_a_refused_batch_scheduling_is_logged_in_the_log_format(server_logging, 
     line = json.loads(capsys.readouterr().err)
     assert line["level"] == "WARNING" and line["logger"] == "serve"
     assert line["message"] == "SCHED_BATCH not set ([Errno 1] Operation not permitted); running under the usual policy"
+
+
+def test_metrics_add_up_what_every_worker_answered(app, base_config, database_url):
+    served = serve(base_config, database_url, TUNNUS_WORKERS="2")
+    try:
+        for _ in range(20):  # new connections: the kernel spreads them over both workers
+            urllib.request.urlopen(served.base + "/.well-known/openid-configuration", timeout=5).close()
+        text = urllib.request.urlopen(served.base + "/metrics", timeout=5).read().decode()
+    finally:
+        served.stop()
+    counts = re.findall(r'^tunnus_request_seconds_count\{endpoint="([^"]+)",method="GET"\} (\S+)$', text, re.M)
+    assert ("/.well-known/openid-configuration", "20.0") in counts, counts
