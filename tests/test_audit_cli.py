@@ -74,3 +74,13 @@ def test_unknown_email_and_bad_dates_are_clear_errors(runner, user):
     assert result.exit_code == 2 and "'last tuesday': use 7d, 24h, 30m or ISO 8601" in result.output
     result, _ = _search(runner, "--email", user.email, "--since", "7d", "--until", "2026-13-01")
     assert result.exit_code == 2 and "--until" in result.output
+
+
+def test_the_start_and_end_of_a_session_name_the_same_session(runner, browser, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get("/logout")
+    browser.submit("/logout", button=("confirm", "1"))
+    _, events = _search(runner, "--email", user.email, "--since", "1h", "--event", "session.*", "--json")
+    assert [e["event"] for e in events] == ["session.started", "session.ended"]
+    assert events[0]["details"]["sid"] and events[0]["details"]["sid"] == events[1]["details"]["sid"]

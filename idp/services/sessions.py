@@ -41,6 +41,7 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
         expires_at=now + dt.timedelta(seconds=lifetime),
     )
     db.session.add(session)
+    db.session.flush()  # the sid is the column's default: the record must name it
     audit.record("session.started", origin=origin, identity=identity, sid=session.sid, remember=remember)
     _accept_invitations(identity, origin)
     db.session.commit()
