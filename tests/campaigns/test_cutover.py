@@ -27,12 +27,14 @@ def test_old_credentials_stop_working_at_the_cutover_and_nothing_is_deleted(app,
     cutover = clock.now() + dt.timedelta(days=30)
     campaign_id = cli(runner, "campaigns", "create", "--name", "Kirjasto", "--target", "legacy-system:kirjasto",
                       "--deadline", iso(cutover - dt.timedelta(days=7)), "--cutover", iso(cutover))["id"]
+    cli(runner, "campaigns", "create", "--name", "Verkkokauppa", "--target", "legacy-system:verkkokauppa",
+        "--deadline", iso(cutover - dt.timedelta(days=7)), "--cutover", iso(cutover))
     assert not campaigns.legacy_cut_off("kirjasto")  # a draft cuts nothing off
-    clock.advance(31 * DAY)
-    assert not campaigns.legacy_cut_off("kirjasto")  # nor does a campaign never started
     cli(runner, "campaigns", "start", str(campaign_id))
+    assert not campaigns.legacy_cut_off("kirjasto")  # nor a started one before its cutover
+    clock.advance(31 * DAY)
     assert campaigns.legacy_cut_off("kirjasto")
-    assert not campaigns.legacy_cut_off("verkkokauppa")
+    assert not campaigns.legacy_cut_off("verkkokauppa")  # a campaign never started cuts nothing off
     assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 1
 
 

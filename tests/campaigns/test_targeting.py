@@ -1,7 +1,8 @@
 """Who a campaign asks: each kind of target, materialised when it starts."""
+from idp.services import clock
 from tests.support.orgs import organisation
 
-from .helpers import campaign, cli, legacy_account, member_emails, person, started
+from .helpers import campaign, cli, deliver, legacy_account, member_emails, person, started
 
 
 def test_legacy_system_target_asks_the_people_linked_to_its_accounts(app, runner):
@@ -76,3 +77,16 @@ def test_a_campaign_starts_only_once(app, runner):
     campaign_id = started(runner, "all")
     result = runner.invoke(args=["campaigns", "start", str(campaign_id)])
     assert result.exit_code != 0 and "Only a draft campaign can be started." in result.output
+
+
+def test_a_deadline_that_has_passed_is_refused_at_create_and_at_start(app, runner, mailbox):
+    person("a@example.fi")
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "all", "--deadline", "2026-03-31T16:00"])
+    assert result.exit_code != 0 and "The deadline has passed" in result.output
+    campaign_id = campaign(runner, "all", deadline="2099-01-01T12:00")
+    clock.advance(100 * 365 * 24 * 3600)  # left a draft until after its deadline
+    result = runner.invoke(args=["campaigns", "start", str(campaign_id)])
+    assert result.exit_code != 0 and "deadline has passed" in result.output
+    assert cli(runner, "campaigns", "status", str(campaign_id))["status"] == "draft"
+    deliver()
+    assert not mailbox.to("a@example.fi")

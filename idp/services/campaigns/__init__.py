@@ -59,6 +59,8 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
         raise ValidationFailed(_l("Require verify_email, change_password or both."))
     if deadline_at and starts_at and deadline_at <= starts_at:
         raise ValidationFailed(_l("The deadline must be after the start."))
+    if deadline_at and deadline_at <= clock.now():
+        raise ValidationFailed(_l("The deadline has passed: give one in the future."))
     if cutover_at and kind != targeting.LEGACY:
         raise ValidationFailed(_l("A cutover applies only to a legacy-system target."))
     if any(day < 1 for day in reminder_days) or (rate_per_minute is not None and rate_per_minute < 1):
@@ -91,6 +93,9 @@ def start(campaign_id, origin: Origin = SYSTEM) -> dict:
     if campaign.status != DRAFT:
         db.session.rollback()
         raise Conflict(_l("Only a draft campaign can be started."))
+    if past_deadline(campaign):  # its links would not open and its mail would ask the impossible
+        db.session.rollback()
+        raise Conflict(_l("The campaign's deadline has passed. Create a new campaign with a later deadline."))
     now = clock.now()
     campaign.status, campaign.started_at = RUNNING, now
     began = time.perf_counter()
