@@ -6,6 +6,7 @@ import click
 from ..errors import IdpError, NotFound
 from ..models import Client
 from ..services import clients
+from ..services.keys import ALGORITHMS
 from .orgs import _org
 from .output import emit, json_option
 
@@ -38,9 +39,11 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
 @click.option("--kiosk-network", "kiosk_networks", multiple=True,
               help="With --kiosk: a network (CIDR) the kiosk signs in from, such as the building's address; "
                    "repeat for more. Elsewhere its resident list and PIN page are refused.")
+@click.option("--id-token-alg", type=click.Choice(ALGORITHMS), default="RS256", show_default=True,
+              help="How its ID tokens (and back-channel logout tokens) are signed.")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
-           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, as_json):
+           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, as_json):
     if kiosk != bool(org_ref) or (kiosk_networks and not kiosk):
         raise click.UsageError("--kiosk, --org and --kiosk-network go together")
     if kiosk and not kiosk_networks:
@@ -54,14 +57,16 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         backchannel_logout_uri=backchannel_logout_uri,
                                         frontchannel_logout_uri=frontchannel_logout_uri,
                                         kiosk_organisation=kiosk_organisation,
-                                        kiosk_networks=list(kiosk_networks) if kiosk else None)
+                                        kiosk_networks=list(kiosk_networks) if kiosk else None,
+                                        id_token_alg=id_token_alg)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
             "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
             "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
-            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks}
+            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg}
     text = f"client_id:     {client.client_id}\n"
     text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
     emit(data, as_json, text)

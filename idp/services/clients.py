@@ -11,6 +11,7 @@ from ..models import Client
 from ..models.client import SUPPORTED_SCOPES, hash_secret
 from . import audit
 from .frontchannel import origin_of
+from .keys import ALGORITHMS
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ORG_MODES = ("consumer", "business", "both")
@@ -67,7 +68,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            legacy_system: str | None = None,
            backchannel_logout_uri: str | None = None,
            frontchannel_logout_uri: str | None = None,
-           kiosk_organisation=None, kiosk_networks: list[str] | None = None) -> tuple[Client, str | None]:
+           kiosk_organisation=None, kiosk_networks: list[str] | None = None,
+           id_token_alg: str = "RS256") -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once.
     A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
     with a PIN, from `kiosk_networks` only (None: anywhere), and never gets refresh tokens
@@ -87,6 +89,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("a public client cannot use client_credentials")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ValidationFailed("give at least one --redirect-uri")
+    if id_token_alg not in ALGORITHMS:
+        raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
         name=name.strip(),
@@ -104,6 +108,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         if frontchannel_logout_uri else None,
         kiosk_organisation_id=kiosk_organisation.id if kiosk_organisation is not None else None,
         kiosk_networks=check_networks(kiosk_networks) if kiosk_networks is not None else None,
+        id_token_signed_response_alg=id_token_alg,
     )
     if kiosk_organisation is not None:
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")

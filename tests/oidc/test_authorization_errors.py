@@ -89,3 +89,19 @@ def test_a_request_object_is_refused_not_ignored(browser, rp, user, param, value
     callback = rp.callback_params(browser.url)
     assert callback["error"] == error
     assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+@pytest.mark.parametrize("mode", ["fragment", "form_post", "query.jwt"])
+def test_a_response_mode_other_than_query_is_refused(browser, rp, user, mode):
+    # The client would look for the code in the fragment or a posted form, not find it.
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(response_mode=mode))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "invalid_request" and "response_mode" in callback["error_description"]
+    assert callback["state"] == rp.state and "code" not in callback
+
+
+def test_response_mode_query_is_the_default_said_aloud(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(response_mode="query"))
+    assert "code" in rp.callback_params(browser.url)

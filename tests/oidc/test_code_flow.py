@@ -1,9 +1,12 @@
 """The authorization code flow end to end, as a browser and a relying service see it."""
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 from joserfc import jwt
 
+from idp.models import Client
 from tests.support.journeys import authorize, tokens_for
+from tests.support.rp import REDIRECT_URI, RelyingParty
 
 
 def test_full_code_flow_gives_signed_id_token_with_all_claims(browser, rp, user):
@@ -98,3 +101,17 @@ def test_a_post_from_another_site_is_answered_as_the_same_get(app, browser, rp, 
     again = app.test_client().post("/authorize", data=params).headers["Location"]
     browser.get(again)  # the browser follows it, now with its cookie
     assert "code" in rp.callback_params(browser.url)
+
+
+def test_a_client_registered_for_es256_gets_es256_id_tokens(app, browser, runner, user):
+    created = runner.invoke(args=["clients", "create", "--name", "Kartta", "--redirect-uri", REDIRECT_URI,
+                                  "--first-party", "--id-token-alg", "ES256", "--json"])
+    assert created.exit_code == 0, created.output
+    registered = json.loads(created.output)
+    assert registered["id_token_signed_response_alg"] == "ES256"
+    rp = RelyingParty(app, Client.by_client_id(registered["client_id"]), registered["client_secret"])
+    body = tokens_for(browser, rp, user)
+    id_token = jwt.decode(body["id_token"], rp.jwks(), algorithms=["ES256"])
+    assert id_token.header["alg"] == "ES256" and id_token.claims["sub"] == user.sub
+    assert "ES256" in rp.http.get("/.well-known/openid-configuration").get_json()[
+        "id_token_signing_alg_values_supported"]

@@ -299,9 +299,10 @@ def test_prompt_create_sends_people_to_registration_and_back_to_the_service(brow
     assert claims["email"] == EMAIL and claims["email_verified"] is True
 
 
-def test_discovery_lists_prompt_create(browser):
+def test_discovery_lists_the_prompt_values_authorize_takes(browser):
     browser.get("/.well-known/openid-configuration")
-    assert "create" in browser.page.get_json()["prompt_values_supported"]
+    assert browser.page.get_json()["prompt_values_supported"] == ["none", "login", "consent", "select_account",
+                                                                  "create"]
 
 
 def test_mail_failure_is_said_plainly(browser, mailbox, smtp_down):

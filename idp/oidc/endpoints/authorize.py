@@ -132,7 +132,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
     try:
         _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
         grant = server.get_consent_grant(oauth_request, end_user=identity)
-        _refuse_request_objects(params, grant.redirect_uri)
+        _refuse_unsupported(params, grant.redirect_uri)
         _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
         prompts = set(params.get("prompt", "").split())
@@ -195,13 +195,16 @@ def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
             raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
 
 
-def _refuse_request_objects(params: dict, redirect_uri: str) -> None:
+def _refuse_unsupported(params: dict, redirect_uri: str) -> None:
     # Discovery says neither is supported; ignoring one would drop the parameters it
     # carries (OIDC Core 1.0 §6.1, §6.2).
     if "request" in params:
         raise RequestNotSupportedError(redirect_uri=redirect_uri)
     if "request_uri" in params:
         raise RequestURINotSupportedError(redirect_uri=redirect_uri)
+    # A client asking for fragment or form_post would look for the code where it is not.
+    if params.get("response_mode", "query") != "query":
+        raise InvalidRequestError("Only response_mode=query is supported.", redirect_uri=redirect_uri)
 
 
 def _needs_login(params, prompts, login_session, pending, redirect_uri, hinted_sub) -> bool:

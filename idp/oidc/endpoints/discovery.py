@@ -34,9 +34,10 @@ def metadata(issuer: str) -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims.supported(),
-        "prompt_values_supported": ["none", "login", "consent", "create"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],
-        "claims_parameter_supported": True,
+        # Read for an essential acr only (OIDC Core §5.5.1.1); other claims come by scope.
+        "claims_parameter_supported": False,
         "acr_values_supported": acr.SUPPORTED,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
