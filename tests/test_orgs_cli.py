@@ -16,8 +16,10 @@ def test_create_org_with_admin_grant_and_list(app, runner, rp):
     org_id = json.loads(created.output)["id"]
     assert runner.invoke(args=["orgs", "add-member", "--org", "0737546-2", "--email", "ville@siivous.fi"]).exit_code == 0
     granted = runner.invoke(args=["orgs", "grant", "--org", str(org_id), "--email", "ville@siivous.fi",
-                                  "--client", rp.client_id])
+                                  "--client", rp.client_id, "--json"])
     assert granted.exit_code == 0, granted.output
+    assert json.loads(granted.output) == {"org": str(org_id), "email": "ville@siivous.fi",
+                                          "client_id": rp.client_id, "right": "granted"}
     listed = json.loads(runner.invoke(args=["orgs", "list", "--json"]).output)
     assert listed == [{"id": org_id, "name": "Siivous Oy", "business_id": "0737546-2", "status": "active",
                        "admins": ["pirjo@siivous.fi"], "members": 2, "invitations": 0}]

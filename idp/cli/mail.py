@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..services import mail
-from .output import deliver_rounds, json_option
+from .output import deliver_rounds, emit, json_option
 
 group = click.Group("mail", help="Outgoing mail.")
 
@@ -19,13 +19,19 @@ def send(loop, interval, as_json):
 
 @group.command("test")
 @click.option("--to", "recipient", required=True, help="Address to send a test message to.")
-def test(recipient):
+@json_option
+def test(recipient, as_json):
     """Send a test message now, to check IDP_SMTP_URL."""
     from flask import current_app
 
     from ..extensions import db
 
+    if not current_app.config["IDP_SMTP_URL"]:  # mail would only be logged: nothing to check
+        raise click.ClickException("IDP_SMTP_URL is not set: mail is only written to the log")
     message = mail.enqueue("test_message", recipient, None, link=current_app.config["IDP_ISSUER"])
     db.session.commit()
     ok = mail.deliver_now(message)
-    click.echo("sent" if ok else f"not sent: {message.last_error}")
+    emit({"to": recipient, "sent": ok, "error": None if ok else message.last_error}, as_json,
+         "sent" if ok else f"not sent: {message.last_error}")
+    if not ok:
+        raise SystemExit(1)

@@ -81,7 +81,8 @@ def add_member(org_ref, email, role, display_name, as_json):
 @group.command("withdraw-invitation")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
 @click.option("--email", required=True)
-def withdraw_invitation(org_ref, email):
+@json_option
+def withdraw_invitation(org_ref, email, as_json):
     """Withdraw a pending invitation: signing in with the address no longer makes a member."""
     def action():
         org = _org(org_ref)
@@ -92,7 +93,7 @@ def withdraw_invitation(org_ref, email):
         organisations.withdraw_invitation(org, invitation)
 
     _run(action)
-    click.echo(f"withdrew the invitation of {email}")
+    emit({"org": org_ref, "email": email, "invitation": "withdrawn"}, as_json, f"withdrew the invitation of {email}")
 
 
 def _member(org, email):
@@ -107,27 +108,31 @@ def _member(org, email):
 @click.option("--org", "org_ref", required=True)
 @click.option("--email", required=True)
 @click.option("--client", "client_id", required=True)
-def grant(org_ref, email, client_id):
+@json_option
+def grant(org_ref, email, client_id, as_json):
     """Let a member use a service for the organisation."""
     def action():
         org = _org(org_ref)
         organisations.grant(org, _member(org, email), _client(client_id))
 
     _run(action)
-    click.echo(f"granted {client_id} to {email}")
+    emit({"org": org_ref, "email": email, "client_id": client_id, "right": "granted"}, as_json,
+         f"granted {client_id} to {email}")
 
 
 @group.command("revoke")
 @click.option("--org", "org_ref", required=True)
 @click.option("--email", required=True)
 @click.option("--client", "client_id", required=True)
-def revoke(org_ref, email, client_id):
+@json_option
+def revoke(org_ref, email, client_id, as_json):
     def action():
         org = _org(org_ref)
         organisations.revoke(org, _member(org, email), _client(client_id))
 
     _run(action)
-    click.echo(f"revoked {client_id} from {email}")
+    emit({"org": org_ref, "email": email, "client_id": client_id, "right": "revoked"}, as_json,
+         f"revoked {client_id} from {email}")
 
 
 @group.command("list")
