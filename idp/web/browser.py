@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import LoginSession
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
-from . import request_id
+from . import remembered_email, request_id
 from .locale import chosen_in_browser
 
 
@@ -59,6 +59,7 @@ def sign_in(login_session: LoginSession) -> None:
     session["sid"] = login_session.sid
     session.permanent = login_session.remember
     g.login_session = login_session
+    remembered_email.keep(login_session.identity.email if login_session.remember else None)
 
 
 def sign_out() -> None:

@@ -12,6 +12,7 @@ from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
 from ..services.identities import valid_email, valid_identifier
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
+from . import remembered_email
 from .browser import browser_id, current_identity, current_session, origin, sign_in
 from .limits import login_flow_email, per_account, per_ip
 
@@ -48,15 +49,16 @@ def show(flow_id):
         return redirect(flow.return_to or url_for("account.home"))
     if flow.state is State.STEPS:
         return advance(flow)
-    template = "login/identify.html" if flow.state is State.IDENTIFY else "login/password.html"
-    return render_template(template, flow=flow)
+    if flow.state is State.IDENTIFY:
+        return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested())
+    return render_template("login/password.html", flow=flow)
 
 
 @bp.route("/login/<flow_id>/identify", methods=["GET", "POST"])
 def identify(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     if request.method == "GET":
-        return render_template("login/identify.html", flow=flow)
+        return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested())
     identifier = (request.form.get("email") or "").strip()
     if not valid_identifier(identifier):
         return render_template("login/identify.html", flow=flow, email=identifier, error="invalid_email"), 400

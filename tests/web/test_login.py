@@ -8,6 +8,7 @@ import pytest
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
 from idp.services import clock
+from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 
 SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
@@ -87,6 +88,37 @@ def test_without_remember_me_the_cookie_ends_with_the_browser(browser, user):
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)
     assert _session_cookie(browser).expires is None
+
+
+def _email_field(browser) -> str:
+    return re.search(r'<input id="email" name="email"[^>]*value="([^"]*)"', browser.text).group(1)
+
+
+def test_signing_in_again_the_page_suggests_the_remembered_email(app, browser, user):
+    """Notice 002: "to sign in again, choose Sign in; the page suggests the email you sign in with"."""
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password, remember=True)
+    browser.get("/logout")
+    browser.submit("/logout", button=("confirm", "1"))
+    browser.get("/login")
+    assert _email_field(browser) == user.email
+    cookie = browser.client.get_cookie("tunnus_email")
+    assert cookie.http_only and cookie.same_site == "Lax" and cookie.expires is not None
+
+    sign_in(browser, user.email, user.test_password)  # this time not remembered: forgotten
+    browser.get("/logout")
+    browser.submit("/logout", button=("confirm", "1"))
+    browser.get("/login")
+    assert _email_field(browser) == "" and browser.client.get_cookie("tunnus_email") is None
+
+
+def test_a_login_hint_goes_before_the_remembered_email(app, browser, user, rp):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password, remember=True)
+    other = Browser(app)
+    other.client.set_cookie("tunnus_email", user.email)
+    other.get(rp.authorize_url(login_hint="toinen@example.fi"))
+    assert "toinen@example.fi" in other.text and user.email not in other.text
 
 
 def test_form_without_csrf_token_is_refused(browser, user):
