@@ -82,6 +82,13 @@ class RecoveryFlow(Flow):
     def by_login_name(self) -> bool:
         return bool(self.data.get("by_login_name"))
 
+    @property
+    def account_email(self) -> str:
+        """The address of the account being reset (the person may have typed an old user
+        name): what a password manager should save the new password under."""
+        identity = db.session.get(Identity, self.data["identity_id"]) if self.data.get("identity_id") else None
+        return identity.email if identity is not None else self.email
+
     def request(self, identifier: str, ui_locale: str, origin: Origin) -> bool:
         """Mail a code and link if the address (or old login name) has an account; False if
         the mail failed.

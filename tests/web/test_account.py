@@ -278,6 +278,14 @@ def test_email_change_asks_the_current_password(app, user, mailbox):
     assert [e for e in AuditEvent.query.filter_by(event="email_change.requested")][0].result == "failure"
 
 
+def test_the_email_change_form_names_whose_password_it_asks(app, user):
+    """Password managers take the field marked username, else the field before the password
+    (here the new address) as the account the current password belongs to."""
+    browser = _signed_in(app, user)
+    form = browser.form("/account/email")
+    assert form["fields"]["username"] == user.email
+
+
 def test_email_change_to_the_current_address_or_nonsense_is_explained(app, user, mailbox):
     browser = _signed_in(app, user)
     _start_email_change(browser, user.email.lower(), user.test_password)

@@ -199,6 +199,8 @@ def test_forgot_password_after_an_old_user_name_mails_the_accounts_address(app, 
     assert browser.page.status_code == 200 and "we sent a code to the account's email address" in browser.text
     [reset] = mailbox.to("maija.meikalainen@example.fi")
     browser.submit("/recovery/", code=mailbox.code("maija.meikalainen@example.fi"))
+    # A password manager saves the new password under the address, not the name that stops working.
+    assert re.search(r'name="username" value="Maija.Meikalainen@Example.FI" autocomplete="username"', browser.text)
     browser.submit("/password", password="uusi pitkä salasana", confirm="uusi pitkä salasana")
     assert "Your account" in browser.text and "Maija.Meikalainen@Example.FI" in browser.text
 
