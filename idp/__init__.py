@@ -17,6 +17,7 @@ from .errors import IdpError
 from .oidc import document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter, migrate
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
+from .web.locale import here
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
@@ -107,8 +108,6 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def locale():
-        from .web.locale import here
-
         return {"current_locale": str(get_locale() or app.config["IDP_DEFAULT_LOCALE"]), "language_return": here}
 
 
@@ -137,10 +136,15 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    def respond(status: int, title: str, message: str, oauth_error: str):
+    def respond(status: int, title: str, message: str, oauth_error: str, again: bool = False,
+                refresh: int | None = None):
+        """`again`: the page leads back to where the person was (here()), where trying again
+        makes sense, instead of to a new sign-in that would lose the service they came from;
+        after `refresh` seconds it goes there by itself."""
         if request.path in JSON_PATHS:
             return jsonify(error=oauth_error, error_description=message), status
-        return render_template("error.html", title=title, message=message), status
+        return render_template("error.html", title=title, message=message, again=here() if again else None,
+                               refresh=refresh), status
 
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
@@ -148,14 +152,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return respond(400, _("The form expired"), _("The page was open too long or was opened in another window. Please try again."), "invalid_request")
+        return respond(400, _("The form expired"), _("The page was open too long or was opened in another window. Please try again."), "invalid_request", again=True)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 429:
             wait = getattr(error, "retry_after", None) or _retry_after()
-            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down")
+            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=True, refresh=wait)
             return body, status, {"Retry-After": str(wait)}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
@@ -170,7 +174,7 @@ def _register_errors(app: Flask) -> None:
         except sa.exc.SQLAlchemyError:
             pass  # the connection is gone; the pool replaces it once the database is back
         g.login_session = None  # the page header would ask the database who is signed in
-        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable")
+        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=True)
         return body, status, {"Retry-After": "30"}
 
     for unavailable in DATABASE_UNAVAILABLE:

@@ -3,7 +3,9 @@ growing wait that slows password guessing against one account without locking it
 from __future__ import annotations
 
 import os
+import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -75,9 +77,13 @@ def test_password_limit_per_ip_trips_with_retry_after_and_resets(limited, user):
     if limited.redis_url:
         assert redis.Redis.from_url(limited.redis_url).keys("*tunnus*"), "not counted in Redis"
 
+    # The page leads back to the password step it came from, by itself once the wait is over.
+    again = re.search(r'<a href="([^"]+)">Yritä uudelleen</a>', browser.text).group(1)
+    assert again == urlsplit(login_page).path
+    assert f'<meta http-equiv="refresh" content="{blocked.headers["Retry-After"]}; url={again}">' in browser.text
     time.sleep(2.1)
     browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    browser.get(login_page)
+    browser.get(again)
     browser.submit("/password", password=user.test_password)
     assert browser.page.status_code == 200 and "Your account" in browser.text
 
@@ -292,7 +298,10 @@ def test_pin_attempts_are_limited_per_ip(kiosk_building):
             for _ in range(2)] == [401, 401]
     browser = _kiosk_pin_step(made, screen, second, "10.0.6.1")
     assert browser.submit("/pin", pin="1357").status_code == 401
+    pin_page = urlsplit(browser.url).path
     assert browser.submit("/pin", pin=kiosk.PIN).status_code == 429
+    # A shared screen is not led to the password sign-in: back to its own page when the wait is over.
+    assert f'<a href="{pin_page.rsplit("/", 1)[0]}">' in browser.text and 'href="/login"' not in browser.text
     assert _back_at_the_kiosk_client(_kiosk_pin_step(made, screen, second, "10.0.6.2"))
 
 
