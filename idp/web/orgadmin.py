@@ -54,18 +54,19 @@ def mine():
 
 
 @bp.route("/orgs/<int:org_id>")
-def show(org_id, message=None, error=None, status=200):
+def show(org_id, message=None, error=None, status=200, invite=None):
     organisation, identity = _as_admin(org_id)
     return render_template(
         "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
         invitations=organisations.pending_invitations(organisation), expires_at=organisations.expires_at,
         services=_services(), rights=organisations.rights(organisation), activity=organisations.activity(organisation),
-        message=message, error=error,
+        message=message, error=error, invite=invite or {},
     ), status
 
 
-def _change(org_id, action, done_message):
-    """Run one admin change in a transaction and show the page with its outcome."""
+def _change(org_id, action, done_message, invite=None):
+    """Run one admin change in a transaction and show the page with its outcome. `invite`:
+    the invitation form as posted, shown again as typed with its error next to it."""
     organisation, identity = _as_admin(org_id)
     try:
         action(organisation, identity)
@@ -73,6 +74,8 @@ def _change(org_id, action, done_message):
         db.session.commit()
     except IdpError as failure:
         db.session.rollback()
+        if invite is not None:
+            return show(org_id, invite={**invite, "error": str(failure)}, status=failure.status)
         return show(org_id, error=str(failure), status=failure.status)
     for message in outgoing:  # only this change's mail; the outbox worker sends the rest
         mail.deliver_now(message)
@@ -83,7 +86,8 @@ def _change(org_id, action, done_message):
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
     return _change(org_id, lambda org, me: organisations.invite(org, email, role, actor=me, origin=origin()),
-                   _("%(email)s was invited: they join when they next sign in with this address.", email=email))
+                   _("%(email)s was invited: they join when they next sign in with this address.", email=email),
+                   invite={"email": email[:320], "role": role})
 
 
 @bp.route("/orgs/<int:org_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])

@@ -1,4 +1,5 @@
 """Org admin pages: only that organisation's admins manage its members and rights."""
+import re
 
 import pytest
 
@@ -93,6 +94,18 @@ def test_invite_by_email_sends_mail_and_shows_pending(browser, company, mailbox)
     browser.submit("/invite", email="uusi.tyontekija@siivous.fi", role="member")
     assert "Invited, not yet signed in" in browser.text and "uusi.tyontekija@siivous.fi" in browser.text
     assert "Siivous Oy" in mailbox.last("uusi.tyontekija@siivous.fi")["Subject"]
+
+
+def test_a_refused_invitation_says_why_next_to_the_address_as_typed(browser, company, mailbox):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="matti@taloyhtio", role="admin")
+    assert browser.page.status_code == 400
+    assert re.search(r'<input id="invite-email"[^>]*value="matti@taloyhtio"[^>]*aria-invalid="true" '
+                     r'aria-describedby="invite-error">\s*<p id="invite-error" class="error" role="alert">',
+                     browser.text), browser.text
+    assert '<option value="admin" selected>' in browser.text and not mailbox.messages
 
 
 def test_signed_out_visitor_is_sent_to_login(browser, company):
