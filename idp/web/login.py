@@ -10,6 +10,7 @@ from ..errors import InvalidCredentials
 from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
+from ..services import campaigns
 from ..services.identities import valid_email, valid_identifier
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from . import remembered_email
@@ -77,7 +78,8 @@ def password(flow_id):
     except LegacyCutOff:
         return render_template("login/password.html", flow=flow, remember=remember, error="legacy_cut_off"), 401
     except InvalidCredentials:
-        return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials"), 401
+        return render_template("login/password.html", flow=flow, remember=remember, error="invalid_credentials",
+                               old_passwords_stopped=campaigns.some_system_cut_off()), 401
     except NeedsEmail as needs:
         adding = LegacyEmailFlow.begin(needs.account, needs.password_hash, browser_id(), return_to=flow.return_to,
                                        remember=remember)

@@ -92,3 +92,33 @@ def test_the_old_user_name_works_until_the_cutover_then_points_to_a_reset(app, r
     after.submit("/password", password="uusi pitkä salasana", confirm="uusi pitkä salasana")
     # The reset proved the address and set a new password: the campaign has nothing left to ask.
     assert "Before you continue" not in after.text and "Your account" in after.text
+
+
+def test_a_failed_email_login_after_a_cutover_points_everyone_to_the_reset(app, runner, tmp_path):
+    """Notice 004: after the change, sign in with your email; if you have not changed your
+    password, change it. Said to every failed login, so it tells nothing about the address."""
+    rows = tmp_path / "yrityspalvelu.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "asiakas123", "email": "kaija@yritys.fi",
+                                "name": "Kaija", "hash_scheme": "bcrypt",
+                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
+    legacy_import.run(str(rows), "yrityspalvelu")
+    Identity.by_email("kaija@yritys.fi").email_verified = True
+    db.session.commit()
+    hint = "Passwords of the old services no longer work"
+    before = Browser(app)
+    before.get("/login")
+    sign_in(before, "ei.ketaan@example.fi", "Kesaloma2019")
+    assert before.page.status_code == 401 and hint not in before.text
+
+    cutover = clock.now() + dt.timedelta(days=30)
+    started(runner, "legacy-system:yrityspalvelu", deadline=iso(cutover - dt.timedelta(days=7)), cutover=iso(cutover))
+    clock.advance(30 * DAY + 60)
+    pages = []
+    for email in ("kaija@yritys.fi", "ei.ketaan@example.fi"):
+        browser = Browser(app)
+        browser.get("/login")
+        sign_in(browser, email, "Kesaloma2019")
+        assert browser.page.status_code == 401 and hint in browser.text
+        page = browser.text.replace(email, "EMAIL")
+        pages.append(re.sub(r'(/login/|flow=)[\w-]+|name="csrf_token" value="[^"]*"', "", page))
+    assert pages[0] == pages[1]

@@ -23,11 +23,11 @@ from .. import audit, clock
 from ..audit import SYSTEM, Origin
 from . import mailing, progress, targeting
 from .members import (asking, by_link, legacy_cut_off, may_snooze, missing, note_link_opened, past_deadline,
-                      snooze)
+                      snooze, some_system_cut_off)
 
 __all__ = ["REQUIREMENTS", "create", "start", "cancel", "remind_due", "get", "listing",
            "asking", "by_link", "legacy_cut_off", "may_snooze", "missing", "note_link_opened", "past_deadline",
-           "snooze", "progress", "targeting", "mailing"]
+           "snooze", "some_system_cut_off", "progress", "targeting", "mailing"]
 
 REQUIREMENTS = ("verify_email", "change_password")
 

@@ -104,9 +104,19 @@ def missing(member, campaign) -> list[str]:
 def legacy_cut_off(system: str) -> bool:
     """Have the old credentials of `system` stopped working? True once a started campaign
     (not cancelled) targeting legacy-system:SYSTEM has passed its cutover time."""
+    return _cut_over(Campaign.target == f"{targeting.LEGACY}:{system}")
+
+
+def some_system_cut_off() -> bool:
+    """Has any old system's cutover passed? Said to everyone whose password fails, so it
+    tells nothing about the address typed."""
+    return _cut_over(Campaign.target.startswith(f"{targeting.LEGACY}:"))
+
+
+def _cut_over(target) -> bool:
     return db.session.execute(
-        db.select(Campaign.id).where(Campaign.target == f"{targeting.LEGACY}:{system}", Campaign.status == RUNNING,
-                                     Campaign.started_at.is_not(None), Campaign.cutover_at <= clock.now())
+        db.select(Campaign.id).where(target, Campaign.status == RUNNING, Campaign.started_at.is_not(None),
+                                     Campaign.cutover_at <= clock.now())
         .limit(1)).first() is not None
 
 
