@@ -2,11 +2,15 @@
 
 A sender delivers it afterwards (at once after the request, then `tunnus mail send`),
 so a change is never stored without its mail, nor a mail sent for a change rolled back.
+A sender claims a mail (SENDING, next_attempt_at at the end of its lease) before the SMTP
+conversation, so two senders never send it at once.
 """
 from ..extensions import db
 from ..services import clock
+from ..services.leases import FAILED, PENDING, SENDING
 
-PENDING, SENT, LOGGED, FAILED = "pending", "sent", "logged", "failed"
+SENT, LOGGED = "sent", "logged"
+__all__ = ["OutboxMail", "PENDING", "SENDING", "SENT", "LOGGED", "FAILED"]
 
 
 class OutboxMail(db.Model):

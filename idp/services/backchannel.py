@@ -8,7 +8,6 @@ growing delays by `tunnus logouts send [--loop]` (§2.8).
 """
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import io
 import logging
@@ -26,12 +25,13 @@ from joserfc import jwt
 
 from ..extensions import db
 from ..models import Client, Identity, LogoutNotification, Token
-from . import audit, clock
+from . import audit, clock, leases
+from .leases import FAILED, PENDING
 
 log = logging.getLogger(__name__)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+SENT = "sent"
 TOKEN_TTL = 120
 _QUEUED = "idp.backchannel.queued"
 
@@ -118,35 +118,24 @@ def deliver_due(limit: int = 100) -> dict:
 
 
 def pending_count() -> int:
-    return db.session.execute(
-        db.select(db.func.count(LogoutNotification.id)).where(LogoutNotification.status == PENDING)
-    ).scalar_one()
+    return leases.waiting(LogoutNotification)
 
 
 def _deliver(which, limit: int | None = None) -> dict:
-    """Claim what is due, commit, post without holding a database connection, then record.
-
-    A claim moves the row's next attempt past the time a post can take, so no other
-    sender takes it meanwhile, and one that dies mid-post leaves it to a later round. A
-    relying service that answers slowly then costs a thread's wait, never a connection
-    from the pool that requests need."""
-    now = clock.now()
-    lease = now + dt.timedelta(seconds=2 * current_app.config["IDP_BACKCHANNEL_TIMEOUT"] + 10)
+    """Claim what is due (a lease: idp/services/leases.py), commit, post without holding a
+    database connection, then record. A relying service that answers slowly then costs a
+    thread's wait, never a connection from the pool that requests need."""
+    lease = 2 * current_app.config["IDP_BACKCHANNEL_TIMEOUT"] + 10
     due = db.session.execute(
         db.select(LogoutNotification.id)
-        .where(which, LogoutNotification.status == PENDING, LogoutNotification.next_attempt_at <= now)
+        .where(which, leases.due(LogoutNotification, clock.now()))
         .order_by(LogoutNotification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).scalars().all()
     jobs = []
     for notification_id in due:
-        # Conditional, for SQLite, where two senders may both have read the row.
-        if db.session.execute(
-                db.update(LogoutNotification)
-                .where(LogoutNotification.id == notification_id, LogoutNotification.status == PENDING,
-                       LogoutNotification.next_attempt_at <= now)
-                .values(attempts=LogoutNotification.attempts + 1, next_attempt_at=lease)).rowcount:
+        if leases.claim(LogoutNotification, notification_id, lease):
             notification = db.session.get(LogoutNotification, notification_id)
             client = db.session.get(Client, notification.client_id)
             jobs.append((notification_id, client.backchannel_logout_uri,
@@ -194,13 +183,7 @@ def _record(notification: LogoutNotification, error: Exception | None) -> None:
     elif isinstance(error, PermanentFailure):
         notification.status, notification.last_error = FAILED, str(error)[:500]
     else:
-        notification.last_error = f"{type(error).__name__}: {error}"[:500]
-        if notification.attempts >= config["IDP_BACKCHANNEL_MAX_ATTEMPTS"]:
-            notification.status = FAILED
-        else:
-            # 10 s, 20 s, 40 s ... up to an hour between tries.
-            delay = min(10 * 2 ** (notification.attempts - 1), 3600)
-            notification.next_attempt_at = clock.now() + dt.timedelta(seconds=delay)
+        leases.retry_later(notification, error, config["IDP_BACKCHANNEL_MAX_ATTEMPTS"], first_delay=10)
         log.warning("back-channel logout %s to %s not delivered: %s", notification.id, client.client_id,
                     notification.last_error)
     if notification.status != PENDING:

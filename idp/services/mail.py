@@ -21,8 +21,8 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
-from ..models.outbox import FAILED, LOGGED, PENDING, SENT
-from . import clock
+from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
+from . import clock, leases
 
 log = logging.getLogger(__name__)
 
@@ -57,90 +57,119 @@ def written() -> list[OutboxMail]:
 
 
 def deliver_now(mail: OutboxMail) -> bool:
-    """Try once, right after the commit that wrote it; True when it left (or was logged)."""
-    _attempt(mail)
-    db.session.commit()
-    return mail.status in (SENT, LOGGED)
+    """Try once, right after the commit that wrote it; True when it left (or was logged), or
+    when a sender loop had already taken it (it is on its way: that sender retries it)."""
+    if leases.claim(OutboxMail, mail.id, _lease_seconds()):
+        _deliver(mail)
+    else:
+        db.session.commit()
+    return mail.status in (SENT, LOGGED, SENDING)
 
 
 def deliver_due(limit: int = 100) -> dict:
-    """Deliver pending mail whose time has come; returns counts by outcome.
+    """Deliver pending mail whose time has come, one at a time; returns counts by outcome.
 
-    Campaign mail leaves at most at its campaign's rate per minute; other mail is never
-    held back by it."""
-    due = _due(OutboxMail.campaign_id.is_(None), limit)
-    for campaign_id, rate in _running_campaigns():
-        room = limit - len(due)
-        batch = _due(OutboxMail.campaign_id == campaign_id, room if rate is None else min(rate, room)) if room else []
-        if batch and rate is not None:
-            batch = batch[:max(0, rate - _sent_last_minute(campaign_id))]
-        due += batch
+    Each mail is claimed, sent and recorded on its own, so a sender stopped in the middle
+    of a round leaves at most the mail in hand to be sent again, never the mails before it."""
     counts = {SENT: 0, LOGGED: 0, PENDING: 0, FAILED: 0}
-    for mail in due:
-        _attempt(mail)
+    for _ in range(limit):
+        mail = _claim_next()
+        if mail is None:
+            db.session.commit()
+            break
+        _deliver(mail)
         counts[mail.status] += 1
-    db.session.commit()
     return counts
 
 
-def _due(which, limit: int) -> list[OutboxMail]:
-    return list(db.session.execute(
-        db.select(OutboxMail)
-        .where(OutboxMail.status == PENDING, OutboxMail.next_attempt_at <= clock.now(), which)
-        .order_by(OutboxMail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars())
+def _claim_next() -> OutboxMail | None:
+    """Claim the next due mail, or None when nothing may be sent now. The caller commits."""
+    for which in _sendable():
+        mail_id = db.session.execute(
+            db.select(OutboxMail.id).where(leases.due(OutboxMail, clock.now()), which)
+            .order_by(OutboxMail.id).limit(1).with_for_update(skip_locked=True)).scalar()
+        if mail_id is not None and leases.claim(OutboxMail, mail_id, _lease_seconds()):
+            return db.session.get(OutboxMail, mail_id)
+    return None
+
+
+def _sendable():
+    """Other mail first, then each running campaign's with room left in its minute: campaign
+    mail leaves at most at its campaign's rate and never holds back other mail."""
+    yield OutboxMail.campaign_id.is_(None)
+    for campaign_id, rate in _running_campaigns():
+        if rate is None or _sent_last_minute(campaign_id) < rate:
+            yield OutboxMail.campaign_id == campaign_id
 
 
 def _running_campaigns() -> list:
-    """(id, rate per minute) of the running campaigns. Their rows stay locked until this
-    round commits, so two senders share one rate; one that finds a campaign locked leaves
-    it to the other this round."""
+    """(id, rate per minute) of the running campaigns. Their rows stay locked until the claim
+    commits, so two senders never both count a minute's room and both fill it; one that finds
+    a campaign locked leaves it to the other this time."""
     return db.session.execute(
         db.select(Campaign.id, Campaign.rate_per_minute).where(Campaign.status == RUNNING)
         .with_for_update(skip_locked=True)).all()
 
 
 def _sent_last_minute(campaign_id: int) -> int:
-    # Counted on the members (the sender marks each one reached): a far smaller table to
-    # scan than the outbox with every message's text.
+    """Mails of the campaign that left in the last minute, and those being sent now."""
+    # Those that left are counted on the members (the sender marks each one reached): a far
+    # smaller table to scan than the outbox with every message's text. Only the few being
+    # sent are counted in the outbox.
     return db.session.execute(
         db.select(db.func.count()).where(CampaignMember.campaign_id == campaign_id,
                                          CampaignMember.last_mailed_at > clock.now() - dt.timedelta(minutes=1))
+    ).scalar_one() + db.session.execute(
+        db.select(db.func.count()).where(OutboxMail.campaign_id == campaign_id, OutboxMail.status == SENDING,
+                                         OutboxMail.next_attempt_at > clock.now())
     ).scalar_one()
 
 
 def pending_count() -> int:
-    return db.session.execute(
-        db.select(db.func.count(OutboxMail.id)).where(OutboxMail.status == PENDING)
-    ).scalar_one()
+    return leases.waiting(OutboxMail)
 
 
-def _attempt(mail: OutboxMail) -> None:
+def _lease_seconds() -> int:
+    # An SMTP conversation is a dozen or so exchanges (connect, greeting, EHLO, STARTTLS,
+    # AUTH, MAIL, RCPT, DATA, QUIT), each allowed IDP_MAIL_TIMEOUT: the lease outlasts them
+    # all, so a slow server never makes another sender start the same mail.
+    return 15 * current_app.config["IDP_MAIL_TIMEOUT"] + 30
+
+
+def _deliver(mail: OutboxMail) -> None:
+    """Send a claimed mail and record the outcome. The claim is committed first, and nothing
+    is read from the database during the SMTP conversation, so no connection waits on it."""
     config = current_app.config
-    mail.attempts += 1
+    message = _message(mail, config["IDP_MAIL_FROM"])
+    db.session.commit()
+    error = _send(message, config)
+    _record(mail, error, config)
+    db.session.commit()
+
+
+def _send(message: EmailMessage, config) -> Exception | None:
+    """What went wrong, if anything (PermanentFailure: do not retry)."""
+    if not config["IDP_SMTP_URL"]:
+        log.warning("mail (no IDP_SMTP_URL, not sent) to=%s subject=%s\n%s", message["To"], message["Subject"],
+                    message.get_body(preferencelist=("plain",)).get_content())
+        return None
     try:
-        if config["IDP_SMTP_URL"]:
-            _send_smtp(mail, config)
-            mail.status = SENT
-        else:
-            log.warning("mail (no IDP_SMTP_URL, not sent) to=%s subject=%s\n%s", mail.recipient, mail.subject, mail.text)
-            mail.status = LOGGED
-        mail.sent_at = clock.now()
-        mail.last_error = None
+        _send_smtp(message, config)
+    except (PermanentFailure, OSError, smtplib.SMTPException) as error:
+        return error
+    return None
+
+
+def _record(mail: OutboxMail, error: Exception | None, config) -> None:
+    if error is None:
+        mail.status = SENT if config["IDP_SMTP_URL"] else LOGGED
+        mail.sent_at, mail.last_error = clock.now(), None
         _note_campaign_member(mail, last_mailed_at=mail.sent_at)
-    except PermanentFailure as error:
+    elif isinstance(error, PermanentFailure):
         mail.status, mail.last_error = FAILED, str(error)[:500]
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
-    except (OSError, smtplib.SMTPException) as error:
-        mail.last_error = f"{type(error).__name__}: {error}"[:500]
-        if mail.attempts >= config["IDP_MAIL_MAX_ATTEMPTS"]:
-            mail.status = FAILED
-        else:
-            # 30 s, 1 min, 2 min ... up to an hour between tries.
-            delay = min(30 * 2 ** (mail.attempts - 1), 3600)
-            mail.next_attempt_at = clock.now() + dt.timedelta(seconds=delay)
+    else:
+        leases.retry_later(mail, error, config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
         log.warning("mail %s to %s not delivered: %s", mail.id, mail.recipient, mail.last_error)
 
 
@@ -165,7 +194,7 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
     return message
 
 
-def _send_smtp(mail: OutboxMail, config) -> None:
+def _send_smtp(message: EmailMessage, config) -> None:
     url = urlsplit(config["IDP_SMTP_URL"])
     timeout = config["IDP_MAIL_TIMEOUT"]
     if url.scheme == "smtps":
@@ -178,7 +207,7 @@ def _send_smtp(mail: OutboxMail, config) -> None:
         if url.username:
             server.login(unquote(url.username), unquote(url.password or ""))
         try:
-            server.send_message(_message(mail, config["IDP_MAIL_FROM"]))
+            server.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             if all(500 <= code < 600 for code in codes):

@@ -1,5 +1,7 @@
 """Campaign mail through the real SMTP server: language, link, start time, rate, bounces,
 reminders and cancelling."""
+import threading
+
 from idp.extensions import db
 from idp.models import OutboxMail
 from idp.services import campaigns, clock, mail
@@ -57,6 +59,32 @@ def test_the_sender_keeps_to_the_campaign_rate_but_never_holds_back_other_mail(a
     clock.advance(61)
     assert deliver()["sent"] == 1
     assert counts(runner, campaign_id)["delivered"] == 5 and db.session.get(OutboxMail, other.id).status == "sent"
+
+
+def test_two_senders_share_the_campaign_rate(app, runner, mailbox, monkeypatch):
+    """A mail being sent counts against its campaign's minute: another sender's round
+    meanwhile (a second `tunnus mail send --loop`) sends none beyond the rate."""
+    for n in range(3):
+        person(f"j{n}@example.fi")
+    started(runner, "all", rate="1/min")
+    original = mail._send_smtp
+    calls = []
+
+    def other_round_meanwhile(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            def other_sender():
+                with app.app_context():
+                    mail.deliver_due()
+                    db.session.remove()
+            thread = threading.Thread(target=other_sender)
+            thread.start()
+            thread.join()
+        return original(*args)
+
+    monkeypatch.setattr(mail, "_send_smtp", other_round_meanwhile)
+    deliver()
+    assert len(mailbox.messages) == 1
 
 
 def test_a_permanent_refusal_is_counted_as_a_bounce_of_that_person(app, runner, mailbox):

@@ -1,7 +1,10 @@
 """The outbox and its SMTP sender, against a real SMTP server."""
+import threading
+
 from idp.extensions import db
 from idp.models import OutboxMail
 from idp.services import clock, mail
+from tests.support.browser import Browser
 
 
 def _queue(to="maija@example.fi"):
@@ -60,3 +63,65 @@ def test_without_smtp_url_mail_is_logged_with_its_link(app, caplog):
     with caplog.at_level("WARNING"):
         assert mail.deliver_now(message)
     assert message.status == "logged" and "https://tunnus.example/x" in caplog.text
+
+
+def test_a_mail_is_not_sent_twice_when_the_sender_loop_runs_during_the_request(app, mailbox, monkeypatch):
+    """A request sends its own mail at once; `tunnus mail send --loop` in another process
+    may run a round during that SMTP conversation and must not send the same mail too."""
+    original = mail._send_smtp
+    calls = []
+
+    def smtp_while_the_loop_runs(*args):
+        calls.append(args)
+        if len(calls) == 1:  # the request's own delivery: the loop's round happens meanwhile
+            def loop_round():
+                with app.app_context():
+                    mail.deliver_due()
+                    db.session.remove()
+            other = threading.Thread(target=loop_round)
+            other.start()
+            other.join()
+        return original(*args)
+
+    monkeypatch.setattr(mail, "_send_smtp", smtp_while_the_loop_runs)
+    browser = Browser(app)
+    browser.get("/register")
+    browser.submit("/register/", email="kaksi@example.fi", name="Kaksi Kertaa",
+                   password="purple otter climbs marble stairs", password_repeat="purple otter climbs marble stairs")
+    assert len(mailbox.to("kaksi@example.fi")) == 1, "the verification mail was delivered twice"
+
+
+def test_a_sender_stopped_mid_round_does_not_send_the_round_again(app, mailbox, monkeypatch):
+    """A sender stopped in the middle of a round (a deploy, SIGINT, the database gone at a
+    commit) has recorded every mail that left: the next round sends only the rest. The mail
+    it had in hand waits for its lease to end (it may have left: at least once)."""
+    for n in range(3):
+        _queue(f"r{n}@example.fi")
+    original = mail._send_smtp
+    calls = []
+
+    def stopped_at_the_third(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the sender is stopped here
+        return original(*args)
+
+    monkeypatch.setattr(mail, "_send_smtp", stopped_at_the_third)
+
+    def first_round():
+        with app.app_context():
+            try:
+                mail.deliver_due()
+            except KeyboardInterrupt:
+                pass
+            db.session.remove()
+
+    worker = threading.Thread(target=first_round)
+    worker.start()
+    worker.join()
+    assert sorted(m["To"] for m in mailbox.messages) == ["r0@example.fi", "r1@example.fi"]
+    monkeypatch.setattr(mail, "_send_smtp", original)
+    clock.advance(15 * 60)  # past the lease of the mail in hand (a few minutes)
+    mail.deliver_due()  # the next round, by the restarted sender
+    got = sorted(m["To"] for m in mailbox.messages)
+    assert got == ["r0@example.fi", "r1@example.fi", "r2@example.fi"], f"delivered: {got}"

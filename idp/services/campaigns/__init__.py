@@ -18,7 +18,7 @@ from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
 from ...models import Campaign, CampaignMember, OutboxMail
 from ...models.campaign import CANCELLED, DRAFT, RUNNING
-from ...models.outbox import FAILED, PENDING
+from ...models.outbox import FAILED, PENDING, SENDING
 from .. import audit, clock
 from ..audit import SYSTEM, Origin
 from . import mailing, progress, targeting
@@ -118,7 +118,9 @@ def cancel(campaign_id, origin: Origin = SYSTEM) -> dict:
         raise Conflict(_l("The campaign is already cancelled."))
     campaign.status, campaign.cancelled_at = CANCELLED, clock.now()
     withdrawn = db.session.execute(
-        db.update(OutboxMail).where(OutboxMail.campaign_id == campaign.id, OutboxMail.status == PENDING)
+        # SENDING too: one whose sender died would wait forever (only running campaigns are
+        # sent); one still being sent is recorded as sent after all, as it went.
+        db.update(OutboxMail).where(OutboxMail.campaign_id == campaign.id, OutboxMail.status.in_((PENDING, SENDING)))
         .values(status=FAILED, last_error="campaign cancelled")).rowcount
     audit.record("campaign.cancelled", origin=origin, campaign=campaign.id, unsent_mail_withdrawn=withdrawn)
     db.session.commit()

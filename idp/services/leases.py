@@ -1,0 +1,53 @@
+"""Leases: an outbox row (a mail, a back-channel logout) is sent by one process at a time.
+
+Several processes send from the same outbox: the request that wrote a row tries it at once,
+and the sender loops (`tunnus mail send --loop`, `tunnus logouts send --loop`) take what is
+due. A sender claims a row before the network call (SENDING, its next attempt moved to the
+end of a lease longer than the call can take) and commits; whoever looks meanwhile finds
+it not due. The outcome is recorded after the call. No row stays locked, and no database
+connection is held, while the network answers.
+
+A sender that dies between the call and recording it leaves the row SENDING: once the lease
+ends the row is due again and is sent again. That is at least once, and only for the row
+the sender had in hand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..extensions import db
+from . import clock
+
+PENDING, SENDING, FAILED = "pending", "sending", "failed"
+
+
+def due(model, now: dt.datetime):
+    """Rows whose time has come: waiting ones, and claimed ones whose sender died (the lease ended)."""
+    return db.and_(model.status.in_((PENDING, SENDING)), model.next_attempt_at <= now)
+
+
+def claim(model, row_id: int, seconds: float) -> bool:
+    """Take the row for `seconds` if it is still due; the caller commits before the network call.
+
+    Conditional, as two senders may both have read the row as due (SQLite has no row locks)."""
+    now = clock.now()
+    return bool(db.session.execute(
+        db.update(model).where(model.id == row_id, due(model, now))
+        .values(status=SENDING, attempts=model.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=seconds))
+    ).rowcount)
+
+
+def retry_later(row, error: Exception, max_attempts: int, first_delay: int) -> None:
+    """A failed attempt that may succeed later: wait first_delay, twice that, ... up to an hour."""
+    row.last_error = f"{type(error).__name__}: {error}"[:500]
+    if row.attempts >= max_attempts:
+        row.status = FAILED
+    else:
+        row.status = PENDING
+        row.next_attempt_at = clock.now() + dt.timedelta(seconds=min(first_delay * 2 ** (row.attempts - 1), 3600))
+
+
+def waiting(model) -> int:
+    """Rows not yet sent nor given up: waiting or being sent."""
+    return db.session.execute(
+        db.select(db.func.count(model.id)).where(model.status.in_((PENDING, SENDING)))).scalar_one()
