@@ -305,6 +305,10 @@ def _right(member: Membership, client: Client) -> ServiceRight | None:
 def _guard_last_admin(organisation, member: Membership) -> None:
     if member.role != ADMIN:
         return
+    # Two admins demoting or removing each other at once would each count the other still
+    # there and both go ahead (write skew under READ COMMITTED). The organisation's row lock
+    # makes such changes take turns: the later one counts after the earlier committed.
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     others = db.session.execute(
         db.select(db.func.count(Membership.id)).where(
             Membership.organisation_id == organisation.id, Membership.role == ADMIN, Membership.id != member.id)

@@ -2,11 +2,14 @@
 
 import pytest
 
+from idp.extensions import db
+from idp.models.organisation import ADMIN
 from idp.services import organisations
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, barrier_after, post, row_locks
 from tests.support.rp import RelyingParty
 
 
@@ -14,8 +17,6 @@ from tests.support.rp import RelyingParty
 def service(app):
     rp = RelyingParty.register(app, name="Siivousraportit")
     rp.client.org_mode = "business"
-    from idp.extensions import db
-
     db.session.commit()
     return rp
 
@@ -177,3 +178,26 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
     browser.submit("/invite", email=existing.email, role="member")
     _signed_in(maija, existing)
     assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
+
+
+@row_locks
+@pytest.mark.parametrize("change,fields", [("role", {"role": "member"}), ("remove", {})])
+def test_two_admins_demoting_or_removing_each_other_at_once_leave_an_admin(app, company, monkeypatch, change,
+                                                                           fields):
+    """Each checks that another admin remains before either writes: without a lock both go ahead."""
+    org, first, second = company
+    organisations.set_role(org, organisations.membership(org, second), ADMIN)
+    db.session.commit()
+    first_id, second_id = (organisations.membership(org, p).id for p in (first, second))
+    browsers = [Browser(app), Browser(app)]
+    for browser, identity in zip(browsers, (first, second)):
+        _signed_in(browser, identity)
+        browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_guard_last_admin")
+    answers = at_once(post(app, browsers[0], f"/members/{second_id}/{change}", **fields),
+                      post(app, browsers[1], f"/members/{first_id}/{change}", **fields))
+    # The later change waits for the earlier, whose admin is then no longer one (as a moment later).
+    assert sorted(a.status_code for a in answers) == [200, 403]
+    db.session.expire_all()
+    assert len(organisations.admins(org)) == 1
+
