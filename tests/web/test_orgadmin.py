@@ -9,7 +9,7 @@ from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
-from tests.support.races import at_once, barrier_after, post, row_locks
+from tests.support.races import at_once, barrier_after, post, race, row_locks
 from tests.support.rp import RelyingParty
 
 
@@ -201,3 +201,44 @@ def test_two_admins_demoting_or_removing_each_other_at_once_leave_an_admin(app, 
     db.session.expire_all()
     assert len(organisations.admins(org)) == 1
 
+
+@row_locks
+def test_a_double_clicked_grant_shows_the_page_as_one_click_does(app, browser, company, service, monkeypatch):
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_right")
+    member_id = organisations.membership(org, worker).id
+    answers = race(app, browser, f"/members/{member_id}/services/{service.client_id}", action="grant")
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("The service access was updated." in a.get_data(as_text=True) for a in answers)
+    assert organisations.organisations_with_right(worker, service.client) == [org]
+
+
+@row_locks
+def test_a_double_clicked_invitation_shows_the_page_as_one_click_does(app, browser, company, mailbox, monkeypatch):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_not_yet_member")
+    answers = race(app, browser, "/invite", email="uusi@siivous.fi", role="member")
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("uusi@siivous.fi was invited" in a.get_data(as_text=True) for a in answers)
+    assert [i.email for i in organisations.pending_invitations(org)] == ["uusi@siivous.fi"]
+
+
+@row_locks
+def test_signing_in_in_two_tabs_at_once_accepts_an_invitation_once(app, company, service, monkeypatch):
+    org, admin, _ = company
+    invited = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, invited.email, actor=admin, clients=[service.client])
+    db.session.commit()
+    tabs = [Browser(app), Browser(app)]
+    for tab in tabs:
+        tab.get("/login")
+        tab.submit("/identify", email=invited.email)
+    barrier_after(monkeypatch, organisations, "membership")
+    answers = at_once(*(post(app, tab, "/password", password=invited.test_password) for tab in tabs))
+    assert [a.status_code for a in answers] == [302, 302]
+    db.session.expire_all()
+    assert organisations.organisations_with_right(invited, service.client) == [org]
