@@ -18,6 +18,7 @@ def add_or_existing(row: Row, existing: Callable[[], Row | None]) -> Row:
     same, return that one (`existing()`, read once it committed). Only a savepoint is
     undone, so the rest of the caller's transaction stands. `row is not` the answer tells
     the caller that the other request already did (and recorded) the change."""
+    _in_transaction()
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -27,3 +28,13 @@ def add_or_existing(row: Row, existing: Callable[[], Row | None]) -> Row:
             raise
         return found
     return row
+
+
+def _in_transaction() -> None:
+    """pysqlite begins a transaction only for a write, not for a SAVEPOINT: a savepoint that
+    came first would itself be the transaction, and releasing it would commit the row alone,
+    whatever the caller then does. Begin it first (PostgreSQL always has one by now)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        connection = db.session.connection().connection.dbapi_connection
+        if not connection.in_transaction:
+            connection.execute("BEGIN")
