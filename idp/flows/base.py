@@ -52,6 +52,14 @@ class Flow:
         """Where to go when the journey is done (a path on this server)."""
         return self.data.get("return_to")
 
+    def _lock(self) -> None:
+        """Re-read the flow under a row lock held until the transaction ends. Call it before
+        checking a code or replacing a challenge: requests at once (a burst of guesses, a
+        double click, several worker processes) then take turns, each seeing what the one
+        before wrote, instead of each writing its own copy of the data over the others'
+        (a burst of wrong codes counting as one)."""
+        db.session.refresh(self.stored, with_for_update=True)
+
     def update(self, **values) -> None:
         # Reassign so SQLAlchemy sees the JSON column change.
         self.stored.data = {**self.stored.data, **values}

@@ -119,6 +119,7 @@ class CampaignFlow(Flow):
 
     def send_code(self, locale: str, origin: Origin) -> bool:
         """Mail a fresh code (earlier ones stop working); False if it could not be sent now."""
+        self._lock()
         code, _token, record = challenges.issue(CODE_TTL)
         self.transition("code_sent")
         self.update(challenge=record)
@@ -148,8 +149,7 @@ class CampaignFlow(Flow):
         return bool(self.data.get("verify_with_password"))
 
     def enter_code(self, code: str, origin: Origin) -> None:
-        # Concurrent guesses must each count: re-read the challenge under a row lock.
-        db.session.refresh(self.stored, with_for_update=True)
+        self._lock()
         if self.state is not State.CODE_SENT:
             raise CodeRejected(0)
         accepted, record = challenges.redeem_code(self.data["challenge"], code)

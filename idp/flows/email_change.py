@@ -81,6 +81,7 @@ class EmailChangeFlow(Flow):
         return flow
 
     def enter_code(self, code: str, *, origin: Origin, locale: str) -> None:
+        self._lock()
         accepted, record = challenges.redeem_code(self.data["challenge"], code)
         self.update(challenge=record)
         if not accepted:
@@ -92,6 +93,7 @@ class EmailChangeFlow(Flow):
         self._complete(origin, locale, problem_at="code")
 
     def follow_link(self, token: str, *, origin: Origin, locale: str) -> None:
+        self._lock()
         accepted, record = challenges.redeem_token(self.data["challenge"], token)
         if not accepted:
             raise FormRejected({"link": _l("This link is no longer valid. Start the change again.")})

@@ -128,6 +128,7 @@ class IdentificationFlow(Flow):
         email = email.strip()
         if not identities.valid_email(email):
             raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+        self._lock()
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, _token, record = challenges.issue(ttl)
         self.transition("send")
@@ -151,6 +152,7 @@ class IdentificationFlow(Flow):
 
     def verify(self, code: str, *, locale: str, origin: Origin) -> LoginFlow:
         """The address is proven: link its identity (a new one if none) and sign in."""
+        self._lock()
         accepted, record = challenges.redeem_code(self.data.get("challenge"), code)
         self.update(challenge=record)
         if not accepted:

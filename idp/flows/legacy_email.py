@@ -52,6 +52,7 @@ class LegacyEmailFlow(Flow):
         email = email.strip()
         if not identities.valid_email(email):
             raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
+        self._lock()
         code, _token, record = challenges.issue(current_app.config["IDP_VERIFICATION_TTL"])
         self.transition("send")
         self.update(email=email, challenge=record)
@@ -62,6 +63,7 @@ class LegacyEmailFlow(Flow):
         return mail.deliver_now(message)
 
     def verify(self, code: str, origin: Origin) -> LoginFlow:
+        self._lock()
         accepted, record = challenges.redeem_code(self.data["challenge"], code)
         self.update(challenge=record)
         if not accepted:

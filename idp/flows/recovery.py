@@ -136,10 +136,6 @@ class RecoveryFlow(Flow):
         db.session.commit()
         return False
 
-    def _lock(self) -> None:
-        # Concurrent guesses must each count: re-read the challenge under a row lock.
-        db.session.refresh(self.stored, with_for_update=True)
-
     def submit_code(self, code: str, origin: Origin) -> bool:
         self._lock()
         if self.void_reason():

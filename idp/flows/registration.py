@@ -101,12 +101,14 @@ class RegistrationFlow(Flow):
         self._send(locale)
 
     def resend(self, *, locale: str, origin: Origin) -> None:
+        self._lock()
         self.transition("resend")
         audit.record("verification.resent", origin=origin, identity=self.data.get("identity_id"))
         self._send(locale)
 
     def verify_code(self, code: str, origin: Origin):
         """A new LoginSession once the code is right; CodeRejected(attempts_left) if not."""
+        self._lock()
         accepted, record = challenges.redeem_code(self.data.get("challenge"), code)
         self.update(challenge=record)
         if not accepted:
@@ -123,6 +125,7 @@ class RegistrationFlow(Flow):
     def verify_link(self, token: str, *, browser: str, origin: Origin):
         """Verify by the mailed link; a LoginSession only in the browser that started the flow
         (that browser typed the password; any other merely holds the mail)."""
+        self._lock()
         accepted, record = challenges.redeem_token(self.data.get("challenge"), token)
         if not accepted:
             raise LinkRejected()

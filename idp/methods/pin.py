@@ -23,6 +23,7 @@ from ..services import account, audit, clock, passwords, sessions
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.digits import ascii_digits
+from ..services.unique_rows import add_or_existing
 
 AMR = "pin"  # RFC 8176
 PIN = re.compile(r"[0-9]{4}")  # not \d: it also matches other scripts' digits
@@ -86,10 +87,12 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     if ascii_digits((repeated or "").strip()) != pin:
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
     account.confirm_password(identity, password, origin=origin, event="pin.set")
+    pin_hash = passwords.hash_password(pin)
     if found is None:
-        found = KioskPin(identity_id=identity.id)
-        db.session.add(found)
-    found.pin_hash = passwords.hash_password(pin)
+        # A double click's other request may add the first PIN at the same moment: this one
+        # then sets that PIN (the same one, as the form was sent twice).
+        found = add_or_existing(KioskPin(identity_id=identity.id, pin_hash=pin_hash), lambda: credential(identity))
+    found.pin_hash = pin_hash
     found.set_at, found.failed_attempts, found.locked_at = clock.now(), 0, None
     audit.record("pin.set", origin=origin, identity=identity)
     db.session.commit()

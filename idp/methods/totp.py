@@ -13,7 +13,6 @@ import hmac
 import re
 
 import pyotp
-from sqlalchemy.exc import IntegrityError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -24,6 +23,7 @@ from ..services import account, audit, clock, secrets_box
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.digits import ascii_digits
+from ..services.unique_rows import add_or_existing
 from . import passkey, recovery_codes
 
 ISSUER_NAME = "Tunnus"
@@ -63,13 +63,11 @@ def begin_enrolment(identity) -> str:
             db.session.delete(found)
             db.session.flush()  # the delete must reach the database before the insert below
     secret = pyotp.random_base32()
-    db.session.add(TotpCredential(identity_id=identity.id, secret_encrypted=secrets_box.encrypt(secret)))
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same page opened twice at once: show the seed that won
-        db.session.rollback()
-        return secrets_box.decrypt(credential(identity).secret_encrypted)
-    return secret
+    added = TotpCredential(identity_id=identity.id, secret_encrypted=secrets_box.encrypt(secret))
+    # The same page opened twice at once: both show the seed that won.
+    kept = add_or_existing(added, lambda: credential(identity))
+    db.session.commit()
+    return secret if kept is added else secrets_box.decrypt(kept.secret_encrypted)
 
 
 def provisioning_uri(identity, secret: str) -> str:

@@ -21,6 +21,7 @@ from ..models.organisation import ADMIN, MEMBER
 from . import audit, business_id, clock, mail
 from .audit import SYSTEM, Origin
 from .identities import valid_email
+from .unique_rows import add_or_existing
 
 ROLES = (ADMIN, MEMBER)
 
@@ -148,12 +149,16 @@ def _not_yet_member(organisation, email: str, role: str) -> Identity | None:
 
 def _invite(organisation, email, role, *, actor, origin, clients, display_name) -> Invitation:
     normalised = normalise_email(email)
-    invitation = db.session.execute(
-        db.select(Invitation).filter_by(organisation_id=organisation.id, email_normalized=normalised)
-    ).scalar_one_or_none()
-    if invitation is None:
-        invitation = Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised)
-        db.session.add(invitation)
+
+    def waiting() -> Invitation | None:
+        return db.session.execute(
+            db.select(Invitation).filter_by(organisation_id=organisation.id, email_normalized=normalised)
+        ).scalar_one_or_none()
+
+    # A double click's other request may add it first; then this one renews that one.
+    invitation = waiting() or add_or_existing(
+        Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised, role=role),
+        waiting)
     invitation.role = role
     invitation.display_name = display_name or invitation.display_name
     invitation.client_ids = sorted({*(invitation.client_ids or ()), *(c.id for c in clients)})
@@ -182,19 +187,17 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
         db.select(Invitation).where(Invitation.email_normalized == identity.email_normalized, *_pending())
     ).scalars().all():
         organisation = db.session.get(Organisation, invitation.organisation_id)
-        joined = membership(organisation, identity)
-        if joined is None:
-            joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role,
-                                display_name=invitation.display_name)
-            db.session.add(joined)
-            db.session.flush()
-        elif not joined.display_name:
+        # Signing in in two tabs at once accepts it twice: the later sign-in joins what the
+        # earlier added.
+        joined = membership(organisation, identity) or add_or_existing(
+            Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role),
+            lambda: membership(organisation, identity))
+        if not joined.display_name:
             joined.display_name = invitation.display_name
         for client_id in invitation.client_ids:
             client = db.session.get(Client, client_id)
-            if client is not None and not _right(joined, client):
-                db.session.add(ServiceRight(membership_id=joined.id, client_id=client.id,
-                                            granted_by_id=invitation.invited_by_id))
+            if client is not None:
+                _add_right(joined, client, invitation.invited_by_id)
         invitation.accepted_at = clock.now()
         audit.record("org.invitation_accepted", origin=origin, identity=identity, organisation=organisation,
                      role=invitation.role)
@@ -223,11 +226,9 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
 
 
 def grant(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> ServiceRight:
-    existing = _right(member, client)
-    if existing is not None:
-        return existing
-    right = ServiceRight(membership_id=member.id, client_id=client.id, granted_by_id=getattr(actor, "id", None))
-    db.session.add(right)
+    right, added = _add_right(member, client, getattr(actor, "id", None))
+    if not added:  # granted already, maybe by a double click's other request (which recorded it)
+        return right
     audit.record("org.right_granted", origin=origin, identity=actor, organisation=organisation,
                  client_id=client.client_id, member=member.identity.email, service=client.name)
     return right
@@ -302,9 +303,23 @@ def _right(member: Membership, client: Client) -> ServiceRight | None:
     ).scalar_one_or_none()
 
 
+def _add_right(member: Membership, client: Client, granted_by_id: int | None) -> tuple[ServiceRight, bool]:
+    """The right, and whether this call added it."""
+    existing = _right(member, client)
+    if existing is not None:
+        return existing, False
+    added = ServiceRight(membership_id=member.id, client_id=client.id, granted_by_id=granted_by_id)
+    right = add_or_existing(added, lambda: _right(member, client))
+    return right, right is added
+
+
 def _guard_last_admin(organisation, member: Membership) -> None:
     if member.role != ADMIN:
         return
+    # Two admins demoting or removing each other at once would each count the other still
+    # there and both go ahead (write skew under READ COMMITTED). The organisation's row lock
+    # makes such changes take turns: the later one counts after the earlier committed.
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     others = db.session.execute(
         db.select(db.func.count(Membership.id)).where(
             Membership.organisation_id == organisation.id, Membership.role == ADMIN, Membership.id != member.id)

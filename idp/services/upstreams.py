@@ -13,7 +13,6 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from authlib.common.security import is_secure_transport
 from flask_babel import lazy_gettext as _l
 
@@ -23,6 +22,7 @@ from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider
 from . import audit, clock, links, secrets_box
 from .audit import SYSTEM, Origin
+from .unique_rows import add_or_existing
 
 
 class LinkedElsewhere(IdpError):
@@ -149,28 +149,17 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
                                                                           identity_id=identity.id)).first()
         if other is not None:
             raise IdentifiedAsAnother()
-        link = _new_link(provider, identified.subject, identity)
-        if link is None:  # the person's other callback (a second tab, a double click) linked them meanwhile
-            link = _link(provider, identified.subject)
-            if link is None or link.identity_id != identity.id:
-                raise LinkedElsewhere()
-        else:
+        added = UpstreamLink(upstream_id=provider.id, subject=identified.subject, identity_id=identity.id)
+        # The person's other callback (a second tab, a double click) may link them meanwhile.
+        link = add_or_existing(added, lambda: _link(provider, identified.subject))
+        if link.identity_id != identity.id:
+            raise LinkedElsewhere()
+        if link is added:
             audit.record("upstream.linked", origin=origin, identity=identity, upstream_id=provider.id)
     now = clock.now()
     link.verified_name = identity.verified_name = identified.name
     link.identified_at = identity.strongly_identified_at = now
     audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
-
-
-def _new_link(provider, subject: str, identity: Identity) -> UpstreamLink | None:
-    """The new link, or None if another transaction linked the subject since it was looked up."""
-    link = UpstreamLink(upstream_id=provider.id, subject=subject, identity_id=identity.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(link)
-    except sa.exc.IntegrityError:  # uq_upstream_links_upstream_subject; only the savepoint is undone
-        return None
-    return link
 
 
 def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | None:

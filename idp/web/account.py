@@ -123,6 +123,9 @@ def email_code(identity, flow_id):
     try:
         flow.enter_code(request.form.get("code", ""), origin=origin(), locale=ui_locale())
     except FormRejected as rejected:
+        # The other click of a double click used the code meanwhile: show the page as it is now.
+        if flow.state is State.DONE:
+            return redirect(url_for("account.email_code", flow_id=flow.id))
         return render_template("account/email_code.html", flow=flow, identity=identity,
                                errors=rejected.problems), 400
     flash(_("Your sign-in email address is now %(email)s.", email=flow.new_email))

@@ -50,6 +50,9 @@ def code(flow_id):
     try:
         login = flow.verify(request.form.get("code") or "", origin())
     except CodeRejected as rejected:
+        # The other click of a double click used the code meanwhile: show the page as it is now.
+        if flow.state is not State.CODE_SENT:
+            return redirect(url_for("legacy_email.code", flow_id=flow.id))
         return render_template("login/add_email_code.html", flow=flow, error=True,
                                attempts_left=rejected.attempts_left), 400
     return advance(login)

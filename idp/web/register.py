@@ -87,6 +87,9 @@ def verify(flow_id):
     try:
         login = flow.verify_code(code, origin())
     except CodeRejected as rejected:
+        # The other click of a double click used the code meanwhile: show the page as it is now.
+        if flow.state is not State.VERIFY:
+            return redirect(url_for("register.verify", flow_id=flow.id))
         return render_template("register/verify.html", flow=flow, error="wrong",
                                attempts_left=rejected.attempts_left), 400
     return advance(login)

@@ -121,6 +121,9 @@ def code(flow_id):
     try:
         login = flow.verify(typed, locale=_locale(), origin=origin())
     except CodeRejected as rejected:
+        # The other click of a double click used the code meanwhile: show the page as it is now.
+        if flow.state is not State.CODE_SENT:
+            return redirect(url_for("upstream.code", flow_id=flow.id))
         return render_template("upstream/code.html", flow=flow, error="wrong",
                                attempts_left=rejected.attempts_left), 400
     except REFUSALS as error:

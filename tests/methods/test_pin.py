@@ -4,12 +4,14 @@ allowed), argon2id at rest, and removable with the password. Locking, replacing 
 PIN and what removing one does at the kiosk: tests/web/test_kiosk.py."""
 import pytest
 
+from idp.extensions import db
 from idp.models import AuditEvent, KioskPin
-from idp.services import clock
+from idp.services import account, clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.kiosk import building, kiosk, resident
 from tests.support.orgs import person
+from tests.support.races import barrier_after, race, row_locks
 
 TOO_EASY = "This PIN is too easy to guess."
 DAY = 24 * 3600
@@ -53,6 +55,17 @@ def test_pin_is_stored_with_argon2id_and_the_page_says_when_it_may_change_next(a
     assert stored.pin_hash.startswith("$argon2id$") and "4827" not in stored.pin_hash
     assert 'data-testid="next-change"' in browser.text and 'name="pin"' not in browser.text
     assert [e.result for e in AuditEvent.query.filter_by(event="pin.set")] == ["success"]
+
+
+@row_locks
+def test_a_double_clicked_first_pin_is_saved_as_one_click_saves_it(app, member, monkeypatch):
+    browser = signed_in_browser(app, member)
+    browser.get("/account/pin")
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = race(app, browser, "/account/pin", pin="3917", repeat_pin="3917", current_password=member.test_password)
+    assert [a.status_code for a in answers] == [302, 302]
+    db.session.expire_all()
+    assert KioskPin.query.filter_by(identity_id=member.id).count() == 1
 
 
 @pytest.mark.parametrize("code", ["0000", "7777", "1234", "0123", "6789", "9876", "3210", "1212", "2580", "1004"])

@@ -51,6 +51,16 @@ def test_last_admin_cannot_be_removed_or_demoted(app):
     assert organisations.membership(org, admin).role == MEMBER
 
 
+def test_a_grant_rolled_back_with_its_change_leaves_no_right(app, rp):
+    """The grant's row is added in a savepoint (a double click's other request may add it
+    first); it still belongs to the change around it, on SQLite too."""
+    admin, member = person("admin@example.fi"), person("member@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin, [member])
+    organisations.grant(org, organisations.membership(org, member), rp.client)
+    db.session.rollback()
+    assert organisations.rights(org) == set()
+
+
 def test_invitation_waits_for_the_address_and_takes_effect_on_verified_sign_in(app, mailbox, rp):
     admin = person("admin@example.fi")
     org = organisation("Siivous Oy", "0737546-2", admin)

@@ -9,9 +9,10 @@ from babel.dates import format_time
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import clock, identities
+from idp.services import challenges, clock, identities
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
+from tests.support.races import barrier_after, race, row_locks
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_ON_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -247,6 +248,31 @@ def _neutral(page: str, email: str) -> str:
     token (signed with the second it was made in)."""
     page = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value="TOKEN"', page.replace(email, "ADDRESS"))
     return re.sub(r"/account/email/[\w-]+", "/account/email/ID", page)
+
+
+@row_locks
+def test_email_change_codes_typed_at_once_all_count(app, user, mailbox, monkeypatch):
+    """Six wrong codes at once void the code as six typed one after another do."""
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    right = mailbox.code(NEW_EMAIL)
+    barrier_after(monkeypatch, challenges, "redeem_code", parties=6)
+    answers = race(app, browser, "/account/email/", times=6, code=f"{(int(right) + 1) % 10**6:06d}")
+    assert [a.status_code for a in answers] == [400] * 6
+    monkeypatch.undo()
+    browser.submit("/account/email/", code=right)
+    assert "This code is no longer valid." in browser.text
+    assert _stored(user).email == user.email
+
+
+@row_locks
+def test_a_double_clicked_email_change_code_changes_the_address(app, user, mailbox, monkeypatch):
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    barrier_after(monkeypatch, challenges, "redeem_code")
+    answers = race(app, browser, "/account/email/", code=mailbox.code(NEW_EMAIL))
+    assert [a.status_code for a in answers] == [302, 302]
+    assert _stored(user).email == NEW_EMAIL
 
 
 def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(app, user, mailbox):

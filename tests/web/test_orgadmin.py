@@ -3,11 +3,14 @@ import re
 
 import pytest
 
+from idp.extensions import db
+from idp.models.organisation import ADMIN
 from idp.services import organisations
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, barrier_after, post, race, row_locks
 from tests.support.rp import RelyingParty
 
 
@@ -15,8 +18,6 @@ from tests.support.rp import RelyingParty
 def service(app):
     rp = RelyingParty.register(app, name="Siivousraportit")
     rp.client.org_mode = "business"
-    from idp.extensions import db
-
     db.session.commit()
     return rp
 
@@ -190,3 +191,67 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
     browser.submit("/invite", email=existing.email, role="member")
     _signed_in(maija, existing)
     assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
+
+
+@row_locks
+@pytest.mark.parametrize("change,fields", [("role", {"role": "member"}), ("remove", {})])
+def test_two_admins_demoting_or_removing_each_other_at_once_leave_an_admin(app, company, monkeypatch, change,
+                                                                           fields):
+    """Each checks that another admin remains before either writes: without a lock both go ahead."""
+    org, first, second = company
+    organisations.set_role(org, organisations.membership(org, second), ADMIN)
+    db.session.commit()
+    first_id, second_id = (organisations.membership(org, p).id for p in (first, second))
+    browsers = [Browser(app), Browser(app)]
+    for browser, identity in zip(browsers, (first, second)):
+        _signed_in(browser, identity)
+        browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_guard_last_admin")
+    answers = at_once(post(app, browsers[0], f"/members/{second_id}/{change}", **fields),
+                      post(app, browsers[1], f"/members/{first_id}/{change}", **fields))
+    # The later change waits for the earlier, whose admin is then no longer one (as a moment later).
+    assert sorted(a.status_code for a in answers) == [200, 403]
+    db.session.expire_all()
+    assert len(organisations.admins(org)) == 1
+
+
+@row_locks
+def test_a_double_clicked_grant_shows_the_page_as_one_click_does(app, browser, company, service, monkeypatch):
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_right")
+    member_id = organisations.membership(org, worker).id
+    answers = race(app, browser, f"/members/{member_id}/services/{service.client_id}", action="grant")
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("The service access was updated." in a.get_data(as_text=True) for a in answers)
+    assert organisations.organisations_with_right(worker, service.client) == [org]
+
+
+@row_locks
+def test_a_double_clicked_invitation_shows_the_page_as_one_click_does(app, browser, company, mailbox, monkeypatch):
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    barrier_after(monkeypatch, organisations, "_not_yet_member")
+    answers = race(app, browser, "/invite", email="uusi@siivous.fi", role="member")
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("uusi@siivous.fi was invited" in a.get_data(as_text=True) for a in answers)
+    assert [i.email for i in organisations.pending_invitations(org)] == ["uusi@siivous.fi"]
+
+
+@row_locks
+def test_signing_in_in_two_tabs_at_once_accepts_an_invitation_once(app, company, service, monkeypatch):
+    org, admin, _ = company
+    invited = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, invited.email, actor=admin, clients=[service.client])
+    db.session.commit()
+    tabs = [Browser(app), Browser(app)]
+    for tab in tabs:
+        tab.get("/login")
+        tab.submit("/identify", email=invited.email)
+    barrier_after(monkeypatch, organisations, "membership")
+    answers = at_once(*(post(app, tab, "/password", password=invited.test_password) for tab in tabs))
+    assert [a.status_code for a in answers] == [302, 302]
+    db.session.expire_all()
+    assert organisations.organisations_with_right(invited, service.client) == [org]

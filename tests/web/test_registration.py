@@ -9,10 +9,11 @@ import pytest
 from idp import create_app
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import clock, legacy_import
+from idp.services import challenges, clock, legacy_import
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.races import barrier_after, race, row_locks
 
 EMAIL = "uusi.kayttaja@example.fi"
 NAME = "Uusi Käyttäjä"
@@ -227,6 +228,32 @@ def test_five_wrong_codes_void_the_code(app, browser, mailbox):
     response = browser.client.post(verify_url, data={"csrf_token": csrf, "code": right})
     assert VOID in response.get_data(as_text=True) and stored().email_verified is False
     assert events().count("verification.code_wrong") >= 5
+
+
+@row_locks
+def test_wrong_codes_typed_at_once_all_count(app, browser, mailbox, monkeypatch):
+    """Six wrong codes at once (each checked before any is written) void the code, as six
+    typed one after another do: each request re-reads the flow under a row lock."""
+    register(browser)
+    right = mailbox.code(EMAIL)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    barrier_after(monkeypatch, challenges, "redeem_code", parties=6)
+    answers = race(app, browser, "/verify", times=6, code=wrong)
+    assert [a.status_code for a in answers] == [400] * 6
+    monkeypatch.undo()
+    enter_code(browser, right)
+    assert VOID in browser.text and stored().email_verified is False
+
+
+@row_locks
+def test_a_double_clicked_right_code_signs_in(app, browser, mailbox, monkeypatch):
+    """The click that finds the code used by the other sees the page as it now is, not
+    "the code is wrong"."""
+    register(browser)
+    barrier_after(monkeypatch, challenges, "redeem_code")
+    answers = race(app, browser, "/verify", code=mailbox.code(EMAIL))
+    assert [a.status_code for a in answers] == [302, 302]
+    assert stored().email_verified
 
 
 def test_typing_something_else_than_six_digits_costs_no_try(browser, mailbox):
