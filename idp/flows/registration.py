@@ -83,6 +83,9 @@ class RegistrationFlow(Flow):
         problems = _form_problems(email, name, password, repeat)
         if problems:
             raise FormRejected(problems)
+        self._lock()
+        if self.state is not State.FORM:  # a double click: the other click made the account and mailed
+            return
         self.transition("submit")
         self.update(email=email, identity_id=None)
         existing = Identity.by_email(email)

@@ -8,6 +8,7 @@ import pytest
 
 from idp import create_app
 from idp.extensions import db
+from idp.flows import registration
 from idp.models import AuditEvent, Identity
 from idp.services import challenges, clock, legacy_import
 from tests.conftest import IsolatedClient
@@ -254,6 +255,19 @@ def test_a_double_clicked_right_code_signs_in(app, browser, mailbox, monkeypatch
     answers = race(app, browser, "/verify", code=mailbox.code(EMAIL))
     assert [a.status_code for a in answers] == [302, 302]
     assert stored().email_verified
+
+
+@row_locks
+def test_a_double_clicked_form_makes_one_account_and_one_mail(app, browser, mailbox, monkeypatch):
+    browser.get("/register")
+    barrier_after(monkeypatch, registration, "_form_problems")
+    answers = race(app, browser, "/register/", email=EMAIL, name=NAME, password=PASSWORD, password_repeat=PASSWORD)
+    assert [a.status_code for a in answers] == [302, 302]
+    [mail] = mailbox.to(EMAIL)
+    assert mail["Subject"] == "Confirm your email address"
+    browser.get(answers[0].headers["Location"])
+    enter_code(browser, mailbox.code(EMAIL))
+    assert "Your account" in browser.text
 
 
 def test_typing_something_else_than_six_digits_costs_no_try(browser, mailbox):
