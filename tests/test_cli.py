@@ -161,3 +161,14 @@ def test_mail_test_fails_when_nothing_can_be_sent(app, runner, smtp_down):
     app.config["IDP_SMTP_URL"] = None  # mail only written to the log: the check cannot pass
     result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
     assert result.exit_code == 1 and "IDP_SMTP_URL is not set" in result.output
+
+
+def test_demo_setup_prints_json_and_the_same_credentials_again(app, runner, tmp_path):
+    app.instance_path = str(tmp_path)
+    first = runner.invoke(args=["demo", "setup", "--json"])
+    assert first.exit_code == 0, first.output
+    printed = json.loads(first.output)
+    assert printed["email"] == "demo@example.com" and printed["client_id"] == "tunnus-demo"
+    assert json.loads(runner.invoke(args=["demo", "setup", "--json"]).output) == printed
+    assert json.loads((tmp_path / "demo.json").read_text())["password"] == printed["password"]
+    assert f"Demo password:  {printed['password']}" in runner.invoke(args=["demo", "setup"]).output

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Client, Identity
 from ..models.client import hash_secret
 from ..services import clients, identities, passwords
+from .output import emit, json_option
 
 group = click.Group("demo", help="Demo client and user for trying Tunnus out.")
 
@@ -30,7 +31,8 @@ def _store_path() -> Path:
 
 
 @group.command("setup")
-def setup():
+@json_option
+def setup(as_json):
     path = _store_path()
     stored = json.loads(path.read_text()) if path.exists() else {}
     client = Client.by_client_id(DEMO_CLIENT_ID)
@@ -54,7 +56,8 @@ def setup():
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(stored, handle, indent=2)
-    click.echo(f"""
+    emit({"issuer": stored["issuer"], "email": DEMO_EMAIL, "password": stored["password"],
+          "client_id": DEMO_CLIENT_ID, "client_secret_file": str(path), "relying_service": f"{DEMO_RP}/"}, as_json, f"""
 Tunnus is ready.
   Issuer:         {stored['issuer']}
   Discovery:      {stored['issuer']}/.well-known/openid-configuration
