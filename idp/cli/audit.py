@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
+from ..models.identity import normalise_email
 from ..models import Identity
 from ..services import audit, clock
 from .output import emit, json_option
@@ -70,6 +71,9 @@ def search(email, since, until, event, limit, as_json):
     """List the audit events of the person with this email."""
     identity = Identity.by_email(email)
     if identity is None:
-        raise click.ClickException(f"No identity with the email address {email}.")
+        deleted = audit.deletion_of(normalise_email(email))
+        raise click.ClickException(f"No identity with the email address {email}." + (
+            f" Its account was deleted at {deleted.at.isoformat(timespec='seconds')}Z (sub {deleted.details['sub']})."
+            if deleted else ""))
     rows = [_row(entry) for entry in audit.history(identity, since=since, until=until, event=event, limit=limit)]
     emit(rows, as_json, _table(rows))

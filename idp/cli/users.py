@@ -1,4 +1,4 @@
-"""`tunnus users create|grant-operator|reset-second-factors`."""
+"""`tunnus users create|grant-operator|reset-second-factors|delete`."""
 from __future__ import annotations
 
 import click
@@ -57,3 +57,30 @@ def reset_second_factors(email, reason, as_json):
         raise click.ClickException(f"No identity with the email address {email}.")
     removed = second_factor.reset(identity, reason=reason)
     emit({"email": identity.email, **removed}, as_json)
+
+
+@group.command("delete")
+@click.option("--email", required=True)
+@click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
+@json_option
+def delete(email, reason, as_json):
+    """Delete the person's account, as they can on their account page: their sessions end,
+    services are told by back-channel logout, and a notice goes to the address."""
+    from flask import current_app
+
+    from ..models import Identity
+    from ..services import account_deletion, mail
+    from ..services.audit import SYSTEM
+
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    deleted = {"email": identity.email, "sub": identity.sub}
+    try:
+        notice = account_deletion.delete(identity, origin=SYSTEM, locale=current_app.config["IDP_DEFAULT_LOCALE"],
+                                         reason=reason)
+    except account_deletion.SoleAdmin as refused:
+        raise click.ClickException(f"{email} is the only admin of {refused.params['names']}: "
+                                   "make someone else an admin there first (tunnus orgs ...)")
+    mail.deliver_now(notice)
+    emit({**deleted, "deleted": True}, as_json)

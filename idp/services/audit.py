@@ -61,3 +61,11 @@ def history(identity, *, since, until=None, event: str | None = None, limit: int
         query = query.where(AuditEvent.event == event)
     latest = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).scalars()
     return list(reversed(latest.all()))
+
+
+def deletion_of(email_normalized: str) -> AuditEvent | None:
+    """The record of the latest deletion of an account with this address, if any: its
+    events have lost their link to the person, so `history` cannot find them."""
+    deletions = db.session.execute(db.select(AuditEvent).where(AuditEvent.event == "identity.deleted")
+                                   .order_by(AuditEvent.id.desc())).scalars()
+    return next((entry for entry in deletions if (entry.details or {}).get("email") == email_normalized), None)

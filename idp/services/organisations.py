@@ -313,6 +313,18 @@ def _add_right(member: Membership, client: Client, granted_by_id: int | None) ->
     return right, right is added
 
 
+def sole_admin_of(identity) -> list[Organisation]:
+    """The organisations this person is the only admin of, each locked as in
+    _guard_last_admin, so no other admin leaves meanwhile."""
+    sole = []
+    for member in memberships_of(identity):
+        try:
+            _guard_last_admin(member.organisation, member)
+        except LastAdmin:
+            sole.append(member.organisation)
+    return sole
+
+
 def _guard_last_admin(organisation, member: Membership) -> None:
     if member.role != ADMIN:
         return

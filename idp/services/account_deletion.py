@@ -1,0 +1,45 @@
+"""Deleting an account, at the person's wish (their account page, or an operator acting on
+their request).
+
+Goes: the identity and all that is only theirs (sessions and tokens, second factors,
+passkeys, the PIN, consents, memberships with their service rights, campaign membership,
+upstream links, by the database's ON DELETE CASCADE), and the old services' accounts
+merged into it with their password hashes, so an old user name cannot bring it back.
+Stays: the audit records (the security history; the deletion record names the address)
+and mail already sent. Services that got tokens in a session hear of its end by
+back-channel logout. The only admin of an organisation hands the role over first: an
+organisation always keeps an admin.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import Identity, LegacyAccount
+from ..models.outbox import OutboxMail
+from . import audit, clock, mail, organisations, sessions
+from .audit import Origin
+
+
+class SoleAdmin(Conflict):
+    id = "sole_admin"
+    title = _l("The account was not deleted")
+    message = _l("You are the only admin of %(names)s. Make someone else an admin there first.")
+
+
+def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
+    """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
+    sole = organisations.sole_admin_of(identity)
+    if sole:
+        db.session.rollback()
+        raise SoleAdmin(names=", ".join(organisation.name for organisation in sole))
+    sessions.end_all(identity, origin=origin, reason="account_deleted")
+    audit.record("identity.deleted", origin=origin, identity=identity, email=identity.email_normalized,
+                 sub=identity.sub, reason=reason)
+    notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
+                          when=clock.now())
+    db.session.execute(db.delete(LegacyAccount).where(LegacyAccount.identity_id == identity.id))
+    db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
+    db.session.commit()
+    return notice

@@ -1,0 +1,31 @@
+"""The account page's last section: deleting the account (services/account_deletion.py)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from ..extensions import limiter
+from ..services import account, account_deletion, mail
+from ..services.account import FormRejected
+from ..services.account_deletion import SoleAdmin
+from .account import render_home, signed_in, ui_locale
+from .browser import origin, sign_out
+
+bp = Blueprint("account_deletion", __name__)
+
+
+@bp.route("/account/delete", methods=["POST"])
+@limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@signed_in
+def delete(identity):
+    try:
+        account.confirm_password(identity, request.form.get("current_password", ""), origin=origin(),
+                                 event="identity.deleted")
+        notice = account_deletion.delete(identity, origin=origin(), locale=ui_locale(), reason="own_request")
+    except FormRejected as rejected:
+        return render_home(identity, errors={"delete_current_password": rejected.problems["current_password"]},
+                           status=400)
+    except SoleAdmin as refused:
+        return render_home(identity, errors={"delete": str(refused)}, status=refused.status)
+    sign_out()
+    mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
+    return render_template("account/deleted.html")

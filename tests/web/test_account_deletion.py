@@ -1,0 +1,100 @@
+"""Deleting one's account: with the current password, refused for an organisation's only
+admin; afterwards nothing of it signs in anywhere, and the address is free again."""
+import json
+
+import bcrypt
+
+from idp.extensions import db
+from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification
+from idp.services import legacy_import, organisations
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in, tokens_for
+from tests.support.orgs import organisation, person
+
+GONE = "Your account was deleted"
+
+
+def _signed_in(app, who):
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, who.email, who.test_password)
+    return browser
+
+
+def _delete(browser, password):
+    browser.get("/account")
+    return browser.submit("/account/delete", current_password=password)
+
+
+def test_the_current_password_is_asked_and_a_wrong_one_deletes_nothing(app, user):
+    browser = _signed_in(app, user)
+    _delete(browser, "not my password")
+    assert browser.page.status_code == 400 and 'id="delete_current_password-error"' in browser.text
+    assert Identity.by_email(user.email) is not None and "Your account" in browser.text
+
+
+def test_a_deleted_account_signs_in_nowhere_and_its_address_is_free(app, user, rp, mailbox, runner):
+    rp.client.backchannel_logout_uri = "https://rp.example/backchannel"
+    db.session.commit()
+    email, normalized, password, sub = user.email, user.email_normalized, user.test_password, user.sub
+    tokens = tokens_for(_signed_in(app, user), rp, user)
+    browser = _signed_in(app, user)
+    _delete(browser, password)
+    assert browser.page.status_code == 200 and GONE in browser.text and "Log out" not in browser.text
+
+    db.session.expire_all()
+    assert Identity.by_email(email) is None
+    assert rp.introspect(tokens["access_token"]).get_json() == {"active": False}
+    assert rp.refresh(tokens["refresh_token"]).status_code == 400
+    assert LogoutNotification.query.count() == 1  # the service that got tokens is told
+    assert mailbox.last(email)["Subject"] == "Your Tunnus account was deleted"
+    again = Browser(app)
+    again.get("/login")
+    sign_in(again, email, password)
+    assert again.page.status_code == 401
+    [deleted] = AuditEvent.query.filter_by(event="identity.deleted").all()
+    assert deleted.details["email"] == normalized and deleted.identity_id is None
+    searched = runner.invoke(args=["audit", "search", "--email", email, "--since", "1h"])
+    assert searched.exit_code != 0 and "Its account was deleted at" in searched.output
+    assert person(email).sub != sub  # the address can make a new account
+
+
+def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):
+    colleague = person("kollega@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", user, members=[colleague])
+    browser = _signed_in(app, user)
+    _delete(browser, user.test_password)
+    assert browser.page.status_code == 409
+    assert "You are the only admin of Siivous Oy. Make someone else an admin there first." in browser.text
+    organisations.set_role(org, organisations.membership(org, colleague), "admin")
+    db.session.commit()
+    _delete(browser, user.test_password)
+    assert GONE in browser.text and [m.identity.email for m in organisations.members(org)] == [colleague.email]
+
+
+def test_old_user_names_of_a_deleted_account_do_not_bring_it_back(app, tmp_path):
+    rows = tmp_path / "kirjasto.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
+                                "name": "Maija", "hash_scheme": "bcrypt",
+                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
+    legacy_import.run(str(rows), "kirjasto")
+    maija = Identity.by_email("maija@example.fi")
+    maija.email_verified = True
+    db.session.commit()
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, "maija.m", "Kesaloma2019")  # moves the old password over
+    _delete(browser, "Kesaloma2019")
+    assert GONE in browser.text and LegacyAccount.query.count() == 0
+    later = Browser(app)
+    later.get("/login")
+    sign_in(later, "maija.m", "Kesaloma2019")
+    assert later.page.status_code == 401
+
+
+def test_an_operator_deletes_an_account_on_request(app, runner, user, mailbox):
+    result = runner.invoke(args=["users", "delete", "--email", user.email, "--reason", "ticket 4411", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"email": user.email, "sub": user.sub, "deleted": True}
+    assert Identity.by_email(user.email) is None and mailbox.last(user.email)
+    assert AuditEvent.query.filter_by(event="identity.deleted").one().details["reason"] == "ticket 4411"
