@@ -1,11 +1,12 @@
-"""Choosing, on the account page, which organisation this browser acts for."""
+"""The account page's organisations: which one this browser acts for, and leaving one."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..services import organisations
+from ..services.organisations import LastAdmin
 from .account import signed_in
 from .browser import current_session, origin
 
@@ -19,4 +20,23 @@ def choose(identity):
     organisations.set_active(login_session, identity, chosen, origin=origin())
     db.session.commit()
     flash(_("Services you open from now on see you acting as you chose."))
+    return redirect(url_for("account.home", _anchor="organisations"))
+
+
+@bp.route("/account/organisations/<int:organisation_id>/leave", methods=["POST"])
+@signed_in
+def leave(identity, organisation_id):
+    """As an admin removing the member would: the tokens issued for acting in it end."""
+    member = next((m for m in organisations.memberships_of(identity) if m.organisation_id == organisation_id), None)
+    if member is None:
+        abort(404)
+    name = member.organisation.name
+    try:
+        organisations.remove_member(member.organisation, member, actor=identity, origin=origin())
+    except LastAdmin as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("account.home", _anchor="organisations"))
+    db.session.commit()
+    flash(_("You left %(org)s.", org=name))
     return redirect(url_for("account.home", _anchor="organisations"))

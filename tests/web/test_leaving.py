@@ -1,5 +1,5 @@
-"""Deleting one's account: with the current password, refused for an organisation's only
-admin; afterwards nothing of it signs in anywhere, and the address is free again."""
+"""Leaving: an organisation (not as its only admin), or Tunnus altogether by deleting the
+account with the current password, after which nothing of it signs in anywhere."""
 import json
 
 import bcrypt
@@ -98,3 +98,22 @@ def test_an_operator_deletes_an_account_on_request(app, runner, user, mailbox):
     assert json.loads(result.output) == {"email": user.email, "sub": user.sub, "deleted": True}
     assert Identity.by_email(user.email) is None and mailbox.last(user.email)
     assert AuditEvent.query.filter_by(event="identity.deleted").one().details["reason"] == "ticket 4411"
+
+
+def test_a_member_leaves_an_organisation_from_the_account_page(app, user):
+    colleague = person("kollega@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", colleague, members=[user])
+    browser = _signed_in(app, user)
+    browser.get("/account")
+    browser.submit(f"/account/organisations/{org.id}/leave")
+    assert "You left Siivous Oy." in browser.text and "Leave Siivous Oy" not in browser.text
+    assert organisations.membership(org, user) is None
+
+
+def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
+    org = organisation("Siivous Oy", "0737546-2", user)
+    browser = _signed_in(app, user)
+    browser.get("/account")
+    browser.submit(f"/account/organisations/{org.id}/leave")
+    assert "An organisation must always have an admin. Make someone else an admin first." in browser.text
+    assert organisations.membership(org, user) is not None
