@@ -122,32 +122,34 @@ def pending_count() -> int:
 
 
 def _deliver(which, limit: int | None = None) -> dict:
-    """Claim what is due (a lease: idp/services/leases.py), commit, post without holding a
-    database connection, then record. A relying service that answers slowly then costs a
-    thread's wait, never a connection from the pool that requests need."""
+    """Each due notification in turn: claim it (a lease: idp/services/leases.py), commit,
+    post without holding a database connection, record. One at a time, so a lease covers
+    one post: a batch claimed at once could outlast its lease behind slow services and be
+    posted again by another sender. A relying service that answers slowly costs a thread's
+    wait, never a connection from the pool that requests need."""
     lease = 2 * current_app.config["IDP_BACKCHANNEL_TIMEOUT"] + 10
     due = db.session.execute(
         db.select(LogoutNotification.id)
         .where(which, leases.due(LogoutNotification, clock.now()))
         .order_by(LogoutNotification.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     ).scalars().all()
-    jobs = []
-    for notification_id in due:
-        if leases.claim(LogoutNotification, notification_id, lease):
-            notification = db.session.get(LogoutNotification, notification_id)
-            client = db.session.get(Client, notification.client_id)
-            jobs.append((notification_id, client.backchannel_logout_uri,
-                         logout_token(client, notification) if client.backchannel_logout_uri else None))
     db.session.commit()
-    outcomes = [(notification_id, _send(uri, token)) for notification_id, uri, token in jobs]
     counts = {SENT: 0, PENDING: 0, FAILED: 0}
-    for notification_id, error in outcomes:
+    for notification_id in due:
+        if not leases.claim(LogoutNotification, notification_id, lease):
+            db.session.rollback()
+            continue  # another sender took it meanwhile
+        notification = db.session.get(LogoutNotification, notification_id)
+        client = db.session.get(Client, notification.client_id)
+        uri = client.backchannel_logout_uri
+        token = logout_token(client, notification) if uri else None
+        db.session.commit()
+        error = _send(uri, token)
         notification = db.session.get(LogoutNotification, notification_id)
         _record(notification, error)
         counts[notification.status] += 1
-    db.session.commit()
+        db.session.commit()
     return counts
 
 

@@ -30,9 +30,10 @@ class LogoutReceiver:
     """A relying service's back-channel logout endpoint on a real port. It records every
     POST and answers with the next of `statuses` (then 200), after `delay` seconds."""
 
-    def __init__(self, statuses=(), delay=0.0):
+    def __init__(self, statuses=(), delay=0.0, on_post=None):
         self.statuses = list(statuses)
         self.delay = delay
+        self.on_post = on_post  # called as each POST arrives, before it is answered
         self.received: list[dict] = []
         self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -45,6 +46,8 @@ class LogoutReceiver:
     @Request.application
     def _app(self, request):
         self.received.append({"form": request.form.to_dict(), "content_type": request.content_type})
+        if self.on_post:
+            self.on_post()
         time.sleep(self.delay)
         return Response("", status=self.statuses.pop(0) if self.statuses else 200)
 
@@ -281,6 +284,24 @@ def test_a_uri_that_cannot_be_sent_to_fails_without_stopping_the_others(app, bro
     refused = runner.invoke(args=["clients", "create", "--name", "X", "--redirect-uri", "https://x.example/cb",
                                   "--backchannel-logout-uri", "https://" + "a" * 64 + ".example/logout"])
     assert refused.exit_code != 0 and "host" in refused.output
+
+
+def test_notifications_are_claimed_one_at_a_time(app, browser, user, receivers):
+    """A batch claimed at once could outlast its lease behind slow services, and another
+    sender would post what is still waiting its turn a second time."""
+    seen = []
+
+    def statuses():
+        with app.app_context():
+            seen.append(sorted(n.status for n in LogoutNotification.query))
+
+    first, second = receivers(on_post=statuses), receivers(on_post=statuses)
+    for number, receiver in enumerate((first, second)):
+        tokens_for(browser, _listening_rp(app, receiver.url, name=f"Palvelu {number}"), user)
+    browser.get("/logout")
+    browser.submit("/logout", button=("confirm", "1"))
+    assert backchannel.wait()
+    assert seen == [["pending", "sending"], ["sending", "sent"]]
 
 
 def test_a_refused_logout_token_is_not_sent_again(app, browser, user, receivers):
