@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict
 from ..extensions import db
+from ..models import Flow as StoredFlow
 from ..models import Identity, LegacyAccount
 from ..models.outbox import OutboxMail
 from . import audit, clock, mail, organisations, sessions
@@ -39,7 +40,18 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
                  sub=identity.sub, reason=reason)
     notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
                           when=clock.now())
+    _end_flows(identity.id)
     db.session.execute(db.delete(LegacyAccount).where(LegacyAccount.identity_id == identity.id))
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
     db.session.commit()
     return notice
+
+
+def _end_flows(identity_id: int) -> None:
+    """Journeys under way about this person (a reset waiting for its code, a login at its
+    second step...) expire now: carried on, they would act for someone who is gone."""
+    now = clock.now()
+    db.session.execute(db.update(StoredFlow).where(
+        StoredFlow.expires_at > now,
+        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
+               StoredFlow.data["owner_id"].as_integer() == identity_id)).values(expires_at=now))

@@ -117,3 +117,15 @@ def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
     browser.submit(f"/account/organisations/{org.id}/leave")
     assert "An organisation must always have an admin. Make someone else an admin first." in browser.text
     assert organisations.membership(org, user) is not None
+
+
+def test_a_reset_under_way_for_a_deleted_account_has_expired(app, user, mailbox):
+    email, password = user.email, user.test_password
+    elsewhere = Browser(app)
+    elsewhere.get("/recovery")
+    elsewhere.submit("/recovery", email=email)
+    code = mailbox.code(email)
+    _delete(_signed_in(app, user), password)
+    elsewhere.submit("/recovery/", code=code)
+    assert elsewhere.page.status_code == 410 and "Traceback" not in elsewhere.text
+    assert Identity.by_email(email) is None
