@@ -18,7 +18,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import Flow as StoredFlow
 from ..models import Identity, LegacyAccount
-from ..models.outbox import OutboxMail
+from ..models.outbox import FAILED, PENDING, OutboxMail
 from . import audit, clock, mail, organisations, sessions
 from .audit import Origin
 
@@ -41,6 +41,9 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
                           when=clock.now())
     _end_flows(identity.id)
+    # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
+    db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
+                       .values(status=FAILED, last_error="account deleted"))
     db.session.execute(db.delete(LegacyAccount).where(LegacyAccount.identity_id == identity.id))
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
     db.session.commit()

@@ -129,3 +129,14 @@ def test_a_reset_under_way_for_a_deleted_account_has_expired(app, user, mailbox)
     elsewhere.submit("/recovery/", code=code)
     assert elsewhere.page.status_code == 410 and "Traceback" not in elsewhere.text
     assert Identity.by_email(email) is None
+
+
+def test_campaign_mail_still_waiting_is_not_sent_to_a_deleted_account(app, user, runner, mailbox):
+    from idp.services import mail
+    from tests.campaigns.helpers import started
+
+    started(runner, "all", deadline="2099-01-01T12:00")  # its invitation waits in the outbox
+    email = user.email
+    assert runner.invoke(args=["users", "delete", "--email", email, "--reason", "ticket 1"]).exit_code == 0
+    mail.deliver_due(limit=100)
+    assert [m["Subject"] for m in mailbox.to(email)] == ["Tunnus-tilisi on poistettu"]  # the notice alone
