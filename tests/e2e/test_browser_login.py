@@ -122,7 +122,7 @@ def test_not_you_returns_to_email_step_and_without_remember_me_the_cookie_ends_w
     enter_email(page, EMAIL)
     enter_password(page, password, remember=False)
     expect(page).to_have_url(f"{live_server}/account")
-    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
 
     cookie = session_cookie(context)
     assert cookie["expires"] == -1
