@@ -91,3 +91,15 @@ class Flow:
             raise IllegalMove()
         self.stored.state = target.value
         return target
+
+
+def expire_about(identity_id: int, keep: str | None = None) -> None:
+    """Journeys under way about this person (a reset waiting for its code, a login at its
+    second step, a registration's code for the owner...) expire now, all but `keep`: after
+    the account is deleted or moves to another address, they would act on what no longer
+    holds. The caller commits."""
+    now = clock.now()
+    db.session.execute(db.update(StoredFlow).where(
+        StoredFlow.expires_at > now, StoredFlow.id != (keep or ""),
+        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
+               StoredFlow.data["owner_id"].as_integer() == identity_id)).values(expires_at=now))

@@ -22,7 +22,7 @@ from ..services import account, audit, challenges, clock, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
-from .base import Flow
+from .base import Flow, expire_about
 
 
 class State(str, Enum):
@@ -113,6 +113,8 @@ class EmailChangeFlow(Flow):
         identity.set_email(self.new_email)
         identity.email_verified = True
         self.transition("verified")
+        # What the old address was mailed (a reset code, a registration's code) opens nothing now.
+        expire_about(identity.id, keep=self.id)
         audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
         notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
                               new_email=identity.email)

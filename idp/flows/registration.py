@@ -21,6 +21,7 @@ from ..errors import Conflict, FlowExpired, IdpError, ValidationFailed
 from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
+from ..models.identity import normalise_email
 from ..services import audit, challenges, clock, identities, links, mail, password_notice, password_policy, passwords
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
@@ -139,8 +140,8 @@ class RegistrationFlow(Flow):
     def _verified(self, method: str, origin: Origin) -> Identity:
         identity_id = self.data["identity_id"]
         identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
-        if identity is None:  # the account was deleted meanwhile
-            raise FlowExpired()
+        if identity is None or (identity_id is None and identity.email_normalized != normalise_email(self.email)):
+            raise FlowExpired()  # the account was deleted, or moved to another address, meanwhile
         notice = self._claim(identity, origin) if identity_id is None else None
         identity.email_verified = True
         self.transition("verified")

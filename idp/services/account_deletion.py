@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict
 from ..extensions import db
-from ..models import Flow as StoredFlow
+from ..flows.base import expire_about
 from ..models import Identity, LegacyAccount
 from ..models.outbox import FAILED, PENDING, OutboxMail
 from . import audit, clock, mail, organisations, sessions
@@ -40,7 +40,7 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
                  sub=identity.sub, reason=reason)
     notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
                           when=clock.now())
-    _end_flows(identity.id)
+    expire_about(identity.id)
     # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
     db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
                        .values(status=FAILED, last_error="account deleted"))
@@ -49,12 +49,3 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     db.session.commit()
     return notice
 
-
-def _end_flows(identity_id: int) -> None:
-    """Journeys under way about this person (a reset waiting for its code, a login at its
-    second step...) expire now: carried on, they would act for someone who is gone."""
-    now = clock.now()
-    db.session.execute(db.update(StoredFlow).where(
-        StoredFlow.expires_at > now,
-        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
-               StoredFlow.data["owner_id"].as_integer() == identity_id)).values(expires_at=now))

@@ -210,6 +210,21 @@ def test_email_changes_only_after_the_code_and_the_old_address_is_told(app, user
     assert {"email_change.requested", "email.changed"} <= set(_events())
 
 
+def test_a_reset_code_mailed_to_the_old_address_opens_nothing_after_the_change(app, user, mailbox):
+    """Whoever still reads the old mailbox is shut out by the move, also mid-reset."""
+    old_email = user.email
+    stranger = _browser(app)
+    stranger.get("/recovery")
+    stranger.submit("/recovery", email=old_email)
+    code = mailbox.code(old_email)
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    browser.submit("/account/email/", code=mailbox.code(NEW_EMAIL))
+    assert f"Your sign-in email address is now {NEW_EMAIL}." in browser.text
+    stranger.submit("/recovery/", code=code)
+    assert stranger.page.status_code == 410 and "New password" not in stranger.text
+
+
 def test_email_change_by_the_link_in_the_mail(app, user, mailbox):
     browser = _signed_in(app, user)
     _start_email_change(browser, NEW_EMAIL, user.test_password)

@@ -157,6 +157,22 @@ def test_the_owner_typing_the_code_makes_the_password_chosen_theirs(app, browser
     assert events().count("identity.password_changed") == 1
 
 
+def test_the_owners_code_opens_nothing_once_the_account_has_moved_to_another_address(app, mailbox, user):
+    """Whoever reads the old address (a shared or recycled mailbox) must not take the
+    account with a code mailed there before the owner moved away from it."""
+    stranger = Browser(app)
+    register(stranger, email=user.email, name="Stranger")
+    code = mailbox.code(user.email)
+    user.set_email("maija.uusi@example.fi")  # the owner moves: the code stays in the old mailbox
+    db.session.commit()
+    enter_code(stranger, code)
+    assert "Log out" not in stranger.text
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, "maija.uusi@example.fi", user.test_password)
+    assert "Your account" in owner.text
+
+
 def test_an_imported_customer_creating_the_account_as_told_can_finish(app, browser, mailbox, tmp_path):
     """Notice 002: "first create an account with the email in your order details"; the
     import made one already, with the old service's password."""
