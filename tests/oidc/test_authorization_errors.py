@@ -1,5 +1,6 @@
 """Bad authorization requests: shown as a page until the redirect_uri is trusted,
 then returned to the client with the OAuth error code, state and iss."""
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -105,3 +106,14 @@ def test_response_mode_query_is_the_default_said_aloud(browser, rp, user):
     authorize(browser, rp, user)
     browser.get(rp.authorize_url(response_mode="query"))
     assert "code" in rp.callback_params(browser.url)
+
+
+def test_an_expired_consent_form_leads_back_to_the_consent_page(browser, rp, user):
+    browser.get(rp.authorize_url())
+    sign_in(browser, user.email, user.test_password)
+    form = browser.form("/authorize/consent/")
+    expired = browser.client.post(form["action"], data={"csrf_token": "expired", "decision": "allow"})
+    assert expired.status_code == 400 and "The form expired" in expired.get_data(as_text=True)
+    again = re.search(r'<a href="([^"]+)">Try again</a>', expired.get_data(as_text=True)).group(1)
+    browser.get(again)
+    assert "/authorize/consent/" in browser.text and "Kirjasto wants to use your Tunnus account" in browser.text

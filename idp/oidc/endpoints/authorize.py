@@ -44,6 +44,15 @@ from ..server import AuthorizationRequest
 
 bp = Blueprint("oidc_authorize", __name__)
 
+
+@bp.url_value_preprocessor
+def _resumable(_endpoint, values):
+    """The pages answering the consent and organisation forms resume the authorization:
+    their language links, and an error page's "Try again", lead there. Set before any
+    check, as a form that expired is refused before the view runs."""
+    if values and "flow_id" in values:
+        g.page_url = url_for("oidc_authorize.resume", flow_id=values["flow_id"])
+
 # Longest accepted value per parameter; anything longer is a malformed request.
 MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
 DEFAULT_MAX_LENGTH = 2048
@@ -123,7 +132,7 @@ def _organisation_page(client, identity, choice, pending):
 
 
 def _authorize(params: dict, pending: PendingAuthorization | None):
-    if pending is not None:  # a page shown after a post here: its language links resume it
+    if pending is not None:  # a page shown after a post to /authorize: its language links resume it
         g.page_url = url_for("oidc_authorize.resume", flow_id=pending.id)
     server = current_app.extensions["idp.server"]
     oauth_request = AuthorizationRequest(params, request.url)
