@@ -41,6 +41,12 @@ class EmailChangeFlow(Flow):
         return self.data["new_email"]
 
     @property
+    def identity_email(self) -> str | None:
+        """The account's address now (before the change, the one being left)."""
+        identity = db.session.get(Identity, self.data["identity_id"])
+        return identity.email if identity is not None else None
+
+    @property
     def usable(self) -> bool:
         return self.state is State.CODE_SENT and challenges.usable(self.data["challenge"])
 

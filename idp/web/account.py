@@ -17,6 +17,7 @@ from ..extensions import limiter
 from ..flows.email_change import EmailChangeFlow, State
 from ..services import account, organisations
 from ..services.account import FormRejected
+from . import remembered_email
 from .browser import browser_id, current_identity, current_session, origin
 from .locale import remember_choice
 
@@ -120,6 +121,7 @@ def email_code(identity, flow_id):
         return redirect(url_for("account.home"))
     if request.method == "GET":
         return render_template("account/email_code.html", flow=flow, identity=identity, errors={})
+    old_email = identity.email
     try:
         flow.enter_code(request.form.get("code", ""), origin=origin(), locale=ui_locale())
     except FormRejected as rejected:
@@ -128,6 +130,7 @@ def email_code(identity, flow_id):
             return redirect(url_for("account.email_code", flow_id=flow.id))
         return render_template("account/email_code.html", flow=flow, identity=identity,
                                errors=rejected.problems), 400
+    remembered_email.moved(old_email, flow.new_email)
     flash(_("Your sign-in email address is now %(email)s.", email=flow.new_email))
     return redirect(url_for("account.home"))
 
@@ -138,8 +141,10 @@ def confirm_email(flow_id, token):
     flow = EmailChangeFlow.load(flow_id, None)
     if request.method == "GET" or not flow.usable:
         return render_template("account/email_link.html", flow=flow, errors={})
+    old_email = flow.identity_email
     try:
         flow.follow_link(token, origin=origin(), locale=ui_locale())
     except FormRejected as rejected:
         return render_template("account/email_link.html", flow=flow, errors=rejected.problems), 400
+    remembered_email.moved(old_email, flow.new_email)
     return render_template("account/email_link.html", flow=flow, errors={}, confirmed=True)

@@ -8,6 +8,7 @@ from ..services import account, account_deletion, mail
 from ..services.account import FormRejected
 from ..services.account_deletion import SoleAdmin
 from .account import render_home, signed_in, ui_locale
+from . import remembered_email
 from .browser import origin, sign_out
 
 bp = Blueprint("account_deletion", __name__)
@@ -27,5 +28,6 @@ def delete(identity):
     except SoleAdmin as refused:
         return render_home(identity, errors={"delete": str(refused)}, status=refused.status)
     sign_out()
+    remembered_email.keep(None)
     mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
     return render_template("account/deleted.html")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import after_this_request, current_app, request
 
+from ..models.identity import normalise_email
 from ..services.identities import valid_email
 
 COOKIE = "tunnus_email"
@@ -35,3 +36,9 @@ def keep(email: str | None) -> None:
 def suggested() -> str:
     email = request.cookies.get(_name(), "")
     return email if valid_email(email) else ""
+
+
+def moved(old: str | None, new: str) -> None:
+    """The account moved from `old` to `new`: a browser that remembered `old` remembers `new`."""
+    if old and normalise_email(suggested()) == normalise_email(old):
+        keep(new)

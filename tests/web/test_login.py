@@ -112,6 +112,20 @@ def test_signing_in_again_the_page_suggests_the_remembered_email(app, browser, u
     assert _email_field(browser) == "" and browser.client.get_cookie("tunnus_email") is None
 
 
+def test_the_remembered_email_follows_the_account_to_its_new_address_and_goes_with_it(app, browser, user, mailbox):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password, remember=True)
+    browser.get("/account")
+    browser.submit("/account/email", new_email="maija@uusi.example", current_password=user.test_password)
+    browser.submit("/account/email/", code=mailbox.code("maija@uusi.example"))
+    assert browser.client.get_cookie("tunnus_email").value == "maija@uusi.example"
+    browser.get("/account")
+    browser.submit("/account/delete", current_password=user.test_password)
+    assert "Your account was deleted" in browser.text and browser.client.get_cookie("tunnus_email") is None
+    browser.get("/login")
+    assert _email_field(browser) == ""
+
+
 def test_a_login_hint_goes_before_the_remembered_email(app, browser, user, rp):
     browser.get("/login")
     sign_in(browser, user.email, user.test_password, remember=True)
