@@ -206,7 +206,7 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
 
 
 def remove_member(organisation, member: Membership, *, actor=None, origin: Origin = SYSTEM) -> None:
-    _guard_last_admin(organisation, member)
+    _guard_last_admin(organisation, member, leaving=getattr(actor, "id", None) == member.identity_id)
     email = member.identity.email
     _revoke_tokens(member.identity_id, organisation.id, client_id=None)
     db.session.delete(member)
@@ -319,24 +319,27 @@ def sole_admin_of(identity) -> list[Organisation]:
     sole = []
     for member in memberships_of(identity):
         try:
-            _guard_last_admin(member.organisation, member)
+            _guard_last_admin(member.organisation, member, leaving=True)
         except LastAdmin:
             sole.append(member.organisation)
     return sole
 
 
-def _guard_last_admin(organisation, member: Membership) -> None:
+def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -> None:
+    """LastAdmin if the change would leave members without an admin. The last member
+    `leaving` of their own accord (a one-person company closing its account) leaves
+    nobody to manage; removed by someone else, an organisation is never left empty."""
     if member.role != ADMIN:
         return
     # Two admins demoting or removing each other at once would each count the other still
     # there and both go ahead (write skew under READ COMMITTED). The organisation's row lock
     # makes such changes take turns: the later one counts after the earlier committed.
     db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
-    others = db.session.execute(
-        db.select(db.func.count(Membership.id)).where(
-            Membership.organisation_id == organisation.id, Membership.role == ADMIN, Membership.id != member.id)
-    ).scalar_one()
-    if others == 0:
+    admins, members = db.session.execute(
+        db.select(db.func.count(Membership.id).filter(Membership.role == ADMIN), db.func.count(Membership.id))
+        .where(Membership.organisation_id == organisation.id, Membership.id != member.id)
+    ).one()
+    if admins == 0 and (members > 0 or not leaving):
         raise LastAdmin()
 
 

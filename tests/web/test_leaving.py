@@ -111,7 +111,7 @@ def test_a_member_leaves_an_organisation_from_the_account_page(app, user):
 
 
 def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
-    org = organisation("Siivous Oy", "0737546-2", user)
+    org = organisation("Siivous Oy", "0737546-2", user, members=[person("kollega@siivous.fi")])
     browser = _signed_in(app, user)
     browser.get("/account")
     browser.submit(f"/account/organisations/{org.id}/leave")
@@ -140,3 +140,21 @@ def test_campaign_mail_still_waiting_is_not_sent_to_a_deleted_account(app, user,
     assert runner.invoke(args=["users", "delete", "--email", email, "--reason", "ticket 1"]).exit_code == 0
     mail.deliver_due(limit=100)
     assert [m["Subject"] for m in mailbox.to(email)] == ["Tunnus-tilisi on poistettu"]  # the notice alone
+
+
+def test_the_only_member_of_an_organisation_can_leave_it_or_delete_the_account(app, user, runner):
+    """A one-person company has nobody to hand the admin role to."""
+    email = user.email
+    org = organisation("Toiminimi Meikäläinen", "0737546-2", user)
+    browser = _signed_in(app, user)
+    _delete(browser, user.test_password)
+    assert browser.page.status_code == 200 and GONE in browser.text
+    assert Identity.by_email(email) is None and organisations.members(org) == []
+
+
+def test_the_only_member_may_leave_the_organisation(app, user):
+    alone = organisation("Toiminimi Meikäläinen", "0737546-2", user)
+    browser = _signed_in(app, user)
+    browser.get("/account")
+    browser.submit(f"/account/organisations/{alone.id}/leave")
+    assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []
