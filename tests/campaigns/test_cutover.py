@@ -1,16 +1,14 @@
 """Cutover: after it, the old credentials of the targeted legacy system stop working; the
 legacy login asks campaigns.legacy_cut_off(system) and shows the reset message."""
 import datetime as dt
-import json
 import re
 
-import bcrypt
-
 from idp.extensions import db
-from idp.models import Identity, LegacyAccount
-from idp.services import campaigns, clock, legacy_import
+from idp.models import LegacyAccount
+from idp.services import campaigns, clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.legacy import imported
 
 from .helpers import cli, legacy_account, person, started
 
@@ -63,13 +61,7 @@ def test_a_cutover_belongs_to_a_legacy_system_target(app, runner):
 
 
 def test_the_old_user_name_works_until_the_cutover_then_points_to_a_reset(app, runner, tmp_path, mailbox):
-    rows = tmp_path / "kirjasto.jsonl"
-    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
-                                "name": "Maija", "hash_scheme": "bcrypt",
-                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
-    legacy_import.run(str(rows), "kirjasto")
-    Identity.by_email("maija@example.fi").email_verified = True
-    db.session.commit()
+    imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", verified=True)
     cutover = clock.now() + dt.timedelta(days=30)
     started(runner, "legacy-system:kirjasto", deadline=iso(cutover - dt.timedelta(days=7)), cutover=iso(cutover))
 
@@ -97,13 +89,7 @@ def test_the_old_user_name_works_until_the_cutover_then_points_to_a_reset(app, r
 def test_a_failed_email_login_after_a_cutover_points_everyone_to_the_reset(app, runner, tmp_path):
     """Notice 004: after the change, sign in with your email; if you have not changed your
     password, change it. Said to every failed login, so it tells nothing about the address."""
-    rows = tmp_path / "yrityspalvelu.jsonl"
-    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "asiakas123", "email": "kaija@yritys.fi",
-                                "name": "Kaija", "hash_scheme": "bcrypt",
-                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
-    legacy_import.run(str(rows), "yrityspalvelu")
-    Identity.by_email("kaija@yritys.fi").email_verified = True
-    db.session.commit()
+    imported(tmp_path, "yrityspalvelu", "asiakas123", "kaija@yritys.fi", "Kaija", verified=True)
     hint = "Passwords of the old services no longer work"
     before = Browser(app)
     before.get("/login")

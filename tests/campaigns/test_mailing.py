@@ -1,10 +1,9 @@
 """Campaign mail through the real SMTP server: language, link, start time, rate, bounces,
 reminders and cancelling."""
-import threading
-
 from idp.extensions import db
 from idp.models import OutboxMail
 from idp.services import campaigns, clock, mail
+from tests.support.senders import another_round_during_first_send
 
 from .helpers import (campaign_link, cli, counts, deliver, deliver_refusing, local, member, person, started)
 
@@ -67,22 +66,7 @@ def test_two_senders_share_the_campaign_rate(app, runner, mailbox, monkeypatch):
     for n in range(3):
         person(f"j{n}@example.fi")
     started(runner, "all", rate="1/min")
-    original = mail._send_smtp
-    calls = []
-
-    def other_round_meanwhile(*args):
-        calls.append(args)
-        if len(calls) == 1:
-            def other_sender():
-                with app.app_context():
-                    mail.deliver_due()
-                    db.session.remove()
-            thread = threading.Thread(target=other_sender)
-            thread.start()
-            thread.join()
-        return original(*args)
-
-    monkeypatch.setattr(mail, "_send_smtp", other_round_meanwhile)
+    another_round_during_first_send(app, monkeypatch)
     deliver()
     assert len(mailbox.messages) == 1
 

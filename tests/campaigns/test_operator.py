@@ -7,16 +7,9 @@ import re
 from idp.extensions import db
 from idp.models import AuditEvent
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
+from tests.support.journeys import signed_in
 
 from .helpers import NEW_PASSWORD, campaign_link, cli, deliver, local, person, started
-
-
-def signed_in_as(app, who):
-    browser = Browser(app)
-    browser.get("/login")
-    sign_in(browser, who.email, who.test_password)
-    return browser
 
 
 def test_signed_out_people_are_sent_to_sign_in(app, browser):
@@ -27,7 +20,7 @@ def test_signed_out_people_are_sent_to_sign_in(app, browser):
 def test_people_who_are_not_operators_get_403(app, runner):
     started(runner, "all")
     someone = person("tavallinen@example.fi")
-    browser = signed_in_as(app, someone)
+    browser = signed_in(app, someone)
     assert browser.client.get("/operator/campaigns").status_code == 403
     response = browser.client.get("/operator/campaigns/1")
     assert response.status_code == 403 and "You do not have access to this page." in response.get_data(as_text=True)
@@ -46,7 +39,7 @@ def test_operator_sees_funnel_daily_chart_and_pending_list(app, runner, mailbox)
     done.submit("/campaign/")
     done.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
 
-    browser = signed_in_as(app, operaattori)
+    browser = signed_in(app, operaattori)
     browser.get("/operator/campaigns")
     assert browser.page.status_code == 200 and "Siirto 2026" in browser.text and "1 of 4" in browser.text
     browser.get(f"/operator/campaigns/{campaign_id}")
@@ -77,7 +70,7 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
     campaign_id = started(runner, "all")
     operaattori = person("operaattori@example.fi")
     cli(runner, "users", "grant-operator", "--email", operaattori.email)
-    text = signed_in_as(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}/pending.csv").get_data(
+    text = signed_in(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}/pending.csv").get_data(
         as_text=True)
     assert "'=HYPERLINK" in text
 

@@ -5,6 +5,7 @@ from idp.extensions import db
 from idp.models import OutboxMail
 from idp.services import clock, mail
 from tests.support.browser import Browser
+from tests.support.senders import another_round_during_first_send
 
 
 def _queue(to="maija@example.fi"):
@@ -68,22 +69,7 @@ def test_without_smtp_url_mail_is_logged_with_its_link(app, caplog):
 def test_a_mail_is_not_sent_twice_when_the_sender_loop_runs_during_the_request(app, mailbox, monkeypatch):
     """A request sends its own mail at once; `tunnus mail send --loop` in another process
     may run a round during that SMTP conversation and must not send the same mail too."""
-    original = mail._send_smtp
-    calls = []
-
-    def smtp_while_the_loop_runs(*args):
-        calls.append(args)
-        if len(calls) == 1:  # the request's own delivery: the loop's round happens meanwhile
-            def loop_round():
-                with app.app_context():
-                    mail.deliver_due()
-                    db.session.remove()
-            other = threading.Thread(target=loop_round)
-            other.start()
-            other.join()
-        return original(*args)
-
-    monkeypatch.setattr(mail, "_send_smtp", smtp_while_the_loop_runs)
+    another_round_during_first_send(app, monkeypatch)
     browser = Browser(app)
     browser.get("/register")
     browser.submit("/register/", email="kaksi@example.fi", name="Kaksi Kertaa",

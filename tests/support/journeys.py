@@ -24,3 +24,13 @@ def tokens_for(browser, rp, user, **params):
     response = rp.redeem(callback["code"])
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def signed_in(app, who, remember=False):
+    """A new browser in which `who` (an identity with test_password) has signed in."""
+    from .browser import Browser
+
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, who.email, who.test_password, remember=remember)
+    return browser

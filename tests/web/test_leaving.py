@@ -2,23 +2,15 @@
 account with the current password, after which nothing of it signs in anywhere."""
 import json
 
-import bcrypt
-
 from idp.extensions import db
 from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification
-from idp.services import legacy_import, organisations
+from idp.services import organisations
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in, tokens_for
+from tests.support.journeys import sign_in, signed_in, tokens_for
+from tests.support.legacy import imported
 from tests.support.orgs import organisation, person
 
 GONE = "Your account was deleted"
-
-
-def _signed_in(app, who):
-    browser = Browser(app)
-    browser.get("/login")
-    sign_in(browser, who.email, who.test_password)
-    return browser
 
 
 def _delete(browser, password):
@@ -27,7 +19,7 @@ def _delete(browser, password):
 
 
 def test_the_current_password_is_asked_and_a_wrong_one_deletes_nothing(app, user):
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     _delete(browser, "not my password")
     assert browser.page.status_code == 400 and 'id="delete_current_password-error"' in browser.text
     assert Identity.by_email(user.email) is not None and "Your account" in browser.text
@@ -37,8 +29,8 @@ def test_a_deleted_account_signs_in_nowhere_and_its_address_is_free(app, user, r
     rp.client.backchannel_logout_uri = "https://rp.example/backchannel"
     db.session.commit()
     email, normalized, password, sub = user.email, user.email_normalized, user.test_password, user.sub
-    tokens = tokens_for(_signed_in(app, user), rp, user)
-    browser = _signed_in(app, user)
+    tokens = tokens_for(signed_in(app, user), rp, user)
+    browser = signed_in(app, user)
     _delete(browser, password)
     assert browser.page.status_code == 200 and GONE in browser.text and "Log out" not in browser.text
 
@@ -62,7 +54,7 @@ def test_a_deleted_account_signs_in_nowhere_and_its_address_is_free(app, user, r
 def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):
     colleague = person("kollega@siivous.fi")
     org = organisation("Siivous Oy", "0737546-2", user, members=[colleague])
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     _delete(browser, user.test_password)
     assert browser.page.status_code == 409
     assert "You are the only admin of Siivous Oy. Make someone else an admin there first." in browser.text
@@ -73,14 +65,7 @@ def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):
 
 
 def test_old_user_names_of_a_deleted_account_do_not_bring_it_back(app, tmp_path):
-    rows = tmp_path / "kirjasto.jsonl"
-    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
-                                "name": "Maija", "hash_scheme": "bcrypt",
-                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
-    legacy_import.run(str(rows), "kirjasto")
-    maija = Identity.by_email("maija@example.fi")
-    maija.email_verified = True
-    db.session.commit()
+    imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", verified=True)
     browser = Browser(app)
     browser.get("/login")
     sign_in(browser, "maija.m", "Kesaloma2019")  # moves the old password over
@@ -103,7 +88,7 @@ def test_an_operator_deletes_an_account_on_request(app, runner, user, mailbox):
 def test_a_member_leaves_an_organisation_from_the_account_page(app, user):
     colleague = person("kollega@siivous.fi")
     org = organisation("Siivous Oy", "0737546-2", colleague, members=[user])
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     browser.get("/account")
     browser.submit(f"/account/organisations/{org.id}/leave")
     assert "You left Siivous Oy." in browser.text and "Leave Siivous Oy" not in browser.text
@@ -112,7 +97,7 @@ def test_a_member_leaves_an_organisation_from_the_account_page(app, user):
 
 def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
     org = organisation("Siivous Oy", "0737546-2", user, members=[person("kollega@siivous.fi")])
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     browser.get("/account")
     browser.submit(f"/account/organisations/{org.id}/leave")
     assert "An organisation must always have an admin. Make someone else an admin first." in browser.text
@@ -125,7 +110,7 @@ def test_a_reset_under_way_for_a_deleted_account_has_expired(app, user, mailbox)
     elsewhere.get("/recovery")
     elsewhere.submit("/recovery", email=email)
     code = mailbox.code(email)
-    _delete(_signed_in(app, user), password)
+    _delete(signed_in(app, user), password)
     elsewhere.submit("/recovery/", code=code)
     assert elsewhere.page.status_code == 410 and "Traceback" not in elsewhere.text
     assert Identity.by_email(email) is None
@@ -146,7 +131,7 @@ def test_the_only_member_of_an_organisation_can_leave_it_or_delete_the_account(a
     """A one-person company has nobody to hand the admin role to."""
     email = user.email
     org = organisation("Toiminimi Meikäläinen", "0737546-2", user)
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     _delete(browser, user.test_password)
     assert browser.page.status_code == 200 and GONE in browser.text
     assert Identity.by_email(email) is None and organisations.members(org) == []
@@ -154,7 +139,7 @@ def test_the_only_member_of_an_organisation_can_leave_it_or_delete_the_account(a
 
 def test_the_only_member_may_leave_the_organisation(app, user):
     alone = organisation("Toiminimi Meikäläinen", "0737546-2", user)
-    browser = _signed_in(app, user)
+    browser = signed_in(app, user)
     browser.get("/account")
     browser.submit(f"/account/organisations/{alone.id}/leave")
     assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []

@@ -1,19 +1,18 @@
 """Registration as a person meets it: the form, the emailed code or link, and the rules that
 keep it honest (no account enumeration, single-use expiring proofs, plain mail failures)."""
-import json
 import re
 
-import bcrypt
 import pytest
 
 from idp import create_app
 from idp.extensions import db
 from idp.flows import registration
 from idp.models import AuditEvent, Identity
-from idp.services import challenges, clock, legacy_import
+from idp.services import challenges, clock
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.legacy import imported
 from tests.support.races import barrier_after, race, row_locks
 
 EMAIL = "uusi.kayttaja@example.fi"
@@ -176,11 +175,7 @@ def test_the_owners_code_opens_nothing_once_the_account_has_moved_to_another_add
 def test_an_imported_customer_creating_the_account_as_told_can_finish(app, browser, mailbox, tmp_path):
     """Notice 002: "first create an account with the email in your order details"; the
     import made one already, with the old service's password."""
-    rows = tmp_path / "extranet.jsonl"
-    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "asiakas123", "email": "kaija@koti.fi",
-                                "name": "Kaija Koti", "hash_scheme": "bcrypt",
-                                "password_hash": bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()}))
-    legacy_import.run(str(rows), "extranet")
+    imported(tmp_path, "extranet", "asiakas123", "kaija@koti.fi", "Kaija Koti")
     register(browser, email="kaija@koti.fi", name="Kaija Koti")
     assert CHECK_MAIL in browser.text
     enter_code(browser, mailbox.code("kaija@koti.fi"))
