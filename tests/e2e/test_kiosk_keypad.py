@@ -53,6 +53,12 @@ def test_a_resident_sets_the_pin_and_removes_it_on_the_account_page(app, page, l
     enter_email(page, person.email)
     enter_password(page, person.test_password)
     page.goto(live_server + "/account/pin")
+    # Shown as dots, yet no password field but the current password: a password manager must
+    # not take the PIN for the account's new password.
+    form = page.locator("form", has=page.get_by_role("button", name="Save PIN"))
+    assert form.locator("input[type=password]").count() == 1
+    for field in (page.get_by_label("PIN", exact=True), page.get_by_label("PIN again")):
+        assert field.evaluate("e => getComputedStyle(e).webkitTextSecurity") == "disc"
 
     page.get_by_label("PIN", exact=True).fill(PIN)
     page.get_by_label("PIN again").fill(PIN)
