@@ -7,8 +7,8 @@ upstream links, by the database's ON DELETE CASCADE), and the old services' acco
 merged into it with their password hashes, so an old user name cannot bring it back.
 Stays: the audit records (the security history; the deletion record names the address)
 and mail already sent. Services that got tokens in a session hear of its end by
-back-channel logout. The only admin of an organisation hands the role over first: an
-organisation always keeps an admin.
+back-channel logout. The only admin of an organisation with other members hands the role
+over first: they always keep an admin (organisations._guard_last_admin).
 """
 from __future__ import annotations
 
@@ -48,4 +48,3 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
     db.session.commit()
     return notice
-

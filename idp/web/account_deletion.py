@@ -7,8 +7,8 @@ from ..extensions import limiter
 from ..services import account, account_deletion, mail
 from ..services.account import FormRejected
 from ..services.account_deletion import SoleAdmin
-from .account import render_home, signed_in, ui_locale
 from . import remembered_email
+from .account import render_home, signed_in, ui_locale
 from .browser import origin, sign_out
 
 bp = Blueprint("account_deletion", __name__)
