@@ -332,8 +332,8 @@ def test_the_refusal_is_in_the_kiosks_language(app, house, screen, a12):
     away = Browser(app)
     away.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
     away.get(screen.authorize_url(ui_locales="fi"))
-    assert away.page.status_code == 403 and "Tällä tavalla voi kirjautua vain talon omalla kosketusnäytöllä." in away.text
-    assert "<h1>Vain talon kosketusnäytöllä</h1>" in away.text and "kioski" not in away.text.lower()
+    assert away.page.status_code == 403 and "Tällä tavalla voi kirjautua vain talon omalla kosketustaululla." in away.text
+    assert "<h1>Vain talon kosketustaululla</h1>" in away.text and "kioski" not in away.text.lower()
 
 
 def test_a_language_link_after_a_wrong_pin_stays_on_the_kiosk(app, screen, a12):
