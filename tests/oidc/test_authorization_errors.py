@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.journeys import authorize, sign_in
+from tests.support.journeys import authorize, sign_in, tokens_for
 
 
 def _authorize(browser, **params):
@@ -42,9 +42,10 @@ def test_unsupported_response_type_goes_back_to_the_client(browser, rp):
     assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
 
 
-def test_unknown_scope_is_invalid_scope(browser, rp):
-    browser.get(rp.authorize_url(scope="openid admin"))
-    assert rp.callback_params(browser.url)["error"] == "invalid_scope"
+def test_unknown_scope_values_are_ignored_and_the_granted_scope_says_so(browser, rp, user):
+    tokens = tokens_for(browser, rp, user, scope="openid email address phone admin")
+    assert tokens["scope"] == "openid email"
+    assert rp.userinfo(tokens["access_token"]).get_json()["email"] == user.email
 
 
 def test_repeated_parameter_is_refused(browser, rp):

@@ -26,6 +26,14 @@ TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
+    def validate_requested_scope(self):
+        # OIDC Core §3.1.2.1: scope values not understood SHOULD be ignored, and RFC 6749 §3.3
+        # lets the server grant fewer than asked; relying-service libraries often ask for
+        # `address` or `phone` by default. The consent page, the code and the token
+        # response's `scope` then name only what is granted.
+        if self.request.payload.scope:
+            self.request.payload.data["scope"] = self.client.get_allowed_scope(self.request.payload.scope)
+
     def save_authorization_code(self, code, request):
         session = request.login_session
         # A kiosk's PIN session serves that kiosk alone, and a kiosk only its own sessions.
