@@ -118,9 +118,18 @@ def test_mfa_demanded_of_someone_without_a_second_factor_is_access_denied(browse
     assert AuditEvent.query.filter_by(event="authorize.acr_unmet").count() == 1
 
 
-def test_unknown_acr_values_only_are_access_denied(browser, rp, user):
+def test_unknown_acr_values_are_ignored(browser, rp, user):
     authorize(browser, rp, user)
-    browser.get(rp.authorize_url(acr_values="urn:example:loa:4"))
+    browser.get(rp.authorize_url(acr_values="1 2"))
+    callback = rp.callback_params(browser.url)
+    claims = rp.verify_id_token(rp.redeem(callback["code"]).get_json()["id_token"])
+    assert claims["acr"] == ACR_PASSWORD
+
+
+def test_an_essential_acr_of_unknown_values_only_is_access_denied(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(claims=json.dumps({"id_token": {"acr": {"essential": True,
+                                                                          "values": ["urn:example:loa:4"]}}})))
     callback = rp.callback_params(browser.url)
     assert callback["error"] == "access_denied"
     assert callback["error_description"] == "None of the requested authentication levels is supported."
