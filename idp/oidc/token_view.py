@@ -49,7 +49,7 @@ class PresentedToken:
             "exp": clock.to_timestamp(expires),
             "iat": clock.to_timestamp(row.issued_at),
         }
-        if row.identity is not None:
+        if row.identity is not None and "email" in scope.split():  # the address only where it was consented to
             payload["username"] = row.identity.email
         if row.sid:
             payload["sid"] = row.sid

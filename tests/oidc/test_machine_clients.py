@@ -88,6 +88,15 @@ def test_introspection_of_user_token(browser, rp, user):
     assert refresh["active"] and refresh["token_type"] == "refresh_token"
 
 
+def test_introspection_names_the_person_by_email_only_with_the_email_scope(browser, rp, user):
+    with_email = tokens_for(browser, rp, user)
+    assert rp.introspect(with_email["access_token"]).get_json()["username"] == user.email
+    without = tokens_for(browser, rp, user, scope="openid profile")
+    info = rp.introspect(without["access_token"]).get_json()
+    assert info["active"] and info["sub"] == user.sub and "username" not in info
+    assert user.email not in rp.introspect(without["refresh_token"]).get_data(as_text=True)
+
+
 def test_an_unknown_token_type_hint_is_ignored(browser, rp, user):
     tokens = tokens_for(browser, rp, user)
     assert rp.introspect(tokens["refresh_token"], token_type_hint="foo").get_json()["active"]
