@@ -22,3 +22,10 @@ def test_every_advertised_endpoint_exists(rp):
         if key.endswith("_endpoint") or key == "jwks_uri":
             path = url.removeprefix("http://localhost")
             assert rp.http.get(path).status_code != 404, key
+
+
+def test_userinfo_is_not_advertised_as_a_signed_jwt(rp):
+    # Discovery 1.0 §3: that list names algorithms for userinfo answered as a JWT; Tunnus
+    # answers application/json only.
+    meta = rp.http.get("/.well-known/openid-configuration").get_json()
+    assert "userinfo_signing_alg_values_supported" not in meta

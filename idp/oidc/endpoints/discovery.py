@@ -27,7 +27,6 @@ def metadata(issuer: str) -> dict:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
-        "userinfo_signing_alg_values_supported": ["none"],
         "access_token_signing_alg_values_supported": [ACCESS_TOKEN_ALG],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
