@@ -1,11 +1,17 @@
-"""UserInfo endpoint, OIDC Core §5.3: GET or POST with a Bearer access token (RFC 6750)."""
+"""UserInfo endpoint, OIDC Core §5.3: GET or POST with a Bearer access token (RFC 6750),
+in the Authorization header or, on a POST, in the form body (§2.2); never in the query,
+which proxies and logs keep (RFC 9700 §4.3.2). Refusals follow RFC 6750 §3: without a
+token only the challenge, no error code; a token without `openid` is 403
+insufficient_scope naming the scope needed."""
 from __future__ import annotations
 
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request as http_request
 
 from ...models import Token
 from ...services import kiosk_sessions
@@ -23,13 +29,52 @@ class AccessTokenValidator(BearerTokenValidator):
         return token if token is not None and token.identity is not None else None
 
     def validate_token(self, token, scopes, request):
-        super().validate_token(token, scopes, request)
+        try:
+            super().validate_token(token, scopes, request)
+        except InsufficientScopeError:
+            raise ScopeNeeded(scopes) from None
         # A kiosk's token ends with its session, even one that ended by going idle.
         if not kiosk_sessions.token_usable(token):
             raise InvalidTokenError(realm=self.realm, extra_attributes=self.extra_attributes)
 
 
-resource_protector = ResourceProtector()
+class NoBearerToken(OAuth2Error):
+    """No Bearer token at all (none, or another scheme): the challenge alone."""
+    status_code = 401
+
+    def get_body(self):
+        return []
+
+    def get_headers(self):
+        return [*super().get_headers(), ("WWW-Authenticate", "Bearer")]
+
+
+class ScopeNeeded(InsufficientScopeError):
+    def __init__(self, scopes):
+        super().__init__()
+        self.scopes = scopes
+
+    def get_headers(self):
+        scope = " ".join(self.scopes or [])
+        return [*super().get_headers(), ("WWW-Authenticate", f'Bearer error="insufficient_scope", scope="{scope}"')]
+
+
+class UserInfoProtector(ResourceProtector):
+    def parse_request_authorization(self, request):
+        header = request.headers.get("Authorization")
+        in_body = (http_request.method == "POST" and http_request.mimetype == "application/x-www-form-urlencoded"
+                   and "access_token" in http_request.form)
+        if header and in_body:  # RFC 6750 §2: one method per request
+            raise InvalidRequestError("The access token was sent in both the header and the body.")
+        if in_body:
+            return self.get_token_validator("bearer"), http_request.form["access_token"]
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NoBearerToken()
+        return self.get_token_validator("bearer"), token.strip()
+
+
+resource_protector = UserInfoProtector()
 resource_protector.register_token_validator(AccessTokenValidator())
 
 
