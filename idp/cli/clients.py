@@ -15,7 +15,7 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
 
 @group.command("create")
 @click.option("--name", required=True, help="Name shown to users on the consent page.")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI; repeat for more.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI; repeat for more. A --public app may use its own scheme (fi.example.app:/cb).")
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True, help="Where logout may return to.")
 @click.option("--public", is_flag=True, help="No secret (browser or native app); PKCE is then required.")
 @click.option("--first-party", is_flag=True, help="Our own service: users are not asked for consent.")

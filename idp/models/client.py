@@ -8,7 +8,7 @@ import ipaddress
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 
 from ..extensions import db
-from ..services import clock
+from ..services import clock, redirect_uris
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "organizations")
 
@@ -73,8 +73,7 @@ class Client(db.Model, ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match (RFC 9700 §4.1.3): no prefix, no wildcard, no normalisation.
-        return redirect_uri in (self.redirect_uris or [])
+        return redirect_uris.matches(redirect_uri, self.redirect_uris or [], native=self.is_public)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.secret_hash:

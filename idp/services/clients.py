@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from urllib.parse import urlsplit
 
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -12,31 +11,10 @@ from ..models.client import SUPPORTED_SCOPES, hash_secret
 from . import audit
 from .frontchannel import origin_of
 from .keys import ALGORITHMS
+from .redirect_uris import check as check_redirect_uri
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ORG_MODES = ("consumer", "business", "both")
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
-def check_redirect_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.fragment or not parts.netloc:
-        raise ValidationFailed(f"{uri!r}: a redirect URI must be absolute and have no #fragment")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
-        raise ValidationFailed(f"{uri!r}: use https (plain http only on a loopback address)")
-    try:
-        (parts.hostname or "").encode("idna")
-    except UnicodeError:
-        raise ValidationFailed(f"{uri!r}: the host is not a valid name") from None
-    return uri
 
 
 def check_networks(values: list[str]) -> list[str]:
@@ -94,8 +72,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
         name=name.strip(),
-        redirect_uris=[check_redirect_uri(u) for u in redirect_uris],
-        post_logout_redirect_uris=[check_redirect_uri(u) for u in post_logout_redirect_uris],
+        redirect_uris=[check_redirect_uri(u, native=public) for u in redirect_uris],
+        post_logout_redirect_uris=[check_redirect_uri(u, native=public) for u in post_logout_redirect_uris],
         grant_types=grant_types,
         is_public=public,
         first_party=first_party,

@@ -1,0 +1,73 @@
+"""Which redirect URIs a client may register, and which requested URI matches a registered
+one.
+
+Web services: https (plain http on a loopback address, for development), no fragment,
+matched exactly (RFC 9700 §4.1.3). Native apps (public clients, RFC 8252) may also use
+a private-use scheme named after a domain they own (`com.example.app:/callback`, §7.1),
+and a loopback IP redirect matches whatever port the app was given by the operating
+system at run time (§7.3; RFC 9700 §2.1 makes this one exception to the exact match).
+"""
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from ..errors import ValidationFailed
+
+
+def check(uri: str, native: bool = False) -> str:
+    """`uri` if it may be registered, else ValidationFailed saying why."""
+    parts = urlsplit(uri)
+    if parts.fragment:
+        raise ValidationFailed(f"{uri!r}: a redirect URI must have no #fragment")
+    if native and _private_use_scheme(parts.scheme):
+        return uri
+    if not parts.netloc:
+        raise ValidationFailed(f"{uri!r}: a redirect URI must be absolute and have no #fragment")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        hint = " or, for an app, a scheme of its own such as com.example.app:/callback" if native else ""
+        raise ValidationFailed(f"{uri!r}: use https (plain http only on a loopback address){hint}")
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        raise ValidationFailed(f"{uri!r}: the host is not a valid name") from None
+    return uri
+
+
+def matches(requested: str, registered: list[str], native: bool) -> bool:
+    if requested in registered:
+        return True
+    if not native:
+        return False
+    unported = _loopback_ip_without_port(requested)
+    return unported is not None and any(_loopback_ip_without_port(uri) == unported for uri in registered)
+
+
+def _private_use_scheme(scheme: str) -> bool:
+    # §7.1: reverse domain name notation, so that apps do not collide on a scheme.
+    return "." in scheme and scheme not in ("http", "https")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_ip_without_port(uri: str) -> str | None:
+    """The URI with its port left out, if it is http on a loopback IP literal (§7.3: not
+    `localhost`, which a hostile resolver or hosts file could point elsewhere)."""
+    parts = urlsplit(uri)
+    try:
+        parts.port  # a port that is not a number makes no match
+        if parts.scheme != "http" or parts.username or parts.password or parts.fragment:
+            return None
+        if not ipaddress.ip_address(parts.hostname or "").is_loopback:
+            return None
+    except ValueError:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return parts._replace(netloc=host).geturl()
