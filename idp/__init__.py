@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings, logging_setup
 from .errors import IdpError
-from .oidc import document_cache, fast_path, token_limits
+from .oidc import cors, document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter, migrate
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
 from .web.locale import here
@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     security_headers.init_app(app)
+    cors.init_app(app)
     metrics_endpoint.init_app(app)
     request_id.init_app(app)
     access_log.init_app(app)

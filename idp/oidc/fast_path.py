@@ -25,6 +25,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from ..metrics import LATENCY, TOKENS
 from ..web import access_log, request_id, security_headers
+from . import cors
 from .client_tokens import ClientToken
 from .endpoints.introspection import IntrospectionEndpoint
 from .grants.client_credentials import USER_SCOPES
@@ -48,7 +49,8 @@ class FastPath:
         self.answers = {"/token": self._token, "/introspect": self._introspect}
         self.latency = {path: LATENCY.labels(path, "POST") for path in self.answers}
         self.issued = TOKENS.labels("client_credentials", "200")
-        self.headers = JSON_HEADERS + security_headers.fixed(app.config["SESSION_COOKIE_SECURE"])
+        fixed = JSON_HEADERS + security_headers.fixed(app.config["SESSION_COOKIE_SECURE"])
+        self.headers = {path: fixed + (cors.HEADERS if path in cors.PATHS else []) for path in self.answers}
         self.access_log = app.config["IDP_ACCESS_LOG"]
 
     def __call__(self, environ, start_response):
@@ -70,7 +72,7 @@ class FastPath:
             return self.wsgi_app(environ, start_response)
         data = json.dumps(body, sort_keys=True).encode()
         rid = request_id.chosen(environ.get("HTTP_X_REQUEST_ID"))
-        start_response("200 OK", self.headers + [
+        start_response("200 OK", self.headers[path] + [
             ("Content-Length", str(len(data))), ("X-Request-ID", rid),
             ("Content-Security-Policy", security_headers.policy(secrets.token_urlsafe(16)))])
         self.latency[path].observe(time.perf_counter() - started)
