@@ -40,3 +40,16 @@ def test_redirect_uri_must_match_the_authorization_request(browser, rp, user):
 def test_unknown_code_is_invalid_grant(rp):
     response = rp.redeem("made-up-code")
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+
+def test_the_same_request_made_again_gets_a_new_code(browser, rp, user):
+    """The Back button to the authorization URL after signing in: the same nonce and state."""
+    authorize(browser, rp, user)
+    url = rp.authorize_url()
+    codes = []
+    for _ in range(2):
+        browser.get(url)
+        codes.append(rp.callback_params(browser.url)["code"])
+    tokens = rp.redeem(codes[1]).get_json()
+    assert rp.verify_id_token(tokens["id_token"])["nonce"] == rp.nonce

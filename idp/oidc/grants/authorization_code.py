@@ -106,10 +106,11 @@ class OpenIDConnect(OpenIDCode):
         self.issuer = issuer
 
     def exists_nonce(self, nonce, request):
-        client = request.client
-        return db.session.execute(
-            db.select(AuthorizationCode.id).filter_by(client_id=client.id, nonce=nonce).limit(1)
-        ).first() is not None
+        # The nonce binds an ID token to the relying service's own session, which checks
+        # it (OIDC Core §3.1.3.7, §15.5.2); codes are single use and PKCE-bound anyway.
+        # Refusing a nonce seen before would only turn the same request made again (the
+        # Back button to this URL, a retried sign-in) into an error page for the person.
+        return False
 
     def generate_user_info(self, user, scope):
         # The scope's claims depend on the client (legacy_ids) and the login's level (the
