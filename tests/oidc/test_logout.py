@@ -57,6 +57,33 @@ def test_logout_without_hint_asks_for_confirmation(browser, rp, user):
     assert rp.callback_params(browser.url)["error"] == "login_required"
 
 
+def _back_at(url, expected):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" == expected and parse_qs(parts.query)
+
+
+def test_without_hint_the_client_named_gets_the_person_back_once_they_confirm(browser, rp, user):
+    tokens_for(browser, rp, user)
+    browser.get(_logout_url(client_id=rp.client_id, post_logout_redirect_uri=POST_LOGOUT_URI, state="s-7"))
+    assert "Do you want to log out?" in browser.text
+    browser.submit("/logout", button=("confirm", "1"), having="client_id")
+    assert _back_at(browser.url, POST_LOGOUT_URI) == {"state": ["s-7"]}
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_without_hint_a_signed_out_person_goes_straight_back(browser, rp):
+    browser.get(_logout_url(client_id=rp.client_id, post_logout_redirect_uri=POST_LOGOUT_URI, state="s-8"))
+    assert _back_at(browser.url, POST_LOGOUT_URI) == {"state": ["s-8"]}
+
+
+def test_without_hint_an_unregistered_uri_is_never_redirected_to(browser, rp, user):
+    tokens_for(browser, rp, user)
+    browser.get(_logout_url(client_id=rp.client_id, post_logout_redirect_uri="https://evil.example/"))
+    browser.submit("/logout", button=("confirm", "1"), having="client_id")
+    assert browser.page.status_code == 200 and "You have logged out" in browser.text
+
+
 def test_confirmation_without_csrf_token_does_not_log_out(browser, rp, user):
     tokens_for(browser, rp, user)
     response = browser.client.post("/logout", data={"confirm": "1"})

@@ -39,9 +39,11 @@ class Browser:
     def get(self, url: str, follow: bool = True):
         return self._go("GET", url, None, follow)
 
-    def submit(self, action_contains: str = "", follow: bool = True, button: tuple | None = None, **fields):
-        """Fill the first form whose action contains `action_contains` and submit it."""
-        form = self.form(action_contains)
+    def submit(self, action_contains: str = "", follow: bool = True, button: tuple | None = None,
+               having: str | None = None, **fields):
+        """Fill the first form whose action contains `action_contains` (and that has a field
+        named `having`, when given) and submit it."""
+        form = self.form(action_contains, having)
         data = dict(form["fields"])
         data.update({k: v for k, v in fields.items() if v is not None})
         for name in [k for k, v in fields.items() if v is None]:
@@ -50,11 +52,11 @@ class Browser:
             data[button[0]] = button[1]
         return self._go(form["method"].upper(), urljoin(self.url, form["action"]), data, follow)
 
-    def form(self, action_contains: str = "") -> dict:
+    def form(self, action_contains: str = "", having: str | None = None) -> dict:
         parser = _Forms()
         parser.feed(self.page.get_data(as_text=True))
         for form in parser.forms:
-            if action_contains in form["action"]:
+            if action_contains in form["action"] and (having is None or having in form["fields"]):
                 return form
         raise AssertionError(f"no form with action containing {action_contains!r} on {self.url}")
 

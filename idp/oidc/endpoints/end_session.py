@@ -3,7 +3,8 @@
 With a valid id_token_hint for the signed-in user the logout happens at once; without
 one the user confirms first (§6: a bare logout link must not end sessions by itself),
 unless the browser holds only a kiosk's PIN session.
-Redirection goes only to a post_logout_redirect_uri registered for the client; when
+Redirection goes only to a post_logout_redirect_uri registered for the client, named by
+the hint or, once the person has confirmed (or has no session), by client_id; when
 services asked for Front-Channel Logout 1.0, their frames are loaded first (web/logout_page.py).
 """
 from __future__ import annotations
@@ -44,6 +45,13 @@ class EndSessionEndpoint(_EndSessionEndpoint):
             raise InvalidRequestError("'id_token_hint' is not an ID token.")
         return super().validate_request(request)
 
+    def is_post_logout_redirect_uri_legitimate(self, request, post_logout_redirect_uri, client, logout_hint):
+        # Without an id_token_hint, §3 still allows the redirect when the OP "has other means
+        # of confirming the legitimacy": the URI is one registered for the client named
+        # (Authlib has checked that), and the person has just confirmed the logout on our
+        # page, or there is no session here to end.
+        return client is not None and (g.logout_confirmed or (current_session() is None and kiosk_session() is None))
+
     def end_session(self, end_session_request):
         # The hint names the session the relying service knows; this browser's cookie may
         # point at it, at nothing (cookie lost or blocked), or at another session.
@@ -67,29 +75,36 @@ def _hint_matches_session(claims: dict | None) -> bool:
     return login_session is None or claims.get("sub") == login_session.identity.sub
 
 
+def _confirmed_here() -> bool:
+    """The person pressed "Log out" on our confirmation page (its CSRF token proves it)."""
+    if request.method != "POST" or "confirm" not in request.form:
+        return False
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout():
     again = as_get_if_cross_site_post()
     if again is not None:
         return again
+    g.logout_confirmed = confirmed = _confirmed_here()
     server = current_app.extensions["idp.server"]
     try:
         end_request = server.validate_endpoint_request(EndSessionEndpoint.ENDPOINT_NAME)
     except OAuth2Error as error:
         return render_template("oidc/error.html", error=error.error, description=error.get_error_description()), 400
-    confirmed = request.method == "POST" and "confirm" in request.form
-    if confirmed:
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            confirmed = False
     if not confirmed and not _hint_matches_session(end_request.id_token_claims):
         if current_session() is None and kiosk_session() is None and end_request.redirect_uri is None:
             return render_template("oidc/logged_out.html")
         # A kiosk's PIN session alone ends unasked: the next person at the shared screen
         # must not be signed in as the last one, and a forged logout costs only a PIN.
-        if current_session() is not None or kiosk_session() is None:
+        # With no session at all, nothing ends: the person goes back to the client at once.
+        if current_session() is not None:
             return render_template("oidc/confirm_logout.html", end_request=end_request,
                                    params=request.values.to_dict())
     response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
