@@ -21,7 +21,11 @@ def _describe(organisation, identity) -> dict:
 
 def active(identity, organisation_id: int | None, scope: str) -> dict:
     """{"org": ...} for the organisation acted for: what access tokens and introspection carry."""
-    if identity is None or organisation_id is None or SCOPE not in (scope_to_list(scope) or []):
+    return _acted_for(identity, organisation_id) if SCOPE in (scope_to_list(scope) or []) else {}
+
+
+def _acted_for(identity, organisation_id: int | None) -> dict:
+    if identity is None or organisation_id is None:
         return {}
     organisation = db.session.get(Organisation, organisation_id)
     return {"org": _describe(organisation, identity)} if organisation is not None else {}
@@ -33,5 +37,5 @@ def for_grant(identity, client, organisation_id: int | None, names: set[str]) ->
     if "orgs" in names:
         result["orgs"] = [_describe(o, identity) for o in organisations.organisations_with_right(identity, client)]
     if "org" in names:
-        result.update(active(identity, organisation_id, SCOPE))
+        result.update(_acted_for(identity, organisation_id))
     return result
