@@ -3,10 +3,11 @@
 Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
 PKCE. This module decides the rest, one check at a time: does the request carry a request
 object (not supported: refused, OIDC Core §6), is the user signed in recently enough
-(prompt=login, max_age) and as the person an id_token_hint names, is the session's level
-high enough (acr_values or an essential acr claim: stepped up with the second factor, or
-for the strong level by identifying with an upstream provider, see ../acr.py), has the
-user consented (prompt=consent, first-party clients; to the scope and to the claims the
+(prompt=login, max_age) and as the person an id_token_hint or a `sub` in `claims` names
+(no answer for anyone else, OIDC Core §5.5.1), is the session's level high enough
+(acr_values or an essential acr claim: stepped up with the second factor, or for the
+strong level by identifying with an upstream provider, see ../acr.py), has the user
+consented (prompt=consent, first-party clients; to the scope and to the claims the
 `claims` parameter names, see ../claims.py), may we ask at all (prompt=none).
 A kiosk client (a building's touch screen) is signed in only by a PIN login made on
 the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
@@ -35,11 +36,10 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from ...extensions import csrf, db
 from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
-from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
 from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
-from .. import acr, claims, claims_request, id_token_hint, org_choice
+from .. import acr, claims, claims_request, consents, id_token_hint, org_choice
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
 
@@ -96,7 +96,7 @@ def consent(flow_id):
         audit.record("consent.denied", origin=origin(), identity=identity, client_id=client.client_id)
         db.session.commit()
         return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
-    _remember_consent(identity, client, grant.request.scope, claims.beyond_scope(requested, grant.request.scope))
+    consents.remember(identity, client, grant.request.scope, requested, origin())
     pending.transition("consent")
     db.session.commit()
     return _authorize(params, pending)
@@ -151,7 +151,8 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         asked = claims_request.parse(params.get("claims"), grant.redirect_uri)
         hinted = id_token_hint.subject(params.get("id_token_hint"), server.keystore, server.issuer,
                                        grant.redirect_uri)
-        named = claims_request.subjects(asked) | ({hinted} if hinted is not None else set())
+        claimed_subs = claims_request.subjects(asked)
+        named = claimed_subs | ({hinted} if hinted is not None else set())
         if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, named):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
@@ -166,7 +167,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
-        if claims_request.subjects(asked) - {identity.sub}:  # signed in anew, as someone else
+        if claimed_subs - {identity.sub}:  # signed in anew, as someone else
             raise AccessDeniedError("The request's 'claims' name another person's 'sub'.",
                                     redirect_uri=grant.redirect_uri)
         if not acr.met(login_session.acr, wanted_acr):
@@ -185,7 +186,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             return _organisation_page(grant.client, identity, choice, pending)
         scope = grant.request.scope
         requested = claims.granted(asked, grant.client)
-        if _needs_consent(grant.client, identity, scope, requested, prompts, pending):
+        if consents.needed(grant.client, identity, scope, requested, prompts, pending):
             if "none" in prompts:
                 raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
@@ -272,34 +273,6 @@ def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
         raise AccessDeniedError("Strong identification is not available.", redirect_uri=grant.redirect_uri)
     raise AccessDeniedError("A second factor is required; set one up in your account.",
                             redirect_uri=grant.redirect_uri)
-
-
-def _needs_consent(client, identity, scope, requested: dict, prompts, pending) -> bool:
-    if pending is not None and pending.consented:
-        return False
-    if "consent" in prompts:
-        return True
-    if client.first_party:
-        return False
-    stored = db.session.execute(
-        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
-    ).scalar_one_or_none()
-    # Claims asked for by name are covered by a scope consented before, or by name.
-    return stored is None or not stored.covers(scope, claims.beyond_scope(requested, stored.scope))
-
-
-def _remember_consent(identity, client, scope: str, claim_names: list[str]) -> None:
-    stored = db.session.execute(
-        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
-    ).scalar_one_or_none()
-    if stored is None:
-        stored = Consent(identity_id=identity.id, client_id=client.id, scope="", claims="")
-        db.session.add(stored)
-    stored.scope = " ".join(sorted(set(stored.scope.split()) | set(scope.split())))
-    stored.claims = " ".join(sorted(set(stored.claims.split()) | set(claim_names)))
-    stored.granted_at = clock.now()
-    audit.record("consent.granted", origin=origin(), identity=identity, client_id=client.client_id, scope=scope,
-                 **({"claims": claim_names} if claim_names else {}))
 
 
 def _error_response(error: OAuth2Error, params: dict, pending: PendingAuthorization | None):
