@@ -7,7 +7,7 @@ import json
 import pytest
 
 from idp.extensions import db
-from idp.models import Consent
+from idp.models import AuditEvent, Consent
 from tests.support.journeys import authorize, sign_in, tokens_for
 from tests.support.orgs import organisation, person
 from tests.support.rp import RelyingParty
@@ -92,6 +92,7 @@ def test_claims_beyond_the_scope_are_consented_by_name_and_remembered(browser, r
     body = rp.redeem(rp.callback_params(browser.url)["code"]).get_json()
     assert rp.userinfo(body["access_token"]).get_json() == {"sub": user.sub, "email": user.email}
     assert db.session.execute(db.select(Consent.claims)).scalar() == "email locale"
+    assert AuditEvent.query.filter_by(event="consent.granted").one().details["claims"] == ["email", "locale"]
 
     browser.get(rp.authorize_url(scope="openid", claims=asked))  # allowed before: not asked again
     assert "code" in rp.callback_params(browser.url)
