@@ -25,10 +25,13 @@ class Consent(db.Model):
     identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="CASCADE"), nullable=False)
     client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
     scope = db.Column(db.String(500), nullable=False)
+    # Claims allowed one by name (the `claims` request parameter) beyond those of `scope`.
+    claims = db.Column(db.String(500), nullable=False, default="", server_default="")
     granted_at = db.Column(db.DateTime, nullable=False, default=clock.now)
 
-    def covers(self, scope: str) -> bool:
-        return set(scope_to_list(scope) or []) <= set(scope_to_list(self.scope) or [])
+    def covers(self, scope: str, claims=()) -> bool:
+        return (set(scope_to_list(scope) or []) <= set(scope_to_list(self.scope) or [])
+                and set(claims) <= set(self.claims.split()))
 
 
 class AuthorizationCode(db.Model, AuthorizationCodeMixin):
@@ -48,6 +51,8 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     auth_time = db.Column(db.Integer, nullable=False)
     acr = db.Column(db.String(64))
     amr = db.Column(db.JSON)
+    # The `claims` request parameter as granted: {"id_token": {...}, "userinfo": {...}}.
+    claims_request = db.Column(db.JSON)
     expires_at = db.Column(db.DateTime, nullable=False)
     used_at = db.Column(db.DateTime)
 
@@ -101,6 +106,8 @@ class Token(db.Model, TokenMixin):
     auth_time = db.Column(db.Integer)
     acr = db.Column(db.String(64))
     amr = db.Column(db.JSON)
+    # The claims requested by name for /userinfo, kept by every refresh.
+    userinfo_claims = db.Column(db.JSON)
     issued_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     access_expires_at = db.Column(db.DateTime, nullable=False)
     refresh_expires_at = db.Column(db.DateTime)

@@ -14,11 +14,8 @@ The ID token names the session's level, except for an essential `acr` with value
 """
 from __future__ import annotations
 
-import json
-
-from authlib.oauth2.rfc6749 import InvalidRequestError
-
 from ..methods import levels
+from . import claims_request
 
 # Listed in discovery as acr_values_supported, lowest first.
 SUPPORTED = [levels.ACR_PIN, levels.ACR_PASSWORD, levels.ACR_MULTI_FACTOR, levels.ACR_STRONG]
@@ -59,25 +56,10 @@ def lowest(wanted: list[str]) -> str | None:
 
 
 def _essential_from_claims(raw: str | None, redirect_uri: str | None) -> list[str]:
-    if raw is None:
-        return []
-    try:
-        request = json.loads(raw)
-    except ValueError:
-        request = None
-    if not isinstance(request, dict) or not all(isinstance(request.get(key, {}), dict)
-                                                for key in ("id_token", "userinfo")):
-        raise _malformed(redirect_uri)
-    acr = request.get("id_token", {}).get("acr")
+    acr = claims_request.parse(raw, redirect_uri).get("id_token", {}).get("acr")
     if acr is None:  # null: asked for with default behaviour, not demanded
         return []
-    values = acr.get("values", [acr["value"]] if "value" in acr else []) if isinstance(acr, dict) else None
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise _malformed(redirect_uri)
+    values = acr.get("values", [acr["value"]] if "value" in acr else [])
+    if not all(isinstance(value, str) for value in values):
+        raise claims_request.malformed(redirect_uri)
     return values if acr.get("essential") is True else []
-
-
-def _malformed(redirect_uri: str | None) -> InvalidRequestError:
-    # error_description allows printable ASCII only (RFC 6749 §5.2): no section sign here.
-    return InvalidRequestError("'claims' must be a JSON object as in OpenID Connect Core section 5.5.",
-                               redirect_uri=redirect_uri)

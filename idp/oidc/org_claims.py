@@ -1,6 +1,7 @@
-"""The `organizations` scope: `org` (the organisation acted for) and `orgs` (every
-organisation where the person may use this client), for ID token, userinfo, access
-token and introspection alike."""
+"""The organisation claims: `org` (the organisation acted for) and `orgs` (every
+organisation where the person may use this client). The `organizations` scope brings
+both to the ID token and userinfo (as may the `claims` parameter, claims.py), and `org`
+to the access token and introspection."""
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
@@ -20,15 +21,21 @@ def _describe(organisation, identity) -> dict:
 
 def active(identity, organisation_id: int | None, scope: str) -> dict:
     """{"org": ...} for the organisation acted for: what access tokens and introspection carry."""
-    if identity is None or organisation_id is None or SCOPE not in (scope_to_list(scope) or []):
+    return _acted_for(identity, organisation_id) if SCOPE in (scope_to_list(scope) or []) else {}
+
+
+def _acted_for(identity, organisation_id: int | None) -> dict:
+    if identity is None or organisation_id is None:
         return {}
     organisation = db.session.get(Organisation, organisation_id)
     return {"org": _describe(organisation, identity)} if organisation is not None else {}
 
 
-def for_grant(identity, client, organisation_id: int | None, scope: str) -> dict:
-    """`org` plus `orgs`: what the ID token and userinfo carry."""
-    if identity is None or SCOPE not in (scope_to_list(scope) or []):
-        return {}
-    return {"orgs": [_describe(o, identity) for o in organisations.organisations_with_right(identity, client)],
-            **active(identity, organisation_id, scope)}
+def for_grant(identity, client, organisation_id: int | None, names: set[str]) -> dict:
+    """Those of `org` and `orgs` that are among `names`: what the ID token and userinfo carry."""
+    result = {}
+    if "orgs" in names:
+        result["orgs"] = [_describe(o, identity) for o in organisations.organisations_with_right(identity, client)]
+    if "org" in names:
+        result.update(_acted_for(identity, organisation_id))
+    return result

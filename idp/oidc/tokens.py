@@ -128,6 +128,7 @@ def save(token: dict, request) -> Token | None:
     row.refresh_scope = row.scope if code is not None else previous.refresh_scope
     row.sid, row.auth_time, row.acr, row.amr = origin.sid, origin.auth_time, origin.acr, origin.amr
     row.organisation_id = origin.organisation_id
+    row.userinfo_claims = (code.claims_request or {}).get("userinfo") if code is not None else previous.userinfo_claims
     if "refresh_token" in token:
         row.refresh_token_hash = token_hash(token["refresh_token"])
         row.refresh_expires_at = now + dt.timedelta(seconds=config["IDP_REFRESH_TOKEN_TTL"])

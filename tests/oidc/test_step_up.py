@@ -144,6 +144,4 @@ def test_prompt_none_cannot_step_up(browser, rp, user):
 def test_discovery_lists_acr_values_supported(rp):
     meta = rp.http.get("/.well-known/openid-configuration").get_json()
     assert meta["acr_values_supported"] == [ACR_PIN, ACR_PASSWORD, ACR_MULTI_FACTOR, ACR_STRONG]  # lowest first
-    # Only an essential acr is read from it: a client asking claims by name would not get them.
-    assert meta["claims_parameter_supported"] is False
     assert {"acr", "amr"} <= set(meta["claims_supported"])

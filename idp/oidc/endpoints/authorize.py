@@ -3,10 +3,12 @@
 Authlib validates the client, the exact redirect_uri, response_type, scope, nonce and
 PKCE. This module decides the rest, one check at a time: does the request carry a request
 object (not supported: refused, OIDC Core §6), is the user signed in recently enough
-(prompt=login, max_age) and as the person an id_token_hint names, is the session's level
-high enough (acr_values or an essential acr claim: stepped up with the second factor, or
-for the strong level by identifying with an upstream provider, see ../acr.py), has the
-user consented (prompt=consent, first-party clients), may we ask at all (prompt=none).
+(prompt=login, max_age) and as the person an id_token_hint or a `sub` in `claims` names
+(no answer for anyone else, OIDC Core §5.5.1), is the session's level high enough
+(acr_values or an essential acr claim: stepped up with the second factor, or for the
+strong level by identifying with an upstream provider, see ../acr.py), has the user
+consented (prompt=consent, first-party clients; to the scope and to the claims the
+`claims` parameter names, see ../claims.py), may we ask at all (prompt=none).
 A kiosk client (a building's touch screen) is signed in only by a PIN login made on
 the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
@@ -34,11 +36,10 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from ...extensions import csrf, db
 from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
-from ...models import Consent
 from ...services import audit, clock, organisations, upstreams
 from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
-from .. import acr, id_token_hint, org_choice
+from .. import acr, claims, claims_request, consents, id_token_hint, org_choice
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
 
@@ -87,6 +88,7 @@ def consent(flow_id):
     params = pending.params
     try:
         grant = server.get_consent_grant(AuthorizationRequest(params, request.url), end_user=login_session.identity)
+        requested = claims.granted(claims_request.parse(params.get("claims"), grant.redirect_uri), grant.client)
     except OAuth2Error as error:
         return _error_response(error, params, pending)
     client, identity = grant.client, login_session.identity
@@ -94,7 +96,7 @@ def consent(flow_id):
         audit.record("consent.denied", origin=origin(), identity=identity, client_id=client.client_id)
         db.session.commit()
         return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
-    _remember_consent(identity, client, grant.request.scope)
+    consents.remember(identity, client, grant.request.scope, requested, origin())
     pending.transition("consent")
     db.session.commit()
     return _authorize(params, pending)
@@ -146,9 +148,12 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         remember_ui_locales(params.get("ui_locales"))
         prompts = set(params.get("prompt", "").split())
         wanted_acr = acr.demanded(params, grant.redirect_uri)
+        asked = claims_request.parse(params.get("claims"), grant.redirect_uri)
         hinted = id_token_hint.subject(params.get("id_token_hint"), server.keystore, server.issuer,
                                        grant.redirect_uri)
-        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, hinted):
+        claimed_subs = claims_request.subjects(asked)
+        named = claimed_subs | ({hinted} if hinted is not None else set())
+        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, named):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
@@ -162,6 +167,9 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
             return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
+        if claimed_subs - {identity.sub}:  # signed in anew, as someone else
+            raise AccessDeniedError("The request's 'claims' name another person's 'sub'.",
+                                    redirect_uri=grant.redirect_uri)
         if not acr.met(login_session.acr, wanted_acr):
             step_up_page = _step_up_page(identity, wanted_acr, grant)
             if "none" in prompts:
@@ -177,11 +185,13 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return _organisation_page(grant.client, identity, choice, pending)
         scope = grant.request.scope
-        if _needs_consent(grant.client, identity, scope, prompts, pending):
+        requested = claims.granted(asked, grant.client)
+        if consents.needed(grant.client, identity, scope, requested, prompts, pending):
             if "none" in prompts:
                 raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return render_template("oidc/consent.html", client=grant.client, scopes=scope.split(), flow=pending)
+            return render_template("oidc/consent.html", client=grant.client, scopes=scope.split(),
+                                   claims=claims.beyond_scope(requested, scope), flow=pending)
         oauth_request.login_session = login_session
         oauth_request.organisation = choice.organisation
         if choice.organisation is not None or (pending and pending.data.get("organisation") == org_choice.PERSONAL):
@@ -216,16 +226,17 @@ def _refuse_unsupported(params: dict, redirect_uri: str) -> None:
         raise InvalidRequestError("Only response_mode=query is supported.", redirect_uri=redirect_uri)
 
 
-def _needs_login(params, prompts, login_session, pending, redirect_uri, hinted_sub) -> bool:
+def _needs_login(params, prompts, login_session, pending, redirect_uri, named_subs: set) -> bool:
     if login_session is None:
         return True
     # A login completed after this request started satisfies prompt=login, max_age and
-    # an id_token_hint for someone else: the person chose whom to sign in as.
+    # an id_token_hint for someone else: the person chose whom to sign in as. (A `sub`
+    # the `claims` name is still held to, after this.)
     if pending is not None and login_session.auth_time >= pending.stored.created_at:
         return False
     if "login" in prompts:
         return True
-    if hinted_sub is not None and hinted_sub != login_session.identity.sub:
+    if named_subs - {login_session.identity.sub}:
         return True
     if params.get("max_age") is not None:
         try:
@@ -262,31 +273,6 @@ def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
         raise AccessDeniedError("Strong identification is not available.", redirect_uri=grant.redirect_uri)
     raise AccessDeniedError("A second factor is required; set one up in your account.",
                             redirect_uri=grant.redirect_uri)
-
-
-def _needs_consent(client, identity, scope, prompts, pending) -> bool:
-    if pending is not None and pending.consented:
-        return False
-    if "consent" in prompts:
-        return True
-    if client.first_party:
-        return False
-    stored = db.session.execute(
-        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
-    ).scalar_one_or_none()
-    return stored is None or not stored.covers(scope)
-
-
-def _remember_consent(identity, client, scope: str) -> None:
-    stored = db.session.execute(
-        db.select(Consent).filter_by(identity_id=identity.id, client_id=client.id)
-    ).scalar_one_or_none()
-    if stored is None:
-        stored = Consent(identity_id=identity.id, client_id=client.id, scope="")
-        db.session.add(stored)
-    stored.scope = " ".join(sorted(set(stored.scope.split()) | set(scope.split())))
-    stored.granted_at = clock.now()
-    audit.record("consent.granted", origin=origin(), identity=identity, client_id=client.client_id, scope=scope)
 
 
 def _error_response(error: OAuth2Error, params: dict, pending: PendingAuthorization | None):

@@ -35,8 +35,8 @@ def metadata(issuer: str) -> dict:
         "claims_supported": claims.supported(),
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],
-        # Read for an essential acr only (OIDC Core §5.5.1.1); other claims come by scope.
-        "claims_parameter_supported": False,
+        # OIDC Core §5.5: claims by name in the ID token or userinfo, an essential acr (../claims.py).
+        "claims_parameter_supported": True,
         "acr_values_supported": acr.SUPPORTED,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, request as http_request
 
 from ...models import Token
 from ...services import kiosk_sessions
-from .. import claims, org_claims
+from .. import claims
 
 bp = Blueprint("oidc_userinfo", __name__)
 
@@ -80,11 +80,10 @@ resource_protector.register_token_validator(AccessTokenValidator())
 
 class UserInfoEndpoint(_UserInfoEndpoint):
     def __call__(self, request):
-        # Authlib's version knows only the user; the organisation claims need the token.
+        # Authlib's version knows only the user; the claims depend on the token (its client,
+        # organisation, level and the claims requested for userinfo).
         token = self.resource_protector.acquire_token("openid")
-        info = dict(claims.for_scope(token.identity, token.scope, token.client, token.acr))
-        info.update(org_claims.for_grant(token.identity, token.client, token.organisation_id, token.scope))
-        return 200, info, default_json_headers
+        return 200, claims.for_grant(token, token.userinfo_claims), default_json_headers
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -16,7 +16,7 @@ from ...extensions import db
 from ...models import AuthorizationCode, LoginSession, Token
 from ...models.grants import token_hash
 from ...services import audit, clock
-from .. import acr, claims, org_claims
+from .. import acr, claims, claims_request
 from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
 
@@ -56,6 +56,7 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
             auth_time=clock.to_timestamp(session.auth_time),
             acr=acr.granted(session.acr, payload),
             amr=session.amr,
+            claims_request=claims.granted(claims_request.parse(payload.get("claims"), None), request.client),
             expires_at=now + dt.timedelta(seconds=current_app.config["IDP_CODE_TTL"]),
         ))
         db.session.commit()
@@ -140,10 +141,7 @@ class OpenIDConnect(OpenIDCode):
         result = super().get_authorization_code_claims(authorization_code)
         if authorization_code.sid:
             result["sid"] = authorization_code.sid
-        result.update(claims.for_scope(authorization_code.identity, authorization_code.scope,
-                                       authorization_code.client, authorization_code.acr))
-        result.update(org_claims.for_grant(authorization_code.identity, authorization_code.client,
-                                           authorization_code.organisation_id, authorization_code.scope))
+        result.update(claims.for_grant(authorization_code, (authorization_code.claims_request or {}).get("id_token")))
         return result
 
 
