@@ -111,7 +111,7 @@ def test_a_wrong_password_downloads_nothing_and_is_said_in_the_pages_language(ap
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "Content-Disposition" not in response.headers
     assert 'id="data_current_password-error"' in browser.text
-    assert "Nykyinen salasanasi on väärin." in browser.text
+    assert "Nykyinen salasanasi on väärin." in browser.text and ">Lataa tietosi</button>" in browser.text
     [refused] = _exports()
     assert (refused.result, refused.details["reason"]) == ("failure", "wrong_password")
 
