@@ -128,6 +128,19 @@ def test_the_download_is_audited_as_the_persons_own(app, user):
             "client_id": None} == {k: v for k, v in again["audit_events"][-1].items() if k != "at"}
 
 
+def test_an_account_without_a_password_sets_one_first(app, user):
+    """As for deleting it: a session alone, perhaps a stolen one, is not enough."""
+    browser = signed_in(app, user)
+    user.password_hash = None  # as an account made by identifying with a bank
+    db.session.commit()
+    response = _download(browser, "")
+    assert response.status_code == 400 and "Content-Disposition" not in response.headers
+    assert "Your account has no password yet, and this change needs one." in browser.text
+    assert "current_password" not in browser.form("/account/data")["fields"]
+    [refused] = _exports()
+    assert (refused.result, refused.details["reason"]) == ("failure", "no_password")
+
+
 def test_a_download_without_the_forms_csrf_token_is_refused(app, user):
     browser = signed_in(app, user)
     response = browser.client.post("/account/data", data={"current_password": user.test_password})
@@ -150,7 +163,7 @@ def test_the_download_asks_to_sign_in_first(app, browser):
 
 
 def test_an_operator_prints_the_same_document_for_a_request_by_post(app, runner, user, tmp_path):
-    result = runner.invoke(args=["users", "export", "--email", user.email, "--reason", "kirje 2024-117"])
+    result = runner.invoke(args=["users", "export", "--email", user.email, "--reason", "kirje 2024-117", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["format"] == 1 and data["profile"]["email"] == user.email
