@@ -17,7 +17,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import (AuditEvent, Campaign, CampaignMember, Client, Consent, Identity, KioskPin, LegacyAccount,
-                      LoginSession, Membership, OutboxMail, Passkey, RecoveryCode, ServiceRight, TotpCredential,
+                      LoginSession, OutboxMail, Passkey, RecoveryCode, ServiceRight, TotpCredential,
                       UpstreamLink, UpstreamProvider)
 from . import audit, clock, organisations
 from .audit import Origin
@@ -28,13 +28,13 @@ FORMAT = 1
 def export(identity: Identity, *, origin: Origin, **details) -> str:
     """The document as the file's JSON text, with the export audited (`details` say who
     asked, and why)."""
-    document = build(identity)
+    document = _document(identity)
     audit.record("identity.data_exported", origin=origin, identity=identity, **details)
     db.session.commit()
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def build(identity: Identity) -> dict:
+def _document(identity: Identity) -> dict:
     return {
         "format": FORMAT,
         "issuer": current_app.config["IDP_ISSUER"],
