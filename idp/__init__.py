@@ -123,16 +123,16 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
-    from .web import (account, account_deletion, account_organisation, account_security, campaign, health, kiosk,
-                      legacy_email, locale, login, operator, orgadmin, passkey, passkey_account, pin, recovery, register,
-                      totp, upstream)
+    from .web import (account, account_data, account_deletion, account_organisation, account_security, campaign,
+                      health, kiosk, legacy_email, locale, login, operator, orgadmin, passkey, passkey_account, pin,
+                      recovery, register, totp, upstream)
 
     for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
         if module is not authorize and module is not end_session:
             csrf.exempt(module.bp)
     for module in (health, metrics_endpoint, login, legacy_email, account, account_organisation, account_security,
-                   account_deletion, locale, orgadmin, register, recovery, campaign, operator, totp, passkey,
+                   account_data, account_deletion, locale, orgadmin, register, recovery, campaign, operator, totp, passkey,
                    passkey_account, upstream, kiosk, pin):
         app.register_blueprint(module.bp)
 

@@ -1,4 +1,4 @@
-"""`tunnus users create|grant-operator|reset-second-factors|delete`."""
+"""`tunnus users create|grant-operator|reset-second-factors|delete|export`."""
 from __future__ import annotations
 
 import click
@@ -84,3 +84,24 @@ def delete(email, reason, as_json):
                                    "make someone else an admin there first (tunnus orgs ...)")
     mail.deliver_now(notice)
     emit({**deleted, "deleted": True}, as_json)
+
+
+@group.command("export")
+@click.option("--email", required=True)
+@click.option("--output", type=click.File("w", encoding="utf-8", atomic=True), default="-",
+              help="Write the JSON to this file instead of printing it.")
+@click.option("--reason", default=None, help="Why, for the audit record (e.g. the person's letter and its ticket).")
+@json_option
+def export(email, output, reason, as_json):
+    """Print what Tunnus holds about the person, as the JSON file they can download on
+    their account page: for a request made otherwise (by post, GDPR Art. 15). The output
+    is JSON with or without --json (taken, as by every command that prints data)."""
+    from ..models import Identity
+    from ..services import personal_data
+    from ..services.audit import SYSTEM
+
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    exported = personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason)
+    output.write(exported)

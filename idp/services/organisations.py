@@ -178,14 +178,21 @@ def withdraw_invitation(organisation, invitation: Invitation, *, actor=None, ori
                  member=invitation.email_normalized, role=invitation.role)
 
 
-def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
-    """Turn invitations to this (verified) address into memberships. The caller commits."""
+def invitations_waiting_for(identity) -> list[Invitation]:
+    """Invitations to the person's address still waiting. Until the address is proven
+    theirs, they are not the person's to accept, nor to see."""
     if not identity.email_verified:
         return []
-    accepted = []
-    for invitation in db.session.execute(
+    return list(db.session.execute(
         db.select(Invitation).where(Invitation.email_normalized == identity.email_normalized, *_pending())
-    ).scalars().all():
+        .order_by(Invitation.created_at, Invitation.id)
+    ).scalars())
+
+
+def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
+    """Turn invitations to this (verified) address into memberships. The caller commits."""
+    accepted = []
+    for invitation in invitations_waiting_for(identity):
         organisation = db.session.get(Organisation, invitation.organisation_id)
         # Signing in in two tabs at once accepts it twice: the later sign-in joins what the
         # earlier added.
