@@ -138,15 +138,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    def respond(status: int, title: str, message: str, oauth_error: str, again: bool = False,
-                refresh: int | None = None):
+    def respond(status: int, title: str, message: str, oauth_error: str, again: bool = False):
         """`again`: the page leads back to where the person was (here()), where trying again
-        makes sense, instead of to a new sign-in that would lose the service they came from;
-        after `refresh` seconds it goes there by itself."""
+        makes sense, instead of to a new sign-in that would lose the service they came from.
+        Never by itself after a wait: a page that moves on its own is a time limit nobody
+        was told of (WCAG 2.2.1)."""
         if request.path in JSON_PATHS:
             return jsonify(error=oauth_error, error_description=message), status
-        return render_template("error.html", title=title, message=message, again=here() if again else None,
-                               refresh=refresh), status
+        return render_template("error.html", title=title, message=message, again=here() if again else None), status
 
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
@@ -161,7 +160,7 @@ def _register_errors(app: Flask) -> None:
         status = error.code or 500
         if status == 429:
             wait = getattr(error, "retry_after", None) or _retry_after()
-            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=True, refresh=wait)
+            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=True)
             return body, status, {"Retry-After": str(wait)}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
