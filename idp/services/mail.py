@@ -112,13 +112,15 @@ def _running_campaigns() -> list:
 
 
 def _sent_last_minute(campaign_id: int) -> int:
-    """Mails of the campaign that left in the last minute, and those being sent now."""
+    """Mails of the campaign that left (or were logged) in the last minute, and those being
+    sent now."""
     # Those that left are counted on the members (the sender marks each one reached): a far
     # smaller table to scan than the outbox with every message's text. Only the few being
     # sent are counted in the outbox.
+    since = clock.now() - dt.timedelta(minutes=1)
     return db.session.execute(
         db.select(db.func.count()).where(CampaignMember.campaign_id == campaign_id,
-                                         CampaignMember.last_mailed_at > clock.now() - dt.timedelta(minutes=1))
+                                         db.or_(CampaignMember.last_mailed_at > since, CampaignMember.logged_at > since))
     ).scalar_one() + db.session.execute(
         db.select(db.func.count()).where(OutboxMail.campaign_id == campaign_id, OutboxMail.status == SENDING,
                                          OutboxMail.next_attempt_at > clock.now())
@@ -162,9 +164,13 @@ def _send(message: EmailMessage, config) -> Exception | None:
 
 def _record(mail: OutboxMail, error: Exception | None, config) -> None:
     if error is None:
-        mail.status = SENT if config["IDP_SMTP_URL"] else LOGGED
         mail.sent_at, mail.last_error = clock.now(), None
-        _note_campaign_member(mail, last_mailed_at=mail.sent_at)
+        if config["IDP_SMTP_URL"]:
+            mail.status = SENT
+            _note_campaign_member(mail, last_mailed_at=mail.sent_at)
+        else:
+            mail.status = LOGGED
+            _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
         mail.status, mail.last_error = FAILED, str(error)[:500]
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
