@@ -35,12 +35,13 @@ def create_app(config: dict | None = None) -> Flask:
     secure = values["IDP_SECURE_COOKIES"]
     if secure is None:
         secure = values["IDP_ISSUER"].startswith("https://")
+    secret_keys = settings.secret_keys(values)
     app.config.update(
-        SECRET_KEY=values["IDP_SECRET_KEY"],
-        SECRET_KEY_FALLBACKS=list(values["IDP_SECRET_KEY_FALLBACKS"] or []),
+        SECRET_KEY=secret_keys[0],
+        SECRET_KEY_FALLBACKS=secret_keys[1:],
         # itsdangerous signs with the last key and accepts any: a form open across a key
         # change still posts.
-        WTF_CSRF_SECRET_KEY=[*(values["IDP_SECRET_KEY_FALLBACKS"] or []), values["IDP_SECRET_KEY"]],
+        WTF_CSRF_SECRET_KEY=secret_keys[::-1],
         # Flask-WTF refuses an https post without a same-origin Referer; every page says
         # Referrer-Policy: no-referrer (no flow id leaks to other sites), so browsers send
         # none. The token, tied to the session's __Host- SameSite=Lax cookie, is the check.

@@ -114,6 +114,12 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     return values
 
 
+def secret_keys(values) -> list[str]:
+    """IDP_SECRET_KEY, then its fallbacks: anything new is made with the first, any is
+    accepted, so the key can change without voiding what the earlier one signed."""
+    return [values["IDP_SECRET_KEY"], *(values["IDP_SECRET_KEY_FALLBACKS"] or [])]
+
+
 def _instance_secret(instance: Path) -> str:
     """A per-installation random key kept in instance/ so restarts keep sessions."""
     import secrets

@@ -16,6 +16,7 @@ from ..services.campaigns import progress, targeting
 from .output import emit, json_option
 
 group = click.Group("campaigns", help="Password change campaigns.")
+NOT_SENT = "  not sent: no SMTP configured (IDP_SMTP_URL), only written to the log"
 
 
 def _when(_ctx, _param, value: str | None) -> dt.datetime | None:
@@ -112,7 +113,8 @@ def status(campaign_id, daily, as_json):
     if daily:
         data["daily"] = progress.daily(campaign)
     lines = [f"{campaign.id} {campaign.name} [{campaign.status}] {campaign.target}"]
-    lines += [f"  {state:<17}{count}" for state, count in data["counts"].items()]
+    lines += [f"  {state:<17}{count}" + (NOT_SENT if state == "logged" and count else "")
+              for state, count in data["counts"].items()]
     for entry in data.get("daily", []):
         lines.append("  " + entry["day"] + "  " + " ".join(f"{k}={v}" for k, v in entry.items() if k != "day"))
     emit(data, as_json, "\n".join(lines))

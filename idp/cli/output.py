@@ -8,6 +8,7 @@ import time
 import click
 
 from ..extensions import DATABASE_UNAVAILABLE, db
+from ..services import stopping
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,15 @@ def deliver_rounds(deliver_due, pending_count, loop: bool, interval: float, as_j
 
     A loop outlives the database going away: the round is given up with a warning (what it
     had not committed is done again) and the next one tries again, so nothing waits for a
-    restart of the loop."""
+    restart of the loop. Ctrl-C or SIGTERM ends it without a row left in hand (stopping)."""
+    with stopping.on_signals():
+        try:
+            _rounds(deliver_due, pending_count, loop, interval, as_json)
+        except stopping.Stopped:
+            click.echo("stopped; nothing left in hand", err=True)
+
+
+def _rounds(deliver_due, pending_count, loop: bool, interval: float, as_json: bool) -> None:
     while True:
         if not loop:
             emit({**deliver_due(), "still_pending": pending_count()}, as_json)
@@ -39,4 +48,5 @@ def deliver_rounds(deliver_due, pending_count, loop: bool, interval: float, as_j
         else:
             if any(counts.values()):
                 click.echo(", ".join(f"{outcome} {n}" for outcome, n in counts.items()))
-        time.sleep(interval)
+        with stopping.interruptible():
+            time.sleep(interval)

@@ -38,6 +38,9 @@ class CampaignMember(db.Model):
     password_changed_at = db.Column(db.DateTime)
     completed_at = db.Column(db.DateTime, index=True)
     last_mailed_at = db.Column(db.DateTime)
+    # Without IDP_SMTP_URL a mail is only written to the log: it reached nobody, so it is
+    # recorded apart from last_mailed_at (a mail server took it).
+    logged_at = db.Column(db.DateTime)
     link_opened_at = db.Column(db.DateTime)
     reminders_sent = db.Column(db.Integer, nullable=False, default=0)
     snoozed_at = db.Column(db.DateTime)

@@ -25,7 +25,7 @@ from joserfc import jwt
 
 from ..extensions import db
 from ..models import Client, Identity, LogoutNotification, Token
-from . import audit, clock, leases
+from . import audit, clock, leases, stopping
 from .leases import FAILED, PENDING
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,8 @@ def _deliver(which, limit: int | None = None) -> dict:
         uri = client.backchannel_logout_uri
         token = logout_token(client, notification) if uri else None
         db.session.commit()
-        error = _send(uri, token)
+        with leases.in_hand(LogoutNotification, notification_id):
+            error = _send(uri, token)
         notification = db.session.get(LogoutNotification, notification_id)
         _record(notification, error)
         counts[notification.status] += 1
@@ -169,7 +170,8 @@ def _send(uri: str | None, token: str | None) -> Exception | None:
     if not uri:
         return PermanentFailure("the client no longer has a backchannel_logout_uri")
     try:
-        _post(uri, token, current_app.config["IDP_BACKCHANNEL_TIMEOUT"])
+        with stopping.interruptible():
+            _post(uri, token, current_app.config["IDP_BACKCHANNEL_TIMEOUT"])
     except ValueError as error:  # a URI that cannot be sent to (a host IDNA refuses, ...)
         return PermanentFailure(f"the backchannel_logout_uri cannot be used: {error}")
     except Exception as error:  # the network, the service, or its answer: try again later

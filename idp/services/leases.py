@@ -9,14 +9,16 @@ connection is held, while the network answers.
 
 A sender that dies between the call and recording it leaves the row SENDING: once the lease
 ends the row is due again and is sent again. That is at least once, and only for the row
-the sender had in hand.
+the sender had in hand. A sender stopped (Ctrl-C, SIGTERM) during the call gives the row
+back instead (in_hand), so nobody waits for the lease to end.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from ..extensions import db
-from . import clock
+from . import clock, stopping
 
 PENDING, SENDING, FAILED = "pending", "sending", "failed"
 
@@ -29,12 +31,28 @@ def due(model, now: dt.datetime):
 def claim(model, row_id: int, seconds: float) -> bool:
     """Take the row for `seconds` if it is still due; the caller commits before the network call.
 
-    Conditional, as two senders may both have read the row as due (SQLite has no row locks)."""
+    Conditional, as two senders may both have read the row as due (SQLite has no row locks).
+    A sender told to stop takes no more."""
+    stopping.check()
     now = clock.now()
     return bool(db.session.execute(
         db.update(model).where(model.id == row_id, due(model, now))
         .values(status=SENDING, attempts=model.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=seconds))
     ).rowcount)
+
+
+@contextlib.contextmanager
+def in_hand(model, row_id: int):
+    """The network call for a claimed row. Stopped during it, the sender gives the row back:
+    due at once, the attempt not counted. The lease outlasts the call, so the row is still
+    this sender's to give."""
+    try:
+        yield
+    except stopping.Stopped:
+        db.session.execute(db.update(model).where(model.id == row_id, model.status == SENDING)
+                           .values(status=PENDING, attempts=model.attempts - 1, next_attempt_at=clock.now()))
+        db.session.commit()
+        raise
 
 
 def retry_later(row, error: Exception, max_attempts: int, first_delay: int) -> None:

@@ -7,6 +7,7 @@ all, so the embedded setup can be followed by hand.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import smtplib
@@ -22,7 +23,7 @@ from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
-from . import clock, leases
+from . import clock, leases, stopping
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,15 @@ def _running_campaigns() -> list:
 
 
 def _sent_last_minute(campaign_id: int) -> int:
-    """Mails of the campaign that left in the last minute, and those being sent now."""
+    """Mails of the campaign that left (or were logged) in the last minute, and those being
+    sent now."""
     # Those that left are counted on the members (the sender marks each one reached): a far
     # smaller table to scan than the outbox with every message's text. Only the few being
     # sent are counted in the outbox.
+    since = clock.now() - dt.timedelta(minutes=1)
     return db.session.execute(
         db.select(db.func.count()).where(CampaignMember.campaign_id == campaign_id,
-                                         CampaignMember.last_mailed_at > clock.now() - dt.timedelta(minutes=1))
+                                         db.or_(CampaignMember.last_mailed_at > since, CampaignMember.logged_at > since))
     ).scalar_one() + db.session.execute(
         db.select(db.func.count()).where(OutboxMail.campaign_id == campaign_id, OutboxMail.status == SENDING,
                                          OutboxMail.next_attempt_at > clock.now())
@@ -142,7 +145,8 @@ def _deliver(mail: OutboxMail) -> None:
     config = current_app.config
     message = _message(mail, config["IDP_MAIL_FROM"])
     db.session.commit()
-    error = _send(message, config)
+    with leases.in_hand(OutboxMail, mail.id):
+        error = _send(message, config)
     _record(mail, error, config)
     db.session.commit()
 
@@ -162,9 +166,13 @@ def _send(message: EmailMessage, config) -> Exception | None:
 
 def _record(mail: OutboxMail, error: Exception | None, config) -> None:
     if error is None:
-        mail.status = SENT if config["IDP_SMTP_URL"] else LOGGED
         mail.sent_at, mail.last_error = clock.now(), None
-        _note_campaign_member(mail, last_mailed_at=mail.sent_at)
+        if config["IDP_SMTP_URL"]:
+            mail.status = SENT
+            _note_campaign_member(mail, last_mailed_at=mail.sent_at)
+        else:
+            mail.status = LOGGED
+            _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
         mail.status, mail.last_error = FAILED, str(error)[:500]
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
@@ -197,23 +205,37 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
 def _send_smtp(message: EmailMessage, config) -> None:
     url = urlsplit(config["IDP_SMTP_URL"])
     timeout = config["IDP_MAIL_TIMEOUT"]
-    if url.scheme == "smtps":
-        server = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout, context=ssl.create_default_context())
-    else:
-        server = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
-    with server:
-        if url.scheme == "smtp+starttls":
-            server.starttls(context=ssl.create_default_context())
-        if url.username:
-            server.login(unquote(url.username), unquote(url.password or ""))
-        try:
-            server.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _ in error.recipients.values()]
-            if all(500 <= code < 600 for code in codes):
-                raise PermanentFailure(str(error.recipients)) from error
-            raise
-        except smtplib.SMTPResponseException as error:
-            if 500 <= error.smtp_code < 600:
-                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
-            raise
+    server = None
+    try:
+        with stopping.interruptible():
+            if url.scheme == "smtps":
+                server = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout,
+                                          context=ssl.create_default_context())
+            else:
+                server = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
+            if url.scheme == "smtp+starttls":
+                server.starttls(context=ssl.create_default_context())
+            if url.username:
+                server.login(unquote(url.username), unquote(url.password or ""))
+            _hand_over(server, message)
+        # The server has the mail: a stop now only cuts the goodbye short, the mail is recorded
+        # as sent first; nor may a failed goodbye have it sent again.
+        with stopping.cut_short(), contextlib.suppress(OSError, smtplib.SMTPException):
+            server.quit()
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
+    try:
+        server.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        if all(500 <= code < 600 for code in codes):
+            raise PermanentFailure(str(error.recipients)) from error
+        raise
+    except smtplib.SMTPResponseException as error:
+        if 500 <= error.smtp_code < 600:
+            raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+        raise

@@ -72,9 +72,17 @@ def membership(organisation, identity) -> Membership | None:
     ).scalar_one_or_none()
 
 
-def is_admin(organisation, identity) -> bool:
-    found = membership(organisation, identity)
-    return found is not None and found.role == ADMIN
+def is_admin(organisation, identity, *, for_change: bool = False) -> bool:
+    """for_change: the person is about to change the organisation as its admin. The
+    organisation's row is locked first (until the commit), as demoting or removing an
+    admin locks it (_guard_last_admin): an admin demoted by another at the same moment is
+    then seen demoted, never let through on a check made just before."""
+    if for_change:
+        _lock(organisation)
+    # The role as committed now, not as an object loaded earlier in the session remembers it.
+    role = db.session.execute(db.select(Membership.role).filter_by(
+        organisation_id=organisation.id, identity_id=identity.id)).scalar_one_or_none()
+    return role == ADMIN
 
 
 def members(organisation) -> list[Membership]:
@@ -341,13 +349,18 @@ def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -
     # Two admins demoting or removing each other at once would each count the other still
     # there and both go ahead (write skew under READ COMMITTED). The organisation's row lock
     # makes such changes take turns: the later one counts after the earlier committed.
-    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
+    _lock(organisation)
     admins, members = db.session.execute(
         db.select(db.func.count(Membership.id).filter(Membership.role == ADMIN), db.func.count(Membership.id))
         .where(Membership.organisation_id == organisation.id, Membership.id != member.id)
     ).one()
     if admins == 0 and (members > 0 or not leaving):
         raise LastAdmin()
+
+
+def _lock(organisation) -> None:
+    """Until the commit, on PostgreSQL (SQLite lets one writer in at a time anyway)."""
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
 
 
 def _revoke_tokens(identity_id: int, organisation_id: int, client_id: int | None) -> None:

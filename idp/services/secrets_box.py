@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from .. import config as settings
+
 TOTP = b"tunnus totp"
 RECOVERY_CODES = b"tunnus recovery codes"
 UPSTREAM_CLIENT_SECRET = b"tunnus upstream client secret"
@@ -29,8 +31,7 @@ class Unreadable(Exception):
 
 def secret_keys() -> list[bytes]:
     """The application secret, then its fallbacks: write with the first, accept any."""
-    config = current_app.config
-    return [key.encode() for key in (config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"])]
+    return [key.encode() for key in settings.secret_keys(current_app.config)]
 
 
 def derive_keys(info: bytes) -> list[bytes]:

@@ -17,10 +17,10 @@ from .browser import origin
 bp = Blueprint("operator", __name__)
 
 LABELS = {"targeted": _l("Targeted"), "mailed": _l("Mailed"), "delivered": _l("Delivered"),
-          "bounced": _l("Bounced"), "link_opened": _l("Link opened"), "email_verified": _l("Email verified"),
+          "bounced": _l("Bounced"), "logged": _l("Logged, not sent"), "link_opened": _l("Link opened"), "email_verified": _l("Email verified"),
           "password_changed": _l("Password changed"), "completed": _l("Completed")}
 COLOURS = {"targeted": "#5b6475", "mailed": "#7a5cad", "delivered": "#0b5cad", "bounced": "#b3261e",
-           "link_opened": "#c77700", "email_verified": "#00838f", "password_changed": "#2e7d32",
+           "logged": "#8a8f99", "link_opened": "#c77700", "email_verified": "#00838f", "password_changed": "#2e7d32",
            "completed": "#1b5e20"}
 PAGE = 100
 BAR, GAP, BAR_WIDTH = 22, 10, 420

@@ -20,10 +20,10 @@ def _signed_in():
     return identity
 
 
-def _as_admin(org_id):
+def _as_admin(org_id, for_change=False):
     identity = _signed_in()
     organisation = organisations.get(org_id)
-    if not organisations.is_admin(organisation, identity):
+    if not organisations.is_admin(organisation, identity, for_change=for_change):
         abort(403)
     return organisation, identity
 
@@ -66,8 +66,9 @@ def show(org_id, message=None, error=None, status=200, invite=None):
 
 def _change(org_id, action, done_message, invite=None):
     """Run one admin change in a transaction and show the page with its outcome. `invite`:
-    the invitation form as posted, shown again as typed with its error next to it."""
-    organisation, identity = _as_admin(org_id)
+    the invitation form as posted, shown again as typed with its error next to it.
+    Every admin change comes this way, so each is checked under the organisation's lock."""
+    organisation, identity = _as_admin(org_id, for_change=True)
     try:
         action(organisation, identity)
         outgoing = mail.written()

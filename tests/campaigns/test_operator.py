@@ -65,6 +65,27 @@ def test_operator_sees_funnel_daily_chart_and_pending_list(app, runner, mailbox)
     assert db.session.execute(db.select(AuditEvent).filter_by(event="campaign.pending_exported")).scalar_one()
 
 
+def test_mail_only_logged_without_smtp_is_shown_as_not_sent(app, runner, mailbox):
+    """Without IDP_SMTP_URL the sender writes each mail to the log: nobody received it,
+    so neither the status command nor the page may count it as delivered."""
+    app.config["IDP_SMTP_URL"] = None
+    person("h0@example.fi")
+    person("h1@example.fi")
+    campaign_id = started(runner, "all")
+    operaattori = person("operaattori@example.fi")  # not asked: came after the start
+    cli(runner, "users", "grant-operator", "--email", operaattori.email)
+    deliver()
+
+    text = runner.invoke(args=["campaigns", "status", str(campaign_id)]).output
+    assert "  delivered        0\n" in text and "  mailed           0\n" in text
+    assert "  logged           2  not sent: no SMTP configured (IDP_SMTP_URL), only written to the log" in text
+    page = signed_in(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}").get_data(as_text=True)
+    assert '<td data-state="delivered">0</td>' in page and '<td data-state="logged">2</td>' in page
+    assert ("Mail to 2 people was only written to the log, not sent: no SMTP server is configured "
+            "(IDP_SMTP_URL).") in page
+    assert "Logged, not sent: no SMTP configured" in page and "Mailed " not in page
+
+
 def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
     person("ilkea@example.fi", "=HYPERLINK(\"http://evil\")")
     campaign_id = started(runner, "all")

@@ -27,7 +27,7 @@ def test_operator_page_draws_the_funnel_and_daily_charts(app, page, live_server,
     expect(page.get_by_role("heading", name="Siirto Tunnukseen")).to_be_visible()
     funnel = page.get_by_test_id("funnel-chart")
     expect(funnel).to_be_visible()
-    expect(funnel.locator("rect.bar")).to_have_count(8)
+    expect(funnel.locator("rect.bar")).to_have_count(9)
     widths = {state: funnel.locator(f'[data-state="{state}"] rect.bar').bounding_box()["width"]
               for state in ("targeted", "delivered", "completed", "bounced")}
     assert widths["targeted"] == widths["delivered"] > widths["completed"] > 0 and widths["bounced"] == 0

@@ -12,8 +12,6 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 from joserfc import jwt
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from idp.extensions import db
 from idp.models import AuditEvent, LoginSession, LogoutNotification
@@ -21,41 +19,10 @@ from idp.services import backchannel, clients, clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
 from tests.support.kiosk import building, pin_login, resident
+from tests.support.logout_receiver import LogoutReceiver
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class LogoutReceiver:
-    """A relying service's back-channel logout endpoint on a real port. It records every
-    POST and answers with the next of `statuses` (then 200), after `delay` seconds."""
-
-    def __init__(self, statuses=(), delay=0.0, on_post=None):
-        self.statuses = list(statuses)
-        self.delay = delay
-        self.on_post = on_post  # called as each POST arrives, before it is answered
-        self.received: list[dict] = []
-        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/backchannel-logout"
-
-    @Request.application
-    def _app(self, request):
-        self.received.append({"form": request.form.to_dict(), "content_type": request.content_type})
-        if self.on_post:
-            self.on_post()
-        time.sleep(self.delay)
-        return Response("", status=self.statuses.pop(0) if self.statuses else 200)
-
-    def tokens(self) -> list[str]:
-        return [hit["form"]["logout_token"] for hit in self.received]
-
-    def stop(self):
-        self.server.shutdown()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) that keeps what it receives, for reading mails in tests."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -58,14 +59,28 @@ class Mailbox:
         return matching[0]
 
 
+class Stalling(Mailbox):
+    """A server that stops answering at one command: MAIL (before it has taken the mail) or
+    QUIT (after). `stuck` is set once a sender waits there."""
+
+    def __init__(self, command: str):
+        super().__init__()
+        self.stuck = threading.Event()
+        setattr(self, f"handle_{command}", self._stall)
+
+    async def _stall(self, *_args):
+        self.stuck.set()
+        await asyncio.sleep(3600)  # until the server is stopped
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def start() -> tuple[Controller, Mailbox]:
-    mailbox = Mailbox()
+def start(mailbox: Mailbox | None = None) -> tuple[Controller, Mailbox]:
+    mailbox = mailbox or Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller, mailbox

@@ -1,5 +1,6 @@
 """Org admin pages: only that organisation's admins manage its members and rights."""
 import re
+import threading
 
 import pytest
 
@@ -10,7 +11,7 @@ from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
-from tests.support.races import at_once, barrier_after, post, race, row_locks
+from tests.support.races import WAIT, at_once, barrier_after, post, race, row_locks
 from tests.support.rp import RelyingParty
 
 
@@ -255,3 +256,50 @@ def test_signing_in_in_two_tabs_at_once_accepts_an_invitation_once(app, company,
     assert [a.status_code for a in answers] == [302, 302]
     db.session.expire_all()
     assert organisations.organisations_with_right(invited, service.client) == [org]
+
+
+@row_locks
+@pytest.mark.parametrize("where,fields,done", [
+    ("/members/{ville}/services/{service}", {"action": "grant"}, "ville@siivous.fi may now use Siivousraportit."),
+    ("/invite", {"email": "uusi@siivous.fi", "role": "member"}, "uusi@siivous.fi was invited as member."),
+    ("/members/{ville}/remove", {}, "ville@siivous.fi was removed."),
+], ids=["grant", "invite", "remove"])
+def test_an_admin_demoted_meanwhile_changes_nothing_after_the_demotion(app, company, service, monkeypatch, where,
+                                                                       fields, done):
+    """Kaisa's change is checked, then Pirjo demotes her: the change must not land after
+    the demotion (the check holds the organisation until Kaisa's change is in)."""
+    org, pirjo, ville = company
+    kaisa = person("kaisa@siivous.fi", "Kaisa")
+    organisations.add_member(org, kaisa.email, ADMIN)
+    db.session.commit()
+    pirjos, kaisas = Browser(app), Browser(app)
+    for browser, identity in ((pirjos, pirjo), (kaisas, kaisa)):
+        _signed_in(browser, identity)
+        browser.get(f"/orgs/{org.id}")
+    ville_id, kaisa_id = (organisations.membership(org, p).id for p in (ville, kaisa))
+    changed_by_kaisa = post(app, kaisas, where.format(ville=ville_id, service=service.client_id), **fields)
+    demote_kaisa = post(app, pirjos, f"/members/{kaisa_id}/role", role="member")
+
+    kaisa_checked, kaisa_demoted = threading.Event(), threading.Event()
+    check = organisations.is_admin
+
+    def checked_then_demoted(organisation, identity, **options):
+        answer = check(organisation, identity, **options)
+        if identity.id == kaisa.id and not kaisa_checked.is_set():
+            kaisa_checked.set()
+            kaisa_demoted.wait(WAIT)  # a check holding the organisation waits this out
+        return answer
+
+    monkeypatch.setattr(organisations, "is_admin", checked_then_demoted)
+    kaisas_change = threading.Thread(target=changed_by_kaisa)
+    kaisas_change.start()
+    assert kaisa_checked.wait(WAIT)
+    assert demote_kaisa().status_code == 200
+    kaisa_demoted.set()
+    kaisas_change.join()
+
+    pirjos.get(f"/orgs/{org.id}")
+    activity = re.search(r'<ul class="plain activity".*?</ul>', pirjos.text, re.S).group(0)
+    assert "kaisa@siivous.fi is now member." in activity and done in activity
+    assert activity.index("kaisa@siivous.fi is now member.") < activity.index(done), \
+        "Kaisa's change landed after she was demoted"  # newest first

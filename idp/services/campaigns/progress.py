@@ -13,11 +13,13 @@ from ...extensions import db
 from ...models import CampaignMember, Identity
 from . import targeting
 
-STATES = ("targeted", "mailed", "delivered", "bounced", "link_opened", "email_verified", "password_changed",
-          "completed")
+STATES = ("targeted", "mailed", "delivered", "bounced", "logged", "link_opened", "email_verified",
+          "password_changed", "completed")
 # State -> the member column recording when it happened to a person. The sender sets
-# last_mailed_at when the mail server accepts a campaign mail, bounced_at when it refuses.
+# last_mailed_at when the mail server accepts a campaign mail, bounced_at when it refuses,
+# logged_at when there is no mail server (IDP_SMTP_URL) and the mail was only logged.
 COLUMNS = {"delivered": CampaignMember.last_mailed_at, "bounced": CampaignMember.bounced_at,
+           "logged": CampaignMember.logged_at,
            "link_opened": CampaignMember.link_opened_at, "email_verified": CampaignMember.email_verified_at,
            "password_changed": CampaignMember.password_changed_at, "completed": CampaignMember.completed_at}
 REQUIREMENT_COLUMNS = {"verify_email": CampaignMember.email_verified_at,
@@ -26,7 +28,8 @@ REQUIREMENT_COLUMNS = {"verify_email": CampaignMember.email_verified_at,
 
 def funnel(campaign) -> dict[str, int]:
     """Counts per state, from one aggregate over the campaign's members. Mailed: the mail
-    server took a mail for the person (delivered) or refused it (bounced)."""
+    server took a mail for the person (delivered) or refused it (bounced); a mail only
+    logged (logged) is neither."""
     left = db.case((db.or_(CampaignMember.last_mailed_at.is_not(None), CampaignMember.bounced_at.is_not(None)), 1))
     row = db.session.execute(
         db.select(db.func.count(), db.func.count(left), *(db.func.count(column) for column in COLUMNS.values()))
@@ -78,7 +81,8 @@ def pending(campaign, search: str | None = None, limit: int | None = None):
     for member, email, name in db.session.execute(query.execution_options(yield_per=2000)):
         yield {"email": email, "name": name, "missing": missing(campaign, member),
                "bounced": member.bounce_reason if member.bounced_at else None,
-               "last_mailed_at": member.last_mailed_at, "reminders_sent": member.reminders_sent,
+               "last_mailed_at": member.last_mailed_at, "logged_at": member.logged_at,
+               "reminders_sent": member.reminders_sent,
                "link_opened_at": member.link_opened_at}
 
 
