@@ -46,6 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
         # Referrer-Policy: no-referrer (no flow id leaks to other sites), so browsers send
         # none. The token, tied to the session's __Host- SameSite=Lax cookie, is the check.
         WTF_CSRF_SSL_STRICT=False,
+        # No hour's limit of its own: a form left open (the account page in a tab over
+        # lunch) still posts what was typed. The token is tied to this browser's session
+        # cookie and ends with it; journeys expire on their own (IDP_FLOW_TTL).
+        WTF_CSRF_TIME_LIMIT=None,
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         # hide_parameters: a logged database error never shows the values it was writing.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
@@ -139,29 +143,29 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    def respond(status: int, title: str, message: str, oauth_error: str, again: bool = False):
-        """`again`: the page leads back to where the person was (here()), where trying again
-        makes sense, instead of to a new sign-in that would lose the service they came from.
-        Never by itself after a wait: a page that moves on its own is a time limit nobody
-        was told of (WCAG 2.2.1)."""
+    def respond(status: int, title: str, message: str, oauth_error: str, again: str | None = None):
+        """`again`: where the page leads back to, usually where the person was (here()),
+        instead of to a new sign-in that would lose the service they came from. Never by
+        itself after a wait: a page that moves on its own is a time limit nobody was told
+        of (WCAG 2.2.1)."""
         if request.path in JSON_PATHS:
             return jsonify(error=oauth_error, error_description=message), status
-        return render_template("error.html", title=title, message=message, again=here() if again else None), status
+        return render_template("error.html", title=title, message=message, again=again), status
 
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
-        return respond(error.status, str(error.title), str(error), "invalid_request")
+        return respond(error.status, str(error.title), str(error), "invalid_request", getattr(error, "again", None))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return respond(400, _("The form expired"), _("The page was open too long or was opened in another window. Please try again."), "invalid_request", again=True)
+        return respond(400, _("The form expired"), _("The page was open too long or was opened in another window. Please try again."), "invalid_request", again=here())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 429:
             wait = getattr(error, "retry_after", None) or _retry_after()
-            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=True)
+            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=here())
             return body, status, {"Retry-After": str(wait)}
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
@@ -176,7 +180,7 @@ def _register_errors(app: Flask) -> None:
         except sa.exc.SQLAlchemyError:
             pass  # the connection is gone; the pool replaces it once the database is back
         g.login_session = None  # the page header would ask the database who is signed in
-        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=True)
+        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=here())
         return body, status, {"Retry-After": "30"}
 
     for unavailable in DATABASE_UNAVAILABLE:

@@ -39,6 +39,10 @@ class FlowExpired(IdpError):
     message = _l("This page was open too long and has expired. Please start again.")
     status = 410
 
+    def __init__(self, again: str | None = None):
+        super().__init__()
+        self.again = again  # where the journey starts anew: the service's own request, when known
+
 
 class InvalidCredentials(IdpError):
     id = "invalid_credentials"

@@ -82,8 +82,13 @@ class Flow:
         if stored is None or stored.kind != cls.KIND or (browser is not None and stored.browser != browser):
             raise NotFound()
         if stored.is_expired():
-            raise FlowExpired()
+            raise FlowExpired(again=cls(stored).started_from())
         return cls(stored)
+
+    def started_from(self) -> str | None:
+        """Where this journey starts anew once it has expired, so that the person is not
+        left at a bare sign-in page that has forgotten the service they came from."""
+        return self.return_to
 
     def transition(self, event: str) -> Enum:
         target = self.MOVES.get((self.state, event))

@@ -8,6 +8,7 @@ would issue another code, counting the same login as fresh again.
 from __future__ import annotations
 
 from enum import Enum
+from urllib.parse import urlencode
 
 from ..errors import FlowExpired
 from ..flows.base import Flow
@@ -35,6 +36,10 @@ class PendingAuthorization(Flow):
         if pending.state is State.ANSWERED:
             raise FlowExpired()
         return pending
+
+    def started_from(self) -> str:
+        # The relying service's request as it came: made again, it is a new pending request.
+        return "/authorize?" + urlencode(self.params)
 
     @property
     def params(self) -> dict:

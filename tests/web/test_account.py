@@ -2,6 +2,7 @@
 (changed only once the new address is proved), devices signed in, services allowed."""
 import datetime as dt
 import re
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -119,6 +120,23 @@ def test_chosen_language_is_used_and_given_to_services_as_locale(app, rp, user):
     assert rp.verify_id_token(tokens["id_token"])["locale"] == "sv"
     assert rp.userinfo(tokens["access_token"]).get_json()["locale"] == "sv"
     assert "locale" in rp.http.get("/.well-known/openid-configuration").get_json()["claims_supported"]
+
+
+def test_a_form_left_open_for_hours_still_saves(app, user, monkeypatch):
+    import flask_wtf.csrf
+
+    class ThreeHoursAgo(flask_wtf.csrf.URLSafeTimedSerializer):
+        def make_signer(self, salt=None):
+            signer = super().make_signer(salt)
+            signer.get_timestamp = lambda: int(time.time()) - 3 * 3600
+            return signer
+
+    browser = _signed_in(app, user)
+    with monkeypatch.context() as patched:
+        patched.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", ThreeHoursAgo)
+        browser.get("/account")  # the page, and its forms' tokens, made three hours ago
+    _save_profile(browser, name="Maija Virtanen")
+    assert browser.page.status_code == 200 and _stored(user).name == "Maija Virtanen"
 
 
 def test_without_profile_scope_there_is_no_locale(app, rp, user):

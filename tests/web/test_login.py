@@ -161,6 +161,25 @@ def test_expired_login_page_says_so(app, browser, user):
     assert "expired" in browser.text
 
 
+def test_a_sign_in_for_a_service_left_open_too_long_starts_again_for_that_service(app, browser, rp, user):
+    browser.get(rp.authorize_url(state="kept-state"))
+    browser.submit("/identify", email=user.email)
+    clock.advance(app.config["IDP_FLOW_TTL"] + 1)  # the person went for coffee at the password step
+
+    browser.submit("/password", password=user.test_password)
+    assert browser.page.status_code == 410 and "expired" in browser.text
+    again = re.search(r'<a href="([^"]+)">Try again</a>', browser.text).group(1)
+    assert again.startswith("/authorize/resume/")
+
+    browser.get(again)  # the service's own request, made anew: no error page on the way
+    assert browser.page.status_code == 200 and 'name="email"' in browser.text
+    sign_in(browser, user.email, user.test_password)
+    if "/authorize/consent/" in browser.text:
+        browser.submit("/authorize/consent/", button=("decision", "allow"))
+    callback = rp.callback_params(browser.url)
+    assert callback["state"] == "kept-state" and rp.redeem(callback["code"]).status_code == 200
+
+
 @pytest.mark.parametrize("return_to", ["//evil.example/x", "/\t/evil.example/x", "/\n/evil.example/x",
                                        "/\r\n/evil.example/x", "/\\evil.example/x", "/ /evil.example/x",
                                        "https://evil.example/x", "https:/evil.example/x", "evil.example/x",

@@ -33,6 +33,7 @@ from authlib.oidc.core.errors import (
 )
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
+from ...errors import FlowExpired
 from ...extensions import csrf, db
 from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
@@ -74,7 +75,13 @@ def authorize():
 
 @bp.route("/authorize/resume/<flow_id>")
 def resume(flow_id):
-    pending = PendingAuthorization.load(flow_id, browser_id())
+    try:
+        pending = PendingAuthorization.load(flow_id, browser_id())
+    except FlowExpired as expired:
+        if expired.again is None:
+            raise
+        # This browser's own request, kept too long: it is made again, not refused.
+        return redirect(expired.again)
     return _authorize(pending.params, pending)
 
 
