@@ -180,6 +180,12 @@ def test_weak_mismatched_and_old_passwords_are_rejected_next_to_the_field(app, b
     assert "This password is one of the most common ones; choose something others would not guess." in browser.text
     assert "The passwords do not match." in browser.text
     assert 'aria-describedby="password-rules password-error"' in browser.text
+    # A screen reader hears the problems as a list inside the alert.
+    assert re.search(r'<div id="password-error" class="error" role="alert"><ul>\s*<li>', browser.text)
+
+    choose_password(browser, "kolme eri sanaa", confirm="kolme eri sanaaa")
+    assert re.search(r'<input id="confirm"[^>]* autofocus', browser.text)  # the field to type again
+    assert not re.search(r'<input id="password"[^>]* autofocus', browser.text)
 
     choose_password(browser, user.test_password)
     assert browser.page.status_code == 400
