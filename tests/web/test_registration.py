@@ -327,6 +327,8 @@ def test_weak_or_mismatched_passwords_say_what_to_change(browser, mailbox, passw
     assert f'aria-describedby="{"password-hint " if field == "password" else ""}{field}-error"' in browser.text
     assert EMAIL in browser.text and NAME in browser.text  # kept; the passwords are not
     assert stored() is None and mailbox.messages == []
+    focused = re.findall(r'<input id="(\w+)"[^>]* autofocus', browser.text)
+    assert focused == [field]  # where the fix is typed
 
 
 @pytest.mark.parametrize("name,message", [
