@@ -51,7 +51,10 @@ def _pin_page(flow: KioskFlow, rejected: pin.PinRejected | None = None):
     resident, status = flow.resident, rejected.status if rejected else 200
     if rejected is None and not pin.usable(pin.credential(resident.identity)):
         rejected = pin.PinRejected("locked")  # said at once, not after a PIN typed in vain
-    return render_template("kiosk/pin.html", flow=flow, resident=resident, rejected=rejected), status
+    config = current_app.config
+    return render_template("kiosk/pin.html", flow=flow, resident=resident, rejected=rejected,
+                           still_there_after=config["IDP_KIOSK_STILL_THERE_AFTER"],
+                           still_there_wait=config["IDP_KIOSK_STILL_THERE_WAIT"]), status
 
 
 @bp.route("/kiosk/<flow_id>/choose", methods=["POST"])
