@@ -129,6 +129,18 @@ def test_an_untouched_pin_page_asks_still_there_before_going_back_to_the_list(ap
     expect(page.get_by_text("Tap your name, then type your PIN.")).to_be_visible()
 
 
+def test_the_language_links_on_the_kiosk_are_big_enough_for_a_finger(app, page, live_server, screen):
+    def measured():
+        return [link.bounding_box() for link in page.get_by_role("navigation", name="Language").get_by_role("link").all()]
+
+    page.goto(live_server + screen.authorize_url())
+    on_the_list = measured()
+    page.get_by_role("button", name="A 12").click()
+    expect(page.get_by_test_id("resident")).to_have_text("A 12")
+    for box in on_the_list + measured():
+        assert box["width"] >= 44 and box["height"] >= 44, box
+
+
 def test_a_resident_sets_the_pin_and_removes_it_on_the_account_page(app, page, live_server):
     house = building()
     kiosk(app, house)
