@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_PIN_MAX_ATTEMPTS", 5, "Wrong kiosk PINs (in all, since the PIN was set) after which PIN login stays off until the person sets a new PIN.", int),
     Setting("IDP_PIN_CHANGE_INTERVAL", 24 * 3600, "Shortest time between two changes of a person's kiosk PIN, in seconds (a locked PIN may be replaced at once).", int),
     Setting("IDP_KIOSK_IDLE_TIMEOUT", 120, "Seconds without use after which a kiosk (PIN) session ends; also the longest life of its access tokens.", int),
+    Setting("IDP_KIOSK_STILL_THERE_AFTER", 45, "Seconds without a touch after which the kiosk's PIN page asks \"Still there?\".", int),
+    Setting("IDP_KIOSK_STILL_THERE_WAIT", 30, "Seconds the question \"Still there?\" waits for an answer before the PIN page goes back to the list of residents (WCAG 2.2.1: at least 20).", int),
     Setting("IDP_PIN_RATE_LIMIT", "30 per minute", "Kiosk PIN attempts per client IP (one kiosk serves a whole building from one address)."),
     Setting("IDP_PIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Kiosk PIN attempts per person, from any IP."),
     Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),

@@ -35,12 +35,13 @@ ASCENDING = "0123456789"
 
 
 class PinRejected(IdpError):
-    """`reason`: wrong, or locked (too many wrong PINs, or no PIN at all any more)."""
+    """`reason`: wrong (`left` tries remain), incomplete (not 4 digits: no try spent), or
+    locked (too many wrong PINs, or no PIN at all any more)."""
     id = "pin_rejected"
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, left: int | None = None):
         super().__init__()
-        self.reason = reason
+        self.reason, self.left = reason, left
         self.status = 423 if reason == "locked" else 401
 
 
@@ -123,6 +124,10 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
     """
     limit = current_app.config["IDP_PIN_MAX_ATTEMPTS"]
     found = credential(identity)
+    pin = ascii_digits(pin or "")
+    if usable(found) and not PIN.fullmatch(pin):
+        # The sign-in key pressed too early: no guess at all, so no try spent on it.
+        raise PinRejected("incomplete")
     claimed = found is not None and db.session.execute(
         db.update(KioskPin)
         .where(KioskPin.id == found.id, KioskPin.locked_at.is_(None), KioskPin.failed_attempts < limit)
@@ -133,8 +138,7 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
         db.session.commit()
         raise PinRejected("locked")
     db.session.refresh(found)
-    pin = ascii_digits(pin or "")
-    if PIN.fullmatch(pin) and passwords.verify(found.pin_hash, pin):
+    if passwords.verify(found.pin_hash, pin):
         db.session.execute(db.update(KioskPin).where(KioskPin.id == found.id)
                            .values(failed_attempts=KioskPin.failed_attempts - 1))
         audit.record("login.pin", origin=origin, identity=identity, client_id=client_id)
@@ -148,4 +152,6 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
         db.session.commit()
         raise PinRejected("locked")
     db.session.commit()
-    raise PinRejected("wrong")
+    # Told at the screen so the resident can stop before PIN sign-in turns off; a guesser
+    # learns only how many of the few tries the PIN allows in all are left, not more tries.
+    raise PinRejected("wrong", left=limit - found.failed_attempts)

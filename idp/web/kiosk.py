@@ -47,11 +47,14 @@ def show(flow_id):
     return _pin_page(flow)
 
 
-def _pin_page(flow: KioskFlow, error: str | None = None, status: int = 200):
-    resident = flow.resident
-    if error is None and not pin.usable(pin.credential(resident.identity)):
-        error = "locked"  # said at once, not after a PIN typed in vain
-    return render_template("kiosk/pin.html", flow=flow, resident=resident, error=error), status
+def _pin_page(flow: KioskFlow, rejected: pin.PinRejected | None = None):
+    resident, status = flow.resident, rejected.status if rejected else 200
+    if rejected is None and not pin.usable(pin.credential(resident.identity)):
+        rejected = pin.PinRejected("locked")  # said at once, not after a PIN typed in vain
+    config = current_app.config
+    return render_template("kiosk/pin.html", flow=flow, resident=resident, rejected=rejected,
+                           still_there_after=config["IDP_KIOSK_STILL_THERE_AFTER"],
+                           still_there_wait=config["IDP_KIOSK_STILL_THERE_WAIT"]), status
 
 
 @bp.route("/kiosk/<flow_id>/choose", methods=["POST"])
@@ -80,6 +83,6 @@ def enter_pin(flow_id):
     try:
         started = flow.submit_pin(request.form.get("pin") or "", origin(), replacing=kiosk_session())
     except pin.PinRejected as rejected:
-        return _pin_page(flow, rejected.reason, rejected.status)
+        return _pin_page(flow, rejected)
     sign_in_kiosk(started)
     return redirect(flow.return_to)

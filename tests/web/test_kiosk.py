@@ -124,6 +124,27 @@ def test_five_wrong_pins_lock_pin_login_until_a_new_pin_is_set(app, screen, a12)
     assert redeem(screen, fresh)["access_token"]
 
 
+def test_a_wrong_pin_says_how_many_tries_are_left(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12, code="1357")
+    assert "The PIN is not correct. 4 tries left." in browser.text
+    for _ in range(2):
+        browser.submit("/pin", pin="1357")
+    assert "The PIN is not correct. 2 tries left." in browser.text
+    in_finnish = Browser(app)
+    pin_login(in_finnish, screen, a12, code="1357", ui_locales="fi")
+    assert "PIN-koodi on väärä. 1 yritys jäljellä." in in_finnish.text
+
+
+def test_the_sign_in_key_tapped_before_four_digits_costs_no_try(app, screen, a12):
+    browser = Browser(app)
+    pin_login(browser, screen, a12, code="48")
+    assert browser.page.status_code == 401 and "Type all 4 digits of your PIN, then tap Sign in." in browser.text
+    assert KioskPin.query.one().failed_attempts == 0 and events("login.pin") == []
+    browser.submit("/pin", pin=PIN)
+    assert "code" in screen.callback_params(browser.url)
+
+
 def test_a_right_pin_does_not_wipe_out_earlier_wrong_ones(app, screen, a12):
     for _ in range(4):
         pin_login(Browser(app), screen, a12, code="1357")
