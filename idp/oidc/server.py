@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
@@ -45,6 +45,14 @@ class Server(FlaskAuthorizationServer):
         super().__init__()
         self.issuer = issuer
         self.keystore = keystore
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        # RFC 6749 §2.3: one authentication method per request. A secret in the body next to
+        # a Basic header would let either one be checked and the other ignored.
+        basic = (request.headers.get("Authorization") or "").lower().startswith("basic ")
+        if basic and ("client_secret" in request.payload.data or "client_assertion" in request.payload.data):
+            raise InvalidRequestError("Use one client authentication method: the header or the body, not both.")
+        return super().authenticate_client(request, methods, endpoint)
 
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):

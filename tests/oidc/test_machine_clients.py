@@ -115,3 +115,13 @@ def test_introspection_requires_client_authentication(browser, rp, user):
     tokens = tokens_for(browser, rp, user)
     response = rp.http.post("/introspect", data={"token": tokens["access_token"]})
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_two_authentication_methods_at_once_are_refused(machine, path):
+    """RFC 6749 §2.3: the header and the body both naming a secret is one method too many."""
+    data = {"grant_type": "client_credentials"} if path == "/token" else {"token": "anything"}
+    response = machine.http.post(path, data={**data, "client_id": machine.client_id, "client_secret": machine.secret},
+                                 headers={"Authorization": "Basic " + base64.b64encode(
+                                     f"{machine.client_id}:{machine.secret}".encode()).decode()})
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
