@@ -1,7 +1,7 @@
 """The account page's organisations: which one this browser acts for, and leaving one."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
@@ -23,13 +23,16 @@ def choose(identity):
     return redirect(url_for("account.home", _anchor="organisations"))
 
 
-@bp.route("/account/organisations/<int:organisation_id>/leave", methods=["POST"])
+@bp.route("/account/organisations/<int:organisation_id>/leave", methods=["GET", "POST"])
 @signed_in
 def leave(identity, organisation_id):
-    """As an admin removing the member would: the tokens issued for acting in it end."""
+    """As an admin removing the member would: the tokens issued for acting in it end. Asks
+    first (WCAG 3.3.4): only an admin's new invitation brings the person back."""
     member = next((m for m in organisations.memberships_of(identity) if m.organisation_id == organisation_id), None)
     if member is None:
         abort(404)
+    if request.form.get("confirmed") != "yes":
+        return render_template("account/leave.html", organisation=member.organisation)
     name = member.organisation.name
     try:
         organisations.remove_member(member.organisation, member, actor=identity, origin=origin())

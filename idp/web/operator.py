@@ -20,8 +20,13 @@ LABELS = {"targeted": _l("Targeted"), "mailed": _l("Mailed"), "delivered": _l("D
           "bounced": _l("Bounced"), "logged": _l("Logged, not sent"), "link_opened": _l("Link opened"), "email_verified": _l("Email verified"),
           "password_changed": _l("Password changed"), "completed": _l("Completed")}
 COLOURS = {"targeted": "#5b6475", "mailed": "#7a5cad", "delivered": "#0b5cad", "bounced": "#b3261e",
-           "logged": "#8a8f99", "link_opened": "#c77700", "email_verified": "#00838f", "password_changed": "#2e7d32",
-           "completed": "#1b5e20"}
+           "logged": "#795548", "link_opened": "#c77700", "email_verified": "#00838f", "password_changed": "#2e7d32",
+           "completed": "#6a1b9a"}
+# Not by colour alone (WCAG 1.4.1): each daily line has its own dash and point marker too,
+# drawn again in the legend. Markers are the <defs> of operator/campaign.html.
+LINE_STYLES = {"delivered": ("8 4", "circle"), "bounced": ("2 3", "square"), "logged": ("1 3", "cross"),
+               "link_opened": ("8 3 2 3", "triangle"), "email_verified": ("14 4", "diamond"),
+               "password_changed": ("4 4", "down"), "completed": ("", "plus")}
 PAGE = 100
 BAR, GAP, BAR_WIDTH = 22, 10, 420
 PLOT_WIDTH, PLOT_HEIGHT, MAX_DAYS = 560, 200, 366
@@ -63,8 +68,9 @@ def daily_lines(days: list[dict], since: dt.date | None = None, until: dt.date |
         values = [by_day.get(day.isoformat(), {}).get(state, 0) for day in span]
         points = [(round(index * step, 1), round(PLOT_HEIGHT - value / top * PLOT_HEIGHT, 1), value)
                   for index, value in enumerate(values)]
-        series.append({"state": state, "label": LABELS[state], "colour": COLOURS[state], "points": points,
-                       "total": sum(values)})
+        dash, marker = LINE_STYLES[state]
+        series.append({"state": state, "label": LABELS[state], "colour": COLOURS[state], "dash": dash,
+                       "marker": marker, "points": points, "total": sum(values)})
     return {"days": [day.isoformat() for day in span], "series": series, "top": top}
 
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Client, Invitation, Membership
+from ..models import Client, Identity, Invitation, Membership
 from ..services import mail, organisations
 from .browser import current_identity, origin
 
@@ -40,6 +40,16 @@ def _invitation(organisation, invitation_id) -> Invitation:
     if found is None:
         abort(404)
     return found
+
+
+def _member_email(member_id) -> str:
+    """Names the member in an outcome message. Read as a value, not as a Membership, so
+    the change itself still loads the member as it always has; it checks the organisation."""
+    email = db.session.scalar(db.select(Identity.email).join(Membership, Membership.identity_id == Identity.id)
+                              .where(Membership.id == member_id))
+    if email is None:
+        abort(404)
+    return email
 
 
 def _services():
@@ -97,10 +107,17 @@ def withdraw(org_id, invitation_id):
         org, _invitation(org, invitation_id), actor=me, origin=origin()), _("The invitation was withdrawn."))
 
 
-@bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["POST"])
+@bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["GET", "POST"])
 def remove(org_id, member_id):
+    """Asks first (WCAG 3.3.4): undoing a removal takes a new invitation and every right again."""
+    if request.form.get("confirmed") != "yes":
+        organisation, _admin = _as_admin(org_id)
+        member, rights = _member(organisation, member_id), organisations.rights(organisation)
+        return render_template("orgadmin/remove.html", organisation=organisation, member=member,
+                               services=[s for s in _services() if (member.id, s.id) in rights])
     return _change(org_id, lambda org, me: organisations.remove_member(
-        org, _member(org, member_id), actor=me, origin=origin()), _("The member was removed."))
+        org, _member(org, member_id), actor=me, origin=origin()),
+        _("%(member)s was removed.", member=_member_email(member_id)))
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/role", methods=["POST"])
@@ -115,6 +132,9 @@ def service_right(org_id, member_id, client_id):
     client = Client.by_client_id(client_id)
     if client is None:
         abort(404)
-    change = organisations.grant if request.form.get("action") == "grant" else organisations.revoke
+    granting = request.form.get("action") == "grant"
+    change = organisations.grant if granting else organisations.revoke
+    names = {"member": _member_email(member_id), "service": client.name}
     return _change(org_id, lambda org, me: change(org, _member(org, member_id), client, actor=me, origin=origin()),
-                   _("The service access was updated."))
+                   _("%(member)s may now use %(service)s.", **names) if granting
+                   else _("%(member)s may no longer use %(service)s.", **names))

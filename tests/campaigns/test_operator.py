@@ -2,10 +2,14 @@
 pending list with search and CSV export."""
 import csv
 import io
+import itertools
+import math
 import re
 
 from idp.extensions import db
 from idp.models import AuditEvent
+from idp.services.campaigns import progress
+from idp.web.operator import COLOURS, LINE_STYLES
 from tests.support.browser import Browser
 from tests.support.journeys import signed_in
 
@@ -99,3 +103,21 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
 def test_grant_operator_needs_an_existing_identity(app, runner):
     result = runner.invoke(args=["users", "grant-operator", "--email", "ei@example.fi"])
     assert result.exit_code != 0 and "No identity" in result.output
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB colour, so distances are as the eye sees them."""
+    linear = [(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+              for c in (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))]
+    xyz = [sum(w * c for w, c in zip(row, linear)) / white for row, white in
+           (((0.4124, 0.3576, 0.1805), 0.95047), ((0.2126, 0.7152, 0.0722), 1.0), ((0.0193, 0.1192, 0.9505), 1.08883))]
+    x, y, z = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * y - 16, 500 * (x - y), 200 * (y - z)
+
+
+def test_daily_lines_differ_in_dash_and_marker_and_clearly_in_colour():
+    """WCAG 1.4.1: no line is told apart by colour alone, and no two colours are near alike
+    (a CIE76 distance under about 30 is hard to tell at a line's width)."""
+    states = list(progress.COLUMNS)
+    assert len({LINE_STYLES[s][0] for s in states}) == len({LINE_STYLES[s][1] for s in states}) == len(states)
+    assert min(math.dist(_lab(COLOURS[a]), _lab(COLOURS[b])) for a, b in itertools.combinations(states, 2)) > 30

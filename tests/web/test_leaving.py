@@ -91,14 +91,28 @@ def test_a_member_leaves_an_organisation_from_the_account_page(app, user):
     browser = signed_in(app, user)
     browser.get("/account")
     browser.submit(f"/account/organisations/{org.id}/leave")
+    assert "<h1>Leave Siivous Oy?</h1>" in browser.text and organisations.membership(org, user) is not None
+    assert 'href="/account#organisations">Cancel</a>' in browser.text
+    browser.submit(f"/account/organisations/{org.id}/leave")
     assert "You left Siivous Oy." in browser.text and "Leave Siivous Oy" not in browser.text
     assert organisations.membership(org, user) is None
+
+
+def test_leaving_posted_without_the_answer_only_asks(app, user):
+    """A page loaded before leaving asked first still posts at once: it is asked, too."""
+    org = organisation("Siivous Oy", "0737546-2", person("kollega@siivous.fi"), members=[user])
+    browser = signed_in(app, user)
+    browser.get("/account")
+    token = browser.form("/account/profile")["fields"]["csrf_token"]
+    browser.client.post(f"/account/organisations/{org.id}/leave", data={"csrf_token": token})
+    assert organisations.membership(org, user) is not None
 
 
 def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
     org = organisation("Siivous Oy", "0737546-2", user, members=[person("kollega@siivous.fi")])
     browser = signed_in(app, user)
     browser.get("/account")
+    browser.submit(f"/account/organisations/{org.id}/leave")
     browser.submit(f"/account/organisations/{org.id}/leave")
     assert "An organisation must always have an admin. Make someone else an admin first." in browser.text
     assert organisations.membership(org, user) is not None
@@ -141,5 +155,6 @@ def test_the_only_member_may_leave_the_organisation(app, user):
     alone = organisation("Toiminimi Meikäläinen", "0737546-2", user)
     browser = signed_in(app, user)
     browser.get("/account")
+    browser.submit(f"/account/organisations/{alone.id}/leave")
     browser.submit(f"/account/organisations/{alone.id}/leave")
     assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []

@@ -42,20 +42,62 @@ def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
     assert browser.page.status_code == 200 and "Siivousraportit" in browser.text and "ville@siivous.fi" in browser.text
     member_id = organisations.membership(org, worker).id
     browser.submit(f"/members/{member_id}/services/{service.client_id}", button=("action", "grant"))
-    assert "The service access was updated." in browser.text
     assert organisations.organisations_with_right(worker, service.client) == [org]
     assert "ville@siivous.fi may now use Siivousraportit." in browser.text  # shown in the activity list
 
 
-def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
+def test_a_changed_right_is_named_and_the_page_returns_to_its_row(browser, company, service):
     org, admin, worker = company
-    organisations.grant(org, organisations.membership(org, worker), service.client)
-    from idp.extensions import db
-
-    db.session.commit()
     _signed_in(browser, admin)
     browser.get(f"/orgs/{org.id}")
     member_id = organisations.membership(org, worker).id
+    change = browser.form(f"/members/{member_id}/services/{service.client_id}")["action"]
+    assert change.endswith(f"#member-{member_id}") and f'<tr id="member-{member_id}">' in browser.text
+    assert browser.form(f"/members/{member_id}/role")["action"].endswith(f"#member-{member_id}")
+    browser.submit(change, button=("action", "grant"))
+    assert '<p class="notice" role="status">ville@siivous.fi may now use Siivousraportit.</p>' in browser.text
+    browser.submit(change, button=("action", "revoke"))
+    assert '<p class="notice" role="status">ville@siivous.fi may no longer use Siivousraportit.</p>' in browser.text
+
+
+def _admin_on_the_page_worker_allowed(browser, company, service) -> int:
+    """The worker may use the service; the admin has the page open. The worker's member id."""
+    org, admin, worker = company
+    organisations.grant(org, organisations.membership(org, worker), service.client)
+    db.session.commit()
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    return organisations.membership(org, worker).id
+
+
+def test_removing_a_member_asks_first_and_names_what_ends(browser, company, service):
+    org, _, worker = company
+    member_id = _admin_on_the_page_worker_allowed(browser, company, service)
+    browser.submit(f"/members/{member_id}/remove")
+    assert "<h1>Remove Ville (ville@siivous.fi) from Siivous Oy?</h1>" in browser.text
+    assert "their access to 1 service ends:" in browser.text and "<li>Siivousraportit</li>" in browser.text
+    assert f'href="/orgs/{org.id}#member-{member_id}">Cancel</a>' in browser.text
+    assert organisations.membership(org, worker) is not None
+
+    browser.submit(f"/members/{member_id}/remove")
+    assert '<p class="notice" role="status">ville@siivous.fi was removed.</p>' in browser.text
+    assert organisations.membership(org, worker) is None
+
+
+def test_a_removal_posted_without_the_answer_only_asks(browser, company):
+    """A page loaded before removing asked first still posts at once: it is asked, too."""
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, worker).id
+    browser.client.post(f"/orgs/{org.id}/members/{member_id}/remove",
+                        data={"csrf_token": browser.form("/invite")["fields"]["csrf_token"]})
+    assert organisations.membership(org, worker) is not None
+
+
+def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
+    org, _, worker = company
+    member_id = _admin_on_the_page_worker_allowed(browser, company, service)
     browser.submit(f"/members/{member_id}/services/{service.client_id}", button=("action", "revoke"))
     assert organisations.organisations_with_right(worker, service.client) == []
 
@@ -204,9 +246,9 @@ def test_two_admins_demoting_or_removing_each_other_at_once_leave_an_admin(app, 
     db.session.commit()
     first_id, second_id = (organisations.membership(org, p).id for p in (first, second))
     browsers = [Browser(app), Browser(app)]
-    for browser, identity in zip(browsers, (first, second)):
+    for browser, identity, other_id in zip(browsers, (first, second), (second_id, first_id)):
         _signed_in(browser, identity)
-        browser.get(f"/orgs/{org.id}")
+        browser.get(f"/orgs/{org.id}/members/{other_id}/remove" if change == "remove" else f"/orgs/{org.id}")
     barrier_after(monkeypatch, organisations, "_guard_last_admin")
     answers = at_once(post(app, browsers[0], f"/members/{second_id}/{change}", **fields),
                       post(app, browsers[1], f"/members/{first_id}/{change}", **fields))
@@ -225,7 +267,7 @@ def test_a_double_clicked_grant_shows_the_page_as_one_click_does(app, browser, c
     member_id = organisations.membership(org, worker).id
     answers = race(app, browser, f"/members/{member_id}/services/{service.client_id}", action="grant")
     assert [a.status_code for a in answers] == [200, 200]
-    assert all("The service access was updated." in a.get_data(as_text=True) for a in answers)
+    assert all("ville@siivous.fi may now use Siivousraportit." in a.get_data(as_text=True) for a in answers)
     assert organisations.organisations_with_right(worker, service.client) == [org]
 
 
