@@ -18,6 +18,7 @@ from ..flows.email_change import EmailChangeFlow, State
 from ..services import account, organisations
 from ..services.account import FormRejected
 from . import remembered_email
+from .account_notice import back_to
 from .browser import browser_id, current_identity, current_session, origin
 from .locale import remember_choice
 
@@ -87,10 +88,9 @@ def profile(identity):
         return render_home(identity, errors=rejected.problems, form=form.to_dict(), status=400)
     session["locale"] = identity.locale
     refresh()  # the confirmation below is already in the newly chosen language
-    flash(_("Your details were saved."))
     # Also this browser's latest choice: an older pick with the FI / SV / EN links must not
     # win over it at the next sign-in.
-    return remember_choice(redirect(url_for("account.home", _anchor="profile")), identity.locale)
+    return remember_choice(back_to("profile", _("Your details were saved.")), identity.locale)
 
 
 @bp.route("/account/email", methods=["POST"])
@@ -131,8 +131,7 @@ def email_code(identity, flow_id):
         return render_template("account/email_code.html", flow=flow, identity=identity,
                                errors=rejected.problems), 400
     remembered_email.moved(old_email, flow.new_email)
-    flash(_("Your sign-in email address is now %(email)s.", email=flow.new_email))
-    return redirect(url_for("account.home"))
+    return back_to("email", _("Your sign-in email address is now %(email)s.", email=flow.new_email))
 
 
 @bp.route("/account/email/<flow_id>/confirm/<token>", methods=["GET", "POST"])

@@ -1,13 +1,14 @@
 """The account page's organisations: which one this browser acts for, and leaving one."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..services import organisations
 from ..services.organisations import LastAdmin
 from .account import signed_in
+from .account_notice import back_to
 from .browser import current_session, origin
 
 bp = Blueprint("account_organisation", __name__)
@@ -19,8 +20,7 @@ def choose(identity):
     login_session, chosen = current_session(), request.form.get("organisation", "")
     organisations.set_active(login_session, identity, chosen, origin=origin())
     db.session.commit()
-    flash(_("Services you open from now on see you acting as you chose."))
-    return redirect(url_for("account.home", _anchor="organisations"))
+    return back_to("organisations", _("Services you open from now on see you acting as you chose."))
 
 
 @bp.route("/account/organisations/<int:organisation_id>/leave", methods=["GET", "POST"])
@@ -38,8 +38,6 @@ def leave(identity, organisation_id):
         organisations.remove_member(member.organisation, member, actor=identity, origin=origin())
     except LastAdmin as refused:
         db.session.rollback()
-        flash(str(refused), "error")
-        return redirect(url_for("account.home", _anchor="organisations"))
+        return back_to("organisations", str(refused), "error")
     db.session.commit()
-    flash(_("You left %(org)s.", org=name))
-    return redirect(url_for("account.home", _anchor="organisations"))
+    return back_to("organisations", _("You left %(org)s.", org=name))

@@ -1,7 +1,7 @@
 """The security sections of the account page: password, sessions, allowed services."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _, ngettext
 
 from ..extensions import limiter
@@ -9,6 +9,7 @@ from ..services import account
 from ..services.account import FormRejected
 from . import logout_page
 from .account import render_home, signed_in, ui_locale
+from .account_notice import back_to
 from .browser import current_session, origin, sign_out
 
 bp = Blueprint("account_security", __name__)
@@ -42,8 +43,7 @@ def password(identity):
                                 keep_sid=current_session().sid, locale=ui_locale())
     except FormRejected as rejected:
         return render_home(identity, errors=rejected.problems, status=400)
-    flash(_("Your password was changed. Your other devices were logged out."))
-    return redirect(url_for("account.home", _anchor="password"))
+    return back_to("password", _("Your password was changed. Your other devices were logged out."))
 
 
 @bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
@@ -53,22 +53,20 @@ def end_session(identity, session_id):
     if ended.sid == current_session().sid:
         sign_out()
         return logout_page.with_frames([ended.sid]) or redirect(url_for("account.home"))
-    flash(_("The device was logged out."))
-    return redirect(url_for("account.home", _anchor="sessions"))
+    return back_to("sessions", _("The device was logged out."))
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
 @signed_in
 def end_other_sessions(identity):
     ended = account.end_other_sessions(identity, origin=origin(), keep_sid=current_session().sid)
-    flash(ngettext("%(num)d other device was logged out.", "%(num)d other devices were logged out.", ended))
-    return redirect(url_for("account.home", _anchor="sessions"))
+    return back_to("sessions", ngettext("%(num)d other device was logged out.",
+                                        "%(num)d other devices were logged out.", ended))
 
 
 @bp.route("/account/services/<int:consent_id>/remove", methods=["POST"])
 @signed_in
 def remove_service(identity, consent_id):
     client = account.revoke_consent(identity, consent_id, origin=origin())
-    flash(_("%(service)s can no longer use your account. It will ask for your permission if you use it again.",
-            service=client.name))
-    return redirect(url_for("account.home", _anchor="services"))
+    return back_to("services", _("%(service)s can no longer use your account. It will ask for your permission "
+                                 "if you use it again.", service=client.name))

@@ -4,13 +4,14 @@ codes on the account page."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..flows.login import LoginFlow, State
 from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
+from .account_notice import back_to
 from .browser import browser_id, current_session, origin
 from .limits import login_flow_email, per_account, per_ip
 from .login import _safe_return_to
@@ -124,8 +125,7 @@ def setup(identity):
             if codes:
                 return render_template("totp/codes.html", codes=codes, notice=_("Two-step verification is on."),
                                        replaced=False)
-            flash(_("Two-step verification is on. Your recovery codes still work."))
-            return redirect(url_for("account.home", _anchor="two-step"))
+            return back_to("two-step", _("Two-step verification is on. Your recovery codes still work."))
         except FormRejected as rejected:
             errors = rejected.problems
     qr = segno.make(totp.provisioning_uri(identity, secret), error="m").svg_data_uri(scale=5, border=2)
@@ -143,8 +143,7 @@ def disable(identity):
                      origin=origin())
     except FormRejected as rejected:
         return _manage_page(identity, rejected.problems, 400)
-    flash(_("Two-step verification is off. Signing in needs only your password."))
-    return redirect(url_for("account.home", _anchor="two-step"))
+    return back_to("two-step", _("Two-step verification is off. Signing in needs only your password."))
 
 
 @bp.route("/account/totp/recovery-codes", methods=["POST"])

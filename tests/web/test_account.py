@@ -122,6 +122,22 @@ def test_chosen_language_is_used_and_given_to_services_as_locale(app, rp, user):
     assert "locale" in rp.http.get("/.well-known/openid-configuration").get_json()["claims_supported"]
 
 
+def test_a_change_is_confirmed_in_the_section_it_was_made_in(app, user):
+    """The page comes back scrolled to that section: a message above the heading would be out of sight."""
+    browser = _signed_in(app, user)
+    _save_profile(browser, name="Maija Virtanen")
+    assert browser.url.endswith("/account#profile")
+    profile = re.search(r'<section id="profile".*?</section>', browser.text, re.S).group(0)
+    assert '<p class="notice" role="status">Your details were saved.</p>' in profile
+    assert browser.text.count("Your details were saved.") == 1
+
+    _signed_in(app, user)  # on another device
+    browser.get("/account")
+    browser.submit("/account/sessions/end-others")
+    sessions = re.search(r'<section id="sessions".*?</section>', browser.text, re.S).group(0)
+    assert "1 other device was logged out." in sessions
+
+
 def test_a_form_left_open_for_hours_still_saves(app, user, monkeypatch):
     import flask_wtf.csrf
 
