@@ -8,7 +8,8 @@ object (not supported: refused, OIDC Core §6), is the user signed in recently e
 (acr_values or an essential acr claim: stepped up with the second factor, or for the
 strong level by identifying with an upstream provider, see ../acr.py), has the user
 consented (prompt=consent, first-party clients; to the scope and to the claims the
-`claims` parameter names, see ../claims.py), may we ask at all (prompt=none).
+`claims` parameter names, see ../claims.py), did the person confirm the account
+(prompt=select_account), may we ask at all (prompt=none).
 A kiosk client (a building's touch screen) is signed in only by a PIN login made on
 the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
@@ -109,6 +110,18 @@ def consent(flow_id):
     return _authorize(params, pending)
 
 
+@bp.route("/authorize/account/<flow_id>", methods=["POST"])
+def account(flow_id):
+    """The answer to prompt=select_account: this account, or sign in with another."""
+    pending = PendingAuthorization.load(flow_id, browser_id())
+    if request.form.get("account") == "other":
+        # A sign-in made after the request started is the choice (_asks_account).
+        return redirect(url_for("login.start", return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
+    pending.update(account_chosen=True)
+    db.session.commit()
+    return _authorize(pending.params, pending)
+
+
 @bp.route("/authorize/organisation/<flow_id>", methods=["POST"])
 def organisation(flow_id):
     """The answer from the organisation picker or the no-access page."""
@@ -183,6 +196,11 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return redirect(step_up_page(return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
+        if _asks_account(grant.client, prompts, login_session, pending):
+            if "none" in prompts:
+                raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)
+            pending = pending or PendingAuthorization.start(browser_id(), params=params)
+            return render_template("oidc/choose_account.html", client=grant.client, identity=identity, flow=pending)
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.acting_for(), prompts)
         if not choice.decided:
@@ -231,6 +249,17 @@ def _refuse_unsupported(params: dict, redirect_uri: str) -> None:
     # A client asking for fragment or form_post would look for the code where it is not.
     if params.get("response_mode", "query") != "query":
         raise InvalidRequestError("Only response_mode=query is supported.", redirect_uri=redirect_uri)
+
+
+def _asks_account(client, prompts, login_session, pending) -> bool:
+    """prompt=select_account (OIDC Core §3.1.2.1): the person confirms the account signed in
+    here, or signs in with another. A business client's organisation picker is where it
+    asks for those (org_choice.py); a sign-in made for this request was the choice."""
+    if "select_account" not in prompts or client.org_mode != "consumer":
+        return False
+    if pending is None:
+        return True
+    return not pending.data.get("account_chosen") and login_session.auth_time < pending.stored.created_at
 
 
 def _needs_login(params, prompts, login_session, pending, redirect_uri, named_subs: set) -> bool:
