@@ -1,6 +1,9 @@
 """Switching the language half-way through a form keeps what was typed (static/keep_typed.js)."""
 from playwright.sync_api import expect
 
+from tests.e2e.test_browser_login import enter_email, enter_password
+from tests.support.kiosk import building, kiosk, resident
+
 
 def test_switching_language_keeps_typed_name_and_email_but_not_the_password(page, live_server):
     page.goto(f"{live_server}/register")
@@ -25,3 +28,22 @@ def test_typed_values_are_put_back_once_only(page, live_server):
     page.get_by_label("Nimi").fill("")
     page.reload()
     expect(page.get_by_label("Nimi")).to_have_value("")
+
+
+def test_a_pin_typed_as_masked_text_is_never_carried(app, page, live_server):
+    house = building()
+    kiosk(app, house)
+    person = resident(house, "a12@koivukuja.fi", "A 12", code=None)
+    page.goto(f"{live_server}/login")
+    enter_email(page, person.email)
+    enter_password(page, person.test_password)
+    page.goto(f"{live_server}/account/pin")
+    page.get_by_label("PIN", exact=True).fill("2580")
+
+    # What the link's click stored, read before the next page takes it back.
+    page.evaluate("() => window.addEventListener('pagehide', () => "
+                  "localStorage.setItem('carried', sessionStorage.getItem('tunnus.typed') || ''))")
+    page.get_by_role("link", name="Suomi").click()
+
+    expect(page.get_by_label("PIN-koodi", exact=True)).to_have_value("")
+    assert "2580" not in page.evaluate("() => localStorage.getItem('carried')")

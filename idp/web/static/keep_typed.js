@@ -1,15 +1,16 @@
 // Switching the language reloads the page, which would empty a half-filled form: the
 // language link is a plain link (the language is not a form field of any journey). What
 // was typed goes with it in this tab's sessionStorage and is put back on the page the link
-// leads to, once. Passwords and hidden fields (the CSRF token) are never kept: a password
-// is typed again, and the page brings its own token.
+// leads to, once. Secrets are never kept: passwords, PINs typed as masked text, emailed
+// codes; they are typed again. Nor are hidden fields: the page brings its own CSRF token.
 (function () {
   "use strict";
   var KEY = "tunnus.typed";
   var SKIPPED = ["password", "hidden", "submit", "button", "reset", "file", "image"];
 
   function kept(field) {
-    return field.name && SKIPPED.indexOf(field.type) < 0 && !field.disabled;
+    return field.name && SKIPPED.indexOf(field.type) < 0 && !field.disabled &&
+      !field.classList.contains("masked") && field.autocomplete !== "one-time-code";
   }
 
   function here(url) {
