@@ -37,9 +37,10 @@ class PendingAuthorization(Flow):
             raise FlowExpired()
         return pending
 
-    def started_from(self) -> str:
+    def started_from(self) -> str | None:
         # The relying service's request as it came: made again, it is a new pending request.
-        return "/authorize?" + urlencode(self.params)
+        # Not once answered: the request has had its one answer, even after it expired.
+        return None if self.state is State.ANSWERED else "/authorize?" + urlencode(self.params)
 
     @property
     def params(self) -> dict:

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import pytest
 
 from idp.extensions import db
-from idp.models import AuditEvent, Identity
+from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -178,6 +178,17 @@ def test_a_sign_in_for_a_service_left_open_too_long_starts_again_for_that_servic
         browser.submit("/authorize/consent/", button=("decision", "allow"))
     callback = rp.callback_params(browser.url)
     assert callback["state"] == "kept-state" and rp.redeem(callback["code"]).status_code == 200
+
+
+def test_an_answered_request_is_not_answered_again_once_expired(app, browser, rp, user):
+    browser.get(rp.authorize_url())
+    sign_in(browser, user.email, user.test_password)
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    assert "code" in rp.callback_params(browser.url)
+    pending = db.session.execute(db.select(StoredFlow).filter_by(kind="authorize")).scalar_one()
+    clock.advance(app.config["IDP_FLOW_TTL"] + 1)
+    browser.get(f"/authorize/resume/{pending.id}", follow=False)
+    assert browser.page.status_code == 410 and "Location" not in browser.page.headers
 
 
 @pytest.mark.parametrize("return_to", ["//evil.example/x", "/\t/evil.example/x", "/\n/evil.example/x",
