@@ -129,6 +129,17 @@ def test_sub_named_in_claims_answers_only_for_that_person(app, browser, rp, user
     assert "code" in rp.callback_params(browser.url)
 
 
+def test_a_client_never_allowed_cannot_tell_who_is_signed_in_by_naming_a_sub(app, browser, rp, user):
+    other = person("toinen@example.fi")
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)  # signed in here, but never allowed this client
+    answers = []
+    for sub in (user.sub, other.sub):
+        browser.get(rp.authorize_url(claims=_ask(id_token={"sub": {"value": sub}}), prompt="none"))
+        answers.append(rp.callback_params(browser.url)["error"])
+    assert answers == ["consent_required", "consent_required"]
+
+
 @pytest.mark.parametrize("claims", [
     _ask(userinfo=[]), _ask(id_token="email"), _ask(userinfo={"name": "yes"}), _ask(id_token={"email": []}),
     _ask(id_token={"email": {"essential": "true"}}), _ask(userinfo={"name": {"values": "Maija"}}),

@@ -175,6 +175,12 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         named = claimed_subs | ({hinted} if hinted is not None else set())
         if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, named):
             if "none" in prompts:
+                # A client the person never allowed learns nothing of who is signed in here:
+                # login_required for a `sub` it names, and not for another, would tell it.
+                if login_session is not None and consents.needed(
+                        grant.client, identity, grant.request.scope, claims.granted(asked, grant.client), prompts,
+                        pending):
+                    raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
