@@ -41,3 +41,20 @@ def test_without_the_prompt_nobody_is_asked(browser, rp, user):
     authorize(browser, rp, user)
     browser.get(rp.authorize_url())
     assert "code" in rp.callback_params(browser.url)
+
+
+def test_an_answer_posted_after_the_browser_signed_in_as_someone_else_is_not_theirs(app, browser, rp, user):
+    """The consent page shown to one person, answered once another has signed in (another
+    tab): signing in renews the form token, so the old page's answer is refused."""
+    from idp.models import Consent
+
+    browser.get(rp.authorize_url())
+    sign_in(browser, user.email, user.test_password)
+    shown = browser.form("/authorize/consent/")
+    other = _second_person()
+    browser.get("/login")
+    sign_in(browser, other.email, other.test_password)
+    browser.client.post(shown["action"], data={**shown["fields"], "decision": "allow"})
+    answer = browser.get(shown["action"].replace("/consent/", "/resume/"))
+    assert "/authorize/consent/" in answer.get_data(as_text=True)  # asked again, of the person here now
+    assert Consent.query.filter_by(identity_id=other.id).count() == 0
