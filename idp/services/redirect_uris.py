@@ -37,7 +37,8 @@ def check(uri: str, native: bool = False) -> str:
 def matches(requested: str, registered: list[str], native: bool) -> bool:
     if requested in registered:
         return True
-    if not native:
+    # urlsplit drops tabs and line breaks: such a URI would match here, then be sent back raw.
+    if not native or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in requested):
         return False
     unported = _loopback_ip_without_port(requested)
     return unported is not None and any(_loopback_ip_without_port(uri) == unported for uri in registered)

@@ -25,6 +25,8 @@ def test_unknown_client_is_an_error_page_never_a_redirect(browser):
     "https://rp.example/callback/",
     "https://rp.example/callback?x=1",
     "https://RP.example/callback",
+    "https://rp.example/callback\n",  # a control character: a clear error page, not a crash
+    "https://rp.example/call\tback",
     "",
 ])
 def test_redirect_uri_must_match_exactly(browser, rp, redirect_uri):

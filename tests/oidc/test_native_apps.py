@@ -50,6 +50,8 @@ def test_a_native_app_gets_its_code_on_the_port_it_listens_on(app, user, registe
     "http://localhost:49152/callback",      # a name, not the loopback address
     "http://127.0.0.2:49152/callback",      # another address
     "https://127.0.0.1:49152/callback",     # another scheme
+    "http://127.0.0.1:49152/call\tback",    # a tab, which URL parsing would drop
+    "http://127.0.0.1:49152/callback\n",
 ])
 def test_only_the_port_of_a_loopback_redirect_may_differ(app, user, used):
     app_client, _ = clients.create("Mobiili", ["http://127.0.0.1/callback"], public=True, first_party=True)

@@ -162,6 +162,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
     identity = login_session.identity if login_session else None
     try:
         _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
+        _check_printable(params, ("client_id", "redirect_uri"))
         grant = server.get_consent_grant(oauth_request, end_user=identity)
         _refuse_unsupported(params, grant.redirect_uri)
         _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
@@ -243,6 +244,14 @@ def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
     for key in keys:
         if len(params.get(key) or "") > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
             raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
+
+
+def _check_printable(params: dict, keys) -> None:
+    # No URI or client id holds a control character, and an error description quoting one
+    # could not be written at all (RFC 6749 §5.2 allows printable ASCII only).
+    for key in keys:
+        if any(ord(c) < 32 or ord(c) == 127 for c in params.get(key) or ""):
+            raise InvalidRequestError(f"Parameter '{key}' holds a control character.")
 
 
 def _refuse_unsupported(params: dict, redirect_uri: str) -> None:
