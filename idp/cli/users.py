@@ -1,6 +1,8 @@
 """`tunnus users create|grant-operator|reset-second-factors|delete|export`."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..errors import IdpError
@@ -88,8 +90,8 @@ def delete(email, reason, as_json):
 
 @group.command("export")
 @click.option("--email", required=True)
-@click.option("--output", type=click.File("w", encoding="utf-8", atomic=True), default="-",
-              help="Write the JSON to this file instead of printing it.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the JSON to this file (readable by its owner only) instead of printing it.")
 @click.option("--reason", default=None, help="Why, for the audit record (e.g. the person's letter and its ticket).")
 @json_option
 def export(email, output, reason, as_json):
@@ -104,4 +106,11 @@ def export(email, output, reason, as_json):
     if identity is None:
         raise click.ClickException(f"No identity with the email address {email}.")
     exported = personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason)
-    output.write(exported)
+    if output is None:
+        click.echo(exported, nl=False)
+        return
+    # Everything about a person: not for the other accounts on the operator's machine.
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(exported)

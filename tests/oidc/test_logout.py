@@ -65,7 +65,7 @@ def _back_at(url, expected):
 def test_without_hint_the_client_named_gets_the_person_back_once_they_confirm(browser, rp, user):
     tokens_for(browser, rp, user)
     browser.get(_logout_url(client_id=rp.client_id, post_logout_redirect_uri=POST_LOGOUT_URI, state="s-7"))
-    assert "Do you want to log out?" in browser.text
+    assert "Do you want to log out?" in browser.text and "Kirjasto asked to log you out." in browser.text
     browser.submit("/logout", button=("confirm", "1"), having="client_id")
     assert _back_at(browser.url, POST_LOGOUT_URI) == {"state": ["s-7"]}
     browser.get(rp.authorize_url(prompt="none"))

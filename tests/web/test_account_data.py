@@ -169,8 +169,11 @@ def test_an_operator_prints_the_same_document_for_a_request_by_post(app, runner,
     assert data["format"] == 1 and data["profile"]["email"] == user.email
     assert user.password_hash not in result.output
     written = tmp_path / "maija.json"
+    written.write_text("an older export")
+    written.chmod(0o644)
     runner.invoke(args=["users", "export", "--email", user.email, "--output", str(written)])
     assert json.loads(written.read_text(encoding="utf-8"))["profile"]["name"] == "Maija Meikäläinen"
+    assert written.stat().st_mode & 0o777 == 0o600  # personal data: its owner's alone
     assert [(event.details, event.user_agent) for event in _exports()] == [
         ({"via": "operator", "reason": "kirje 2024-117"}, "tunnus-cli"), ({"via": "operator", "reason": None},
                                                                            "tunnus-cli")]
