@@ -118,7 +118,8 @@ def _sessions(identity: Identity) -> list[dict]:
 
 
 def _consents(identity: Identity) -> list[dict]:
-    return [{**_service(client), "scope": consent.scope, "allowed_at": _time(consent.granted_at)}
+    return [{**_service(client), "scope": consent.scope, "claims": consent.claims.split(),
+             "allowed_at": _time(consent.granted_at)}
             for consent, client in _rows(db.select(Consent, Client).join(Client, Client.id == Consent.client_id)
                                          .where(Consent.identity_id == identity.id).order_by(Consent.granted_at))]
 

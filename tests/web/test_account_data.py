@@ -104,6 +104,14 @@ def test_the_download_holds_what_tunnus_holds_about_the_person_and_no_secret(app
     assert not re.search(r"\$argon2|\$2[aby]\$", text)
 
 
+def test_claims_allowed_by_name_are_in_the_download(app, browser, rp, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    tokens_for(browser, rp, user, scope="openid", claims=json.dumps({"userinfo": {"email": None}}))
+    data = json.loads(_download(browser, user.test_password).get_data(as_text=True))
+    assert [(allowed["scope"], allowed["claims"]) for allowed in data["services_allowed"]] == [("openid", ["email"])]
+
+
 def test_a_wrong_password_downloads_nothing_and_is_said_in_the_pages_language(app, user):
     browser = signed_in(app, user)
     browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
