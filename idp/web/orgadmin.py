@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Client, Identity, Invitation, Membership
+from ..models import Client, Invitation, Membership
+from ..models.organisation import ADMIN
 from ..services import mail, organisations
 from .browser import current_identity, origin
 
@@ -42,16 +43,6 @@ def _invitation(organisation, invitation_id) -> Invitation:
     return found
 
 
-def _member_email(member_id) -> str:
-    """Names the member in an outcome message. Read as a value, not as a Membership, so
-    the change itself still loads the member as it always has; it checks the organisation."""
-    email = db.session.scalar(db.select(Identity.email).join(Membership, Membership.identity_id == Identity.id)
-                              .where(Membership.id == member_id))
-    if email is None:
-        abort(404)
-    return email
-
-
 def _services():
     return list(db.session.execute(
         db.select(Client).where(Client.org_mode.in_(("business", "both"))).order_by(Client.name)).scalars())
@@ -74,13 +65,15 @@ def show(org_id, message=None, error=None, status=200, invite=None):
     ), status
 
 
-def _change(org_id, action, done_message, invite=None):
-    """Run one admin change in a transaction and show the page with its outcome. `invite`:
-    the invitation form as posted, shown again as typed with its error next to it.
+def _change(org_id, action, invite=None):
+    """Run one admin change in a transaction and show the page with its outcome. `action`
+    makes the change and returns the outcome message; it runs only after the admin check, so
+    whatever it looks up (a member, an invitation, a service) tells a non-admin nothing.
+    `invite`: the invitation form as posted, shown again as typed with its error next to it.
     Every admin change comes this way, so each is checked under the organisation's lock."""
     organisation, identity = _as_admin(org_id, for_change=True)
     try:
-        action(organisation, identity)
+        done_message = action(organisation, identity)
         outgoing = mail.written()
         db.session.commit()
     except IdpError as failure:
@@ -96,15 +89,20 @@ def _change(org_id, action, done_message, invite=None):
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
-    return _change(org_id, lambda org, me: organisations.invite(org, email, role, actor=me, origin=origin()),
-                   _("%(email)s was invited: they join when they next sign in with this address.", email=email),
-                   invite={"email": email[:320], "role": role})
+
+    def invited(org, me):
+        organisations.invite(org, email, role, actor=me, origin=origin())
+        return _("%(email)s was invited: they join when they next sign in with this address.", email=email)
+    return _change(org_id, invited, invite={"email": email[:320], "role": role})
 
 
 @bp.route("/orgs/<int:org_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])
 def withdraw(org_id, invitation_id):
-    return _change(org_id, lambda org, me: organisations.withdraw_invitation(
-        org, _invitation(org, invitation_id), actor=me, origin=origin()), _("The invitation was withdrawn."))
+    def withdrawn(org, me):
+        invitation = _invitation(org, invitation_id)
+        organisations.withdraw_invitation(org, invitation, actor=me, origin=origin())
+        return _("The invitation of %(member)s was withdrawn.", member=invitation.email)
+    return _change(org_id, withdrawn)
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["GET", "POST"])
@@ -115,26 +113,37 @@ def remove(org_id, member_id):
         member, rights = _member(organisation, member_id), organisations.rights(organisation)
         return render_template("orgadmin/remove.html", organisation=organisation, member=member,
                                services=[s for s in _services() if (member.id, s.id) in rights])
-    return _change(org_id, lambda org, me: organisations.remove_member(
-        org, _member(org, member_id), actor=me, origin=origin()),
-        _("%(member)s was removed.", member=_member_email(member_id)))
+
+    def removed(org, me):
+        member = _member(org, member_id)
+        email = member.identity.email
+        organisations.remove_member(org, member, actor=me, origin=origin())
+        return _("%(member)s was removed.", member=email)
+    return _change(org_id, removed)
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/role", methods=["POST"])
 def role(org_id, member_id):
     new_role = request.form.get("role", "")
-    return _change(org_id, lambda org, me: organisations.set_role(
-        org, _member(org, member_id), new_role, actor=me, origin=origin()), _("The role was changed."))
+
+    def changed(org, me):
+        member = _member(org, member_id)
+        organisations.set_role(org, member, new_role, actor=me, origin=origin())
+        return _("%(member)s is now %(role)s.", member=member.identity.email,
+                 role=_("admin") if member.role == ADMIN else _("member"))
+    return _change(org_id, changed)
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/services/<client_id>", methods=["POST"])
 def service_right(org_id, member_id, client_id):
-    client = Client.by_client_id(client_id)
-    if client is None:
-        abort(404)
     granting = request.form.get("action") == "grant"
-    change = organisations.grant if granting else organisations.revoke
-    names = {"member": _member_email(member_id), "service": client.name}
-    return _change(org_id, lambda org, me: change(org, _member(org, member_id), client, actor=me, origin=origin()),
-                   _("%(member)s may now use %(service)s.", **names) if granting
-                   else _("%(member)s may no longer use %(service)s.", **names))
+
+    def changed(org, me):
+        member, client = _member(org, member_id), Client.by_client_id(client_id)
+        if client is None:
+            abort(404)
+        (organisations.grant if granting else organisations.revoke)(org, member, client, actor=me, origin=origin())
+        names = {"member": member.identity.email, "service": client.name}
+        return (_("%(member)s may now use %(service)s.", **names) if granting
+                else _("%(member)s may no longer use %(service)s.", **names))
+    return _change(org_id, changed)

@@ -60,6 +60,18 @@ def test_a_changed_right_is_named_and_the_page_returns_to_its_row(browser, compa
     assert '<p class="notice" role="status">ville@siivous.fi may no longer use Siivousraportit.</p>' in browser.text
 
 
+def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, worker).id
+    browser.submit(f"/members/{member_id}/role", button=("role", "admin"))
+    assert re.search(r'role="status"[^>]*>ville@siivous.fi is now admin.</p>', browser.text)
+    browser.submit(f"/members/{member_id}/role", button=("role", "member"))
+    assert re.search(r'role="status"[^>]*>ville@siivous.fi is now member.</p>', browser.text)
+    assert organisations.membership(org, worker).role == "member"
+
+
 def _admin_on_the_page_worker_allowed(browser, company, service) -> int:
     """The worker may use the service; the admin has the page open. The worker's member id."""
     org, admin, worker = company
@@ -119,6 +131,45 @@ def test_plain_member_cannot_manage_their_own_organisation(browser, company):
     response = browser.client.post(f"/orgs/{org.id}/invite", data={"email": "x@example.fi"})
     assert response.status_code in (400, 403)  # no CSRF token or no right: never a change
     assert organisations.pending_invitations(org) == []
+
+
+@pytest.mark.parametrize("who", ["member", "admin elsewhere"])
+def test_a_non_admin_cannot_tell_an_existing_member_or_invitation_from_a_missing_one(browser, company, service,
+                                                                                    who):
+    """Every change answers who may not make it before it looks anything up."""
+    org, admin, worker = company
+    outsider = worker if who == "member" else person("muu@toinen.fi")
+    if who != "member":
+        organisation("Toinen Oy", "1572860-0", outsider)
+    invitation = organisations.invite(org, "tuleva@siivous.fi", actor=admin)
+    db.session.commit()
+    admin_id, invitation_id = organisations.membership(org, admin).id, invitation.id
+    _signed_in(browser, outsider)
+    browser.get("/orgs")
+    token = browser.form("", having="csrf_token")["fields"]["csrf_token"]
+
+    def answers(member_id, invitation_id, client_id):
+        """What each change answers, by name: its status and page (where the language links
+        return to, the address asked, left out)."""
+        member, base = f"/orgs/{org.id}/members/{member_id}", f"/orgs/{org.id}"
+        asked = {"ask to remove": ("GET", f"{member}/remove", {}),
+                 "remove": ("POST", f"{member}/remove", {"confirmed": "yes"}),
+                 "change role": ("POST", f"{member}/role", {"role": "member"}),
+                 "grant": ("POST", f"{member}/services/{client_id}", {"action": "grant"}),
+                 "revoke": ("POST", f"{member}/services/{client_id}", {"action": "revoke"}),
+                 "withdraw": ("POST", f"{base}/invitations/{invitation_id}/withdraw", {})}
+        pages = {name: (path, browser.client.open(path, method=method, data=dict(fields, csrf_token=token)))
+                 for name, (method, path, fields) in asked.items()}
+        return {name: (page.status_code, page.get_data(as_text=True).replace(path, "ASKED"))
+                for name, (path, page) in pages.items()}
+
+    existing = answers(admin_id, invitation_id, service.client_id)
+    assert {status for status, _ in existing.values()} == {403}
+    assert answers(admin_id + 1000, invitation_id + 1000, service.client_id) == existing
+    assert answers(admin_id, invitation_id, "no-such-service") == existing
+    db.session.expire_all()
+    assert organisations.membership(org, admin).role == ADMIN
+    assert [i.id for i in organisations.pending_invitations(org)] == [invitation_id]
 
 
 def test_last_admin_cannot_demote_themselves(browser, company):
@@ -193,8 +244,9 @@ def test_admin_withdraws_a_pending_invitation_and_the_address_no_longer_joins(ap
     browser.get(f"/orgs/{org.id}")
     assert "tuleva@siivous.fi (admin)" in browser.text and "valid until" in browser.text
     browser.submit("/withdraw")
-    assert "The invitation was withdrawn." in browser.text
-    assert "The invitation of tuleva@siivous.fi was withdrawn." in browser.text  # the activity list
+    assert 'role="status">The invitation of tuleva@siivous.fi was withdrawn.</p>' in browser.text
+    assert '<ul class="plain activity" data-testid="activity">' in browser.text
+    assert browser.text.count("The invitation of tuleva@siivous.fi was withdrawn.") == 2  # and in the activity list
     assert organisations.pending_invitations(org) == []
     withdrawn = db.session.execute(db.select(AuditEvent).filter_by(event="org.invitation_withdrawn")).scalar_one()
     assert withdrawn.identity_id == admin.id and withdrawn.organisation_id == org.id
