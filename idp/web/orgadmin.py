@@ -55,17 +55,18 @@ def mine():
 
 
 @bp.route("/orgs/<int:org_id>")
-def show(org_id, message=None, error=None, status=200, invite=None):
+def show(org_id, message=None, error=None, status=200, invite=None, focus=None):
+    """`focus`: the control the admin pressed, focused again and described by the outcome."""
     organisation, identity = _as_admin(org_id)
     return render_template(
         "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
         invitations=organisations.pending_invitations(organisation), expires_at=organisations.expires_at,
         services=_services(), rights=organisations.rights(organisation), activity=organisations.activity(organisation),
-        message=message, error=error, invite=invite or {},
+        message=message, error=error, invite=invite or {}, focus=focus,
     ), status
 
 
-def _change(org_id, action, invite=None):
+def _change(org_id, action, invite=None, focus=None):
     """Run one admin change in a transaction and show the page with its outcome. `action`
     makes the change and returns the outcome message; it runs only after the admin check, so
     whatever it looks up (a member, an invitation, a service) tells a non-admin nothing.
@@ -80,10 +81,10 @@ def _change(org_id, action, invite=None):
         db.session.rollback()
         if invite is not None:
             return show(org_id, invite={**invite, "error": str(failure)}, status=failure.status)
-        return show(org_id, error=str(failure), status=failure.status)
+        return show(org_id, error=str(failure), status=failure.status, focus=focus)
     for message in outgoing:  # only this change's mail; the outbox worker sends the rest
         mail.deliver_now(message)
-    return show(org_id, message=done_message)
+    return show(org_id, message=done_message, focus=focus)
 
 
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
@@ -131,7 +132,7 @@ def role(org_id, member_id):
         organisations.set_role(org, member, new_role, actor=me, origin=origin())
         return _("%(member)s is now %(role)s.", member=member.identity.email,
                  role=_("admin") if member.role == ADMIN else _("member"))
-    return _change(org_id, changed)
+    return _change(org_id, changed, focus=f"role-{member_id}")
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/services/<client_id>", methods=["POST"])
@@ -146,4 +147,4 @@ def service_right(org_id, member_id, client_id):
         names = {"member": member.identity.email, "service": client.name}
         return (_("%(member)s may now use %(service)s.", **names) if granting
                 else _("%(member)s may no longer use %(service)s.", **names))
-    return _change(org_id, changed)
+    return _change(org_id, changed, focus=f"right-{member_id}-{client_id}")

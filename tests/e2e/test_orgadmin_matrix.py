@@ -42,6 +42,9 @@ def _open_as(page, live_server, org, admin):
 
 def test_admin_grants_a_right_in_the_matrix_and_keeps_their_place(app, page, live_server, company, tmp_path):
     org, admin, worker, service = company
+    for n in range(20):  # members before Ville's row, so it is far down the page
+        organisations.add_member(org, person(f"a{n:02}@siivous.fi").email, "member")
+    db.session.commit()
     _open_as(page, live_server, org, admin)
 
     matrix = page.get_by_role("table", name="Members, their roles and the services each may use")
@@ -52,17 +55,31 @@ def test_admin_grants_a_right_in_the_matrix_and_keeps_their_place(app, page, liv
     page.get_by_role("button", name=ALLOW).click()
 
     member_id = organisations.membership(org, worker).id
-    expect(page).to_have_url(f"{live_server}/orgs/{org.id}/members/{member_id}/services/{service.client_id}"
-                             f"#member-{member_id}")
+    expect(page).to_have_url(f"{live_server}/orgs/{org.id}/members/{member_id}/services/{service.client_id}")
     expect(page.get_by_role("status")).to_have_text("ville@siivous.fi may now use Siivousraportit.")
-    expect(page.get_by_role("button", name=REMOVE_ACCESS)).to_be_in_viewport()
-    page.keyboard.press("Tab")  # on from the changed row, not from the top of the page
-    expect(page.get_by_role("button", name=named("Make admin", "ville@siivous.fi"))).to_be_focused()
+    # Focus is back on the button pressed, which a screen reader reads out with the outcome.
+    changed = page.get_by_role("button", name=REMOVE_ACCESS)
+    expect(changed).to_be_focused()
+    expect(changed).to_have_accessible_description("ville@siivous.fi may now use Siivousraportit.")
+    expect(changed).to_be_in_viewport()
+    page.keyboard.press("Tab")  # on from the changed button, not from the top of the page
+    expect(page.get_by_role("button", name=named("Remove", "ville@siivous.fi"))).to_be_focused()
     expect(page.get_by_test_id("activity")).to_contain_text("ville@siivous.fi may now use Siivousraportit.")
     page.screenshot(path=str(tmp_path / "org-matrix.png"), full_page=True)
 
     db.session.expire_all()
     assert organisations.organisations_with_right(worker, service.client) == [org]
+
+
+def test_a_changed_role_is_read_out_with_the_button_pressed(app, page, live_server, company):
+    org, admin, worker, _ = company
+    _open_as(page, live_server, org, admin)
+
+    page.get_by_role("button", name=named("Make admin", "ville@siivous.fi")).click()
+    changed = page.get_by_role("button", name=named("Make member", "ville@siivous.fi"))
+    expect(changed).to_be_focused()
+    expect(changed).to_have_accessible_description("ville@siivous.fi is now admin.")
+    expect(page.get_by_role("status")).to_have_text("ville@siivous.fi is now admin.")
 
 
 def test_removing_a_member_asks_first_and_cancel_goes_back_to_their_row(app, page, live_server, company):
@@ -80,5 +97,6 @@ def test_removing_a_member_asks_first_and_cancel_goes_back_to_their_row(app, pag
     page.get_by_role("button", name=named("Remove", "ville@siivous.fi")).click()
     page.get_by_role("button", name="Remove", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("ville@siivous.fi was removed.")
+    expect(page.get_by_role("status")).to_be_focused()  # no row to return to: the outcome is read out
     db.session.expire_all()
     assert organisations.membership(org, worker) is None

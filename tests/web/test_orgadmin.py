@@ -46,18 +46,27 @@ def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
     assert "ville@siivous.fi may now use Siivousraportit." in browser.text  # shown in the activity list
 
 
-def test_a_changed_right_is_named_and_the_page_returns_to_its_row(browser, company, service):
+def _focused_after_change(page_text) -> str:
+    """The opening tag of the control a change's page focuses."""
+    return re.search(r"<[^>]* autofocus[^>]*>", page_text).group(0)
+
+
+def test_a_changed_right_is_named_and_focus_comes_back_to_its_button(browser, company, service):
     org, admin, worker = company
     _signed_in(browser, admin)
     browser.get(f"/orgs/{org.id}")
     member_id = organisations.membership(org, worker).id
     change = browser.form(f"/members/{member_id}/services/{service.client_id}")["action"]
-    assert change.endswith(f"#member-{member_id}") and f'<tr id="member-{member_id}">' in browser.text
-    assert browser.form(f"/members/{member_id}/role")["action"].endswith(f"#member-{member_id}")
+    assert " autofocus" not in browser.text
     browser.submit(change, button=("action", "grant"))
-    assert '<p class="notice" role="status">ville@siivous.fi may now use Siivousraportit.</p>' in browser.text
+    assert '<p id="outcome" class="notice" role="status">ville@siivous.fi may now use Siivousraportit.</p>' \
+        in browser.text
+    assert _focused_after_change(browser.text) == \
+        '<button class="small on" name="action" value="revoke" autofocus aria-describedby="outcome">'
     browser.submit(change, button=("action", "revoke"))
-    assert '<p class="notice" role="status">ville@siivous.fi may no longer use Siivousraportit.</p>' in browser.text
+    assert 'role="status">ville@siivous.fi may no longer use Siivousraportit.</p>' in browser.text
+    assert _focused_after_change(browser.text) == \
+        '<button class="small off" name="action" value="grant" autofocus aria-describedby="outcome">'
 
 
 def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
@@ -66,7 +75,9 @@ def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
     browser.get(f"/orgs/{org.id}")
     member_id = organisations.membership(org, worker).id
     browser.submit(f"/members/{member_id}/role", button=("role", "admin"))
-    assert re.search(r'role="status"[^>]*>ville@siivous.fi is now admin.</p>', browser.text)
+    assert '<p id="outcome" class="notice" role="status">ville@siivous.fi is now admin.</p>' in browser.text
+    assert _focused_after_change(browser.text) == \
+        '<button class="small" name="role" value="member" autofocus aria-describedby="outcome">'
     browser.submit(f"/members/{member_id}/role", button=("role", "member"))
     assert re.search(r'role="status"[^>]*>ville@siivous.fi is now member.</p>', browser.text)
     assert organisations.membership(org, worker).role == "member"
@@ -92,7 +103,8 @@ def test_removing_a_member_asks_first_and_names_what_ends(browser, company, serv
     assert organisations.membership(org, worker) is not None
 
     browser.submit(f"/members/{member_id}/remove")
-    assert '<p class="notice" role="status">ville@siivous.fi was removed.</p>' in browser.text
+    assert '<p id="outcome" class="notice" role="status" tabindex="-1" autofocus>ville@siivous.fi was removed.</p>' \
+        in browser.text
     assert organisations.membership(org, worker) is None
 
 
@@ -180,7 +192,9 @@ def test_last_admin_cannot_demote_themselves(browser, company):
     member_id = organisations.membership(org, admin).id
     browser.submit(f"/members/{member_id}/role", button=("role", "member"))
     assert browser.page.status_code == 409
-    assert "An organisation must always have an admin" in browser.text
+    assert '<p id="outcome" class="error" role="alert">An organisation must always have an admin' in browser.text
+    assert _focused_after_change(browser.text) == \
+        '<button class="small" name="role" value="member" autofocus aria-describedby="outcome">'
 
 
 def test_invite_by_email_sends_mail_and_shows_pending(browser, company, mailbox):
@@ -199,7 +213,7 @@ def test_a_refused_invitation_says_why_next_to_the_address_as_typed(browser, com
     browser.submit("/invite", email="matti@taloyhtio", role="admin")
     assert browser.page.status_code == 400
     assert re.search(r'<input id="invite-email"[^>]*value="matti@taloyhtio"[^>]*aria-invalid="true" '
-                     r'aria-describedby="invite-error">\s*<p id="invite-error" class="error" role="alert">',
+                     r'aria-describedby="invite-error" autofocus>\s*<p id="invite-error" class="error" role="alert">',
                      browser.text), browser.text
     assert '<option value="admin" selected>' in browser.text and not mailbox.messages
 
@@ -245,7 +259,8 @@ def test_admin_withdraws_a_pending_invitation_and_the_address_no_longer_joins(ap
     browser.get(f"/orgs/{org.id}")
     assert "tuleva@siivous.fi (admin)" in browser.text and "valid until" in browser.text
     browser.submit("/withdraw")
-    assert 'role="status">The invitation of tuleva@siivous.fi was withdrawn.</p>' in browser.text
+    assert ('<p id="outcome" class="notice" role="status" tabindex="-1" autofocus>'
+            'The invitation of tuleva@siivous.fi was withdrawn.</p>') in browser.text
     assert '<ul class="plain activity" data-testid="activity">' in browser.text
     assert browser.text.count("The invitation of tuleva@siivous.fi was withdrawn.") == 2  # and in the activity list
     assert organisations.pending_invitations(org) == []
