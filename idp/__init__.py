@@ -46,10 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
         # Referrer-Policy: no-referrer (no flow id leaks to other sites), so browsers send
         # none. The token, tied to the session's __Host- SameSite=Lax cookie, is the check.
         WTF_CSRF_SSL_STRICT=False,
-        # No hour's limit of its own: a form left open (the account page in a tab over
-        # lunch) still posts what was typed. The token is tied to this browser's session
-        # cookie and ends with it; journeys expire on their own (IDP_FLOW_TTL).
-        WTF_CSRF_TIME_LIMIT=None,
+        # A day, not Flask-WTF's hour: a form left open (the account page in a tab over
+        # lunch) still posts what was typed. Yet finite: the token is tied to this browser's
+        # session cookie, which "remember me" keeps for a month, and a token copied from a
+        # page should not last that long. Journeys expire on their own (IDP_FLOW_TTL).
+        WTF_CSRF_TIME_LIMIT=values["IDP_CSRF_TOKEN_TTL"],
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
         # hide_parameters: a logged database error never shows the values it was writing.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},

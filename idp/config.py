@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_REFRESH_TOKEN_TTL", 30 * 24 * 3600, "Refresh token lifetime in seconds; each use rotates it.", int),
     Setting("IDP_REMEMBER_ME_TTL", 30 * 24 * 3600, "Lifetime of a 'remember me' browser session, and of the email the login page then suggests, in seconds.", int),
     Setting("IDP_BROWSER_SESSION_TTL", 12 * 3600, "Longest life of a session without 'remember me', in seconds.", int),
+    Setting("IDP_CSRF_TOKEN_TTL", 24 * 3600, "How long a page's forms can still be posted (their CSRF token's life), in seconds; later, the person is asked to try again.", int),
     Setting("IDP_FLOW_TTL", 1800, "How long a started login or authorization request stays usable, in seconds.", int),
     Setting("IDP_KEY_PUBLISH_DELAY", 900, "Seconds a rotated key is published before it signs (JWKS caches refresh).", int),
     Setting("IDP_JWKS_MAX_AGE", 300, "Cache-Control max-age of the JWKS and discovery documents.", int),

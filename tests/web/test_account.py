@@ -12,7 +12,9 @@ from idp.extensions import db
 from idp.models import AuditEvent, Identity
 from idp.services import challenges, clock, identities
 from tests.support.browser import Browser
+from tests.conftest import running_app
 from tests.support.journeys import sign_in, tokens_for
+from tests.support.orgs import person
 from tests.support.races import barrier_after, race, row_locks
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -138,21 +140,52 @@ def test_a_change_is_confirmed_in_the_section_it_was_made_in(app, user):
     assert "1 other device was logged out." in sessions
 
 
-def test_a_form_left_open_for_hours_still_saves(app, user, monkeypatch):
+def _page_made(browser, monkeypatch, url, hours_ago):
+    """Fetch the page as if `hours_ago`: its forms' CSRF tokens carry that time. Only the
+    tokens' signer is moved, not the clock the session and flows keep."""
     import flask_wtf.csrf
 
-    class ThreeHoursAgo(flask_wtf.csrf.URLSafeTimedSerializer):
+    class Earlier(flask_wtf.csrf.URLSafeTimedSerializer):
         def make_signer(self, salt=None):
             signer = super().make_signer(salt)
-            signer.get_timestamp = lambda: int(time.time()) - 3 * 3600
+            signer.get_timestamp = lambda: int(time.time() - hours_ago * 3600)
             return signer
 
-    browser = _signed_in(app, user)
     with monkeypatch.context() as patched:
-        patched.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", ThreeHoursAgo)
-        browser.get("/account")  # the page, and its forms' tokens, made three hours ago
+        patched.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", Earlier)
+        browser.get(url)
+
+
+@pytest.mark.parametrize("hours", [3, 23])
+def test_a_form_left_open_for_hours_still_saves(app, user, monkeypatch, hours):
+    browser = _signed_in(app, user)
+    _page_made(browser, monkeypatch, "/account", hours_ago=hours)
     _save_profile(browser, name="Maija Virtanen")
     assert browser.page.status_code == 200 and _stored(user).name == "Maija Virtanen"
+
+
+def test_a_form_left_open_over_a_day_is_refused_and_try_again_leads_back_to_it(app, user, monkeypatch):
+    browser = _signed_in(app, user)
+    browser.get("/language/fi?next=/account")
+    _page_made(browser, monkeypatch, "/account", hours_ago=25)
+    _save_profile(browser, name="Maija Virtanen")
+    assert browser.page.status_code == 400 and _stored(user).name != "Maija Virtanen"
+    assert "<h1>Lomake vanhentui</h1>" in browser.text
+    again = re.search(r'<a href="([^"]*)"[^>]*>Yritä uudelleen</a>', browser.text).group(1)
+    assert again == "/account"
+
+    browser.get(again)  # the same form, with a fresh token, posts
+    _save_profile(browser, name="Maija Virtanen")
+    assert browser.page.status_code == 200 and _stored(user).name == "Maija Virtanen"
+
+
+def test_an_operator_may_keep_forms_for_a_shorter_time(base_config, migrated, monkeypatch):
+    with running_app(dict(base_config, IDP_CSRF_TOKEN_TTL=3600)) as app:
+        maija = person("maija@example.fi")
+        browser = _signed_in(app, maija)
+        _page_made(browser, monkeypatch, "/account", hours_ago=2)
+        _save_profile(browser, name="Maija Virtanen")
+        assert browser.page.status_code == 400 and "The form expired" in browser.text
 
 
 def test_without_profile_scope_there_is_no_locale(app, rp, user):
