@@ -13,6 +13,7 @@ from idp.models import AuditEvent, Identity
 from idp.services import challenges, clock, identities
 from tests.support.browser import Browser
 from tests.conftest import running_app
+from tests.support.forms import made_hours_ago
 from tests.support.journeys import sign_in, tokens_for
 from tests.support.orgs import person
 from tests.support.races import barrier_after, race, row_locks
@@ -140,34 +141,20 @@ def test_a_change_is_confirmed_in_the_section_it_was_made_in(app, user):
     assert "1 other device was logged out." in sessions
 
 
-def _page_made(browser, monkeypatch, url, hours_ago):
-    """Fetch the page as if `hours_ago`: its forms' CSRF tokens carry that time. Only the
-    tokens' signer is moved, not the clock the session and flows keep."""
-    import flask_wtf.csrf
-
-    class Earlier(flask_wtf.csrf.URLSafeTimedSerializer):
-        def make_signer(self, salt=None):
-            signer = super().make_signer(salt)
-            signer.get_timestamp = lambda: int(time.time() - hours_ago * 3600)
-            return signer
-
-    with monkeypatch.context() as patched:
-        patched.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", Earlier)
-        browser.get(url)
-
-
 @pytest.mark.parametrize("hours", [3, 23])
-def test_a_form_left_open_for_hours_still_saves(app, user, monkeypatch, hours):
+def test_a_form_left_open_for_hours_still_saves(app, user, hours):
     browser = _signed_in(app, user)
-    _page_made(browser, monkeypatch, "/account", hours_ago=hours)
+    with made_hours_ago(hours):
+        browser.get("/account")
     _save_profile(browser, name="Maija Virtanen")
     assert browser.page.status_code == 200 and _stored(user).name == "Maija Virtanen"
 
 
-def test_a_form_left_open_over_a_day_is_refused_and_try_again_leads_back_to_it(app, user, monkeypatch):
+def test_a_form_left_open_over_a_day_is_refused_and_try_again_leads_back_to_it(app, user):
     browser = _signed_in(app, user)
     browser.get("/language/fi?next=/account")
-    _page_made(browser, monkeypatch, "/account", hours_ago=25)
+    with made_hours_ago(25):
+        browser.get("/account")
     _save_profile(browser, name="Maija Virtanen")
     assert browser.page.status_code == 400 and _stored(user).name != "Maija Virtanen"
     assert "<h1>Lomake vanhentui</h1>" in browser.text
@@ -179,11 +166,12 @@ def test_a_form_left_open_over_a_day_is_refused_and_try_again_leads_back_to_it(a
     assert browser.page.status_code == 200 and _stored(user).name == "Maija Virtanen"
 
 
-def test_an_operator_may_keep_forms_for_a_shorter_time(base_config, migrated, monkeypatch):
+def test_an_operator_may_keep_forms_for_a_shorter_time(base_config, migrated):
     with running_app(dict(base_config, IDP_CSRF_TOKEN_TTL=3600)) as app:
         maija = person("maija@example.fi")
         browser = _signed_in(app, maija)
-        _page_made(browser, monkeypatch, "/account", hours_ago=2)
+        with made_hours_ago(2):
+            browser.get("/account")
         _save_profile(browser, name="Maija Virtanen")
         assert browser.page.status_code == 400 and "The form expired" in browser.text
 
