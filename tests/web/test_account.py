@@ -2,7 +2,6 @@
 (changed only once the new address is proved), devices signed in, services allowed."""
 import datetime as dt
 import re
-import time
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -35,6 +35,14 @@ def _signed_in(browser, identity):
     sign_in(browser, identity.email, identity.test_password)
 
 
+def _on_the_page(browser, company, member) -> int:
+    """The admin has the organisation's page open; `member`'s membership id."""
+    org, admin, _ = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    return organisations.membership(org, member).id
+
+
 def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
     org, admin, worker = company
     _signed_in(browser, admin)
@@ -52,10 +60,8 @@ def _focused_after_change(page_text) -> str:
 
 
 def test_a_changed_right_is_named_and_focus_comes_back_to_its_button(browser, company, service):
-    org, admin, worker = company
-    _signed_in(browser, admin)
-    browser.get(f"/orgs/{org.id}")
-    member_id = organisations.membership(org, worker).id
+    _, _, worker = company
+    member_id = _on_the_page(browser, company, worker)
     change = browser.form(f"/members/{member_id}/services/{service.client_id}")["action"]
     assert " autofocus" not in browser.text
     browser.submit(change, button=("action", "grant"))
@@ -70,10 +76,8 @@ def test_a_changed_right_is_named_and_focus_comes_back_to_its_button(browser, co
 
 
 def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
-    org, admin, worker = company
-    _signed_in(browser, admin)
-    browser.get(f"/orgs/{org.id}")
-    member_id = organisations.membership(org, worker).id
+    org, _, worker = company
+    member_id = _on_the_page(browser, company, worker)
     browser.submit(f"/members/{member_id}/role", button=("role", "admin"))
     assert '<p id="outcome" class="notice" role="status">ville@siivous.fi is now admin.</p>' in browser.text
     assert _focused_after_change(browser.text) == \
@@ -85,12 +89,10 @@ def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
 
 def _admin_on_the_page_worker_allowed(browser, company, service) -> int:
     """The worker may use the service; the admin has the page open. The worker's member id."""
-    org, admin, worker = company
+    org, _, worker = company
     organisations.grant(org, organisations.membership(org, worker), service.client)
     db.session.commit()
-    _signed_in(browser, admin)
-    browser.get(f"/orgs/{org.id}")
-    return organisations.membership(org, worker).id
+    return _on_the_page(browser, company, worker)
 
 
 def test_removing_a_member_asks_first_and_names_what_ends(browser, company, service):
@@ -186,10 +188,8 @@ def test_a_non_admin_cannot_tell_an_existing_member_or_invitation_from_a_missing
 
 
 def test_last_admin_cannot_demote_themselves(browser, company):
-    org, admin, _ = company
-    _signed_in(browser, admin)
-    browser.get(f"/orgs/{org.id}")
-    member_id = organisations.membership(org, admin).id
+    _, admin, _ = company
+    member_id = _on_the_page(browser, company, admin)
     browser.submit(f"/members/{member_id}/role", button=("role", "member"))
     assert browser.page.status_code == 409
     assert '<p id="outcome" class="error" role="alert">An organisation must always have an admin' in browser.text
