@@ -39,6 +39,10 @@ class _Deadline:
         return self._sock.sendall(data, flags)
 
     def makefile(self, mode="rb", buffering=-1, **_):
+        # As socket.makefile does: the file holds the socket open. urllib closes the
+        # connection's socket once the headers are read; without this reference the body,
+        # unless it came in the same packets as the headers, is read from a closed socket.
+        self._sock._io_refs += 1
         return io.BufferedReader(socket.SocketIO(self, "rb"), buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
 
     def __getattr__(self, name):
