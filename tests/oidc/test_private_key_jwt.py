@@ -9,8 +9,10 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from idp.models import AuditEvent, UsedAssertion
+from idp.oidc.client_assertion import PrivateKeyJWT
 from idp.services import clock
 from tests.support.journeys import tokens_for
+from tests.support.races import at_once, barrier_after
 from tests.support.rp import RelyingParty
 
 
@@ -145,6 +147,14 @@ def test_an_assertion_is_used_once(machine):
     _refused(_client_credentials(machine, client_assertion=assertion), "this assertion was used already")
     _refused(machine.introspect("anything", client_assertion=assertion), "used already")
     assert _client_credentials(machine).status_code == 200  # a new assertion, a new jti
+
+
+def test_an_assertion_presented_twice_at_once_is_accepted_once(app, machine, monkeypatch):
+    barrier_after(monkeypatch, PrivateKeyJWT, "verify_claims")  # both checked it before either records it
+    assertion = machine.assertion()
+    answers = at_once(*[lambda: _client_credentials(machine, client_assertion=assertion)] * 2)
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
+    assert UsedAssertion.query.count() == 1
 
 
 def test_wrong_assertion_type_and_another_client_id_are_refused(machine, rp):
