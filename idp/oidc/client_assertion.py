@@ -114,7 +114,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         except JwksUnavailable as error:
             raise Refused(str(error)) from None
         if not candidates:
-            raise Refused(f"none of the client's keys has the kid {kid!r}" if kid is not None
+            raise Refused(f"none of the client's keys has the kid {str(kid)[:80]!r}" if kid is not None
                           else f"none of the client's keys is for {alg}")
         for key in candidates:
             try:
