@@ -16,7 +16,9 @@ from pathlib import Path
 
 import requests
 from authlib.integrations.flask_client import OAuth, OAuthError
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from flask import Flask, flash, redirect, render_template, request, session, url_for
+from joserfc.jwk import import_key
 from werkzeug.exceptions import HTTPException
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +26,8 @@ ISSUER_DEFAULT = "http://localhost:5000"
 CLAIMS_SHOWN = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid",
                 "email", "email_verified", "name")
 TIME_CLAIMS = {"exp", "iat", "auth_time", "expires_at", "updated_at"}
+# What the demo signs its client assertions with, by the type of its private key.
+ASSERTION_ALGS = {"RSA": "RS256", "EC": "ES256", "OKP": "Ed25519"}
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,15 @@ class DemoError(Exception):
         self.description = description
 
 
+class ShortLivedAssertion(PrivateKeyJWT):
+    """private_key_jwt as Authlib signs it, but made to live a minute, not Authlib's hour:
+    an assertion serves one request, and Tunnus refuses one that lives longer than 5 min."""
+
+    def sign(self, auth, token_endpoint):
+        return private_key_jwt_sign(auth.client_secret, client_id=auth.client_id, token_endpoint=token_endpoint,
+                                    header=self.headers, alg=self.alg, expires_in=60)
+
+
 def load_settings() -> dict:
     path = Path(os.environ.get("DEMO_CONFIG") or ROOT / "instance" / "demo.json")
     stored = json.loads(path.read_text()) if path.exists() else {}
@@ -44,12 +57,27 @@ def load_settings() -> dict:
         "issuer": (os.environ.get("DEMO_ISSUER") or stored.get("issuer") or ISSUER_DEFAULT).rstrip("/"),
         "client_id": os.environ.get("DEMO_CLIENT_ID") or stored.get("client_id"),
         "client_secret": os.environ.get("DEMO_CLIENT_SECRET") or stored.get("client_secret"),
+        "private_key": os.environ.get("DEMO_PRIVATE_KEY"),
         "port": int(os.environ.get("DEMO_PORT", "5001")),
     }
-    if not settings["client_id"] or not settings["client_secret"]:
+    if settings["private_key"]:
+        settings["client_secret"] = None  # a client with keys has no secret
+    if not settings["client_id"] or not (settings["client_secret"] or settings["private_key"]):
         raise SystemExit(f"No client credentials: {path} does not exist or lacks them.\n"
-                         "Run `make run` first (it writes that file), or set DEMO_CLIENT_ID and DEMO_CLIENT_SECRET.")
+                         "Run `make run` first (it writes that file), or set DEMO_CLIENT_ID and DEMO_CLIENT_SECRET "
+                         "(or DEMO_PRIVATE_KEY).")
     return settings
+
+
+def _credentials(settings: dict) -> dict:
+    """The client secret, or with a private key (a JWK file) private_key_jwt: a fresh
+    assertion signed for each token request, its aud the issuer identifier."""
+    if not settings.get("private_key"):
+        return {"client_secret": settings["client_secret"]}
+    key = import_key(json.loads(Path(settings["private_key"]).read_text()))
+    key.ensure_kid()  # without one, its RFC 7638 thumbprint: what Tunnus calls the public key too
+    signer = ShortLivedAssertion(settings["issuer"], headers={"kid": key.kid}, alg=ASSERTION_ALGS[key.key_type])
+    return {"client_secret": key, "client_auth_methods": [signer], "token_endpoint_auth_method": signer.name}
 
 
 def create_app(settings: dict | None = None) -> Flask:
@@ -71,12 +99,15 @@ def create_app(settings: dict | None = None) -> Flask:
     )
 
     oauth = OAuth(app)
+    credentials = _credentials(settings)
     oauth.register(
         "tunnus",
         client_id=settings["client_id"],
-        client_secret=settings["client_secret"],
+        client_secret=credentials["client_secret"],
+        client_auth_methods=credentials.get("client_auth_methods"),
         server_metadata_url=settings["issuer"] + "/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid profile email offline_access", "code_challenge_method": "S256"},
+        client_kwargs={"scope": "openid profile email offline_access", "code_challenge_method": "S256",
+                       "token_endpoint_auth_method": credentials.get("token_endpoint_auth_method")},
     )
     tunnus = oauth.tunnus
 

@@ -1,16 +1,29 @@
-"""`tunnus clients create|list|kiosk-networks`."""
+"""`tunnus clients create|list|keys|kiosk-networks`."""
 from __future__ import annotations
 
+import json
+
 import click
+from flask import current_app
 
 from ..errors import IdpError, NotFound
 from ..models import Client
-from ..services import clients
+from ..services import client_keys, clients
 from ..services.keys import ALGORITHMS
 from .orgs import _org
 from .output import emit, json_option
 
 group = click.Group("clients", help="Relying services (OIDC clients).")
+
+AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
+
+
+def jwks_options(command):
+    command = click.option("--jwks-file", type=click.File("r"), default=None,
+                           help="A file holding its public keys: a JWK Set, or one JWK.")(command)
+    return click.option("--jwks-uri", default=None,
+                        help="Where it publishes its public keys (a JWK Set): https, or http on a loopback address "
+                             "for development. Read again when an assertion names a key not seen yet.")(command)
 
 
 @group.command("create")
@@ -41,9 +54,18 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
                    "repeat for more. Elsewhere its resident list and PIN page are refused.")
 @click.option("--id-token-alg", type=click.Choice(ALGORITHMS), default="RS256", show_default=True,
               help="How its ID tokens (and back-channel logout tokens) are signed.")
+@click.option("--auth", type=click.Choice(AUTH_METHODS), default=AUTH_METHODS[0], show_default=True,
+              help="How it proves who it is at /token, /introspect and /revoke: a client secret (HTTP Basic or in the "
+                   "body), or private_key_jwt: assertions signed with its own private key, whose public keys Tunnus "
+                   "reads from --jwks-uri or --jwks-file (no shared secret).")
+@jwks_options
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
-           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, as_json):
+           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, auth,
+           jwks_uri, jwks_file, as_json):
+    keys = _keys(jwks_uri, jwks_file, required=auth == "private_key_jwt")
+    if public and auth == "private_key_jwt":
+        raise click.UsageError("--public and --auth private_key_jwt exclude each other: an app cannot keep a private key")
     if kiosk != bool(org_ref) or (kiosk_networks and not kiosk):
         raise click.UsageError("--kiosk, --org and --kiosk-network go together")
     if kiosk and not kiosk_networks:
@@ -58,18 +80,49 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         frontchannel_logout_uri=frontchannel_logout_uri,
                                         kiosk_organisation=kiosk_organisation,
                                         kiosk_networks=list(kiosk_networks) if kiosk else None,
-                                        id_token_alg=id_token_alg)
+                                        id_token_alg=id_token_alg, **keys)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
             "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
             "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
             "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
             "id_token_signed_response_alg": client.id_token_signed_response_alg}
     text = f"client_id:     {client.client_id}\n"
-    text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
+    if secret:
+        text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)"
+    elif keys:
+        text += _signing_advice(client)
+    else:
+        text += "public client: no secret, use PKCE"
     emit(data, as_json, text)
+
+
+def _keys(jwks_uri: str | None, jwks_file, required: bool) -> dict:
+    """The client's public keys as clients.create and client_keys.set_keys take them."""
+    if not required:
+        if jwks_uri or jwks_file:
+            raise click.UsageError("--jwks-uri and --jwks-file go with --auth private_key_jwt")
+        return {}
+    if bool(jwks_uri) == bool(jwks_file):
+        raise click.UsageError("give the client's public keys: --jwks-uri URL or --jwks-file FILE, one of them")
+    if jwks_uri:
+        return {"jwks_uri": jwks_uri}
+    try:
+        jwks = json.load(jwks_file)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--jwks-file") from None
+    # A single JWK is a set of one.
+    return {"jwks": {"keys": [jwks]} if isinstance(jwks, dict) and "kty" in jwks else jwks}
+
+
+def _signing_advice(client) -> str:
+    where = client.jwks_uri or "the registered keys"
+    return (f"token_endpoint_auth_method: private_key_jwt (no secret)\n"
+            f"The service signs each client assertion with a private key whose public key is in {where}; "
+            f"iss and sub: {client.client_id}, aud: {current_app.config['IDP_ISSUER']}")
 
 
 def _organisation(ref: str):
@@ -86,11 +139,34 @@ def _organisation(ref: str):
 @json_option
 def list_(as_json):
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
+             "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
              "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks}
             for c in clients.all_clients()]
-    emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{'public' if r['public'] else 'confidential'}"
+    emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
+
+
+@group.command("keys")
+# An option, not an argument: a random client_id may begin with "-".
+@click.option("--client-id", required=True, help="The client's client_id.")
+@jwks_options
+@click.option("--replace-secret", is_flag=True,
+              help="For a client that has a client secret: switch it to private_key_jwt; the secret stops working "
+                   "at once.")
+@json_option
+def keys(client_id, jwks_uri, jwks_file, replace_secret, as_json):
+    """Set the public keys a private_key_jwt client signs its assertions with (replaces the earlier ones)."""
+    client = Client.by_client_id(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    try:
+        client_keys.set_keys(client, **_keys(jwks_uri, jwks_file, required=True), replace_secret=replace_secret)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    emit({"client_id": client.client_id, "token_endpoint_auth_method": client.token_endpoint_auth_method,
+          "jwks_uri": client.jwks_uri, "jwks": client.jwks}, as_json, f"client_id:     {client.client_id}\n"
+         + _signing_advice(client))
 
 
 @group.command("kiosk-networks")

@@ -1,7 +1,7 @@
 """SQLAlchemy tables, one module per aggregate. Importing this registers them all."""
 from .audit import AuditEvent
 from .campaign import Campaign, CampaignMember
-from .client import Client
+from .client import Client, UsedAssertion
 from .credentials import KioskPin, Passkey, RecoveryCode, TotpCredential
 from .flow import Flow
 from .grants import AuthorizationCode, Consent, RevokedAccessToken, Token
@@ -38,4 +38,5 @@ __all__ = [
     "TotpCredential",
     "UpstreamLink",
     "UpstreamProvider",
+    "UsedAssertion",
 ]

@@ -11,6 +11,9 @@ from ..extensions import db
 from ..services import clock, redirect_uris
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "organizations")
+# How a client that can keep a credential authenticates (public clients: "none"). Before
+# "none" wherever both are listed: an assertion sent with a client_id must be checked.
+CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
 def hash_secret(secret: str) -> str:
@@ -43,6 +46,10 @@ class Client(db.Model, ClientMixin):
     kiosk_networks = db.Column(db.JSON)
     backchannel_logout_uri = db.Column(db.String(2000))
     frontchannel_logout_uri = db.Column(db.String(2000))
+    # private_key_jwt (RFC 7523 §2.2): the public keys its client assertions are signed
+    # with, a JWK Set given here or published at jwks_uri. Such a client has no secret.
+    jwks = db.Column(db.JSON)
+    jwks_uri = db.Column(db.String(2000))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
 
     @property
@@ -80,10 +87,22 @@ class Client(db.Model, ClientMixin):
             return False
         return hmac.compare_digest(self.secret_hash, hash_secret(client_secret))
 
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        """How it proves who it is (RFC 7591 §2); client_secret_basic also means _post."""
         if self.is_public:
-            return method == "none"
-        return method in ("client_secret_basic", "client_secret_post")
+            return "none"
+        if self.jwks is not None or self.jwks_uri:
+            return "private_key_jwt"
+        return "client_secret_basic"
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        # One kind of credential per client: a key holder has no secret, and a secret
+        # holder's assertions are not looked at (no key to check them with anyway).
+        registered = self.token_endpoint_auth_method
+        if registered == "client_secret_basic":
+            return method in ("client_secret_basic", "client_secret_post")
+        return method == registered
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and "authorization_code" in self.grant_types
@@ -96,3 +115,16 @@ class Client(db.Model, ClientMixin):
         if not client_id or len(client_id) > 64:
             return None
         return db.session.execute(db.select(cls).filter_by(client_id=client_id)).scalar_one_or_none()
+
+
+class UsedAssertion(db.Model):
+    """A client assertion already used (RFC 7523 §3: its jti, hashed), kept until it
+    expires so that it is accepted once, whichever worker process it reaches."""
+
+    __tablename__ = "used_client_assertions"
+    __table_args__ = (db.UniqueConstraint("client_id", "jti_hash", name="uq_used_client_assertions_client_jti"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
+    jti_hash = db.Column(db.String(64), nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False, index=True)

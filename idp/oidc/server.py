@@ -9,7 +9,9 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
 from . import tokens
+from .client_assertion import PrivateKeyJWT
 from .client_cache import ClientCache
+from .client_jwks import ClientJwks
 from .client_tokens import RevokedIds
 from .endpoints.introspection import IntrospectionEndpoint
 from .endpoints.revocation import RevocationEndpoint
@@ -50,8 +52,10 @@ class Server(FlaskAuthorizationServer):
         # RFC 6749 §2.3: one authentication method per request. A secret in the body next to
         # a Basic header would let either one be checked and the other ignored.
         basic = (request.headers.get("Authorization") or "").lower().startswith("basic ")
-        if basic and ("client_secret" in request.payload.data or "client_assertion" in request.payload.data):
-            raise InvalidRequestError("Use one client authentication method: the header or the body, not both.")
+        sent = request.payload.data
+        if basic + ("client_secret" in sent) + ("client_assertion" in sent) > 1:
+            raise InvalidRequestError("Use one client authentication method: a secret (in the header or the body) "
+                                      "or a client assertion, not two.")
         return super().authenticate_client(request, methods, endpoint)
 
     def create_oauth2_request(self, request):
@@ -73,6 +77,8 @@ def build(app, keystore: KeyStore) -> Server:
     server = Server(issuer, keystore)
     clients = app.extensions["idp.clients"] = ClientCache(app.config["IDP_CLIENT_CACHE_SECONDS"])
     server.init_app(app, query_client=clients.find, save_token=tokens.save)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD,
+                                       PrivateKeyJWT(issuer, ClientJwks(app.config), app.config))
     app.extensions["idp.revoked_ids"] = RevokedIds()
     server.scopes_supported = SCOPES
     server.token_generator = tokens.TokenGenerator(keystore, issuer, app.config["IDP_ACCESS_TOKEN_TTL"])

@@ -8,11 +8,8 @@ growing delays by `tunnus logouts send [--loop]` (§2.8).
 """
 from __future__ import annotations
 
-import http.client
-import io
 import logging
 import secrets
-import socket
 import threading
 import time
 import urllib.error
@@ -25,7 +22,7 @@ from joserfc import jwt
 
 from ..extensions import db
 from ..models import Client, Identity, LogoutNotification, Token
-from . import audit, clock, leases, stopping
+from . import audit, clock, leases, outbound_http, stopping
 from .leases import FAILED, PENDING
 
 log = logging.getLogger(__name__)
@@ -196,69 +193,12 @@ def _record(notification: LogoutNotification, error: Exception | None) -> None:
                      error=notification.last_error)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # the registered URI is the endpoint; a redirect is answered as an error
-
-
-class _Deadline:
-    """A connected socket whose every read and write gets only what is left of the time
-    allowed for the whole request: a service sending its answer a byte at a time is cut
-    off as one that sends nothing (a socket timeout alone restarts at every byte)."""
-
-    def __init__(self, sock, deadline: float):
-        self._sock, self._deadline = sock, deadline
-
-    def _left(self) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the service did not answer in time")
-        self._sock.settimeout(left)
-        return left
-
-    def recv_into(self, buffer, nbytes=0, flags=0):
-        self._left()
-        return self._sock.recv_into(buffer, nbytes, flags)
-
-    def sendall(self, data, flags=0):
-        self._left()
-        return self._sock.sendall(data, flags)
-
-    def makefile(self, mode="rb", buffering=-1, **_):
-        return io.BufferedReader(socket.SocketIO(self, "rb"), buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-def _within(connection_class, timeout: float):
-    class Connection(connection_class):
-        def connect(self):
-            deadline = time.monotonic() + timeout
-            super().connect()
-            self.sock = _Deadline(self.sock, deadline)
-    return Connection
-
-
-def _opener(timeout: float):
-    class HTTP(urllib.request.HTTPHandler):
-        def http_open(self, request):
-            return self.do_open(_within(http.client.HTTPConnection, timeout), request)
-
-    class HTTPS(urllib.request.HTTPSHandler):
-        def https_open(self, request):
-            return self.do_open(_within(http.client.HTTPSConnection, timeout), request,
-                                context=self._context)
-
-    return urllib.request.build_opener(_NoRedirects, HTTP, HTTPS)
-
-
 def _post(uri: str, token: str, timeout: float) -> None:
     request = urllib.request.Request(uri, data=urlencode({"logout_token": token}).encode(), method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded",
                                               "User-Agent": "Tunnus back-channel logout"})
     try:
-        with _opener(timeout).open(request, timeout=timeout) as response:
+        with outbound_http.opener(timeout).open(request, timeout=timeout) as response:
             response.read(4096)
     except urllib.error.HTTPError as error:
         if error.code < 500 and error.code not in (408, 429):

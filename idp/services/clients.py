@@ -8,7 +8,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Client
 from ..models.client import SUPPORTED_SCOPES, hash_secret
-from . import audit
+from . import audit, client_keys
 from .frontchannel import origin_of
 from .keys import ALGORITHMS
 from .redirect_uris import check as check_redirect_uri
@@ -47,8 +47,10 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            backchannel_logout_uri: str | None = None,
            frontchannel_logout_uri: str | None = None,
            kiosk_organisation=None, kiosk_networks: list[str] | None = None,
-           id_token_alg: str = "RS256") -> tuple[Client, str | None]:
-    """The new client and its secret (None for public clients). The secret is shown once.
+           id_token_alg: str = "RS256", jwks: dict | None = None,
+           jwks_uri: str | None = None) -> tuple[Client, str | None]:
+    """The new client and its secret (None for public clients and for those that sign
+    client assertions with the keys in `jwks` or at `jwks_uri`). The secret is shown once.
     A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
     with a PIN, from `kiosk_networks` only (None: anywhere), and never gets refresh tokens
     or offline access."""
@@ -67,6 +69,11 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("a public client cannot use client_credentials")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ValidationFailed("give at least one --redirect-uri")
+    keys = jwks is not None or jwks_uri is not None
+    if keys and public:
+        raise ValidationFailed("a public client has no keys: it could not keep the private key to itself")
+    if jwks is not None and jwks_uri is not None:
+        raise ValidationFailed("give the keys or the URL they are published at, not both")
     if id_token_alg not in ALGORITHMS:
         raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
     client = Client(
@@ -87,13 +94,16 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         kiosk_organisation_id=kiosk_organisation.id if kiosk_organisation is not None else None,
         kiosk_networks=check_networks(kiosk_networks) if kiosk_networks is not None else None,
         id_token_signed_response_alg=id_token_alg,
+        jwks=client_keys.check_jwks(jwks) if jwks is not None else None,
+        jwks_uri=check_redirect_uri(jwks_uri) if jwks_uri is not None else None,
     )
     if kiosk_organisation is not None:
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
-    secret = None if public else secrets.token_urlsafe(32)
+    secret = None if public or keys else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None
     db.session.add(client)
     audit.record("client.created", client_id=client.client_id, name=client.name,
+                 token_endpoint_auth_method=client.token_endpoint_auth_method,
                  kiosk_organisation_id=client.kiosk_organisation_id, kiosk_networks=client.kiosk_networks)
     db.session.commit()
     return client, secret

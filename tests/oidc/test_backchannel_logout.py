@@ -60,6 +60,15 @@ def _verified(rp, token) -> tuple[dict, dict]:
     return decoded.header, decoded.claims
 
 
+def test_a_service_answering_with_a_body_after_its_headers_has_been_told(app, browser, user, receivers):
+    receiver = receivers(body=b"OK")
+    rp = _listening_rp(app, receiver.url)
+    _logout(browser, tokens_for(browser, rp, user)["id_token"])
+    assert backchannel.wait()
+    notification = LogoutNotification.query.one()
+    assert (notification.status, notification.attempts, notification.last_error) == ("sent", 1, None)
+
+
 def test_logout_token_reaches_the_service_signed_and_after_a_retry(app, browser, user, runner, receivers):
     receiver = receivers(statuses=[500])
     rp = _listening_rp(app, receiver.url)

@@ -10,6 +10,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from joserfc import jwt
+from joserfc.jwk import ECKey
 from werkzeug.test import EnvironBuilder
 
 from idp.extensions import db
@@ -140,6 +141,16 @@ def passes(app):
     layer.wsgi_app = forward
     yield seen
     layer.wsgi_app = flask_app
+
+
+def test_a_client_authenticating_with_an_assertion_is_answered_by_flask_every_time(app, passes):
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    signer = RelyingParty.register(app, name="Avain", grant_types=["client_credentials"], key=key)
+    # The second request comes from a client the fast path holds in its cache.
+    answers = [signer.token_request(grant_type="client_credentials") for _ in range(2)]
+    assert [a.status_code for a in answers] == [200] * 2
+    assert signer.introspect(answers[1].get_json()["access_token"]).get_json()["active"] is True
+    assert passes == ["/token", "/token", "/introspect"]
 
 
 def test_a_client_not_held_yet_is_answered_by_flask_then_before_it(app, passes):

@@ -10,11 +10,13 @@ from werkzeug.wrappers import Request, Response
 
 class LogoutReceiver:
     """A relying service's back-channel logout endpoint on a real port. It records every
-    POST and answers with the next of `statuses` (then 200), after `delay` seconds."""
+    POST and answers with the next of `statuses` (then 200), after `delay` seconds; with a
+    `body`, sent a moment after the headers, as a service behind a proxy may."""
 
-    def __init__(self, statuses=(), delay=0.0, on_post=None):
+    def __init__(self, statuses=(), delay=0.0, on_post=None, body=b""):
         self.statuses = list(statuses)
         self.delay = delay
+        self.body = body
         self.on_post = on_post  # called as each POST arrives, before it is answered
         self.received: list[dict] = []
         self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
@@ -31,7 +33,14 @@ class LogoutReceiver:
         if self.on_post:
             self.on_post()
         time.sleep(self.delay)
-        return Response("", status=self.statuses.pop(0) if self.statuses else 200)
+        return Response(self._later(), status=self.statuses.pop(0) if self.statuses else 200,
+                        headers={"Content-Length": str(len(self.body))})
+
+    def _later(self):
+        yield b""  # the headers go out now
+        if self.body:
+            time.sleep(0.2)
+            yield self.body
 
     def tokens(self) -> list[str]:
         return [hit["form"]["logout_token"] for hit in self.received]

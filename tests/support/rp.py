@@ -1,5 +1,6 @@
 """A relying service as the tests see one: builds authorization requests, redeems codes,
-and checks ID tokens against the published JWKS with joserfc."""
+and checks ID tokens against the published JWKS with joserfc. One registered with a key
+(private_key_jwt) signs a new client assertion for each request."""
 from __future__ import annotations
 
 import base64
@@ -7,6 +8,7 @@ import hashlib
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -22,23 +24,42 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
+# The algorithm a client signs its assertions with, by its key's type.
+ASSERTION_ALGS = {"RSA": "RS256", "EC": "ES256", "OKP": "Ed25519"}
+
+
 class RelyingParty:
-    def __init__(self, app, client, secret):
+    def __init__(self, app, client, secret, key=None):
         self.app = app
         self.client = client
         self.client_id = client.client_id
         self.secret = secret
+        self.key = key  # the private key of a private_key_jwt client
         self.http = app.test_client()
         self.verifier = None
         self.nonce = None
         self.state = None
 
     @classmethod
-    def register(cls, app, name="RP", public=False, first_party=False, grant_types=None):
+    def register(cls, app, name="RP", public=False, first_party=False, grant_types=None, key=None, jwks_uri=None):
+        """With `key` (a private JWK), a private_key_jwt client: its public key registered
+        with it, or published at `jwks_uri` by the test."""
+        jwks = {"keys": [key.as_dict(private=False)]} if key is not None and jwks_uri is None else None
         client, secret = clients.create(name, [REDIRECT_URI], [POST_LOGOUT_URI], public=public,
-                                        first_party=first_party, grant_types=grant_types)
-        return cls(app, client, secret)
+                                        first_party=first_party, grant_types=grant_types, jwks=jwks,
+                                        jwks_uri=jwks_uri)
+        return cls(app, client, secret, key)
 
+    def assertion(self, key=None, header=None, **claims) -> str:
+        """A client assertion (RFC 7523 §3) as a well-behaved client makes one; `claims` and
+        `header` replace or (given as None) remove its parts."""
+        key = key or self.key
+        now = clock.timestamp()
+        payload = {"iss": self.client_id, "sub": self.client_id, "aud": self.app.config["IDP_ISSUER"],
+                   "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16), **claims}
+        head = {"alg": ASSERTION_ALGS[key.key_type], "kid": key.kid, **(header or {})}
+        return jwt.encode({k: v for k, v in head.items() if v is not None},
+                          {k: v for k, v in payload.items() if v is not None}, key, algorithms=[head["alg"]])
     def authorize_url(self, scope="openid profile email", pkce=True, **extra) -> str:
         self.verifier, challenge = pkce_pair()
         self.nonce = secrets.token_urlsafe(12)
@@ -58,15 +79,8 @@ class RelyingParty:
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI, url
         return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
-    def token_request(self, auth="basic", **data):
-        headers = {}
-        if self.secret and auth == "basic":
-            headers["Authorization"] = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
-        elif self.secret and auth == "post":
-            data.update(client_id=self.client_id, client_secret=self.secret)
-        else:
-            data.setdefault("client_id", self.client_id)
-        return self.http.post("/token", data=data, headers=headers)
+    def token_request(self, auth=None, **data):
+        return self.token_request_to("/token", auth, **data)
 
     def redeem(self, code, verifier="default", **extra):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
@@ -103,6 +117,18 @@ class RelyingParty:
     def revoke(self, token, **extra):
         return self.token_request_to("/revoke", token=token, **extra)
 
-    def token_request_to(self, path, **data):
-        headers = {"Authorization": "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()}
+    def token_request_to(self, path, auth=None, **data):
+        """`auth`: basic, post, or assertion (the default for a client with a key); a client
+        without a secret (a public one) sends its client_id only."""
+        headers = {}
+        auth = auth or ("assertion" if self.key is not None else "basic")
+        if auth == "assertion":
+            data.setdefault("client_assertion_type", ASSERTION_TYPE)
+            data.setdefault("client_assertion", self.assertion())
+        elif self.secret and auth == "basic":
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+        elif self.secret and auth == "post":
+            data.update(client_id=self.client_id, client_secret=self.secret)
+        else:
+            data.setdefault("client_id", self.client_id)
         return self.http.post(path, data=data, headers=headers)

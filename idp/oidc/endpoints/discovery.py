@@ -6,6 +6,8 @@ from flask import Blueprint, current_app, jsonify
 from .. import acr, claims
 from ..server import SCOPES
 from ..tokens import ACCESS_TOKEN_ALG
+from ...models.client import CONFIDENTIAL_AUTH_METHODS
+from ...services.client_keys import ALGORITHMS as ASSERTION_ALGORITHMS
 from ...services.keys import ALGORITHMS
 
 bp = Blueprint("oidc_discovery", __name__)
@@ -28,9 +30,12 @@ def metadata(issuer: str) -> dict:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "access_token_signing_alg_values_supported": [ACCESS_TOKEN_ALG],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [*CONFIDENTIAL_AUTH_METHODS, "none"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": [*CONFIDENTIAL_AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims.supported(),
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],

@@ -5,13 +5,14 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import Blueprint, current_app
 
+from ...models.client import CONFIDENTIAL_AUTH_METHODS
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_introspection", __name__)
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def check_params(self, request, client):
         # RFC 7662 §2.1: the hint only speeds the search, which covers every kind anyway

@@ -6,6 +6,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from flask import Blueprint, current_app
 
 from ...extensions import db
+from ...models.client import CONFIDENTIAL_AUTH_METHODS
 from ...services import audit
 from ...web.browser import origin
 from ..token_view import PresentedToken
@@ -14,7 +15,7 @@ bp = Blueprint("oidc_revocation", __name__)
 
 
 class RevocationEndpoint(_RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
 
     def check_params(self, request, client):
         # RFC 7009 §2.2: a hint we do not know is ignored, not refused; PresentedToken.find

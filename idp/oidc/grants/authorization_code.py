@@ -14,13 +14,14 @@ from flask import current_app
 
 from ...extensions import db
 from ...models import AuthorizationCode, LoginSession, Token
+from ...models.client import CONFIDENTIAL_AUTH_METHODS
 from ...models.grants import token_hash
 from ...services import audit, clock
 from .. import acr, claims, claims_request
 from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
 
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+TOKEN_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
 
 
 class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCodeGrant):

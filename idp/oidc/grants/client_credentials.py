@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants, scope_to_list
 
+from ...models.client import CONFIDENTIAL_AUTH_METHODS
+
 
 # These scopes describe a person; a client acting for itself cannot have them.
 USER_SCOPES = {"openid", "profile", "email", "offline_access"}
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def validate_token_request(self):
         super().validate_token_request()

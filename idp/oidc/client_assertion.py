@@ -1,0 +1,160 @@
+"""private_key_jwt client authentication: RFC 7523 §2.2 and §3, OpenID Connect Core §9.
+
+A client proves who it is at /token, /introspect and /revoke with a short-lived JWT signed
+by its own private key, so no secret is shared (RFC 9700 §2.5 recommends it). Authlib's
+JWTBearerClientAssertion reads the assertion (extract_assertion) and names the method;
+the checks are Tunnus's own, because Authlib's accept whichever algorithm the key fits,
+any audience in a list, any exp however far, and answer 400:
+
+- client_assertion_type is urn:ietf:params:oauth:client-assertion-type:jwt-bearer;
+- iss = sub = a registered client's client_id, the one a client_id sent beside it names,
+  and that client is registered for private_key_jwt (a secret holder's assertions are
+  not looked at, nor a key holder's secret);
+- alg is asymmetric (client_keys.ALGORITHMS: never none, never HS*, which a public key
+  would key), and the signature is by one of the client's keys (a kid not among them
+  reads its jwks_uri again: client_jwks.py);
+- aud is the issuer identifier alone. A token endpoint URL, which RFC 7523 allowed, is
+  what the attack the OpenID Foundation made public in February 2025 abuses (a malicious
+  server gives an honest one's token endpoint as its own and gets assertions the honest
+  one accepts); its advice to servers is to accept their issuer identifier only;
+- exp is there, not passed, and at most IDP_CLIENT_ASSERTION_MAX_LIFETIME ahead; nbf and
+  iat, when there, are not in the future (IDP_CLIENT_ASSERTION_LEEWAY of clock skew);
+- jti is there and used once: its hash is stored until the assertion expires, and the
+  unique (client, jti) decides between worker processes presenting it at once.
+
+Any failure is invalid_client, 401, saying which check failed, and an audit event.
+"""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import UsedAssertion
+from ..models.grants import token_hash
+from ..services import audit, clock
+from ..services.client_keys import ALGORITHMS
+from ..web.browser import origin
+from .client_jwks import ClientJwks, JwksUnavailable
+
+# The key type each algorithm signs with.
+KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "Ed25519": "OKP"}
+
+
+class Refused(Exception):
+    """The assertion fails a check; the message says which, to the client."""
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, issuer: str, keys: ClientJwks, config):
+        super().__init__(leeway=config["IDP_CLIENT_ASSERTION_LEEWAY"])
+        self.issuer = issuer
+        self.keys = keys
+        self.max_lifetime = config["IDP_CLIENT_ASSERTION_MAX_LIFETIME"]
+
+    def __call__(self, query_client, request):
+        form = request.form
+        if "client_assertion" not in form and "client_assertion_type" not in form:
+            return None  # a request for another method
+        client = claims = None
+        try:
+            headers, claims = self._unverified(form)
+            client = self._named(query_client, claims)
+            self._check_names(client, claims, form.get("client_id"))
+            claims = self._verified(form["client_assertion"], headers, client)
+            self.verify_claims(claims)
+            self._use_once(client, claims)
+        except Refused as refusal:
+            _record(refusal, client, claims if client is None else None)
+            raise InvalidClientError(status_code=401, description=str(refusal)) from None
+        return client
+
+    def _unverified(self, form) -> tuple[dict, dict]:
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise Refused(f"client_assertion_type must be {ASSERTION_TYPE}")
+        if not form.get("client_assertion"):
+            raise Refused("client_assertion is missing")
+        try:
+            return self.extract_assertion(form["client_assertion"])
+        except InvalidClientError as error:
+            raise Refused(f"client_assertion is not a signed JWT: {error.description}") from None
+
+    @staticmethod
+    def _named(query_client, claims: dict):
+        """The client the assertion claims to be, before anything in it is believed."""
+        sub = claims.get("sub")
+        client = query_client(sub) if isinstance(sub, str) else None
+        if client is None:
+            raise Refused("sub must be the client_id of a registered client")
+        return client
+
+    def _check_names(self, client, claims: dict, client_id_sent: str | None) -> None:
+        if claims.get("iss") != client.client_id:
+            raise Refused("iss and sub must both be the client_id")
+        if client_id_sent is not None and client_id_sent != client.client_id:
+            raise Refused("client_id names another client than the assertion's iss and sub")
+        if not client.check_endpoint_auth_method(self.CLIENT_AUTH_METHOD, "token"):
+            raise Refused(f"this client authenticates with {client.token_endpoint_auth_method}, "
+                          "not with a client assertion")
+
+    def _verified(self, assertion: str, headers: dict, client) -> dict:
+        alg, kid = headers.get("alg"), headers.get("kid")
+        if alg not in ALGORITHMS:
+            raise Refused(f"alg must be one of {', '.join(ALGORITHMS)}")
+        try:
+            candidates = _fitting(self.keys.keys(client), alg, kid)
+            if not candidates and kid is not None:
+                candidates = _fitting(self.keys.keys(client, unknown_kid=True), alg, kid)
+        except JwksUnavailable as error:
+            raise Refused(str(error)) from None
+        if not candidates:
+            raise Refused(f"none of the client's keys has the kid {str(kid)[:80]!r}" if kid is not None
+                          else f"none of the client's keys is for {alg}")
+        for key in candidates:
+            try:
+                return dict(jwt.decode(assertion, key, algorithms=[alg]).claims)
+            except JoseError:
+                continue
+        raise Refused("the signature is not by the client's key")
+
+    def verify_claims(self, claims: dict) -> None:
+        now = clock.timestamp()
+        try:
+            jwt.JWTClaimsRegistry(now=now, leeway=self.leeway, exp={"essential": True},
+                                  jti={"essential": True}).validate(claims)
+        except JoseError as error:
+            raise Refused(error.description) from None
+        if claims.get("aud") not in (self.issuer, [self.issuer]):
+            raise Refused(f"aud must be the issuer identifier {self.issuer}, alone")
+        if claims["exp"] > now + self.max_lifetime + self.leeway:
+            raise Refused(f"exp is more than {self.max_lifetime} s ahead: make a new assertion for each request")
+
+    def _use_once(self, client, claims: dict) -> None:
+        # Committed at once, whatever the request then does: a second use must find it,
+        # whichever worker it reaches. The audit of a refusal is the only other write.
+        db.session.add(UsedAssertion(client_id=client.id, jti_hash=token_hash(claims["jti"]),
+                                     expires_at=clock.from_timestamp(int(claims["exp"]) + self.leeway)))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise Refused("this assertion was used already (its jti): make a new one for each request") from None
+
+
+def _fitting(keys, alg: str, kid: str | None) -> list:
+    return [key for key in keys if key.key_type == KEY_TYPES[alg] and (kid is None or key.kid == kid)]
+
+
+def _record(refusal: Refused, client, unverified: dict | None) -> None:
+    # A failure path that must persist: the token endpoint rolls back what fails.
+    claimed = (unverified or {}).get("sub")
+    audit.record("client.assertion_refused", "failure", origin=origin(),
+                 client_id=client.client_id if client is not None else None, reason=str(refusal),
+                 claimed_client_id=claimed[:64] if isinstance(claimed, str) else None)
+    db.session.commit()
