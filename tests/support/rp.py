@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -58,7 +58,17 @@ class RelyingParty:
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI, url
         return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
-    def token_request(self, auth="basic", **data):
+    def push(self, auth="basic", scope="openid profile email", pkce=True, **extra):
+        """Push the request authorize_url would make to /par (RFC 9126), authenticated as
+        token_request is; the response."""
+        params = dict(parse_qsl(urlsplit(self.authorize_url(scope, pkce, **extra)).query))
+        return self.token_request(auth, path="/par", **params)
+
+    def pushed_url(self, request_uri: str, **extra) -> str:
+        """The /authorize URL that brings a pushed request: client_id, request_uri (and `extra`)."""
+        return "/authorize?" + urlencode({"client_id": self.client_id, "request_uri": request_uri, **extra})
+
+    def token_request(self, auth="basic", path="/token", **data):
         headers = {}
         if self.secret and auth == "basic":
             headers["Authorization"] = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
@@ -66,7 +76,7 @@ class RelyingParty:
             data.update(client_id=self.client_id, client_secret=self.secret)
         else:
             data.setdefault("client_id", self.client_id)
-        return self.http.post("/token", data=data, headers=headers)
+        return self.http.post(path, data=data, headers=headers)
 
     def redeem(self, code, verifier="default", **extra):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
