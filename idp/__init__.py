@@ -21,7 +21,7 @@ from .web.locale import here
 
 ROOT = Path(__file__).resolve().parent.parent
 # Protocol endpoints answer errors as OAuth JSON, never as HTML pages.
-JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo")
+JSON_PATHS = ("/token", "/par", "/revoke", "/introspect", "/userinfo")
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,13 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .oidc.endpoints import authorize, discovery, end_session, introspection, jwks, revocation, token, userinfo
+    from .oidc.endpoints import (authorize, discovery, end_session, introspection, jwks, par, revocation, token,
+                                 userinfo)
     from .web import (account, account_data, account_deletion, account_organisation, account_security, campaign,
                       health, kiosk, legacy_email, locale, login, operator, orgadmin, passkey, passkey_account, pin,
                       recovery, register, totp, upstream)
 
-    for module in (discovery, jwks, authorize, token, userinfo, revocation, introspection, end_session):
+    for module in (discovery, jwks, authorize, par, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
         if module is not authorize and module is not end_session:
             csrf.exempt(module.bp)

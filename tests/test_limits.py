@@ -19,7 +19,7 @@ from tests.support import kiosk
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.owned_servers import RedisServer
-from tests.support.rp import RelyingParty
+from tests.support.rp import REDIRECT_URI, RelyingParty
 
 SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
 
@@ -203,6 +203,18 @@ def test_token_limit_per_ip_answers_json(limited):
     assert [machine.token_request(grant_type="client_credentials").status_code for _ in range(2)] == [200, 200]
     blocked = machine.http.post("/token", data={"grant_type": "client_credentials"})
     assert blocked.status_code == 429 and blocked.is_json and "Retry-After" in blocked.headers
+
+
+def test_par_limit_per_client_answers_json_with_retry_after(limited):
+    made = limited(IDP_PAR_CLIENT_RATE_LIMIT="2 per minute")
+    with made.app_context():
+        busy = RelyingParty(made, *clients.create("Kiireinen", [REDIRECT_URI]))
+        calm = RelyingParty(made, *clients.create("Rauhallinen", [REDIRECT_URI]))
+    assert [busy.push().status_code for _ in range(2)] == [201, 201]
+    blocked = busy.push(auth="post")
+    assert blocked.status_code == 429 and blocked.get_json()["error"] == "slow_down"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert calm.push().status_code == 201
 
 
 def _audit(event):

@@ -1,7 +1,8 @@
 """The demo relying service: one Authlib client, declared once, and five routes.
 
 Everything about the provider except its issuer URL comes from its discovery document,
-so pointing the demo at another OpenID provider needs only new settings.
+so pointing the demo at another OpenID provider needs only new settings. With `par` set
+it pushes its authorization requests to the provider first (RFC 9126).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from authlib.integrations.flask_client import OAuth, OAuthError
@@ -59,6 +61,7 @@ def load_settings() -> dict:
         "client_secret": os.environ.get("DEMO_CLIENT_SECRET") or stored.get("client_secret"),
         "private_key": os.environ.get("DEMO_PRIVATE_KEY"),
         "port": int(os.environ.get("DEMO_PORT", "5001")),
+        "par": os.environ.get("DEMO_PAR", str(stored.get("par", ""))).lower() in ("1", "true", "yes"),
     }
     if settings["private_key"]:
         settings["client_secret"] = None  # a client with keys has no secret
@@ -152,7 +155,19 @@ def create_app(settings: dict | None = None) -> Flask:
 
     @app.route("/login")
     def login():
-        return tunnus.authorize_redirect(app.config["DEMO_REDIRECT_URI"])
+        if not settings.get("par"):
+            return tunnus.authorize_redirect(app.config["DEMO_REDIRECT_URI"])
+        # RFC 9126: the request goes to the provider directly, authenticated with our secret,
+        # and the browser carries only a reference to it.
+        started = tunnus.create_authorization_url(app.config["DEMO_REDIRECT_URI"])
+        tunnus.save_authorize_data(redirect_uri=app.config["DEMO_REDIRECT_URI"], **started)
+        metadata = tunnus.load_server_metadata()
+        pushed = requests.post(metadata["pushed_authorization_request_endpoint"],
+                               data=dict(parse_qsl(urlsplit(started["url"]).query)),
+                               auth=(settings["client_id"], settings["client_secret"]), timeout=10)
+        pushed.raise_for_status()
+        return redirect(metadata["authorization_endpoint"] + "?" + urlencode(
+            {"client_id": settings["client_id"], "request_uri": pushed.json()["request_uri"]}))
 
     @app.route("/callback")
     def callback():

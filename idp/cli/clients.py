@@ -1,4 +1,4 @@
-"""`tunnus clients create|list|keys|kiosk-networks`."""
+"""`tunnus clients create|list|keys|kiosk-networks|require-par`."""
 from __future__ import annotations
 
 import json
@@ -59,10 +59,13 @@ def jwks_options(command):
                    "body), or private_key_jwt: assertions signed with its own private key, whose public keys Tunnus "
                    "reads from --jwks-uri or --jwks-file (no shared secret).")
 @jwks_options
+@click.option("--require-par", is_flag=True,
+              help="Accept its authorization requests only pushed to /par first (RFC 9126), never sent whole to "
+                   "/authorize.")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
            backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, auth,
-           jwks_uri, jwks_file, as_json):
+           jwks_uri, jwks_file, require_par, as_json):
     keys = _keys(jwks_uri, jwks_file, required=auth == "private_key_jwt")
     if public and auth == "private_key_jwt":
         raise click.UsageError("--public and --auth private_key_jwt exclude each other: an app cannot keep a private key")
@@ -80,7 +83,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         frontchannel_logout_uri=frontchannel_logout_uri,
                                         kiosk_organisation=kiosk_organisation,
                                         kiosk_networks=list(kiosk_networks) if kiosk else None,
-                                        id_token_alg=id_token_alg, **keys)
+                                        id_token_alg=id_token_alg, require_par=require_par, **keys)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
@@ -89,7 +92,8 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
             "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
             "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
-            "id_token_signed_response_alg": client.id_token_signed_response_alg}
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests}
     text = f"client_id:     {client.client_id}\n"
     if secret:
         text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)"
@@ -141,7 +145,8 @@ def list_(as_json):
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
              "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
-             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks}
+             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks,
+             "require_pushed_authorization_requests": c.require_pushed_authorization_requests}
             for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
@@ -180,12 +185,30 @@ def kiosk_networks(client_id, networks, anywhere, as_json):
     """Set where a kiosk's sign-ins may come from (replaces the earlier networks)."""
     if anywhere == bool(networks):
         raise click.UsageError("give --network (one or more) or --anywhere")
-    client = Client.by_client_id(client_id)
-    if client is None:
-        raise click.ClickException(f"no client {client_id!r}")
+    client = _client(client_id)
     try:
         clients.set_kiosk_networks(client, None if anywhere else list(networks))
     except IdpError as error:
         raise click.ClickException(str(error))
     emit({"client_id": client.client_id, "kiosk_networks": client.kiosk_networks}, as_json,
          f"{client.client_id}: " + (", ".join(client.kiosk_networks) if client.kiosk_networks is not None else "anywhere"))
+
+
+@group.command("require-par")
+@click.option("--client-id", required=True, help="The client's client_id.")
+@click.option("--off", is_flag=True, help="Accept its authorization requests sent whole to /authorize again.")
+@json_option
+def require_par(client_id, off, as_json):
+    """Accept a client's authorization requests only pushed to /par first (RFC 9126)."""
+    client = _client(client_id)
+    clients.set_require_par(client, not off)
+    required = client.require_pushed_authorization_requests
+    emit({"client_id": client.client_id, "require_pushed_authorization_requests": required}, as_json,
+         f"{client.client_id}: pushed authorization requests {'required' if required else 'optional'}")
+
+
+def _client(client_id: str) -> Client:
+    client = Client.by_client_id(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    return client

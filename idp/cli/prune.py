@@ -1,5 +1,5 @@
-"""`tunnus prune [--older-than 1d]`: delete expired flows, codes, tokens, sessions, invitations
-and used client assertion ids (services/retention.py). Run it from cron, e.g. hourly."""
+"""`tunnus prune [--older-than 1d]`: delete expired flows, codes, pushed requests, tokens, sessions,
+invitations and used client assertion ids (services/retention.py). Run it from cron, e.g. hourly."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +18,8 @@ def _duration(_ctx, param, value: str) -> dt.timedelta:
     return length
 
 
-@click.command("prune", help="Delete flows, authorization codes, tokens, browser sessions, invitations and used client assertion ids past their end.")
+@click.command("prune", help="Delete flows, authorization codes, pushed authorization requests, tokens, browser sessions, "
+                                "invitations and used client assertion ids past their end.")
 @click.option("--older-than", default="1d", show_default=True, callback=_duration,
               help="Keep what ended more recently than this (30m, 12h, 1d, 2w).")
 @json_option

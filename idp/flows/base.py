@@ -78,12 +78,18 @@ class Flow:
     def load(cls, flow_id: str, browser: str | None) -> "Flow":
         """The flow, if this browser started it. browser=None is only for links sent by
         mail, which may be opened anywhere and must carry their own proof (a token)."""
-        stored = db.session.get(StoredFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
-        if stored is None or stored.kind != cls.KIND or (browser is not None and stored.browser != browser):
-            raise NotFound()
+        stored = cls._find(flow_id, browser)
         if stored.is_expired():
             raise FlowExpired(again=cls(stored).started_from())
         return cls(stored)
+
+    @classmethod
+    def _find(cls, flow_id: str, browser: str | None) -> StoredFlow:
+        """The stored flow of this kind that this browser started, expired or not."""
+        stored = db.session.get(StoredFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        if stored is None or stored.kind != cls.KIND or (browser is not None and stored.browser != browser):
+            raise NotFound()
+        return stored
 
     def started_from(self) -> str | None:
         """Where this journey starts anew once it has expired, so that the person is not

@@ -10,6 +10,7 @@ from .legacy import LegacyAccount
 from .logout import LogoutNotification
 from .organisation import Invitation, Membership, Organisation, ServiceRight
 from .outbox import OutboxMail
+from .pushed_request import PushedRequest
 from .session import LoginSession
 from .upstream import UpstreamLink, UpstreamProvider
 
@@ -31,6 +32,7 @@ __all__ = [
     "Organisation",
     "OutboxMail",
     "Passkey",
+    "PushedRequest",
     "RecoveryCode",
     "RevokedAccessToken",
     "ServiceRight",

@@ -44,6 +44,9 @@ class Client(db.Model, ClientMixin):
     # The networks (CIDR) a kiosk's sign-ins may come from; None: anywhere (kiosks
     # registered before this was asked).
     kiosk_networks = db.Column(db.JSON)
+    # RFC 9126 §6: authorization requests only pushed to /par, never sent whole to /authorize.
+    require_pushed_authorization_requests = db.Column(db.Boolean, nullable=False, default=False,
+                                                      server_default=db.false())
     backchannel_logout_uri = db.Column(db.String(2000))
     frontchannel_logout_uri = db.Column(db.String(2000))
     # private_key_jwt (RFC 7523 §2.2): the public keys its client assertions are signed

@@ -1,5 +1,6 @@
-"""The /token limits (IDP_TOKEN_RATE_LIMIT per client IP, IDP_TOKEN_CLIENT_RATE_LIMIT per
-client_id as sent), counted in batches.
+"""The limits of the endpoints clients call: /token (IDP_TOKEN_RATE_LIMIT per client IP,
+IDP_TOKEN_CLIENT_RATE_LIMIT per client_id as sent) and /par (IDP_PAR_RATE_LIMIT,
+IDP_PAR_CLIENT_RATE_LIMIT), counted in batches.
 
 Machines ask for tokens thousands of times a minute, and a Redis round trip per request
 cost more than issuing the token. So each process adds up its hits and sends them to the
@@ -25,11 +26,11 @@ import time
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
+from werkzeug.exceptions import TooManyRequests
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 0.1
-PREFIX = "tunnus/token"
 
 
 class BatchedWindows:
@@ -64,7 +65,7 @@ class BatchedWindows:
     def _store(self) -> Storage:
         if self._failures and time.monotonic() >= self._retry_at:
             if self._healthy():
-                log.warning("Rate limit storage recovered: /token limits count there again")
+                log.warning("Rate limit storage recovered: /token and /par limits count there again")
                 self._failures = 0
             else:
                 self._give_up_for_now()
@@ -80,7 +81,7 @@ class BatchedWindows:
             except Exception as error:  # any failure of the store: Redis down, hanging, refusing
                 if store is self.local:
                     raise
-                log.warning("Rate limit storage unreachable - /token limits count in this process: %s", error)
+                log.warning("Rate limit storage unreachable - /token and /par limits count in this process: %s", error)
                 self._give_up_for_now()
                 store = self.local
                 self._seen[key] = store.incr(key, item.get_expiry(), amount=count)
@@ -112,28 +113,42 @@ def client_id_sent(authorization: str | None, form_client_id: str | None) -> str
     return client_id or form_client_id
 
 
-class TokenLimits:
-    def __init__(self, app):
-        # A mistyped value stops the start, not every token request.
-        per_ip, per_client = (parse_many(app.config[setting])
-                              for setting in ("IDP_TOKEN_RATE_LIMIT", "IDP_TOKEN_CLIENT_RATE_LIMIT"))
-        self.windows = BatchedWindows(storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
-                                                          **app.config["RATELIMIT_STORAGE_OPTIONS"]))
+class ClientLimits:
+    """One endpoint's limits per client IP and per client_id, counted under `prefix`."""
+
+    def __init__(self, app, windows: BatchedWindows, prefix: str, per_ip_setting: str, per_client_setting: str):
+        # A mistyped value stops the start, not every request.
+        per_ip, per_client = (parse_many(app.config[setting]) for setting in (per_ip_setting, per_client_setting))
+        self.windows = windows
         # Built once per (address, client): a machine asks from the same address again and again.
-        self._checks = functools.lru_cache(maxsize=4096)(functools.partial(_checks, per_ip, per_client))
+        self._checks = functools.lru_cache(maxsize=4096)(functools.partial(_checks, prefix, per_ip, per_client))
 
     def hit(self, remote_addr: str | None, client_id: str | None) -> int | None:
-        """Counts one /token request; None, or the Retry-After seconds of a limit it breaks."""
+        """Counts one request; None, or the Retry-After seconds of a limit it breaks."""
         return self.windows.hit(self._checks(remote_addr or "-", client_id[:64] if client_id else None))
 
+    def check(self, request) -> None:
+        """Counts a request to this endpoint; 429 with Retry-After when it breaks a limit.
+        Per client_id as sent, before authentication: a runaway or attacked client is
+        slowed down without affecting the others behind the same IP."""
+        wait = self.hit(request.remote_addr,
+                        client_id_sent(request.headers.get("Authorization"), request.form.get("client_id")))
+        if wait is not None:
+            raise TooManyRequests(retry_after=wait)
 
-def _checks(per_ip: list[RateLimitItem], per_client: list[RateLimitItem], address: str,
+
+def _checks(prefix: str, per_ip: list[RateLimitItem], per_client: list[RateLimitItem], address: str,
             client_id: str | None) -> tuple[tuple[RateLimitItem, str], ...]:
-    checks = [(item, item.key_for(PREFIX, "ip", address)) for item in per_ip]
+    checks = [(item, item.key_for(prefix, "ip", address)) for item in per_ip]
     if client_id:
-        checks += [(item, item.key_for(PREFIX, "client", client_id)) for item in per_client]
+        checks += [(item, item.key_for(prefix, "client", client_id)) for item in per_client]
     return tuple(checks)
 
 
 def init_app(app) -> None:
-    app.extensions["idp.token_limits"] = TokenLimits(app)
+    windows = BatchedWindows(storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
+                                                 **app.config["RATELIMIT_STORAGE_OPTIONS"]))
+    app.extensions["idp.token_limits"] = ClientLimits(app, windows, "tunnus/token", "IDP_TOKEN_RATE_LIMIT",
+                                                      "IDP_TOKEN_CLIENT_RATE_LIMIT")
+    app.extensions["idp.par_limits"] = ClientLimits(app, windows, "tunnus/par", "IDP_PAR_RATE_LIMIT",
+                                                    "IDP_PAR_CLIENT_RATE_LIMIT")

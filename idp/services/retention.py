@@ -1,7 +1,7 @@
 """Deleting what has expired, so the tables a login touches stay small.
 
-Nothing reads these rows again once they are past their end: a flow or authorization
-code is refused when expired, a token row matters until its refresh token (or, without
+Nothing reads these rows again once they are past their end: a flow, authorization code
+or pushed authorization request is refused when expired, a token row matters until its refresh token (or, without
 one, its access token) has expired — refresh reuse detection included, since an expired
 refresh token is refused before its family is looked at — and a revoked self-contained
 access token need not be listed after its own expiry, nor a client assertion's jti after
@@ -17,7 +17,7 @@ import datetime as dt
 from flask import current_app
 
 from ..extensions import db
-from ..models import AuthorizationCode, Invitation, LoginSession, RevokedAccessToken, Token, UsedAssertion
+from ..models import AuthorizationCode, Invitation, LoginSession, PushedRequest, RevokedAccessToken, Token, UsedAssertion
 from ..models.flow import Flow
 from . import clock
 
@@ -29,6 +29,7 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
     statements = {
         "flows": db.delete(Flow).where(Flow.expires_at < cutoff),
         "authorization_codes": db.delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff),
+        "pushed_requests": db.delete(PushedRequest).where(PushedRequest.expires_at < cutoff),
         "tokens": db.delete(Token).where(token_end < cutoff),
         "revoked_access_tokens": db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff),
         "used_client_assertions": db.delete(UsedAssertion).where(UsedAssertion.expires_at < cutoff),

@@ -9,9 +9,15 @@ def sign_in(browser, email, password, remember=False):
     return browser.submit("/password", password=password, remember="on" if remember else None)
 
 
-def authorize(browser, rp, user, consent=True, **params):
-    """Run an authorization request to the relying service's callback; return its parameters."""
-    browser.get(rp.authorize_url(**params))
+def authorize(browser, rp, user, consent=True, pushed=False, **params):
+    """Run an authorization request to the relying service's callback; return its parameters.
+    pushed: the relying service pushes the request to /par first (RFC 9126)."""
+    if pushed:
+        response = rp.push(**params)
+        assert response.status_code == 201, response.get_json()
+        browser.get(rp.pushed_url(response.get_json()["request_uri"]))
+    else:
+        browser.get(rp.authorize_url(**params))
     if "/identify" in browser.text or 'name="email"' in browser.text:
         sign_in(browser, user.email, user.test_password)
     if "/authorize/consent/" in browser.text:

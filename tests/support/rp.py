@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from joserfc import jwt
@@ -78,6 +78,16 @@ class RelyingParty:
         parts = urlsplit(url)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI, url
         return {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+    def push(self, auth=None, scope="openid profile email", pkce=True, **extra):
+        """Push the request authorize_url would make to /par (RFC 9126), authenticated as
+        token_request is; the response."""
+        params = dict(parse_qsl(urlsplit(self.authorize_url(scope, pkce, **extra)).query))
+        return self.token_request_to("/par", auth, **params)
+
+    def pushed_url(self, request_uri: str, **extra) -> str:
+        """The /authorize URL that brings a pushed request: client_id, request_uri (and `extra`)."""
+        return "/authorize?" + urlencode({"client_id": self.client_id, "request_uri": request_uri, **extra})
 
     def token_request(self, auth=None, **data):
         return self.token_request_to("/token", auth, **data)

@@ -9,17 +9,18 @@ object (not supported: refused, OIDC Core §6), is the user signed in recently e
 strong level by identifying with an upstream provider, see ../acr.py), has the user
 consented (prompt=consent, first-party clients; to the scope and to the claims the
 `claims` parameter names, see ../claims.py), did the person confirm the account
-(prompt=select_account), may we ask at all (prompt=none).
+(prompt=select_account), may we ask at all (prompt=none). The account and organisation
+questions and their answers are in authorize_choices.py.
 A kiosk client (a building's touch screen) is signed in only by a PIN login made on
 the kiosk, in a session of its own (web/browser.py, services/kiosk_sessions.py).
 Errors go back to the client only once its redirect_uri is known to be registered;
-before that they are shown as a page.
+before that they are shown as a page. A request pushed to /par (RFC 9126, par.py) comes
+as its request_uri: taken once, it goes on as a pending request like any other.
 """
 from __future__ import annotations
 
 from functools import partial
 from typing import Callable
-from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -29,8 +30,6 @@ from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
     LoginRequiredError,
-    RequestNotSupportedError,
-    RequestURINotSupportedError,
 )
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
@@ -38,12 +37,13 @@ from ...errors import FlowExpired
 from ...extensions import csrf, db
 from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
-from ...services import audit, clock, organisations, upstreams
+from ...services import audit, clock, upstreams
 from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
-from .. import acr, claims, claims_request, consents, id_token_hint, org_choice
+from .. import acr, claims, claims_request, consents, id_token_hint, org_choice, pushed_requests, request_checks
 from ..pending import PendingAuthorization
 from ..server import AuthorizationRequest
+from . import authorize_choices
 
 bp = Blueprint("oidc_authorize", __name__)
 
@@ -56,10 +56,10 @@ def _resumable(_endpoint, values):
     if values and "flow_id" in values:
         g.page_url = url_for("oidc_authorize.resume", flow_id=values["flow_id"])
 
-# Longest accepted value per parameter; anything longer is a malformed request.
-MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
-DEFAULT_MAX_LENGTH = 2048
 
+# The person's answers to the account and organisation questions (authorize_choices.py).
+bp.add_url_rule("/authorize/account/<flow_id>", view_func=authorize_choices.account, methods=["POST"])
+bp.add_url_rule("/authorize/organisation/<flow_id>", view_func=authorize_choices.organisation, methods=["POST"])
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # relying services may POST the request (OIDC Core §3.1.2.1) without our token
@@ -71,7 +71,29 @@ def authorize():
     repeated = [key for key in source if len(source.getlist(key)) > 1]
     if repeated:
         return _error_page(InvalidRequestError(f"Parameter '{repeated[0]}' is repeated."))
-    return _authorize(source.to_dict(), pending=None)
+    params = source.to_dict()
+    if pushed_requests.is_reference(params.get("request_uri")):
+        return _take_pushed(params)
+    return proceed(params, pending=None)
+
+
+def _take_pushed(params: dict):
+    """RFC 9126 §4: the request the client pushed is the request, and parameters sent beside
+    its request_uri are ignored. A reference that is unknown, used, expired or another
+    client's is refused on a page: the redirect_uri and state it would be answered with are
+    in the pushed request, and the query's own are anyone's. A request taken becomes a
+    pending one at once, and the browser goes on at its resume URL, so that reloading the
+    page or following its language links never brings the used request_uri back."""
+    try:
+        pushed = pushed_requests.take(params.get("client_id"), params["request_uri"])
+    except OAuth2Error as error:
+        db.session.rollback()
+        audit.record("authorize.request_uri_refused", "failure", origin=origin(),
+                     client_id=(params.get("client_id") or "")[:64] or None, reason=error.get_error_description())
+        db.session.commit()
+        return _error_page(error)
+    pending = PendingAuthorization.start(browser_id(), params=pushed, pushed=True)
+    return redirect(url_for("oidc_authorize.resume", flow_id=pending.id))
 
 
 @bp.route("/authorize/resume/<flow_id>")
@@ -83,7 +105,14 @@ def resume(flow_id):
             raise
         # This browser's own request, kept too long: it is made again, not refused.
         return redirect(expired.again)
-    return _authorize(pending.params, pending)
+    return proceed(pending.params, pending)
+
+
+@bp.route("/authorize/again/<flow_id>")
+def again(flow_id):
+    """A pushed request that expired unanswered, made again (PendingAuthorization.started_from)."""
+    pending = PendingAuthorization.start_again(flow_id, browser_id())
+    return redirect(url_for("oidc_authorize.resume", flow_id=pending.id))
 
 
 @bp.route("/authorize/consent/<flow_id>", methods=["POST"])
@@ -91,69 +120,27 @@ def consent(flow_id):
     pending = PendingAuthorization.load(flow_id, browser_id())
     login_session = session_for_client(pending.params.get("client_id"))
     if login_session is None:
-        return _authorize(pending.params, pending)
+        return proceed(pending.params, pending)
     server = current_app.extensions["idp.server"]
     params = pending.params
     try:
         grant = server.get_consent_grant(AuthorizationRequest(params, request.url), end_user=login_session.identity)
         requested = claims.granted(claims_request.parse(params.get("claims"), grant.redirect_uri), grant.client)
     except OAuth2Error as error:
-        return _error_response(error, params, pending)
+        return error_response(error, params, pending)
     client, identity = grant.client, login_session.identity
     if request.form.get("decision") != "allow":
         audit.record("consent.denied", origin=origin(), identity=identity, client_id=client.client_id)
         db.session.commit()
-        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
+        return error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
     consents.remember(identity, client, grant.request.scope, requested, origin())
     pending.transition("consent")
     db.session.commit()
-    return _authorize(params, pending)
+    return proceed(params, pending)
 
 
-@bp.route("/authorize/account/<flow_id>", methods=["POST"])
-def account(flow_id):
-    """The answer to prompt=select_account: this account, or sign in with another."""
-    pending = PendingAuthorization.load(flow_id, browser_id())
-    if request.form.get("account") == "other":
-        # A sign-in made after the request started is the choice (_asks_account).
-        return redirect(url_for("login.start", return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
-    pending.update(account_chosen=True)
-    db.session.commit()
-    return _authorize(pending.params, pending)
-
-
-@bp.route("/authorize/organisation/<flow_id>", methods=["POST"])
-def organisation(flow_id):
-    """The answer from the organisation picker or the no-access page."""
-    pending = PendingAuthorization.load(flow_id, browser_id())
-    login_session = session_for_client(pending.params.get("client_id"))
-    if login_session is None:
-        return _authorize(pending.params, pending)
-    params = pending.params
-    if request.form.get("decision") != "choose":
-        try:
-            grant = current_app.extensions["idp.server"].get_consent_grant(
-                AuthorizationRequest(params, request.url), end_user=login_session.identity)
-        except OAuth2Error as error:
-            return _error_response(error, params, pending)
-        audit.record("organisation.cancelled", origin=origin(), identity=login_session.identity,
-                     client_id=grant.client.client_id)
-        db.session.commit()
-        return _error_response(AccessDeniedError(redirect_uri=grant.redirect_uri), params, pending)
-    pending.update(organisation=(request.form.get("organisation") or "")[:32])
-    db.session.commit()
-    return _authorize(params, pending)
-
-
-def _organisation_page(client, identity, choice, pending):
-    if choice.ask:
-        return render_template("oidc/choose_org.html", client=client, choice=choice, flow=pending)
-    admins = {org.id: organisations.admins(org) for org in choice.denied_for}
-    return render_template("oidc/no_access.html", client=client, organisations=choice.denied_for, admins=admins,
-                           flow=pending), 403
-
-
-def _authorize(params: dict, pending: PendingAuthorization | None):
+def proceed(params: dict, pending: PendingAuthorization | None):
+    """The request's answer to the client, or the page the person is asked on next."""
     if pending is not None:  # a page shown after a post to /authorize: its language links resume it
         g.page_url = url_for("oidc_authorize.resume", flow_id=pending.id)
     server = current_app.extensions["idp.server"]
@@ -161,13 +148,16 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
     login_session = session_for_client(params.get("client_id"))
     identity = login_session.identity if login_session else None
     try:
-        _check_lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
-        _check_printable(params, ("client_id", "redirect_uri"))
+        request_checks.lengths(params, ("client_id", "redirect_uri"), redirect_uri=None)
+        request_checks.printable(params, ("client_id", "redirect_uri"))
         grant = server.get_consent_grant(oauth_request, end_user=identity)
-        _refuse_unsupported(params, grant.redirect_uri)
-        _check_lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
+        request_checks.supported(params, grant.redirect_uri)
+        if grant.client.require_pushed_authorization_requests and not (pending and pending.pushed):
+            raise InvalidRequestError("This client's authorization requests must be pushed to /par first (RFC 9126).",
+                                      redirect_uri=grant.redirect_uri)
+        request_checks.lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
-        prompts = set(params.get("prompt", "").split())
+        prompts = request_checks.prompts(params, grant.redirect_uri)
         wanted_acr = acr.demanded(params, grant.redirect_uri)
         asked = claims_request.parse(params.get("claims"), grant.redirect_uri)
         hinted = id_token_hint.subject(params.get("id_token_hint"), server.keystore, server.issuer,
@@ -186,8 +176,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return_to = url_for("oidc_authorize.resume", flow_id=pending.id)
             if grant.client.kiosk_organisation_id is not None:  # its residents sign in with a PIN there
-                again = f"{url_for('oidc_authorize.authorize')}?{urlencode(params)}"
-                flow = KioskFlow.begin(grant.client, browser_id(), return_to, again, origin())
+                flow = KioskFlow.begin(grant.client, browser_id(), return_to, pending.started_from(), origin())
                 return redirect(url_for("kiosk.show", flow_id=flow.id))
             if acr.lowest(wanted_acr) == levels.ACR_STRONG:  # no password can reach it: identify upstream
                 return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
@@ -203,11 +192,11 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return redirect(step_up_page(return_to=url_for("oidc_authorize.resume", flow_id=pending.id)))
-        if _asks_account(grant.client, prompts, login_session, pending):
+        if authorize_choices.asks_account(grant.client, prompts, login_session, pending):
             if "none" in prompts:
                 raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return render_template("oidc/choose_account.html", client=grant.client, identity=identity, flow=pending)
+            return authorize_choices.account_page(grant.client, identity, pending)
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.acting_for(), prompts)
         if not choice.decided:
@@ -215,7 +204,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
                 raise (AccountSelectionRequiredError if choice.ask else InteractionRequiredError)(
                     redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
-            return _organisation_page(grant.client, identity, choice, pending)
+            return authorize_choices.organisation_page(grant.client, identity, choice, pending)
         scope = grant.request.scope
         requested = claims.granted(asked, grant.client)
         if consents.needed(grant.client, identity, scope, requested, prompts, pending):
@@ -237,44 +226,7 @@ def _authorize(params: dict, pending: PendingAuthorization | None):
         db.session.commit()
         return response
     except OAuth2Error as error:
-        return _error_response(error, params, pending)
-
-
-def _check_lengths(params: dict, keys, redirect_uri: str | None) -> None:
-    for key in keys:
-        if len(params.get(key) or "") > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
-            raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
-
-
-def _check_printable(params: dict, keys) -> None:
-    # No URI or client id holds a control character, and an error description quoting one
-    # could not be written at all (RFC 6749 §5.2 allows printable ASCII only).
-    for key in keys:
-        if any(ord(c) < 32 or ord(c) == 127 for c in params.get(key) or ""):
-            raise InvalidRequestError(f"Parameter '{key}' holds a control character.")
-
-
-def _refuse_unsupported(params: dict, redirect_uri: str) -> None:
-    # Discovery says neither is supported; ignoring one would drop the parameters it
-    # carries (OIDC Core 1.0 §6.1, §6.2).
-    if "request" in params:
-        raise RequestNotSupportedError(redirect_uri=redirect_uri)
-    if "request_uri" in params:
-        raise RequestURINotSupportedError(redirect_uri=redirect_uri)
-    # A client asking for fragment or form_post would look for the code where it is not.
-    if params.get("response_mode", "query") != "query":
-        raise InvalidRequestError("Only response_mode=query is supported.", redirect_uri=redirect_uri)
-
-
-def _asks_account(client, prompts, login_session, pending) -> bool:
-    """prompt=select_account (OIDC Core §3.1.2.1): the person confirms the account signed in
-    here, or signs in with another. A business client's organisation picker is where it
-    asks for those (org_choice.py); a sign-in made for this request was the choice."""
-    if "select_account" not in prompts or client.org_mode != "consumer":
-        return False
-    if pending is None:
-        return True
-    return not pending.data.get("account_chosen") and login_session.auth_time < pending.stored.created_at
+        return error_response(error, params, pending)
 
 
 def _needs_login(params, prompts, login_session, pending, redirect_uri, named_subs: set) -> bool:
@@ -289,13 +241,8 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri, named_su
         return True
     if named_subs - {login_session.identity.sub}:
         return True
-    if params.get("max_age") is not None:
-        try:
-            max_age = int(params["max_age"])
-            if max_age < 0:
-                raise ValueError
-        except ValueError:
-            raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=redirect_uri)
+    max_age = request_checks.max_age(params, redirect_uri)
+    if max_age is not None:
         return (clock.now() - login_session.auth_time).total_seconds() > max_age
     return False
 
@@ -326,7 +273,7 @@ def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
                             redirect_uri=grant.redirect_uri)
 
 
-def _error_response(error: OAuth2Error, params: dict, pending: PendingAuthorization | None):
+def error_response(error: OAuth2Error, params: dict, pending: PendingAuthorization | None):
     if pending is not None:
         pending.transition("answered")
         db.session.commit()

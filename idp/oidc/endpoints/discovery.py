@@ -23,6 +23,7 @@ def metadata(issuer: str) -> dict:
         "revocation_endpoint": f"{issuer}/revoke",
         "introspection_endpoint": f"{issuer}/introspect",
         "end_session_endpoint": f"{issuer}/logout",
+        "pushed_authorization_request_endpoint": f"{issuer}/par",
         "scopes_supported": SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -44,7 +45,11 @@ def metadata(issuer: str) -> dict:
         "claims_parameter_supported": True,
         "acr_values_supported": acr.SUPPORTED,
         "request_parameter_supported": False,
+        # OIDC's request_uri names a request object to fetch; a pushed request's (RFC 9126) is
+        # another thing, taken by /authorize all the same.
         "request_uri_parameter_supported": False,
+        # Server-wide; a client may be held to it (tunnus clients require-par).
+        "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,

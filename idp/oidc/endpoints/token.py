@@ -6,24 +6,17 @@ client_credentials request that will succeed is answered before Flask (fast_path
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from werkzeug.exceptions import TooManyRequests
 
 from ...extensions import db
 from ...metrics import TOKENS
 from ...services.clients import GRANT_TYPES
-from ..token_limits import client_id_sent
 
 bp = Blueprint("oidc_token", __name__)
 
 
 @bp.route("/token", methods=["POST"])
 def token():
-    # Per client_id as sent, before authentication: a runaway or attacked client is slowed
-    # down without affecting the others behind the same IP.
-    wait = current_app.extensions["idp.token_limits"].hit(
-        request.remote_addr, client_id_sent(request.headers.get("Authorization"), request.form.get("client_id")))
-    if wait is not None:
-        raise TooManyRequests(retry_after=wait)
+    current_app.extensions["idp.token_limits"].check(request)
     response = current_app.extensions["idp.server"].create_token_response()
     # One commit once the whole response (ID token included) exists: a failure anywhere
     # before it leaves no half-issued grant. Failure paths that must persist something

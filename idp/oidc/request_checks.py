@@ -1,0 +1,62 @@
+"""Checks of an authorization request's own parameters, which need no person: run by
+/authorize on every request and by /par before it keeps one (RFC 9126 §2.1).
+
+Authlib checks the client, the exact redirect_uri, response_type, scope and PKCE
+(server.py); these are the rest. `redirect_uri` is where an error may be sent, None
+before the client's redirect_uri is known to be registered (and always at /par, which
+answers in JSON).
+"""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
+
+# Longest accepted value per parameter; anything longer is a malformed request.
+MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
+DEFAULT_MAX_LENGTH = 2048
+
+
+def lengths(params: dict, keys, redirect_uri: str | None) -> None:
+    for key in keys:
+        if len(params.get(key) or "") > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
+            raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
+
+
+def printable(params: dict, keys) -> None:
+    # No URI or client id holds a control character, and an error description quoting one
+    # could not be written at all (RFC 6749 §5.2 allows printable ASCII only).
+    for key in keys:
+        if any(ord(c) < 32 or ord(c) == 127 for c in params.get(key) or ""):
+            raise InvalidRequestError(f"Parameter '{key}' holds a control character.")
+
+
+def supported(params: dict, redirect_uri: str | None) -> None:
+    # Discovery says neither is supported; ignoring one would drop the parameters it
+    # carries (OIDC Core 1.0 §6.1, §6.2). A pushed request's request_uri never gets here.
+    if "request" in params:
+        raise RequestNotSupportedError(redirect_uri=redirect_uri)
+    if "request_uri" in params:
+        raise RequestURINotSupportedError(redirect_uri=redirect_uri)
+    # A client asking for fragment or form_post would look for the code where it is not.
+    if params.get("response_mode", "query") != "query":
+        raise InvalidRequestError("Only response_mode=query is supported.", redirect_uri=redirect_uri)
+
+
+def prompts(params: dict, redirect_uri: str | None) -> set:
+    """The prompt values; `none` asks for no page at all, so it stands alone (OIDC Core §3.1.2.1)."""
+    values = set(params.get("prompt", "").split())
+    if "none" in values and len(values) > 1:
+        raise InvalidRequestError("Invalid 'prompt' parameter.", redirect_uri=redirect_uri)
+    return values
+
+
+def max_age(params: dict, redirect_uri: str | None) -> int | None:
+    if params.get("max_age") is None:
+        return None
+    try:
+        seconds = int(params["max_age"])
+        if seconds < 0:
+            raise ValueError
+    except ValueError:
+        raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=redirect_uri)
+    return seconds
