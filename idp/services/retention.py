@@ -3,10 +3,11 @@
 Nothing reads these rows again once they are past their end: a flow or authorization
 code is refused when expired, a token row matters until its refresh token (or, without
 one, its access token) has expired — refresh reuse detection included, since an expired
-refresh token is refused before its family is looked at — and a revoked self-contained
-access token need not be listed after its own expiry. Ended or expired browser sessions
-are no longer shown to anyone, and an invitation not accepted within IDP_INVITATION_TTL
-can no longer be (an accepted one stays, as history). The audit trail, the mail and logout outboxes (campaign
+refresh token is refused before its family is looked at — a revoked self-contained
+access token need not be listed after its own expiry, nor a used DPoP proof once it is
+too old to be accepted anyway. Ended or expired browser sessions are no longer shown to
+anyone, and an invitation not accepted within IDP_INVITATION_TTL can no longer be (an
+accepted one stays, as history). The audit trail, the mail and logout outboxes (campaign
 progress is counted from them) and everything a person made are kept.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import AuthorizationCode, Invitation, LoginSession, RevokedAccessToken, Token
 from ..models.flow import Flow
+from ..models.grants import UsedDpopProof
 from . import clock
 
 
@@ -30,6 +32,7 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
         "authorization_codes": db.delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff),
         "tokens": db.delete(Token).where(token_end < cutoff),
         "revoked_access_tokens": db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff),
+        "used_dpop_proofs": db.delete(UsedDpopProof).where(UsedDpopProof.expires_at < cutoff),
         "login_sessions": db.delete(LoginSession).where(
             db.or_(LoginSession.ended_at < cutoff, LoginSession.expires_at < cutoff)),
         "invitations": db.delete(Invitation).where(

@@ -1,14 +1,15 @@
 """A relying service as the tests see one: builds authorization requests, redeems codes,
-and checks ID tokens against the published JWKS with joserfc."""
+checks ID tokens against the published JWKS with joserfc, and proves its DPoP key."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, KeySet
 
 from idp.services import clients, clock
 
@@ -18,8 +19,30 @@ POST_LOGOUT_URI = "https://rp.example/bye"
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+    return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class DPoPKey:
+    """A client's DPoP key pair (RFC 9449), making proofs as a client library does."""
+
+    def __init__(self):
+        self.key = ECKey.generate_key("P-256", private=True)
+        self.jkt = self.key.thumbprint()
+
+    def proof(self, method: str, url: str, access_token: str | None = None, header: dict | None = None,
+              **claims) -> str:
+        """A proof for this request; `header` and `claims` (None: leave out) change it."""
+        payload = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url, "iat": clock.timestamp()}
+        if access_token is not None:
+            payload["ath"] = b64url(hashlib.sha256(access_token.encode()).digest())
+        payload.update(claims)
+        protected = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False), **(header or {})}
+        return jws.serialize_compact(protected, json.dumps({k: v for k, v in payload.items() if v is not None}),
+                                     self.key, algorithms=["ES256"])
 
 
 class RelyingParty:
@@ -58,10 +81,14 @@ class RelyingParty:
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI, url
         return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
-    def token_request(self, auth="basic", **data):
-        headers = {}
+    @property
+    def issuer(self) -> str:
+        return self.app.config["IDP_ISSUER"]
+
+    def token_request(self, auth="basic", dpop: DPoPKey | None = None, **data):
+        headers = {"DPoP": dpop.proof("POST", f"{self.issuer}/token")} if dpop is not None else {}
         if self.secret and auth == "basic":
-            headers["Authorization"] = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+            headers.update(self.basic_auth())
         elif self.secret and auth == "post":
             data.update(client_id=self.client_id, client_secret=self.secret)
         else:
@@ -93,8 +120,12 @@ class RelyingParty:
         ).validate(token.claims)
         return dict(token.claims)
 
-    def userinfo(self, access_token, method="GET"):
+    def userinfo(self, access_token, method="GET", dpop: DPoPKey | None = None):
+        """With `dpop`, the token goes with the DPoP scheme and a proof made with that key."""
         headers = {"Authorization": f"Bearer {access_token}"}
+        if dpop is not None:
+            headers = {"Authorization": f"DPoP {access_token}",
+                       "DPoP": dpop.proof(method, f"{self.issuer}/userinfo", access_token=access_token)}
         return self.http.open("/userinfo", method=method, headers=headers)
 
     def introspect(self, token, **extra):
@@ -104,5 +135,7 @@ class RelyingParty:
         return self.token_request_to("/revoke", token=token, **extra)
 
     def token_request_to(self, path, **data):
-        headers = {"Authorization": "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()}
-        return self.http.post(path, data=data, headers=headers)
+        return self.http.post(path, data=data, headers=self.basic_auth())
+
+    def basic_auth(self) -> dict:
+        return {"Authorization": "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import acr, claims
+from .. import acr, claims, dpop
 from ..server import SCOPES
 from ..tokens import ACCESS_TOKEN_ALG
 from ...services.keys import ALGORITHMS
@@ -32,6 +32,7 @@ def metadata(issuer: str) -> dict:
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         "claims_supported": claims.supported(),
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],
