@@ -1,4 +1,4 @@
-"""`tunnus clients create|list|kiosk-networks`."""
+"""`tunnus clients create|list|kiosk-networks|dpop`."""
 from __future__ import annotations
 
 import click
@@ -41,9 +41,13 @@ group = click.Group("clients", help="Relying services (OIDC clients).")
                    "repeat for more. Elsewhere its resident list and PIN page are refused.")
 @click.option("--id-token-alg", type=click.Choice(ALGORITHMS), default="RS256", show_default=True,
               help="How its ID tokens (and back-channel logout tokens) are signed.")
+@click.option("--dpop-required", is_flag=True,
+              help="Refuse its token requests without a DPoP proof, so all its tokens are bound to its key "
+                   "(RFC 9449; dpop_bound_access_tokens).")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
-           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, as_json):
+           backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg,
+           dpop_required, as_json):
     if kiosk != bool(org_ref) or (kiosk_networks and not kiosk):
         raise click.UsageError("--kiosk, --org and --kiosk-network go together")
     if kiosk and not kiosk_networks:
@@ -58,7 +62,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         frontchannel_logout_uri=frontchannel_logout_uri,
                                         kiosk_organisation=kiosk_organisation,
                                         kiosk_networks=list(kiosk_networks) if kiosk else None,
-                                        id_token_alg=id_token_alg)
+                                        id_token_alg=id_token_alg, dpop_required=dpop_required)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
@@ -66,7 +70,8 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
             "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
             "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
-            "id_token_signed_response_alg": client.id_token_signed_response_alg}
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
     text = f"client_id:     {client.client_id}\n"
     text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)" if secret else "public client: no secret, use PKCE"
     emit(data, as_json, text)
@@ -87,7 +92,8 @@ def _organisation(ref: str):
 def list_(as_json):
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
-             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks}
+             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks,
+             "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
             for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{'public' if r['public'] else 'confidential'}"
                                    for r in rows) or "no clients")
@@ -113,3 +119,22 @@ def kiosk_networks(client_id, networks, anywhere, as_json):
         raise click.ClickException(str(error))
     emit({"client_id": client.client_id, "kiosk_networks": client.kiosk_networks}, as_json,
          f"{client.client_id}: " + (", ".join(client.kiosk_networks) if client.kiosk_networks is not None else "anywhere"))
+
+
+@group.command("dpop")
+# An option, not an argument: a random client_id may begin with "-".
+@click.option("--client-id", required=True, help="The client's client_id.")
+@click.option("--required/--optional", default=None,
+              help="Refuse its token requests without a DPoP proof, or accept them (their tokens are then Bearer "
+                   "tokens).")
+@json_option
+def dpop(client_id, required, as_json):
+    """Whether a client must send a DPoP proof with every token request (RFC 9449 §5.2)."""
+    if required is None:
+        raise click.UsageError("give --required or --optional")
+    client = Client.by_client_id(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id!r}")
+    clients.set_dpop_required(client, required)
+    emit({"client_id": client.client_id, "dpop_bound_access_tokens": client.dpop_bound_access_tokens}, as_json,
+         f"{client.client_id}: DPoP proof " + ("required" if required else "optional"))

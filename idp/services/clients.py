@@ -47,11 +47,11 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            backchannel_logout_uri: str | None = None,
            frontchannel_logout_uri: str | None = None,
            kiosk_organisation=None, kiosk_networks: list[str] | None = None,
-           id_token_alg: str = "RS256") -> tuple[Client, str | None]:
+           id_token_alg: str = "RS256", dpop_required: bool = False) -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients). The secret is shown once.
     A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
     with a PIN, from `kiosk_networks` only (None: anywhere), and never gets refresh tokens
-    or offline access."""
+    or offline access. `dpop_required`: every token request must carry a DPoP proof."""
     if kiosk_organisation is not None:
         _check_kiosk(grant_types, org_mode)
     elif kiosk_networks is not None:
@@ -87,6 +87,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         kiosk_organisation_id=kiosk_organisation.id if kiosk_organisation is not None else None,
         kiosk_networks=check_networks(kiosk_networks) if kiosk_networks is not None else None,
         id_token_signed_response_alg=id_token_alg,
+        dpop_bound_access_tokens=dpop_required,
     )
     if kiosk_organisation is not None:
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
@@ -112,6 +113,13 @@ def set_kiosk_networks(client: Client, networks: list[str] | None) -> None:
         raise ValidationFailed("only a kiosk has networks")
     client.kiosk_networks = check_networks(networks) if networks is not None else None
     audit.record("client.kiosk_networks", client_id=client.client_id, kiosk_networks=client.kiosk_networks)
+    db.session.commit()
+
+
+def set_dpop_required(client: Client, required: bool) -> None:
+    """Whether the client's every token request must carry a DPoP proof (RFC 9449 §5.2)."""
+    client.dpop_bound_access_tokens = required
+    audit.record("client.dpop_required", client_id=client.client_id, required=required)
     db.session.commit()
 
 
