@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_ACCESS_TOKEN_TTL", 600, "Access token (JWT, RFC 9068) lifetime in seconds.", int),
     Setting("IDP_ID_TOKEN_TTL", 3600, "ID token lifetime in seconds.", int),
     Setting("IDP_REFRESH_TOKEN_TTL", 30 * 24 * 3600, "Refresh token lifetime in seconds; each use rotates it.", int),
+    Setting("IDP_DPOP_PROOF_MAX_AGE", 60, "Seconds after its iat a DPoP proof (RFC 9449) is accepted; within them each proof is accepted once.", int),
+    Setting("IDP_DPOP_PROOF_CLOCK_SKEW", 5, "Seconds a DPoP proof's iat may lie ahead of Tunnus's clock (the client's clock running fast).", int),
     Setting("IDP_REMEMBER_ME_TTL", 30 * 24 * 3600, "Lifetime of a 'remember me' browser session, and of the email the login page then suggests, in seconds.", int),
     Setting("IDP_BROWSER_SESSION_TTL", 12 * 3600, "Longest life of a session without 'remember me', in seconds.", int),
     Setting("IDP_CSRF_TOKEN_TTL", 24 * 3600, "How long a page's forms can still be posted (their CSRF token's life), in seconds; later, the person is asked to try again.", int),

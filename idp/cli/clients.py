@@ -1,4 +1,4 @@
-"""`tunnus clients create|list|keys|kiosk-networks|require-par`."""
+"""`tunnus clients create|list|keys|kiosk-networks|require-par|dpop`."""
 from __future__ import annotations
 
 import json
@@ -62,10 +62,13 @@ def jwks_options(command):
 @click.option("--require-par", is_flag=True,
               help="Accept its authorization requests only pushed to /par first (RFC 9126), never sent whole to "
                    "/authorize.")
+@click.option("--dpop-required", is_flag=True,
+              help="Refuse its token requests without a DPoP proof, so all its tokens are bound to its key "
+                   "(RFC 9449; dpop_bound_access_tokens).")
 @json_option
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
            backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, auth,
-           jwks_uri, jwks_file, require_par, as_json):
+           jwks_uri, jwks_file, require_par, dpop_required, as_json):
     keys = _keys(jwks_uri, jwks_file, required=auth == "private_key_jwt")
     if public and auth == "private_key_jwt":
         raise click.UsageError("--public and --auth private_key_jwt exclude each other: an app cannot keep a private key")
@@ -83,7 +86,8 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         frontchannel_logout_uri=frontchannel_logout_uri,
                                         kiosk_organisation=kiosk_organisation,
                                         kiosk_networks=list(kiosk_networks) if kiosk else None,
-                                        id_token_alg=id_token_alg, require_par=require_par, **keys)
+                                        id_token_alg=id_token_alg, require_par=require_par, dpop_required=dpop_required,
+                                        **keys)
     except IdpError as error:
         raise click.ClickException(str(error))
     data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
@@ -93,7 +97,8 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
             "frontchannel_logout_uri": client.frontchannel_logout_uri,
             "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
             "id_token_signed_response_alg": client.id_token_signed_response_alg,
-            "require_pushed_authorization_requests": client.require_pushed_authorization_requests}
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
     text = f"client_id:     {client.client_id}\n"
     if secret:
         text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)"
@@ -146,7 +151,8 @@ def list_(as_json):
              "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
              "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks,
-             "require_pushed_authorization_requests": c.require_pushed_authorization_requests}
+             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+             "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
             for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
@@ -205,6 +211,24 @@ def require_par(client_id, off, as_json):
     required = client.require_pushed_authorization_requests
     emit({"client_id": client.client_id, "require_pushed_authorization_requests": required}, as_json,
          f"{client.client_id}: pushed authorization requests {'required' if required else 'optional'}")
+
+
+
+@group.command("dpop")
+# An option, not an argument: a random client_id may begin with "-".
+@click.option("--client-id", required=True, help="The client's client_id.")
+@click.option("--required/--optional", default=None,
+              help="Refuse its token requests without a DPoP proof, or accept them (their tokens are then Bearer "
+                   "tokens).")
+@json_option
+def dpop(client_id, required, as_json):
+    """Whether a client must send a DPoP proof with every token request (RFC 9449 §5.2)."""
+    if required is None:
+        raise click.UsageError("give --required or --optional")
+    client = _client(client_id)
+    clients.set_dpop_required(client, required)
+    emit({"client_id": client.client_id, "dpop_bound_access_tokens": client.dpop_bound_access_tokens}, as_json,
+         f"{client.client_id}: DPoP proof " + ("required" if required else "optional"))
 
 
 def _client(client_id: str) -> Client:

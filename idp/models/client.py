@@ -35,6 +35,9 @@ class Client(db.Model, ClientMixin):
     is_public = db.Column(db.Boolean, nullable=False, default=False)
     first_party = db.Column(db.Boolean, nullable=False, default=False)
     id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="RS256")
+    # RFC 9449 §5.2: every token request must carry a DPoP proof, so every access token
+    # (and a public client's every refresh token) is bound to the client's key.
+    dpop_bound_access_tokens = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # consumer: no organisation; business: acts for an organisation with a right; both.
     org_mode = db.Column(db.String(16), nullable=False, default="consumer", server_default="consumer")
     # Tokens for this client carry the legacy ids this system had for the person.

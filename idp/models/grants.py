@@ -53,6 +53,9 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     amr = db.Column(db.JSON)
     # The `claims` request parameter as granted: {"id_token": {...}, "userinfo": {...}}.
     claims_request = db.Column(db.JSON)
+    # The `dpop_jkt` request parameter (RFC 9449 §10): only a DPoP proof made with this
+    # key (its SHA-256 JWK thumbprint) redeems the code.
+    dpop_jkt = db.Column(db.String(43))
     expires_at = db.Column(db.DateTime, nullable=False)
     used_at = db.Column(db.DateTime)
 
@@ -108,6 +111,9 @@ class Token(db.Model, TokenMixin):
     amr = db.Column(db.JSON)
     # The claims requested by name for /userinfo, kept by every refresh.
     userinfo_claims = db.Column(db.JSON)
+    # The DPoP key (SHA-256 JWK thumbprint) the access token is bound to (RFC 9449 §6);
+    # a public client's refresh token is bound to it too (§5): see refresh_jkt.
+    dpop_jkt = db.Column(db.String(43))
     issued_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     access_expires_at = db.Column(db.DateTime, nullable=False)
     refresh_expires_at = db.Column(db.DateTime)
@@ -138,6 +144,12 @@ class Token(db.Model, TokenMixin):
 
     def get_client(self):
         return self.client
+
+    @property
+    def refresh_jkt(self) -> str | None:
+        """The key a refresh with this token must prove. A confidential client's refresh
+        tokens are bound by its authentication instead, so that it may change keys."""
+        return self.dpop_jkt if self.client.is_public else None
 
     def refresh_is_usable(self) -> bool:
         return (
@@ -179,3 +191,17 @@ class RevokedAccessToken(db.Model):
     client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False)
     expires_at = db.Column(db.DateTime, nullable=False, index=True)
     revoked_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+
+
+class UsedDpopProof(db.Model):
+    """A DPoP proof accepted once (RFC 9449 §11.1): its key and the SHA-256 of its jti,
+    kept while a proof of that age would still be accepted, so that no worker process
+    accepts it again."""
+
+    __tablename__ = "used_dpop_proofs"
+    __table_args__ = (db.UniqueConstraint("jkt", "jti_hash", name="uq_used_dpop_proofs_jkt_jti_hash"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    jkt = db.Column(db.String(43), nullable=False)
+    jti_hash = db.Column(db.String(64), nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False, index=True)

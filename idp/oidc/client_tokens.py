@@ -98,8 +98,12 @@ class ClientToken:
 
     def introspection(self, issuer: str) -> dict:
         claims = self.claims
-        return {"active": True, "client_id": claims["client_id"], "token_type": "Bearer", "scope": claims["scope"],
-                "sub": claims["sub"], "aud": claims["aud"], "iss": issuer, "exp": claims["exp"], "iat": claims["iat"]}
+        payload = {"active": True, "client_id": claims["client_id"], "token_type": "Bearer", "scope": claims["scope"],
+                   "sub": claims["sub"], "aud": claims["aud"], "iss": issuer, "exp": claims["exp"],
+                   "iat": claims["iat"]}
+        if "cnf" in claims:  # bound to a DPoP key (RFC 9449 §6.2)
+            payload.update(token_type="DPoP", cnf=claims["cnf"])
+        return payload
 
     def revoke(self, client) -> None:
         expires_at = clock.from_timestamp(self.claims["exp"])

@@ -15,7 +15,8 @@ HEADERS = [("Access-Control-Allow-Origin", "*"),
            # A script reads only the safelisted headers unless told: these explain a refusal.
            ("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After")]
 PREFLIGHT = [("Access-Control-Allow-Methods", "GET, POST"),
-             ("Access-Control-Allow-Headers", "Authorization, Content-Type"),
+             # DPoP: the app's proof of its key (RFC 9449 §4.1).
+             ("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP"),
              ("Access-Control-Max-Age", "600")]
 
 

@@ -6,9 +6,9 @@ token does. This WSGI layer answers such a request only when it succeeds, with t
 parts the views use (the clients the client cache holds, the client's own secret check,
 the token generator, ClientToken, Authlib's introspection payload, the /token limits)
 and the same headers, metrics and access line. Anything else (another grant, a person's
-token, an unknown parameter, a client not registered for it or not in the cache yet, a
-wrong secret, a limit reached, an error) goes on to Flask untouched, so every refusal
-has one definition: the views'.
+token, an unknown parameter, a DPoP proof, a client not registered for it or not in the
+cache yet, a wrong secret, a limit reached, an error) goes on to Flask untouched, so
+every refusal has one definition: the views'.
 """
 from __future__ import annotations
 
@@ -82,6 +82,8 @@ class FastPath:
 
     def _token(self, environ, form: dict) -> dict | None:
         if form.get("grant_type") != "client_credentials" or not form.keys() <= TOKEN_FIELDS:
+            return None
+        if "HTTP_DPOP" in environ:  # a DPoP-bound token (RFC 9449 §5): the proof is the views' to check
             return None
         client = self._client(environ, form, "token")
         if client is None or not client.check_grant_type("client_credentials"):

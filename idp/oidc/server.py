@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
-from . import tokens
+from . import dpop, tokens
 from .client_assertion import PrivateKeyJWT
 from .client_cache import ClientCache
 from .client_jwks import ClientJwks
@@ -19,6 +20,7 @@ from .endpoints.end_session import EndSessionEndpoint
 from .endpoints.userinfo import UserInfoEndpoint, resource_protector
 from .grants.authorization_code import PKCE, AuthorizationCodeGrant, OpenIDConnect
 from .grants.client_credentials import ClientCredentialsGrant
+from .grants.dpop_binding import DPoPBinding
 from .grants.refresh_token import RefreshTokenGrant
 
 SCOPES = list(SUPPORTED_SCOPES)
@@ -58,6 +60,16 @@ class Server(FlaskAuthorizationServer):
                                       "or a client assertion, not two.")
         return super().authenticate_client(request, methods, endpoint)
 
+    def create_token_response(self, request=None):
+        # RFC 9449 §5: a proof is checked, and used up, whatever the grant; the grant then
+        # binds its tokens to the key (request.dpop; None without a DPoP header).
+        request = self.create_oauth2_request(request)
+        try:
+            request.dpop = dpop.presented(request.headers, request.method, f"{self.issuer}/token")
+        except OAuth2Error as error:
+            return self.handle_error_response(request, error)
+        return super().create_token_response(request)
+
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):
             return request
@@ -83,9 +95,9 @@ def build(app, keystore: KeyStore) -> Server:
     server.scopes_supported = SCOPES
     server.token_generator = tokens.TokenGenerator(keystore, issuer, app.config["IDP_ACCESS_TOKEN_TTL"])
     server.register_token_generator("default", server.token_generator)
-    server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True)])
-    server.register_grant(RefreshTokenGrant)
-    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True), DPoPBinding()])
+    server.register_grant(RefreshTokenGrant, [DPoPBinding()])
+    server.register_grant(ClientCredentialsGrant, [DPoPBinding()])
     server.register_extension(Issuer(issuer))
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)

@@ -38,10 +38,13 @@ class PresentedToken:
         refresh = self.kind == "refresh_token"
         expires = row.refresh_expires_at if refresh else row.access_expires_at
         scope = row.refresh_scope if refresh else row.scope
+        # A refresh token names no key here: only a confidential client introspects, and its
+        # refresh tokens are bound by its authentication (RFC 9449 §5).
+        jkt = None if refresh else row.dpop_jkt
         payload = {
             "active": True,
             "client_id": row.client.client_id,
-            "token_type": "refresh_token" if refresh else "Bearer",
+            "token_type": "refresh_token" if refresh else "DPoP" if jkt else "Bearer",
             "scope": scope,
             "sub": row.identity.sub if row.identity else row.client.client_id,
             "aud": row.client.client_id,
@@ -53,6 +56,8 @@ class PresentedToken:
             payload["username"] = row.identity.email
         if row.sid:
             payload["sid"] = row.sid
+        if jkt:  # RFC 9449 §6.2: the key the resource server checks the proof against
+            payload["cnf"] = {"jkt": jkt}
         payload.update(org_claims.active(row.identity, row.organisation_id, scope))
         return payload
 

@@ -50,7 +50,8 @@ class TokenGenerator:
         self.access_ttl = access_ttl
 
     def __call__(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
-                 extra_claims: dict | None = None):
+                 extra_claims: dict | None = None, jkt: str | None = None):
+        """`jkt`: the DPoP key the token is bound to (RFC 9449 §6.1), if any."""
         if user is not None and user.sub == client.client_id:
             # It would pass for the client's own token, which has no stored row (client_tokens.py).
             raise UnauthorizedClientError("The client_id equals the person's subject; register the client anew.")
@@ -67,9 +68,11 @@ class TokenGenerator:
             "scope": scope or "",
             **(extra_claims or {}),
         }
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         key = self.keystore.signing_key(ACCESS_TOKEN_ALG)
         token = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt is not None else "Bearer",
             "access_token": _compact(key.kid, claims, key.key),
             "expires_in": expires_in,
             "scope": scope or "",
@@ -103,7 +106,13 @@ class OrganisationInAccessToken:
         return self.server.token_generator(
             grant_type or self.GRANT_TYPE, self.request.client, user=user, scope=scope, expires_in=expires_in,
             include_refresh_token=include_refresh_token,
-            extra_claims=active(user, origin.organisation_id if origin is not None else None, scope or ""))
+            extra_claims=active(user, origin.organisation_id if origin is not None else None, scope or ""),
+            jkt=proof_key(self.request))
+
+
+def proof_key(request) -> str | None:
+    """The key of the token request's DPoP proof (Server.create_token_response), if any."""
+    return request.dpop.jkt if request.dpop is not None else None
 
 
 def save(token: dict, request) -> Token | None:
@@ -123,6 +132,7 @@ def save(token: dict, request) -> Token | None:
         scope=token.get("scope", ""),
         issued_at=now,
         access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
+        dpop_jkt=proof_key(request),
     )
     # A refresh may narrow the access token; the refresh token keeps what was granted (RFC 6749 §6).
     row.refresh_scope = row.scope if code is not None else previous.refresh_scope

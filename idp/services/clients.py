@@ -48,13 +48,14 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
            frontchannel_logout_uri: str | None = None,
            kiosk_organisation=None, kiosk_networks: list[str] | None = None,
            id_token_alg: str = "RS256", jwks: dict | None = None,
-           jwks_uri: str | None = None, require_par: bool = False) -> tuple[Client, str | None]:
+           jwks_uri: str | None = None, require_par: bool = False,
+           dpop_required: bool = False) -> tuple[Client, str | None]:
     """The new client and its secret (None for public clients and for those that sign
     client assertions with the keys in `jwks` or at `jwks_uri`). The secret is shown once.
     A kiosk (a building's touch screen, `kiosk_organisation` given) signs its residents in
     with a PIN, from `kiosk_networks` only (None: anywhere), and never gets refresh tokens
     or offline access. `require_par`: its authorization requests are accepted only pushed
-    to /par (RFC 9126)."""
+    to /par (RFC 9126). `dpop_required`: every token request must carry a DPoP proof."""
     if kiosk_organisation is not None:
         _check_kiosk(grant_types, org_mode)
     elif kiosk_networks is not None:
@@ -98,6 +99,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         jwks=client_keys.check_jwks(jwks) if jwks is not None else None,
         jwks_uri=check_redirect_uri(jwks_uri) if jwks_uri is not None else None,
         require_pushed_authorization_requests=require_par,
+        dpop_bound_access_tokens=dpop_required,
     )
     if kiosk_organisation is not None:
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
@@ -107,7 +109,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
     audit.record("client.created", client_id=client.client_id, name=client.name,
                  token_endpoint_auth_method=client.token_endpoint_auth_method,
                  kiosk_organisation_id=client.kiosk_organisation_id, kiosk_networks=client.kiosk_networks,
-                 require_pushed_authorization_requests=require_par)
+                 require_pushed_authorization_requests=require_par, dpop_bound_access_tokens=dpop_required)
     db.session.commit()
     return client, secret
 
@@ -133,6 +135,13 @@ def set_require_par(client: Client, required: bool) -> None:
     to /authorize. Requests it started before are held to the new rule as they go on."""
     client.require_pushed_authorization_requests = required
     audit.record("client.require_par", client_id=client.client_id, require_pushed_authorization_requests=required)
+    db.session.commit()
+
+
+def set_dpop_required(client: Client, required: bool) -> None:
+    """Whether the client's every token request must carry a DPoP proof (RFC 9449 §5.2)."""
+    client.dpop_bound_access_tokens = required
+    audit.record("client.dpop_required", client_id=client.client_id, required=required)
     db.session.commit()
 
 

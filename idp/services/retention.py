@@ -3,11 +3,12 @@
 Nothing reads these rows again once they are past their end: a flow, authorization code
 or pushed authorization request is refused when expired, a token row matters until its refresh token (or, without
 one, its access token) has expired — refresh reuse detection included, since an expired
-refresh token is refused before its family is looked at — and a revoked self-contained
+refresh token is refused before its family is looked at — a revoked self-contained
 access token need not be listed after its own expiry, nor a client assertion's jti after
-the assertion's. Ended or expired browser sessions
-are no longer shown to anyone, and an invitation not accepted within IDP_INVITATION_TTL
-can no longer be (an accepted one stays, as history). The audit trail, the mail and logout outboxes (campaign
+the assertion's, nor a used DPoP proof once it is too old to be accepted anyway. Ended or
+expired browser sessions are no longer shown to anyone, and an invitation not accepted
+within IDP_INVITATION_TTL can no longer be (an accepted one stays, as history). The audit
+trail, the mail and logout outboxes (campaign
 progress is counted from them) and everything a person made are kept.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import AuthorizationCode, Invitation, LoginSession, PushedRequest, RevokedAccessToken, Token, UsedAssertion
 from ..models.flow import Flow
+from ..models.grants import UsedDpopProof
 from . import clock
 
 
@@ -33,6 +35,7 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
         "tokens": db.delete(Token).where(token_end < cutoff),
         "revoked_access_tokens": db.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff),
         "used_client_assertions": db.delete(UsedAssertion).where(UsedAssertion.expires_at < cutoff),
+        "used_dpop_proofs": db.delete(UsedDpopProof).where(UsedDpopProof.expires_at < cutoff),
         "login_sessions": db.delete(LoginSession).where(
             db.or_(LoginSession.ended_at < cutoff, LoginSession.expires_at < cutoff)),
         "invitations": db.delete(Invitation).where(

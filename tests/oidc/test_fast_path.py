@@ -15,7 +15,7 @@ from werkzeug.test import EnvironBuilder
 
 from idp.extensions import db
 from idp.oidc.fast_path import FastPath
-from tests.support.rp import RelyingParty
+from tests.support.rp import DPoPKey, RelyingParty
 
 PASSED_ON = 599
 
@@ -207,6 +207,19 @@ def test_anything_else_is_passed_to_flask(machine, other_machine, rp, fast):
     ]
     assert [r.status_code for r in refused] == [PASSED_ON] * len(refused)
     assert len(fast.passed) == len(refused)
+
+
+def test_a_token_request_with_a_dpop_proof_is_passed_to_flask(machine, fast):
+    response = machine.token_request(grant_type="client_credentials", dpop=DPoPKey())
+    assert response.status_code == PASSED_ON and fast.passed == ["/token"]
+
+
+def test_a_bound_tokens_introspection_names_its_key_before_flask_too(machine, passes):
+    key = DPoPKey()
+    token = machine.token_request(grant_type="client_credentials", dpop=key).get_json()["access_token"]
+    info = machine.introspect(token).get_json()
+    assert info["active"] is True and info["token_type"] == "DPoP" and info["cnf"] == {"jkt": key.jkt}
+    assert passes == ["/token"]  # the token by Flask (RFC 9449 §5), its introspection before it
 
 
 def test_flask_answers_what_is_passed_on(machine, other_machine):

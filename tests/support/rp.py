@@ -1,16 +1,17 @@
 """A relying service as the tests see one: builds authorization requests, redeems codes,
 and checks ID tokens against the published JWKS with joserfc. One registered with a key
-(private_key_jwt) signs a new client assertion for each request."""
+(private_key_jwt) signs a new client assertion for each request; it proves its DPoP key."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
-from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, KeySet
 
 from idp.services import clients, clock
 
@@ -20,8 +21,30 @@ POST_LOGOUT_URI = "https://rp.example/bye"
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+    return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class DPoPKey:
+    """A client's DPoP key pair (RFC 9449), making proofs as a client library does."""
+
+    def __init__(self):
+        self.key = ECKey.generate_key("P-256", private=True)
+        self.jkt = self.key.thumbprint()
+
+    def proof(self, method: str, url: str, access_token: str | None = None, header: dict | None = None,
+              **claims) -> str:
+        """A proof for this request; `header` and `claims` (None: leave out) change it."""
+        payload = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url, "iat": clock.timestamp()}
+        if access_token is not None:
+            payload["ath"] = b64url(hashlib.sha256(access_token.encode()).digest())
+        payload.update(claims)
+        protected = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False), **(header or {})}
+        return jws.serialize_compact(protected, json.dumps({k: v for k, v in payload.items() if v is not None}),
+                                     self.key, algorithms=["ES256"])
 
 
 # The algorithm a client signs its assertions with, by its key's type.
@@ -89,8 +112,12 @@ class RelyingParty:
         """The /authorize URL that brings a pushed request: client_id, request_uri (and `extra`)."""
         return "/authorize?" + urlencode({"client_id": self.client_id, "request_uri": request_uri, **extra})
 
-    def token_request(self, auth=None, **data):
-        return self.token_request_to("/token", auth, **data)
+    @property
+    def issuer(self) -> str:
+        return self.app.config["IDP_ISSUER"]
+
+    def token_request(self, auth=None, dpop: DPoPKey | None = None, **data):
+        return self.token_request_to("/token", auth, dpop, **data)
 
     def redeem(self, code, verifier="default", **extra):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
@@ -117,8 +144,12 @@ class RelyingParty:
         ).validate(token.claims)
         return dict(token.claims)
 
-    def userinfo(self, access_token, method="GET"):
+    def userinfo(self, access_token, method="GET", dpop: DPoPKey | None = None):
+        """With `dpop`, the token goes with the DPoP scheme and a proof made with that key."""
         headers = {"Authorization": f"Bearer {access_token}"}
+        if dpop is not None:
+            headers = {"Authorization": f"DPoP {access_token}",
+                       "DPoP": dpop.proof(method, f"{self.issuer}/userinfo", access_token=access_token)}
         return self.http.open("/userinfo", method=method, headers=headers)
 
     def introspect(self, token, **extra):
@@ -127,18 +158,21 @@ class RelyingParty:
     def revoke(self, token, **extra):
         return self.token_request_to("/revoke", token=token, **extra)
 
-    def token_request_to(self, path, auth=None, **data):
+    def token_request_to(self, path, auth=None, dpop: DPoPKey | None = None, **data):
         """`auth`: basic, post, or assertion (the default for a client with a key); a client
-        without a secret (a public one) sends its client_id only."""
-        headers = {}
+        without a secret (a public one) sends its client_id only; `dpop` makes a proof with that key."""
+        headers = {"DPoP": dpop.proof("POST", f"{self.issuer}{path}")} if dpop is not None else {}
         auth = auth or ("assertion" if self.key is not None else "basic")
         if auth == "assertion":
             data.setdefault("client_assertion_type", ASSERTION_TYPE)
             data.setdefault("client_assertion", self.assertion())
         elif self.secret and auth == "basic":
-            headers["Authorization"] = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+            headers.update(self.basic_auth())
         elif self.secret and auth == "post":
             data.update(client_id=self.client_id, client_secret=self.secret)
         else:
             data.setdefault("client_id", self.client_id)
         return self.http.post(path, data=data, headers=headers)
+
+    def basic_auth(self) -> dict:
+        return {"Authorization": "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()}

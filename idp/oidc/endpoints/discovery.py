@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import acr, claims
+from .. import acr, claims, dpop
 from ..server import SCOPES
 from ..tokens import ACCESS_TOKEN_ALG
 from ...models.client import CONFIDENTIAL_AUTH_METHODS
@@ -38,6 +38,7 @@ def metadata(issuer: str) -> dict:
         "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         "claims_supported": claims.supported(),
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "ui_locales_supported": ["fi", "sv", "en"],

@@ -1,4 +1,5 @@
-"""Authorization code grant (RFC 6749 §4.1) with OIDC (Core §3.1) and PKCE (RFC 7636).
+"""Authorization code grant (RFC 6749 §4.1) with OIDC (Core §3.1), PKCE (RFC 7636) and
+DPoP's `dpop_jkt` (RFC 9449 §10, dpop_binding.py).
 
 Codes are single use and short-lived (IDP_CODE_TTL). A second use of a code is a replay:
 it fails, and every token issued from that code is revoked (RFC 6749 §4.1.2).
@@ -58,6 +59,7 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
             acr=acr.granted(session.acr, payload),
             amr=session.amr,
             claims_request=claims.granted(claims_request.parse(payload.get("claims"), None), request.client),
+            dpop_jkt=payload.get("dpop_jkt"),  # checked by DPoPBinding
             expires_at=now + dt.timedelta(seconds=current_app.config["IDP_CODE_TTL"]),
         ))
         db.session.commit()
