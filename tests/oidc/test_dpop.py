@@ -1,6 +1,7 @@
 """DPoP (RFC 9449): tokens bound to the key of the client's proofs, at /token, /userinfo,
 /introspect, and the code bound with `dpop_jkt`."""
 import json
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from joserfc import jwt
@@ -215,3 +216,25 @@ def test_a_browser_app_may_send_its_proof(public_rp):
                                                          "Access-Control-Request-Headers": "content-type, dpop"})
     allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
     assert "dpop" in allowed
+
+
+def test_a_proof_sent_with_a_pushed_request_binds_the_code_to_its_key(browser, public_rp, user, key):
+    code = authorize(browser, public_rp, user, pushed=True, dpop=key)["code"]
+
+    another = public_rp.redeem(code, dpop=DPoPKey())
+    assert another.status_code == 400 and another.get_json()["error"] == "invalid_grant"
+    redeemed = public_rp.redeem(code, dpop=key)
+    assert redeemed.status_code == 200 and redeemed.get_json()["token_type"] == "DPoP"
+
+
+def test_a_pushed_request_whose_dpop_jkt_names_another_key_than_its_proof_is_refused(public_rp, key):
+    refused = public_rp.push(dpop=key, dpop_jkt=DPoPKey().jkt)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_dpop_proof"
+    assert public_rp.push(dpop=key, dpop_jkt=key.jkt).status_code == 201
+
+
+def test_a_pushed_request_takes_a_proof_for_par_only(rp, key):
+    made_for_token = key.proof("POST", f"{rp.issuer}/token")
+    refused = rp.http.post("/par", data=dict(parse_qsl(urlsplit(rp.authorize_url()).query)),
+                           headers={**rp.basic_auth(), "DPoP": made_for_token})
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_dpop_proof"

@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from idp.models import AuditEvent, UsedAssertion
 from idp.oidc.client_assertion import PrivateKeyJWT
 from idp.services import clock
-from tests.support.journeys import tokens_for
+from tests.support.journeys import authorize, tokens_for
 from tests.support.races import at_once, barrier_after
 from tests.support.rp import RelyingParty
 
@@ -183,3 +183,9 @@ def test_discovery_lists_private_key_jwt_and_its_algorithms(app):
         assert "private_key_jwt" in found[f"{endpoint}_endpoint_auth_methods_supported"]
         assert found[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == ["RS256", "PS256", "ES256",
                                                                                    "Ed25519"]
+
+
+def test_a_service_with_a_key_pushes_its_request_with_an_assertion(browser, signer, user):
+    callback = authorize(browser, signer, user, pushed=True)
+    assert signer.redeem(callback["code"]).status_code == 200
+    _refused(signer.push(auth="post"), "")  # a client with keys has no secret to post

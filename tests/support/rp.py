@@ -102,11 +102,11 @@ class RelyingParty:
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI, url
         return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
-    def push(self, auth=None, scope="openid profile email", pkce=True, **extra):
+    def push(self, auth=None, scope="openid profile email", pkce=True, dpop: DPoPKey | None = None, **extra):
         """Push the request authorize_url would make to /par (RFC 9126), authenticated as
-        token_request is; the response."""
+        token_request is (with a proof by `dpop`); the response."""
         params = dict(parse_qsl(urlsplit(self.authorize_url(scope, pkce, **extra)).query))
-        return self.token_request_to("/par", auth, **params)
+        return self.token_request_to("/par", auth, dpop, **params)
 
     def pushed_url(self, request_uri: str, **extra) -> str:
         """The /authorize URL that brings a pushed request: client_id, request_uri (and `extra`)."""

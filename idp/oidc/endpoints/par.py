@@ -7,7 +7,8 @@ request is checked as /authorize would check it before it is kept (§2.1), so a 
 is refused here, in JSON, and never reaches the person; /authorize checks it again when
 it is used. Errors are the token endpoint's (§2.3): a redirect_uri that is not
 registered is invalid_request, nothing is redirected, and no error asks for a person
-(consent_required and the like), as nobody is there.
+(consent_required and the like), as nobody is there. A DPoP proof sent with the push binds
+the code to its key, as `dpop_jkt` would (RFC 9449 §10.1).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import acr, claims_request, id_token_hint, pushed_requests, request_checks
+from .. import acr, claims_request, dpop, id_token_hint, pushed_requests, request_checks
 from ..grants.authorization_code import AuthorizationCodeGrant
 from ..server import AuthorizationRequest
 
@@ -37,6 +38,7 @@ def push():
                                             endpoint=ENDPOINT)
         params = _pushed_params(client)
         _check(server, params)
+        _bind_to_proof_key(server, params)
     except OAuth2Error as error:
         error.redirect_uri = error.state = None  # answered to the client itself, never through the browser
         return server.handle_error_response(oauth_request, error)
@@ -58,6 +60,12 @@ def _pushed_params(client) -> dict:
     if "request_uri" in params:  # §2.1: a pushed request is never itself a reference
         raise InvalidRequestError("'request_uri' cannot be pushed.")
     return params
+
+
+def _bind_to_proof_key(server, params: dict) -> None:
+    proof = dpop.presented(request.headers, request.method, f"{server.issuer}/par")
+    if proof is not None and params.setdefault("dpop_jkt", proof.jkt) != proof.jkt:
+        raise dpop.InvalidDpopProof("'dpop_jkt' names another key than the one the DPoP proof was made with.")
 
 
 def _check(server, params: dict) -> None:
