@@ -111,8 +111,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             candidates = _fitting(self.keys.keys(client), alg, kid)
             if not candidates and kid is not None:
                 candidates = _fitting(self.keys.keys(client, unknown_kid=True), alg, kid)
-        except JwksUnavailable as error:
-            raise Refused(str(error)) from None
+        except JwksUnavailable:
+            # What went wrong at the client's own URL is logged (client_jwks.py), not told to
+            # whoever sent an assertion in its name.
+            raise Refused("the client's keys could not be read from its jwks_uri") from None
         if not candidates:
             raise Refused(f"none of the client's keys has the kid {str(kid)[:80]!r}" if kid is not None
                           else f"none of the client's keys is for {alg}")

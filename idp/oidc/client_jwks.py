@@ -29,7 +29,7 @@ MAX_BYTES = 64 * 1024
 
 
 class JwksUnavailable(Exception):
-    """The client's jwks_uri gave no usable keys; the message says why, for the client."""
+    """The client's jwks_uri gave no usable keys; the log says why."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,6 @@ class _Read:
     keys: KeySet | None
     at: int
     fresh_until: int
-    error: str | None
 
 
 class ClientJwks:
@@ -60,17 +59,16 @@ class ClientJwks:
             if last is None or now >= last.fresh_until or (unknown_kid and now - last.at >= interval):
                 last = self._reads[uri] = self._read(uri, last, now)
         if last.keys is None:
-            raise JwksUnavailable(last.error)
+            raise JwksUnavailable
         return last.keys
 
     def _read(self, uri: str, last: _Read | None, now: int) -> _Read:
         try:
             keys = client_keys.key_set(client_keys.check_jwks(self._get(uri)))
         except (OSError, ValueError, ValidationFailed, JoseError) as error:
-            reason = f"its jwks_uri gave no usable keys: {error}"[:300]
             log.warning("client keys at %s not read: %s", uri, error)
-            return _Read(last.keys if last else None, now, now + self.config["IDP_CLIENT_JWKS_REFETCH_INTERVAL"], reason)
-        return _Read(keys, now, now + self.config["IDP_CLIENT_JWKS_CACHE_TTL"], None)
+            return _Read(last.keys if last else None, now, now + self.config["IDP_CLIENT_JWKS_REFETCH_INTERVAL"])
+        return _Read(keys, now, now + self.config["IDP_CLIENT_JWKS_CACHE_TTL"])
 
     def _get(self, uri: str):
         request = urllib.request.Request(uri, headers={"Accept": "application/jwk-set+json, application/json",

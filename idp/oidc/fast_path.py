@@ -86,7 +86,8 @@ class FastPath:
         if "HTTP_DPOP" in environ:  # a DPoP-bound token (RFC 9449 §5): the proof is the views' to check
             return None
         client = self._client(environ, form, "token")
-        if client is None or not client.check_grant_type("client_credentials"):
+        # A client that must bind its tokens (RFC 9449 §5.2) is refused by the views.
+        if client is None or client.dpop_bound_access_tokens or not client.check_grant_type("client_credentials"):
             return None
         scope = form.get("scope")
         requested = set(scope_to_list(scope) or [])

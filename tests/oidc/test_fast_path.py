@@ -214,6 +214,16 @@ def test_a_token_request_with_a_dpop_proof_is_passed_to_flask(machine, fast):
     assert response.status_code == PASSED_ON and fast.passed == ["/token"]
 
 
+def test_a_client_that_must_bind_its_tokens_is_refused_a_bearer_token(app, machine):
+    from idp.models import Client
+    from idp.services import clients
+
+    clients.set_dpop_required(Client.by_client_id(machine.client_id), True)
+    for _ in range(2):  # the first request, refused by the views, puts the client in the cache
+        refused = machine.token_request(grant_type="client_credentials")
+        assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_dpop_proof"
+
+
 def test_a_bound_tokens_introspection_names_its_key_before_flask_too(machine, passes):
     key = DPoPKey()
     token = machine.token_request(grant_type="client_credentials", dpop=key).get_json()["access_token"]
