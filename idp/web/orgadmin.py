@@ -130,8 +130,9 @@ def role(org_id, member_id):
     def changed(org, me):
         member = _member(org, member_id)
         organisations.set_role(org, member, new_role, actor=me, origin=origin())
-        return _("%(member)s is now %(role)s.", member=member.identity.email,
-                 role=_("admin") if member.role == ADMIN else _("member"))
+        if member.role == ADMIN:
+            return _("%(member)s is now an admin.", member=member.identity.email)
+        return _("%(member)s is now a member.", member=member.identity.email)
     return _change(org_id, changed, focus=f"role-{member_id}")
 
 

@@ -78,8 +78,8 @@ def test_a_changed_role_is_read_out_with_the_button_pressed(app, page, live_serv
     page.get_by_role("button", name=named("Make admin", "ville@siivous.fi")).click()
     changed = page.get_by_role("button", name=named("Make member", "ville@siivous.fi"))
     expect(changed).to_be_focused()
-    expect(changed).to_have_accessible_description("ville@siivous.fi is now admin.")
-    expect(page.get_by_role("status")).to_have_text("ville@siivous.fi is now admin.")
+    expect(changed).to_have_accessible_description("ville@siivous.fi is now an admin.")
+    expect(page.get_by_role("status")).to_have_text("ville@siivous.fi is now an admin.")
 
 
 def test_removing_a_member_asks_first_and_cancel_goes_back_to_their_row(app, page, live_server, company):

@@ -79,11 +79,11 @@ def test_a_changed_role_names_the_member_and_their_new_role(browser, company):
     org, _, worker = company
     member_id = _on_the_page(browser, company, worker)
     browser.submit(f"/members/{member_id}/role", button=("role", "admin"))
-    assert '<p id="outcome" class="notice" role="status">ville@siivous.fi is now admin.</p>' in browser.text
+    assert '<p id="outcome" class="notice" role="status">ville@siivous.fi is now an admin.</p>' in browser.text
     assert _focused_after_change(browser.text) == \
         '<button class="small" name="role" value="member" autofocus aria-describedby="outcome">'
     browser.submit(f"/members/{member_id}/role", button=("role", "member"))
-    assert re.search(r'role="status"[^>]*>ville@siivous.fi is now member.</p>', browser.text)
+    assert re.search(r'role="status"[^>]*>ville@siivous.fi is now a member.</p>', browser.text)
     assert organisations.membership(org, worker).role == "member"
 
 
@@ -412,6 +412,6 @@ def test_an_admin_demoted_meanwhile_changes_nothing_after_the_demotion(app, comp
 
     pirjos.get(f"/orgs/{org.id}")
     activity = re.search(r'<ul class="plain activity".*?</ul>', pirjos.text, re.S).group(0)
-    assert "kaisa@siivous.fi is now member." in activity and done in activity
-    assert activity.index("kaisa@siivous.fi is now member.") < activity.index(done), \
+    assert "kaisa@siivous.fi is now a member." in activity and done in activity
+    assert activity.index("kaisa@siivous.fi is now a member.") < activity.index(done), \
         "Kaisa's change landed after she was demoted"  # newest first
