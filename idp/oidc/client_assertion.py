@@ -31,12 +31,11 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import UsedAssertion
 from ..models.grants import token_hash
-from ..services import audit, clock
+from ..services import audit, clock, single_use
 from ..services.client_keys import ALGORITHMS
 from ..web.browser import origin
 from .client_jwks import ClientJwks, JwksUnavailable
@@ -138,15 +137,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise Refused(f"exp is more than {self.max_lifetime} s ahead: make a new assertion for each request")
 
     def _use_once(self, client, claims: dict) -> None:
-        # Committed at once, whatever the request then does: a second use must find it,
-        # whichever worker it reaches. The audit of a refusal is the only other write.
-        db.session.add(UsedAssertion(client_id=client.id, jti_hash=token_hash(claims["jti"]),
-                                     expires_at=clock.from_timestamp(int(claims["exp"]) + self.leeway)))
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            raise Refused("this assertion was used already (its jti): make a new one for each request") from None
+        used = UsedAssertion(client_id=client.id, jti_hash=token_hash(claims["jti"]),
+                             expires_at=clock.from_timestamp(int(claims["exp"]) + self.leeway))
+        if not single_use.first_use(used):
+            raise Refused("this assertion was used already (its jti): make a new one for each request")
 
 
 def _fitting(keys, alg: str, kid: str | None) -> list:

@@ -23,16 +23,14 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from authlib.oauth2 import OAuth2Error
 from flask import current_app
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
-from ..extensions import db
 from ..models.grants import UsedDpopProof, token_hash
-from ..services import clock
+from ..services import clock, single_use
 
 # No RSA: a proof carries its key in the header, and joserfc refuses a JWS header over
 # 512 bytes, which a 2048-bit RSA jwk passes; the limit also keeps a stranger from
@@ -144,12 +142,6 @@ def _normalized(url: str) -> str | None:
 
 
 def _first_use(jkt: str, jti: str, iat: int) -> None:
-    # Committed at once, on its own: the proof stays used even if the request it came
-    # with fails after, so it cannot be sent again for another try.
     expires_at = clock.from_timestamp(iat + current_app.config["IDP_DPOP_PROOF_MAX_AGE"])
-    db.session.add(UsedDpopProof(jkt=jkt, jti_hash=token_hash(jti), expires_at=expires_at))
-    try:
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        raise InvalidDpopProof("The DPoP proof was used already: make a new proof for each request.") from None
+    if not single_use.first_use(UsedDpopProof(jkt=jkt, jti_hash=token_hash(jti), expires_at=expires_at)):
+        raise InvalidDpopProof("The DPoP proof was used already: make a new proof for each request.")
