@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as settings, logging_setup
 from .errors import IdpError
 from .oidc import cors, document_cache, fast_path, token_limits
-from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter, migrate
+from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
 from .web.locale import here
 
@@ -99,7 +99,6 @@ def _init_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     token_limits.init_app(app)

@@ -2,7 +2,6 @@
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, exc
@@ -20,7 +19,6 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 # What the database raises when it is down, restarting or out of connections: the
 # transaction it broke committed nothing, and the next attempt may well succeed.
 DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
-migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

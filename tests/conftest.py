@@ -82,11 +82,11 @@ def base_config(database_url, keys_dir, smtp_server):
 
 @pytest.fixture(scope="session")
 def migrated(base_config):
-    import flask_migrate
+    from idp import schema_migrations
 
     app = create_app(base_config)
     with app.app_context():
-        flask_migrate.upgrade()
+        schema_migrations.upgrade()
     # INFO lines (an access line for every request) would flood the test output; tests
     # about log lines raise the level themselves (caplog) or read serve.py's output.
     logging.getLogger().setLevel(logging.WARNING)

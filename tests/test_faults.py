@@ -20,12 +20,11 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-import flask_migrate
 import psycopg
 import pytest
 import redis
 
-from idp import create_app
+from idp import create_app, schema_migrations
 from idp.extensions import db
 from idp.models import AuthorizationCode, OutboxMail, Token
 from idp.services import clients, clock, identities
@@ -110,7 +109,7 @@ def pg_app(cluster, base_config):
     made = create_app(dict(base_config, IDP_DATABASE_URL=cluster.url, IDP_REDIS_URL=None))
     made.test_client_class = IsolatedClient
     with made.app_context():
-        flask_migrate.upgrade()
+        schema_migrations.upgrade()
         yield made
         if not cluster.running:
             cluster.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
+from .. import schema_migrations
 from ..extensions import DATABASE_UNAVAILABLE
 
 
@@ -14,6 +15,7 @@ def register(app) -> None:
     for module in (audit, clients, config_docs, demo, keys, legacy, logouts, mail, orgs, prune, secrets, upstreams,
                    users, campaigns):
         app.cli.add_command(module.group)
+    app.cli.add_command(schema_migrations.Commands(app))
 
 
 def _create_app():

@@ -14,12 +14,11 @@ import secrets
 import threading
 from urllib.parse import urljoin, urlsplit
 
-import flask_migrate
 import requests
 from joserfc import jwt
 from werkzeug.serving import make_server
 
-from idp import create_app
+from idp import create_app, schema_migrations
 from idp.extensions import db
 from idp.models import Identity
 from idp.services import clients, identities
@@ -79,7 +78,7 @@ class UpstreamTunnus:
         })
         self.tampering = Tampering(self.app)
         with self.app.app_context():
-            flask_migrate.upgrade()
+            schema_migrations.upgrade()
             self.client, self.secret = clients.create("Tunnus", [callback_url], first_party=True)
             self.client_id = self.client.client_id
             db.session.expunge_all()

@@ -1,0 +1,46 @@
+"""Alembic migrations (migrations/) through Flask-Migrate, loaded only where they run.
+
+Importing Flask-Migrate loads Alembic and Mako (and Pygments where pytest brought it):
+12 MB and 145 modules in every worker, which serves requests and never migrates (README,
+*Performance*). So the app gets a `db` command group that sets Flask-Migrate up when a
+`tunnus db ...` command runs, and tests migrate through `upgrade`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _enable(app):
+    """Flask-Migrate on app (app.extensions['migrate'], which migrations/env.py reads); its commands."""
+    from flask_migrate import Migrate
+    from flask_migrate.cli import db as commands
+
+    from .extensions import db
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(DIRECTORY), render_as_batch=True)
+    return commands
+
+
+def upgrade() -> None:
+    """The current app's database migrated to the latest revision."""
+    import flask_migrate
+
+    _enable(current_app._get_current_object())
+    flask_migrate.upgrade()
+
+
+class Commands(click.Group):
+    """`tunnus db ...`: hands itself over to Flask-Migrate's `db` group when it is used."""
+
+    def __init__(self, app) -> None:
+        super().__init__("db", help="Perform database migrations (Alembic, migrations/).")
+        self._app = app
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return _enable(self._app).make_context(info_name, args, parent=parent, **extra)
