@@ -41,7 +41,7 @@ from ..web.browser import origin
 from .client_jwks import ClientJwks, JwksUnavailable
 
 # The key type each algorithm signs with.
-KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "Ed25519": "OKP"}
+KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
 
 
 class Refused(Exception):

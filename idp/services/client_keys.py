@@ -9,8 +9,9 @@ check (algorithm confusion).
 from __future__ import annotations
 
 import base64
+import warnings
 
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, import_key
 
 from ..errors import ValidationFailed
@@ -19,8 +20,11 @@ from ..models import Client
 from . import audit
 from .redirect_uris import check as check_uri
 
-# RFC 9864 names the Ed25519 signature alone; its older name EdDSA is deprecated there.
-ALGORITHMS = ("RS256", "PS256", "ES256", "Ed25519")
+# RFC 9864 names the Ed25519 signature alone and deprecates its older name EdDSA, which
+# many JOSE libraries still write; both are taken (as for DPoP proofs), the same signature.
+ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
+# joserfc warns at every EdDSA signature it checks, on stderr outside the log format.
+warnings.filterwarnings("ignore", "EdDSA is deprecated", SecurityWarning)
 CURVES = {"EC": "P-256", "OKP": "Ed25519"}
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KEYS = 20

@@ -53,7 +53,8 @@ def test_code_exchange_and_refresh_with_assertions(browser, signer, user):
 @pytest.mark.parametrize("make, alg", [(lambda: RSAKey.generate_key(2048, auto_kid=True), "RS256"),
                                         (lambda: RSAKey.generate_key(2048, auto_kid=True), "PS256"),
                                         (lambda: ECKey.generate_key("P-256", auto_kid=True), "ES256"),
-                                        (lambda: OKPKey.generate_key("Ed25519", auto_kid=True), "Ed25519")])
+                                        (lambda: OKPKey.generate_key("Ed25519", auto_kid=True), "Ed25519"),
+                                        (lambda: OKPKey.generate_key("Ed25519", auto_kid=True), "EdDSA")])
 def test_client_credentials_introspection_and_revocation(app, make, alg):
     machine = RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"], key=make())
     issued = _client_credentials(machine, client_assertion=machine.assertion(header={"alg": alg}))
@@ -99,7 +100,7 @@ REFUSALS = {
                                   "alone"),
     "iss is not sub": (lambda m: m.assertion(iss="someone-else"), "iss and sub must both be the client_id"),
     "no jti": (lambda m: m.assertion(jti=None), "jti"),
-    "alg none": (_unsigned, "alg must be one of RS256, PS256, ES256, Ed25519"),
+    "alg none": (_unsigned, "alg must be one of RS256, PS256, ES256, EdDSA, Ed25519"),
     "HS256 keyed with the public key": (_hmac_with_public_key, "alg must be one of"),
 }
 
@@ -182,7 +183,7 @@ def test_discovery_lists_private_key_jwt_and_its_algorithms(app):
     for endpoint in ("token", "introspection", "revocation"):
         assert "private_key_jwt" in found[f"{endpoint}_endpoint_auth_methods_supported"]
         assert found[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == ["RS256", "PS256", "ES256",
-                                                                                   "Ed25519"]
+                                                                                   "EdDSA", "Ed25519"]
 
 
 def test_a_service_with_a_key_pushes_its_request_with_an_assertion(browser, signer, user):
