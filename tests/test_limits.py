@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from joserfc.jwk import ECKey
 
 from idp import create_app
 from idp.extensions import limiter
@@ -193,6 +194,20 @@ def test_token_limit_per_client_answers_json_with_retry_after(limited):
     blocked = busy.token_request(auth="post", grant_type="client_credentials")
     assert blocked.status_code == 429 and blocked.get_json()["error"] == "slow_down"
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert calm.token_request(grant_type="client_credentials").status_code == 200
+
+
+def test_an_assertion_without_client_id_counts_against_its_clients_limit(limited):
+    # RFC 7523 §3 makes client_id optional beside an assertion: the limit goes by its sub.
+    made = limited(IDP_TOKEN_CLIENT_RATE_LIMIT="2 per minute")
+    with made.app_context():
+        busy = RelyingParty.register(made, name="Kiireinen", grant_types=["client_credentials"],
+                                     key=ECKey.generate_key("P-256", auto_kid=True))
+        calm = RelyingParty.register(made, name="Rauhallinen", grant_types=["client_credentials"],
+                                     key=ECKey.generate_key("P-256", auto_kid=True))
+    assert [busy.token_request(grant_type="client_credentials").status_code for _ in range(2)] == [200] * 2
+    blocked = busy.token_request(grant_type="client_credentials")
+    assert blocked.status_code == 429 and blocked.get_json()["error"] == "slow_down"
     assert calm.token_request(grant_type="client_credentials").status_code == 200
 
 

@@ -19,11 +19,14 @@ tried again after 1, 2, 4 ... 32 seconds, as Flask-Limiter does for the other li
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from joserfc import jws
+from joserfc.errors import JoseError
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
@@ -107,10 +110,20 @@ class BatchedWindows:
         self._retry_at = time.monotonic() + min(2 ** (self._failures - 1), 32)
 
 
-def client_id_sent(authorization: str | None, form_client_id: str | None) -> str | None:
-    """The client_id a request names, before it is authenticated (RFC 6749 §2.3.1)."""
+def client_id_sent(authorization: str | None, form) -> str | None:
+    """The client_id a request names, before it is authenticated: in Basic (RFC 6749
+    §2.3.1), as a form field, or as the sub of a client assertion that comes without one
+    (RFC 7523 §3 makes the field optional), unverified."""
     client_id, _secret = extract_basic_authorization({"Authorization": authorization} if authorization else {})
-    return client_id or form_client_id
+    return client_id or form.get("client_id") or _assertion_subject(form.get("client_assertion"))
+
+
+def _assertion_subject(assertion: str | None) -> str | None:
+    try:
+        sub = json.loads(jws.extract_compact(assertion.encode("ascii")).payload).get("sub")
+    except (AttributeError, JoseError, TypeError, ValueError):
+        return None
+    return sub if isinstance(sub, str) else None
 
 
 class ClientLimits:
@@ -131,8 +144,7 @@ class ClientLimits:
         """Counts a request to this endpoint; 429 with Retry-After when it breaks a limit.
         Per client_id as sent, before authentication: a runaway or attacked client is
         slowed down without affecting the others behind the same IP."""
-        wait = self.hit(request.remote_addr,
-                        client_id_sent(request.headers.get("Authorization"), request.form.get("client_id")))
+        wait = self.hit(request.remote_addr, client_id_sent(request.headers.get("Authorization"), request.form))
         if wait is not None:
             raise TooManyRequests(retry_after=wait)
 
