@@ -56,6 +56,7 @@ def test_a_bound_token_sent_as_bearer_is_refused(browser, public_rp, user, key):
         challenges = refused.headers.getlist("WWW-Authenticate")
         assert challenges[0].startswith('Bearer error="invalid_token"')
         assert challenges[1] == 'DPoP algs="ES256 ES384 EdDSA Ed25519"'
+    assert AuditEvent.query.filter_by(event="token.dpop_key_mismatch").count() == 2
 
 
 def test_a_bearer_token_sent_with_the_dpop_scheme_is_refused(browser, public_rp, user, key):
@@ -71,6 +72,7 @@ def test_a_proof_by_another_key_opens_no_userinfo(browser, public_rp, user, key)
     refused = public_rp.userinfo(tokens["access_token"], dpop=DPoPKey())
     assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_token"
     assert refused.get_json()["error_description"] == "The DPoP proof is not made with the key the token is bound to."
+    assert [e.details["bound"] for e in AuditEvent.query.filter_by(event="token.dpop_key_mismatch")] == ["access token"]
 
 
 @pytest.mark.parametrize("ath", [None, "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"])

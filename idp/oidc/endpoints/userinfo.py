@@ -16,8 +16,10 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError,
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from flask import Blueprint, current_app, request as http_request
 
+from ...extensions import db
 from ...models import Token
-from ...services import kiosk_sessions
+from ...services import audit, kiosk_sessions
+from ...web.browser import origin
 from .. import claims, dpop
 
 bp = Blueprint("oidc_userinfo", __name__)
@@ -40,6 +42,8 @@ class AccessTokenValidator(BearerTokenValidator):
         if token is None or token.identity is None:
             return None
         if token.dpop_jkt != proven:
+            if token.dpop_jkt is not None:
+                _record_without_its_key(token)
             raise InvalidTokenError(_binding_refused(token.dpop_jkt, proven))
         return token
 
@@ -70,6 +74,14 @@ class DpopTokenValidator(AccessTokenValidator):
         if proof is None:
             raise DpopProofRefused("Send a DPoP proof with a token sent with the DPoP scheme.")
         return proof.jkt
+
+
+def _record_without_its_key(token) -> None:
+    # A bound token shown without its key is what a stolen one looks like (RFC 9449 §1):
+    # the same record as a code or refresh token presented so at /token.
+    audit.record("token.dpop_key_mismatch", "failure", origin=origin(), identity=token.identity_id,
+                 client_id=token.client.client_id, bound="access token")
+    db.session.commit()
 
 
 def _binding_refused(bound: str | None, proven: str | None) -> str:
