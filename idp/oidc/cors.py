@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import request
 
-PATHS = frozenset({"/token", "/userinfo", "/revoke"})
+PATHS = frozenset({"/par", "/token", "/userinfo", "/revoke"})
 HEADERS = [("Access-Control-Allow-Origin", "*"),
            # A script reads only the safelisted headers unless told: these explain a refusal.
            ("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After")]

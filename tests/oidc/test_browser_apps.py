@@ -1,5 +1,7 @@
-"""A browser-based app (a public client) calls /token, /userinfo and /revoke from its own
+"""A browser-based app (a public client) calls /par, /token, /userinfo and /revoke from its own
 origin: the answers, errors included, are readable there (CORS)."""
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 
 from tests.support.journeys import authorize
@@ -7,7 +9,8 @@ from tests.support.journeys import authorize
 SPA = {"Origin": "https://spa.example"}
 
 
-@pytest.mark.parametrize("path, method", [("/token", "POST"), ("/userinfo", "GET"), ("/revoke", "POST")])
+@pytest.mark.parametrize("path, method", [("/par", "POST"), ("/token", "POST"), ("/userinfo", "GET"),
+                                          ("/revoke", "POST")])
 def test_the_preflight_lets_the_app_send_its_token_and_form(public_rp, path, method):
     response = public_rp.http.options(path, headers={**SPA, "Access-Control-Request-Method": method,
                                                      "Access-Control-Request-Headers": "authorization, content-type"})
@@ -31,6 +34,13 @@ def test_the_app_reads_its_tokens_userinfo_and_revocation(browser, public_rp, us
     revoked = public_rp.http.post("/revoke", headers=SPA, data={"token": access_token,
                                                                 "client_id": public_rp.client_id})
     assert revoked.status_code == 200 and revoked.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_app_reads_the_reference_to_its_pushed_request(public_rp):
+    request = dict(parse_qsl(urlsplit(public_rp.authorize_url()).query))
+    pushed = public_rp.http.post("/par", headers=SPA, data=request)
+    assert pushed.status_code == 201 and pushed.headers["Access-Control-Allow-Origin"] == "*"
+    assert pushed.get_json()["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
 
 
 def test_a_refusal_is_readable_with_its_challenge(public_rp):
