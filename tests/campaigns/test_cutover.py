@@ -22,6 +22,7 @@ def iso(moment: dt.datetime) -> str:
 def test_old_credentials_stop_working_at_the_cutover_and_nothing_is_deleted(app, runner):
     maija = person("maija@example.fi")
     legacy_account(maija, "kirjasto", "1")
+    legacy_account(None, "verkkokauppa", "2")
     cutover = clock.now() + dt.timedelta(days=30)
     campaign_id = cli(runner, "campaigns", "create", "--name", "Kirjasto", "--target", "legacy-system:kirjasto",
                       "--deadline", iso(cutover - dt.timedelta(days=7)), "--cutover", iso(cutover))["id"]
@@ -33,18 +34,18 @@ def test_old_credentials_stop_working_at_the_cutover_and_nothing_is_deleted(app,
     clock.advance(31 * DAY)
     assert campaigns.legacy_cut_off("kirjasto")
     assert not campaigns.legacy_cut_off("verkkokauppa")  # a campaign never started cuts nothing off
-    assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 1
+    assert db.session.execute(db.select(db.func.count()).select_from(LegacyAccount)).scalar_one() == 2
 
 
 def test_a_target_typed_with_a_space_still_cuts_its_system_off(app, runner):
-    person("maija@example.fi")
+    legacy_account(person("maija@example.fi"), "kirjasto", "1")
     campaign_id = started(runner, "legacy-system: kirjasto ", cutover="2000-01-01T00:00Z")
     assert campaigns.legacy_cut_off("kirjasto")
     assert campaigns.get(campaign_id).target == "legacy-system:kirjasto"
 
 
 def test_cutover_is_not_before_its_time_and_not_for_a_cancelled_campaign(app, runner):
-    person("a@example.fi")
+    legacy_account(person("a@example.fi"), "kirjasto", "1")
     cutover = clock.now() + dt.timedelta(days=10)
     campaign_id = started(runner, "legacy-system:kirjasto", cutover=iso(cutover))
     assert not campaigns.legacy_cut_off("kirjasto")
@@ -58,6 +59,22 @@ def test_a_cutover_belongs_to_a_legacy_system_target(app, runner):
     result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "all",
                                  "--cutover", "2099-01-01T00:00Z"])
     assert result.exit_code != 0 and "only to a legacy-system target" in result.output
+
+
+def test_old_passwords_work_until_the_deadline_the_mail_gives(app, runner):
+    legacy_account(person("maija@example.fi"), "kirjasto", "1")
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "legacy-system:kirjasto",
+                                 "--deadline", "2099-01-31T16:00Z", "--cutover", "2099-01-01T06:00Z"])
+    assert result.exit_code != 0 and "The cutover must not come before the deadline." in result.output
+
+
+def test_a_target_naming_no_imported_system_or_no_organisation_is_refused(app, runner):
+    legacy_account(person("maija@example.fi"), "kirjasto", "1")
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "legacy-system:Kirjasto"])
+    assert result.exit_code != 0
+    assert "No accounts were imported from an old system named Kirjasto. Imported systems: kirjasto." in result.output
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "org:999"])
+    assert result.exit_code != 0 and "There is no organisation 999." in result.output
 
 
 def test_the_old_user_name_works_until_the_cutover_then_points_to_a_reset(app, runner, tmp_path, mailbox):

@@ -51,7 +51,8 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
     """A draft campaign, and what its target found ({"targeted"}, plus "unknown" and
     "invalid" addresses for an emails:FILE target, whose lines are `email_lines`)."""
     target = targeting.normalise(target)
-    kind, _ = targeting.parse(target)
+    kind, argument = targeting.parse(target)
+    targeting.check_known(kind, argument)
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationFailed(_l("Give the campaign a name of at most 200 characters."))
@@ -63,6 +64,9 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
         raise ValidationFailed(_l("The deadline has passed: give one in the future."))
     if cutover_at and kind != targeting.LEGACY:
         raise ValidationFailed(_l("A cutover applies only to a legacy-system target."))
+    if cutover_at and deadline_at and cutover_at < deadline_at:
+        # The mail gives people until the deadline; old passwords must work that long.
+        raise ValidationFailed(_l("The cutover must not come before the deadline."))
     if any(day < 1 for day in reminder_days) or (rate_per_minute is not None and rate_per_minute < 1):
         raise ValidationFailed(_l("Reminder days and the rate must be positive numbers."))
     campaign = Campaign(name=name, target=target, requirements=[r for r in REQUIREMENTS if r in requirements],

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import ValidationFailed
 from ...extensions import db
-from ...models import CampaignMember, Identity, LegacyAccount, Membership
+from ...models import CampaignMember, Identity, LegacyAccount, Membership, Organisation
 from ...models.identity import normalise_email
 from .. import identities
 
@@ -40,6 +40,20 @@ def normalise(target: str) -> str:
     `legacy-system: kirjasto` is the legacy-system:kirjasto the cutover looks for."""
     kind, argument = parse(target)
     return f"{kind}:{argument}" if argument else kind
+
+
+def check_known(kind: str, argument: str) -> None:
+    """ValidationFailed for an old system nothing was imported from or an organisation that
+    is not there: such a campaign would ask nobody, and its cutover, which names the
+    system exactly, would never come."""
+    if kind == LEGACY:
+        systems = db.session.execute(db.select(LegacyAccount.system).distinct().order_by(LegacyAccount.system)
+                                     ).scalars().all()
+        if argument not in systems:
+            raise ValidationFailed(_l("No accounts were imported from an old system named %(name)s. Imported "
+                                      "systems: %(systems)s.", name=argument, systems=", ".join(systems) or "-"))
+    if kind == ORG and db.session.get(Organisation, int(argument)) is None:
+        raise ValidationFailed(_l("There is no organisation %(id)s.", id=argument))
 
 
 def _identity_ids(kind: str, argument: str):
