@@ -4,10 +4,11 @@ import json
 from idp.extensions import db
 from idp.services import organisations
 from idp.services.audit import SYSTEM
-from tests.support.orgs import person
+from tests.support.orgs import organisation, person
 
 
 def test_create_org_with_admin_grant_and_list(app, runner, rp):
+    rp.client.org_mode = "business"
     person("pirjo@siivous.fi")
     person("ville@siivous.fi")
     created = runner.invoke(args=["orgs", "create", "--name", "Siivous Oy", "--business-id", "0737546-2",
@@ -23,6 +24,14 @@ def test_create_org_with_admin_grant_and_list(app, runner, rp):
     listed = json.loads(runner.invoke(args=["orgs", "list", "--json"]).output)
     assert listed == [{"id": org_id, "name": "Siivous Oy", "business_id": "0737546-2", "status": "active",
                        "admins": ["pirjo@siivous.fi"], "members": 2, "invitations": 0}]
+
+
+def test_a_right_to_a_service_people_use_for_themselves_is_refused(app, runner, rp):
+    org = organisation("Siivous Oy", "0737546-2", person("pirjo@siivous.fi"), [person("ville@siivous.fi")])
+    refused = runner.invoke(args=["orgs", "grant", "--org", str(org.id), "--email", "ville@siivous.fi",
+                                  "--client", rp.client_id])
+    assert refused.exit_code != 0
+    assert f"{rp.client.name} is used by people for themselves, not for an organisation." in refused.output
 
 
 def test_bad_business_id_is_a_clear_error(app, runner):

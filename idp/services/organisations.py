@@ -24,6 +24,8 @@ from .identities import valid_email
 from .unique_rows import add_or_existing
 
 ROLES = (ADMIN, MEMBER)
+# Client.org_mode of the services people use acting for an organisation.
+FOR_ORGANISATIONS = ("business", "both")
 
 
 class LastAdmin(Conflict):
@@ -241,6 +243,11 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
 
 
 def grant(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> ServiceRight:
+    if client.org_mode not in FOR_ORGANISATIONS:
+        # A consumer service takes people as themselves: a right there would do nothing,
+        # and the admin page, which lists only the others, could never show or revoke it.
+        raise ValidationFailed(_l("%(service)s is used by people for themselves, not for an organisation.",
+                                  service=client.name))
     right, added = _add_right(member, client, getattr(actor, "id", None))
     if not added:  # granted already, maybe by a double click's other request (which recorded it)
         return right
@@ -257,6 +264,12 @@ def revoke(organisation, member: Membership, client: Client, *, actor=None, orig
     _revoke_tokens(member.identity_id, organisation.id, client_id=client.id)
     audit.record("org.right_revoked", origin=origin, identity=actor, organisation=organisation,
                  client_id=client.client_id, member=member.identity.email, service=client.name)
+
+
+def services():
+    """The services organisations grant rights to, by name (the admin page's columns)."""
+    return list(db.session.execute(
+        db.select(Client).where(Client.org_mode.in_(FOR_ORGANISATIONS)).order_by(Client.name)).scalars())
 
 
 def rights(organisation) -> set[tuple[int, int]]:

@@ -43,11 +43,6 @@ def _invitation(organisation, invitation_id) -> Invitation:
     return found
 
 
-def _services():
-    return list(db.session.execute(
-        db.select(Client).where(Client.org_mode.in_(("business", "both"))).order_by(Client.name)).scalars())
-
-
 @bp.route("/orgs")
 def mine():
     identity = _signed_in()
@@ -61,7 +56,8 @@ def show(org_id, message=None, error=None, status=200, invite=None, focus=None):
     return render_template(
         "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
         invitations=organisations.pending_invitations(organisation), expires_at=organisations.expires_at,
-        services=_services(), rights=organisations.rights(organisation), activity=organisations.activity(organisation),
+        services=organisations.services(), rights=organisations.rights(organisation),
+        activity=organisations.activity(organisation),
         message=message, error=error, invite=invite or {}, focus=focus,
     ), status
 
@@ -113,7 +109,7 @@ def remove(org_id, member_id):
         organisation, _admin = _as_admin(org_id)
         member, rights = _member(organisation, member_id), organisations.rights(organisation)
         return render_template("orgadmin/remove.html", organisation=organisation, member=member,
-                               services=[s for s in _services() if (member.id, s.id) in rights])
+                               services=[s for s in organisations.services() if (member.id, s.id) in rights])
 
     def removed(org, me):
         member = _member(org, member_id)

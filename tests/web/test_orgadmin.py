@@ -54,6 +54,20 @@ def test_admin_sees_the_matrix_and_grants_a_right(browser, company, service):
     assert "ville@siivous.fi may now use Siivousraportit." in browser.text  # shown in the activity list
 
 
+def test_a_right_to_a_service_not_on_the_page_cannot_be_posted(app, browser, company):
+    own_use = RelyingParty.register(app, name="Oma asiointi")  # people use it for themselves
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, worker).id
+    shown = browser.form(f"/members/{member_id}/services/")  # a listed service's form, its CSRF token
+    answer = browser.client.post(f"/orgs/{org.id}/members/{member_id}/services/{own_use.client_id}",
+                                 data={**shown["fields"], "action": "grant"})
+    assert answer.status_code == 400
+    assert "Oma asiointi is used by people for themselves, not for an organisation." in answer.text
+    assert organisations.organisations_with_right(worker, own_use.client) == []
+
+
 def _focused_after_change(page_text) -> str:
     """The opening tag of the control a change's page focuses."""
     return re.search(r"<[^>]* autofocus[^>]*>", page_text).group(0)
