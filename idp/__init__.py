@@ -106,7 +106,8 @@ def _init_extensions(app: Flask) -> None:
     keys_dir = Path(app.config["IDP_KEYS_DIR"])
     retention = max(app.config["IDP_ID_TOKEN_TTL"], app.config["IDP_ACCESS_TOKEN_TTL"])
     keystore = KeyStore(str(keys_dir if keys_dir.is_absolute() else Path.cwd() / keys_dir),
-                        app.config["IDP_KEY_PUBLISH_DELAY"], retention)
+                        app.config["IDP_KEY_PUBLISH_DELAY"], retention,
+                        max(app.config["IDP_REMEMBER_ME_TTL"], app.config["IDP_BROWSER_SESSION_TTL"]))
     keystore.ensure()
     app.extensions["idp.keys"] = keystore
     app.extensions["idp.server"] = server.build(app, keystore)

@@ -20,7 +20,7 @@ def subject(hint: str | None, keystore, issuer: str, redirect_uri: str) -> str |
     if not hint:
         return None
     try:
-        token = jwt.decode(hint, keystore.verification_keys(), algorithms=list(ALGORITHMS))
+        token = jwt.decode(hint, keystore.hint_keys(), algorithms=list(ALGORITHMS))
     except JoseError:
         token = None
     if (token is None or token.header.get("typ") != "JWT" or token.claims.get("iss") != issuer

@@ -3,7 +3,8 @@
 One JSON file per key in IDP_KEYS_DIR. A rotated key is published for
 IDP_KEY_PUBLISH_DELAY seconds before it signs, so relying services that cache the JWKS
 already know it; the key it replaces stays published until every token it signed has
-expired. Files are re-read when the folder changes (looked at no more than once every
+expired, and checks the ID tokens relying services send back as hints (`id_token_hint`
+at /authorize and /logout) as long as a browser session signed in then may last. Files are re-read when the folder changes (looked at no more than once every
 FOLDER_CHECK_EVERY seconds: every token and introspection asks for keys), so all
 processes sharing the folder follow a rotation without restart.
 """
@@ -49,7 +50,8 @@ class SigningKey:
     def signs_at(self, now: int) -> bool:
         return self.activates_at <= now and (self.retired_at is None or self.retired_at > now)
 
-    def published_at(self, now: int, retention: int) -> bool:
+    def kept_at(self, now: int, retention: int) -> bool:
+        """Signing now, or retired less than `retention` seconds ago."""
         return self.retired_at is None or self.retired_at + retention > now
 
     def save(self) -> None:
@@ -67,16 +69,17 @@ class SigningKey:
 
 
 class KeyStore:
-    def __init__(self, directory: str, publish_delay: int, retention: int):
+    def __init__(self, directory: str, publish_delay: int, retention: int, hint_retention: int = 0):
         self.directory = Path(directory)
         self.publish_delay = publish_delay
         self.retention = retention
+        self.hint_retention = max(retention, hint_retention)
         self._lock = threading.Lock()
         self._stamp = None
         self._next_check = 0.0
         self._keys: list[SigningKey] = []
         self._jwks_cache: tuple | None = None
-        self._verification_cache: tuple | None = None
+        self._key_sets: dict[str, tuple] = {}
 
     # Reading
 
@@ -108,7 +111,7 @@ class KeyStore:
 
     def published(self) -> list[SigningKey]:
         now = clock.timestamp()
-        return [k for k in self._load() if k.published_at(now, self.retention)]
+        return [k for k in self._load() if k.kept_at(now, self.retention)]
 
     def published_kids(self) -> tuple[str, ...]:
         """Changes exactly when the JWK Set does."""
@@ -123,11 +126,22 @@ class KeyStore:
         return self._jwks_cache[1]
 
     def verification_keys(self) -> KeySet:
-        keys = self.published()
+        """The keys of tokens in use: those the JWK Set publishes."""
+        return self._key_set("tokens", self.published())
+
+    def hint_keys(self) -> KeySet:
+        """The keys of ID tokens sent back as hints. Refreshing gives no new ID token, so a
+        relying service holds the one from its sign-in for as long as the session lasts,
+        days past the JWK Set's retention; logging out with it must still work."""
+        now = clock.timestamp()
+        return self._key_set("hints", [k for k in self._load() if k.kept_at(now, self.hint_retention)])
+
+    def _key_set(self, purpose: str, keys: list[SigningKey]) -> KeySet:
         marker = tuple(k.kid for k in keys)
-        if self._verification_cache is None or self._verification_cache[0] != marker:
-            self._verification_cache = (marker, KeySet([k.key for k in keys]))
-        return self._verification_cache[1]
+        cached = self._key_sets.get(purpose)
+        if cached is None or cached[0] != marker:
+            cached = self._key_sets[purpose] = (marker, KeySet([k.key for k in keys]))
+        return cached[1]
 
     # Writing
 

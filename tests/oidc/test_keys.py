@@ -1,7 +1,9 @@
 """Signing keys: published at jwks_uri, rotated without breaking tokens in flight."""
+from urllib.parse import urlencode
 
 from idp.services import clock
 from tests.support.journeys import tokens_for
+from tests.support.rp import POST_LOGOUT_URI
 
 
 def _kids(rp):
@@ -45,3 +47,19 @@ def _header_kid(token):
 
     header = token.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def test_an_id_token_from_before_a_rotation_still_hints_and_logs_out_while_its_session_lasts(app, runner, browser,
+                                                                                            rp, user):
+    tokens = tokens_for(browser, rp, user)
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    clock.advance(app.config["IDP_KEY_PUBLISH_DELAY"] + app.config["IDP_ID_TOKEN_TTL"] + 60)
+    assert _header_kid(tokens["id_token"]) not in _kids(rp)  # its key has left the JWK Set
+
+    browser.get(rp.authorize_url(prompt="none", id_token_hint=tokens["id_token"]))
+    assert "code" in rp.callback_params(browser.url)  # the session is still on, and the hint names its person
+    browser.get("/logout?" + urlencode({"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT_URI,
+                                        "state": "bye"}))
+    assert browser.url.startswith(POST_LOGOUT_URI) and "state=bye" in browser.url
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"

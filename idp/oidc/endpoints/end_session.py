@@ -35,7 +35,7 @@ def _jose_type(token: str) -> str | None:
 
 class EndSessionEndpoint(_EndSessionEndpoint):
     def get_server_jwks(self):
-        return self.server.keystore.verification_keys()
+        return self.server.keystore.hint_keys()
 
     def validate_request(self, request):
         # The same keys sign access tokens (typ at+jwt) and logout tokens (logout+jwt), and
