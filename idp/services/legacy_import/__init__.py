@@ -60,6 +60,9 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
         sys.setswitchinterval(switch_interval)
     if not dry_run:
         report.memberships_created = organisations.join(system)
+        report.organisations_without_admin = [
+            {"id": org.id, "business_id": org.business_id, "name": org.name}
+            for org in organisations.without_admin(system)]
     report.finish(started_at, time.monotonic() - started)
     if not dry_run:
         audit.record("legacy.imported", system=system, file=path, **report.counts)

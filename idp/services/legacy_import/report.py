@@ -22,6 +22,8 @@ class Report:
         self.counts: Counter = Counter({name: 0 for name in COUNTS})
         # Known only after a real run: a dry run writes no accounts to join from.
         self.memberships_created: int | None = None
+        # Organisations the system's rows name that have no admin (after a real run).
+        self.organisations_without_admin: list[dict] | None = None
         self.rejected_by_reason: Counter = Counter()
         self.warnings_by_reason: Counter = Counter()
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -48,7 +50,8 @@ class Report:
         """Everything but the lists of rows."""
         return {**self.header, "counts": dict(self.counts), "rejected_by_reason": dict(self.rejected_by_reason),
                 "warnings_by_reason": dict(self.warnings_by_reason),
-                "organisation_memberships_created": self.memberships_created}
+                "organisation_memberships_created": self.memberships_created,
+                "organisations_without_admin": self.organisations_without_admin}
 
     def as_dict(self) -> dict:
         result = self.summary()
@@ -84,6 +87,9 @@ class Report:
             f"  warnings:                {c['warnings']}"
             + "".join(f"\n    {reason}: {n}" for reason, n in sorted(self.warnings_by_reason.items())),
         ]
+        for org in self.organisations_without_admin or ():
+            lines.append(f"  organisation {org['business_id']} ({org['name']}, id {org['id']}) has no admin:"
+                         f" tunnus orgs set-role --org {org['business_id']} --email E --role admin")
         return "\n".join(lines)
 
     def _iter(self, kind: str):
