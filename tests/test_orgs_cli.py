@@ -2,6 +2,7 @@
 import json
 
 from idp.extensions import db
+from idp.models import AuditEvent
 from idp.services import organisations
 from idp.services.audit import SYSTEM
 from tests.support.orgs import organisation, person
@@ -72,3 +73,62 @@ def test_operator_withdraws_a_pending_invitation(app, runner, mailbox):
     assert organisations.pending_invitations(org) == []
     again = runner.invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id), "--email", "isannoitsija@example.fi"])
     assert again.exit_code != 0 and "has no pending invitation" in again.output
+
+
+def test_revoking_a_right_the_member_did_not_have_says_so(app, runner, rp):
+    boss, worker = person("pirjo@siivous.fi"), person("ville@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", boss, [worker])
+    args = ["orgs", "revoke", "--org", "0737546-2", "--email", "ville@siivous.fi", "--client", rp.client_id]
+
+    result = runner.invoke(args=args)
+
+    assert result.exit_code != 0
+    assert f"ville@siivous.fi did not have the right to use {rp.client_id} in Siivous Oy" in result.output
+    assert "revoked" not in result.output.replace("nothing was revoked", "")
+    assert not AuditEvent.query.filter_by(event="org.right_revoked").count()
+    granted = runner.invoke(args=["orgs", "grant", *args[2:]])
+    assert granted.exit_code == 0, granted.output
+    revoked = runner.invoke(args=args)
+    assert revoked.exit_code == 0 and f"revoked {rp.client_id} from ville@siivous.fi" in revoked.output
+    assert organisations.rights(org) == set()
+
+
+def test_an_operator_makes_a_member_the_admin_and_back(app, runner):
+    boss, worker = person("pirjo@siivous.fi"), person("ville@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", boss, [worker])
+
+    promoted = runner.invoke(args=["orgs", "set-role", "--org", "0737546-2", "--email", "Ville@Siivous.fi",
+                                   "--role", "admin"])
+
+    assert promoted.exit_code == 0, promoted.output
+    assert "Ville@Siivous.fi is now an admin of Siivous Oy" in promoted.output
+    assert sorted(i.email for i in organisations.admins(org)) == ["pirjo@siivous.fi", "ville@siivous.fi"]
+    changed = AuditEvent.query.filter_by(event="org.role_changed").one()
+    assert changed.organisation_id == org.id and changed.details == {"member": "ville@siivous.fi", "role": "admin"}
+    demoted = runner.invoke(args=["orgs", "set-role", "--org", str(org.id), "--email", "pirjo@siivous.fi",
+                                  "--role", "member", "--json"])
+    assert json.loads(demoted.output) == {"org": str(org.id), "email": "pirjo@siivous.fi", "role": "member",
+                                          "changed": True}
+    again = runner.invoke(args=["orgs", "set-role", "--org", str(org.id), "--email", "pirjo@siivous.fi",
+                                "--role", "member"])
+    assert again.exit_code == 0 and "pirjo@siivous.fi is already a member of Siivous Oy" in again.output
+
+
+def test_the_last_admin_is_not_demoted(app, runner):
+    boss, worker = person("pirjo@siivous.fi"), person("ville@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", boss, [worker])
+
+    result = runner.invoke(args=["orgs", "set-role", "--org", "0737546-2", "--email", "pirjo@siivous.fi",
+                                 "--role", "member"])
+
+    assert result.exit_code != 0 and "An organisation must always have an admin" in result.output
+    assert [i.email for i in organisations.admins(org)] == ["pirjo@siivous.fi"]
+    assert "Traceback" not in result.output
+
+
+def test_set_role_names_a_person_who_is_not_a_member(app, runner):
+    organisation("Siivous Oy", "0737546-2", person("pirjo@siivous.fi"))
+    person("ville@siivous.fi")
+    result = runner.invoke(args=["orgs", "set-role", "--org", "0737546-2", "--email", "ville@siivous.fi",
+                                 "--role", "admin"])
+    assert result.exit_code != 0 and "ville@siivous.fi is not a member of Siivous Oy" in result.output

@@ -75,5 +75,12 @@ def search(email, since, until, event, limit, as_json):
         raise click.ClickException(f"No identity with the email address {email}." + (
             f" Its account was deleted at {deleted.at.isoformat(timespec='seconds')}Z (sub {deleted.details['sub']})."
             if deleted else ""))
-    rows = [_row(entry) for entry in audit.history(identity, since=since, until=until, event=event, limit=limit)]
-    emit(rows, as_json, _table(rows))
+    # Someone who had their account deleted and registered again: the earlier account's
+    # events are no longer linked to anyone; its deletion is the operator's lead to them.
+    deleted = audit.deletion_of(identity.email_normalized)
+    earlier = deleted if deleted is not None and deleted.at <= identity.created_at else None
+    rows = [_row(entry) for entry in audit.history(identity, since=since, until=until, event=event, limit=limit,
+                                                   including=earlier)]
+    note = "" if earlier is None else (f"\nAn earlier account with this address was deleted at "
+                                       f"{earlier.at.isoformat(timespec='seconds')}Z (sub {earlier.details['sub']}).")
+    emit(rows, as_json, _table(rows) + note)

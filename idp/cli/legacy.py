@@ -1,4 +1,4 @@
-"""`tunnus legacy import`: bring in the accounts of an old system."""
+"""`tunnus legacy import|allow-import`: bring in the accounts of an old system."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,7 @@ import click
 
 from ..errors import IdpError
 from ..services import legacy_import
-from .output import json_option
+from .output import emit, json_option
 
 group = click.Group("legacy", help="Accounts of the old per-service systems.")
 
@@ -43,6 +43,25 @@ def import_(file, system, fmt, report_path, dry_run, batch_size, as_json):
         click.echo(report.text())
         if report_path:
             click.echo(f"Full report: {report_path}")
+
+
+@group.command("allow-import")
+@click.option("--email", required=True, help="The address of the account that was deleted.")
+@click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
+@json_option
+def allow_import(email, reason, as_json):
+    """Let imports bring back the old accounts of a person who had their account deleted
+    and now asks for them back (e.g. having registered again): from the next import their
+    rows are no longer skipped as deleted at the person's request."""
+    from ..services import erasures
+    from ..services.audit import SYSTEM
+
+    subs = erasures.lift(email, origin=SYSTEM, reason=reason)
+    if not subs:
+        raise click.ClickException(f"No account with the email address {email} was deleted at the person's request "
+                                   "(or its old accounts may already be imported again).")
+    emit({"email": email, "deleted_subs": subs, "import_allowed": True}, as_json,
+         f"the old accounts of {email} (deleted sub {', '.join(subs)}) will be imported again by the next import")
 
 
 class _Bars:

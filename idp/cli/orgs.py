@@ -1,4 +1,4 @@
-"""`tunnus orgs create|add-member|withdraw-invitation|grant|revoke|list`."""
+"""`tunnus orgs create|add-member|set-role|withdraw-invitation|grant|revoke|list`."""
 from __future__ import annotations
 
 import click
@@ -104,6 +104,29 @@ def _member(org, email):
     return member
 
 
+@group.command("set-role")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([ADMIN, MEMBER], case_sensitive=False), required=True)
+@json_option
+def set_role(org_ref, email, role, as_json):
+    """Make a member an admin, or an admin a member (never the last admin), as an
+    organisation's admin can on its page; audited as org.role_changed."""
+    role = role.lower()
+
+    def action():
+        org = _org(org_ref)
+        member = _member(org, email)
+        before = member.role
+        organisations.set_role(org, member, role)
+        return org, before
+
+    org, before = _run(action)
+    changed = before != role
+    emit({"org": org_ref, "email": email, "role": role, "changed": changed}, as_json,
+         f"{email} is {'now' if changed else 'already'} {'an admin' if role == ADMIN else 'a member'} of {org.name}")
+
+
 @group.command("grant")
 @click.option("--org", "org_ref", required=True)
 @click.option("--email", required=True)
@@ -126,9 +149,14 @@ def grant(org_ref, email, client_id, as_json):
 @click.option("--client", "client_id", required=True)
 @json_option
 def revoke(org_ref, email, client_id, as_json):
+    """Stop a member using a service for the organisation."""
     def action():
         org = _org(org_ref)
-        organisations.revoke(org, _member(org, email), _client(client_id))
+        if not organisations.revoke(org, _member(org, email), _client(client_id)):
+            # As withdraw-invitation: a command that changed nothing says so and fails, so
+            # a script learns its idea of the rights was wrong.
+            raise click.ClickException(f"{email} did not have the right to use {client_id} in {org.name}:"
+                                       " nothing was revoked")
 
     _run(action)
     emit({"org": org_ref, "email": email, "client_id": client_id, "right": "revoked"}, as_json,

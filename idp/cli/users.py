@@ -83,7 +83,8 @@ def delete(email, reason, as_json):
                                          reason=reason)
     except account_deletion.SoleAdmin as refused:
         raise click.ClickException(f"{email} is the only admin of {refused.params['names']}: "
-                                   "make someone else an admin there first (tunnus orgs ...)")
+                                   "make someone else an admin there first "
+                                   "(tunnus orgs set-role --org ID --email OTHER --role admin)")
     mail.deliver_now(notice)
     emit({**deleted, "deleted": True}, as_json)
 

@@ -3,6 +3,7 @@ from .audit import AuditEvent
 from .campaign import Campaign, CampaignMember
 from .client import Client, UsedAssertion
 from .credentials import KioskPin, Passkey, RecoveryCode, TotpCredential
+from .erasure import Erasure
 from .flow import Flow
 from .grants import AuthorizationCode, Consent, RevokedAccessToken, Token
 from .identity import Identity
@@ -21,6 +22,7 @@ __all__ = [
     "CampaignMember",
     "Client",
     "Consent",
+    "Erasure",
     "Flow",
     "Identity",
     "Invitation",

@@ -5,8 +5,9 @@ Goes: the identity and all that is only theirs (sessions and tokens, second fact
 passkeys, the PIN, consents, memberships with their service rights, campaign membership,
 upstream links, by the database's ON DELETE CASCADE), and the old services' accounts
 merged into it with their password hashes, so an old user name cannot bring it back.
-Stays: the audit records (the security history; the deletion record names the address)
-and mail already sent. Services that got tokens in a session hear of its end by
+Stays: the audit records (the security history; the deletion record names the address),
+mail already sent, and an erasure (erasures.py: keyed hashes only) so that importing an
+old system's file again does not bring the person back. Services that got tokens in a session hear of its end by
 back-channel logout. The only admin of an organisation with other members hands the role
 over first: they always keep an admin (organisations._guard_last_admin).
 """
@@ -19,7 +20,7 @@ from ..extensions import db
 from ..flows.base import expire_about
 from ..models import Identity, LegacyAccount
 from ..models.outbox import FAILED, PENDING, OutboxMail
-from . import audit, clock, mail, organisations, sessions
+from . import audit, clock, erasures, mail, organisations, sessions
 from .audit import Origin
 
 
@@ -44,6 +45,7 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
     db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
                        .values(status=FAILED, last_error="account deleted"))
+    erasures.record(identity)  # reads the old accounts: before they go
     db.session.execute(db.delete(LegacyAccount).where(LegacyAccount.identity_id == identity.id))
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
     db.session.commit()

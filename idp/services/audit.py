@@ -49,10 +49,15 @@ def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, iden
     return entry
 
 
-def history(identity, *, since, until=None, event: str | None = None, limit: int = 100) -> list[AuditEvent]:
+def history(identity, *, since, until=None, event: str | None = None, limit: int = 100,
+            including: AuditEvent | None = None) -> list[AuditEvent]:
     """The person's events in [since, until), oldest first; the latest `limit` of them.
-    `event` is a name, or a prefix ending in '*' (`session.*`)."""
-    query = db.select(AuditEvent).where(AuditEvent.identity_id == identity.id, AuditEvent.at >= since)
+    `event` is a name, or a prefix ending in '*' (`session.*`). `including`: an event no
+    longer linked to them (the deletion of their earlier account), taken as theirs."""
+    theirs = AuditEvent.identity_id == identity.id
+    if including is not None:
+        theirs = db.or_(theirs, AuditEvent.id == including.id)
+    query = db.select(AuditEvent).where(theirs, AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at < until)
     if event and event.endswith("*"):

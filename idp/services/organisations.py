@@ -256,14 +256,16 @@ def grant(organisation, member: Membership, client: Client, *, actor=None, origi
     return right
 
 
-def revoke(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> None:
+def revoke(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> bool:
+    """Whether the member had the right (and now has not); without it nothing changes."""
     existing = _right(member, client)
     if existing is None:
-        return
+        return False
     db.session.delete(existing)
     _revoke_tokens(member.identity_id, organisation.id, client_id=client.id)
     audit.record("org.right_revoked", origin=origin, identity=actor, organisation=organisation,
                  client_id=client.client_id, member=member.identity.email, service=client.name)
+    return True
 
 
 def services():

@@ -4,6 +4,7 @@ One pass over the export file, a batch at a time: each row is checked on its own
 against the earlier lines (staging.py), then written (writer.py) in a transaction of its
 own, merging accounts into one identity per normalised email. Reading and checking the
 next batch goes on while the database writes the previous one, in a second thread.
+Rows of people who had their account deleted are skipped (erasures.py).
 Memory holds a couple of batches whatever the size of the file. Importing the same file
 again changes nothing; an import killed half way is completed by running it again.
 """
@@ -17,7 +18,7 @@ from typing import Callable
 
 from ...errors import ValidationFailed
 from ...extensions import db
-from .. import audit, clock
+from .. import audit, clock, erasures
 from . import organisations, rows
 from .batches import BatchWriter
 from .report import Report
@@ -43,7 +44,7 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
     report = Report(system, path, fmt, dry_run)
     started, started_at = time.monotonic(), clock.now().isoformat(timespec="seconds") + "Z"
     staging = Staging()
-    batches = BatchWriter(db.engine, system, dry_run)
+    batches = BatchWriter(db.engine, system, dry_run, erasures.derived_keys())
     # The reading thread is busy computing; the writer mostly waits for the database and
     # then needs the interpreter back at once, not after the default 5 ms slice.
     switch_interval = sys.getswitchinterval()
@@ -60,6 +61,9 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
         sys.setswitchinterval(switch_interval)
     if not dry_run:
         report.memberships_created = organisations.join(system)
+        report.organisations_without_admin = [
+            {"id": org.id, "business_id": org.business_id, "name": org.name}
+            for org in organisations.without_admin(system)]
     report.finish(started_at, time.monotonic() - started)
     if not dry_run:
         audit.record("legacy.imported", system=system, file=path, **report.counts)
@@ -100,5 +104,5 @@ def _submit(batch, staging: Staging, batches: BatchWriter, report: Report) -> No
 def _collect(batches: BatchWriter, staging: Staging, report: Report, wait: bool) -> None:
     for outcome in batches.outcomes(wait):
         report.counts.update(outcome.counts)
-        for problem in outcome.rejected:
+        for problem in (*outcome.rejected, *outcome.skipped):
             staging.note(report.add(problem), problem)

@@ -21,9 +21,10 @@ class BatchWriter(threading.Thread):
 
     _STOP = object()
 
-    def __init__(self, engine: sa.Engine, system: str, dry_run: bool):
+    def __init__(self, engine: sa.Engine, system: str, dry_run: bool, erasure_keys: list[bytes] = ()):
         super().__init__(name="legacy-import-writer", daemon=True)
         self.engine, self.system, self.dry_run = engine, system, dry_run
+        self.erasure_keys = list(erasure_keys)
         self.todo: queue.Queue = queue.Queue(maxsize=2)  # bounds memory: reading waits for writing
         self.done: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
@@ -38,7 +39,7 @@ class BatchWriter(threading.Thread):
                 written, analyse_at = 0, 1
                 while (batch := self.todo.get()) is not self._STOP and not self.cancelled:
                     with nullcontext() if whole is not None else conn.begin():
-                        self.done.put(writer.write(conn, self.system, batch, clock.now()))
+                        self.done.put(writer.write(conn, self.system, batch, clock.now(), self.erasure_keys))
                     written += len(batch)
                     if written >= analyse_at:
                         with nullcontext() if whole is not None else conn.begin():

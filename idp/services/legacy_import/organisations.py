@@ -5,7 +5,9 @@ applied (new rows, and rows now naming another organisation or person; see
 LegacyAccount.org_linked_at). So a re-import changes nothing: a member an admin removed
 stays removed, and an existing membership keeps its role (the first admin an
 organisation got is kept and nobody is demoted). An import killed before this step
-leaves its links unapplied, and the next run applies them.
+leaves its links unapplied, and the next run applies them. An organisation its rows name
+only members of is left without an admin: the report names it (`without_admin`) with the
+command that makes one.
 """
 from __future__ import annotations
 
@@ -41,11 +43,31 @@ def join(system: str) -> int:
         exists = db.session.execute(db.select(Membership.id).filter_by(
             identity_id=identity_id, organisation_id=organisation.id)).first()
         if exists is None:
-            db.session.add(Membership(identity_id=identity_id, organisation_id=organisation.id,
-                                      role=ADMIN if role == ADMIN else MEMBER))
+            # rows.check took only admin, member or none; rows stored before it may say "Admin".
+            role = ADMIN if (role or "").lower() == ADMIN else MEMBER
+            db.session.add(Membership(identity_id=identity_id, organisation_id=organisation.id, role=role))
             audit.record("org.member_added", organisation=organisation, identity=identity_id,
-                         role=ADMIN if role == ADMIN else MEMBER, source=f"legacy:{system}")
+                         role=role, source=f"legacy:{system}")
             created += 1
     db.session.execute(db.update(LegacyAccount).where(*pending).values(org_linked_at=clock.now()))
     db.session.commit()
     return created
+
+
+def without_admin(system: str) -> list[Organisation]:
+    """The organisations this system's rows name that have members but no admin: made by
+    rows saying "member" only, or left so since. Told at every import until an operator
+    names an admin (`tunnus orgs set-role`), as no admin can do it there."""
+    named = {business_id.normalise(value) for value in db.session.execute(
+        db.select(LegacyAccount.org_business_id).where(LegacyAccount.system == system,
+                                                       LegacyAccount.org_business_id.is_not(None)).distinct()
+    ).scalars()} - {None}
+    if not named:
+        return []
+    has_admin = db.select(Membership.id).where(Membership.organisation_id == Organisation.id,
+                                               Membership.role == ADMIN).exists()
+    has_member = db.select(Membership.id).where(Membership.organisation_id == Organisation.id).exists()
+    return list(db.session.execute(
+        db.select(Organisation).where(Organisation.business_id.in_(sorted(named)), has_member, ~has_admin)
+        .order_by(Organisation.business_id)
+    ).scalars())

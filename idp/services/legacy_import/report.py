@@ -1,4 +1,4 @@
-"""What an import did: counts, and every rejected row and warning with its line number.
+"""What an import did: counts, and every rejected, warned about or skipped row with its line number.
 
 The rows refused and warned about can be as many as the file has, so they wait in a
 temporary file and are streamed into the JSON report, never held in a list.
@@ -11,9 +11,13 @@ from collections import Counter
 from typing import TextIO
 
 COUNTS = ("rows", "identities_created", "accounts_created", "accounts_updated", "accounts_merged",
-          "accounts_without_email", "unchanged", "duplicates", "rejected", "warnings")
+          "accounts_without_email", "unchanged", "duplicates", "rejected", "warnings", "skipped")
 # Not refusals: the row is imported (invalid_email) or already was, on an earlier line.
 WARNINGS = ("invalid_email", "duplicate_row")
+# Nothing wrong with the row, but it is not imported: its person had their account deleted.
+SKIPS = {"deleted_on_request": "deleted at the person's request"}
+# (kind of entry, the report's list of them)
+KINDS = (("rejected", "rejected"), ("warning", "warnings"), ("skipped", "skipped"))
 
 
 class Report:
@@ -22,15 +26,19 @@ class Report:
         self.counts: Counter = Counter({name: 0 for name in COUNTS})
         # Known only after a real run: a dry run writes no accounts to join from.
         self.memberships_created: int | None = None
+        # Organisations the system's rows name that have no admin (after a real run).
+        self.organisations_without_admin: list[dict] | None = None
         self.rejected_by_reason: Counter = Counter()
         self.warnings_by_reason: Counter = Counter()
+        self.skipped_by_reason: Counter = Counter()
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8")
 
     def add(self, problem) -> str:
-        """Count a rejection or warning; which of the two it is."""
-        kind = "warning" if problem.reason in WARNINGS else "rejected"
-        self.counts["warnings" if kind == "warning" else "rejected"] += 1
-        (self.warnings_by_reason if kind == "warning" else self.rejected_by_reason)[problem.reason] += 1
+        """Count a rejection, warning or skipped row; which of the three it is."""
+        kind = "warning" if problem.reason in WARNINGS else "skipped" if problem.reason in SKIPS else "rejected"
+        count = {"warning": "warnings"}.get(kind, kind)
+        self.counts[count] += 1
+        getattr(self, f"{count}_by_reason")[problem.reason] += 1
         if problem.reason == "duplicate_row":
             self.counts["duplicates"] += 1
         return kind
@@ -48,18 +56,20 @@ class Report:
         """Everything but the lists of rows."""
         return {**self.header, "counts": dict(self.counts), "rejected_by_reason": dict(self.rejected_by_reason),
                 "warnings_by_reason": dict(self.warnings_by_reason),
-                "organisation_memberships_created": self.memberships_created}
+                "skipped_by_reason": dict(self.skipped_by_reason),
+                "organisation_memberships_created": self.memberships_created,
+                "organisations_without_admin": self.organisations_without_admin}
 
     def as_dict(self) -> dict:
         result = self.summary()
-        result.update(rejected=list(self._iter("rejected")), warnings=list(self._iter("warning")))
+        result.update({key: list(self._iter(kind)) for kind, key in KINDS})
         return result
 
     def write_json(self, out: TextIO) -> None:
         """The whole report as one JSON object, written piece by piece."""
         head = json.dumps(self.summary(), indent=2, ensure_ascii=False)
         out.write(head[:-2])  # reopen the object to append the two lists
-        for key, kind in (("rejected", "rejected"), ("warnings", "warning")):
+        for kind, key in KINDS:
             out.write(f',\n  "{key}": [')
             written = 0
             for written, entry in enumerate(self._iter(kind), start=1):
@@ -83,7 +93,12 @@ class Report:
             + "".join(f"\n    {reason}: {n}" for reason, n in sorted(self.rejected_by_reason.items())),
             f"  warnings:                {c['warnings']}"
             + "".join(f"\n    {reason}: {n}" for reason, n in sorted(self.warnings_by_reason.items())),
+            f"  skipped:                 {c['skipped']}"
+            + "".join(f"\n    {SKIPS[reason]}: {n}" for reason, n in sorted(self.skipped_by_reason.items())),
         ]
+        for org in self.organisations_without_admin or ():
+            lines.append(f"  organisation {org['business_id']} ({org['name']}, id {org['id']}) has no admin:"
+                         f" tunnus orgs set-role --org {org['business_id']} --email E --role admin")
         return "\n".join(lines)
 
     def _iter(self, kind: str):

@@ -18,6 +18,7 @@ from typing import Iterator, NamedTuple
 
 from ...errors import ValidationFailed
 from ...models.identity import normalise_email
+from ...models.organisation import ADMIN, MEMBER
 from .. import legacy_hashes
 from ..identities import valid_email
 
@@ -27,6 +28,7 @@ FIELDS = ("legacy_id", "login_name", "email", "name", "phone", "password_hash", 
 MAX_LENGTH = {"legacy_id": 128, "login_name": 200, "name": 200, "phone": 32, "password_hash": 512,
               "org_business_id": 16, "org_role": 16}
 MAX_EMAIL = 320
+ORG_ROLES = (ADMIN, MEMBER)  # empty: member
 SCHEME_PROBLEMS = {
     "missing_password_hash": "hash_scheme {0} is given but password_hash is empty",
     "unknown_hash_scheme": "hash_scheme {0} is not a supported scheme, nor is the hash's format",
@@ -120,6 +122,13 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
     if problem:
         detail = SCHEME_PROBLEMS[problem].format(values["hash_scheme"] or "(none)", scheme)
         return None, Problem(line, legacy_id, problem, detail)
+    # Old systems spell roles as they like ("Admin", "ADMIN"); a role neither admin nor
+    # member is the operator's to decide, not ours to make a member silently.
+    role = values["org_role"].lower() if values["org_role"] else None
+    if role is not None and role not in ORG_ROLES:
+        return None, Problem(line, legacy_id, "unknown_org_role",
+                             f"org_role {values['org_role']!r} is neither admin nor member")
+    values["org_role"] = role
     try:
         created, last_login = _when(values["created_at"]), _when(values["last_login_at"])
     except ValueError as error:

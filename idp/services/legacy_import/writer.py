@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...models import Identity, LegacyAccount
+from .. import erasures
 from .rows import Problem, Row
 
 accounts = LegacyAccount.__table__
@@ -41,21 +42,26 @@ _IDENTITY_COLUMNS = ("email", "email_normalized", "email_verified", "name", "pho
 class Outcome:
     counts: Counter = field(default_factory=Counter)
     rejected: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
 
 
-def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime) -> Outcome:
+def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime,
+          erasure_keys: list[bytes] = ()) -> Outcome:
+    """`erasure_keys`: erasures.derived_keys(), to recognise the rows of people deleted."""
     outcome = Outcome()
     if conn.dialect.name == "postgresql":
         # A batch lost in a crash is written again by the next run: no need to wait for
         # the disk at each commit (the database stays consistent either way).
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    batch = _not_erased(conn, system, batch, erasure_keys, outcome)
     known = {legacy_id: (digest, identity_id) for legacy_id, digest, identity_id in conn.execute(
         sa.select(accounts.c.legacy_id, accounts.c.row_digest, accounts.c.identity_id)
         .where(accounts.c.system == system, _among(conn, accounts.c.legacy_id, [r.legacy_id for r in batch])))}
     changed = []
     for row in batch:
         digest, identity_id = known.get(row.legacy_id, (None, None))
-        # Unchanged also means still linked: an identity deleted since is linked again.
+        # Unchanged also means still linked (an identity deleted by other means than
+        # account_deletion, which leaves an erasure, is linked again).
         if digest == row.digest and (identity_id is not None or row.email_norm is None):
             outcome.counts["unchanged"] += 1
         else:
@@ -77,6 +83,28 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime) 
         index_elements=["system", "legacy_id"], set_={**{name: statement.excluded[name] for name in _UPDATED},
                                                       "org_linked_at": _org_link_kept(statement.excluded)}))
     return outcome
+
+
+def _not_erased(conn, system: str, rows: list[Row], erasure_keys: list[bytes], outcome: Outcome) -> list[Row]:
+    """The rows of nobody who had their account deleted; the others are skipped, whatever
+    the database holds for them (GDPR Art. 17: they asked to be forgotten)."""
+    keys = {row.legacy_id: (*erasures.account_keys(system, row.legacy_id, row.login_norm),
+                            *([erasures.email_key(row.email_norm)] if row.email_norm else []))
+            for row in rows}
+    erased = erasures.matching(conn, erasure_keys, (key for row_keys in keys.values() for key in row_keys))
+    if not erased:
+        return rows
+    kept = []
+    for row in rows:
+        deletion = max((erased[key] for key in keys[row.legacy_id] if key in erased), default=None)
+        if deletion is None:
+            kept.append(row)
+            continue
+        deleted_at, sub = deletion
+        outcome.skipped.append(Problem(row.line, row.legacy_id, "deleted_on_request",
+                                       f"the person's account was deleted at their request on"
+                                       f" {deleted_at:%Y-%m-%d} (sub {sub}); not imported"))
+    return kept
 
 
 def _org_link_kept(excluded):
