@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from idp.extensions import db
 from idp.models import Erasure, Identity, LegacyAccount
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
 from tests.web.test_registration import enter_code, register
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "legacy_accounts.jsonl")

@@ -76,6 +76,7 @@ def test_operator_withdraws_a_pending_invitation(app, runner, mailbox):
 
 
 def test_revoking_a_right_the_member_did_not_have_says_so(app, runner, rp):
+    rp.client.org_mode = "business"
     boss, worker = person("pirjo@siivous.fi"), person("ville@siivous.fi")
     org = organisation("Siivous Oy", "0737546-2", boss, [worker])
     args = ["orgs", "revoke", "--org", "0737546-2", "--email", "ville@siivous.fi", "--client", rp.client_id]

@@ -17,6 +17,7 @@ from tests.support.journeys import sign_in, signed_in, tokens_for
 from tests.support.kiosk import PIN, building
 from tests.support.legacy import OLD_PASSWORD, imported
 from tests.support.orgs import organisation, person
+from tests.support.rp import RelyingParty
 from tests.support.totp import enrol
 from tests.support.webauthn_authenticator import Authenticator
 
@@ -40,7 +41,9 @@ def _maija_with_everything(app, tmp_path, rp):
     browser.get("/login")
     sign_in(browser, "maija.m", OLD_PASSWORD)  # moves the old password over
     house = building()
-    organisations.grant(house, organisations.add_member(house, maija.email), rp.client)
+    repairs = RelyingParty.register(app, name="Vikailmoitukset")
+    repairs.client.org_mode = "business"  # used acting for the housing company
+    organisations.grant(house, organisations.add_member(house, maija.email), repairs.client)
     db.session.commit()
     pin.set_pin(maija, OLD_PASSWORD, PIN, PIN, origin=SYSTEM)
     tokens = tokens_for(browser, rp, maija, scope="openid profile email offline_access")
@@ -80,7 +83,7 @@ def test_the_download_holds_what_tunnus_holds_about_the_person_and_no_secret(app
     assert data["profile"]["email_verified"] is True and data["profile"]["sub"] == maija.sub
     [house] = data["organisations"]
     assert (house["name"], house["role"]) == ("As Oy Koivukuja", "member")
-    assert [right["service"] for right in house["service_rights"]] == ["Kirjasto"]
+    assert [right["service"] for right in house["service_rights"]] == ["Vikailmoitukset"]
     assert [invitation["organisation"] for invitation in data["invitations"]] == ["Siivous Oy"]
     [this_browser] = data["sessions"]
     assert this_browser["ip"] == "127.0.0.1" and this_browser["ended_at"] is None
