@@ -54,6 +54,7 @@ def test_last_admin_cannot_be_removed_or_demoted(app):
 def test_a_grant_rolled_back_with_its_change_leaves_no_right(app, rp):
     """The grant's row is added in a savepoint (a double click's other request may add it
     first); it still belongs to the change around it, on SQLite too."""
+    rp.client.org_mode = "business"
     admin, member = person("admin@example.fi"), person("member@example.fi")
     org = organisation("Siivous Oy", "0737546-2", admin, [member])
     organisations.grant(org, organisations.membership(org, member), rp.client)
