@@ -14,7 +14,7 @@ from ..extensions import db
 from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
-from ..services import legacy_login, sessions
+from ..services import identities, legacy_login, password_check, sessions
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -33,9 +33,11 @@ class EmailNotVerified(IdpError):
     id = "email_not_verified"
     status = 403
 
-    def __init__(self, identity):
+    def __init__(self, identity, adopt_hash: str | None = None):
         super().__init__()
         self.identity = identity
+        # An old system's password opened it: adopted once the address is proven in this login.
+        self.adopt_hash = adopt_hash
 
 
 class LoginFlow(Flow):
@@ -75,7 +77,7 @@ class LoginFlow(Flow):
         else:
             identity = password_method.authenticate(self.email, password, origin=origin)
         if not identity.email_verified:
-            raise EmailNotVerified(identity)
+            raise EmailNotVerified(identity, password_check.to_adopt(identity, identities.bounded(password)))
         self._authenticated(identity, ["pwd"], remember)
 
     def submit_passkey(self, ceremony_id: str, credential: str, origin: Origin) -> None:
