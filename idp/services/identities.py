@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,9 +18,19 @@ MAX_PASSWORD_LENGTH = 256
 
 
 def valid_email(email: str) -> bool:
-    local, sep, domain = (email or "").strip().rpartition("@")
-    return bool(sep and local and "@" not in local and "." in domain.strip(".") and " " not in email.strip()
+    email = (email or "").strip()
+    local, sep, domain = email.rpartition("@")
+    return bool(sep and local and "@" not in local and "." in domain.strip(".") and not _unseen(email)
                 and len(email) <= 320)
+
+
+def _unseen(text: str) -> bool:
+    """Does it hold a character a person cannot see or type as part of an address: a
+    space of any kind (also a non-breaking one), a line break, a control or format
+    character (a zero-width space, a direction mark)? Copied from a document, such an
+    address looks right but is another, and mail to it goes nowhere."""
+    return any(unicodedata.category(c)[0] == "Z" or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")
+               for c in text)
 
 
 def valid_identifier(identifier: str) -> bool:
