@@ -55,16 +55,28 @@ class LoginFlow(Flow):
 
     def identify(self, identifier: str) -> None:
         """Any address moves on to the password step: existence is never revealed here.
-        An old login name (not an email) moves on too, with the email to use shown masked."""
+        An old login name moves on too, with the email to use shown masked; one that looks
+        like an address is signed in with as a login name when no identity has that address
+        (legacy_login.by_login_name). Its hint is shown whether or not an identity has the
+        address, so the hint tells no more than for any other old login name: that it is one."""
         identifier = identifier.strip()[:320]
         self.transition("identify")
-        legacy = not valid_email(identifier)
-        self.update(email=identifier, legacy=legacy, email_hint=legacy_login.email_hint(identifier) if legacy else None)
+        old_name = not valid_email(identifier) or legacy_login.is_login_name(identifier)
+        legacy = old_name and legacy_login.by_login_name(identifier)
+        self.update(email=identifier, legacy=legacy, old_name=old_name,
+                    email_hint=legacy_login.email_hint(identifier) if old_name else None)
         db.session.commit()
 
     @property
     def legacy(self) -> bool:
+        """The password is checked as an old login name's (else as an email address's)."""
         return bool(self.data.get("legacy"))
+
+    @property
+    def old_name(self) -> bool:
+        """What was typed is an old login name (or, without "@", may be one): the page says
+        to sign in with an email address from now on."""
+        return bool(self.data.get("old_name", self.legacy))
 
     def change_identifier(self) -> None:
         self.transition("change_identifier")
