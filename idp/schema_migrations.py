@@ -27,12 +27,13 @@ def _enable(app):
     return commands
 
 
-def upgrade() -> None:
-    """The current app's database migrated to the latest revision."""
+def upgrade(revision: str = "head") -> None:
+    """The current app's database migrated to the latest revision (or to `revision`, for
+    tests of a migration that changes data)."""
     import flask_migrate
 
     _enable(current_app._get_current_object())
-    flask_migrate.upgrade()
+    flask_migrate.upgrade(revision=revision)
 
 
 class Commands(click.Group):

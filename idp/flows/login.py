@@ -14,7 +14,7 @@ from ..extensions import db
 from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
-from ..services import legacy_login, sessions
+from ..services import identities, legacy_login, password_check, sessions
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -33,9 +33,11 @@ class EmailNotVerified(IdpError):
     id = "email_not_verified"
     status = 403
 
-    def __init__(self, identity):
+    def __init__(self, identity, adopt_hash: str | None = None):
         super().__init__()
         self.identity = identity
+        # An old system's password opened it: adopted once the address is proven in this login.
+        self.adopt_hash = adopt_hash
 
 
 class LoginFlow(Flow):
@@ -53,16 +55,28 @@ class LoginFlow(Flow):
 
     def identify(self, identifier: str) -> None:
         """Any address moves on to the password step: existence is never revealed here.
-        An old login name (not an email) moves on too, with the email to use shown masked."""
+        An old login name moves on too, with the email to use shown masked; one that looks
+        like an address is signed in with as a login name when no identity has that address
+        (legacy_login.by_login_name). Its hint is shown whether or not an identity has the
+        address, so the hint tells no more than for any other old login name: that it is one."""
         identifier = identifier.strip()[:320]
         self.transition("identify")
-        legacy = not valid_email(identifier)
-        self.update(email=identifier, legacy=legacy, email_hint=legacy_login.email_hint(identifier) if legacy else None)
+        old_name = not valid_email(identifier) or legacy_login.is_login_name(identifier)
+        legacy = old_name and legacy_login.by_login_name(identifier)
+        self.update(email=identifier, legacy=legacy, old_name=old_name,
+                    email_hint=legacy_login.email_hint(identifier) if old_name else None)
         db.session.commit()
 
     @property
     def legacy(self) -> bool:
+        """The password is checked as an old login name's (else as an email address's)."""
         return bool(self.data.get("legacy"))
+
+    @property
+    def old_name(self) -> bool:
+        """What was typed is an old login name (or, without "@", may be one): the page says
+        to sign in with an email address from now on."""
+        return bool(self.data.get("old_name", self.legacy))
 
     def change_identifier(self) -> None:
         self.transition("change_identifier")
@@ -75,7 +89,7 @@ class LoginFlow(Flow):
         else:
             identity = password_method.authenticate(self.email, password, origin=origin)
         if not identity.email_verified:
-            raise EmailNotVerified(identity)
+            raise EmailNotVerified(identity, password_check.to_adopt(identity, identities.bounded(password)))
         self._authenticated(identity, ["pwd"], remember)
 
     def submit_passkey(self, ceremony_id: str, credential: str, origin: Origin) -> None:

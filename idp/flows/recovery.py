@@ -102,7 +102,7 @@ class RecoveryFlow(Flow):
         login names lead to an account).
         """
         identifier = identifier.strip()[:320]
-        by_login_name = not identities.valid_email(identifier)
+        by_login_name = legacy_login.by_login_name(identifier)
         identity = legacy_login.identity_for(identifier) if by_login_name else Identity.by_email(identifier)
         code, token, record = challenges.issue(CODE_TTL)
         self.stored.expires_at = clock.now() + dt.timedelta(seconds=CODE_TTL)

@@ -22,7 +22,8 @@ from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import audit, challenges, clock, identities, links, mail, password_notice, password_policy, passwords
+from ..services import (audit, challenges, clock, identities, links, mail, password_check, password_notice,
+                        password_policy, passwords)
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
@@ -70,10 +71,12 @@ class RegistrationFlow(Flow):
 
     @classmethod
     def for_unverified_login(cls, identity: Identity, browser: str, *, return_to: str | None, remember: bool,
-                             locale: str, origin: Origin) -> "RegistrationFlow":
-        """The password was right but the address is unproven: prove it, then continue the login."""
+                             locale: str, origin: Origin, adopt_hash: str | None = None) -> "RegistrationFlow":
+        """The password was right but the address is unproven: prove it, then continue the login.
+        `adopt_hash`: an old system's password opened; it becomes the identity's own when the
+        address is proven in this browser (see _adopt)."""
         flow = cls.start(browser, return_to=return_to, email=identity.email, identity_id=identity.id,
-                         remember=remember)
+                         remember=remember, adopt_hash=adopt_hash)
         flow.transition("login_unverified")
         audit.record("verification.resent", origin=origin, identity=identity, reason="login_unverified")
         flow._send(locale)
@@ -121,7 +124,7 @@ class RegistrationFlow(Flow):
                          identity=self.data.get("identity_id"), attempts_left=left)
             db.session.commit()
             raise CodeRejected(left)
-        return self._session_for(self._verified("code", origin), origin)
+        return self._session_for(self._verified("code", origin, here=True), origin)
 
     def link_accepts(self, token: str) -> bool:
         return challenges.token_matches(self.data.get("challenge"), token)
@@ -134,15 +137,19 @@ class RegistrationFlow(Flow):
         if not accepted:
             raise LinkRejected()
         self.update(challenge=record)
-        identity = self._verified("link", origin)
-        return self._session_for(identity, origin) if browser == self.stored.browser else None
+        here = browser == self.stored.browser
+        identity = self._verified("link", origin, here=here)
+        return self._session_for(identity, origin) if here else None
 
-    def _verified(self, method: str, origin: Origin) -> Identity:
+    def _verified(self, method: str, origin: Origin, *, here: bool) -> Identity:
+        """`here`: in the browser that started the flow (and typed the password)."""
         identity_id = self.data["identity_id"]
         identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
         if identity is None or (identity_id is None and identity.email_normalized != normalise_email(self.email)):
             raise FlowExpired()  # the account was deleted, or moved to another address, meanwhile
         notice = self._claim(identity, origin) if identity_id is None else None
+        if identity_id is not None:
+            self._adopt(identity, origin, here=here)
         identity.email_verified = True
         self.transition("verified")
         audit.record("email.verified", origin=origin, identity=identity, method=method)
@@ -157,6 +164,19 @@ class RegistrationFlow(Flow):
         identities.replace_password(identity, self.data["password_hash"], origin=origin, reason="registration")
         self.update(identity_id=identity.id, password_hash=None)
         return password_notice.enqueue(identity, self.data["locale"])
+
+    def _adopt(self, identity: Identity, origin: Origin, *, here: bool) -> None:
+        """The old password typed at this login becomes the identity's own now that its
+        address is proven here, and the other old passwords stop opening. Not from a link
+        opened elsewhere: the mailbox's owner there may not be who typed it (a family
+        sharing an address); those old passwords then keep opening, and the first one used
+        after the proof is adopted at login. Nor once the identity has a password of its own
+        (set meanwhile by a reset, or adopted from another login)."""
+        adopt_hash = self.data.get("adopt_hash")
+        if here and adopt_hash and not identity.password_hash:
+            password_check.adopt(identity, adopt_hash)
+            audit.record("legacy.password_adopted", origin=origin, identity=identity)
+        self.update(adopt_hash=None)
 
     def _session_for(self, identity: Identity, origin: Origin) -> LoginFlow:
         """The login this registration becomes: the password was typed here, the rest

@@ -1,26 +1,37 @@
 """Identity: one person, one normalised email, an immutable `sub`."""
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from ..extensions import db
 from ..services import clock
 
 
+def composed_email(email: str) -> str:
+    """The address as shown and mailed to: trimmed, in composed Unicode (NFC).
+
+    Keyboards type 'ä' as one character, some old systems and macOS file exports as 'a'
+    and a combining diaeresis: both are one address.
+    """
+    return unicodedata.normalize("NFC", (email or "").strip())
+
+
 def normalise_email(email: str) -> str:
-    """The form an email is stored and compared in: trimmed, lower-cased.
+    """The form an email is stored and compared in: trimmed, composed (NFC), lower-cased.
 
     The domain is also IDNA-encoded so 'ä' domains compare equal in either spelling.
     """
-    email = (email or "").strip()
+    email = composed_email(email)
     local, sep, domain = email.rpartition("@")
     if not sep:
-        return email.lower()
+        return unicodedata.normalize("NFC", email.lower())
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
         pass
-    return f"{local}@{domain}".lower()
+    # Composed again: lower-casing may leave a character its composed form has.
+    return unicodedata.normalize("NFC", f"{local}@{domain}".lower())
 
 
 class Identity(db.Model):
@@ -48,7 +59,7 @@ class Identity(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=clock.now, onupdate=clock.now)
 
     def set_email(self, email: str) -> None:
-        self.email = email.strip()
+        self.email = composed_email(email)
         self.email_normalized = normalise_email(email)
 
     def is_locked(self) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,9 +18,19 @@ MAX_PASSWORD_LENGTH = 256
 
 
 def valid_email(email: str) -> bool:
-    local, sep, domain = (email or "").strip().rpartition("@")
-    return bool(sep and local and "@" not in local and "." in domain.strip(".") and " " not in email.strip()
+    email = (email or "").strip()
+    local, sep, domain = email.rpartition("@")
+    return bool(sep and local and "@" not in local and "." in domain.strip(".") and not _unseen(email)
                 and len(email) <= 320)
+
+
+def _unseen(text: str) -> bool:
+    """Does it hold a character a person cannot see or type as part of an address: a
+    space of any kind (also a non-breaking one), a line break, a control or format
+    character (a zero-width space, a direction mark)? Copied from a document, such an
+    address looks right but is another, and mail to it goes nowhere."""
+    return any(unicodedata.category(c)[0] == "Z" or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")
+               for c in text)
 
 
 def valid_identifier(identifier: str) -> bool:
@@ -79,17 +90,23 @@ def bounded(password: str | None) -> str:
 def conclude(identity: Identity, password: str, opened: str | None, *, origin: Origin,
              method: str = "email") -> Identity:
     """Act on a check already made (`opened` from password_check.matches): the identity,
-    or InvalidCredentials with the failure counted (see refuse)."""
+    or InvalidCredentials with the failure counted (see refuse).
+
+    An old system's password that opened becomes the identity's own only once its address
+    is proven: old systems never checked addresses (typos, a family sharing one), so
+    several people's old accounts may have merged into it, and each old password must keep
+    opening until the address's owner is known. Until then the caller (the login) keeps the
+    password to adopt when the address is proven there (see password_check.adopt)."""
     if opened is None or identity.is_locked():
         refuse(identity, origin)
         db.session.commit()
         raise InvalidCredentials()
     identity.failed_logins = 0
     identity.locked_until = None
-    if opened == password_check.LEGACY:
-        password_check.adopt(identity, password)
+    if opened == password_check.LEGACY and identity.email_verified:
+        password_check.adopt(identity, passwords.hash_password(password))
         audit.record("legacy.password_adopted", origin=origin, identity=identity)
-    elif passwords.needs_rehash(identity.password_hash):
+    elif opened == password_check.OWN and passwords.needs_rehash(identity.password_hash):
         identity.password_hash = passwords.hash_password(password)
     audit.record("login.password", origin=origin, identity=identity, method=method)
     db.session.commit()

@@ -1,6 +1,7 @@
 """Signing in with an old login name (username or customer code) from a legacy system.
 
 Login names are unique per system; where two systems share one, the password decides.
+A login name may look like an address (see by_login_name).
 The person is shown which email to use from now on, masked. An account that was never
 merged into an identity (no usable email) opens with its old password and then must add
 and verify an email before the login goes on.
@@ -40,6 +41,21 @@ def accounts(login_name: str) -> list[LegacyAccount]:
     return list(db.session.execute(
         db.select(LegacyAccount).where(LegacyAccount.login_name_normalized == name).order_by(LegacyAccount.id)
     ).scalars())
+
+
+def is_login_name(identifier: str) -> bool:
+    """Does an old account have this login name (also one past its cutover)?"""
+    return bool(accounts(identifier))
+
+
+def by_login_name(identifier: str) -> bool:
+    """Is what was typed to be signed in with as an old login name? Anything without "@";
+    and one that looks like an address ('name@with.at': many old systems took an earlier
+    email address as the user name) when it is an old login name and no identity has it
+    as its email address, which comes first."""
+    if not identities.valid_email(identifier):
+        return True
+    return is_login_name(identifier) and Identity.by_email(identifier) is None
 
 
 def mask(email: str) -> str:

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Client, Identity, Invitation, Membership, Organisation, ServiceRight, Token
-from ..models.identity import normalise_email
+from ..models.identity import composed_email, normalise_email
 from ..models.organisation import ADMIN, MEMBER
 from . import audit, business_id, clock, mail
 from .audit import SYSTEM, Origin
@@ -167,7 +167,7 @@ def _invite(organisation, email, role, *, actor, origin, clients, display_name) 
 
     # A double click's other request may add it first; then this one renews that one.
     invitation = waiting() or add_or_existing(
-        Invitation(organisation_id=organisation.id, email=email.strip(), email_normalized=normalised, role=role),
+        Invitation(organisation_id=organisation.id, email=composed_email(email), email_normalized=normalised, role=role),
         waiting)
     invitation.role = role
     invitation.display_name = display_name or invitation.display_name

@@ -37,10 +37,18 @@ def matches(identity, password: str) -> str | None:
     return LEGACY if any(opened) else None
 
 
-def adopt(identity, password: str) -> None:
-    """The password opened a legacy hash: it becomes the identity's own, and the old
-    hashes stop opening (they stay stored, for history)."""
-    identity.password_hash = passwords.hash_password(password)
+def to_adopt(identity, password: str) -> str | None:
+    """The argon2 hash to adopt (see adopt) once the address is proven, when `password`
+    just opened an identity that has no password of its own (so an old system's did)."""
+    return None if identity.password_hash else passwords.hash_password(password)
+
+
+def adopt(identity, password_hash: str) -> None:
+    """A password that opened a legacy hash (`password_hash`, its argon2 hash) becomes the
+    identity's own, and the old hashes stop opening (they stay stored, for history).
+    Only for an identity whose address is proven: the person who typed it owns the
+    address, so the other old accounts merged into it by that address are theirs too."""
+    identity.password_hash = password_hash
     db.session.execute(
         db.update(LegacyAccount).where(LegacyAccount.identity_id == identity.id,
                                        LegacyAccount.password_retired_at.is_(None))

@@ -87,6 +87,7 @@ def password(flow_id):
     except EmailNotVerified as unverified:
         verification = RegistrationFlow.for_unverified_login(
             unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
+            adopt_hash=unverified.adopt_hash,
             locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
         return redirect(url_for("register.verify", flow_id=verification.id))
     return advance(flow)

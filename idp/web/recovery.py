@@ -10,7 +10,7 @@ from ..extensions import limiter
 from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
 from ..services import legacy_login
-from ..services.identities import valid_email, valid_identifier
+from ..services.identities import valid_identifier
 from .browser import browser_id, origin
 from .limits import per_account
 from .login import advance
@@ -36,7 +36,7 @@ def _mail_to() -> str | None:
     """The address a reset request mails to, for its per-address limit: an old user name
     counts against its account's address."""
     typed = (request.form.get("email") or "").strip()
-    if valid_email(typed):
+    if not legacy_login.by_login_name(typed):
         return typed
     identity = legacy_login.identity_for(typed)
     return identity.email if identity is not None else None

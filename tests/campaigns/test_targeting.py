@@ -55,6 +55,15 @@ def test_emails_file_target_reports_unknown_and_invalid_addresses(app, runner, t
     assert member_emails(created["id"]) == {"Maija@Example.fi", "pekka@example.fi"}
 
 
+def test_emails_file_target_finds_an_address_listed_decomposed(app, runner, tmp_path):
+    person("s\u00e4vel@example.fi")
+    listed = tmp_path / "lista.txt"
+    listed.write_text("Sa\u0308vel@example.fi\nmaija\u00a0m@example.fi\n", encoding="utf-8")
+    created = cli(runner, "campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}")
+    assert created["targeted"] == 1 and created["unknown"] == []
+    assert created["invalid"] == ["maija\u00a0m@example.fi"]
+
+
 def test_a_draft_shows_how_many_its_target_would_reach_now(app, runner):
     person("a@example.fi")
     campaign_id = campaign(runner, "all")

@@ -26,7 +26,23 @@ def test_sub_is_random_and_stable(app, user):
     assert user.sub != other.sub and len(user.sub) == 36
 
 
-@pytest.mark.parametrize("email", ["", "plain", "a@b", "a b@example.fi", "sanna@@example.fi", "x@example.", "x" * 320 + "@example.fi"])
+def test_composed_and_decomposed_spellings_are_one_address(app):
+    composed = "s\u00e4vel.m\u00e4kinen@example.fi"  # 'ä' as one character, as keyboards type it
+    decomposed = "sa\u0308vel.ma\u0308kinen@example.fi"  # 'a' + combining diaeresis, as some exports write it
+    identity = identities.create(decomposed, "long enough password")
+    assert identity.email == identity.email_normalized == composed
+    with pytest.raises(Conflict):
+        identities.create(composed, "another long password")
+
+
+# A non-breaking space, a zero-width space, a narrow no-break space, a direction mark, a
+# soft hyphen and a control character: invisible, or taken for a plain space, when pasted.
+UNSEEN = ["maija\u00a0m@example.fi", "maija\u200b@example.fi", "maija@example.fi\u200b", "maija@exa\u202fmple.fi",
+          "\u200emaija@example.fi", "mai\u00adja@example.fi", "maija\x07@example.fi", "maija\u2028@example.fi"]
+
+
+@pytest.mark.parametrize("email", ["", "plain", "a@b", "a b@example.fi", "sanna@@example.fi", "x@example.",
+                                   "x" * 320 + "@example.fi", *UNSEEN])
 def test_invalid_emails_are_refused(app, email):
     with pytest.raises(ValidationFailed):
         identities.create(email, "long enough password")

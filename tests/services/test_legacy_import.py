@@ -111,6 +111,28 @@ def test_accounts_without_a_usable_email_are_kept_unmerged(app, tmp_path):
     assert db.session.execute(sa.select(sa.func.count()).select_from(Identity)).scalar() == 1
 
 
+def test_an_address_in_composed_and_decomposed_unicode_is_one_identity(app, tmp_path):
+    legacy_import.run(write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "savel", "Sa\u0308vel.Ma\u0308kinen@example.fi", name="Sävel")]), "kirjasto")
+    legacy_import.run(write_jsonl(tmp_path, "uimahalli.jsonl", [
+        account("7", "savel.m", "s\u00e4vel.m\u00e4kinen@example.fi")]), "uimahalli")
+
+    identity = db.session.execute(sa.select(Identity)).scalar_one()
+    assert identity.email == "S\u00e4vel.M\u00e4kinen@example.fi"  # mailed to as keyboards type it
+    assert identity.email_normalized == "s\u00e4vel.m\u00e4kinen@example.fi"
+    stored = accounts_by_id()
+    assert stored[("kirjasto", "1")].identity_id == stored[("uimahalli", "7")].identity_id == identity.id
+    assert stored[("kirjasto", "1")].email == "Sa\u0308vel.Ma\u0308kinen@example.fi"  # kept as written
+
+
+def test_an_address_with_an_invisible_character_is_a_warning_and_stays_unmerged(app, tmp_path):
+    report = legacy_import.run(write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "nbsp", "maija\u00a0m@example.fi"), account("2", "zwsp", "maija\u200b@example.fi")]), "kirjasto")
+
+    assert [w["reason"] for w in report.as_dict()["warnings"]] == ["invalid_email", "invalid_email"]
+    assert [a.identity_id for a in accounts_by_id().values()] == [None, None]
+
+
 def test_an_existing_tunnus_identity_is_linked_not_duplicated(app, tmp_path, user):
     path = write_jsonl(tmp_path, "kirjasto.jsonl", [account("7", "maija", "maija.meikalainen@example.fi",
                                                             name="Someone Else", phone="+358401112223")])

@@ -75,6 +75,23 @@ def test_invitation_waits_for_the_address_and_takes_effect_on_verified_sign_in(a
     assert organisations.organisations_with_right(newcomer, rp.client) == [org]
 
 
+def test_an_invitation_to_a_decomposed_address_reaches_the_person_who_types_it_composed(app, mailbox, rp):
+    admin = person("admin@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin)
+    invitation = organisations.add_member(org, "sa\u0308vel@example.fi", MEMBER, actor=admin, clients=[rp.client])
+    db.session.commit()
+    assert invitation.email == "s\u00e4vel@example.fi"  # mailed as keyboards type it
+    newcomer = person("s\u00e4vel@example.fi")
+    assert [m.organisation_id for m in organisations.accept_invitations(newcomer, origin=SYSTEM)] == [org.id]
+
+
+def test_an_invitation_to_an_address_with_an_invisible_character_is_refused(app):
+    admin = person("admin@example.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin)
+    with pytest.raises(ValidationFailed, match="Enter a valid email address"):
+        organisations.add_member(org, "uusi\u200b@example.fi", MEMBER, actor=admin)
+
+
 def test_invitation_not_accepted_within_its_time_to_live_no_longer_takes_effect(app):
     admin = person("admin@example.fi")
     admin.locale = "en"

@@ -10,6 +10,7 @@ from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.legacy import OLD_PASSWORD, imported
 
 SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
 
@@ -20,11 +21,20 @@ def test_step_one_asks_only_for_the_email(browser):
     assert ">Continue<" in browser.text
 
 
-def test_invalid_email_is_explained_at_step_one(browser):
+@pytest.mark.parametrize("email", ["maija@example", "maija\u00a0m@example.fi", "maija\u200b@example.fi"])
+def test_invalid_email_is_explained_at_step_one(browser, email):
     browser.get("/login")
-    browser.submit("/identify", email="maija@example")
+    browser.submit("/identify", email=email)
     assert browser.page.status_code == 400
     assert "Enter a valid email address" in browser.text
+
+
+def test_an_address_typed_composed_opens_the_account_stored_decomposed(app, browser, tmp_path):
+    """An old export wrote 'ä' as 'a' and a combining diaeresis; keyboards type one 'ä'."""
+    imported(tmp_path, "kirjasto", "savel", "sa\u0308vel.ma\u0308kinen@example.fi", verified=True)
+    browser.get("/login")
+    sign_in(browser, "s\u00e4vel.m\u00e4kinen@example.fi", OLD_PASSWORD)
+    assert "Your account" in browser.text
 
 
 @pytest.mark.parametrize("email,password", [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from ...extensions import db
 from ...models import CampaignMember, Identity
@@ -60,7 +61,9 @@ def _pending_query(campaign, search: str | None):
              .where(CampaignMember.campaign_id == campaign.id, CampaignMember.completed_at.is_(None))
              .order_by(Identity.email_normalized))
     if search and search.strip():
-        escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # Composed, as the addresses are (a search pasted from a decomposed export finds them too).
+        typed = unicodedata.normalize("NFC", search.strip().lower())
+        escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
         query = query.where(db.or_(Identity.email_normalized.like(pattern, escape="\\"),
                                    db.func.lower(Identity.name).like(pattern, escape="\\")))

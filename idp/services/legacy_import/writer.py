@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...models import Identity, LegacyAccount
+from ...models.identity import composed_email
 from .. import erasures
 from .rows import Problem, Row
 
@@ -146,14 +147,14 @@ def _free_login_names(conn, system: str, rows: list[Row], outcome: Outcome) -> l
 def _identities(conn, rows: list[Row], now: dt.datetime, outcome: Outcome) -> dict[str, int]:
     """Identity id per normalised email, creating the missing identities.
 
-    A new identity takes the email as the first row wrote it and the first name and
+    A new identity takes the email as the first row wrote it (composed, NFC) and the first name and
     phone any row gives; an existing one only has an empty name or phone filled in.
     """
     wanted: dict[str, dict] = {}
     for row in rows:
         if row.email_norm is None:
             continue
-        entry = wanted.setdefault(row.email_norm, {"email": row.email, "name": None, "phone": None})
+        entry = wanted.setdefault(row.email_norm, {"email": composed_email(row.email), "name": None, "phone": None})
         entry["name"] = entry["name"] or row.name
         entry["phone"] = entry["phone"] or row.phone
     if not wanted:
