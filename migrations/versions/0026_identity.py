@@ -7,7 +7,7 @@ neither is changed nor merged: merging people is for an operator to decide. Such
 named in a warning, and stay findable only by their decomposed spelling until resolved.
 
 Revision ID: 0026_identity
-Revises: 0024_dpop
+Revises: 0025_erasures
 Create Date: 2026-12-01 12:00:00.000000
 
 """

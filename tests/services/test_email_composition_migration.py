@@ -25,7 +25,7 @@ def test_decomposed_addresses_are_composed_and_two_identities_for_one_address_ar
         base_config, migrated, tmp_path, caplog):
     app = create_app({**base_config, "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'before.sqlite3'}"})
     with app.app_context():
-        schema_migrations.upgrade("0024_dpop")
+        schema_migrations.upgrade("0025_erasures")
         with db.engine.begin() as conn:
             _identity(conn, 1, "Sa\u0308vel.Ma\u0308kinen@example.fi", DECOMPOSED)  # imported from an NFD export
             _identity(conn, 2, "ja\u0308rvi@example.fi", "ja\u0308rvi@example.fi")
