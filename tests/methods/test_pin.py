@@ -110,9 +110,10 @@ def test_pin_changes_at_most_once_a_day(app, member):
     browser = signed_in_browser(app, member)  # the first session has ended by now
     browser.get("/account/pin")
     assert "You can change it again on" in browser.text and 'name="pin"' not in browser.text
-    browser.client.post("/account/pin", data={"csrf_token": _csrf(browser), "pin": "5938", "repeat_pin": "5938",
-                                              "current_password": member.test_password})
-    assert KioskPin.query.one().pin_hash == first_hash  # refused even when posted directly
+    refused = browser.client.post("/account/pin", data={"csrf_token": _csrf(browser), "pin": "5938",
+                                                         "repeat_pin": "5938", "current_password": member.test_password})
+    assert KioskPin.query.one().pin_hash == first_hash  # refused even when posted directly (a second tab)...
+    assert refused.status_code == 400 and "You can change your PIN only once a day." in refused.text  # ...and said
 
     clock.advance(61)
     set_pin(browser, member, "5938")

@@ -11,7 +11,6 @@ from idp.extensions import db
 from idp.models import Identity
 from idp.services import identities, legacy_import
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
 
 MESSAGE = "The email address or password is incorrect, or the account is locked."
 OLD_NAME = "name@with.at"
