@@ -21,11 +21,10 @@ from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import scope_to_list
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from ..metrics import LATENCY, TOKENS
 from ..web import access_log, request_id, security_headers
-from . import cors
+from . import basic_credentials, cors
 from .client_tokens import ClientToken
 from .endpoints.introspection import IntrospectionEndpoint
 from .grants.client_credentials import USER_SCOPES
@@ -122,8 +121,8 @@ class FastPath:
             if "client_id" in form or "client_secret" in form:
                 return None
             try:
-                client_id, secret = extract_basic_authorization({"Authorization": authorization})
-            except (UnicodeDecodeError, ValueError):
+                client_id, secret = basic_credentials.read(authorization)
+            except basic_credentials.Malformed:
                 return None
             method = "client_secret_basic"
         else:

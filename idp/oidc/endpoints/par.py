@@ -55,8 +55,8 @@ def _pushed_params(client) -> dict:
     if repeated:
         raise InvalidRequestError(f"Parameter '{repeated[0]}' is repeated.")
     params = {key: value for key, value in form.items() if key not in CLIENT_AUTHENTICATION}
-    if params.setdefault("client_id", client.client_id) != client.client_id:
-        raise InvalidRequestError("'client_id' names another client than the one authenticated.")
+    # A client_id naming another client than the authenticated one was refused there (server.py).
+    params["client_id"] = client.client_id
     if "request_uri" in params:  # §2.1: a pushed request is never itself a reference
         raise InvalidRequestError("'request_uri' cannot be pushed.")
     return params
