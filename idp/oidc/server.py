@@ -9,7 +9,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
-from . import basic_credentials, dpop, tokens
+from . import basic_credentials, dpop, request_checks, tokens
 from .client_assertion import PrivateKeyJWT
 from .client_cache import ClientCache
 from .client_jwks import ClientJwks
@@ -76,6 +76,7 @@ class Server(FlaskAuthorizationServer):
         # binds its tokens to the key (request.dpop; None without a DPoP header).
         request = self.create_oauth2_request(request)
         try:
+            request_checks.single_valued(request.payload.data)  # the form and the query, as Authlib reads them
             request.dpop = dpop.presented(request.headers, request.method, f"{self.issuer}/token")
         except OAuth2Error as error:
             return self.handle_error_response(request, error)

@@ -68,9 +68,10 @@ def authorize():
     if again is not None:
         return again
     source = request.form if request.method == "POST" else request.args
-    repeated = [key for key in source if len(source.getlist(key)) > 1]
-    if repeated:
-        return _error_page(InvalidRequestError(f"Parameter '{repeated[0]}' is repeated."))
+    try:
+        request_checks.single_valued(source)
+    except OAuth2Error as error:
+        return _error_page(error)
     params = source.to_dict()
     if pushed_requests.is_reference(params.get("request_uri")):
         return _take_pushed(params)
