@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Request,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
@@ -77,15 +82,35 @@ class Server(FlaskAuthorizationServer):
         request = self.create_oauth2_request(request)
         try:
             request_checks.single_valued(request.payload.data)  # the form and the query, as Authlib reads them
+            if not request.payload.grant_type:  # §5.2: missing is invalid_request, not unsupported_grant_type
+                raise InvalidRequestError(_missing("grant_type", request))
             request.dpop = dpop.presented(request.headers, request.method, f"{self.issuer}/token")
         except OAuth2Error as error:
             return self.handle_error_response(request, error)
         return super().create_token_response(request)
 
+    def get_authorization_grant(self, request):
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            # RFC 6749 §4.1.2.1: missing is invalid_request, answered where Authlib would have
+            # sent unsupported_response_type (the redirect_uri once it is the client's).
+            raise InvalidRequestError(_missing("response_type", request), redirect_uri=error.redirect_uri) from None
+
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+
+def _missing(name: str, request) -> str:
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        # A JSON body, say: its parameters were never read (RFC 6749 §3.2, RFC 9126 §2.1).
+        return f"Missing '{name}' parameter: send the parameters as application/x-www-form-urlencoded."
+    return f"Missing '{name}' parameter."
 
 
 class Issuer(IssuerParameter):
