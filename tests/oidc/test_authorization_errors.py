@@ -77,6 +77,15 @@ def test_oversized_parameter_is_a_clear_error_not_a_crash(browser, rp, user):
     assert rp.callback_params(browser.url)["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("max_age", ["abc", "-1", "1.5"])
+def test_bad_max_age_is_invalid_request_with_nobody_signed_in(browser, rp, max_age):
+    # Refused before anyone is asked to sign in, not only once a session exists.
+    browser.get(rp.authorize_url(max_age=max_age))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "invalid_request" and callback["state"] == rp.state
+    assert callback["error_description"] == "'max_age' must be a non-negative integer."
+
+
 def test_bad_max_age_is_invalid_request(browser, rp, user):
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)
