@@ -49,7 +49,8 @@ def test_a_missing_response_type_goes_back_to_the_client_as_invalid_request(brow
     # RFC 6749 §4.1.2.1: missing is invalid_request; unsupported_response_type is for a value.
     browser.get(rp.authorize_url(response_type=response_type))
     callback = rp.callback_params(browser.url)
-    assert callback["error"] == "invalid_request" and callback["error_description"] == "Missing 'response_type' parameter."
+    assert callback["error"] == "invalid_request"
+    assert callback["error_description"] == "Missing 'response_type' parameter."
     assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
 
 
