@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from http.client import responses as reason_phrases
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -145,14 +146,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    def respond(status: int, title: str, message: str, oauth_error: str, again: str | None = None):
+    def respond(status: int, title: str, message: str, oauth_error: str, again: str | None = None) -> Response:
         """`again`: where the page leads back to, usually where the person was (here()),
         instead of to a new sign-in that would lose the service they came from. Never by
         itself after a wait: a page that moves on its own is a time limit nobody was told
         of (WCAG 2.2.1)."""
         if request.path in JSON_PATHS:
-            return jsonify(error=oauth_error, error_description=message), status
-        return render_template("error.html", title=title, message=message, again=again), status
+            return _protocol_error(status, oauth_error)
+        return make_response(render_template("error.html", title=title, message=message, again=again), status)
 
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
@@ -167,13 +168,17 @@ def _register_errors(app: Flask) -> None:
         status = error.code or 500
         if status == 429:
             wait = getattr(error, "retry_after", None) or _retry_after()
-            body, status = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=here())
-            return body, status, {"Retry-After": str(wait)}
+            response = respond(429, _("Too many attempts"), _wait_message(wait), "slow_down", again=here())
+            response.headers["Retry-After"] = str(wait)
+            return response
         if status == 403:
             return respond(403, _("No access"), _("You do not have access to this page."), "access_denied")
         if status == 404:
             return respond(404, _("Page not found"), _("The page you were looking for does not exist."), "invalid_request")
-        return respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")
+        response = respond(status, _("Request not accepted"), _("The request could not be handled."), "invalid_request")
+        if status == 405 and getattr(error, "valid_methods", None):  # RFC 9110 §15.5.6: say which ones
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     def database_unavailable(error):
         log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
@@ -182,8 +187,9 @@ def _register_errors(app: Flask) -> None:
         except sa.exc.SQLAlchemyError:
             pass  # the connection is gone; the pool replaces it once the database is back
         g.login_session = None  # the page header would ask the database who is signed in
-        body, status = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=here())
-        return body, status, {"Retry-After": "30"}
+        response = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=here())
+        response.headers["Retry-After"] = "30"
+        return response
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
@@ -193,6 +199,17 @@ def _register_errors(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request_id.loggable_path())
         db.session.rollback()
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
+
+
+def _protocol_error(status: int, oauth_error: str) -> Response:
+    """An OAuth error for a program: the HTTP reason phrase as error_description, English
+    and plain ASCII as RFC 6749 §5.2 requires (a translated message holds letters it
+    forbids, in whichever language the caller's Accept-Language happened to pick), and
+    never cached, as every other answer of these endpoints."""
+    response = jsonify(error=oauth_error, error_description=reason_phrases.get(status, "Error"))
+    response.status_code = status
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
 
 
 def _wait_message(seconds: int) -> str:

@@ -6,9 +6,9 @@ token does. This WSGI layer answers such a request only when it succeeds, with t
 parts the views use (the clients the client cache holds, the client's own secret check,
 the token generator, ClientToken, Authlib's introspection payload, the /token limits)
 and the same headers, metrics and access line. Anything else (another grant, a person's
-token, an unknown parameter, a DPoP proof, a client not registered for it or not in the
-cache yet, a wrong secret, a limit reached, an error) goes on to Flask untouched, so
-every refusal has one definition: the views'.
+token, an unknown parameter, one in the URL, a DPoP proof, a client not registered for it
+or not in the cache yet, a wrong secret, a limit reached, an error) goes on to Flask
+untouched, so every refusal has one definition: the views'.
 """
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import scope_to_list
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from ..metrics import LATENCY, TOKENS
 from ..web import access_log, request_id, security_headers
-from . import cors
+from . import basic_credentials, cors
 from .client_tokens import ClientToken
 from .endpoints.introspection import IntrospectionEndpoint
 from .grants.client_credentials import USER_SCOPES
@@ -56,7 +55,8 @@ class FastPath:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO")
         answer = self.answers.get(path)
-        if answer is None or environ.get("REQUEST_METHOD") != "POST":
+        # Parameters in the URL too are the views' to read (and refuse when repeated).
+        if answer is None or environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         form = _form(environ)
@@ -122,8 +122,8 @@ class FastPath:
             if "client_id" in form or "client_secret" in form:
                 return None
             try:
-                client_id, secret = extract_basic_authorization({"Authorization": authorization})
-            except (UnicodeDecodeError, ValueError):
+                client_id, secret = basic_credentials.read(authorization)
+            except basic_credentials.Malformed:
                 return None
             method = "client_secret_basic"
         else:

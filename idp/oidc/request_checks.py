@@ -1,5 +1,7 @@
 """Checks of an authorization request's own parameters, which need no person: run by
-/authorize on every request and by /par before it keeps one (RFC 9126 §2.1).
+/authorize on every request and by /par before it keeps one (RFC 9126 §2.1). The first
+(single_valued) holds for every request to an endpoint: /token, /revoke, /introspect and
+/logout run it too.
 
 Authlib checks the client, the exact redirect_uri, response_type, scope and PKCE
 (server.py); these are the rest. `redirect_uri` is where an error may be sent, None
@@ -8,18 +10,37 @@ answers in JSON).
 """
 from __future__ import annotations
 
+import re
+
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 
 # Longest accepted value per parameter; anything longer is a malformed request.
 MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
 DEFAULT_MAX_LENGTH = 2048
+# A parameter name that may be quoted back in an error_description.
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def single_valued(values) -> None:
+    """RFC 6749 §3.1, §3.2: a parameter MUST NOT be included more than once; taking the
+    first of two (or the query's over the body's) would decide on what the sender did not
+    mean. `values`: a MultiDict of what the endpoint reads."""
+    for key in values:
+        if len(values.getlist(key)) > 1:
+            raise InvalidRequestError(f"{_parameter(key)} is repeated.")
 
 
 def lengths(params: dict, keys, redirect_uri: str | None) -> None:
     for key in keys:
         if len(params.get(key) or "") > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
-            raise InvalidRequestError(f"Parameter '{key}' is too long.", redirect_uri=redirect_uri)
+            raise InvalidRequestError(f"{_parameter(key)} is too long.", redirect_uri=redirect_uri)
+
+
+def _parameter(key: str) -> str:
+    # Any name the sender made up may come here, and an error_description allows printable
+    # ASCII only (RFC 6749 §5.2): an odd one is not quoted back.
+    return f"Parameter '{key}'" if NAME.fullmatch(key) else "A parameter"
 
 
 def printable(params: dict, keys) -> None:

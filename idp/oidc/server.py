@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Request,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
-from . import dpop, tokens
+from . import basic_credentials, dpop, request_checks, tokens
 from .client_assertion import PrivateKeyJWT
 from .client_cache import ClientCache
 from .client_jwks import ClientJwks
@@ -51,6 +56,12 @@ class Server(FlaskAuthorizationServer):
         self.keystore = keystore
 
     def authenticate_client(self, request, methods, endpoint="token"):
+        """Every endpoint that authenticates clients (/token, /par, /revoke, /introspect) comes here."""
+        try:
+            basic_client_id, _secret = basic_credentials.read(request.headers.get("Authorization"))
+        except basic_credentials.Malformed as error:
+            # §5.2: a client that tried the Authorization header is answered 401.
+            raise InvalidClientError(status_code=401, description=str(error)) from None
         # RFC 6749 §2.3: one authentication method per request. A secret in the body next to
         # a Basic header would let either one be checked and the other ignored.
         basic = (request.headers.get("Authorization") or "").lower().startswith("basic ")
@@ -58,6 +69,11 @@ class Server(FlaskAuthorizationServer):
         if basic + ("client_secret" in sent) + ("client_assertion" in sent) > 1:
             raise InvalidRequestError("Use one client authentication method: a secret (in the header or the body) "
                                       "or a client assertion, not two.")
+        # The request is the authenticated client's: a client_id naming another one is refused
+        # as the assertion path refuses it (client_assertion.py), not ignored.
+        if basic_client_id is not None and sent.get("client_id") not in (None, basic_client_id):
+            raise InvalidClientError(status_code=401,
+                                     description="client_id names another client than the Basic credentials")
         return super().authenticate_client(request, methods, endpoint)
 
     def create_token_response(self, request=None):
@@ -65,15 +81,36 @@ class Server(FlaskAuthorizationServer):
         # binds its tokens to the key (request.dpop; None without a DPoP header).
         request = self.create_oauth2_request(request)
         try:
+            request_checks.single_valued(request.payload.data)  # the form and the query, as Authlib reads them
+            if not request.payload.grant_type:  # §5.2: missing is invalid_request, not unsupported_grant_type
+                raise InvalidRequestError(_missing("grant_type", request))
             request.dpop = dpop.presented(request.headers, request.method, f"{self.issuer}/token")
         except OAuth2Error as error:
             return self.handle_error_response(request, error)
         return super().create_token_response(request)
 
+    def get_authorization_grant(self, request):
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            # RFC 6749 §4.1.2.1: missing is invalid_request, answered where Authlib would have
+            # sent unsupported_response_type (the redirect_uri once it is the client's).
+            raise InvalidRequestError(_missing("response_type", request), redirect_uri=error.redirect_uri) from None
+
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+
+def _missing(name: str, request) -> str:
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        # A JSON body, say: its parameters were never read (RFC 6749 §3.2, RFC 9126 §2.1).
+        return f"Missing '{name}' parameter: send the parameters as application/x-www-form-urlencoded."
+    return f"Missing '{name}' parameter."
 
 
 class Issuer(IssuerParameter):

@@ -24,12 +24,13 @@ import logging
 import threading
 import time
 
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from joserfc import jws
 from joserfc.errors import JoseError
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
+
+from . import basic_credentials
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,10 @@ def client_id_sent(authorization: str | None, form) -> str | None:
     """The client_id a request names, before it is authenticated: in Basic (RFC 6749
     §2.3.1), as a form field, or as the sub of a client assertion that comes without one
     (RFC 7523 §3 makes the field optional), unverified."""
-    client_id, _secret = extract_basic_authorization({"Authorization": authorization} if authorization else {})
+    try:
+        client_id, _secret = basic_credentials.read(authorization)
+    except basic_credentials.Malformed:
+        client_id = None  # refused at authentication (server.py); counted by what else it names
     return client_id or form.get("client_id") or _assertion_subject(form.get("client_assertion"))
 
 

@@ -44,6 +44,21 @@ def test_unsupported_response_type_goes_back_to_the_client(browser, rp):
     assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
 
 
+@pytest.mark.parametrize("response_type", [None, ""], ids=["left out", "empty"])
+def test_a_missing_response_type_goes_back_to_the_client_as_invalid_request(browser, rp, response_type):
+    # RFC 6749 §4.1.2.1: missing is invalid_request; unsupported_response_type is for a value.
+    browser.get(rp.authorize_url(response_type=response_type))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "invalid_request"
+    assert callback["error_description"] == "Missing 'response_type' parameter."
+    assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+def test_a_missing_response_type_is_invalid_request_at_par(rp):
+    response = rp.push(response_type=None)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+
+
 def test_unknown_scope_values_are_ignored_and_the_granted_scope_says_so(browser, rp, user):
     tokens = tokens_for(browser, rp, user, scope="openid email address phone admin")
     assert tokens["scope"] == "openid email"
@@ -61,6 +76,15 @@ def test_oversized_parameter_is_a_clear_error_not_a_crash(browser, rp, user):
     sign_in(browser, user.email, user.test_password)
     browser.get(rp.authorize_url(nonce="n" * 5000))
     assert rp.callback_params(browser.url)["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("max_age", ["abc", "-1", "1.5"])
+def test_bad_max_age_is_invalid_request_with_nobody_signed_in(browser, rp, max_age):
+    # Refused before anyone is asked to sign in, not only once a session exists.
+    browser.get(rp.authorize_url(max_age=max_age))
+    callback = rp.callback_params(browser.url)
+    assert callback["error"] == "invalid_request" and callback["state"] == rp.state
+    assert callback["error_description"] == "'max_age' must be a non-negative integer."
 
 
 def test_bad_max_age_is_invalid_request(browser, rp, user):

@@ -53,8 +53,22 @@ def test_unknown_grant_type_is_unsupported_grant_type(machine):
     assert response.status_code == 400 and response.get_json()["error"] == "unsupported_grant_type"
 
 
+@pytest.mark.parametrize("grant_type", [None, ""], ids=["left out", "empty"])
+def test_a_missing_grant_type_is_invalid_request(machine, grant_type):
+    # RFC 6749 §5.2: missing is invalid_request; unsupported_grant_type is for a value.
+    response = machine.token_request(**({} if grant_type is None else {"grant_type": grant_type}))
+    assert response.status_code == 400 and response.get_json() == {
+        "error": "invalid_request", "error_description": "Missing 'grant_type' parameter."}
+
+
+def test_parameters_sent_as_json_are_invalid_request(machine):
+    # RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded only.
+    response = machine.http.post("/token", json={"grant_type": "client_credentials"}, headers=machine.basic_auth())
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert "application/x-www-form-urlencoded" in response.get_json()["error_description"]
+
+
 def test_missing_grant_type_and_junk_bodies_are_json_errors_not_crashes(machine):
-    assert machine.token_request().get_json()["error"] == "unsupported_grant_type"
     junk = machine.http.post("/token", data=b"\xff\xfe{not json", content_type="application/json")
     assert junk.status_code == 400 and junk.get_json()["error"]
     huge = machine.http.post("/token", data={"grant_type": "client_credentials", "x": "a" * 200_000})

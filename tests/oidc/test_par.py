@@ -82,7 +82,7 @@ def test_par_authenticates_the_client_as_the_token_endpoint_does(app, rp):
         assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
     other = RelyingParty.register(app, name="Toinen")
     response = rp.push(client_id=other.client_id)  # Basic as rp, the request in the other's name
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
 
 
 def test_a_public_client_pushes_with_its_client_id_and_pkce(browser, public_rp, user):

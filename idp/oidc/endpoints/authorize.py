@@ -68,9 +68,10 @@ def authorize():
     if again is not None:
         return again
     source = request.form if request.method == "POST" else request.args
-    repeated = [key for key in source if len(source.getlist(key)) > 1]
-    if repeated:
-        return _error_page(InvalidRequestError(f"Parameter '{repeated[0]}' is repeated."))
+    try:
+        request_checks.single_valued(source)
+    except OAuth2Error as error:
+        return _error_page(error)
     params = source.to_dict()
     if pushed_requests.is_reference(params.get("request_uri")):
         return _take_pushed(params)
@@ -158,13 +159,14 @@ def proceed(params: dict, pending: PendingAuthorization | None):
         request_checks.lengths(params, params.keys(), redirect_uri=grant.redirect_uri)
         remember_ui_locales(params.get("ui_locales"))
         prompts = request_checks.prompts(params, grant.redirect_uri)
+        max_age = request_checks.max_age(params, grant.redirect_uri)
         wanted_acr = acr.demanded(params, grant.redirect_uri)
         asked = claims_request.parse(params.get("claims"), grant.redirect_uri)
         hinted = id_token_hint.subject(params.get("id_token_hint"), server.keystore, server.issuer,
                                        grant.redirect_uri)
         claimed_subs = claims_request.subjects(asked)
         named = claimed_subs | ({hinted} if hinted is not None else set())
-        if _needs_login(params, prompts, login_session, pending, grant.redirect_uri, named):
+        if _needs_login(max_age, prompts, login_session, pending, named):
             if "none" in prompts:
                 # A client the person never allowed learns nothing of who is signed in here:
                 # login_required for a `sub` it names, and not for another, would tell it.
@@ -229,7 +231,7 @@ def proceed(params: dict, pending: PendingAuthorization | None):
         return error_response(error, params, pending)
 
 
-def _needs_login(params, prompts, login_session, pending, redirect_uri, named_subs: set) -> bool:
+def _needs_login(max_age: int | None, prompts, login_session, pending, named_subs: set) -> bool:
     if login_session is None:
         return True
     # A login completed after this request started satisfies prompt=login, max_age and
@@ -241,7 +243,6 @@ def _needs_login(params, prompts, login_session, pending, redirect_uri, named_su
         return True
     if named_subs - {login_session.identity.sub}:
         return True
-    max_age = request_checks.max_age(params, redirect_uri)
     if max_age is not None:
         return (clock.now() - login_session.auth_time).total_seconds() > max_age
     return False

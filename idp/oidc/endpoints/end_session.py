@@ -22,6 +22,7 @@ from ...models import LoginSession
 from ...services import sessions
 from ...web import logout_page
 from ...web.browser import as_get_if_cross_site_post, current_session, kiosk_session, origin, sign_out
+from .. import request_checks
 
 bp = Blueprint("oidc_end_session", __name__)
 
@@ -95,6 +96,7 @@ def logout():
     g.logout_confirmed = confirmed = _confirmed_here()
     server = current_app.extensions["idp.server"]
     try:
+        request_checks.single_valued(request.form if request.method == "POST" else request.args)
         end_request = server.validate_endpoint_request(EndSessionEndpoint.ENDPOINT_NAME)
     except OAuth2Error as error:
         return render_template("oidc/error.html", error=error.error, description=error.get_error_description()), 400

@@ -6,6 +6,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from flask import Blueprint, current_app
 
 from ...models.client import CONFIDENTIAL_AUTH_METHODS
+from .. import request_checks
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_introspection", __name__)
@@ -17,6 +18,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     def check_params(self, request, client):
         # RFC 7662 §2.1: the hint only speeds the search, which covers every kind anyway
         # (PresentedToken.find); one we do not know is ignored, not refused.
+        request_checks.single_valued(request.payload.data)
         if "token" not in request.form:
             raise InvalidRequestError()
 

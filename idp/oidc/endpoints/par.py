@@ -34,6 +34,7 @@ def push():
     server = current_app.extensions["idp.server"]
     oauth_request = server.create_oauth2_request(request)
     try:
+        request_checks.single_valued(request.values)  # what Authlib reads, the query included
         client = server.authenticate_client(oauth_request, AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS,
                                             endpoint=ENDPOINT)
         params = _pushed_params(client)
@@ -50,13 +51,9 @@ def push():
 
 
 def _pushed_params(client) -> dict:
-    form = request.form
-    repeated = [key for key in form if len(form.getlist(key)) > 1]
-    if repeated:
-        raise InvalidRequestError(f"Parameter '{repeated[0]}' is repeated.")
-    params = {key: value for key, value in form.items() if key not in CLIENT_AUTHENTICATION}
-    if params.setdefault("client_id", client.client_id) != client.client_id:
-        raise InvalidRequestError("'client_id' names another client than the one authenticated.")
+    params = {key: value for key, value in request.form.items() if key not in CLIENT_AUTHENTICATION}
+    # A client_id naming another client than the authenticated one was refused there (server.py).
+    params["client_id"] = client.client_id
     if "request_uri" in params:  # §2.1: a pushed request is never itself a reference
         raise InvalidRequestError("'request_uri' cannot be pushed.")
     return params

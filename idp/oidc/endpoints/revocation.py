@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models.client import CONFIDENTIAL_AUTH_METHODS
 from ...services import audit
 from ...web.browser import origin
+from .. import request_checks
 from ..token_view import PresentedToken
 
 bp = Blueprint("oidc_revocation", __name__)
@@ -20,6 +21,7 @@ class RevocationEndpoint(_RevocationEndpoint):
     def check_params(self, request, client):
         # RFC 7009 §2.2: a hint we do not know is ignored, not refused; PresentedToken.find
         # looks among every kind whatever the hint.
+        request_checks.single_valued(request.payload.data)
         if "token" not in request.form:
             raise InvalidRequestError()
 
