@@ -11,7 +11,6 @@ import pytest
 from idp import create_app
 from idp.extensions import limiter
 from tests.conftest import IsolatedClient
-from tests.support.rp import RelyingParty
 
 DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
 PROTOCOL_PATHS = ["/token", "/par", "/revoke", "/introspect"]
