@@ -94,7 +94,9 @@ class Server(FlaskAuthorizationServer):
             return super().get_authorization_grant(request)
         except UnsupportedResponseTypeError as error:
             if request.payload.response_type:
-                raise
+                # Authlib gives the value as the description and its sentence as the value:
+                # the client read "token", the person's page a garbled sentence.
+                raise _OnlyCode(request.payload.response_type, redirect_uri=error.redirect_uri) from None
             # RFC 6749 §4.1.2.1: missing is invalid_request, answered where Authlib would have
             # sent unsupported_response_type (the redirect_uri once it is the client's).
             raise InvalidRequestError(_missing("response_type", request), redirect_uri=error.redirect_uri) from None
@@ -103,6 +105,13 @@ class Server(FlaskAuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+
+class _OnlyCode(UnsupportedResponseTypeError):
+    description = "Only response_type=code is supported (the authorization code flow with PKCE)."
+
+    def get_error_description(self):
+        return self.description
 
 
 def _missing(name: str, request) -> str:

@@ -41,7 +41,15 @@ def test_unsupported_response_type_goes_back_to_the_client(browser, rp):
     browser.get(rp.authorize_url(response_type="token"))
     callback = rp.callback_params(browser.url)
     assert callback["error"] == "unsupported_response_type"
+    assert callback["error_description"] == "Only response_type=code is supported (the authorization code flow with PKCE)."
     assert callback["state"] == rp.state and callback["iss"] == "http://localhost"
+
+
+def test_an_unsupported_response_type_from_an_unknown_client_shows_what_is_wrong(browser, rp):
+    browser.get(rp.authorize_url(response_type="token", client_id="tuntematon"))
+    assert browser.page.status_code == 400
+    assert "is not supported by the server. is not supported" not in browser.text  # Authlib's garbled sentence
+    assert "Only response_type=code is supported" in browser.text
 
 
 @pytest.mark.parametrize("response_type", [None, ""], ids=["left out", "empty"])
