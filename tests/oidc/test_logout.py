@@ -99,6 +99,12 @@ def test_forged_id_token_hint_is_refused(browser, rp, user):
                             post_logout_redirect_uri=POST_LOGOUT_URI))
     assert browser.page.status_code == 400
     assert "invalid_request" in browser.text
+    # Who came to log out still can, only not back to the service whose request failed.
+    assert "You are still signed in to Tunnus." in browser.text and "Sign-in cannot continue" not in browser.text
+    browser.submit("/logout", button=("confirm", "1"))
+    assert "You have logged out" in browser.text and not browser.url.startswith(POST_LOGOUT_URI)
+    browser.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(browser.url)["error"] == "login_required"
 
 
 def test_an_access_token_is_no_id_token_hint(browser, rp, user):
