@@ -237,6 +237,8 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
         return
     if role == MEMBER:
         _guard_last_admin(organisation, member)
+        # Their tokens say `roles: ["admin"]` (org claim): a service must not go on trusting it.
+        _revoke_tokens(member.identity_id, organisation.id, client_id=None)
     member.role = role
     audit.record("org.role_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, role=role)

@@ -88,6 +88,21 @@ def test_removed_membership_makes_the_next_refresh_fail(browser, setup):
     assert rp.refresh(other["refresh_token"]).status_code == 200  # acting for Beta is unaffected
 
 
+def test_an_admin_made_a_member_gets_no_more_tokens_saying_admin(browser, setup):
+    rp, worker, alfa, beta = setup
+    for org in (alfa, beta):
+        organisations.set_role(org, organisations.membership(org, worker), "admin")
+    db.session.commit()
+    as_admin, elsewhere = _tokens(browser, rp, worker, alfa), _tokens(browser, rp, worker, beta)
+    assert rp.introspect(as_admin["access_token"]).get_json()["org"]["roles"] == ["admin"]
+    organisations.set_role(alfa, organisations.membership(alfa, worker), "member")
+    db.session.commit()
+    assert rp.refresh(as_admin["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.introspect(as_admin["access_token"]).get_json() == {"active": False}
+    assert rp.refresh(elsewhere["refresh_token"]).status_code == 200  # still an admin of Beta
+    assert rp.introspect(_tokens(browser, rp, worker, alfa)["access_token"]).get_json()["org"] == _expected(alfa)
+
+
 @pytest.mark.parametrize("take_away", ["remove_member", "revoke"])
 def test_a_code_issued_before_the_right_ended_gives_no_tokens(browser, setup, take_away):
     rp, worker, alfa, beta = setup
