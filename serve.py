@@ -24,6 +24,7 @@ import copy
 import logging
 import logging.config
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -72,6 +73,20 @@ def _batch_scheduling(threads: int) -> None:
         log.warning("SCHED_BATCH not set (%s); running under the usual policy", error)
 
 
+def _address_free(host: str, port: int) -> None:
+    """Exit when something listens at the address already. granian listens with
+    SO_REUSEPORT, so a second serve.py there (a release started beside the running one)
+    would start too, and the kernel would share the connections between them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Connections of a server stopped just now (TIME_WAIT) are no listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            raise SystemExit(f"serve.py: cannot listen at {host}:{port}: {error.strerror}") from None
+
+
 def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -84,6 +99,7 @@ def main() -> None:
     threads = int(os.environ.get("TUNNUS_THREADS", 4))
     _batch_scheduling(threads)
     host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")
+    _address_free(host, int(port))
     Granian(
         "wsgi:app",
         address=host,

@@ -8,6 +8,8 @@ import logging
 import logging.config
 import os
 import re
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -84,3 +86,17 @@ def test_metrics_add_up_what_every_worker_answered(app, base_config, database_ur
         served.stop()
     counts = re.findall(r'^tunnus_request_seconds_count\{endpoint="([^"]+)",method="GET"\} (\S+)$', text, re.M)
     assert ("/.well-known/openid-configuration", "20.0") in counts, counts
+
+
+def test_a_second_server_at_the_same_address_does_not_start(app, base_config, database_url):
+    served = serve(base_config, database_url)
+    try:
+        second = subprocess.run([sys.executable, "serve.py"], cwd=serve_py.ROOT, capture_output=True, text=True,
+                                timeout=60, env={**os.environ, "TUNNUS_BIND": served.base.removeprefix("http://")})
+        answered = urllib.request.urlopen(served.base + "/healthz", timeout=5).status
+    finally:
+        served.stop()
+    assert second.returncode != 0
+    assert f"cannot listen at {served.base.removeprefix('http://')}: Address already in use" in second.stderr
+    assert answered == 200
+
