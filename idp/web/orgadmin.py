@@ -88,8 +88,9 @@ def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
 
     def invited(org, me):
-        organisations.invite(org, email, role, actor=me, origin=origin())
-        return _("%(email)s was invited: they join when they next sign in with this address.", email=email)
+        invitation = organisations.invite(org, email, role, actor=me, origin=origin())
+        return _("%(email)s was invited: they join when they next sign in with this address.",
+                 email=invitation.email)
     return _change(org_id, invited, invite={"email": email[:320], "role": role})
 
 

@@ -215,8 +215,9 @@ def test_invite_by_email_sends_mail_and_shows_pending(browser, company, mailbox)
     org, admin, _ = company
     _signed_in(browser, admin)
     browser.get(f"/orgs/{org.id}")
-    browser.submit("/invite", email="uusi.tyontekija@siivous.fi", role="member")
+    browser.submit("/invite", email="  uusi.tyontekija@siivous.fi ", role="member")  # pasted with spaces
     assert "Invited, not yet signed in" in browser.text and "uusi.tyontekija@siivous.fi" in browser.text
+    assert "uusi.tyontekija@siivous.fi was invited: they join" in browser.text
     assert "Siivous Oy" in mailbox.last("uusi.tyontekija@siivous.fi")["Subject"]
 
 
