@@ -43,6 +43,12 @@ def accounts(login_name: str) -> list[LegacyAccount]:
     ).scalars())
 
 
+def names_in_use() -> bool:
+    """May someone still type an old login name: has an old account not moved over yet?"""
+    return db.session.execute(
+        db.select(LegacyAccount.id).where(LegacyAccount.password_retired_at.is_(None)).limit(1)).first() is not None
+
+
 def is_login_name(identifier: str) -> bool:
     """Does an old account have this login name (also one past its cutover)?"""
     return bool(accounts(identifier))

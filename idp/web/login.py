@@ -10,7 +10,7 @@ from ..errors import InvalidCredentials
 from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
-from ..services import campaigns
+from ..services import campaigns, legacy_login
 from ..services.identities import valid_email, valid_identifier
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from . import remembered_email
@@ -51,7 +51,7 @@ def show(flow_id):
     if flow.state is State.STEPS:
         return advance(flow)
     if flow.state is State.IDENTIFY:
-        return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested())
+        return _identify_page(flow)
     return render_template("login/password.html", flow=flow)
 
 
@@ -59,12 +59,19 @@ def show(flow_id):
 def identify(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     if request.method == "GET":
-        return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested())
+        return _identify_page(flow)
     identifier = (request.form.get("email") or "").strip()
     if not valid_identifier(identifier):
-        return render_template("login/identify.html", flow=flow, email=identifier, error="invalid_email"), 400
+        return _identify_page(flow, email=identifier, error="invalid_email"), 400
     flow.identify(identifier)
     return redirect(url_for("login.show", flow_id=flow.id))
+
+
+def _identify_page(flow, **shown) -> str:
+    # While old services' user names still work, people who only remember theirs are told
+    # they may type it (the city's notice: "Sähköpostiosoite / käyttäjätunnus").
+    return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested(),
+                           old_names=legacy_login.names_in_use(), **shown)
 
 
 @bp.route("/login/<flow_id>/password", methods=["POST"])

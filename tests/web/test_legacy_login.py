@@ -57,6 +57,20 @@ def _fastest_refusal(attempt, times: int) -> float:
     return best
 
 
+def test_the_address_field_says_an_old_user_name_works_while_old_accounts_do(app, browser, tmp_path):
+    hint = "Used a user name in an old service? You can type it here"
+    browser.get("/login")
+    assert hint not in browser.text  # nothing imported: no old user names to type
+    _import(tmp_path, "kirjasto", [{"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
+                                    "password_hash": _hash("Kesäloma2019"), "hash_scheme": "bcrypt"}])
+    browser.get("/login")
+    assert hint in browser.text and 'aria-describedby="email-hint"' in browser.text
+    db.session.execute(db.update(LegacyAccount).values(password_retired_at=clock.now()))  # everyone moved over
+    db.session.commit()
+    browser.get("/login")
+    assert hint not in browser.text
+
+
 def test_old_user_name_shows_the_masked_email_and_the_old_password_opens(browser, library):
     browser.get("/login")
     browser.submit("/identify", email="MAIJA.M")
