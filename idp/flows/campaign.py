@@ -5,7 +5,9 @@ right password, a member with pending actions gets a 6-digit code by mail, then 
 new password, and the login continues. From the mailed link: confirming it proves the
 address (the link reached the inbox), then the new password; that visit signs in to
 nothing. States: start -> code_sent -> password -> done; start -> password when the
-address needs no code; the password state is skipped when not asked for.
+address needs no code; the password state is skipped when not asked for. The link
+proves only the mailbox: on an account with a second factor it leads to start -> sign_in,
+and the new password is asked at login, after the second factor (as a reset asks it).
 The diagram is docs/flows/campaign.md.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from enum import Enum
 
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..methods import second_factor
 from ..models import CampaignMember, Identity
 from ..services import audit, campaigns, challenges, clock, identities, links, mail, password_policy
 from ..services.audit import Origin
@@ -29,6 +32,7 @@ class State(str, Enum):
     START = "start"
     CODE_SENT = "code_sent"
     PASSWORD = "password"
+    SIGN_IN = "sign_in"
     DONE = "done"
 
 
@@ -62,6 +66,7 @@ class CampaignFlow(Flow):
         (State.START, "code_sent"): State.CODE_SENT,
         (State.CODE_SENT, "code_sent"): State.CODE_SENT,
         (State.START, "address_proven"): State.PASSWORD,
+        (State.START, "sign_in_first"): State.SIGN_IN,
         (State.CODE_SENT, "address_proven"): State.PASSWORD,
         (State.START, "completed"): State.DONE,
         (State.CODE_SENT, "completed"): State.DONE,
@@ -109,7 +114,14 @@ class CampaignFlow(Flow):
         identity = db.session.get(Identity, member.identity_id)
         flow = cls.start(browser, login_id=None, member_id=member.id, identity_id=identity.id, email=identity.email,
                          address_proven=True, verify_with_password=not identity.email_verified)
-        if identity.email_verified:
+        if "change_password" in campaigns.missing(member, campaign) and second_factor.methods(identity):
+            # Whoever reads the mailbox must not change the password (and end the owner's
+            # sessions) with it alone: CampaignStep asks for it after the second factor.
+            if identity.email_verified:
+                flow._verified("campaign_link", origin, campaign=campaign.id)
+            flow.transition("sign_in_first")
+            db.session.commit()
+        elif identity.email_verified:
             flow._verified("campaign_link", origin, campaign=campaign.id)
             flow._address_done()
         else:

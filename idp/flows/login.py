@@ -102,10 +102,11 @@ class LoginFlow(Flow):
 
     @classmethod
     def after_first_factor(cls, identity, browser: str, *, amr: list[str], remember: bool,
-                           return_to: str | None) -> "LoginFlow":
+                           return_to: str | None, **data) -> "LoginFlow":
         """A login whose first factor was proven elsewhere (registration, password reset):
-        it still takes every remaining step, a second factor included."""
-        flow = cls.start(browser, return_to=return_to, email=identity.email)
+        it still takes every remaining step, a second factor included. `data` marks the
+        steps it has on top (recovery_id: the reset's new password, reset_step.py)."""
+        flow = cls.start(browser, return_to=return_to, email=identity.email, **data)
         flow.stored.state = State.PASSWORD.value
         flow._authenticated(identity, amr, remember)
         return flow
@@ -114,6 +115,11 @@ class LoginFlow(Flow):
         self.transition("authenticated")
         self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[])
         db.session.commit()
+
+    @property
+    def resetting_password(self) -> bool:
+        """This login carries a password reset's new password (reset_step.py)."""
+        return bool(self.data.get("recovery_id"))
 
     @property
     def identity(self) -> Identity:

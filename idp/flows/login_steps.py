@@ -10,6 +10,7 @@ from typing import Protocol
 
 from ..methods.second_factor import SecondFactorStep
 from .campaign import CampaignStep
+from .reset_step import ResetPasswordStep
 
 
 class Step(Protocol):
@@ -20,5 +21,6 @@ class Step(Protocol):
     def url(self, flow) -> str: ...
 
 
-# The second factor first: a campaign asks only someone fully signed in.
-STEPS: list[Step] = [SecondFactorStep(), CampaignStep()]
+# The second factor first: a password reset (ResetPasswordStep) changes the password, and
+# a campaign asks, only once the person has given it.
+STEPS: list[Step] = [SecondFactorStep(), ResetPasswordStep(), CampaignStep()]

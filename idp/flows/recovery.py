@@ -2,7 +2,9 @@
 new password. An old login name (services/legacy_login) stands for its account's address.
 
 States: request -> code_sent -> new_password -> done, or request -> not_sent when the
-mail could not be sent. The diagram is docs/flows/recovery.md.
+mail could not be sent. On an account with a second factor the mailbox alone changes
+nothing: code_sent -> second_factor, a login asks for it (reset_step.py), and only then
+-> new_password. The diagram is docs/flows/recovery.md.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from enum import Enum
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
+from ..methods import second_factor
 from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
@@ -18,7 +21,8 @@ from ..models.outbox import FAILED
 from ..services import (audit, challenges, clock, identities, legacy_login, links, mail, password_notice,
                         password_policy)
 from ..services.audit import Origin
-from .base import Flow
+from .base import Flow, IllegalMove
+from .reset_step import STEP as RESET_STEP
 
 CODE_TTL = 30 * 60
 # Time to type the new password once the address is proven; the proof is not reusable.
@@ -29,6 +33,7 @@ class State(str, Enum):
     REQUEST = "request"
     CODE_SENT = "code_sent"
     NOT_SENT = "not_sent"
+    SECOND_FACTOR = "second_factor"
     NEW_PASSWORD = "new_password"
     DONE = "done"
 
@@ -50,6 +55,8 @@ class RecoveryFlow(Flow):
         (State.REQUEST, "sent"): State.CODE_SENT,
         (State.REQUEST, "not_sent"): State.NOT_SENT,
         (State.CODE_SENT, "proven"): State.NEW_PASSWORD,
+        (State.CODE_SENT, "factor_asked"): State.SECOND_FACTOR,
+        (State.SECOND_FACTOR, "factor_given"): State.NEW_PASSWORD,
         (State.NEW_PASSWORD, "password_set"): State.DONE,
     }
 
@@ -175,12 +182,41 @@ class RecoveryFlow(Flow):
         return True
 
     def _proven(self, origin: Origin, method: str) -> None:
-        self.transition("proven")
         self.stored.expires_at = clock.now() + dt.timedelta(seconds=NEW_PASSWORD_TTL)
         audit.record("recovery.proven", origin=origin, identity=self.data["identity_id"], method=method)
+        identity = db.session.get(Identity, self.data["identity_id"])
+        if not second_factor.methods(identity):
+            self.transition("proven")
+            return
+        # Whoever reads the mailbox must not change the password (and end the owner's
+        # sessions) with it alone: the login's second-factor step comes first, with its
+        # own limits, lock and audit events, and the new password is its next step.
+        self.transition("factor_asked")
+        login = LoginFlow.after_first_factor(identity, self.stored.browser, amr=[], remember=False,
+                                             return_to=self.return_to, recovery_id=self.id)
+        self.update(login_id=login.id)
+
+    @property
+    def login_id(self) -> str | None:
+        """The login that asks this reset's second factor (None: the account has none)."""
+        return self.data.get("login_id")
+
+    def factor_given(self) -> bool:
+        """Whether the new password may be chosen: the second factor, if one is asked, was
+        given in this browser's login (its next step is this reset's new password)."""
+        if self.state is State.SECOND_FACTOR:
+            step = LoginFlow.load(self.login_id, self.stored.browser).next_step()
+            if step is None or step.name != RESET_STEP:
+                return False
+            self.transition("factor_given")
+            self.stored.expires_at = clock.now() + dt.timedelta(seconds=NEW_PASSWORD_TTL)
+            db.session.commit()
+        return self.state is State.NEW_PASSWORD
 
     def set_password(self, password: str, confirm: str, ui_locale: str, origin: Origin):
         """Set the new password, end every other session, and return a fresh one."""
+        if self.state is not State.NEW_PASSWORD:  # before the second factor, nothing may change
+            raise IllegalMove()
         identity = db.session.get(Identity, self.data["identity_id"])
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
@@ -196,8 +232,14 @@ class RecoveryFlow(Flow):
         notice = password_notice.enqueue(identity, ui_locale)
         audit.record("recovery.completed", origin=origin, identity=identity)
         # The login commits the new password, the ended sessions, the notice and this flow together;
-        # it still takes every remaining login step (a second factor is not bypassed by a reset).
-        login = LoginFlow.after_first_factor(identity, self.stored.browser, amr=["pwd"], remember=False,
-                                             return_to=self.return_to)
+        # it still takes every remaining login step (a second factor is not bypassed by a reset;
+        # when one was asked before the password, the same login goes on without asking again).
+        if self.login_id:
+            login = LoginFlow.load(self.login_id, self.stored.browser)
+            login.update(amr=["pwd", *login.data["amr"]])  # first, as in any login's amr
+            login.complete_step(RESET_STEP)
+        else:
+            login = LoginFlow.after_first_factor(identity, self.stored.browser, amr=["pwd"], remember=False,
+                                                 return_to=self.return_to)
         mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
         return login

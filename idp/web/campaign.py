@@ -81,6 +81,8 @@ def show(flow_id):
         return render_template("campaign/code.html", flow=flow, resent=request.args.get("resent") == "1")
     if flow.state is State.PASSWORD:
         return render_template("campaign/password.html", flow=flow)
+    if flow.state is State.SIGN_IN:
+        return render_template("campaign/sign_in.html", flow=flow)
     if flow.state is State.DONE and flow.login_id:
         return _back_to_login(_login(flow.login_id))
     return render_template("campaign/done.html", flow=flow)

@@ -65,10 +65,11 @@ def login_step(flow_id):
         try:
             _, amr = passkey.authenticate(ceremony, browser_id(), credential, origin=origin(), identity=identity)
         except PasskeyRejected as rejected:
-            return _verify_page(identity, request.path, totp_url, recovery_url, rejected.message), rejected.status
+            return _verify_page(identity, request.path, totp_url, recovery_url, rejected.message,
+                                resetting=flow.resetting_password), rejected.status
         flow.complete_step(second_factor.STEP, amr=amr)
         return redirect(url_for("login.continue_", flow_id=flow.id))
-    return _verify_page(identity, request.path, totp_url, recovery_url)
+    return _verify_page(identity, request.path, totp_url, recovery_url, resetting=flow.resetting_password)
 
 
 @bp.route("/login/step-up/passkey", methods=["GET", "POST"])
@@ -96,8 +97,9 @@ def step_up():
     return _verify_page(identity, action, totp_url, recovery_url)
 
 
-def _verify_page(identity, action: str, totp_url: str | None, recovery_url: str, problem=None):
+def _verify_page(identity, action: str, totp_url: str | None, recovery_url: str, problem=None,
+                 resetting: bool = False):
     """A fresh challenge each time the page is shown: an old one may have been used."""
     ceremony, public_key = passkey.authentication_options(browser_id(), identity)
     return render_template("passkey/verify.html", action=action, ceremony=ceremony, options=public_key,
-                           totp_url=totp_url, recovery_url=recovery_url, problem=problem)
+                           totp_url=totp_url, recovery_url=recovery_url, problem=problem, resetting=resetting)

@@ -1,5 +1,6 @@
 """Forgotten password pages: ask for the email (or an old user name), enter the mailed code
-(or open the mailed link in any browser), choose a new password, and be signed in."""
+(or open the mailed link in any browser), give the second factor if the account has one
+(on the login's own pages), choose a new password, and be signed in."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -71,7 +72,8 @@ def show(flow_id):
     flow = RecoveryFlow.load_asked(flow_id, browser_id())
     if flow.state is State.NOT_SENT:
         return render_template("recovery/not_sent.html", flow=flow), 503
-    if request.method == "GET" and flow.state is State.NEW_PASSWORD and flow.belongs_to(browser_id()):
+    if request.method == "GET" and flow.state in (State.SECOND_FACTOR, State.NEW_PASSWORD) \
+            and flow.belongs_to(browser_id()):
         return redirect(url_for("recovery.password", flow_id=flow.id))
     wrong = False
     if request.method == "POST":
@@ -97,6 +99,8 @@ def link(flow_id):
 @bp.route("/recovery/<flow_id>/password", methods=["GET", "POST"])
 def password(flow_id):
     flow = RecoveryFlow.load(flow_id, browser_id())
+    if flow.state is State.SECOND_FACTOR and not flow.factor_given():
+        return redirect(url_for("login.continue_", flow_id=flow.login_id))
     if flow.state is not State.NEW_PASSWORD:
         return redirect(url_for("recovery.show", flow_id=flow.id))
     if request.method == "GET":

@@ -20,10 +20,12 @@ bp = Blueprint("totp", __name__)
 
 
 
-def _code_page(check, done, *, recovery: bool, action: str, other: str, passkey_url: str | None):
+def _code_page(check, done, *, recovery: bool, action: str, other: str, passkey_url: str | None,
+               resetting: bool = False):
     """GET shows the form; POST checks the code with `check` and calls `done` on success.
-    `passkey_url` offers the person's passkey instead, when they have one."""
-    page = dict(recovery=recovery, action=action, other=other, passkey_url=passkey_url)
+    `passkey_url` offers the person's passkey instead, when they have one; `resetting`
+    says a password reset asks (and where to turn without the factor)."""
+    page = dict(recovery=recovery, action=action, other=other, passkey_url=passkey_url, resetting=resetting)
     if request.method == "POST":
         try:
             check(request.form.get("code") or "")
@@ -67,7 +69,8 @@ def login_step(flow_id):
                       other=url_for("totp.login_step" if recovery else "totp.login_recovery", flow_id=flow.id)
                       if has_app or not recovery else None,
                       passkey_url=url_for("passkey.login_step", flow_id=flow.id)
-                      if passkey.has_passkeys(identity) else None)
+                      if passkey.has_passkeys(identity) else None,
+                      resetting=flow.resetting_password)
 
 
 @bp.route("/login/step-up", methods=["GET", "POST"], endpoint="step_up")

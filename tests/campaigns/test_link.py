@@ -1,9 +1,12 @@
 """The mailed link: confirm the address, set a new password, in one visit."""
+import re
+
 from idp.extensions import db
-from idp.models import Identity
+from idp.models import AuditEvent, Identity
 from idp.services import campaigns, clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.totp import app_code, enrol, enrolled
 
 from .helpers import NEW_PASSWORD, campaign_link, counts, deliver, fresh, local, member, person, started
 
@@ -132,3 +135,48 @@ def test_after_the_link_the_new_password_signs_in(app, browser, runner, mailbox)
     browser.get("/login")
     sign_in(browser, pekka.email, NEW_PASSWORD)
     assert browser.url.endswith("/account")
+
+
+def test_on_an_account_with_a_second_factor_the_link_alone_changes_no_password(app, runner, mailbox):
+    """The link proves only the mailbox: the new password is asked at sign-in, after the
+    second factor, so whoever reads the mail cannot lock the owner out or sign them out."""
+    maija = person("maija@example.fi", "Maija")
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, maija.email, maija.test_password)
+    secret, _ = enrol(owner, maija)
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+
+    reader = Browser(app)
+    reader.get(local(campaign_link(mailbox, "maija@example.fi")))
+    reader.submit("/campaign/")
+    assert "Sign in to choose your new password" in reader.text
+    assert "the email alone is not enough to change your password" in reader.text
+    assert 'autocomplete="new-password"' not in reader.text
+    assert member(campaign_id, maija).email_verified_at is not None  # the address is proven, no more
+    assert member(campaign_id, maija).password_changed_at is None
+    owner.get("/account")
+    assert "Your account" in owner.text
+    assert AuditEvent.query.filter_by(event="session.ended_all").count() == 0
+
+    reader.get(re.search(r'<a href="([^"]+)">Sign in<', reader.text)[1].replace("&amp;", "&"))
+    reader.submit("/password", password=maija.test_password)
+    assert "/totp" in reader.url
+    reader.submit("/totp", code=app_code(secret))
+    reader.submit("/campaign")
+    reader.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert "Your account" in reader.text and member(campaign_id, maija).completed_at is not None
+
+
+def test_in_finnish_the_link_of_an_account_with_a_second_factor_asks_to_sign_in(app, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    enrolled(app, maija)
+    started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    reader = Browser(app)
+    reader.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    reader.get(local(campaign_link(mailbox, "maija@example.fi")))
+    reader.submit("/campaign/")
+    assert "<h1>Kirjaudu sisään valitaksesi uuden salasanan</h1>" in reader.text
+    assert "pelkkä sähköposti ei riitä salasanan vaihtamiseen" in reader.text
