@@ -3,10 +3,13 @@ per request and in what order a worker answers requests that each take ~70 µs o
 (about what a client_credentials token costs Tunnus). A benchmark, not a test.
 
 Each case starts one granian worker pinned to SERVER_CPU (under SCHED_BATCH, as serve.py
-does with TUNNUS_BATCH_SCHEDULING=1) with the tiny apps below, loads it with wrk from
+does with TUNNUS_BATCH_SCHEDULING=1, or with `--policy other` the usual policy) with the tiny apps below, loads it with wrk from
 WRK_CPU and prints req/s, the worker's CPU time per request and p50/p99 at full load:
 
-    .venv/bin/python bench/interfaces.py [--seconds 5] [--rounds 2]
+    .venv/bin/python bench/interfaces.py [--seconds 5] [--rounds 2] [--work-us 70] [--policy batch|other]
+
+`--work-us 0` measures the floor: what the server and the load generator add to an app
+that does nothing, which Tunnus's own p99/p50 can only be read against.
 
 Needs wrk and taskset (apt-get install -y wrk). RSGI with uvloop is measured if uvloop is
 installed (pip install uvloop). README *Performance*, "Threads and the tail", says what
@@ -28,8 +31,10 @@ from pathlib import Path
 APPS = '''
 import time
 
+WORK = WORK_SECONDS
+
 def _work(body):
-    until = time.perf_counter() + 70e-6  # a token's worth of Python, holding the GIL
+    until = time.perf_counter() + WORK  # Python holding the GIL: 70 µs is about a token's worth
     while time.perf_counter() < until:
         pass
     return b'{"ok": true}'
@@ -56,6 +61,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--wrk-cpu", default="1")
     parser.add_argument("--port", type=int, default=5096)
+    parser.add_argument("--work-us", type=float, default=70,
+                        help="µs of Python per request; 0: the floor, what server and load add to any app")
+    parser.add_argument("--policy", choices=("batch", "other"), default="batch",
+                        help="scheduling policy: SCHED_BATCH, or the usual one (serve.py's with several threads)")
     return parser.parse_args()
 
 
@@ -74,7 +83,7 @@ def cpu_ticks(pid: int) -> int:
 
 
 def measure(args, work: Path, arguments: list[str]) -> str:
-    command = ["taskset", "-c", args.server_cpu, "chrt", "--batch", "0", GRANIAN, "--workers", "1",
+    command = ["taskset", "-c", args.server_cpu, "chrt", f"--{args.policy}", "0", GRANIAN, "--workers", "1",
                "--port", str(args.port), "--no-access-log", *arguments]
     server = subprocess.Popen(command, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -108,7 +117,7 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "apps.py").write_text(APPS)
+        (work / "apps.py").write_text(APPS.replace("WORK_SECONDS", repr(args.work_us / 1e6)))
         (work / "post.lua").write_text(POST)
         print(f"{'':18} {'req/s':>10} {'CPU µs':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8}   (POST, 16 connections)")
         for round_ in range(1, args.rounds + 1):
