@@ -5,9 +5,17 @@ them as 0-9 rather than refusing them or storing a second spelling of the same n
 Checks after this match [0-9], never \\d (which accepts every script's digits)."""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
 def ascii_digits(text: str) -> str:
     """`text` with every decimal digit (Unicode category Nd) as its ASCII one."""
     return "".join(str(unicodedata.decimal(ch, ch)) for ch in text or "")  # a non-digit stays itself
+
+
+def emailed_code(typed: str | None) -> str | None:
+    """A mailed 6-digit code as typed (spaces, any script's digits), or None when it has
+    not the shape of one: a slip told as such, not counted as a wrong code."""
+    code = ascii_digits(re.sub(r"\s", "", typed or ""))
+    return code if re.fullmatch(r"[0-9]{6}", code) else None

@@ -33,13 +33,6 @@ def _unseen(text: str) -> bool:
                for c in text)
 
 
-def valid_identifier(identifier: str) -> bool:
-    """What a person may type to be recognised: an email address, or an old login name
-    (without "@") from a legacy system."""
-    identifier = (identifier or "").strip()
-    return bool(identifier) and len(identifier) <= 320 and ("@" not in identifier or valid_email(identifier))
-
-
 def create(email: str, password: str | None, name: str = "", *, verified: bool = False,
            locale: str | None = None, origin: Origin = SYSTEM) -> Identity:
     if not valid_email(email):

@@ -43,10 +43,19 @@ def accounts(login_name: str) -> list[LegacyAccount]:
     ).scalars())
 
 
-def names_in_use() -> bool:
-    """May someone still type an old login name: has an old account not moved over yet?"""
-    return db.session.execute(
-        db.select(LegacyAccount.id).where(LegacyAccount.password_retired_at.is_(None)).limit(1)).first() is not None
+def names_exist() -> bool:
+    """Were old services' accounts imported, so that someone may type an old login name?"""
+    return db.session.execute(db.select(LegacyAccount.id).limit(1)).first() is not None
+
+
+def valid_identifier(identifier: str) -> bool:
+    """What a person may type to be recognised: an email address, or where old accounts
+    were imported an old login name (without "@"). Elsewhere a name without "@" is a
+    mistyped address, and the person is told so rather than asked for a password."""
+    identifier = (identifier or "").strip()
+    if not identifier or len(identifier) > 320:
+        return False
+    return identities.valid_email(identifier) if "@" in identifier else names_exist()
 
 
 def is_login_name(identifier: str) -> bool:

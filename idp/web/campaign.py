@@ -2,7 +2,6 @@
 the mailed link (confirm, then the same password page)."""
 from __future__ import annotations
 
-import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -12,7 +11,7 @@ from ..extensions import limiter
 from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns
-from ..services.digits import ascii_digits
+from ..services.digits import emailed_code
 from .browser import browser_id, origin
 
 bp = Blueprint("campaign", __name__)
@@ -91,8 +90,8 @@ def show(flow_id):
 @bp.route("/campaign/flow/<flow_id>/code", methods=["POST"])
 def code(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
-    typed = ascii_digits(re.sub(r"\s", "", request.form.get("code") or ""))
-    if not flow.code_void and not re.fullmatch(r"[0-9]{6}", typed):
+    typed = emailed_code(request.form.get("code")) or ""
+    if not flow.code_void and not typed:
         return render_template("campaign/code.html", flow=flow, error="format"), 400
     try:
         flow.enter_code(typed, origin())

@@ -11,7 +11,7 @@ from ..flows.legacy_email import LegacyEmailFlow
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
 from ..services import campaigns, legacy_login
-from ..services.identities import valid_email, valid_identifier
+from ..services.identities import valid_email
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from . import remembered_email
 from .browser import browser_id, current_identity, current_session, origin, sign_in
@@ -61,17 +61,17 @@ def identify(flow_id):
     if request.method == "GET":
         return _identify_page(flow)
     identifier = (request.form.get("email") or "").strip()
-    if not valid_identifier(identifier):
+    if not legacy_login.valid_identifier(identifier):
         return _identify_page(flow, email=identifier, error="invalid_email"), 400
     flow.identify(identifier)
     return redirect(url_for("login.show", flow_id=flow.id))
 
 
 def _identify_page(flow, **shown) -> str:
-    # While old services' user names still work, people who only remember theirs are told
-    # they may type it (the city's notice: "Sähköpostiosoite / käyttäjätunnus").
+    # Where old services' accounts were imported, people who only remember their user name
+    # are told they may type it (the city's notice: "Sähköpostiosoite / käyttäjätunnus").
     return render_template("login/identify.html", flow=flow, suggested=remembered_email.suggested(),
-                           old_names=legacy_login.names_in_use(), **shown)
+                           old_names=legacy_login.names_exist(), **shown)
 
 
 @bp.route("/login/<flow_id>/password", methods=["POST"])

@@ -11,7 +11,7 @@ from ..extensions import limiter
 from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
 from ..services import legacy_login
-from ..services.identities import valid_identifier
+from ..services.digits import emailed_code
 from .browser import browser_id, origin
 from .limits import per_account
 from .login import advance
@@ -57,7 +57,7 @@ def start():
         email = request.args.get("email") or (login_flow.email if login_flow else "")
         return render_template("recovery/request.html", email=email.strip()[:320], login_flow=login_flow)
     identifier = (request.form.get("email") or "").strip()
-    if not valid_identifier(identifier):
+    if not legacy_login.valid_identifier(identifier):
         return render_template("recovery/request.html", email=identifier, login_flow=login_flow,
                                error="invalid_email"), 400
     flow = RecoveryFlow.start(browser_id(), return_to=login_flow.return_to if login_flow else None)
@@ -75,14 +75,18 @@ def show(flow_id):
     if request.method == "GET" and flow.state in (State.SECOND_FACTOR, State.NEW_PASSWORD) \
             and flow.belongs_to(browser_id()):
         return redirect(url_for("recovery.password", flow_id=flow.id))
-    wrong = False
+    error = None
     if request.method == "POST":
-        if flow.submit_code(request.form.get("code") or "", origin()):
+        code = emailed_code(request.form.get("code"))
+        if code is None and not flow.void_reason():
+            error = "format"  # a slip, not a guess: no try is used up
+        elif flow.submit_code(code or "", origin()):
             return redirect(url_for("recovery.password", flow_id=flow.id))
-        wrong = True
+        else:
+            error = "wrong"
     void = flow.void_reason()
-    status = 410 if void else 400 if wrong else 200
-    return render_template("recovery/code.html", flow=flow, void=void, wrong=wrong), status
+    status = 410 if void else 400 if error else 200
+    return render_template("recovery/code.html", flow=flow, void=void, error=error), status
 
 
 @bp.route("/recovery/<flow_id>/link", methods=["GET", "POST"])

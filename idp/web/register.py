@@ -1,7 +1,6 @@
 """Registration pages: the form, the code-entry page, 'send a new code' and the mailed link."""
 from __future__ import annotations
 
-import re
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -9,7 +8,7 @@ from flask_babel import get_locale
 from ..errors import FlowExpired
 from ..extensions import limiter
 from ..flows.registration import CodeRejected, FormRejected, LinkRejected, RegistrationFlow, State
-from ..services.digits import ascii_digits
+from ..services.digits import emailed_code
 from .browser import browser_id, current_identity, origin
 from .limits import per_account
 from .login import advance
@@ -81,8 +80,8 @@ def verify(flow_id):
         return render_template("register/verified.html", return_to=flow.return_to)
     if request.method == "GET":
         return render_template("register/verify.html", flow=flow, resent=request.args.get("resent") == "1")
-    code = ascii_digits(re.sub(r"\s", "", request.form.get("code") or ""))
-    if not flow.code_void and not re.fullmatch(r"[0-9]{6}", code):
+    code = emailed_code(request.form.get("code")) or ""
+    if not flow.code_void and not code:
         return render_template("register/verify.html", flow=flow, error="format"), 400
     try:
         login = flow.verify_code(code, origin())

@@ -2,7 +2,6 @@
 then gives an email address and types the code sent to it."""
 from __future__ import annotations
 
-import re
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -11,7 +10,7 @@ from ..errors import IdpError, ValidationFailed
 from ..extensions import limiter
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
 from ..services import upstreams
-from ..services.digits import ascii_digits
+from ..services.digits import emailed_code
 from .browser import browser_id, current_session, origin
 from .limits import per_account, per_ip
 from .login import _safe_return_to, advance
@@ -115,8 +114,8 @@ def code(flow_id):
         return redirect(url_for("upstream.email", flow_id=flow.id))
     if request.method == "GET":
         return render_template("upstream/code.html", flow=flow, resent=request.args.get("resent") == "1")
-    typed = ascii_digits(re.sub(r"\s", "", request.form.get("code") or ""))
-    if not flow.code_void and not re.fullmatch(r"[0-9]{6}", typed):
+    typed = emailed_code(request.form.get("code")) or ""
+    if not flow.code_void and not typed:
         return render_template("upstream/code.html", flow=flow, error="format"), 400
     try:
         login = flow.verify(typed, locale=_locale(), origin=origin())

@@ -101,6 +101,8 @@ def test_forged_id_token_hint_is_refused(browser, rp, user):
     assert "invalid_request" in browser.text
     # Who came to log out still can, only not back to the service whose request failed.
     assert "You are still signed in to Tunnus." in browser.text and "Sign-in cannot continue" not in browser.text
+    assert f'class="email">{user.email}</a>' in browser.text  # the page's header names who is signed in
+    assert '<p class="technical" lang="en">' in browser.text  # the protocol's words are English
     browser.submit("/logout", button=("confirm", "1"))
     assert "You have logged out" in browser.text and not browser.url.startswith(POST_LOGOUT_URI)
     browser.get(rp.authorize_url(prompt="none"))

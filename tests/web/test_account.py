@@ -100,7 +100,8 @@ def test_bad_mobile_number_is_explained_next_to_the_field(app, user, phone):
     _save_profile(browser, name="Maija Virtanen", phone=phone)
     assert browser.page.status_code == 400
     assert "Enter a mobile number, such as 040 123 4567" in browser.text
-    assert 'aria-invalid="true" aria-describedby="phone-error phone-hint"' in browser.text
+    # The field is described by its error and takes the focus (the error was there as the page loaded).
+    assert 'aria-invalid="true" autofocus aria-describedby="phone-error phone-hint"' in browser.text
     assert 'id="phone-error" class="error" role="alert"' in browser.text
     assert f'value="{phone}"' in browser.text  # what was typed stays for correcting
     assert _stored(user).name == "Maija Meikäläinen"  # nothing saved

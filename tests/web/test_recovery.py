@@ -132,6 +132,16 @@ def test_code_and_link_work_only_once(app, browser, user, mailbox):
     assert again.page.status_code == 410 and "already been used" in again.text
 
 
+def test_a_code_mistyped_as_letters_is_explained_and_uses_up_no_try(browser, user, mailbox):
+    ask_reset(browser, user.email)
+    browser.submit("/recovery/", code="abc")
+    assert browser.page.status_code == 400 and "Type the 6 digits from the email." in browser.text
+    browser.submit("/recovery/", code="000000" if mailbox.code(user.email) != "000000" else "111111")
+    assert "The code is wrong. 4 tries left." in browser.text  # the slip did not count
+    browser.submit("/recovery/", code=" ".join(mailbox.code(user.email)[i:i + 3] for i in (0, 3)))
+    assert browser.page.status_code == 200 and "new password" in browser.text.lower()
+
+
 def test_five_wrong_codes_void_the_code(app, browser, user, mailbox):
     ask_reset(browser, user.email)
     right = mailbox.code(user.email)

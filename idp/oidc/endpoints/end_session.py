@@ -100,7 +100,7 @@ def logout():
         end_request = server.validate_endpoint_request(EndSessionEndpoint.ENDPOINT_NAME)
     except OAuth2Error as error:
         return render_template("oidc/logout_refused.html", error=error.error, description=error.get_error_description(),
-                               signed_in=current_session() is not None or kiosk_session() is not None), 400
+                               still_signed_in=current_session() is not None or kiosk_session() is not None), 400
     if not confirmed and not _hint_matches_session(end_request.id_token_claims):
         if current_session() is None and kiosk_session() is None and end_request.redirect_uri is None:
             return render_template("oidc/logged_out.html")
