@@ -41,7 +41,7 @@ def normalise_phone(raw: str) -> str | None:
     pattern = FINNISH_MOBILE if number.startswith("+358") else INTERNATIONAL
     if pattern.fullmatch(number):
         return number
-    raise FormRejected({"phone": _l("Enter a mobile number, such as 040 123 4567 or +358 40 123 4567.")})
+    raise FormRejected({"phone": _l("Enter a mobile number, such as 040 123 4567, or +46 70 123 4567 for one abroad.")})
 
 
 def update_profile(identity: Identity, *, name: str, phone: str, locale: str, origin: Origin) -> None:
