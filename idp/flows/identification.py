@@ -5,8 +5,8 @@ The browser goes to the provider with this flow's id as `state`, so only the bro
 that started it can finish it, once. A person the provider identified who has no Tunnus
 identity yet gives an email address and proves it with a code; the address's identity
 (a new one, named with the verified name and without a password, if there is none) is
-then linked. Logins continue through the usual steps (a second factor included); a
-step-up raises the level of the signed-in session. Diagram: docs/flows/identification.md.
+then linked, once the login has been through its usual steps (a second factor
+included); a step-up raises the level of the signed-in session. Diagram: docs/flows/identification.md.
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class IdentificationFlow(Flow):
                 return None
             identity = upstreams.known_identity(provider, identified)
             if identity is not None:
-                upstreams.record(provider, identified, identity, origin=origin)
+                upstreams.check(provider, identified, identity)
         except REFUSALS as error:
             self._fail(error, origin)
             raise
@@ -121,7 +121,7 @@ class IdentificationFlow(Flow):
             return None
         self.transition("identified")
         db.session.commit()
-        return self._login(identity)
+        return self._login(identity, identified)
 
     def send_code(self, email: str, *, locale: str, origin: Origin) -> bool:
         """Mail a code to the address; False when the mail could not be sent."""
@@ -133,8 +133,9 @@ class IdentificationFlow(Flow):
         code, _token, record = challenges.issue(ttl)
         self.transition("send")
         self.update(email=email, challenge=record, delivery=None)
-        message = mail.enqueue("upstream_email_code", email, locale, code=f"{code[:3]} {code[3:]}",
-                               hours=ttl // 3600)
+        # Named with the address's identity, if it has one: its data download lists the mail.
+        message = mail.enqueue("upstream_email_code", email, locale, identity=Identity.by_email(email),
+                               code=f"{code[:3]} {code[3:]}", hours=ttl // 3600)
         audit.record("upstream.email_code_sent", origin=origin, upstream_id=self.data["upstream_id"])
         db.session.commit()
         sent = mail.deliver_now(message)
@@ -171,13 +172,13 @@ class IdentificationFlow(Flow):
                 identity = Identity.by_email(self.email)
         identities.prove_address(identity, None, method="upstream_email_code", origin=origin)
         try:
-            upstreams.record(self.provider, identified, identity, origin=origin)
+            upstreams.check(self.provider, identified, identity)
         except REFUSALS as error:
             self._fail(error, origin)
             raise
         self.transition("verified")
         db.session.commit()
-        return self._login(identity)
+        return self._login(identity, identified)
 
     def _fail(self, error: IdpError, origin: Origin) -> None:
         db.session.rollback()  # nothing of the refused answer stays
@@ -186,6 +187,12 @@ class IdentificationFlow(Flow):
                      reason=getattr(error, "reason", error.id))
         db.session.commit()
 
-    def _login(self, identity: Identity) -> LoginFlow:
+    def _login(self, identity: Identity, identified: Identified) -> LoginFlow:
+        # The link (and the strong identification it gives the account) is made when the
+        # login finishes, after its second factor: an address proven by its mailbox, or
+        # vouched for by the provider, must not tie a bank identity to an account whose
+        # owner has not signed in.
         return LoginFlow.after_first_factor(identity, self.stored.browser, amr=[levels.FEDERATED], remember=False,
-                                            return_to=self.return_to)
+                                            return_to=self.return_to,
+                                            upstream_link={"upstream_id": self.data["upstream_id"],
+                                                           "identified": asdict(identified)})

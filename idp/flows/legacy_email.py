@@ -56,7 +56,7 @@ class LegacyEmailFlow(Flow):
         code, _token, record = challenges.issue(current_app.config["IDP_VERIFICATION_TTL"])
         self.transition("send")
         self.update(email=email, challenge=record)
-        message = mail.enqueue("legacy_email_code", email, locale, code=code,
+        message = mail.enqueue("legacy_email_code", email, locale, identity=Identity.by_email(email), code=code,
                                login_url=links.external("login.start"))
         audit.record("legacy.email_code_sent", origin=origin, account_id=self.data["account_id"])
         db.session.commit()

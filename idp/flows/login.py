@@ -14,7 +14,8 @@ from ..extensions import db
 from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
-from ..services import identities, legacy_login, password_check, sessions
+from ..methods.upstream import Identified
+from ..services import identities, legacy_login, password_check, sessions, upstreams
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -144,6 +145,10 @@ class LoginFlow(Flow):
         current session, when it is the same person's)."""
         if self.next_step() is not None:
             raise IllegalMove()
+        pending = self.data.get("upstream_link")
+        if pending:  # an upstream identification's link, made only now (flows/identification.py)
+            upstreams.record(upstreams.get(pending["upstream_id"]), Identified(**pending["identified"]),
+                             self.identity, origin=origin)
         self.transition("finished")
         amr = self.data["amr"]
         return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],

@@ -138,17 +138,23 @@ def known_identity(provider, identified) -> Identity | None:
     return None
 
 
-def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
-    """Link the subject to the identity (refusing a conflicting one) and mark the identity
-    strongly identified with the provider's name for the person. The caller commits."""
+def check(provider, identified, identity: Identity) -> None:
+    """Refuse, as record would, a subject linked to another identity or an identity linked
+    to another subject; writes nothing."""
     link = _link(provider, identified.subject)
     if link is not None and link.identity_id != identity.id:
         raise LinkedElsewhere()
+    if link is None and db.session.execute(db.select(UpstreamLink.id).filter_by(
+            upstream_id=provider.id, identity_id=identity.id)).first() is not None:
+        raise IdentifiedAsAnother()
+
+
+def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
+    """Link the subject to the identity (refusing a conflicting one) and mark the identity
+    strongly identified with the provider's name for the person. The caller commits."""
+    check(provider, identified, identity)
+    link = _link(provider, identified.subject)
     if link is None:
-        other = db.session.execute(db.select(UpstreamLink.id).filter_by(upstream_id=provider.id,
-                                                                          identity_id=identity.id)).first()
-        if other is not None:
-            raise IdentifiedAsAnother()
         added = UpstreamLink(upstream_id=provider.id, subject=identified.subject, identity_id=identity.id)
         # The person's other callback (a second tab, a double click) may link them meanwhile.
         link = add_or_existing(added, lambda: _link(provider, identified.subject))

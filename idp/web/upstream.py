@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import get_locale
 
 from ..errors import IdpError, ValidationFailed
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
-from ..services import upstreams
+from ..services import audit, upstreams
 from ..services.digits import emailed_code
 from .browser import browser_id, current_session, origin
 from .limits import per_account, per_ip
@@ -76,6 +76,11 @@ def callback(key):
     try:
         flow = IdentificationFlow.for_callback(request.args.get("state") or "", browser_id(), provider)
     except REFUSALS as error:
+        # No flow of this browser to record it: the refusal is recorded here (a replayed or
+        # carried-over callback is what an attack on the redirect looks like).
+        audit.record("upstream.identified", "failure", origin=origin(), upstream_id=provider.id,
+                     reason=getattr(error, "reason", error.id))
+        db.session.commit()
         return _failed(error, None)
     try:
         login = flow.complete(request.args.to_dict(), current_session(), origin=origin())

@@ -5,6 +5,7 @@ address the provider vouches for, and from then on by the link."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +16,7 @@ from idp.extensions import db
 from idp.methods.levels import ACR_STRONG
 from idp.methods.upstream import Identified
 from idp.models import AuditEvent, Identity, UpstreamLink
-from idp.services import clock, identities, upstreams
+from idp.services import clock, identities, personal_data, upstreams
 from idp.services.audit import SYSTEM
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import claims_of, identify_at_bank
@@ -119,6 +120,29 @@ def test_a_second_factor_is_still_asked_after_identifying(app, browser, bank, up
     browser.submit("/totp", code=app_code(secret))
     claims, _ = id_token(rp, browser)
     assert claims["amr"] == ["fed", "otp"] and claims["acr"] == ACR_STRONG
+
+
+def test_someone_with_only_the_mailbox_links_no_bank_identity_to_an_account_with_a_second_factor(
+        app, browser, bank, upstream_tunnus, user, rp, mailbox):
+    secret, _ = enrolled(app, user)
+    upstream_tunnus.person("mallory@example.fi", "Mallory Malicious")
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, "mallory@example.fi")  # someone else's bank identity...
+    browser.submit("/identify/email/", email=user.email)
+    browser.submit("/code", code=mailbox.code(user.email))  # ...and the owner's mailbox
+    assert "/totp" in browser.url  # stopped here: nothing is tied to the account
+    assert UpstreamLink.query.count() == 0
+    assert (db.session.get(Identity, user.id).strongly_identified_at, db.session.get(Identity, user.id).verified_name
+            ) == (None, None)
+    [sent] = [m for m in json.loads(personal_data.export(user, origin=SYSTEM))["mail"]
+              if m["kind"] == "upstream_email_code"]
+    assert sent["to"] == user.email  # the owner's data download lists the mail sent to them
+
+    browser.submit("/totp", code=app_code(secret))  # had it been the owner: linked once signed in
+    db.session.expire_all()
+    assert UpstreamLink.query.one().identity_id == user.id
+    assert db.session.get(Identity, user.id).verified_name == "Mallory Malicious"
 
 
 def test_an_account_identified_as_one_person_refuses_another(browser, bank, upstream_tunnus, user, matti, rp,

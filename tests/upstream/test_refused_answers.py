@@ -125,7 +125,8 @@ def test_state_of_no_identification_is_refused(browser, bank, upstream_tunnus, m
     browser.get(with_params(answer, state="not-the-state-we-sent"))
     assert browser.page.status_code == 400 and REFUSED in browser.text
     assert LoginSession.query.count() == 0
-    assert AuditEvent.query.filter_by(event="upstream.identified").count() == 0  # no flow to tell of
+    [refused] = AuditEvent.query.filter_by(event="upstream.identified").all()  # as README says
+    assert (refused.result, refused.details["reason"]) == ("failure", "state_mismatch")
 
 
 def test_answer_opened_in_another_browser_is_refused(app, browser, bank, upstream_tunnus, maija):
@@ -134,6 +135,8 @@ def test_answer_opened_in_another_browser_is_refused(app, browser, bank, upstrea
     attacker.get(answer)
     assert attacker.page.status_code == 400 and REFUSED in attacker.text
     assert LoginSession.query.count() == 0
+    assert [e.details["reason"] for e in AuditEvent.query.filter_by(event="upstream.identified", result="failure")
+            ] == ["state_mismatch"]
 
     browser.get(answer)  # the browser that started it still can, once
     assert browser.url.endswith("/account") and LoginSession.query.count() == 1
