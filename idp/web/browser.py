@@ -78,6 +78,10 @@ def session_for_client(client_id: str | None) -> LoginSession | None:
     """The session an authorization request from this client may use."""
     client = current_app.extensions["idp.clients"].find(client_id or "")  # Authlib reads it from there next
     if client is not None and client.kiosk_organisation_id is not None:
+        # Only in the building: a kiosk's cookie carried elsewhere signs in to nothing there
+        # (the kiosk's own pages then refuse the place, as for anyone away).
+        if not client.kiosk_reachable_from(request.remote_addr):
+            return None
         return kiosk_sessions.active(session.get(KIOSK_KEY), client)
     return current_session()
 

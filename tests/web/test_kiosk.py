@@ -346,6 +346,10 @@ def test_a_kiosk_answers_only_its_own_networks(app, house, screen, a12):
     lobby.get(pin_page)
     lobby.submit("/pin", pin=PIN)
     assert screen.verify_id_token(redeem(screen, lobby)["id_token"])["amr"] == ["pin"]
+    # The signed-in kiosk's cookie, carried out of the building, signs in to nothing there.
+    lobby.client.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    lobby.get(screen.authorize_url())
+    assert lobby.page.status_code == 403 and not lobby.url.startswith("https://rp.example/")
 
 
 def test_the_refusal_is_in_the_kiosks_language(app, house, screen, a12):
