@@ -63,7 +63,10 @@ def sign_in(login_session: LoginSession) -> None:
 
 
 def sign_out() -> None:
-    keep = {k: session[k] for k in ("locale",) if k in session}
+    # A kiosk keeps its browser id: its flows stay its own, so the Back button after a
+    # resident logs out leads to the list again rather than to a page of nobody's.
+    kept = ("locale", "browser") if KIOSK_KEY in session else ("locale",)
+    keep = {k: session[k] for k in kept if k in session}
     session.clear()
     session.update(keep)
     g.login_session = None

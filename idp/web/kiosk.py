@@ -35,11 +35,15 @@ def start_over(error):
         expired = FlowExpired()
         return render_template("error.html", title=expired.title, message=str(expired)), expired.status
     return redirect(again)
+
+
 @bp.route("/kiosk/<flow_id>")
 def show(flow_id):
     flow = KioskFlow.load(flow_id, browser_id()).at(origin())
     if flow.state is State.DONE:
-        return redirect(flow.return_to)
+        # Back to a finished sign-in (after the resident logged out, say): the service's
+        # request anew, which shows the list again, or goes on for whoever is signed in.
+        return redirect(flow.again)
     if flow.state is State.PIN and flow.resident is None:  # removed from the organisation meanwhile
         flow.back()
     if flow.state is State.CHOOSE:

@@ -241,6 +241,17 @@ def test_a_bare_logout_on_the_kiosk_ends_the_pin_session(app, screen, a12):
     assert "Tap your name" in browser.text
 
 
+def test_going_back_after_a_logout_shows_the_list_again(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    browser.submit("/choose", button=("resident", str(membership_id(browser, a12.display_name))))
+    pin_page = browser.url
+    browser.submit("/pin", pin=PIN)
+    browser.get("/logout")
+    browser.get(pin_page)  # the browser's Back button
+    assert browser.page.status_code == 200 and "Tap your name" in browser.text
+
+
 def test_a_pin_session_meets_no_password_or_mfa_demand(app, screen, a12):
     for level in (ACR_PASSWORD, ACR_MULTI_FACTOR):
         browser = Browser(app)
