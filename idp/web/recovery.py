@@ -55,14 +55,19 @@ def start():
     login_flow = _login_flow(request.values.get("flow"))
     if request.method == "GET":
         email = request.args.get("email") or (login_flow.email if login_flow else "")
-        return render_template("recovery/request.html", email=email.strip()[:320], login_flow=login_flow)
+        return _request_page(email.strip()[:320], login_flow)
     identifier = (request.form.get("email") or "").strip()
     if not legacy_login.valid_identifier(identifier):
-        return render_template("recovery/request.html", email=identifier, login_flow=login_flow,
-                               error="invalid_email"), 400
+        return _request_page(identifier, login_flow, error="invalid_email"), 400
     flow = RecoveryFlow.start(browser_id(), return_to=login_flow.return_to if login_flow else None)
     flow.request(identifier, _ui_locale(), origin())
     return redirect(url_for("recovery.show", flow_id=flow.id))
+
+
+def _request_page(email: str, login_flow, **shown) -> str:
+    # An old user name is asked for only where old accounts were imported (as at login).
+    return render_template("recovery/request.html", email=email, login_flow=login_flow,
+                           old_names=legacy_login.names_exist(), **shown)
 
 
 @bp.route("/recovery/<flow_id>", methods=["GET", "POST"])

@@ -71,6 +71,16 @@ def test_an_old_user_name_is_offered_and_taken_only_where_old_accounts_were_impo
     assert browser.page.status_code == 200 and 'name="password"' in browser.text
 
 
+def test_the_reset_page_asks_for_an_old_user_name_only_where_old_accounts_were_imported(browser, tmp_path):
+    browser.get("/recovery")
+    assert "Email address or user name" not in browser.text and "Enter your email address. We will" in browser.text
+    _import(tmp_path, "kirjasto", [{"legacy_id": "1", "login_name": "maija.m", "email": "maija@example.fi",
+                                    "password_hash": _hash("Kesäloma2019"), "hash_scheme": "bcrypt"}])
+    browser.get("/recovery")
+    assert "Email address or user name" in browser.text and "or the user name you used before" in browser.text
+    assert 'autocomplete="username"' in browser.text
+
+
 def test_old_user_name_shows_the_masked_email_and_the_old_password_opens(browser, library):
     browser.get("/login")
     browser.submit("/identify", email="MAIJA.M")
