@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from authlib.integrations.flask_client import OAuth, OAuthError
+from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 from joserfc.jwk import import_key
@@ -76,11 +77,12 @@ def _credentials(settings: dict) -> dict:
     """The client secret, or with a private key (a JWK file) private_key_jwt: a fresh
     assertion signed for each token request, its aud the issuer identifier."""
     if not settings.get("private_key"):
-        return {"client_secret": settings["client_secret"]}
+        return {"client_secret": settings["client_secret"], "auth_method": "client_secret_basic"}
     key = import_key(json.loads(Path(settings["private_key"]).read_text()))
     key.ensure_kid()  # without one, its RFC 7638 thumbprint: what Tunnus calls the public key too
     signer = ShortLivedAssertion(settings["issuer"], headers={"kid": key.kid}, alg=ASSERTION_ALGS[key.key_type])
-    return {"client_secret": key, "client_auth_methods": [signer], "token_endpoint_auth_method": signer.name}
+    return {"client_secret": key, "client_auth_methods": [signer], "token_endpoint_auth_method": signer.name,
+            "auth_method": signer}
 
 
 def create_app(settings: dict | None = None) -> Flask:
@@ -157,14 +159,15 @@ def create_app(settings: dict | None = None) -> Flask:
     def login():
         if not settings.get("par"):
             return tunnus.authorize_redirect(app.config["DEMO_REDIRECT_URI"])
-        # RFC 9126: the request goes to the provider directly, authenticated with our secret,
-        # and the browser carries only a reference to it.
+        # RFC 9126: the request goes to the provider directly, authenticated as at /token
+        # (secret or assertion), and the browser carries only a reference to it.
         started = tunnus.create_authorization_url(app.config["DEMO_REDIRECT_URI"])
         tunnus.save_authorize_data(redirect_uri=app.config["DEMO_REDIRECT_URI"], **started)
         metadata = tunnus.load_server_metadata()
         pushed = requests.post(metadata["pushed_authorization_request_endpoint"],
                                data=dict(parse_qsl(urlsplit(started["url"]).query)),
-                               auth=(settings["client_id"], settings["client_secret"]), timeout=10)
+                               auth=OAuth2ClientAuth(settings["client_id"], credentials["client_secret"],
+                                                     credentials["auth_method"]), timeout=10)
         pushed.raise_for_status()
         return redirect(metadata["authorization_endpoint"] + "?" + urlencode(
             {"client_id": settings["client_id"], "request_uri": pushed.json()["request_uri"]}))
