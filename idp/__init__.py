@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings, logging_setup
 from .errors import IdpError
+from .services.keys import KeysUnavailable
 from .oidc import cors, document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter
 from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
@@ -193,6 +194,17 @@ def _register_errors(app: Flask) -> None:
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
+
+    @app.errorhandler(KeysUnavailable)
+    def keys_unavailable(error):
+        # The keys folder is gone (a mount lost) or holds no signing key: nothing can be
+        # signed or checked until it is back, which is seen within a second.
+        log.warning("signing keys unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
+        db.session.rollback()
+        g.login_session = None
+        response = respond(503, _("Temporarily unavailable"), _("The service is temporarily unavailable. Please try again in a moment."), "temporarily_unavailable", again=here())
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

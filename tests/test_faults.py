@@ -315,3 +315,43 @@ def _catch(function, *args):
         return function(*args)
     except OSError as error:
         return error
+
+
+# The keys folder lost while running (a mount gone)
+
+def _until(check, what, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_lost_keys_folder_answers_503_everywhere_keys_are_used_and_they_come_back(app, base_config, tmp_path):
+    made = create_app(dict(base_config, IDP_KEYS_DIR=str(tmp_path / "keys")))
+    made.test_client_class = IsolatedClient
+    person, rp = _person(), _rp(made)
+    machine = RelyingParty(made, *clients.create("Kone", [], grant_types=["client_credentials"]))
+    browser = Browser(made)
+    tokens = tokens_for(browser, rp, person)
+    code = authorize(browser, rp, person, prompt="none")["code"]
+    http = made.test_client()
+    assert http.get("/jwks").status_code == 200
+
+    (tmp_path / "keys").rename(tmp_path / "keys.away")
+    _until(lambda: http.get("/readyz").status_code == 503, "/readyz did not notice the keys are gone")
+    jwks = http.get("/jwks")
+    assert jwks.status_code == 503 and jwks.headers["Cache-Control"] == "no-store", jwks.headers
+    assert jwks.get_json()["error"] == "temporarily_unavailable"
+    assert http.get("/.well-known/openid-configuration").status_code == 200
+    _unavailable_json(rp.redeem(code))
+    _unavailable_json(rp.refresh(tokens["refresh_token"]))
+    _unavailable_json(machine.token_request(grant_type="client_credentials"))
+    page = browser.get(f"/logout?id_token_hint={tokens['id_token']}")
+    assert page.status_code == 503 and "temporarily unavailable" in browser.text and "Traceback" not in browser.text
+
+    (tmp_path / "keys.away").rename(tmp_path / "keys")
+    _until(lambda: http.get("/readyz").status_code == 200, "/readyz did not see the keys again")
+    assert http.get("/jwks").get_json()["keys"]
+    # The exchange that failed consumed nothing.
+    assert rp.redeem(code).status_code == 200
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200

@@ -52,7 +52,10 @@ class DocumentCache:
         if version_of is None or method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
-        version = version_of()
+        try:
+            version = version_of()
+        except LookupError:  # the keys folder cannot be read: the view answers 503, never cached
+            return self.wsgi_app(environ, start_response)
         document = self.rendered.get(path)
         counted = False  # Flask's own hooks count and log a request it renders
         if document is None or document.version != version:

@@ -7,6 +7,11 @@ expired, and checks the ID tokens relying services send back as hints (`id_token
 at /authorize and /logout) as long as a browser session signed in then may last. Files are re-read when the folder changes (looked at no more than once every
 FOLDER_CHECK_EVERY seconds: every token and introspection asks for keys), so all
 processes sharing the folder follow a rotation without restart.
+
+A folder that is gone (a mount lost while running) or holds no key that signs is
+KeysUnavailable: requests that sign or check tokens answer 503 and the JWK Set is not
+served, rather than an empty set that relying services would cache and then refuse
+every token with. The keys are back within a second of the folder.
 """
 from __future__ import annotations
 
@@ -23,6 +28,10 @@ from . import clock
 
 ALGORITHMS = ("RS256", "ES256")
 FOLDER_CHECK_EVERY = 1.0
+
+
+class KeysUnavailable(LookupError):
+    """No signing key can be read now: answered 503, as a database that does not answer."""
 
 
 def _generate(alg: str):
@@ -93,25 +102,33 @@ class KeyStore:
         if stamp != self._stamp:
             with self._lock:
                 keys = []
-                for path in sorted(self.directory.glob("*.json")) if stamp else []:
-                    record = json.loads(path.read_text())
-                    keys.append(
-                        SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"], record["retired_at"], path)
-                    )
+                try:
+                    for path in sorted(self.directory.glob("*.json")) if stamp else []:
+                        record = json.loads(path.read_text())
+                        keys.append(SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"],
+                                               record["retired_at"], path))
+                except FileNotFoundError:  # the folder went away while it was read: read again next time
+                    keys, stamp = [], None
                 self._keys, self._stamp, self._jwks_cache = keys, stamp, None
         self._next_check = time.monotonic() + FOLDER_CHECK_EVERY
         return self._keys
 
+    def _readable(self) -> list[SigningKey]:
+        keys = self._load()
+        if self._stamp is None:
+            raise KeysUnavailable(f"the keys folder {self.directory} cannot be read")
+        return keys
+
     def signing_key(self, alg: str) -> SigningKey:
         now = clock.timestamp()
-        usable = [k for k in self._load() if k.alg == alg and k.signs_at(now)]
+        usable = [k for k in self._readable() if k.alg == alg and k.signs_at(now)]
         if not usable:
-            raise LookupError(f"no active {alg} signing key in {self.directory}; run `tunnus keys rotate`")
+            raise KeysUnavailable(f"no active {alg} signing key in {self.directory}; run `tunnus keys rotate`")
         return max(usable, key=lambda k: k.activates_at)
 
     def published(self) -> list[SigningKey]:
         now = clock.timestamp()
-        return [k for k in self._load() if k.kept_at(now, self.retention)]
+        return [k for k in self._readable() if k.kept_at(now, self.retention)]
 
     def published_kids(self) -> tuple[str, ...]:
         """Changes exactly when the JWK Set does."""
@@ -119,6 +136,8 @@ class KeyStore:
 
     def public_jwks(self) -> dict:
         keys = self.published()
+        if not keys:  # an empty set, cached by relying services, would void every token
+            raise KeysUnavailable(f"no key to publish in {self.directory}")
         marker = tuple(k.kid for k in keys)
         if self._jwks_cache is None or self._jwks_cache[0] != marker:
             body = {"keys": [k.key.as_dict(private=False) for k in keys]}
@@ -134,7 +153,7 @@ class KeyStore:
         relying service holds the one from its sign-in for as long as the session lasts,
         days past the JWK Set's retention; logging out with it must still work."""
         now = clock.timestamp()
-        return self._key_set("hints", [k for k in self._load() if k.kept_at(now, self.hint_retention)])
+        return self._key_set("hints", [k for k in self._readable() if k.kept_at(now, self.hint_retention)])
 
     def _key_set(self, purpose: str, keys: list[SigningKey]) -> KeySet:
         marker = tuple(k.kid for k in keys)
