@@ -160,6 +160,18 @@ def test_postgresql_stopped_gives_503_everywhere_and_nothing_half_written(pg_app
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
 
 
+def test_metrics_still_answer_with_postgresql_stopped(pg_app, cluster):
+    http = pg_app.test_client()
+    assert "tunnus_database_up 1.0" in http.get("/metrics").get_data(as_text=True)
+
+    _stop_database(cluster)
+    scraped = http.get("/metrics")
+    text = scraped.get_data(as_text=True)
+    assert scraped.status_code == 200, text
+    assert 'tunnus_request_seconds_count{endpoint="/metrics",method="GET"}' in text
+    assert "tunnus_database_up 0.0" in text and "outbox_pending" not in text
+
+
 def _libpq(cluster) -> str:
     return cluster.url.replace("postgresql+psycopg", "postgresql")
 

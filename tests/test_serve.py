@@ -8,8 +8,10 @@ import logging
 import logging.config
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -86,6 +88,36 @@ def test_metrics_add_up_what_every_worker_answered(app, base_config, database_ur
         served.stop()
     counts = re.findall(r'^tunnus_request_seconds_count\{endpoint="([^"]+)",method="GET"\} (\S+)$', text, re.M)
     assert ("/.well-known/openid-configuration", "20.0") in counts, counts
+
+
+def test_the_outbox_depths_are_each_one_series_whatever_workers_came_and_went(app, base_config, database_url):
+    from idp.extensions import db
+    from idp.models import OutboxMail
+
+    db.session.add(OutboxMail(kind="notice", recipient="maija@example.fi", subject="Tervetuloa", text="Hei",
+                              html="<p>Hei</p>"))
+    db.session.commit()
+    served = serve(base_config, database_url)
+    try:
+        scrape = lambda: urllib.request.urlopen(served.base + "/metrics", timeout=5).read().decode()
+        scrape()
+        [worker] = served.workers()
+        os.kill(worker, signal.SIGKILL)  # its files stay in PROMETHEUS_MULTIPROC_DIR
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                text = scrape()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "no worker was started again"
+                time.sleep(0.1)
+        text = scrape()
+    finally:
+        served.stop()
+    assert re.findall(r"^tunnus_mail_outbox_pending.*$", text, re.M) == ["tunnus_mail_outbox_pending 1.0"], text
+    assert re.findall(r"^tunnus_logout_outbox_pending.*$", text, re.M) == ["tunnus_logout_outbox_pending 0.0"]
+    assert text.count("# TYPE tunnus_mail_outbox_pending gauge") == 1
+    assert re.findall(r"^tunnus_database_up.*$", text, re.M) == ["tunnus_database_up 1.0"]
 
 
 def test_a_second_server_at_the_same_address_does_not_start(app, base_config, database_url):
