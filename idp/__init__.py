@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import config as settings, logging_setup
+from . import config as settings, database_timeouts, logging_setup
 from .errors import IdpError
 from .services.keys import KeysUnavailable
 from .oidc import cors, document_cache, fast_path, token_limits
@@ -54,8 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         # page should not last that long. Journeys expire on their own (IDP_FLOW_TTL).
         WTF_CSRF_TIME_LIMIT=values["IDP_CSRF_TOKEN_TTL"],
         SQLALCHEMY_DATABASE_URI=values["IDP_DATABASE_URL"],
-        # hide_parameters: a logged database error never shows the values it was writing.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS=database_timeouts.engine_options(values),
         # __Host- binds the cookie to this exact origin over https (no Domain, Path=/).
         SESSION_COOKIE_NAME="__Host-tunnus_session" if secure else "tunnus_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -98,9 +97,10 @@ def _init_extensions(app: Flask) -> None:
     from .web.locale import select_locale
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        database_timeouts.init_app(app, db.engine)
     csrf.init_app(app)
     limiter.init_app(app)
     token_limits.init_app(app)

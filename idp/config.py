@@ -30,6 +30,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_ISSUER", "http://localhost:5000", "Issuer identifier; every endpoint URL is built from it. Its host is the passkeys' relying party id: a name, not an IP address."),
     Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL; default is SQLite at instance/tunnus.sqlite3."),
+    Setting("IDP_DATABASE_CONNECT_TIMEOUT", 3, "Seconds to wait for PostgreSQL to accept a new connection (libpq connect_timeout; at least 2).", int),
+    Setting("IDP_DATABASE_POOL_TIMEOUT", 5, "Seconds a request waits for a free database connection of its process.", float),
+    Setting("IDP_DATABASE_STATEMENT_TIMEOUT", 5, "Longest a web request waits for PostgreSQL to answer one statement, in seconds (statement_timeout; a server that does not answer at all is given up 2 s later); then 503. 0: no limit. `tunnus` commands run without it.", float),
     Setting("IDP_REDIS_URL", None, "Redis URL for rate limits shared between processes; absent: in-process."),
     Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys; generated into instance/ when absent."),
     Setting("IDP_SECRET_KEY_FALLBACKS", None, "Earlier IDP_SECRET_KEY values, comma-separated: still accepted (cookies, sealed secrets, codes), never used for new ones.", _comma_list),

@@ -367,3 +367,61 @@ def test_a_lost_keys_folder_answers_503_everywhere_keys_are_used_and_they_come_b
     # The exchange that failed consumed nothing.
     assert rp.redeem(code).status_code == 200
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+# PostgreSQL hung: its processes stopped, connections still accepted by the kernel
+
+def _postgres_processes(cluster) -> list[int]:
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *map(int, children)]
+
+
+def _timed(function, *args):
+    """(seconds taken, result), or (None, None) when it took more than 30 s."""
+    outcome = {}
+
+    def run():
+        started = time.monotonic()
+        result = function(*args)
+        outcome.update(seconds=time.monotonic() - started, result=result)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(30)
+    return outcome.get("seconds"), outcome.get("result")
+
+
+def test_a_hung_postgresql_costs_a_request_seconds_and_a_503_not_the_whole_wait(pg_app, cluster, base_config):
+    made = create_app(dict(base_config, IDP_DATABASE_URL=cluster.url, IDP_REDIS_URL=None,
+                           IDP_DATABASE_STATEMENT_TIMEOUT=2, IDP_DATABASE_CONNECT_TIMEOUT=2))
+    made.test_client_class = IsolatedClient
+    person, rp = _person(), _rp(made)
+    browser = Browser(made)
+    tokens = tokens_for(browser, rp, person)
+    code = authorize(browser, rp, person, prompt="none")["code"]
+    http = made.test_client()
+    assert http.get("/readyz").status_code == 200
+    db.session.remove()
+
+    stopped = _postgres_processes(cluster)
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        seconds, ready = _timed(http.get, "/readyz")
+        assert seconds is not None and seconds < 4, seconds
+        assert ready.status_code == 503 and ready.get_json()["checks"]["database"].startswith("error")
+        # Statement limit 2 s (+2 s for a server that says nothing), then a new connection, 2 s.
+        seconds, answer = _timed(rp.redeem, code)
+        assert seconds is not None and seconds < 8, seconds
+        _unavailable_json(answer)
+        seconds, page = _timed(browser.get, "/account")
+        assert seconds is not None and seconds < 8, seconds
+        assert page.status_code == 503 and "temporarily unavailable" in browser.text
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+
+    _until(lambda: http.get("/readyz").status_code == 200, "not ready after the database came back", 30)
+    assert rp.redeem(code).status_code == 200
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200

@@ -23,7 +23,8 @@ def _create_app():
 
     from .. import create_app
 
-    app = create_app()
+    # A command may well run longer statements than a web request (an import, a prune).
+    app = create_app({"IDP_DATABASE_STATEMENT_TIMEOUT": 0})
     # A command's output is its report; its audit records are in the database. Log lines
     # at INFO (one per audit event) would bury a terminal, e.g. an import's progress bar.
     logging.getLogger().setLevel(logging.WARNING)

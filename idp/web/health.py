@@ -11,7 +11,12 @@ import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
+from .. import database_timeouts
 from ..extensions import csrf, db
+
+# A load balancer waits a couple of seconds for an answer: a database slower than this is
+# not ready (a new connection may take IDP_DATABASE_CONNECT_TIMEOUT on top).
+ANSWER_WITHIN = 1.0
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)
@@ -31,7 +36,8 @@ def readyz():
 
 def _database() -> str:
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        with database_timeouts.answer_within(ANSWER_WITHIN):
+            db.session.execute(sa.text("SELECT 1"))
         return "ok"
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
