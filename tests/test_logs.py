@@ -124,3 +124,37 @@ def test_tunnus_db_upgrade_logs_each_migration_in_the_log_format(tmp_path, base_
     lines = [json.loads(line) for line in done.stderr.splitlines()]  # every line is JSON
     ran = [line["message"] for line in lines if line["message"].startswith("Running upgrade")]
     assert len(ran) == len(list((ROOT / "migrations" / "versions").glob("0*.py"))), ran
+
+
+def test_a_sender_loop_logs_its_rounds_in_json_and_no_addresses(app, base_config, database_url, tmp_path):
+    import signal
+    import time
+
+    from idp.extensions import db
+    from idp.models import OutboxMail
+    from tests.support.smtp import free_port
+
+    db.session.add(OutboxMail(kind="notice", recipient="bob@example.fi", subject="Tervetuloa", text="Hei",
+                              html="<p>Hei</p>"))
+    db.session.commit()
+    env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": database_url, "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"],
+           "IDP_KEYS_DIR": base_config["IDP_KEYS_DIR"], "IDP_LOG_FORMAT": "json", "IDP_MAIL_TIMEOUT": "1",
+           "IDP_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}  # nothing listens: the mail is not delivered
+    out, err = (tmp_path / "stdout.log").open("w+"), (tmp_path / "stderr.log").open("w+")
+    loop = subprocess.Popen([str(Path(sys.executable).with_name("tunnus")), "mail", "send", "--loop", "--interval",
+                             "0.2"], env=env, cwd=ROOT, stdout=out, stderr=err)
+    said = lambda: [line for f in (out, err) for line in (f.seek(0) or f.read()).splitlines() if line.strip()]
+    try:
+        deadline = time.monotonic() + 30
+        while not any('"round: ' in line for line in said()):
+            assert loop.poll() is None and time.monotonic() < deadline, said()
+            time.sleep(0.1)
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        loop.wait(10)
+    lines = [json.loads(line) for line in said()]  # every line is JSON
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("mail ") and "not delivered" in m for m in messages), messages
+    assert any(line["message"].startswith("round: ") and line["counts"]["pending"] == 1 for line in lines), lines
+    assert "stopped; nothing left in hand" in messages
+    assert not any("bob@example.fi" in line for line in said())

@@ -11,6 +11,10 @@ from ..extensions import DATABASE_UNAVAILABLE, db
 from ..services import stopping
 
 log = logging.getLogger(__name__)
+# What a loop did, a log line in IDP_LOG_FORMAT like its warnings: commands log only
+# warnings, but a loop runs as a service whose log is read.
+rounds_log = logging.getLogger("idp.cli.rounds")
+rounds_log.setLevel(logging.INFO)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -32,7 +36,10 @@ def deliver_rounds(deliver_due, pending_count, loop: bool, interval: float, as_j
         try:
             _rounds(deliver_due, pending_count, loop, interval, as_json)
         except stopping.Stopped:
-            click.echo("stopped; nothing left in hand", err=True)
+            if loop:
+                rounds_log.info("stopped; nothing left in hand")
+            else:
+                click.echo("stopped; nothing left in hand", err=True)
 
 
 def _rounds(deliver_due, pending_count, loop: bool, interval: float, as_json: bool) -> None:
@@ -47,6 +54,7 @@ def _rounds(deliver_due, pending_count, loop: bool, interval: float, as_json: bo
             log.warning("database unavailable, next round in %s s: %s", interval, error)
         else:
             if any(counts.values()):
-                click.echo(", ".join(f"{outcome} {n}" for outcome, n in counts.items()))
+                rounds_log.info("round: %s", ", ".join(f"{outcome} {n}" for outcome, n in counts.items()),
+                                extra={"counts": counts})
         with stopping.interruptible():
             time.sleep(interval)

@@ -178,7 +178,8 @@ def _record(mail: OutboxMail, error: Exception | None, config) -> None:
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     else:
         leases.retry_later(mail, error, config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
-        log.warning("mail %s to %s not delivered: %s", mail.id, mail.recipient, mail.last_error)
+        # The id finds the mail and its recipient in the outbox: logs carry no addresses.
+        log.warning("mail %s (%s) not delivered: %s", mail.id, mail.kind, mail.last_error)
 
 
 def _note_campaign_member(mail: OutboxMail, **values) -> None:
