@@ -7,7 +7,7 @@ import datetime as dt
 from flask import current_app
 
 from ..extensions import db
-from ..models import LoginSession, Token
+from ..models import Identity, LoginSession, Token
 from . import audit, backchannel, clock
 from .audit import Origin
 
@@ -79,6 +79,9 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     """End every session of the person but `keep_sid`, and revoke every token they hold
     outside it, offline ones included (after a password reset or 'log out everywhere')."""
     now = clock.now()
+    # Until the commit, token requests of the person wait, and this waits for those under way
+    # (oidc/grants/revocation_lock.py).
+    Identity.lock(identity.id)
     ended = []
     for other in db.session.execute(
         db.select(LoginSession).where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None))
