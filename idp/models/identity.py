@@ -78,3 +78,17 @@ class Identity(db.Model):
     @classmethod
     def by_sub(cls, sub: str) -> "Identity | None":
         return db.session.execute(db.select(cls).filter_by(sub=sub)).scalar_one_or_none()
+
+    @classmethod
+    def lock(cls, identity_id: int, *, shared: bool = False) -> bool:
+        """Hold the person's row until the commit; whether it still exists. Revoking their
+        tokens takes it alone, issuing them shared: one UPDATE of their token rows cannot
+        see a row another transaction has inserted and not yet committed, so each waits for
+        the other and then sees what it committed (oidc/grants/revocation_lock.py).
+        Alone is FOR NO KEY UPDATE, as an UPDATE of the row takes: rows that merely refer
+        to the person (an audit record) are still written meanwhile, or ending one of their
+        sessions, which such a revocation may wait for, would wait for it in turn.
+        PostgreSQL only: SQLite lets one writer in at a time anyway."""
+        return db.session.execute(
+            db.select(cls.id).where(cls.id == identity_id).with_for_update(read=shared, key_share=not shared)
+        ).first() is not None

@@ -27,6 +27,7 @@ from .grants.authorization_code import PKCE, AuthorizationCodeGrant, OpenIDConne
 from .grants.client_credentials import ClientCredentialsGrant
 from .grants.dpop_binding import DPoPBinding
 from .grants.refresh_token import RefreshTokenGrant
+from .grants.revocation_lock import RevocationLock
 
 SCOPES = list(SUPPORTED_SCOPES)
 
@@ -141,8 +142,9 @@ def build(app, keystore: KeyStore) -> Server:
     server.scopes_supported = SCOPES
     server.token_generator = tokens.TokenGenerator(keystore, issuer, app.config["IDP_ACCESS_TOKEN_TTL"])
     server.register_token_generator("default", server.token_generator)
-    server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True), DPoPBinding()])
-    server.register_grant(RefreshTokenGrant, [DPoPBinding()])
+    server.register_grant(AuthorizationCodeGrant, [OpenIDConnect(keystore, issuer), PKCE(required=True), DPoPBinding(),
+                                                   RevocationLock()])
+    server.register_grant(RefreshTokenGrant, [DPoPBinding(), RevocationLock()])
     server.register_grant(ClientCredentialsGrant, [DPoPBinding()])
     server.register_extension(Issuer(issuer))
     server.register_endpoint(RevocationEndpoint)

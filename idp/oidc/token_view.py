@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Token
+from ..models import Identity, Token
 from ..services import clock, kiosk_sessions
 from . import org_claims
 from .client_tokens import ClientToken
@@ -64,6 +64,7 @@ class PresentedToken:
     def revoke(self, client) -> None:
         """Revoking a refresh token ends its whole family."""
         if self.kind == "refresh_token":
+            Identity.lock(self.row.identity_id)  # a refresh under way commits first: its new token is seen
             Token.revoke_family(self.row.family)
         else:
             self.row.revoked_at = self.row.revoked_at or clock.now()

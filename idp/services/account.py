@@ -137,6 +137,7 @@ def revoke_consent(identity: Identity, consent_id: int, *, origin: Origin) -> Cl
     if consent is None or consent.identity_id != identity.id:
         raise NotFound()
     client = db.session.get(Client, consent.client_id)
+    Identity.lock(identity.id)  # a token request under way commits first, its tokens then revoked here
     revoked = db.session.execute(
         db.update(Token)
         .where(Token.identity_id == identity.id, Token.client_id == client.id, Token.revoked_at.is_(None))

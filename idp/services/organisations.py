@@ -381,7 +381,9 @@ def _lock(organisation) -> None:
 
 
 def _revoke_tokens(identity_id: int, organisation_id: int, client_id: int | None) -> None:
-    # Tokens issued for acting in this organisation end with the right they relied on.
+    # Tokens issued for acting in this organisation end with the right they relied on; a
+    # token request under way commits first, or checks the right after this commits.
+    Identity.lock(identity_id)
     condition = [Token.identity_id == identity_id, Token.organisation_id == organisation_id,
                  Token.revoked_at.is_(None)]
     if client_id is not None:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import current_app
 
 from ..extensions import db
-from ..models import LoginSession, Token
+from ..models import Identity, LoginSession, Token
 from . import audit, backchannel, clock
 from .audit import Origin
 
@@ -57,9 +57,21 @@ def _accept_invitations(identity, origin: Origin) -> None:
 
 
 def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int:
-    """End the session and revoke the tokens bound to it, except offline ones."""
+    """End the session and revoke the tokens bound to it, except offline ones.
+
+    Ended by two requests at once (a double click, a logout while 'end other sessions'
+    runs), it ends once: the row's update decides, and only the request that made it
+    revokes, tells the services and records it. A token request in this session holds the
+    row until its commit (oidc/grants/revocation_lock.py): its tokens are seen here, or it
+    sees the session ended."""
     now = clock.now()
-    session.ended_at = now
+    ended = db.session.execute(
+        db.update(LoginSession).where(LoginSession.id == session.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    ).rowcount == 1
+    if not ended:  # another request ended it a moment ago, and did the rest
+        db.session.commit()
+        return 0
     tokens = db.session.execute(
         db.select(Token).where(Token.sid == session.sid, Token.revoked_at.is_(None))
     ).scalars()
@@ -79,9 +91,13 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     """End every session of the person but `keep_sid`, and revoke every token they hold
     outside it, offline ones included (after a password reset or 'log out everywhere')."""
     now = clock.now()
+    # Until the commit, token requests of the person wait, and this waits for those under way
+    # (oidc/grants/revocation_lock.py), and for a session another request is ending: it is then skipped.
+    Identity.lock(identity.id)
     ended = []
     for other in db.session.execute(
         db.select(LoginSession).where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None))
+        .with_for_update(of=LoginSession)
     ).scalars():
         if other.sid != keep_sid:
             other.ended_at = now

@@ -20,6 +20,7 @@ from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
 from tests.support.kiosk import building, pin_login, resident
 from tests.support.logout_receiver import LogoutReceiver
+from tests.support.races import at_once, barrier_after, clone, post, row_locks
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -167,6 +168,43 @@ def test_ending_other_sessions_from_the_account_page_tells_the_service(app, user
     _, claims = _verified(rp, receiver.tokens()[0])
     assert claims["sid"] == sid and len(receiver.received) == 1
     assert LogoutNotification.query.one().status == "sent"
+
+
+@row_locks
+def test_a_device_logged_out_from_two_places_at_once_is_told_of_once(app, user, receivers, monkeypatch):
+    # A double click on "Log out" of that device, and "Log out other devices" at the same moment.
+    receiver = receivers()
+    rp = _listening_rp(app, receiver.url)
+    sid = rp.verify_id_token(tokens_for(Browser(app), rp, user)["id_token"])["sid"]
+    phone = Browser(app)
+    phone.get("/account")
+    sign_in(phone, user.email, user.test_password)
+    laptop = db.session.execute(sa.select(LoginSession.id).filter_by(sid=sid)).scalar_one()
+    barrier_after(monkeypatch, backchannel, "notify", parties=3)  # all three have looked before one commits
+
+    answers = at_once(post(app, phone, f"/account/sessions/{laptop}/end"), post(app, phone, f"/account/sessions/{laptop}/end"),
+                      post(app, phone, "/account/sessions/end-others"))
+    monkeypatch.undo()
+    assert [answer.status_code for answer in answers] == [302, 302, 302]
+    assert backchannel.wait()
+    assert [_verified(rp, token)[1]["sid"] for token in receiver.tokens()] == [sid]
+    assert LogoutNotification.query.count() == 1
+    assert [e.details["sid"] for e in AuditEvent.query.filter_by(event="session.ended")] == [sid]
+
+
+@row_locks
+def test_a_logout_sent_three_times_at_once_is_told_of_once(app, browser, user, receivers, monkeypatch):
+    receiver = receivers()
+    rp = _listening_rp(app, receiver.url)
+    tokens = tokens_for(browser, rp, user)
+    logout = "/logout?" + urlencode({"id_token_hint": tokens["id_token"]})
+    barrier_after(monkeypatch, backchannel, "notify", parties=3)
+
+    answers = at_once(*[lambda: clone(app, browser).get(logout)] * 3)
+    monkeypatch.undo()
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert backchannel.wait()
+    assert len(receiver.received) == 1 and LogoutNotification.query.count() == 1
 
 
 def test_a_password_reset_tells_the_service_too(app, user, mailbox, receivers):

@@ -2,6 +2,8 @@
 registered post-logout URIs, with the client's state."""
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from idp.extensions import db
+from idp.models import Token
 from tests.support.journeys import authorize, tokens_for
 from tests.support.rp import POST_LOGOUT_URI, RelyingParty
 
@@ -30,6 +32,21 @@ def test_offline_access_tokens_survive_logout(browser, rp, user):
     assert "You have logged out" in browser.text
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
 
+
+
+def test_a_refresh_token_whose_session_ended_is_refused_even_if_left_unrevoked(app, browser, rp, user):
+    """As a token request that raced the logout would have left it: only an offline one
+    outlives its session."""
+    online = tokens_for(browser, rp, user)
+    offline = tokens_for(browser, rp, user, scope="openid offline_access")
+    browser.get(_logout_url(id_token_hint=online["id_token"]))
+    assert "You have logged out" in browser.text
+    db.session.execute(db.update(Token).values(revoked_at=None))
+    db.session.commit()
+
+    refused = rp.refresh(online["refresh_token"])
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    assert rp.refresh(offline["refresh_token"]).status_code == 200
 
 
 def test_an_offline_grant_narrowed_on_refresh_still_survives_logout(browser, rp, user):

@@ -21,10 +21,12 @@ row_locks = pytest.mark.skipif(
 WAIT = 3  # seconds a barrier waits for the other requests (a serialising fix waits it out)
 
 
-def barrier_after(monkeypatch, owner, name, parties=2):
-    """Make owner.name wait, after it returns, until `parties` calls have reached that point."""
+def barrier_after(monkeypatch, owner, name, parties=2, barrier=None):
+    """Make owner.name wait, after it returns, until `parties` calls have reached that point;
+    with the `barrier` an earlier call returned, until the calls of both have (two different
+    steps meeting: a token request's and a logout's). The barrier."""
     original = getattr(owner, name)
-    barrier = threading.Barrier(parties, timeout=WAIT)
+    barrier = barrier or threading.Barrier(parties, timeout=WAIT)
 
     def wrapped(*args, **kwargs):
         result = original(*args, **kwargs)
@@ -35,6 +37,7 @@ def barrier_after(monkeypatch, owner, name, parties=2):
         return result
 
     monkeypatch.setattr(owner, name, wrapped)
+    return barrier
 
 
 def clone(app, browser):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
 from ...extensions import db
-from ...models import Token
+from ...models import Identity, Token
 from ...services import audit, clock
 from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
@@ -18,6 +18,7 @@ from .authorization_code import TOKEN_AUTH_METHODS
 
 
 def _revoke_for_reuse(token: Token) -> None:
+    Identity.lock(token.identity_id)  # a refresh of the family under way commits first: its new token is seen
     revoked = Token.revoke_family(token.family)
     if revoked:  # a family already dead is no news, however often its tokens come back
         audit.record("token.refresh_reused", "failure", origin=origin(), identity=token.identity_id,
