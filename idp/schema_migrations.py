@@ -10,6 +10,7 @@ the package, not inside it, so an install into site-packages has none to run.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import click
@@ -41,8 +42,9 @@ def _enable(app):
     if "migrate" not in app.extensions:
         Migrate(app, db, directory=str(DIRECTORY), render_as_batch=True)
     # `init` would start an empty migrations folder: never what an operator needs.
-    return click.Group(commands.name, help=commands.help,
-                       commands={name: command for name, command in commands.commands.items() if name != "init"})
+    group = copy.copy(commands)
+    group.commands = {name: command for name, command in commands.commands.items() if name != "init"}
+    return group
 
 
 def upgrade(revision: str = "head") -> None:
