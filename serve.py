@@ -87,6 +87,21 @@ def _address_free(host: str, port: int) -> None:
             raise SystemExit(f"serve.py: cannot listen at {host}:{port}: {error.strerror}") from None
 
 
+def _check_configuration() -> None:
+    """The app's settings, checked once before any worker starts: one a worker cannot start
+    with would otherwise crash every worker again and again, a traceback each, until granian
+    gives up ("Worker crash loop detected"). The embedded setup's first keys are made here,
+    so that its workers find them instead of each making its own."""
+    from idp import config
+    from idp.services import keys
+
+    try:
+        keys.open_store(config.load(None, str(ROOT / "instance")))
+    except config.ConfigurationError as error:
+        log.error("%s", error)
+        raise SystemExit(1) from None
+
+
 def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -96,6 +111,7 @@ def main() -> None:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tunnus-metrics-"))
     log_config = _log_config()
     logging.config.dictConfig(log_config)
+    _check_configuration()
     threads = int(os.environ.get("TUNNUS_THREADS", 4))
     _batch_scheduling(threads)
     host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")

@@ -28,7 +28,9 @@ JSON_PATHS = ("/token", "/par", "/revoke", "/introspect", "/userinfo")
 log = logging.getLogger(__name__)
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, keys_required: bool = True) -> Flask:
+    """The app. Raises config.ConfigurationError for settings it cannot start with; without
+    `keys_required` (the commands that make keys, or use none) it starts without signing keys."""
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="web/templates",
                 static_folder="web/static")
     values = settings.load(config, app.instance_path)
@@ -72,7 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
         BABEL_DEFAULT_LOCALE="en",
     )
-    _init_extensions(app)
+    _init_extensions(app, keys_required)
     _register_blueprints(app)
     _register_errors(app)
     security_headers.init_app(app)
@@ -89,11 +91,11 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _init_extensions(app: Flask) -> None:
+def _init_extensions(app: Flask, keys_required: bool) -> None:
     from . import models  # noqa: F401  (registers the tables with SQLAlchemy)
     from .oidc import server
     from .oidc.endpoints.discovery import metadata
-    from .services.keys import KeyStore
+    from .services import keys
     from .web.locale import select_locale
 
     db.init_app(app)
@@ -105,12 +107,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     token_limits.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    keys_dir = Path(app.config["IDP_KEYS_DIR"])
-    retention = max(app.config["IDP_ID_TOKEN_TTL"], app.config["IDP_ACCESS_TOKEN_TTL"])
-    keystore = KeyStore(str(keys_dir if keys_dir.is_absolute() else Path.cwd() / keys_dir),
-                        app.config["IDP_KEY_PUBLISH_DELAY"], retention,
-                        max(app.config["IDP_REMEMBER_ME_TTL"], app.config["IDP_BROWSER_SESSION_TTL"]))
-    keystore.ensure()
+    keystore = keys.open_store(app.config, required=keys_required)
     app.extensions["idp.keys"] = keystore
     app.extensions["idp.server"] = server.build(app, keystore)
     app.extensions["idp.discovery"] = metadata(app.config["IDP_ISSUER"])

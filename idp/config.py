@@ -29,14 +29,14 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_ISSUER", "http://localhost:5000", "Issuer identifier; every endpoint URL is built from it. Its host is the passkeys' relying party id: a name, not an IP address."),
-    Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL; default is SQLite at instance/tunnus.sqlite3."),
+    Setting("IDP_DATABASE_URL", None, "SQLAlchemy URL (postgres:// and postgresql:// mean postgresql+psycopg://); default is SQLite at instance/tunnus.sqlite3."),
     Setting("IDP_DATABASE_CONNECT_TIMEOUT", 3, "Seconds to wait for PostgreSQL to accept a new connection (libpq connect_timeout; at least 2).", int),
     Setting("IDP_DATABASE_POOL_TIMEOUT", 5, "Seconds a request waits for a free database connection of its process.", float),
     Setting("IDP_DATABASE_STATEMENT_TIMEOUT", 5, "Longest a web request waits for PostgreSQL to answer one statement, in seconds (statement_timeout; a server that does not answer at all is given up 2 s later); then 503. 0: no limit. `tunnus` commands run without it.", float),
     Setting("IDP_REDIS_URL", None, "Redis URL for rate limits shared between processes; absent: in-process."),
-    Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys; generated into instance/ when absent."),
+    Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys: the same random value, at least 32 characters, on every machine. Required unless embedded (SQLite and an http issuer), which generates one into instance/."),
     Setting("IDP_SECRET_KEY_FALLBACKS", None, "Earlier IDP_SECRET_KEY values, comma-separated: still accepted (cookies, sealed secrets, codes), never used for new ones.", _comma_list),
-    Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed)."),
+    Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed); a relative path is in the checkout, beside instance/. Unless embedded (SQLite and an http issuer), create them once with `tunnus keys rotate`."),
     Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
     Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail."),
     Setting("IDP_MAIL_TIMEOUT", 10, "Seconds to wait for the SMTP server before a delivery attempt fails.", int),
@@ -105,6 +105,23 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+MIN_SECRET_LENGTH = 32
+# libpq's spellings, as hosting platforms hand them out; SQLAlchemy would look for psycopg2.
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class ConfigurationError(Exception):
+    """A setting a process cannot start with: one line naming the variable and what is wrong."""
+
+
+def embedded(values) -> bool:
+    """The setup `make run` makes with no configuration: SQLite, one machine, no https. It
+    makes its own secret and keys; any other deployment shares them between machines and
+    must be given them, or each machine would make different ones."""
+    return values["IDP_DATABASE_URL"].startswith("sqlite") and not values["IDP_ISSUER"].startswith("https://")
+
+
 def default(name: str) -> Any:
     return next(setting.default for setting in SETTINGS if setting.name == name)
 
@@ -122,12 +139,56 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
             values[setting.name] = setting.default
     values.update(overrides)
     instance = Path(instance_path or "instance")
-    if not values["IDP_DATABASE_URL"]:
+    url = values["IDP_DATABASE_URL"]
+    if not url:
         values["IDP_DATABASE_URL"] = f"sqlite:///{(instance / 'tunnus.sqlite3').resolve()}"
-    if not values["IDP_SECRET_KEY"]:
-        values["IDP_SECRET_KEY"] = _instance_secret(instance)
+    elif url.startswith(POSTGRES_SCHEMES):
+        values["IDP_DATABASE_URL"] = "postgresql+psycopg://" + url.partition("://")[2]
     values["IDP_ISSUER"] = values["IDP_ISSUER"].rstrip("/")
+    # The checkout's folder whichever folder a command runs in, as instance/: a loop started
+    # elsewhere would otherwise sign with keys of its own, unknown to /jwks.
+    values["IDP_KEYS_DIR"] = str(instance.resolve().parent / values["IDP_KEYS_DIR"])
+    _check_database_url(values["IDP_DATABASE_URL"])
+    _check_redis_url(values["IDP_REDIS_URL"])
+    if not values["IDP_SECRET_KEY"]:
+        if not embedded(values):
+            raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "
+                                     f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
+                                     "print(secrets.token_urlsafe(48))')")
+        values["IDP_SECRET_KEY"] = _instance_secret(instance)
+    elif len(values["IDP_SECRET_KEY"]) < MIN_SECRET_LENGTH and not embedded(values):
+        raise ConfigurationError(f"IDP_SECRET_KEY is too short ({len(values['IDP_SECRET_KEY'])} characters): use a "
+                                 f"random value of at least {MIN_SECRET_LENGTH}")
     return values
+
+
+def _check_database_url(url: str) -> None:
+    """A URL SQLAlchemy cannot use is a 50-line traceback in every worker; say which and why."""
+    import sqlalchemy as sa
+
+    try:
+        dialect = sa.engine.make_url(url).get_dialect()
+    except sa.exc.NoSuchModuleError:  # an ArgumentError too: first
+        raise ConfigurationError(f"IDP_DATABASE_URL names an unknown database {url.partition(':')[0]!r} "
+                                 "(postgresql://user@host/name)") from None
+    except sa.exc.ArgumentError:
+        raise ConfigurationError("IDP_DATABASE_URL is not a database URL (postgresql://user@host/name)") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        raise ConfigurationError(f"IDP_DATABASE_URL needs the driver {error.name!r}, which is not installed "
+                                 "(PostgreSQL's: pip install -e '.[postgres]' in the checkout)") from None
+
+
+def _check_redis_url(url: str | None) -> None:
+    if not url:
+        return
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url).scheme
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigurationError("IDP_REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix:// "
+                                 "(redis://host:6379/0)")
 
 
 def secret_keys(values) -> list[str]:

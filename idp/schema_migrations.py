@@ -4,15 +4,27 @@ Importing Flask-Migrate loads Alembic and Mako (and Pygments where pytest brough
 12 MB and 145 modules in every worker, which serves requests and never migrates (README,
 *Performance*). So the app gets a `db` command group that sets Flask-Migrate up when a
 `tunnus db ...` command runs, and tests migrate through `upgrade`.
+
+Tunnus runs from its checkout (README, *Running in production*): migrations/ is beside
+the package, not inside it, so an install into site-packages has none to run.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import click
 from flask import current_app
 
 DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
+# The revision this code needs, the last of migrations/ (tests/test_schema_head.py checks
+# they agree): /readyz compares the database's with it, in workers that never load Alembic.
+# Revision ids are numbered in order (NNNN_name), so the number tells behind from ahead.
+HEAD = "0026_identity"
+
+
+def number(revision: str) -> int:
+    return int(revision.split("_", 1)[0])
 
 
 def _enable(app):
@@ -22,9 +34,17 @@ def _enable(app):
 
     from .extensions import db
 
+    if not (DIRECTORY / "env.py").is_file():
+        # Not Alembic's "use the 'init' command": a new, empty migrations folder would
+        # migrate nothing, and the app would then fail on every page.
+        raise click.ClickException(f"no migrations in {DIRECTORY}: run Tunnus from its checkout, installed there with "
+                                   "pip install -e '.[serve,postgres]' (README, Running in production)")
     if "migrate" not in app.extensions:
         Migrate(app, db, directory=str(DIRECTORY), render_as_batch=True)
-    return commands
+    # `init` would start an empty migrations folder: never what an operator needs.
+    group = copy.copy(commands)
+    group.commands = {name: command for name, command in commands.commands.items() if name != "init"}
+    return group
 
 
 def upgrade(revision: str = "head") -> None:

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from idp import create_app
 from idp.extensions import db, limiter
 from idp.services import clock
+from idp.services.keys import KeyStore
 
 from .support import smtp
 from .support.browser import Browser
@@ -38,7 +39,11 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("keys"))
+    """Signing keys made once, as an operator does (`tunnus keys rotate`): on PostgreSQL
+    the app does not make its own."""
+    folder = tmp_path_factory.mktemp("keys")
+    KeyStore(str(folder), 900, 3600).rotate()
+    return str(folder)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +77,7 @@ def base_config(database_url, keys_dir, smtp_server):
         "IDP_DATABASE_URL": database_url,
         "IDP_REDIS_URL": os.environ.get("IDP_TEST_REDIS_URL"),
         "IDP_KEYS_DIR": keys_dir,
-        "IDP_SECRET_KEY": "test-secret-" + secrets.token_hex(8),
+        "IDP_SECRET_KEY": "test-secret-" + secrets.token_hex(16),
         "IDP_ISSUER": "http://localhost",
         # Cheap hashing keeps the suite fast; production parameters are tested separately.
         "IDP_ARGON2_MEMORY_KIB": 1024,

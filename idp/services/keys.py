@@ -1,4 +1,5 @@
-"""Signing keys: created on first start, rotated by `tunnus keys rotate`.
+"""Signing keys: created by `tunnus keys rotate` (the embedded setup makes its own on first
+start), rotated by it later.
 
 One JSON file per key in IDP_KEYS_DIR. A rotated key is published for
 IDP_KEY_PUBLISH_DELAY seconds before it signs, so relying services that cache the JWKS
@@ -15,15 +16,18 @@ every token with. The keys are back within a second of the folder.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
+from ..config import ConfigurationError, embedded
 from . import clock
 
 ALGORITHMS = ("RS256", "ES256")
@@ -162,33 +166,73 @@ class KeyStore:
             cached = self._key_sets[purpose] = (marker, KeySet([k.key for k in keys]))
         return cached[1]
 
+    def missing(self) -> list[str]:
+        """The algorithms no key signs with now."""
+        now = clock.timestamp()
+        return [alg for alg in ALGORITHMS if not any(k.alg == alg and k.signs_at(now) for k in self._load())]
+
     # Writing
 
     def ensure(self) -> list[SigningKey]:
         """Create an immediately active key for each algorithm that has none."""
-        now = clock.timestamp()
-        created = []
-        for alg in ALGORITHMS:
-            if not any(k.alg == alg and k.signs_at(now) for k in self._load()):
-                created.append(self._add(alg, activates_at=now))
-        return created
+        if not self.missing():
+            return []
+        with self._writing():
+            return [self._add(alg, activates_at=clock.timestamp()) for alg in self.missing()]
 
     def rotate(self) -> list[SigningKey]:
-        """Add a new key per algorithm; it signs after the publish delay, when the old one retires."""
-        now = clock.timestamp()
-        activates_at = now + self.publish_delay
-        current = [k for k in self._load() if k.retired_at is None or k.retired_at > activates_at]
-        created = [self._add(alg, activates_at=activates_at) for alg in ALGORITHMS]
-        for old in current:
-            old.retired_at = activates_at
-            old.save()
-        self._stamp, self._next_check = None, 0.0
-        return created
+        """Add a new key per algorithm; it signs after the publish delay, when the old one
+        retires. Where none signs (the first keys), at once: no token was signed that a
+        relying service could be checking, and nothing could be signed meanwhile."""
+        with self._writing():
+            now = clock.timestamp()
+            missing = self.missing()
+            activates_at = now + self.publish_delay
+            current = [k for k in self._load() if k.retired_at is None or k.retired_at > activates_at]
+            created = [self._add(alg, activates_at=now if alg in missing else activates_at) for alg in ALGORITHMS]
+            for old in current:
+                old.retired_at = activates_at
+                old.save()
+            self._stamp, self._next_check = None, 0.0
+            return created
+
+    @contextmanager
+    def _writing(self):
+        """One writer at a time, across processes: workers starting together on an empty
+        folder would each make keys of their own, and all of them would sign. Inside, the
+        folder is read anew, so a writer sees what the one before it made."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / ".lock", "a")
+        except OSError as error:
+            raise ConfigurationError(f"IDP_KEYS_DIR {self.directory} cannot hold the keys: {error.strerror}") from None
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            self._stamp, self._next_check = None, 0.0
+            yield
 
     def _add(self, alg: str, activates_at: int) -> SigningKey:
-        self.directory.mkdir(parents=True, exist_ok=True)
         key = _generate(alg)
         signing_key = SigningKey(key, alg, activates_at, None, self.directory / f"{key.kid}.json")
         signing_key.save()
         self._stamp, self._next_check = None, 0.0
         return signing_key
+
+
+def open_store(values: dict, required: bool = True) -> KeyStore:
+    """The key folder of these settings. The embedded setup makes its keys on first start;
+    any other process does not invent keys (each machine would sign with its own, unknown to
+    the others' /jwks) and, when `required`, refuses to start without them."""
+    keystore = KeyStore(values["IDP_KEYS_DIR"], values["IDP_KEY_PUBLISH_DELAY"],
+                        max(values["IDP_ID_TOKEN_TTL"], values["IDP_ACCESS_TOKEN_TTL"]),
+                        max(values["IDP_REMEMBER_ME_TTL"], values["IDP_BROWSER_SESSION_TTL"]))
+    if embedded(values):
+        keystore.ensure()
+    elif required:
+        folder = keystore.directory
+        if folder.exists() and not folder.is_dir():
+            raise ConfigurationError(f"IDP_KEYS_DIR {folder} is not a folder")
+        if keystore.missing():
+            raise ConfigurationError(f"no signing keys in {folder} (IDP_KEYS_DIR); create them once with "
+                                     "`tunnus keys rotate`")
+    return keystore

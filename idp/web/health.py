@@ -1,7 +1,10 @@
 """Liveness and readiness for the load balancer.
 
-/healthz: the process answers. /readyz: it can do its work — the database answers and
-a signing key is loaded (503 with the failing part named). Redis is reported but does
+/healthz: the process answers. /readyz: it can do its work — the database answers, its
+schema is at least at the revision this code needs (a release whose `tunnus db upgrade`
+has not run would fail on every page) and a signing key is loaded (503 with the failing
+part named). A schema ahead of it is ready: during a release the instances still running
+the earlier one keep serving after the database was upgraded. Redis is reported but does
 not fail readiness: without it, limits fall back to each process, and taking every
 instance out of the load balancer at once would be worse.
 """
@@ -11,7 +14,7 @@ import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
-from .. import database_timeouts
+from .. import database_timeouts, schema_migrations
 from ..extensions import csrf, db
 
 # A load balancer waits a couple of seconds for an answer: a database slower than this is
@@ -29,8 +32,10 @@ def healthz():
 
 @bp.route("/readyz")
 def readyz():
-    checks = {"database": _database(), "redis": _redis(), "keys": _keys()}
-    ready = checks["database"] == "ok" and checks["keys"] == "ok"
+    database = _database()
+    checks = {"database": database, "schema": _schema() if database == "ok" else "unknown", "redis": _redis(),
+              "keys": _keys()}
+    ready = database == "ok" and not checks["schema"].startswith("error") and checks["keys"] == "ok"
     return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
 
 
@@ -42,6 +47,27 @@ def _database() -> str:
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
         return f"error: {type(error).__name__}"
+
+
+def _schema() -> str:
+    try:
+        with database_timeouts.answer_within(ANSWER_WITHIN):
+            revision = db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        revision = None
+    head = schema_migrations.HEAD
+    if revision is None:
+        return "error: not migrated; run `tunnus db upgrade`"
+    if revision == head:
+        return "ok"
+    try:
+        behind = schema_migrations.number(revision) < schema_migrations.number(head)
+    except ValueError:
+        return f"error: unknown revision {revision}"
+    if behind:
+        return f"error: at {revision}, this release needs {head}; run `tunnus db upgrade`"
+    return f"ahead: {revision} (a later release)"
 
 
 def _redis() -> str:

@@ -69,7 +69,7 @@ class UpstreamTunnus:
             "IDP_ISSUER": self.issuer,
             "IDP_DATABASE_URL": f"sqlite:///{folder / 'upstream.sqlite3'}",
             "IDP_KEYS_DIR": str(folder / "keys"),
-            "IDP_SECRET_KEY": "upstream-" + secrets.token_hex(8),
+            "IDP_SECRET_KEY": "upstream-" + secrets.token_hex(16),
             "IDP_SMTP_URL": None,
             # The limiter is one object for every app in the process: same store as the tests.
             "IDP_REDIS_URL": redis_url,
