@@ -102,6 +102,21 @@ def _check_configuration() -> None:
         raise SystemExit(1) from None
 
 
+def _count(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default))
+    if not text.strip().isdigit() or int(text) < 1:
+        raise SystemExit(f"serve.py: {name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _bind() -> tuple[str, int]:
+    text = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000")
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"serve.py: TUNNUS_BIND must be host:port (127.0.0.1:5000), not {text!r}")
+    return host, int(port)
+
+
 def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -112,16 +127,16 @@ def main() -> None:
     log_config = _log_config()
     logging.config.dictConfig(log_config)
     _check_configuration()
-    threads = int(os.environ.get("TUNNUS_THREADS", 4))
+    threads = _count("TUNNUS_THREADS", 4)
     _batch_scheduling(threads)
-    host, _, port = os.environ.get("TUNNUS_BIND", "127.0.0.1:5000").rpartition(":")
-    _address_free(host, int(port))
+    host, port = _bind()
+    _address_free(host, port)
     Granian(
         "wsgi:app",
         address=host,
-        port=int(port),
+        port=port,
         interface=Interfaces.WSGI,
-        workers=int(os.environ.get("TUNNUS_WORKERS", os.cpu_count() or 1)),
+        workers=_count("TUNNUS_WORKERS", os.cpu_count() or 1),
         blocking_threads=threads,
         log_access=False,
         log_dictconfig=log_config,

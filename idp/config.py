@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def _bool(value: str) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+    # A typo must not read as "off": IDP_SECURE_COOKIES=ture would drop Secure on https.
+    word = str(value).strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError("on or off (1/0, true/false, yes/no)")
+    return word in _TRUE
 
 
 def _comma_list(value: str) -> list[str]:
@@ -134,7 +141,7 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
         if setting.name in overrides:
             values[setting.name] = overrides.pop(setting.name)
         elif setting.name in os.environ:
-            values[setting.name] = setting.parse(os.environ[setting.name])
+            values[setting.name] = _parsed(setting, os.environ[setting.name])
         else:
             values[setting.name] = setting.default
     values.update(overrides)
@@ -150,6 +157,9 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     values["IDP_KEYS_DIR"] = str(instance.resolve().parent / values["IDP_KEYS_DIR"])
     _check_database_url(values["IDP_DATABASE_URL"])
     _check_redis_url(values["IDP_REDIS_URL"])
+    _check_issuer(values["IDP_ISSUER"])
+    _check_time_zone(values["IDP_TIMEZONE"])
+    _check_rate_limits(values)
     if not values["IDP_SECRET_KEY"]:
         if not embedded(values):
             raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "
@@ -160,6 +170,46 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
         raise ConfigurationError(f"IDP_SECRET_KEY is too short ({len(values['IDP_SECRET_KEY'])} characters): use a "
                                  f"random value of at least {MIN_SECRET_LENGTH}")
     return values
+
+
+def _parsed(setting: Setting, text: str) -> Any:
+    """A value that does not parse is one line naming the variable, not a traceback in
+    every worker (or a typo silently read as a default)."""
+    try:
+        return setting.parse(text)
+    except ValueError as error:
+        expected = {int: "a whole number", float: "a number"}.get(setting.parse, str(error))
+        raise ConfigurationError(f"{setting.name} must be {expected}, not {text!r}") from None
+
+
+def _check_issuer(issuer: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(issuer)
+    # OIDC Discovery §3: https (http for local development), no query or fragment.
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"IDP_ISSUER must be a URL such as https://tunnus.example.fi, not {issuer!r}")
+
+
+def _check_time_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"IDP_TIMEZONE is not a known time zone: {name!r} (e.g. Europe/Helsinki)") from None
+
+
+def _check_rate_limits(values: dict) -> None:
+    """Flask-Limiter would log an error at each request and apply no limit at all."""
+    from limits import parse_many
+
+    for name, value in values.items():
+        if name.endswith("_RATE_LIMIT"):
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigurationError(f"{name} is not a rate limit such as '20 per minute': {value!r}") from None
 
 
 def _check_database_url(url: str) -> None:

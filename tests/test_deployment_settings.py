@@ -118,6 +118,16 @@ def test_postgres_urls_in_libpq_spelling_mean_psycopg(tmp_path):
     ({"IDP_DATABASE_URL": "not a url"}, "IDP_DATABASE_URL is not a database URL (postgresql://user@host/name)"),
     ({"IDP_REDIS_URL": "redis//redis.internal:6379/0"},
      "IDP_REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix:// (redis://host:6379/0)"),
+    ({"IDP_CLIENT_CACHE_SECONDS": "abc"}, "IDP_CLIENT_CACHE_SECONDS must be a number, not 'abc'"),
+    ({"IDP_MAIL_TIMEOUT": "ten"}, "IDP_MAIL_TIMEOUT must be a whole number, not 'ten'"),
+    # Read as "off", a typo dropped Secure from the cookies of an https issuer.
+    ({"IDP_SECURE_COOKIES": "ture"}, "IDP_SECURE_COOKIES must be on or off (1/0, true/false, yes/no), not 'ture'"),
+    # Flask-Limiter logged an error at each request and applied no limit.
+    ({"IDP_LOGIN_RATE_LIMIT": "lots"}, "IDP_LOGIN_RATE_LIMIT is not a rate limit such as '20 per minute': 'lots'"),
+    ({"IDP_TOKEN_RATE_LIMIT": "5 per fortnight"},
+     "IDP_TOKEN_RATE_LIMIT is not a rate limit such as '20 per minute': '5 per fortnight'"),
+    ({"IDP_ISSUER": "notaurl"}, "IDP_ISSUER must be a URL such as https://tunnus.example.fi, not 'notaurl'"),
+    ({"IDP_TIMEZONE": "Mars/Base"}, "IDP_TIMEZONE is not a known time zone: 'Mars/Base' (e.g. Europe/Helsinki)"),
 ])
 def test_a_setting_that_cannot_work_is_one_line_naming_it(tmp_path, settings, message):
     done = _run(tmp_path, "clients", "list", **settings)

@@ -132,3 +132,15 @@ def test_a_second_server_at_the_same_address_does_not_start(app, base_config, da
     assert f"cannot listen at {served.base.removeprefix('http://')}: Address already in use" in second.stderr
     assert answered == 200
 
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("TUNNUS_THREADS", "abc", "TUNNUS_THREADS must be a whole number of at least 1, not 'abc'"),
+    ("TUNNUS_WORKERS", "0", "TUNNUS_WORKERS must be a whole number of at least 1, not '0'"),
+    ("TUNNUS_BIND", "nonsense", "TUNNUS_BIND must be host:port (127.0.0.1:5000), not 'nonsense'"),
+])
+def test_a_server_setting_that_cannot_work_is_one_line_naming_it(name, value, message):
+    done = subprocess.run([sys.executable, "serve.py"], cwd=serve_py.ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, name: value})
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == f"serve.py: {message}", done.stderr
+    assert "Traceback" not in done.stderr
