@@ -18,11 +18,11 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import account, audit, challenges, clock, links, mail
+from ..services import account, audit, challenges, clock, journeys, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
-from .base import Flow, expire_about
+from .base import Flow
 
 
 class State(str, Enum):
@@ -35,6 +35,15 @@ class EmailChangeFlow(Flow):
     State = State
     INITIAL = State.CODE_SENT
     MOVES = {(State.CODE_SENT, "verified"): State.DONE}
+    ENDED_TITLE = _l("The email address was not changed")
+    ENDED = {
+        journeys.PASSWORD_CHANGED: _l("The password of the account was changed after this change of email address "
+                                      "was asked for, so the change was cancelled and the sign-in email stays as it "
+                                      "was. To change it, sign in and start again on your account page."),
+        journeys.SIGNED_OUT: _l("The account was logged out on all devices after this change of email address was "
+                                "asked for, so the change was cancelled and the sign-in email stays as it was. To "
+                                "change it, sign in and start again on your account page."),
+    }
 
     @property
     def new_email(self) -> str:
@@ -120,7 +129,7 @@ class EmailChangeFlow(Flow):
         identity.email_verified = True
         self.transition("verified")
         # What the old address was mailed (a reset code, a registration's code) opens nothing now.
-        expire_about(identity.id, keep=self.id)
+        journeys.end_about(identity.id, because=None, keep=(self.id,))
         audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
         notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
                               new_email=identity.email)
