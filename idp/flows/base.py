@@ -113,6 +113,23 @@ class Flow:
                             identity_id=self.data.get("identity_id") or self.data.get("owner_id"),
                             again=self.started_from())
 
+    def end(self, because: str) -> JourneyEnded:
+        """End this journey now, for good (see ended); the caller raises what it returns."""
+        self.stored.end(because)
+        db.session.commit()
+        return self.ended()
+
+    def _password_changed(self, identity) -> bool:
+        """Has the account's password changed since this journey saw it proven (noted as
+        `password_version`)? One begun before such notes were kept has none to compare.
+
+        Read under a row lock held until the transaction ends: a change of password made at
+        the same moment is either seen here, or waits and then sees (and ends) what this
+        journey made."""
+        db.session.refresh(identity, with_for_update=True)
+        current = journeys.password_version(identity)
+        return self.data.get("password_version", current) != current
+
     def transition(self, event: str) -> Enum:
         target = self.MOVES.get((self.state, event))
         if target is None:

@@ -74,7 +74,8 @@ class EmailChangeFlow(Flow):
         account.confirm_password(identity, current_password, origin=origin, event="email_change.requested")
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, token, challenge = challenges.issue(ttl)
-        flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge)
+        flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge,
+                         password_version=journeys.password_version(identity))
         flow.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl)
         owner = Identity.by_email(new_email)
         if owner is None:
@@ -119,6 +120,11 @@ class EmailChangeFlow(Flow):
         """`problem_at`: where the page shows why the change failed (the code field, or
         the page the mailed link opens)."""
         identity = db.session.get(Identity, self.data["identity_id"])
+        if identity is not None and self._password_changed(identity):
+            # Asked with a password the account no longer has: whoever asked may have stolen it.
+            # The change of password ended this flow already (services/journeys.py); this
+            # holds should the password change some other way.
+            raise self.end(journeys.PASSWORD_CHANGED)
         taken = Identity.by_email(self.new_email)
         if identity is None or taken is not None and taken.id != identity.id:
             # Someone took the address after the code was sent; only its holder learns it.

@@ -123,7 +123,8 @@ class LoginFlow(Flow):
 
     def _authenticated(self, identity, amr: list[str], remember: bool) -> None:
         self.transition("authenticated")
-        self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[])
+        self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[],
+                    password_version=journeys.password_version(identity))
         db.session.commit()
 
     @property
@@ -154,6 +155,10 @@ class LoginFlow(Flow):
         current session, when it is the same person's)."""
         if self.next_step() is not None:
             raise IllegalMove()
+        if self._password_changed(self.identity):
+            # Proven with a password the account no longer has. A change of password ends
+            # every login under way (services/journeys.py); this holds should one outlive it.
+            raise self.end(journeys.PASSWORD_CHANGED)
         pending = self.data.get("upstream_link")
         if pending:  # an upstream identification's link, made only now (flows/identification.py)
             upstreams.record(upstreams.get(pending["upstream_id"]), Identified(**pending["identified"]),

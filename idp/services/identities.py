@@ -182,8 +182,8 @@ def replace_password(identity: Identity, password_hash: str, *, origin: Origin, 
     """Make `password_hash` (of a password the policy accepted) the identity's own; the old
     systems' passwords stop opening it and every other session ends. So does every journey
     under way about the person (services/journeys.py): an email change or a login begun with
-    the old password must not complete after it. `keep_journeys` make the change and go on.
-    The caller commits."""
+    the old password must not complete after it. `keep_journeys` make the change and go on,
+    having proven the new password. The caller commits."""
     identity.password_hash = password_hash
     identity.failed_logins = 0
     identity.locked_until = None
@@ -194,3 +194,4 @@ def replace_password(identity: Identity, password_hash: str, *, origin: Origin, 
     audit.record("identity.password_changed", origin=origin, identity=identity, reason=reason)
     sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid,
                      journeys_because=journeys.PASSWORD_CHANGED, keep_journeys=keep_journeys)
+    journeys.note_password(identity, keep_journeys)

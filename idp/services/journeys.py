@@ -9,9 +9,14 @@ device (and support's removal of the second factors, which logs out everywhere):
 a login parked at a later step would become a session after it. Only the journey making the
 change goes on (the reset or the campaign step, and the login it belongs to). Invitations
 are an organisation's, not the person's journeys, and stay.
+
+Logins and email changes also note which password they saw proven (password_version), and
+refuse to finish once the account has another: should one outlive a change some other way
+(a path that forgot to end them, a change committed as it finished), it still ends here.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from ..errors import JourneyEnded
@@ -39,8 +44,29 @@ def end_about(identity_id: int, *, because: str | None, keep: Iterable[str | Non
         stored.end(because if stored.state != "done" else None)
 
 
+def password_version(identity: Identity) -> str:
+    """Which password the account has, for a journey to note when it sees it proven and to
+    tell later whether the account still has it (Flow._password_changed). Every new password
+    is hashed with a salt of its own, so this changes with every change, whatever path made
+    it (an argon2 rehash at a sign-in changes it too: a login parked meanwhile is then asked
+    again)."""
+    return hashlib.sha256((identity.password_hash or "").encode()).hexdigest()[:16]
+
+
+def note_password(identity: Identity, flow_ids: Iterable[str | None]) -> None:
+    """The journeys that made a change of password go on, and the password they have proven
+    is the new one (a reset's login, a login whose campaign step asked for it). The caller
+    commits."""
+    version = password_version(identity)
+    for stored in db.session.execute(db.select(StoredFlow).where(StoredFlow.id.in_([f for f in flow_ids if f]))
+                                     ).scalars():
+        if "password_version" in stored.data:
+            stored.data = {**stored.data, "password_version": version}
+
+
 def refused(ended: JourneyEnded, *, origin: Origin) -> None:
-    """Someone came back to a journey that was ended (end_about): audited as `<kind>.refused`."""
+    """Someone came back to a journey that was ended (end_about, or a login that finds the
+    password changed since it was proven): audited as `<kind>.refused`."""
     identity = db.session.get(Identity, ended.identity_id) if ended.identity_id is not None else None
     audit.record(f"{ended.kind}.refused", "failure", origin=origin, identity=identity, reason=ended.because)
     db.session.commit()

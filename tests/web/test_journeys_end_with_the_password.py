@@ -7,9 +7,11 @@ import pytest
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
+from idp.services import account, journeys, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, person, started
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in
+from tests.support.races import at_once, barrier_after, clone, post, row_locks
 from tests.support.totp import app_code, enrolled, sign_in_to_code_step
 
 from .test_recovery import ask_reset, choose_password, signs_in
@@ -91,6 +93,23 @@ def test_the_owner_sees_the_same_on_the_code_page_of_a_change_they_began_before(
     owner.get(code_page)
     assert owner.page.status_code == 410 and "The email address was not changed" in owner.text
     assert "start again on your account page" in owner.text
+
+
+def test_an_email_change_asked_with_an_earlier_password_never_completes(app, user, mailbox):
+    """Should an email change outlive a password change by some path that leaves the journeys
+    alone, it still does not complete: the password it was asked with is not the account's."""
+    attacker = signed_in(app, user)
+    attacker.get("/account")
+    attacker.submit("/account/email", new_email=ATTACKER, current_password=user.test_password)
+    stored = _stored(user)
+    stored.password_hash = passwords.hash_password(NEW_PASSWORD)  # behind the journeys' back
+    db.session.commit()
+
+    elsewhere = Browser(app)
+    elsewhere.get(mailbox.link(ATTACKER, "/confirm/"))
+    elsewhere.submit("/confirm/")
+    assert elsewhere.page.status_code == 410 and EMAIL_CANCELLED in elsewhere.text
+    assert _stored(user).email == user.email
 
 
 @pytest.mark.parametrize("owner_does", ["campaign_step", "later_then_account_page"])
@@ -201,3 +220,45 @@ def test_a_reset_of_an_account_with_a_second_factor_ends_a_parked_login_but_fini
 
     attacker.get(parked)
     assert attacker.page.status_code == 410 and LOGIN_STOPPED in attacker.text
+
+
+def test_a_login_that_proved_an_earlier_password_never_becomes_a_session(app, runner, rp, mailbox):
+    """Should a parked login outlive a password change by some path that leaves the journeys
+    alone, its end still refuses: the password it proved is not the account's now."""
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    attacker = Browser(app)
+    attacker.get(rp.authorize_url())
+    sign_in(attacker, maija.email, maija.test_password)
+    assert "Remind me later" in attacker.text
+
+    stored = _stored(maija)
+    stored.password_hash = passwords.hash_password(NEW_PASSWORD)  # behind the journeys' back
+    db.session.commit()
+
+    attacker.submit("/campaign/later")
+    assert attacker.page.status_code == 410 and LOGIN_STOPPED in attacker.text
+    attacker.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(attacker.url)["error"] == "login_required"
+    assert ("failure", "password_changed") in _events("login.refused")
+
+
+@row_locks
+def test_a_parked_login_finishing_as_the_password_changes_leaves_no_session(app, runner, rp, monkeypatch):
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    attacker = Browser(app)
+    attacker.get(rp.authorize_url())
+    sign_in(attacker, maija.email, maija.test_password)
+    continue_at = attacker.submit("/campaign/later", follow=False).headers["Location"]
+    owner = signed_in(app, maija)
+    owner.get("/account")
+
+    # Each has checked the password (the login) or replaced it (the change) before either commits.
+    barrier_after(monkeypatch, journeys, "password_version")
+    at_once(lambda: clone(app, attacker).get(continue_at),
+            post(app, owner, "/account/password", current_password=maija.test_password, new_password=NEW_PASSWORD))
+
+    db.session.expire_all()
+    assert len(account.active_sessions(maija)) == 1  # the owner's own, where the password was changed
+    assert signs_in(app, maija.email, NEW_PASSWORD)
