@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import config as settings, database_timeouts, logging_setup
-from .errors import IdpError
+from .errors import IdpError, JourneyEnded
 from .services.keys import KeysUnavailable
 from .oidc import cors, document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter
@@ -156,6 +156,14 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(IdpError)
     def domain_error(error: IdpError):
         return respond(error.status, str(error.title), str(error), "invalid_request", getattr(error, "again", None))
+
+    @app.errorhandler(JourneyEnded)
+    def journey_ended(error: JourneyEnded):
+        from .services import journeys
+        from .web.browser import origin
+
+        journeys.refused(error, origin=origin())
+        return domain_error(error)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

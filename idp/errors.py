@@ -44,6 +44,19 @@ class FlowExpired(IdpError):
         self.again = again  # where the journey starts anew: the service's own request, when known
 
 
+class JourneyEnded(FlowExpired):
+    """The journey was ended before it was done: the account's password changed, or it was
+    logged out everywhere, after it began (services/journeys.py). Its kind of flow says
+    what happened and what to do (Flow.ended)."""
+    id = "journey_ended"
+
+    def __init__(self, *, title, message, kind: str, because: str, identity_id: int | None,
+                 again: str | None = None):
+        super().__init__(again=again)
+        self.title, self.message = title, message
+        self.kind, self.because, self.identity_id = kind, because, identity_id
+
+
 class InvalidCredentials(IdpError):
     id = "invalid_credentials"
     message = _l("The email address or password is incorrect, or the account is locked.")

@@ -9,11 +9,12 @@ import datetime as dt
 from enum import Enum
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
-from ..errors import FlowExpired, IdpError, NotFound
+from ..errors import FlowExpired, IdpError, JourneyEnded, NotFound
 from ..extensions import db
 from ..models import Flow as StoredFlow
-from ..services import clock
+from ..services import clock, journeys
 
 
 class IllegalMove(IdpError):
@@ -26,6 +27,14 @@ class Flow:
     State: type[Enum]
     INITIAL: Enum
     MOVES: dict[tuple[Enum, str], Enum] = {}
+    # What someone coming back to the journey after it was ended (services/journeys.py) reads.
+    ENDED_TITLE = _l("No longer valid")
+    ENDED = {
+        journeys.PASSWORD_CHANGED: _l("The password of the account was changed after this began, so it cannot be "
+                                      "continued. Please start again."),
+        journeys.SIGNED_OUT: _l("The account was logged out on all devices after this began, so it cannot be "
+                                "continued. Please start again."),
+    }
 
     def __init__(self, stored: StoredFlow):
         self.stored = stored
@@ -80,7 +89,8 @@ class Flow:
         mail, which may be opened anywhere and must carry their own proof (a token)."""
         stored = cls._find(flow_id, browser)
         if stored.is_expired():
-            raise FlowExpired(again=cls(stored).started_from())
+            flow = cls(stored)
+            raise flow.ended() if stored.ended_because else FlowExpired(again=flow.started_from())
         return cls(stored)
 
     @classmethod
@@ -96,21 +106,33 @@ class Flow:
         left at a bare sign-in page that has forgotten the service they came from."""
         return self.return_to
 
+    def ended(self) -> JourneyEnded:
+        """What is shown, and audited, to whoever comes back to this journey once it was ended."""
+        because = self.stored.ended_because
+        return JourneyEnded(title=self.ENDED_TITLE, message=self.ENDED[because], kind=self.KIND, because=because,
+                            identity_id=self.data.get("identity_id") or self.data.get("owner_id"),
+                            again=self.started_from())
+
+    def end(self, because: str) -> JourneyEnded:
+        """End this journey now, for good (see ended); the caller raises what it returns."""
+        self.stored.end(because)
+        db.session.commit()
+        return self.ended()
+
+    def _password_changed(self, identity) -> bool:
+        """Has the account's password changed since this journey saw it proven (noted as
+        `password_version`)? One begun before such notes were kept has none to compare.
+
+        Read under a row lock held until the transaction ends: a change of password made at
+        the same moment is either seen here, or waits and then sees (and ends) what this
+        journey made."""
+        db.session.refresh(identity, with_for_update=True)
+        current = journeys.password_version(identity)
+        return self.data.get("password_version", current) != current
+
     def transition(self, event: str) -> Enum:
         target = self.MOVES.get((self.state, event))
         if target is None:
             raise IllegalMove()
         self.stored.state = target.value
         return target
-
-
-def expire_about(identity_id: int, keep: str | None = None) -> None:
-    """Journeys under way about this person (a reset waiting for its code, a login at its
-    second step, a registration's code for the owner...) expire now, all but `keep`: after
-    the account is deleted or moves to another address, they would act on what no longer
-    holds. The caller commits."""
-    now = clock.now()
-    db.session.execute(db.update(StoredFlow).where(
-        StoredFlow.expires_at > now, StoredFlow.id != (keep or ""),
-        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
-               StoredFlow.data["owner_id"].as_integer() == identity_id)).values(expires_at=now))

@@ -190,7 +190,10 @@ class CampaignFlow(Flow):
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
         try:
-            identities.set_password(identity, password, origin=origin, reason="campaign")
+            # Every other journey about the person ends (a login parked at this same step with
+            # the old password); this one and the login it is a step of go on.
+            identities.set_password(identity, password, origin=origin, reason="campaign",
+                                    keep_journeys=(self.id, self.login_id))
         except ValidationFailed as error:
             raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
         if self.verify_with_password:  # only now: a refused password proves nothing

@@ -18,11 +18,11 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import account, audit, challenges, clock, links, mail
+from ..services import account, audit, challenges, clock, journeys, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
-from .base import Flow, expire_about
+from .base import Flow
 
 
 class State(str, Enum):
@@ -35,6 +35,15 @@ class EmailChangeFlow(Flow):
     State = State
     INITIAL = State.CODE_SENT
     MOVES = {(State.CODE_SENT, "verified"): State.DONE}
+    ENDED_TITLE = _l("The email address was not changed")
+    ENDED = {
+        journeys.PASSWORD_CHANGED: _l("The password of the account was changed after this change of email address "
+                                      "was asked for, so the change was cancelled and the sign-in email stays as it "
+                                      "was. To change it, sign in and start again on your account page."),
+        journeys.SIGNED_OUT: _l("The account was logged out on all devices after this change of email address was "
+                                "asked for, so the change was cancelled and the sign-in email stays as it was. To "
+                                "change it, sign in and start again on your account page."),
+    }
 
     @property
     def new_email(self) -> str:
@@ -65,7 +74,8 @@ class EmailChangeFlow(Flow):
         account.confirm_password(identity, current_password, origin=origin, event="email_change.requested")
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, token, challenge = challenges.issue(ttl)
-        flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge)
+        flow = cls.start(browser, identity_id=identity.id, new_email=new_email, challenge=challenge,
+                         password_version=journeys.password_version(identity))
         flow.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl)
         owner = Identity.by_email(new_email)
         if owner is None:
@@ -110,6 +120,11 @@ class EmailChangeFlow(Flow):
         """`problem_at`: where the page shows why the change failed (the code field, or
         the page the mailed link opens)."""
         identity = db.session.get(Identity, self.data["identity_id"])
+        if identity is not None and self._password_changed(identity):
+            # Asked with a password the account no longer has: whoever asked may have stolen it.
+            # The change of password ended this flow already (services/journeys.py); this
+            # holds should the password change some other way.
+            raise self.end(journeys.PASSWORD_CHANGED)
         taken = Identity.by_email(self.new_email)
         if identity is None or taken is not None and taken.id != identity.id:
             # Someone took the address after the code was sent; only its holder learns it.
@@ -120,7 +135,7 @@ class EmailChangeFlow(Flow):
         identity.email_verified = True
         self.transition("verified")
         # What the old address was mailed (a reset code, a registration's code) opens nothing now.
-        expire_about(identity.id, keep=self.id)
+        journeys.end_about(identity.id, because=None, keep=(self.id,))
         audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
         notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
                               new_email=identity.email)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from flask_babel import lazy_gettext as _l
+
 from ..errors import IdpError
 from ..models import Identity
 from ..extensions import db
@@ -15,7 +17,7 @@ from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
 from ..methods.upstream import Identified
-from ..services import identities, legacy_login, password_check, sessions, upstreams
+from ..services import identities, journeys, legacy_login, password_check, sessions, upstreams
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -52,6 +54,13 @@ class LoginFlow(Flow):
         (State.PASSWORD, "change_identifier"): State.IDENTIFY,
         (State.PASSWORD, "authenticated"): State.STEPS,
         (State.STEPS, "finished"): State.DONE,
+    }
+    ENDED_TITLE = _l("Sign in again")
+    ENDED = {
+        journeys.PASSWORD_CHANGED: _l("The password of this account was changed after this sign-in began, so it "
+                                      "cannot be finished. Sign in again with the current password."),
+        journeys.SIGNED_OUT: _l("This account was logged out on all devices after this sign-in began, so it "
+                                "cannot be finished. Sign in again."),
     }
 
     def identify(self, identifier: str) -> None:
@@ -114,7 +123,8 @@ class LoginFlow(Flow):
 
     def _authenticated(self, identity, amr: list[str], remember: bool) -> None:
         self.transition("authenticated")
-        self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[])
+        self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[],
+                    password_version=journeys.password_version(identity))
         db.session.commit()
 
     @property
@@ -145,6 +155,10 @@ class LoginFlow(Flow):
         current session, when it is the same person's)."""
         if self.next_step() is not None:
             raise IllegalMove()
+        if self._password_changed(self.identity):
+            # Proven with a password the account no longer has. A change of password ends
+            # every login under way (services/journeys.py); this holds should one outlive it.
+            raise self.end(journeys.PASSWORD_CHANGED)
         pending = self.data.get("upstream_link")
         if pending:  # an upstream identification's link, made only now (flows/identification.py)
             upstreams.record(upstreams.get(pending["upstream_id"]), Identified(**pending["identified"]),

@@ -221,7 +221,10 @@ class RecoveryFlow(Flow):
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
         try:
-            identities.set_password(identity, password, origin=origin, reason="reset")
+            # Every other journey about the person ends (an earlier reset's link, a login
+            # parked at its second factor); this one and the login it goes on as do not.
+            identities.set_password(identity, password, origin=origin, reason="reset",
+                                    keep_journeys=(self.id, self.login_id))
         except ValidationFailed as error:
             raise NewPasswordRejected(getattr(error, "problems", [str(error)])) from error
         self.transition("password_set")

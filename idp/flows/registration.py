@@ -161,7 +161,8 @@ class RegistrationFlow(Flow):
     def _claim(self, identity: Identity, origin: Origin):
         """The owner's code was typed here: the password chosen here becomes theirs, as after
         a reset (every other session ends, the old systems' passwords stop opening)."""
-        identities.replace_password(identity, self.data["password_hash"], origin=origin, reason="registration")
+        identities.replace_password(identity, self.data["password_hash"], origin=origin, reason="registration",
+                                    keep_journeys=(self.id,))
         self.update(identity_id=identity.id, password_hash=None)
         return password_notice.enqueue(identity, self.data["locale"])
 

@@ -24,3 +24,14 @@ class Flow(db.Model):
 
     def is_expired(self) -> bool:
         return self.expires_at <= clock.now()
+
+    def end(self, because: str | None) -> None:
+        """Expire now; `because` (services/journeys.py) tells whoever comes back why."""
+        self.expires_at = clock.now()
+        if because:
+            # Reassigned so SQLAlchemy sees the JSON column change.
+            self.data = {**self.data, "ended": because}
+
+    @property
+    def ended_because(self) -> str | None:
+        return self.data.get("ended")

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict
 from ..extensions import db
-from ..flows.base import expire_about
 from ..models import Identity, LegacyAccount
 from ..models.outbox import FAILED, PENDING, OutboxMail
 from . import audit, clock, erasures, mail, organisations, sessions
@@ -36,12 +35,12 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     if sole:
         db.session.rollback()
         raise SoleAdmin(names=", ".join(organisation.name for organisation in sole))
-    sessions.end_all(identity, origin=origin, reason="account_deleted")
+    # Its journeys expire with the sessions: what they would act on is gone.
+    sessions.end_all(identity, origin=origin, reason="account_deleted", journeys_because=None)
     audit.record("identity.deleted", origin=origin, identity=identity, email=identity.email_normalized,
                  sub=identity.sub, reason=reason)
     notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
                           when=clock.now())
-    expire_about(identity.id)
     # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
     db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
                        .values(status=FAILED, last_error="account deleted"))

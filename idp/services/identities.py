@@ -11,7 +11,7 @@ from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
 from ..models.identity import normalise_email
-from . import audit, clock, password_check, password_policy, passwords, sessions
+from . import audit, clock, journeys, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 
 MAX_PASSWORD_LENGTH = 256
@@ -158,27 +158,32 @@ def prove_address(identity: Identity, prover_password_hash: str | None, *, metho
         identity.failed_logins = 0
         identity.locked_until = None
         audit.record("identity.unproven_password_replaced", origin=origin, identity=identity)
-        sessions.end_all(identity, origin=origin, reason="address_proven")
+        sessions.end_all(identity, origin=origin, reason="address_proven", journeys_because=journeys.PASSWORD_CHANGED)
         identity.email_verified = True
         audit.record("email.verified", origin=origin, identity=identity, method=method)
 
 
 def set_password(identity: Identity, new_password: str, *, origin: Origin, reason: str,
-                 keep_sid: str | None = None) -> None:
-    """Set a new password that passes the policy; every other session and token ends.
+                 keep_sid: str | None = None, keep_journeys: tuple = ()) -> None:
+    """Set a new password that passes the policy; every other session and token ends, and
+    every journey under way but `keep_journeys` (see replace_password).
 
     The caller commits (with the mail that tells the person, if any).
     """
     password_policy.check(new_password, identity.email, identity.name)
     if identity.password_hash and passwords.verify(identity.password_hash, new_password):
         raise ValidationFailed(_l("Choose a password different from your current one."))
-    replace_password(identity, passwords.hash_password(new_password), origin=origin, reason=reason, keep_sid=keep_sid)
+    replace_password(identity, passwords.hash_password(new_password), origin=origin, reason=reason, keep_sid=keep_sid,
+                     keep_journeys=keep_journeys)
 
 
 def replace_password(identity: Identity, password_hash: str, *, origin: Origin, reason: str,
-                     keep_sid: str | None = None) -> None:
+                     keep_sid: str | None = None, keep_journeys: tuple = ()) -> None:
     """Make `password_hash` (of a password the policy accepted) the identity's own; the old
-    systems' passwords stop opening it and every other session ends. The caller commits."""
+    systems' passwords stop opening it and every other session ends. So does every journey
+    under way about the person (services/journeys.py): an email change or a login begun with
+    the old password must not complete after it. `keep_journeys` make the change and go on,
+    having proven the new password. The caller commits."""
     identity.password_hash = password_hash
     identity.failed_logins = 0
     identity.locked_until = None
@@ -187,4 +192,6 @@ def replace_password(identity: Identity, password_hash: str, *, origin: Origin, 
                                                       LegacyAccount.password_retired_at.is_(None))
                        .values(password_retired_at=clock.now()))
     audit.record("identity.password_changed", origin=origin, identity=identity, reason=reason)
-    sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid)
+    sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid,
+                     journeys_because=journeys.PASSWORD_CHANGED, keep_journeys=keep_journeys)
+    journeys.note_password(identity, keep_journeys)

@@ -8,7 +8,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Identity, LoginSession, Token
-from . import audit, backchannel, clock
+from . import audit, backchannel, clock, journeys
 from .audit import Origin
 
 
@@ -87,9 +87,12 @@ def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int
     return revoked
 
 
-def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = None) -> int:
+def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = None,
+            journeys_because: str | None = journeys.SIGNED_OUT, keep_journeys: tuple = ()) -> int:
     """End every session of the person but `keep_sid`, and revoke every token they hold
-    outside it, offline ones included (after a password reset or 'log out everywhere')."""
+    outside it, offline ones included (after a password reset or 'log out everywhere').
+    Their journeys under way end too, all but `keep_journeys` (the one making the change):
+    a login parked at a later step would otherwise become a session afterwards."""
     now = clock.now()
     # Until the commit, token requests of the person wait, and this waits for those under way
     # (oidc/grants/revocation_lock.py), and for a session another request is ending: it is then skipped.
@@ -111,4 +114,5 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     )
     audit.record("session.ended_all", origin=origin, identity=identity, reason=reason, sessions_ended=len(ended),
                  kept=keep_sid is not None)
+    journeys.end_about(identity.id, because=journeys_because, keep=keep_journeys)
     return len(ended)

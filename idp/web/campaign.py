@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from ..errors import FlowExpired, NotFound
+from ..errors import FlowExpired, JourneyEnded, NotFound
 from ..extensions import limiter
 from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
-from ..services import campaigns
+from ..services import campaigns, journeys
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
 
@@ -143,3 +143,10 @@ def link(member_id, signature):
 @bp.errorhandler(NotFound)
 def journey_lost(error):
     return render_template("campaign/link_rejected.html", problem="flow", campaign=None), error.status
+
+
+@bp.errorhandler(JourneyEnded)
+def journey_ended(error):
+    """The login (or this journey) was ended: the password changed since it began."""
+    journeys.refused(error, origin=origin())
+    return render_template("error.html", title=error.title, message=str(error), again=error.again), error.status

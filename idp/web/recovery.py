@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from ..errors import FlowExpired, IdpError
+from ..errors import FlowExpired, IdpError, JourneyEnded
 from ..extensions import limiter
 from ..flows.login import LoginFlow
 from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
-from ..services import legacy_login
+from ..services import journeys, legacy_login
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
 from .limits import per_account
@@ -131,3 +131,11 @@ def code_minutes():
 @bp.errorhandler(FlowExpired)
 def expired(_error):
     return render_template("recovery/void.html", void="expired"), 410
+
+
+@bp.errorhandler(JourneyEnded)
+def ended(error):
+    """Another reset (or a change of password) ended this one. The page does not say so: it
+    is shown to whoever asked, and must not tell them that the address has an account."""
+    journeys.refused(error, origin=origin())
+    return render_template("recovery/void.html", void="ended"), 410

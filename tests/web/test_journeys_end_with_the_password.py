@@ -1,0 +1,264 @@
+"""What someone started with the old password stops when the owner changes it (on /account,
+by a reset, in a campaign's step) or logs out everywhere: an email change waiting for its
+link, a login parked at a later step, another reset's mailed link. Coming back to one shows
+a page saying it is no longer valid and what to do, audited as `<kind>.refused`; the journey
+making the change itself goes on to its end."""
+import pytest
+
+from idp.extensions import db
+from idp.models import AuditEvent, Identity
+from idp.services import account, journeys, passwords
+from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, person, started
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in, signed_in
+from tests.support.races import at_once, barrier_after, clone, post, row_locks
+from tests.support.totp import app_code, enrolled, sign_in_to_code_step
+
+from .test_recovery import ask_reset, choose_password, signs_in
+
+NEW_PASSWORD = "vihreä kirahvi juoksee aamulla"
+ATTACKER = "attacker@evil.example"
+LOGIN_STOPPED = "The password of this account was changed after this sign-in began"
+LOGGED_OUT = "This account was logged out on all devices after this sign-in began"
+EMAIL_CANCELLED = ("The password of the account was changed after this change of email address was asked for, "
+                   "so the change was cancelled")
+
+
+def _stored(identity) -> Identity:
+    db.session.expire_all()
+    return db.session.get(Identity, identity.id)
+
+
+def _events(name):
+    return [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event=name)]
+
+
+def _change_password_on_account_page(browser, current):
+    browser.get("/account")
+    browser.submit("/account/password", current_password=current, new_password=NEW_PASSWORD)
+    assert "Your password was changed." in browser.text
+
+
+def test_an_email_change_asked_with_a_stolen_password_ends_when_the_owner_changes_the_password(app, user, mailbox):
+    attacker = signed_in(app, user)
+    attacker.get("/account")
+    attacker.submit("/account/email", new_email=ATTACKER, current_password=user.test_password)
+    link = mailbox.link(ATTACKER, "/confirm/")
+    waiting = Browser(app)  # the attacker's own browser, no session: the link needs none
+    waiting.get(link)
+    assert f"Make {ATTACKER} the sign-in email" in waiting.text
+
+    owner = signed_in(app, user)
+    _change_password_on_account_page(owner, user.test_password)
+
+    waiting.submit("/confirm/")  # the page opened before the change
+    assert waiting.page.status_code == 410
+    assert "The email address was not changed" in waiting.text and EMAIL_CANCELLED in waiting.text
+    fresh = Browser(app)
+    fresh.get(link)
+    assert fresh.page.status_code == 410 and EMAIL_CANCELLED in fresh.text
+    assert f"Make {ATTACKER} the sign-in email" not in fresh.text
+
+    assert _stored(user).email == user.email
+    ask_reset(Browser(app), ATTACKER)  # the address opens no account to reset
+    assert mailbox.last(ATTACKER)["Subject"] == "No Tunnus account uses this address"
+    assert ("failure", "password_changed") in _events("email_change.refused")
+    owner.get("/account")
+    assert "Your account" in owner.text and user.email in owner.text
+
+
+def test_the_email_change_is_cancelled_in_finnish_and_swedish_too(app, user, mailbox):
+    attacker = signed_in(app, user)
+    attacker.get("/account")
+    attacker.submit("/account/email", new_email=ATTACKER, current_password=user.test_password)
+    link = mailbox.link(ATTACKER, "/confirm/")
+    _change_password_on_account_page(signed_in(app, user), user.test_password)
+    for language, title, said in (
+            ("fi", "Sähköpostiosoitetta ei vaihdettu", "Tilin salasana vaihdettiin sen jälkeen, kun sähköpostiosoitteen "
+                                                  "vaihtoa pyydettiin, joten vaihto peruttiin"),
+            ("sv", "E-postadressen byttes inte", "Kontots lösenord byttes efter att bytet av e-postadress begärdes, "
+                                                "så bytet avbröts")):
+        elsewhere = Browser(app)
+        elsewhere.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        elsewhere.get(link)
+        assert elsewhere.page.status_code == 410 and title in elsewhere.text and said in elsewhere.text
+
+
+def test_the_owner_sees_the_same_on_the_code_page_of_a_change_they_began_before(app, user, mailbox):
+    owner = signed_in(app, user)
+    owner.get("/account")
+    owner.submit("/account/email", new_email="maija@uusi.example", current_password=user.test_password)
+    code_page = owner.url
+    _change_password_on_account_page(owner, user.test_password)
+    owner.get(code_page)
+    assert owner.page.status_code == 410 and "The email address was not changed" in owner.text
+    assert "start again on your account page" in owner.text
+
+
+def test_an_email_change_asked_with_an_earlier_password_never_completes(app, user, mailbox):
+    """Should an email change outlive a password change by some path that leaves the journeys
+    alone, it still does not complete: the password it was asked with is not the account's."""
+    attacker = signed_in(app, user)
+    attacker.get("/account")
+    attacker.submit("/account/email", new_email=ATTACKER, current_password=user.test_password)
+    stored = _stored(user)
+    stored.password_hash = passwords.hash_password(NEW_PASSWORD)  # behind the journeys' back
+    db.session.commit()
+
+    elsewhere = Browser(app)
+    elsewhere.get(mailbox.link(ATTACKER, "/confirm/"))
+    elsewhere.submit("/confirm/")
+    assert elsewhere.page.status_code == 410 and EMAIL_CANCELLED in elsewhere.text
+    assert _stored(user).email == user.email
+
+
+@pytest.mark.parametrize("owner_does", ["campaign_step", "later_then_account_page"])
+def test_a_login_parked_at_the_campaign_step_does_not_finish_once_the_password_changed(
+        app, runner, rp, mailbox, owner_does):
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    attacker = Browser(app)
+    attacker.get(rp.authorize_url())
+    sign_in(attacker, maija.email, maija.test_password)
+    assert "Before you continue" in attacker.text
+    parked = attacker.url
+
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, maija.email, maija.test_password)
+    if owner_does == "campaign_step":
+        owner.submit("/campaign")
+        owner.submit("/code", code=mailbox.code(maija.email))
+        owner.submit("/password", password=CAMPAIGN_PASSWORD, confirm=CAMPAIGN_PASSWORD)
+        new_password = CAMPAIGN_PASSWORD
+    else:
+        owner.submit("/campaign/later")
+        _change_password_on_account_page(owner, maija.test_password)
+        new_password = NEW_PASSWORD
+    owner.get("/account")
+    assert owner.url.endswith("/account") and "Your account" in owner.text  # the owner's own login finished
+
+    attacker.get(parked)
+    assert attacker.page.status_code == 410 and LOGIN_STOPPED in attacker.text
+    assert "Your account" not in attacker.text
+    attacker.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(attacker.url)["error"] == "login_required"
+    assert ("failure", "password_changed") in _events("login.refused")
+    assert signs_in(app, maija.email, new_password)
+
+
+def test_a_login_parked_at_the_second_factor_does_not_finish_after_support_removes_the_factors(app, user, runner):
+    enrolled(app, user)
+    attacker = Browser(app)
+    sign_in_to_code_step(attacker, user)
+    parked = attacker.url
+
+    result = runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason", "lost phone"])
+    assert result.exit_code == 0, result.output
+
+    attacker.get(parked.replace("/totp", "/continue"))
+    assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
+    attacker.get("/account")
+    assert "/login/" in attacker.url  # no session came of it
+    assert ("failure", "signed_out") in _events("login.refused")
+
+
+def test_logging_out_other_devices_ends_a_login_parked_at_the_second_factor(app, user):
+    secret, _ = enrolled(app, user)
+    attacker = Browser(app)
+    sign_in_to_code_step(attacker, user)
+    parked = attacker.url
+    owner = Browser(app)
+    sign_in_to_code_step(owner, user)
+    owner.submit("/totp", code=app_code(secret))
+    assert "Your account" in owner.text
+    owner.submit("/account/sessions/end-others")
+
+    attacker.get(parked)
+    assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
+    assert ("failure", "signed_out") in _events("login.refused")
+
+
+def test_an_earlier_reset_link_is_refused_once_a_later_reset_is_done(app, user, mailbox):
+    earlier = Browser(app)
+    ask_reset(earlier, user.email)
+    earlier_code, earlier_link = mailbox.code(user.email), mailbox.link(user.email, "/link")
+    opened = Browser(app)
+    opened.get(earlier_link)  # confirmed only after the other reset is done
+    opened.form("/link")
+
+    owner = Browser(app)
+    ask_reset(owner, user.email)
+    owner.submit("/recovery/", code=mailbox.code(user.email))
+    choose_password(owner, NEW_PASSWORD)
+    assert "Your account" in owner.text  # the reset making the change signs the owner in
+
+    opened.submit("/link")
+    assert opened.page.status_code == 410 and "This code and link no longer work." in opened.text
+    assert 'autocomplete="new-password"' not in opened.text
+    fresh = Browser(app)
+    fresh.get(earlier_link)
+    assert fresh.page.status_code == 410 and 'name="confirm"' not in fresh.text
+    earlier.submit("/recovery/", code=earlier_code)
+    assert earlier.page.status_code == 410 and "This code and link no longer work." in earlier.text
+    assert signs_in(app, user.email, NEW_PASSWORD)
+    assert ("failure", "password_changed") in _events("recovery.refused")
+
+
+def test_a_reset_of_an_account_with_a_second_factor_ends_a_parked_login_but_finishes_its_own(app, user, mailbox):
+    secret, _ = enrolled(app, user)
+    attacker = Browser(app)
+    sign_in_to_code_step(attacker, user)
+    parked = attacker.url
+
+    owner = Browser(app)
+    ask_reset(owner, user.email)
+    owner.submit("/recovery/", code=mailbox.code(user.email))
+    owner.submit("/totp", code=app_code(secret))
+    choose_password(owner, NEW_PASSWORD)
+    assert "Your account" in owner.text  # the reset's own login goes on into a session
+
+    attacker.get(parked)
+    assert attacker.page.status_code == 410 and LOGIN_STOPPED in attacker.text
+
+
+def test_a_login_that_proved_an_earlier_password_never_becomes_a_session(app, runner, rp, mailbox):
+    """Should a parked login outlive a password change by some path that leaves the journeys
+    alone, its end still refuses: the password it proved is not the account's now."""
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    attacker = Browser(app)
+    attacker.get(rp.authorize_url())
+    sign_in(attacker, maija.email, maija.test_password)
+    assert "Remind me later" in attacker.text
+
+    stored = _stored(maija)
+    stored.password_hash = passwords.hash_password(NEW_PASSWORD)  # behind the journeys' back
+    db.session.commit()
+
+    attacker.submit("/campaign/later")
+    assert attacker.page.status_code == 410 and LOGIN_STOPPED in attacker.text
+    attacker.get(rp.authorize_url(prompt="none"))
+    assert rp.callback_params(attacker.url)["error"] == "login_required"
+    assert ("failure", "password_changed") in _events("login.refused")
+
+
+@row_locks
+def test_a_parked_login_finishing_as_the_password_changes_leaves_no_session(app, runner, rp, monkeypatch):
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    attacker = Browser(app)
+    attacker.get(rp.authorize_url())
+    sign_in(attacker, maija.email, maija.test_password)
+    continue_at = attacker.submit("/campaign/later", follow=False).headers["Location"]
+    owner = signed_in(app, maija)
+    owner.get("/account")
+
+    # Each has checked the password (the login) or replaced it (the change) before either commits.
+    barrier_after(monkeypatch, journeys, "password_version")
+    at_once(lambda: clone(app, attacker).get(continue_at),
+            post(app, owner, "/account/password", current_password=maija.test_password, new_password=NEW_PASSWORD))
+
+    db.session.expire_all()
+    assert len(account.active_sessions(maija)) == 1  # the owner's own, where the password was changed
+    assert signs_in(app, maija.email, NEW_PASSWORD)
