@@ -32,6 +32,11 @@ class SoleAdmin(Conflict):
 
 def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
     """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
+    # First the journeys under way about the person, then their row (Identity.hold), in the
+    # order a request under way takes them (its flow, then the person): a sign-in or token
+    # refresh then either finishes before this goes on, or waits and finds no account.
+    expire_about(identity.id)
+    db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
     sole = organisations.sole_admin_of(identity)
     if sole:
         db.session.rollback()
@@ -41,7 +46,6 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
                  sub=identity.sub, reason=reason)
     notice = mail.enqueue("account_deleted", identity.email, identity.locale or locale, email=identity.email,
                           when=clock.now())
-    expire_about(identity.id)
     # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
     db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
                        .values(status=FAILED, last_error="account deleted"))

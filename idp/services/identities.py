@@ -93,6 +93,12 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
     several people's old accounts may have merged into it, and each old password must keep
     opening until the address's owner is known. Until then the caller (the login) keeps the
     password to adopt when the address is proven there (see password_check.adopt)."""
+    email = identity.email_normalized
+    if not Identity.hold(identity.id):
+        # Deleted while the password was being checked: refused as for an address without one.
+        audit.record("login.password", "failure", origin=origin, reason="account_deleted", email=email)
+        db.session.commit()
+        raise InvalidCredentials()
     if opened is None or identity.is_locked():
         refuse(identity, origin)
         db.session.commit()

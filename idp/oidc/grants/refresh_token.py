@@ -10,7 +10,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
 from ...extensions import db
-from ...models import Token
+from ...models import Identity, Token
 from ...services import audit, clock
 from ...web.browser import origin
 from ..tokens import OrganisationInAccessToken
@@ -38,7 +38,8 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
         if token.refresh_used_at is not None:
             _revoke_for_reuse(token)
             return None
-        if token.identity is None or not token.refresh_is_usable():
+        # Held (Identity.hold): an account being deleted this moment is waited for, then gone.
+        if not Identity.hold(token.identity_id) or not token.refresh_is_usable():
             return None
         return token
 
