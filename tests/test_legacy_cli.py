@@ -5,6 +5,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import Client, Identity, LegacyAccount
-from idp.services import clients, legacy_import
+from idp.services import clients, legacy_import, organisations
+from idp.services.legacy_import import writer
 from tests.support.journeys import tokens_for
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
@@ -117,6 +119,49 @@ def _state():
                       Identity.email_normalized)
             .outerjoin(Identity, Identity.id == LegacyAccount.identity_id)).all())
     return identities, accounts
+
+
+def test_an_import_started_while_another_runs_is_refused_and_the_first_reports_what_it_did(app, runner, tmp_path,
+                                                                                           monkeypatch):
+    """An operator starts the same import again in another terminal: the second says so
+    and stops, and the first one's report counts what it did (two at once each counted
+    what the other wrote, or died on the organisation the other created)."""
+    hashed = bcrypt.hashpw(b"x", bcrypt.gensalt(4)).decode()
+    path = tmp_path / "extranet.jsonl"
+    path.write_text("".join(json.dumps({
+        "legacy_id": str(n), "login_name": f"user{n}", "email": f"henkilo.{n}@alfa.fi", "password_hash": hashed,
+        "hash_scheme": "bcrypt", "org_business_id": "0737546-2", "org_role": "admin" if n == 0 else "member"}) + "\n"
+        for n in range(30)))
+    writing, second_done = threading.Event(), threading.Event()
+    write = writer.write
+
+    def first_waits(*args, **kwargs):  # the first import's first batch waits for the second import
+        if not writing.is_set():
+            writing.set()
+            second_done.wait(30)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "write", first_waits)
+    first = {}
+
+    def import_first():
+        with app.app_context():
+            first["report"] = legacy_import.run(str(path), "extranet")
+
+    running = threading.Thread(target=import_first)
+    running.start()
+    assert writing.wait(30)
+    second = runner.invoke(args=["legacy", "import", str(path), "--system", "extranet"])
+    second_done.set()
+    running.join(60)
+
+    assert second.exit_code == 1 and "Traceback" not in second.output
+    assert "another import is running; run this one again when it has finished" in second.output
+    counts = first["report"].counts
+    assert counts["accounts_created"] == 30 and counts["identities_created"] == 30
+    assert first["report"].memberships_created == 30
+    db.session.expire_all()
+    assert len(organisations.members(organisations.by_business_id("0737546-2"))) == 30
 
 
 def test_an_import_killed_half_way_ends_like_a_clean_one_when_run_again(app, base_config, tmp_path):

@@ -22,6 +22,7 @@ from ..services import account, audit, challenges, clock, journeys, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
+from ..services.unique_rows import changed_unless_taken
 from .base import Flow
 
 
@@ -127,11 +128,13 @@ class EmailChangeFlow(Flow):
             raise self.end(journeys.PASSWORD_CHANGED)
         taken = Identity.by_email(self.new_email)
         if identity is None or taken is not None and taken.id != identity.id:
-            # Someone took the address after the code was sent; only its holder learns it.
-            db.session.commit()
-            raise FormRejected({problem_at: _l("This address now belongs to another account.")})
+            self._taken(problem_at)
         old_email = identity.email
-        identity.set_email(self.new_email)
+        # Another account may take the address at this very moment (its own change confirmed
+        # at once, a registration): the unique index decides, as if this came a moment later.
+        if not changed_unless_taken(lambda: identity.set_email(self.new_email),
+                                    lambda: Identity.by_email(self.new_email)):
+            self._taken(problem_at)
         identity.email_verified = True
         self.transition("verified")
         # What the old address was mailed (a reset code, a registration's code) opens nothing now.
@@ -142,3 +145,8 @@ class EmailChangeFlow(Flow):
         db.session.commit()
         # Left in the outbox on failure: `tunnus mail send` retries it.
         mail.deliver_now(notice)
+
+    def _taken(self, problem_at: str):
+        # Someone took the address after the code was sent; only its holder learns it.
+        db.session.commit()
+        raise FormRejected({problem_at: _l("This address now belongs to another account.")})

@@ -10,7 +10,7 @@ from enum import Enum
 
 from flask_babel import lazy_gettext as _l
 
-from ..errors import IdpError
+from ..errors import IdpError, InvalidCredentials
 from ..models import Identity
 from ..extensions import db
 from ..methods import levels
@@ -134,7 +134,10 @@ class LoginFlow(Flow):
 
     @property
     def identity(self) -> Identity:
-        return db.session.get(Identity, self.data["identity_id"])
+        identity = db.session.get(Identity, self.data["identity_id"])
+        if identity is None:  # deleted since the password was checked: as for no account
+            raise InvalidCredentials()
+        return identity
 
     def next_step(self):
         """The first step still to do, or None when the session may start."""

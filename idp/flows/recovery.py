@@ -47,6 +47,11 @@ class NewPasswordRejected(ValidationFailed):
         self.mismatch = mismatch
 
 
+class AlreadyDone(IllegalMove):
+    """The new password was set a moment ago, from another tab or by a double click."""
+    id = "recovery_done"
+
+
 class RecoveryFlow(Flow):
     KIND = "recovery"
     State = State
@@ -214,7 +219,14 @@ class RecoveryFlow(Flow):
         return self.state is State.NEW_PASSWORD
 
     def set_password(self, password: str, confirm: str, ui_locale: str, origin: Origin):
-        """Set the new password, end every other session, and return a fresh one."""
+        """Set the new password, end every other session, and return a fresh one.
+
+        Under the flow's lock: two tabs posting their passwords at once would otherwise both
+        set theirs (only the last one working), mail twice and each start a session. The
+        later one waits and finds the reset done (AlreadyDone), its password not set."""
+        self._lock()
+        if self.state is State.DONE:
+            raise AlreadyDone()
         if self.state is not State.NEW_PASSWORD:  # before the second factor, nothing may change
             raise IllegalMove()
         identity = db.session.get(Identity, self.data["identity_id"])

@@ -53,6 +53,12 @@ def credential(identity) -> KioskPin | None:
     return db.session.execute(db.select(KioskPin).filter_by(identity_id=identity.id)).scalar_one_or_none()
 
 
+def _locked(identity) -> KioskPin | None:
+    """The PIN as now committed, its row locked until the transaction ends (PostgreSQL)."""
+    return db.session.execute(db.select(KioskPin).filter_by(identity_id=identity.id).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
 def usable(found: KioskPin | None) -> bool:
     return found is not None and found.locked_at is None
 
@@ -89,10 +95,17 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
     account.confirm_password(identity, password, origin=origin, event="pin.set")
     pin_hash = passwords.hash_password(pin)
-    if found is None:
-        # A double click's other request may add the first PIN at the same moment: this one
-        # then sets that PIN (the same one, as the form was sent twice).
-        found = add_or_existing(KioskPin(identity_id=identity.id, pin_hash=pin_hash), lambda: credential(identity))
+    # Two tabs (or a double click) may both have passed the check above before either saved:
+    # the PIN is read again under its row's lock (a first PIN: the unique constraint keeps
+    # one), and one saved meanwhile stands as the day's change. Whether it is this very PIN
+    # is told only here, after the password: a stolen session must not learn a PIN by it.
+    found = _locked(identity) or add_or_existing(KioskPin(identity_id=identity.id, pin_hash=pin_hash),
+                                                 lambda: _locked(identity))
+    if found.pin_hash != pin_hash and next_change_at(found) is not None:
+        if passwords.verify(found.pin_hash, pin):
+            db.session.commit()
+            return  # the same PIN, saved (and recorded) by the other click
+        raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
     found.pin_hash = pin_hash
     found.set_at, found.failed_attempts, found.locked_at = clock.now(), 0, None
     audit.record("pin.set", origin=origin, identity=identity)

@@ -92,3 +92,17 @@ class Identity(db.Model):
         return db.session.execute(
             db.select(cls.id).where(cls.id == identity_id).with_for_update(read=shared, key_share=not shared)
         ).first() is not None
+
+    @classmethod
+    def hold(cls, identity_id: int) -> bool:
+        """Whether the identity still exists; if so, it cannot be deleted before this
+        transaction ends. Taken before writing what names the person (an audit record, a
+        session, a token): deleting an account locks its row first (account_deletion), so
+        the two take turns, and a request that waited finds it gone instead of failing on
+        a foreign key. FOR KEY SHARE (PostgreSQL) holds up nothing but the deletion.
+        Nothing waiting in the session is written first: a row it locked (the login's
+        flow) may be one the deletion changes too, and each would wait for the other."""
+        with db.session.no_autoflush:
+            return db.session.execute(
+                db.select(cls.id).where(cls.id == identity_id).with_for_update(read=True, key_share=True)
+            ).first() is not None

@@ -19,7 +19,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import Identity, LegacyAccount
 from ..models.outbox import FAILED, PENDING, OutboxMail
-from . import audit, clock, erasures, mail, organisations, sessions
+from . import audit, clock, erasures, journeys, mail, organisations, sessions
 from .audit import Origin
 
 
@@ -31,6 +31,11 @@ class SoleAdmin(Conflict):
 
 def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
     """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
+    # First the journeys under way about the person, then their row (Identity.hold), in the
+    # order a request under way takes them (its flow, then the person): a sign-in or token
+    # refresh then either finishes before this goes on, or waits and finds no account.
+    journeys.end_about(identity.id, because=None)
+    db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
     sole = organisations.sole_admin_of(identity)
     if sole:
         db.session.rollback()

@@ -13,6 +13,7 @@ from ..models import Identity, LegacyAccount
 from ..models.identity import normalise_email
 from . import audit, clock, journeys, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
+from .unique_rows import add_or_existing
 
 MAX_PASSWORD_LENGTH = 256
 
@@ -44,8 +45,10 @@ def create(email: str, password: str | None, name: str = "", *, verified: bool =
     identity = Identity(name=(name or "").strip(), email_verified=verified, locale=locale)
     identity.set_email(email)
     identity.password_hash = passwords.hash_password(password) if password else None
-    db.session.add(identity)
-    db.session.flush()
+    # Checked above, but another request may register the address while this one hashed:
+    # the unique index decides, and this one is refused as if it had come a moment later.
+    if add_or_existing(identity, lambda: Identity.by_email(email)) is not identity:
+        raise Conflict(_l("An account with this email address already exists."))
     audit.record("identity.created", origin=origin, identity=identity)
     db.session.commit()
     return identity
@@ -90,6 +93,12 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
     several people's old accounts may have merged into it, and each old password must keep
     opening until the address's owner is known. Until then the caller (the login) keeps the
     password to adopt when the address is proven there (see password_check.adopt)."""
+    email = identity.email_normalized
+    if not Identity.hold(identity.id):
+        # Deleted while the password was being checked: refused as for an address without one.
+        audit.record("login.password", "failure", origin=origin, reason="account_deleted", email=email)
+        db.session.commit()
+        raise InvalidCredentials()
     if opened is None or identity.is_locked():
         refuse(identity, origin)
         db.session.commit()

@@ -202,10 +202,16 @@ def invitations_waiting_for(identity) -> list[Invitation]:
 def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
     """Turn invitations to this (verified) address into memberships. The caller commits."""
     accepted = []
-    for invitation in invitations_waiting_for(identity):
+    # In the organisations' order: two people's sign-ins lock theirs in the same order.
+    for invitation in sorted(invitations_waiting_for(identity), key=lambda i: i.organisation_id):
         organisation = db.session.get(Organisation, invitation.organisation_id)
-        # Signing in in two tabs at once accepts it twice: the later sign-in joins what the
-        # earlier added.
+        # An admin may be withdrawing or renewing it at this moment, or this person's sign-in
+        # in another tab accepting it: read again under the organisation's lock, which every
+        # admin change takes first, it is taken as it then stands, or not at all when gone.
+        _lock(organisation)
+        invitation = _pending_now(invitation)
+        if invitation is None:
+            continue
         joined = membership(organisation, identity) or add_or_existing(
             Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role),
             lambda: membership(organisation, identity))
@@ -220,6 +226,14 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
                      role=invitation.role)
         accepted.append(joined)
     return accepted
+
+
+def _pending_now(invitation: Invitation) -> Invitation | None:
+    """The invitation as now committed (an admin may have renewed it), if still waiting."""
+    return db.session.execute(
+        db.select(Invitation).where(Invitation.id == invitation.id, *_pending())
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def remove_member(organisation, member: Membership, *, actor=None, origin: Origin = SYSTEM) -> None:

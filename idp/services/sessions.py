@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import current_app
 
+from ..errors import InvalidCredentials
 from ..extensions import db
 from ..models import Identity, LoginSession, Token
 from . import audit, backchannel, clock, journeys
@@ -16,6 +17,8 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
           replacing: LoginSession | None = None) -> LoginSession:
     """A new session; or, when the same person signs in again in this browser (prompt=login,
     max_age), the browser's session renewed in place, so its tokens and logout stay one."""
+    if not Identity.hold(identity.id):  # deleted since the password was checked
+        raise InvalidCredentials()
     config = current_app.config
     lifetime = config["IDP_REMEMBER_ME_TTL"] if remember else config["IDP_BROWSER_SESSION_TTL"]
     now = clock.now()

@@ -1,6 +1,7 @@
 """Adding a row another request may add at the same moment (a double click served by two
-worker processes, two tabs): the unique constraint decides which is kept, and the request
-that lost goes on with the row that won, as if it had come a moment later."""
+worker processes, two tabs), or giving a row a value another may take at the same moment:
+the unique constraint decides which is kept, and the request that lost goes on as if it
+had come a moment later."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,6 +29,22 @@ def add_or_existing(row: Row, existing: Callable[[], Row | None]) -> Row:
             raise
         return found
     return row
+
+
+def changed_unless_taken(change: Callable[[], None], taken: Callable[[], object | None]) -> bool:
+    """Make `change` to a row (giving it a value a unique constraint keeps to one row); if
+    another transaction gave that value to its row meanwhile, undo it and return False
+    (`taken()` finds that row, read once it committed). As for add_or_existing, only a
+    savepoint is undone."""
+    _in_transaction()
+    try:
+        with db.session.begin_nested():
+            change()
+    except IntegrityError:
+        if taken() is None:  # another constraint than the one raced for: a real error
+            raise
+        return False
+    return True
 
 
 def _in_transaction() -> None:

@@ -82,6 +82,7 @@ def password(flow_id):
     remember = request.form.get("remember") == "on"
     try:
         flow.submit_password(request.form.get("password") or "", remember, origin())
+        return advance(flow)  # the account may be deleted before its session starts (InvalidCredentials)
     except LegacyCutOff:
         return render_template("login/password.html", flow=flow, remember=remember, error="legacy_cut_off"), 401
     except InvalidCredentials:
@@ -97,7 +98,6 @@ def password(flow_id):
             adopt_hash=unverified.adopt_hash,
             locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
         return redirect(url_for("register.verify", flow_id=verification.id))
-    return advance(flow)
 
 
 @bp.route("/login/<flow_id>/continue")

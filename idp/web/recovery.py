@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from ..errors import FlowExpired, IdpError, JourneyEnded
 from ..extensions import limiter
 from ..flows.login import LoginFlow
-from ..flows.recovery import CODE_TTL, NewPasswordRejected, RecoveryFlow, State
+from ..flows.recovery import CODE_TTL, AlreadyDone, NewPasswordRejected, RecoveryFlow, State
 from ..services import journeys, legacy_login
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
@@ -108,6 +108,8 @@ def link(flow_id):
 @bp.route("/recovery/<flow_id>/password", methods=["GET", "POST"])
 def password(flow_id):
     flow = RecoveryFlow.load(flow_id, browser_id())
+    if flow.state is State.DONE and request.method == "POST":  # sent again (the Back button, another tab)
+        return _already_done()
     if flow.state is State.SECOND_FACTOR and not flow.factor_given():
         return redirect(url_for("login.continue_", flow_id=flow.login_id))
     if flow.state is not State.NEW_PASSWORD:
@@ -120,7 +122,15 @@ def password(flow_id):
     except NewPasswordRejected as rejected:
         return render_template("recovery/password.html", flow=flow, problems=rejected.problems,
                                mismatch=rejected.mismatch), 400
+    except AlreadyDone:  # another tab's password was set while this one's was on its way
+        return _already_done()
     return advance(login)
+
+
+def _already_done():
+    """The password this page posted was not set (another was, in this reset): the person
+    must know which one now opens the account."""
+    return render_template("recovery/done.html"), 409
 
 
 @bp.context_processor

@@ -5,13 +5,15 @@ PIN and what removing one does at the kiosk: tests/web/test_kiosk.py."""
 import pytest
 
 from idp.extensions import db
+from idp.methods import pin
 from idp.models import AuditEvent, KioskPin
 from idp.services import account, clock
+from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
-from tests.support.kiosk import building, kiosk, resident
+from tests.support.kiosk import building, kiosk, pin_login, resident
 from tests.support.orgs import person
-from tests.support.races import barrier_after, race, row_locks
+from tests.support.races import at_once, barrier_after, post, race, row_locks
 
 TOO_EASY = "This PIN is too easy to guess."
 DAY = 24 * 3600
@@ -66,6 +68,36 @@ def test_a_double_clicked_first_pin_is_saved_as_one_click_saves_it(app, member, 
     assert [a.status_code for a in answers] == [302, 302]
     db.session.expire_all()
     assert KioskPin.query.filter_by(identity_id=member.id).count() == 1
+
+
+@row_locks
+@pytest.mark.parametrize("earlier", [None, "4827"], ids=["first_pin", "a_day_later"])
+def test_two_pins_set_in_two_tabs_at_once_save_one_and_the_other_tab_says_so(app, monkeypatch, earlier):
+    """Both forms pass the once-a-day check before either is saved: the second to save is
+    refused as a change made too soon, and only the PIN its tab called saved works."""
+    organisation = building()
+    screen = kiosk(app, organisation)
+    member = resident(organisation, "a12@koivukuja.fi", "A 12", code=None)
+    if earlier:
+        pin.set_pin(member, member.test_password, earlier, earlier, origin=SYSTEM)
+        clock.advance(DAY + 60)
+    browser = signed_in_browser(app, member)
+    browser.get("/account/pin")
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = at_once(*(post(app, browser, "/account/pin", pin=code, repeat_pin=code,
+                             current_password=member.test_password) for code in ("4862", "3917")))
+    monkeypatch.undo()
+
+    assert sorted(a.status_code for a in answers) == [302, 400]
+    saved, refused = ("4862", "3917") if answers[0].status_code == 302 else ("3917", "4862")
+    page = next(a for a in answers if a.status_code == 400).get_data(as_text=True)
+    assert "You can change your PIN only once a day." in page and "Your PIN is set." in page
+    at_screen = Browser(app)
+    pin_login(at_screen, screen, member, code=refused)
+    assert at_screen.page.status_code == 401 and "The PIN is not correct." in at_screen.text
+    pin_login(at_screen, screen, member, code=saved)
+    assert "code" in screen.callback_params(at_screen.url)
+    assert AuditEvent.query.filter_by(event="pin.set", result="success").count() == (2 if earlier else 1)
 
 
 @pytest.mark.parametrize("code", ["0000", "7777", "1234", "0123", "6789", "9876", "3210", "1212", "2580", "1004"])

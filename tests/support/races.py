@@ -40,6 +40,29 @@ def barrier_after(monkeypatch, owner, name, parties=2, barrier=None):
     return barrier
 
 
+def meet_after(monkeypatch, *points):
+    """Make each (owner, name), the first time it returns, wait until every one has: two
+    different requests (a person's and an admin's) each at its own check."""
+    barrier = threading.Barrier(len(points), timeout=WAIT)
+    for owner, name in points:
+        monkeypatch.setattr(owner, name, _meeting(getattr(owner, name), barrier))
+
+
+def _meeting(original, barrier):
+    first = threading.Event()
+
+    def wrapped(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if not first.is_set():
+            first.set()
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return result
+    return wrapped
+
+
 def clone(app, browser):
     """Another test client carrying the same cookies: the same browser's second request."""
     client = app.test_client()

@@ -15,7 +15,7 @@ from tests.conftest import running_app
 from tests.support.forms import made_hours_ago
 from tests.support.journeys import sign_in, tokens_for
 from tests.support.orgs import person
-from tests.support.races import barrier_after, race, row_locks
+from tests.support.races import at_once, barrier_after, post, race, row_locks
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_ON_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -343,6 +343,29 @@ def test_a_double_clicked_email_change_code_changes_the_address(app, user, mailb
     answers = race(app, browser, "/account/email/", code=mailbox.code(NEW_EMAIL))
     assert [a.status_code for a in answers] == [302, 302]
     assert _stored(user).email == NEW_EMAIL
+
+
+@row_locks
+def test_two_accounts_confirming_the_same_new_address_at_once_one_gets_it(app, user, mailbox, monkeypatch):
+    """Both find the address free before either has taken it: the later one is told it
+    now belongs to another account, as when it was taken a moment earlier."""
+    other = person("toinen@example.fi", "Toinen")
+    browsers = []
+    for identity in (user, other):
+        browser = _signed_in(app, identity, password=identity.test_password)
+        _start_email_change(browser, NEW_EMAIL, identity.test_password)
+        browsers.append((browser, mailbox.code(NEW_EMAIL)))
+    barrier_after(monkeypatch, Identity, "by_email")  # each has checked the address is free
+    answers = at_once(*(post(app, browser, "/account/email/", code=code) for browser, code in browsers))
+    monkeypatch.undo()
+
+    assert sorted(a.status_code for a in answers) == [302, 400]
+    won, lost = (user, other) if answers[0].status_code == 302 else (other, user)
+    page = next(a for a in answers if a.status_code == 400).get_data(as_text=True)
+    assert "This address now belongs to another account." in page
+    assert _stored(won).email == NEW_EMAIL and _stored(lost).email != NEW_EMAIL
+    assert _can_sign_in(app, NEW_EMAIL, won.test_password)
+    assert _can_sign_in(app, lost.email, lost.test_password)
 
 
 def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(app, user, mailbox):

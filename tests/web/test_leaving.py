@@ -1,16 +1,21 @@
 """Leaving: an organisation (not as its only admin), or Tunnus altogether by deleting the
 account with the current password, after which nothing of it signs in anywhere."""
 import json
+from urllib.parse import urljoin
+
+import pytest
 
 from idp.extensions import db
-from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification
-from idp.services import organisations
+from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
+from idp.services import identities, organisations, password_check
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in, tokens_for
 from tests.support.legacy import imported
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, clone, meet_after, post, row_locks
 
 GONE = "Your account was deleted"
+REFUSED = "The email address or password is incorrect, or the account is locked."
 
 
 def _delete(browser, password):
@@ -49,6 +54,46 @@ def test_a_deleted_account_signs_in_nowhere_and_its_address_is_free(app, user, r
     searched = runner.invoke(args=["audit", "search", "--email", email, "--since", "1h"])
     assert searched.exit_code != 0 and "Its account was deleted at" in searched.output
     assert person(email).sub != sub  # the address can make a new account
+
+
+@row_locks
+@pytest.mark.parametrize("until", [(password_check, "matches"), (identities, "conclude")],
+                         ids=["while_the_password_is_checked", "before_the_session_starts"])
+def test_signing_in_while_the_account_is_deleted_is_refused_as_for_no_account(app, user, monkeypatch, until):
+    """The password is right, but the account is deleted (in another browser) before the
+    sign-in is done: it is refused as at an address without an account, not with an error."""
+    leaving = signed_in(app, user)
+    leaving.get("/account")
+    tab = Browser(app)
+    tab.get("/login")
+    tab.submit("/identify", email=user.email)
+    form, signing_in = tab.form("/password"), clone(app, tab)
+    meet_after(monkeypatch, until, (organisations, "sole_admin_of"))  # the deletion has begun
+    refused, deleted = at_once(
+        lambda: signing_in.post(urljoin(tab.url, form["action"]), data={**form["fields"],
+                                                                        "password": user.test_password}),
+        post(app, leaving, "/account/delete", current_password=user.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert refused.status_code == 401 and REFUSED in refused.get_data(as_text=True)
+    assert signing_in.get("/account").status_code == 302  # to sign in
+
+
+@row_locks
+def test_a_refresh_while_the_account_is_deleted_is_an_invalid_grant(app, user, rp, monkeypatch):
+    """The service refreshes as the person deletes the account: the refresh token is
+    refused as one of a deleted account is, not with a server error or a retry later."""
+    tokens = tokens_for(signed_in(app, user), rp, user)
+    leaving = signed_in(app, user)
+    leaving.get("/account")
+    meet_after(monkeypatch, (Token, "by_refresh_token"), (organisations, "sole_admin_of"))
+    refreshed, deleted = at_once(lambda: rp.refresh(tokens["refresh_token"]),
+                                 post(app, leaving, "/account/delete", current_password=user.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert refreshed.status_code == 400 and refreshed.get_json()["error"] == "invalid_grant"
 
 
 def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):

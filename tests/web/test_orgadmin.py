@@ -1,6 +1,7 @@
 """Org admin pages: only that organisation's admins manage its members and rights."""
 import re
 import threading
+from urllib.parse import urljoin
 
 import pytest
 
@@ -11,7 +12,7 @@ from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.orgs import organisation, person
-from tests.support.races import WAIT, at_once, barrier_after, post, race, row_locks
+from tests.support.races import WAIT, at_once, barrier_after, clone, meet_after, post, race, row_locks
 from tests.support.rp import RelyingParty
 
 
@@ -381,6 +382,38 @@ def test_signing_in_in_two_tabs_at_once_accepts_an_invitation_once(app, company,
     assert [a.status_code for a in answers] == [302, 302]
     db.session.expire_all()
     assert organisations.organisations_with_right(invited, service.client) == [org]
+
+
+@row_locks
+def test_an_invitation_withdrawn_while_its_person_signs_in_is_simply_gone(app, company, service, monkeypatch):
+    """The sign-in has read the invitation as waiting, and the admin's withdrawal goes in
+    before it is accepted: the sign-in finishes without it, and the admin's page says
+    what was done."""
+    org, admin, _ = company
+    invited = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, invited.email, actor=admin, clients=[service.client])
+    db.session.commit()
+    admins = Browser(app)
+    _signed_in(admins, admin)
+    admins.get(f"/orgs/{org.id}")
+    tab = Browser(app)
+    tab.get("/login")
+    tab.submit("/identify", email=invited.email)
+    form, person_tab = tab.form("/password"), clone(app, tab)
+    meet_after(monkeypatch, (organisations, "invitations_waiting_for"), (organisations, "pending_invitations"))
+    signed_in, withdrawn = at_once(
+        lambda: person_tab.post(urljoin(tab.url, form["action"]), data={**form["fields"],
+                                                                       "password": invited.test_password}),
+        post(app, admins, "/withdraw"))
+    monkeypatch.undo()
+
+    assert withdrawn.status_code == 200
+    assert "The invitation of maija@siivous.fi was withdrawn." in withdrawn.get_data(as_text=True)
+    assert signed_in.status_code == 302
+    assert "Your account" in person_tab.get("/account").get_data(as_text=True)
+    db.session.expire_all()
+    assert organisations.membership(org, invited) is None
+    assert organisations.organisations_with_right(invited, service.client) == []
 
 
 @row_locks

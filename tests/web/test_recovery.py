@@ -2,14 +2,19 @@
 link (once, for 30 minutes, 5 wrong codes at most), choose a new password, and every
 other session and token ends."""
 import re
+from urllib.parse import urljoin
 
 from idp.models import AuditEvent
-from idp.services import clock, mail
+from idp.services import clock, mail, password_policy
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
+from tests.support.races import at_once, barrier_after, clone, row_locks
 
 NEW_PASSWORD = "lumikko juoksee hangella"
+OTHER_PASSWORD = "kettu kiipeää kuusen latvaan"
 SENT = "If an account exists for this address, we sent a code to it."
+NOT_SAVED = "You already chose a new password with this code or link, so the password typed here was not saved."
+CHANGED = "Your Tunnus password was changed"
 
 
 def ask_reset(browser, email):
@@ -61,6 +66,49 @@ def test_reset_by_link_opened_in_another_browser(app, browser, user, mailbox):
 
     browser.get(browser.url)  # the page that asked for the code
     assert browser.page.status_code == 410 and "already been used" in browser.text
+
+
+def test_a_new_password_posted_again_after_the_reset_says_it_was_not_saved(app, browser, user, mailbox):
+    """The back button and the form sent once more: the reset is done, and the page says
+    which password now opens the account."""
+    ask_reset(browser, user.email)
+    browser.submit("/recovery/", code=mailbox.code(user.email))
+    form, back = browser.form("/password"), clone(app, browser)
+    choose_password(browser)
+    assert "Your account" in browser.text
+
+    answer = back.post(urljoin(browser.url, form["action"]),
+                       data={**form["fields"], "password": OTHER_PASSWORD, "confirm": OTHER_PASSWORD})
+    assert answer.status_code == 409 and NOT_SAVED in answer.get_data(as_text=True)
+    assert signs_in(app, user.email, NEW_PASSWORD) and not signs_in(app, user.email, OTHER_PASSWORD)
+    assert [m["Subject"] for m in mailbox.to(user.email)].count(CHANGED) == 1
+
+
+@row_locks
+def test_new_passwords_sent_from_two_tabs_at_once_change_it_once(app, browser, user, mailbox, monkeypatch):
+    """Both tabs' passwords pass the checks before either is set: one is set and signs in,
+    the other tab says the reset was done already, its password not saved, and is not
+    signed in by it."""
+    ask_reset(browser, user.email)
+    browser.submit("/recovery/", code=mailbox.code(user.email))
+    form = browser.form("/password")
+    url, tabs = urljoin(browser.url, form["action"]), [clone(app, browser), clone(app, browser)]
+    barrier_after(monkeypatch, password_policy, "check")
+    answers = at_once(*(lambda tab=tab, password=password: tab.post(url, data={**form["fields"], "password": password,
+                                                                               "confirm": password})
+                        for tab, password in zip(tabs, (NEW_PASSWORD, OTHER_PASSWORD))))
+    monkeypatch.undo()
+
+    assert sorted(a.status_code for a in answers) == [302, 409]
+    won = 0 if answers[0].status_code == 302 else 1
+    assert NOT_SAVED in answers[1 - won].get_data(as_text=True)
+    assert "Your account" in tabs[won].get("/account").get_data(as_text=True)
+    assert tabs[1 - won].get("/account").status_code == 302  # to sign in
+    passwords = (NEW_PASSWORD, OTHER_PASSWORD)
+    assert signs_in(app, user.email, passwords[won]) and not signs_in(app, user.email, passwords[1 - won])
+    assert [m["Subject"] for m in mailbox.to(user.email)].count(CHANGED) == 1
+    assert [e for e, _ in events()].count("identity.password_changed") == 1
+    assert [e for e, _ in events()].count("recovery.completed") == 1
 
 
 def test_a_mail_scanner_fetching_the_link_does_not_use_it_up(app, browser, user, mailbox):

@@ -8,12 +8,12 @@ from idp import create_app
 from idp.extensions import db
 from idp.flows import registration
 from idp.models import AuditEvent, Identity
-from idp.services import challenges, clock
+from idp.services import challenges, clock, passwords
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.legacy import imported
-from tests.support.races import barrier_after, race, row_locks
+from tests.support.races import at_once, barrier_after, post, race, row_locks
 
 EMAIL = "uusi.kayttaja@example.fi"
 NAME = "Uusi Käyttäjä"
@@ -279,6 +279,28 @@ def test_a_double_clicked_form_makes_one_account_and_one_mail(app, browser, mail
     browser.get(answers[0].headers["Location"])
     enter_code(browser, mailbox.code(EMAIL))
     assert "Your account" in browser.text
+
+
+@row_locks
+def test_one_address_registered_in_three_browsers_at_once_makes_one_account(app, mailbox, monkeypatch):
+    """Each browser finds the address free before any has made the account: one makes it,
+    and the others go on as for an address that has an account (the same page, a mail
+    telling the owner), not to an error."""
+    browsers = [Browser(app) for _ in range(3)]
+    for browser in browsers:
+        browser.get("/register")
+    barrier_after(monkeypatch, passwords, "hash_password", parties=3)  # in each, right after the check
+    answers = at_once(*(post(app, browser, "/register/", email=EMAIL, name=NAME, password=PASSWORD,
+                             password_repeat=PASSWORD) for browser in browsers))
+    monkeypatch.undo()
+
+    assert [a.status_code for a in answers] == [302] * 3
+    for browser, answer in zip(browsers, answers):
+        browser.get(answer.headers["Location"])
+        assert CHECK_MAIL in browser.text and EMAIL in browser.text
+    assert sorted(m["Subject"] for m in mailbox.to(EMAIL)) == [
+        "Confirm your email address", "You already have a Tunnus account", "You already have a Tunnus account"]
+    assert Identity.query.count() == 1
 
 
 def test_typing_something_else_than_six_digits_costs_no_try(browser, mailbox):

@@ -39,7 +39,8 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
         if token.refresh_used_at is not None:
             _revoke_for_reuse(token)
             return None
-        if token.identity is None or not token.refresh_is_usable():
+        # Held (Identity.hold): an account being deleted this moment is waited for, then gone.
+        if not Identity.hold(token.identity_id) or not token.refresh_is_usable():
             return None
         return token
 

@@ -6,7 +6,8 @@ own, merging accounts into one identity per normalised email. Reading and checki
 next batch goes on while the database writes the previous one, in a second thread.
 Rows of people who had their account deleted are skipped (erasures.py).
 Memory holds a couple of batches whatever the size of the file. Importing the same file
-again changes nothing; an import killed half way is completed by running it again.
+again changes nothing; an import killed half way is completed by running it again. One
+import runs at a time (exclusive.py).
 """
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import os
 import re
 import sys
 import time
+from contextlib import nullcontext
 from typing import Callable
 
 from ...errors import ValidationFailed
 from ...extensions import db
 from .. import audit, clock, erasures
-from . import organisations, rows
+from . import exclusive, organisations, rows
 from .batches import BatchWriter
 from .report import Report
 from .staging import Staging
@@ -41,6 +43,12 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
     if fmt not in FORMATS:
         raise ValidationFailed("the format must be one of %(formats)s", formats=", ".join(FORMATS))
     progress = progress or (lambda position, size, count: None)
+    # A dry run writes nothing: it may run beside an import.
+    with nullcontext() if dry_run else exclusive.alone(db.engine):
+        return _run(path, system, fmt, dry_run, batch_size, progress)
+
+
+def _run(path: str, system: str, fmt: str, dry_run: bool, batch_size: int, progress: Progress) -> Report:
     report = Report(system, path, fmt, dry_run)
     started, started_at = time.monotonic(), clock.now().isoformat(timespec="seconds") + "Z"
     staging = Staging()
