@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Client
 from ..models.client import SUPPORTED_SCOPES, hash_secret
@@ -78,6 +78,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("give the keys or the URL they are published at, not both")
     if id_token_alg not in ALGORITHMS:
         raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
+    if client_id and Client.by_client_id(client_id) is not None:
+        raise Conflict(f"client_id {client_id!r} is already in use")
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
         name=name.strip(),

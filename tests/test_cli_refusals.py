@@ -1,0 +1,20 @@
+"""What an operator sees when a `tunnus` command cannot do what was asked: one line that
+says why, a non-zero exit, no traceback, and nothing done halfway."""
+import json
+
+from click.testing import Result
+
+
+def refused(result: Result, reason: str) -> None:
+    assert result.exit_code not in (0, None), result.output
+    # click's own exit: an exception escaping the command would be its traceback.
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert reason in result.output, result.output
+
+
+def test_clients_create_with_a_client_id_in_use_is_refused(app, runner):
+    base = ["clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://kirjasto.example/cb",
+            "--client-id", "kirjasto"]
+    assert runner.invoke(args=base).exit_code == 0
+    refused(runner.invoke(args=base), "client_id 'kirjasto' is already in use")
+    assert len(json.loads(runner.invoke(args=["clients", "list", "--json"]).output)) == 1
