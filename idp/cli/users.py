@@ -106,12 +106,15 @@ def export(email, output, reason, as_json):
     identity = Identity.by_email(email)
     if identity is None:
         raise click.ClickException(f"No identity with the email address {email}.")
-    exported = personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason)
     if output is None:
-        click.echo(exported, nl=False)
+        click.echo(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason), nl=False)
         return
+    # Opened before the export is made and audited: an export recorded as done must be in the file.
     # Everything about a person: not for the other accounts on the operator's machine.
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as error:
+        raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
     os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(exported)
+        file.write(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason))
