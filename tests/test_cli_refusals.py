@@ -18,3 +18,14 @@ def test_clients_create_with_a_client_id_in_use_is_refused(app, runner):
     assert runner.invoke(args=base).exit_code == 0
     refused(runner.invoke(args=base), "client_id 'kirjasto' is already in use")
     assert len(json.loads(runner.invoke(args=["clients", "list", "--json"]).output)) == 1
+
+
+def test_an_unknown_campaign_is_named(app, runner):
+    for command in (["status", "999"], ["start", "999"], ["pending", "999"], ["cancel", "999"], ["status", "abc"]):
+        refused(runner.invoke(args=["campaigns", *command]), f"Error: No campaign {command[1]}\n")
+
+
+def test_an_unknown_organisation_is_named(app, runner):
+    result = runner.invoke(args=["orgs", "add-member", "--org", "9999999-9", "--email", "a@example.fi"])
+    refused(result, "Error: No organisation 9999999-9\n")
+    assert "page" not in result.output

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..services import campaigns
 from ..services.campaigns import progress, targeting
 from .output import emit, json_option
@@ -46,7 +46,9 @@ def _rate(_ctx, _param, value: str | None) -> int | None:
     return int(match.group(1)) if value else None
 
 
-def _fail(error: IdpError):
+def _fail(error: IdpError, campaign_id=None):
+    if isinstance(error, NotFound) and campaign_id is not None:
+        raise click.ClickException(f"No campaign {campaign_id}")  # not the web's "page ... does not exist"
     raise click.ClickException(str(error))
 
 
@@ -91,7 +93,7 @@ def start(campaign_id, as_json):
     try:
         result = campaigns.start(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     result["seconds"] = round(time.perf_counter() - began, 2)
     emit(result, as_json, f"started: {result['members']} members ({result['members_seconds']} s), "
                           f"{result['mailed']} mails in the outbox ({result['mail_seconds']} s); "
@@ -106,7 +108,7 @@ def status(campaign_id, daily, as_json):
     try:
         campaign = campaigns.get(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     data = {"id": campaign.id, "name": campaign.name, "target": campaign.target, "status": campaign.status,
             "starts_at": campaign.starts_at, "deadline_at": campaign.deadline_at, "cutover_at": campaign.cutover_at,
             "counts": progress.funnel(campaign)}
@@ -130,7 +132,7 @@ def pending(campaign_id, as_csv, search, as_json):
     try:
         campaign = campaigns.get(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     if as_csv:
         for chunk in progress.pending_csv(campaign, search):
             sys.stdout.write(chunk)
@@ -150,7 +152,7 @@ def cancel(campaign_id, as_json):
     try:
         result = campaigns.cancel(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     emit(result, as_json, f"cancelled; {result['withdrawn']} unsent mails withdrawn")
 
 

@@ -6,7 +6,7 @@ import json
 import click
 from flask import current_app
 
-from ..errors import IdpError, NotFound
+from ..errors import IdpError
 from ..models import Client
 from ..services import client_keys, clients
 from ..services.keys import ALGORITHMS
@@ -77,7 +77,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
     if kiosk and not kiosk_networks:
         raise click.UsageError("give the kiosk's --kiosk-network (its resident list is shown to requests from there "
                                "only; 0.0.0.0/0 and ::/0 would show it to anyone)")
-    kiosk_organisation = _organisation(org_ref) if kiosk else None
+    kiosk_organisation = _org(org_ref) if kiosk else None
     try:
         client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
                                         first_party=first_party, grant_types=list(grant_types) or None,
@@ -132,16 +132,6 @@ def _signing_advice(client) -> str:
     return (f"token_endpoint_auth_method: private_key_jwt (no secret)\n"
             f"The service signs each client assertion with a private key whose public key is in {where}; "
             f"iss and sub: {client.client_id}, aud: {current_app.config['IDP_ISSUER']}")
-
-
-def _organisation(ref: str):
-    try:
-        found = _org(ref)
-    except NotFound:
-        found = None
-    if found is None:
-        raise click.ClickException(f"no organisation {ref!r}")
-    return found
 
 
 @group.command("list")

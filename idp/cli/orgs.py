@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..extensions import db
 from ..models import Client, Identity
 from ..models.identity import normalise_email
@@ -17,7 +17,10 @@ group = click.Group("orgs", help="Organisations, members and service rights.")
 def _org(ref: str):
     """An organisation by id or business id."""
     found = organisations.by_business_id(ref) if "-" in ref else None
-    return found or organisations.get(ref)
+    try:
+        return found or organisations.get(ref)
+    except NotFound:
+        raise click.ClickException(f"No organisation {ref}") from None
 
 
 def _client(client_id: str) -> Client:
