@@ -46,7 +46,7 @@ def _run(action):
 
 @group.command("create")
 @click.option("--name", required=True)
-@click.option("--business-id", default=None, help="Finnish Y-tunnus, e.g. 1234567-8.")
+@click.option("--business-id", default=None, help="Finnish Y-tunnus, e.g. 1234567-1.")
 @click.option("--admin-email", default=None, help="First admin; invited if nobody has this address yet.")
 @json_option
 def create(name, business_id, admin_email, as_json):
