@@ -29,3 +29,13 @@ def test_an_unknown_organisation_is_named(app, runner):
     result = runner.invoke(args=["orgs", "add-member", "--org", "9999999-9", "--email", "a@example.fi"])
     refused(result, "Error: No organisation 9999999-9\n")
     assert "page" not in result.output
+
+
+def test_users_create_holds_the_password_to_the_rules_of_the_web(app, runner):
+    base = ["users", "create", "--email", "uusi@example.fi", "--name", "Uusi Käyttäjä", "--password"]
+    refused(runner.invoke(args=[*base, "short"]), "Use at least 12 characters (now 5).")
+    refused(runner.invoke(args=[*base, "password1234"]), "one of the most common ones")
+    refused(runner.invoke(args=[*base, "uusi-kayttaja-2026"]), "Do not use your email address or name")
+    app.config["IDP_PASSWORD_MIN_LENGTH"] = 16
+    refused(runner.invoke(args=[*base, "thirteen char"]), "Use at least 16 characters (now 13).")
+    assert runner.invoke(args=[*base, "a long enough password"]).exit_code == 0

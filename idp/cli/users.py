@@ -6,7 +6,7 @@ import os
 import click
 
 from ..errors import IdpError
-from ..services import identities
+from ..services import identities, password_policy
 from .output import emit, json_option
 
 group = click.Group("users", help="People (identities).")
@@ -20,6 +20,8 @@ group = click.Group("users", help="People (identities).")
 @json_option
 def create(email, password, name, verified, as_json):
     try:
+        # The rules a person's own new password meets on the web.
+        password_policy.check(password, email, name)
         identity = identities.create(email, password, name, verified=verified)
     except IdpError as error:
         raise click.ClickException(str(error))
