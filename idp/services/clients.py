@@ -24,10 +24,18 @@ def check_networks(values: list[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(value.strip())))
         except ValueError:
-            raise ValidationFailed(f"{value!r} is not a network such as 203.0.113.0/28 (host bits must be 0)") from None
+            raise ValidationFailed(_network_mistake(value)) from None
     if not networks:
         raise ValidationFailed("give at least one network")
     return networks
+
+
+def _network_mistake(value: str) -> str:
+    try:
+        meant = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return f"{value!r} is not a network such as 203.0.113.0/28 or an address such as 203.0.113.5"
+    return f"{value!r} is not a network: its host bits must be 0 (the network is {meant})"
 
 
 def _check_frontchannel_uri(uri: str, redirect_uris: list[str]) -> str:
