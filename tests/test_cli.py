@@ -172,3 +172,34 @@ def test_demo_setup_prints_json_and_the_same_credentials_again(app, runner, tmp_
     assert json.loads(runner.invoke(args=["demo", "setup", "--json"]).output) == printed
     assert json.loads((tmp_path / "demo.json").read_text())["password"] == printed["password"]
     assert f"Demo password:  {printed['password']}" in runner.invoke(args=["demo", "setup"]).output
+
+
+def test_tunnus_version_and_help_show_only_what_works(tmp_path):
+    from importlib.metadata import version
+
+    tunnus = str(Path(sys.executable).with_name("tunnus"))
+    env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+           "IDP_SECRET_KEY": "s" * 40, "IDP_KEYS_DIR": str(tmp_path / "keys")}
+    shown = subprocess.run([tunnus, "--version"], env=env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stdout == f"Tunnus {version('tunnus')}\n"
+    helped = subprocess.run([tunnus, "--help"], env=env, capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "Tunnus identity provider administration." in helped.stdout
+    assert not {"--env-file", "--app", "--debug", "Flask"} & set(helped.stdout.replace(",", " ").split())
+    env_file = subprocess.run([tunnus, "--env-file", "x", "clients", "list"], env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert env_file.returncode == 2 and "No such option '--env-file'" in env_file.stderr
+
+
+def test_every_command_and_option_says_what_it_is_for(app):
+    import click
+
+    def helpless(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from helpless(sub, [*path, name])
+        if path and not (command.help or command.short_help):
+            yield " ".join(path)
+        yield from (f"{' '.join(path)} {p.opts[0]}" for p in command.params
+                    if isinstance(p, click.Option) and not p.help and not p.hidden)
+
+    assert list(helpless(app.cli, [])) == []

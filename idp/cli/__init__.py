@@ -32,6 +32,14 @@ def _create_app():
 
 
 class _Commands(FlaskGroup):
+    def __init__(self, **extra):
+        # Tunnus's version, not Flask's; no .env files (python-dotenv is not installed, and
+        # settings come from the environment); the app is always create_app's, in the mode its
+        # settings give: so neither --env-file, --app nor --debug.
+        super().__init__(add_version_option=False, load_dotenv=False, **extra)
+        self.params = [param for param in self.params if param.name not in ("env_file", "app", "debug")]
+        click.version_option(package_name="tunnus", message="Tunnus %(version)s")(self)
+
     def invoke(self, ctx):
         """A database that does not answer is a one-line error for every command, not a traceback."""
         try:

@@ -53,9 +53,10 @@ def _fail(error: IdpError, campaign_id=None):
 
 
 @group.command("create")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The campaign's name, for operators.")
 @click.option("--target", required=True, help="legacy-system:NAME, org:ID, unverified-email, all or emails:FILE")
-@click.option("--require", default="verify_email,change_password", show_default=True)
+@click.option("--require", default="verify_email,change_password", show_default=True,
+              help="What each person must do, comma-separated: verify_email, change_password.")
 @click.option("--starts", callback=_when, help="When mail goes out and login starts asking (ISO 8601).")
 @click.option("--deadline", callback=_when, help="After it the link stops working and login insists.")
 @click.option("--cutover", callback=_when, help="After it old legacy user names and passwords stop working.")
@@ -63,6 +64,7 @@ def _fail(error: IdpError, campaign_id=None):
 @click.option("--rate", callback=_rate, help="Most campaign mails sent per minute, e.g. 600/min.")
 @json_option
 def create(name, target, require, starts, deadline, cutover, reminder_days, rate, as_json):
+    """Create a campaign (a draft until started); prints how many people it targets."""
     lines = None
     try:
         kind, argument = targeting.parse(target)
@@ -89,6 +91,7 @@ def create(name, target, require, starts, deadline, cutover, reminder_days, rate
 @click.argument("campaign_id")
 @json_option
 def start(campaign_id, as_json):
+    """Start a campaign: make its members and put its mail in the outbox."""
     began = time.perf_counter()
     try:
         result = campaigns.start(campaign_id)
@@ -105,6 +108,7 @@ def start(campaign_id, as_json):
 @click.option("--daily", is_flag=True, help="Also the counts per day.")
 @json_option
 def status(campaign_id, daily, as_json):
+    """How far a campaign is: people targeted, mailed, bounced, done."""
     try:
         campaign = campaigns.get(campaign_id)
     except IdpError as error:
@@ -149,6 +153,7 @@ def pending(campaign_id, as_csv, search, as_json):
 @click.argument("campaign_id")
 @json_option
 def cancel(campaign_id, as_json):
+    """Cancel a campaign and withdraw its unsent mail."""
     try:
         result = campaigns.cancel(campaign_id)
     except IdpError as error:
@@ -168,6 +173,7 @@ def remind(as_json):
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the campaigns with their status and deadline."""
     rows = [{"id": c.id, "name": c.name, "target": c.target, "status": c.status, "deadline_at": c.deadline_at}
             for c in campaigns.listing()]
     emit(rows, as_json, "\n".join(f"{r['id']}\t{r['status']}\t{r['name']}\t{r['target']}" for r in rows))

@@ -69,6 +69,7 @@ def jwks_options(command):
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
            backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, auth,
            jwks_uri, jwks_file, require_par, dpop_required, as_json):
+    """Register a relying service; prints its client_id and, once, its secret."""
     keys = _keys(jwks_uri, jwks_file, required=auth == "private_key_jwt")
     if public and auth == "private_key_jwt":
         raise click.UsageError("--public and --auth private_key_jwt exclude each other: an app cannot keep a private key")
@@ -137,6 +138,7 @@ def _signing_advice(client) -> str:
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the relying services and how they authenticate."""
     rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
              "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
              "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,

@@ -13,6 +13,7 @@ BEGIN, END = "<!-- config:begin -->", "<!-- config:end -->"
 @group.command("docs")
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False), help="Rewrite the table in this file.")
 def docs(readme):
+    """Print the IDP_* settings as the README's Markdown table, or rewrite it there (--readme)."""
     table = config.markdown_table()
     if not readme:
         click.echo(table)

@@ -14,6 +14,7 @@ group = click.Group("mail", help="Outgoing mail.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 @json_option
 def send(loop, interval, as_json):
+    """Deliver the mail outbox once, or with --loop until stopped."""
     deliver_rounds(mail.deliver_due, mail.pending_count, loop, interval, as_json)
 
 

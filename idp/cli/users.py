@@ -13,12 +13,14 @@ group = click.Group("users", help="People (identities).")
 
 
 @group.command("create")
-@click.option("--email", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--name", default="")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked for when not given; it must meet the password rules of the web.")
+@click.option("--name", default="", help="The name shown to the person and to services.")
 @click.option("--verified/--unverified", default=True, help="Whether the email counts as verified.")
 @json_option
 def create(email, password, name, verified, as_json):
+    """Create a person's account with a password (for setup and tests; people register themselves)."""
     try:
         # The rules a person's own new password meets on the web.
         password_policy.check(password, email, name)
@@ -29,7 +31,7 @@ def create(email, password, name, verified, as_json):
 
 
 @group.command("grant-operator")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @json_option
 def grant_operator(email, as_json):
     """Let this person run campaigns and see the /operator pages."""
@@ -47,7 +49,7 @@ def grant_operator(email, as_json):
 
 
 @group.command("reset-second-factors")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--reason", required=True, help="Why, for the audit record (e.g. the support ticket).")
 @json_option
 def reset_second_factors(email, reason, as_json):
@@ -64,7 +66,7 @@ def reset_second_factors(email, reason, as_json):
 
 
 @group.command("delete")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
 @json_option
 def delete(email, reason, as_json):
@@ -92,7 +94,7 @@ def delete(email, reason, as_json):
 
 
 @group.command("export")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="Write the JSON to this file (readable by its owner only) instead of printing it.")
 @click.option("--reason", default=None, help="Why, for the audit record (e.g. the person's letter and its ticket).")
