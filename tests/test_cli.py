@@ -203,3 +203,37 @@ def test_every_command_and_option_says_what_it_is_for(app):
                     if isinstance(p, click.Option) and not p.help and not p.hidden)
 
     assert list(helpless(app.cli, [])) == []
+
+
+def test_clients_list_and_create_print_everything_create_sets(app, runner):
+    result = runner.invoke(args=[
+        "clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://kirjasto.example/cb",
+        "--post-logout-redirect-uri", "https://kirjasto.example/", "--legacy-system", "kirjasto",
+        "--backchannel-logout-uri", "https://kirjasto.example/bc", "--frontchannel-logout-uri",
+        "https://kirjasto.example/fc", "--id-token-alg", "ES256", "--json"])
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    expected = {"post_logout_redirect_uris": ["https://kirjasto.example/"], "legacy_system": "kirjasto",
+                "backchannel_logout_uri": "https://kirjasto.example/bc",
+                "frontchannel_logout_uri": "https://kirjasto.example/fc", "id_token_signed_response_alg": "ES256"}
+    assert expected.items() <= created.items()
+    [listed] = json.loads(runner.invoke(args=["clients", "list", "--json"]).output)
+    assert listed == {key: value for key, value in created.items() if key != "client_secret"}
+
+
+def test_every_command_takes_json(app, runner):
+    import click
+
+    def without_json(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from without_json(sub, [*path, name])
+        elif not any(param.name == "as_json" for param in command.params):
+            yield " ".join(path)
+
+    assert list(without_json(app.cli, [])) == []
+    result = runner.invoke(args=["config", "docs", "--json"])
+    assert result.exit_code == 0, result.output
+    from idp.config import SETTINGS
+
+    assert [s["name"] for s in json.loads(result.output)] == [s.name for s in SETTINGS]

@@ -91,15 +91,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         **keys)
     except IdpError as error:
         raise click.ClickException(str(error))
-    data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
-            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
-            "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
-            "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
-            "frontchannel_logout_uri": client.frontchannel_logout_uri,
-            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
-            "id_token_signed_response_alg": client.id_token_signed_response_alg,
-            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
-            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
+    data = {"client_id": client.client_id, "client_secret": secret, **_described(client)}
     text = f"client_id:     {client.client_id}\n"
     if secret:
         text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)"
@@ -108,6 +100,20 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
     else:
         text += "public client: no secret, use PKCE"
     emit(data, as_json, text)
+
+
+def _described(client: Client) -> dict:
+    """Everything `clients create` sets, but the secret: what create and list print."""
+    return {"name": client.name, "public": client.is_public, "first_party": client.first_party,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
+            "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "grant_types": client.grant_types, "org_mode": client.org_mode, "legacy_system": client.legacy_system,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "frontchannel_logout_uri": client.frontchannel_logout_uri,
+            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
 
 
 def _keys(jwks_uri: str | None, jwks_file, required: bool) -> dict:
@@ -139,13 +145,7 @@ def _signing_advice(client) -> str:
 @json_option
 def list_(as_json):
     """List the relying services and how they authenticate."""
-    rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
-             "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
-             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
-             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks,
-             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
-             "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
-            for c in clients.all_clients()]
+    rows = [{"client_id": c.client_id, **_described(c)} for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
 
