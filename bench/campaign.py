@@ -31,10 +31,9 @@ import subprocess
 import tempfile
 import time
 
-import flask_migrate
 import sqlalchemy as sa
 
-from idp import create_app
+from idp import create_app, schema_migrations
 from idp.extensions import db
 from idp.services import campaigns
 from idp.services.campaigns import progress
@@ -95,7 +94,7 @@ def main(argv=None) -> None:
         app = create_app({"IDP_DATABASE_URL": args.database_url, "IDP_KEYS_DIR": keys,
                           "IDP_SECRET_KEY": secrets.token_urlsafe(32), "IDP_ISSUER": "https://tunnus.example.fi"})
         with app.app_context():
-            flask_migrate.upgrade()
+            schema_migrations.upgrade()
             _, (seconds,) = timed(lambda: (db.session.execute(sa.text("""
                 INSERT INTO identities (sub, email, email_normalized, email_verified, name, locale, is_operator,
                                         failed_logins, created_at, updated_at)

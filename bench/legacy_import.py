@@ -34,11 +34,10 @@ from pathlib import Path
 
 import argon2
 import bcrypt
-import flask_migrate
 import sqlalchemy as sa
 from passlib import hash as passlib_hash
 
-from idp import create_app
+from idp import create_app, schema_migrations
 from idp.extensions import db
 from idp.services import legacy_import
 
@@ -130,7 +129,7 @@ def main(argv=None) -> None:
         paths = write_files(tmp, args.rows)
         generated = time.perf_counter() - started
         with app.app_context():
-            flask_migrate.upgrade()
+            schema_migrations.upgrade()
             base_rss = peak_rss_mb()
             print(f"{platform.python_implementation()} {platform.python_version()}, {db.engine.dialect.name}, "
                   f"{args.rows:,} rows in {len(paths)} files ({generated:.1f} s to generate), "

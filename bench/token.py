@@ -39,13 +39,12 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-import flask_migrate
 import requests
 import sqlalchemy as sa
 
-from idp import create_app
+from idp import create_app, schema_migrations
 from idp.extensions import db
-from idp.models import AuthorizationCode, Token
+from idp.models import AuthorizationCode, LoginSession, Token
 from idp.models.grants import token_hash
 from idp.services import clients, clock, identities
 
@@ -134,10 +133,15 @@ def reset_postgres(url: str) -> None:
 
 def prepare(app) -> Fixture:
     with app.app_context():
-        flask_migrate.upgrade()
+        schema_migrations.upgrade()
         client, secret = clients.create("Bench", [REDIRECT_URI], [],
                                         grant_types=["authorization_code", "refresh_token", "client_credentials"])
         user = identities.create("bench@example.com", secrets.token_urlsafe(16), "Bench User", verified=True)
+        # The minted codes name this browser session: a code whose session ended is refused.
+        now = clock.now()
+        db.session.add(LoginSession(sid="bench", identity_id=user.id, auth_time=now, amr=["pwd"],
+                                    expires_at=now + dt.timedelta(hours=1)))
+        db.session.commit()
         return Fixture(client.id, client.client_id, secret, user.id)
 
 
@@ -174,7 +178,7 @@ def code_form(pair: tuple[str, str]) -> dict[str, str]:
 @contextmanager
 def server(config: dict[str, str], port: int, log_path: Path):
     """serve.py with one worker; yields its base URL and always stops it."""
-    env = dict(os.environ, **config, TUNNUS_BIND=f"127.0.0.1:{port}", TUNNUS_WORKERS="1", TUNNUS_ACCESS_LOG="")
+    env = dict(os.environ, **config, TUNNUS_BIND=f"127.0.0.1:{port}", TUNNUS_WORKERS="1", IDP_ACCESS_LOG="0")
     command = [sys.executable, "serve.py"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

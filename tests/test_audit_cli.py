@@ -76,6 +76,19 @@ def test_unknown_email_and_bad_dates_are_clear_errors(runner, user):
     assert result.exit_code == 2 and "--until" in result.output
 
 
+def test_a_period_too_long_or_reversed_is_refused_saying_so(runner, user):
+    too_long = runner.invoke(args=["audit", "search", "--email", user.email, "--since", "99999999d"])
+    assert too_long.exit_code == 2 and isinstance(too_long.exception, SystemExit)
+    assert "Invalid value for '--since': '99999999d': at most 100 years (36500d)" in too_long.output
+    reversed_ = runner.invoke(args=["audit", "search", "--email", user.email, "--since", "1d", "--until", "2020-01-01"])
+    assert reversed_.exit_code == 2 and "the period is reversed: --until (2020-01-01T00:00" in reversed_.output
+    assert "no events" not in reversed_.output
+    first_day = runner.invoke(args=["audit", "search", "--email", user.email, "--since", "0001-01-01"])
+    assert first_day.exit_code == 2 and "'0001-01-01': not a date that can be counted in UTC" in first_day.output
+    pruning = runner.invoke(args=["prune", "--older-than", "99999999999w"])
+    assert pruning.exit_code == 2 and "at most 100 years" in pruning.output
+
+
 def test_the_start_and_end_of_a_session_name_the_same_session(runner, browser, user):
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)

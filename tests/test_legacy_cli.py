@@ -40,6 +40,15 @@ def test_import_prints_a_summary_and_writes_the_report(app, runner, tmp_path):
     assert report["counts"]["accounts_created"] == 12 and report["warnings"][0]["legacy_id"] == "10010"
 
 
+def test_a_report_file_that_cannot_be_written_is_refused_before_anything_is_imported(app, runner, tmp_path):
+    result = runner.invoke(args=["legacy", "import", EXAMPLE, "--system", "kirjasto",
+                                 "--report", str(tmp_path / "no" / "report.json")])
+
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Invalid value for --report: no folder {tmp_path / 'no'}" in result.output
+    assert count(LegacyAccount.__table__) == 0 and count(Identity.__table__) == 0
+
+
 def test_json_prints_only_the_report(app, runner):
     result = runner.invoke(args=["legacy", "import", EXAMPLE, "--system", "kirjasto", "--json"])
 

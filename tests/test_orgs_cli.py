@@ -133,3 +133,15 @@ def test_set_role_names_a_person_who_is_not_a_member(app, runner):
     result = runner.invoke(args=["orgs", "set-role", "--org", "0737546-2", "--email", "ville@siivous.fi",
                                  "--role", "admin"])
     assert result.exit_code != 0 and "ville@siivous.fi is not a member of Siivous Oy" in result.output
+
+
+def test_the_business_ids_shown_as_examples_pass_their_own_check(runner):
+    import re
+    from pathlib import Path
+
+    from idp.services import business_id
+
+    shown = runner.invoke(args=["orgs", "create", "--help"]).output
+    shown += (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    examples = re.findall(r"\b\d{7}-\d\b", shown)
+    assert examples and all(business_id.normalise(example) == example for example in examples), examples

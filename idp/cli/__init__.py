@@ -41,6 +41,14 @@ def _create_app(keys_required: bool = True):
 
 
 class _Commands(FlaskGroup):
+    def __init__(self, **extra):
+        # Tunnus's version, not Flask's; no .env files (python-dotenv is not installed, and
+        # settings come from the environment); the app is always create_app's, in the mode its
+        # settings give: so neither --env-file, --app nor --debug.
+        super().__init__(add_version_option=False, load_dotenv=False, **extra)
+        self.params = [param for param in self.params if param.name not in ("env_file", "app", "debug")]
+        click.version_option(package_name="tunnus", message="Tunnus %(version)s")(self)
+
     def resolve_command(self, ctx, args):
         # The app is made when the command is looked up: say first whether it needs keys.
         ctx.ensure_object(ScriptInfo).create_app = functools.partial(_create_app, args[0] not in WITHOUT_KEYS)

@@ -22,7 +22,7 @@ def _moment(_ctx, param, value: str | None) -> dt.datetime | None:
     time, IDP_TIMEZONE). Naive UTC, as stored."""
     if value is None:
         return None
-    ago = duration(value)
+    ago = duration(value, param)
     if ago is not None:
         return clock.now() - ago
     try:
@@ -32,7 +32,10 @@ def _moment(_ctx, param, value: str | None) -> dt.datetime | None:
                                  "2026-03-01T08:00 (local time) or 2026-03-01T06:00Z", param=param)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_zone())
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC falls before the first day there is
+        raise click.BadParameter(f"{value!r}: not a date that can be counted in UTC", param=param) from None
 
 
 def _zone() -> ZoneInfo:
@@ -69,6 +72,11 @@ def _table(rows: list[dict]) -> str:
 @json_option
 def search(email, since, until, event, limit, as_json):
     """List the audit events of the person with this email."""
+    if until is not None and until <= since:
+        local = {name: moment.replace(tzinfo=dt.timezone.utc).astimezone(_zone()).isoformat(timespec="minutes")
+                 for name, moment in (("since", since), ("until", until))}
+        raise click.UsageError(f"the period is reversed: --until ({local['until']}) is not after "
+                               f"--since ({local['since']})")
     identity = Identity.by_email(email)
     if identity is None:
         deleted = audit.deletion_of(normalise_email(email))

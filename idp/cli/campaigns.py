@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..services import campaigns
 from ..services.campaigns import progress, targeting
 from .output import emit, json_option
@@ -46,14 +46,17 @@ def _rate(_ctx, _param, value: str | None) -> int | None:
     return int(match.group(1)) if value else None
 
 
-def _fail(error: IdpError):
+def _fail(error: IdpError, campaign_id=None):
+    if isinstance(error, NotFound) and campaign_id is not None:
+        raise click.ClickException(f"No campaign {campaign_id}")  # not the web's "page ... does not exist"
     raise click.ClickException(str(error))
 
 
 @group.command("create")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The campaign's name, for operators.")
 @click.option("--target", required=True, help="legacy-system:NAME, org:ID, unverified-email, all or emails:FILE")
-@click.option("--require", default="verify_email,change_password", show_default=True)
+@click.option("--require", default="verify_email,change_password", show_default=True,
+              help="What each person must do, comma-separated: verify_email, change_password.")
 @click.option("--starts", callback=_when, help="When mail goes out and login starts asking (ISO 8601).")
 @click.option("--deadline", callback=_when, help="After it the link stops working and login insists.")
 @click.option("--cutover", callback=_when, help="After it old legacy user names and passwords stop working.")
@@ -61,6 +64,7 @@ def _fail(error: IdpError):
 @click.option("--rate", callback=_rate, help="Most campaign mails sent per minute, e.g. 600/min.")
 @json_option
 def create(name, target, require, starts, deadline, cutover, reminder_days, rate, as_json):
+    """Create a campaign (a draft until started); prints how many people it targets."""
     lines = None
     try:
         kind, argument = targeting.parse(target)
@@ -87,11 +91,12 @@ def create(name, target, require, starts, deadline, cutover, reminder_days, rate
 @click.argument("campaign_id")
 @json_option
 def start(campaign_id, as_json):
+    """Start a campaign: make its members and put its mail in the outbox."""
     began = time.perf_counter()
     try:
         result = campaigns.start(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     result["seconds"] = round(time.perf_counter() - began, 2)
     emit(result, as_json, f"started: {result['members']} members ({result['members_seconds']} s), "
                           f"{result['mailed']} mails in the outbox ({result['mail_seconds']} s); "
@@ -103,10 +108,11 @@ def start(campaign_id, as_json):
 @click.option("--daily", is_flag=True, help="Also the counts per day.")
 @json_option
 def status(campaign_id, daily, as_json):
+    """How far a campaign is: people targeted, mailed, bounced, done."""
     try:
         campaign = campaigns.get(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     data = {"id": campaign.id, "name": campaign.name, "target": campaign.target, "status": campaign.status,
             "starts_at": campaign.starts_at, "deadline_at": campaign.deadline_at, "cutover_at": campaign.cutover_at,
             "counts": progress.funnel(campaign)}
@@ -130,7 +136,7 @@ def pending(campaign_id, as_csv, search, as_json):
     try:
         campaign = campaigns.get(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     if as_csv:
         for chunk in progress.pending_csv(campaign, search):
             sys.stdout.write(chunk)
@@ -147,10 +153,11 @@ def pending(campaign_id, as_csv, search, as_json):
 @click.argument("campaign_id")
 @json_option
 def cancel(campaign_id, as_json):
+    """Cancel a campaign and withdraw its unsent mail."""
     try:
         result = campaigns.cancel(campaign_id)
     except IdpError as error:
-        _fail(error)
+        _fail(error, campaign_id)
     emit(result, as_json, f"cancelled; {result['withdrawn']} unsent mails withdrawn")
 
 
@@ -166,6 +173,7 @@ def remind(as_json):
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the campaigns with their status and deadline."""
     rows = [{"id": c.id, "name": c.name, "target": c.target, "status": c.status, "deadline_at": c.deadline_at}
             for c in campaigns.listing()]
     emit(rows, as_json, "\n".join(f"{r['id']}\t{r['status']}\t{r['name']}\t{r['target']}" for r in rows))

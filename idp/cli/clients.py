@@ -6,7 +6,7 @@ import json
 import click
 from flask import current_app
 
-from ..errors import IdpError, NotFound
+from ..errors import IdpError
 from ..models import Client
 from ..services import client_keys, clients
 from ..services.keys import ALGORITHMS
@@ -69,6 +69,7 @@ def jwks_options(command):
 def create(name, redirect_uris, post_logout, public, first_party, grant_types, client_id, org_mode, legacy_system,
            backchannel_logout_uri, frontchannel_logout_uri, kiosk, org_ref, kiosk_networks, id_token_alg, auth,
            jwks_uri, jwks_file, require_par, dpop_required, as_json):
+    """Register a relying service; prints its client_id and, once, its secret."""
     keys = _keys(jwks_uri, jwks_file, required=auth == "private_key_jwt")
     if public and auth == "private_key_jwt":
         raise click.UsageError("--public and --auth private_key_jwt exclude each other: an app cannot keep a private key")
@@ -77,7 +78,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
     if kiosk and not kiosk_networks:
         raise click.UsageError("give the kiosk's --kiosk-network (its resident list is shown to requests from there "
                                "only; 0.0.0.0/0 and ::/0 would show it to anyone)")
-    kiosk_organisation = _organisation(org_ref) if kiosk else None
+    kiosk_organisation = _org(org_ref) if kiosk else None
     try:
         client, secret = clients.create(name, list(redirect_uris), list(post_logout), public=public,
                                         first_party=first_party, grant_types=list(grant_types) or None,
@@ -90,15 +91,7 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
                                         **keys)
     except IdpError as error:
         raise click.ClickException(str(error))
-    data = {"client_id": client.client_id, "client_secret": secret, "name": client.name,
-            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
-            "redirect_uris": client.redirect_uris, "grant_types": client.grant_types, "org_mode": client.org_mode,
-            "legacy_system": client.legacy_system, "backchannel_logout_uri": client.backchannel_logout_uri,
-            "frontchannel_logout_uri": client.frontchannel_logout_uri,
-            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
-            "id_token_signed_response_alg": client.id_token_signed_response_alg,
-            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
-            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
+    data = {"client_id": client.client_id, "client_secret": secret, **_described(client)}
     text = f"client_id:     {client.client_id}\n"
     if secret:
         text += f"client_secret: {secret}\n(the secret is shown only now; store it safely)"
@@ -107,6 +100,20 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
     else:
         text += "public client: no secret, use PKCE"
     emit(data, as_json, text)
+
+
+def _described(client: Client) -> dict:
+    """Everything `clients create` sets, but the secret: what create and list print."""
+    return {"name": client.name, "public": client.is_public, "first_party": client.first_party,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
+            "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "grant_types": client.grant_types, "org_mode": client.org_mode, "legacy_system": client.legacy_system,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "frontchannel_logout_uri": client.frontchannel_logout_uri,
+            "kiosk_organisation_id": client.kiosk_organisation_id, "kiosk_networks": client.kiosk_networks,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens}
 
 
 def _keys(jwks_uri: str | None, jwks_file, required: bool) -> dict:
@@ -134,26 +141,11 @@ def _signing_advice(client) -> str:
             f"iss and sub: {client.client_id}, aud: {current_app.config['IDP_ISSUER']}")
 
 
-def _organisation(ref: str):
-    try:
-        found = _org(ref)
-    except NotFound:
-        found = None
-    if found is None:
-        raise click.ClickException(f"no organisation {ref!r}")
-    return found
-
-
 @group.command("list")
 @json_option
 def list_(as_json):
-    rows = [{"client_id": c.client_id, "name": c.name, "public": c.is_public, "first_party": c.first_party,
-             "token_endpoint_auth_method": c.token_endpoint_auth_method, "jwks_uri": c.jwks_uri,
-             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types, "org_mode": c.org_mode,
-             "kiosk_organisation_id": c.kiosk_organisation_id, "kiosk_networks": c.kiosk_networks,
-             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
-             "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
-            for c in clients.all_clients()]
+    """List the relying services and how they authenticate."""
+    rows = [{"client_id": c.client_id, **_described(c)} for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
 

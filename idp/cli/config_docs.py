@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from .. import config
+from .output import emit, json_option
 
 group = click.Group("config", help="Configuration.")
 
@@ -12,7 +13,14 @@ BEGIN, END = "<!-- config:begin -->", "<!-- config:end -->"
 
 @group.command("docs")
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False), help="Rewrite the table in this file.")
-def docs(readme):
+@json_option
+def docs(readme, as_json):
+    """Print the IDP_* settings as the README's Markdown table (or as JSON), or rewrite the table in a file."""
+    if as_json:
+        if readme:
+            raise click.UsageError("--json prints the settings; --readme rewrites a file: one of them")
+        emit([{"name": s.name, "default": s.default, "doc": s.doc} for s in config.SETTINGS], True)
+        return
     table = config.markdown_table()
     if not readme:
         click.echo(table)

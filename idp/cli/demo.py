@@ -33,6 +33,7 @@ def _store_path() -> Path:
 @group.command("setup")
 @json_option
 def setup(as_json):
+    """Create the demo client and user (once) and print how to sign in."""
     path = _store_path()
     stored = json.loads(path.read_text()) if path.exists() else {}
     client = Client.by_client_id(DEMO_CLIENT_ID)

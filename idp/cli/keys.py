@@ -28,6 +28,7 @@ def rotate(as_json):
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the signing keys: which sign now and which are only published."""
     now = clock.timestamp()
     rows = [{"kid": k.kid, "alg": k.alg, "signing": k.signs_at(now), "signs_from": _when(k.activates_at),
              "retired_at": _when(k.retired_at)} for k in current_app.extensions["idp.keys"].published()]

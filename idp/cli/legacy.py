@@ -1,6 +1,7 @@
 """`tunnus legacy import|allow-import`: bring in the accounts of an old system."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -26,6 +27,8 @@ group = click.Group("legacy", help="Accounts of the old per-service systems.")
 @json_option
 def import_(file, system, fmt, report_path, dry_run, batch_size, as_json):
     """Import FILE (JSON Lines or CSV); running it again changes nothing."""
+    if report_path:
+        _check_writable(report_path)
     bars = _Bars() if sys.stderr.isatty() and not as_json else None
     try:
         report = legacy_import.run(file, system, fmt=fmt, dry_run=dry_run, batch_size=batch_size, progress=bars)
@@ -43,6 +46,16 @@ def import_(file, system, fmt, report_path, dry_run, batch_size, as_json):
         click.echo(report.text())
         if report_path:
             click.echo(f"Full report: {report_path}")
+
+
+def _check_writable(path: str) -> None:
+    """Refuses a report file that could not be written, before the import it would report
+    on is committed (and its report lost)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"no folder {folder}", param_hint="--report")
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise click.BadParameter(f"cannot write {path}", param_hint="--report")
 
 
 @group.command("allow-import")

@@ -16,6 +16,7 @@ group = click.Group("logouts", help="Back-channel logout notifications to relyin
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 @json_option
 def send(loop, interval, as_json):
+    """Retry back-channel logout notifications and end idle kiosk sessions, once or with --loop."""
     deliver_rounds(_round, backchannel.pending_count, loop, interval, as_json)
 
 

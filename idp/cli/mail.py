@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..services import mail
+from ..services import identities, mail
 from .output import deliver_rounds, emit, json_option
 
 group = click.Group("mail", help="Outgoing mail.")
@@ -14,6 +14,7 @@ group = click.Group("mail", help="Outgoing mail.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
 @json_option
 def send(loop, interval, as_json):
+    """Deliver the mail outbox once, or with --loop until stopped."""
     deliver_rounds(mail.deliver_due, mail.pending_count, loop, interval, as_json)
 
 
@@ -28,6 +29,12 @@ def test(recipient, as_json):
 
     if not current_app.config["IDP_SMTP_URL"]:  # mail would only be logged: nothing to check
         raise click.ClickException("IDP_SMTP_URL is not set: mail is only written to the log")
+    if not mail.valid_smtp_url(current_app.config["IDP_SMTP_URL"]):
+        # Not echoed: it may hold the server's password.
+        raise click.ClickException("IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT], "
+                                   "smtp+starttls://USER:PASSWORD@HOST:587 or smtps://HOST[:PORT]")
+    if not identities.valid_email(recipient):
+        raise click.BadParameter(f"{recipient!r} is not an email address", param_hint="--to")
     message = mail.enqueue("test_message", recipient, None, link=current_app.config["IDP_ISSUER"])
     db.session.commit()
     ok = mail.deliver_now(message)

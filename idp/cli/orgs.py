@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..extensions import db
 from ..models import Client, Identity
 from ..models.identity import normalise_email
@@ -17,7 +17,10 @@ group = click.Group("orgs", help="Organisations, members and service rights.")
 def _org(ref: str):
     """An organisation by id or business id."""
     found = organisations.by_business_id(ref) if "-" in ref else None
-    return found or organisations.get(ref)
+    try:
+        return found or organisations.get(ref)
+    except NotFound:
+        raise click.ClickException(f"No organisation {ref}") from None
 
 
 def _client(client_id: str) -> Client:
@@ -42,11 +45,12 @@ def _run(action):
 
 
 @group.command("create")
-@click.option("--name", required=True)
-@click.option("--business-id", default=None, help="Finnish Y-tunnus, e.g. 1234567-8.")
+@click.option("--name", required=True, help="The organisation's name as people see it.")
+@click.option("--business-id", default=None, help="Finnish Y-tunnus, e.g. 1234567-1.")
 @click.option("--admin-email", default=None, help="First admin; invited if nobody has this address yet.")
 @json_option
 def create(name, business_id, admin_email, as_json):
+    """Create an organisation, optionally with its first admin."""
     def action():
         organisation = organisations.create(name, business_id)
         if admin_email:
@@ -66,8 +70,9 @@ def _display_name(ctx, param, value: str | None) -> str | None:
 
 @group.command("add-member")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
-@click.option("--email", required=True)
-@click.option("--role", type=click.Choice([ADMIN, MEMBER]), default=MEMBER, show_default=True)
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--role", type=click.Choice([ADMIN, MEMBER]), default=MEMBER, show_default=True,
+              help="An admin manages the members and their service rights.")
 @click.option("--display-name", default=None, callback=_display_name,
               help="How the organisation names the member, e.g. 'A 12' (at most 100 characters).")
 @json_option
@@ -80,7 +85,7 @@ def add_member(org_ref, email, role, display_name, as_json):
 
 @group.command("withdraw-invitation")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @json_option
 def withdraw_invitation(org_ref, email, as_json):
     """Withdraw a pending invitation: signing in with the address no longer makes a member."""
@@ -106,8 +111,9 @@ def _member(org, email):
 
 @group.command("set-role")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
-@click.option("--email", required=True)
-@click.option("--role", type=click.Choice([ADMIN, MEMBER], case_sensitive=False), required=True)
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--role", type=click.Choice([ADMIN, MEMBER], case_sensitive=False), required=True,
+              help="The new role.")
 @json_option
 def set_role(org_ref, email, role, as_json):
     """Make a member an admin, or an admin a member (never the last admin), as an
@@ -128,9 +134,9 @@ def set_role(org_ref, email, role, as_json):
 
 
 @group.command("grant")
-@click.option("--org", "org_ref", required=True)
-@click.option("--email", required=True)
-@click.option("--client", "client_id", required=True)
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--client", "client_id", required=True, help="The service's client_id.")
 @json_option
 def grant(org_ref, email, client_id, as_json):
     """Let a member use a service for the organisation."""
@@ -144,9 +150,9 @@ def grant(org_ref, email, client_id, as_json):
 
 
 @group.command("revoke")
-@click.option("--org", "org_ref", required=True)
-@click.option("--email", required=True)
-@click.option("--client", "client_id", required=True)
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--client", "client_id", required=True, help="The service's client_id.")
 @json_option
 def revoke(org_ref, email, client_id, as_json):
     """Stop a member using a service for the organisation."""
@@ -166,6 +172,7 @@ def revoke(org_ref, email, client_id, as_json):
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the organisations with their admins, member and invitation counts."""
     from ..models import Organisation
 
     rows = []

@@ -12,7 +12,7 @@ from .periods import duration
 
 
 def _duration(_ctx, param, value: str) -> dt.timedelta:
-    length = duration(value)
+    length = duration(value, param)
     if length is None:
         raise click.BadParameter(f"{value!r}: use a number and s, m, h, d or w, e.g. 30m, 12h, 1d", param=param)
     return length

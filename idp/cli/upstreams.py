@@ -25,6 +25,7 @@ def _row(provider) -> dict:
               help="The client secret (asked for when not given; stored encrypted).")
 @json_option
 def add(name, issuer, client_id, client_secret, as_json):
+    """Add an upstream OpenID provider; prints the callback URL to register there."""
     try:
         provider = upstreams.add(name, issuer, client_id, client_secret)
     except IdpError as error:
@@ -43,6 +44,7 @@ def add(name, issuer, client_id, client_secret, as_json):
 @group.command("list")
 @json_option
 def list_(as_json):
+    """List the upstream providers, their callback URLs and linked people."""
     rows = [_row(provider) for provider in upstreams.all_providers()]
     emit(rows, as_json, "\n".join(f"{r['id']}\t{r['name']}\t{r['issuer']}\t{r['callback_url']}\t{r['links']} linked"
                                    for r in rows) or "no upstream providers")

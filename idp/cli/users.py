@@ -6,20 +6,24 @@ import os
 import click
 
 from ..errors import IdpError
-from ..services import identities
+from ..services import identities, password_policy
 from .output import emit, json_option
 
 group = click.Group("users", help="People (identities).")
 
 
 @group.command("create")
-@click.option("--email", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--name", default="")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked for when not given; it must meet the password rules of the web.")
+@click.option("--name", default="", help="The name shown to the person and to services.")
 @click.option("--verified/--unverified", default=True, help="Whether the email counts as verified.")
 @json_option
 def create(email, password, name, verified, as_json):
+    """Create a person's account with a password (for setup and tests; people register themselves)."""
     try:
+        # The rules a person's own new password meets on the web.
+        password_policy.check(password, email, name)
         identity = identities.create(email, password, name, verified=verified)
     except IdpError as error:
         raise click.ClickException(str(error))
@@ -27,7 +31,7 @@ def create(email, password, name, verified, as_json):
 
 
 @group.command("grant-operator")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @json_option
 def grant_operator(email, as_json):
     """Let this person run campaigns and see the /operator pages."""
@@ -45,7 +49,7 @@ def grant_operator(email, as_json):
 
 
 @group.command("reset-second-factors")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--reason", required=True, help="Why, for the audit record (e.g. the support ticket).")
 @json_option
 def reset_second_factors(email, reason, as_json):
@@ -62,7 +66,7 @@ def reset_second_factors(email, reason, as_json):
 
 
 @group.command("delete")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
 @json_option
 def delete(email, reason, as_json):
@@ -90,7 +94,7 @@ def delete(email, reason, as_json):
 
 
 @group.command("export")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The person's email address.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="Write the JSON to this file (readable by its owner only) instead of printing it.")
 @click.option("--reason", default=None, help="Why, for the audit record (e.g. the person's letter and its ticket).")
@@ -106,12 +110,15 @@ def export(email, output, reason, as_json):
     identity = Identity.by_email(email)
     if identity is None:
         raise click.ClickException(f"No identity with the email address {email}.")
-    exported = personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason)
     if output is None:
-        click.echo(exported, nl=False)
+        click.echo(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason), nl=False)
         return
+    # Opened before the export is made and audited: an export recorded as done must be in the file.
     # Everything about a person: not for the other accounts on the operator's machine.
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as error:
+        raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
     os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(exported)
+        file.write(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason))

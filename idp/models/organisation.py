@@ -13,7 +13,7 @@ class Organisation(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(200), nullable=False)
-    # Finnish Y-tunnus (1234567-8); unique when given.
+    # Finnish Y-tunnus (1234567-1); unique when given.
     business_id = db.Column(db.String(16), unique=True)
     status = db.Column(db.String(16), nullable=False, default=ACTIVE)
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)

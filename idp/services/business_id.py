@@ -9,7 +9,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
 
 
 def normalise(value: str) -> str | None:
-    """The canonical '1234567-8' form, or None when the id is malformed or its check digit wrong."""
+    """The canonical '1234567-1' form, or None when the id is malformed or its check digit wrong."""
     match = re.fullmatch(r"([0-9]{6,7})-([0-9])", ascii_digits((value or "").strip()))
     if not match:
         return None

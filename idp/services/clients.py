@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Client
 from ..models.client import SUPPORTED_SCOPES, hash_secret
@@ -24,10 +24,18 @@ def check_networks(values: list[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(value.strip())))
         except ValueError:
-            raise ValidationFailed(f"{value!r} is not a network such as 203.0.113.0/28 (host bits must be 0)") from None
+            raise ValidationFailed(_network_mistake(value)) from None
     if not networks:
         raise ValidationFailed("give at least one network")
     return networks
+
+
+def _network_mistake(value: str) -> str:
+    try:
+        meant = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return f"{value!r} is not a network such as 203.0.113.0/28 or an address such as 203.0.113.5"
+    return f"{value!r} is not a network: its host bits must be 0 (the network is {meant})"
 
 
 def _check_frontchannel_uri(uri: str, redirect_uris: list[str]) -> str:
@@ -78,6 +86,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("give the keys or the URL they are published at, not both")
     if id_token_alg not in ALGORITHMS:
         raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
+    if client_id and Client.by_client_id(client_id) is not None:
+        raise Conflict(f"client_id {client_id!r} is already in use")
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
         name=name.strip(),

@@ -203,6 +203,16 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
     return message
 
 
+def valid_smtp_url(value: str) -> bool:
+    """Is it a URL _send_smtp can connect with (scheme, host, a numeric port if any)?"""
+    url = urlsplit(value)
+    try:
+        url.port
+    except ValueError:
+        return False
+    return url.scheme in ("smtp", "smtp+starttls", "smtps") and bool(url.hostname)
+
+
 def _send_smtp(message: EmailMessage, config) -> None:
     url = urlsplit(config["IDP_SMTP_URL"])
     timeout = config["IDP_MAIL_TIMEOUT"]

@@ -41,7 +41,7 @@ def create(name: str, business: str | None, *, origin: Origin = SYSTEM) -> Organ
     if business:
         normalised = business_id.normalise(business)
         if normalised is None:
-            raise ValidationFailed(_l("The business ID is not valid: check the format 1234567-8 and the last digit."))
+            raise ValidationFailed(_l("The business ID is not valid: check the format 1234567-1 and the last digit."))
         if db.session.execute(db.select(Organisation.id).filter_by(business_id=normalised)).first():
             raise Conflict(_l("An organisation with this business ID already exists."))
     organisation = Organisation(name=name, business_id=normalised)

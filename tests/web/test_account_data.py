@@ -190,6 +190,13 @@ def test_an_operator_prints_the_same_document_for_a_request_by_post(app, runner,
                                                                            "tunnus-cli")]
 
 
+def test_an_export_to_a_file_that_cannot_be_written_is_refused_and_not_recorded(app, runner, user, tmp_path):
+    result = runner.invoke(args=["users", "export", "--email", user.email, "--output", str(tmp_path / "no" / "x.json")])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "Invalid value for --output: cannot write" in result.output and "No such file or directory" in result.output
+    assert _exports() == []
+
+
 def test_an_operator_is_told_when_nobody_has_the_address(app, runner):
     result = runner.invoke(args=["users", "export", "--email", "nobody@example.fi"])
     assert result.exit_code != 0 and "No identity with the email address nobody@example.fi." in result.output

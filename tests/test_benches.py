@@ -1,0 +1,75 @@
+"""The benchmarks of the README run, at their smallest sizes: they set up their own database
+outside the `tunnus db` command, which nothing else in the suite does."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(script: str, *args: str) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("IDP_", "BENCH_"))}
+    return subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_token_bench_exchanges_codes_on_sqlite():
+    done = run_bench("token.py", "--requests", "1", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    exchange = next(line for line in done.stdout.splitlines() if line.startswith("POST /token authorization_code"))
+    assert exchange.split()[4] == "0"  # errors: every minted code is accepted
+    assert "requests failed" not in done.stdout
+
+
+def test_token_bench_server_writes_no_access_lines(tmp_path):
+    """Its log would otherwise hold a line for each of the thousands of requests measured."""
+    spec = importlib.util.spec_from_file_location("bench_token", ROOT / "bench" / "token.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(bench)
+        port = bench.free_port()
+        config = bench.server_config(bench.parse_args([]), tmp_path, port)
+        with bench.server(config, port, tmp_path / "server.log") as base:
+            assert requests.get(base + bench.DISCOVERY, timeout=5).status_code == 200
+    finally:
+        del sys.modules[spec.name]
+    assert "tunnus.access" not in (tmp_path / "server.log").read_text()
+
+
+def test_legacy_import_bench_imports_on_sqlite():
+    done = run_bench("legacy_import.py", "--rows", "30")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "database: 5 identities, 30 legacy accounts" in done.stdout
+
+
+def test_campaign_bench_starts_a_campaign_on_postgresql():
+    url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        pytest.skip("the campaign benchmark is for PostgreSQL")
+    # A scratch database beside the test database: the benchmark recreates its schema.
+    scratch = sa.make_url(url).set(database=f"{sa.make_url(url).database}_campaign_bench")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
+    try:
+        done = run_bench("campaign.py", "--identities", "100",
+                         "--database-url", scratch.render_as_string(hide_password=False))
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "100 members stored" in done.stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+        admin.dispose()

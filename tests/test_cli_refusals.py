@@ -1,0 +1,68 @@
+"""What an operator sees when a `tunnus` command cannot do what was asked: one line that
+says why, a non-zero exit, no traceback, and nothing done halfway."""
+import json
+
+from click.testing import Result
+
+
+def refused(result: Result, reason: str) -> None:
+    assert result.exit_code not in (0, None), result.output
+    # click's own exit: an exception escaping the command would be its traceback.
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert reason in result.output, result.output
+
+
+def test_clients_create_with_a_client_id_in_use_is_refused(app, runner):
+    base = ["clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://kirjasto.example/cb",
+            "--client-id", "kirjasto"]
+    assert runner.invoke(args=base).exit_code == 0
+    refused(runner.invoke(args=base), "client_id 'kirjasto' is already in use")
+    assert len(json.loads(runner.invoke(args=["clients", "list", "--json"]).output)) == 1
+
+
+def test_an_unknown_campaign_is_named(app, runner):
+    for command in (["status", "999"], ["start", "999"], ["pending", "999"], ["cancel", "999"], ["status", "abc"]):
+        refused(runner.invoke(args=["campaigns", *command]), f"Error: No campaign {command[1]}\n")
+
+
+def test_an_unknown_organisation_is_named(app, runner):
+    result = runner.invoke(args=["orgs", "add-member", "--org", "9999999-9", "--email", "a@example.fi"])
+    refused(result, "Error: No organisation 9999999-9\n")
+    assert "page" not in result.output
+
+
+def test_users_create_holds_the_password_to_the_rules_of_the_web(app, runner):
+    base = ["users", "create", "--email", "uusi@example.fi", "--name", "Uusi Käyttäjä", "--password"]
+    refused(runner.invoke(args=[*base, "short"]), "Use at least 12 characters (now 5).")
+    refused(runner.invoke(args=[*base, "password1234"]), "one of the most common ones")
+    refused(runner.invoke(args=[*base, "uusi-kayttaja-2026"]), "Do not use your email address or name")
+    app.config["IDP_PASSWORD_MIN_LENGTH"] = 16
+    refused(runner.invoke(args=[*base, "thirteen char"]), "Use at least 16 characters (now 13).")
+    assert runner.invoke(args=[*base, "a long enough password"]).exit_code == 0
+
+
+def test_a_kiosk_network_that_is_no_address_is_not_blamed_on_its_host_bits(app, runner):
+    from idp.services import organisations
+
+    organisations.create("As Oy Koivukuja", "0737546-2")
+    base = ["clients", "create", "--name", "Porras A", "--redirect-uri", "https://kiosk.example/cb", "--kiosk",
+            "--org", "0737546-2", "--kiosk-network"]
+    nonsense = runner.invoke(args=[*base, "999.1.1.1"])
+    refused(nonsense, "'999.1.1.1' is not a network such as 203.0.113.0/28 or an address such as 203.0.113.5")
+    assert "host bits" not in nonsense.output
+    refused(runner.invoke(args=[*base, "203.0.113.5/28"]),
+            "'203.0.113.5/28' is not a network: its host bits must be 0 (the network is 203.0.113.0/28)")
+
+
+def test_mail_test_refuses_an_address_that_is_none(app, runner, mailbox):
+    result = runner.invoke(args=["mail", "test", "--to", "bad addr"])
+    refused(result, "Invalid value for --to: 'bad addr' is not an email address")
+    assert "\nsent" not in result.output and mailbox.messages == []
+
+
+def test_mail_test_says_an_smtp_url_that_is_none_is_invalid(app, runner):
+    for url in ("notaurl", "smtp://mail.example:port", "http://mail.example", "smtp://user:s3cret@"):
+        app.config["IDP_SMTP_URL"] = url
+        result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
+        refused(result, "IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT]")
+        assert "s3cret" not in result.output
