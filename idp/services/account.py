@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Client, Consent, Identity, LoginSession, Token
+from ..models import AuthorizationCode, Client, Consent, Identity, LoginSession, Token
 from . import audit, clock, identities, mail, password_notice, passwords, sessions
 from .audit import Origin
 from .digits import ascii_digits
@@ -143,6 +143,10 @@ def revoke_consent(identity: Identity, consent_id: int, *, origin: Origin) -> Cl
         .where(Token.identity_id == identity.id, Token.client_id == client.id, Token.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     ).rowcount
+    # A code the service has not exchanged yet would give it tokens after this.
+    db.session.execute(db.delete(AuthorizationCode).where(
+        AuthorizationCode.identity_id == identity.id, AuthorizationCode.client_id == client.id,
+        AuthorizationCode.used_at.is_(None)))
     db.session.delete(consent)
     audit.record("consent.revoked", origin=origin, identity=identity, client_id=client.client_id,
                  tokens_revoked=revoked)

@@ -13,7 +13,7 @@ from idp.services import challenges, clock, identities
 from tests.support.browser import Browser
 from tests.conftest import running_app
 from tests.support.forms import made_hours_ago
-from tests.support.journeys import sign_in, tokens_for
+from tests.support.journeys import authorize, sign_in, tokens_for
 from tests.support.orgs import person
 from tests.support.races import at_once, barrier_after, post, race, row_locks
 
@@ -481,6 +481,15 @@ def test_allowed_services_are_listed_and_access_can_be_removed(app, browser, rp,
     browser.get(rp.authorize_url())
     assert "Kirjasto wants to use your Tunnus account" in browser.text
     assert "consent.revoked" in _events()
+
+
+def test_a_code_issued_before_access_was_removed_gets_no_tokens_after(app, browser, rp, user):
+    tokens_for(browser, rp, user)  # consented once
+    unredeemed = authorize(browser, rp, user)["code"]  # the service had not yet exchanged it
+    browser.get("/account")
+    browser.submit("/account/services/")
+    assert "Kirjasto can no longer use your account." in browser.text
+    assert rp.redeem(unredeemed).get_json()["error"] == "invalid_grant"
 
 
 def test_forms_without_csrf_token_are_refused(app, user):
