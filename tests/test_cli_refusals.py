@@ -4,6 +4,11 @@ import json
 
 from click.testing import Result
 
+from idp.errors import Conflict
+from idp.models import Client
+from idp.services import clients
+from tests.support.races import at_once, barrier_after, row_locks
+
 
 def refused(result: Result, reason: str) -> None:
     assert result.exit_code not in (0, None), result.output
@@ -66,3 +71,25 @@ def test_mail_test_says_an_smtp_url_that_is_none_is_invalid(app, runner):
         result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
         refused(result, "IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT]")
         assert "s3cret" not in result.output
+
+
+@row_locks
+def test_two_clients_created_with_one_client_id_at_once_one_is_refused(app, monkeypatch):
+    """Both find the id free before either has stored it: the unique index decides, and
+    the later one is refused as when the id was taken a moment earlier."""
+    barrier_after(monkeypatch, Client, "by_client_id")
+
+    def create(name):
+        def run():
+            with app.app_context():
+                try:
+                    clients.create(name, ["https://kirjasto.example/cb"], client_id="kirjasto")
+                    return "created"
+                except Conflict as error:
+                    return str(error)
+        return run
+
+    answers = at_once(create("Kirjasto"), create("Kirjasto 2"))
+    monkeypatch.undo()
+    assert sorted(answers) == ["client_id 'kirjasto' is already in use", "created"]
+    assert Client.query.filter_by(client_id="kirjasto").count() == 1

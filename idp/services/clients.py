@@ -8,7 +8,7 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Client
 from ..models.client import SUPPORTED_SCOPES, hash_secret
-from . import audit, client_keys
+from . import audit, client_keys, unique_rows
 from .frontchannel import origin_of
 from .keys import ALGORITHMS
 from .redirect_uris import check as check_redirect_uri
@@ -115,7 +115,9 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         client.scope = " ".join(scope for scope in SUPPORTED_SCOPES if scope != "offline_access")
     secret = None if public or keys else secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret) if secret else None
-    db.session.add(client)
+    # Two operators giving the same client_id at once: the unique index decides.
+    if unique_rows.add_or_existing(client, lambda: Client.by_client_id(client.client_id)) is not client:
+        raise Conflict(f"client_id {client.client_id!r} is already in use")
     audit.record("client.created", client_id=client.client_id, name=client.name,
                  token_endpoint_auth_method=client.token_endpoint_auth_method,
                  kiosk_organisation_id=client.kiosk_organisation_id, kiosk_networks=client.kiosk_networks,
