@@ -60,13 +60,3 @@ def test_client_ip_comes_from_as_many_proxies_as_configured(base_config, migrate
         sign_in(browser, person.email, "not the password")
         assert AuditEvent.query.filter_by(event="login.password").one().ip == seen
 
-
-
-def test_an_https_issuer_without_proxy_hops_is_warned_about(base_config, migrated, caplog):
-    with running_app(dict(base_config, IDP_ISSUER="https://tunnus.example", IDP_PROXY_HOPS=0)):
-        pass
-    assert "IDP_PROXY_HOPS is 0" in caplog.text
-    caplog.clear()
-    with running_app(dict(base_config, IDP_ISSUER="https://tunnus.example", IDP_PROXY_HOPS=1)):
-        pass
-    assert "IDP_PROXY_HOPS" not in caplog.text
