@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -339,6 +340,8 @@ def _until(check, what, seconds=10):
 
 
 def test_a_lost_keys_folder_answers_503_everywhere_keys_are_used_and_they_come_back(app, base_config, tmp_path):
+    # A folder of its own to take away, with the suite's keys: a deployment makes none itself.
+    shutil.copytree(base_config["IDP_KEYS_DIR"], tmp_path / "keys")
     made = create_app(dict(base_config, IDP_KEYS_DIR=str(tmp_path / "keys")))
     made.test_client_class = IsolatedClient
     person, rp = _person(), _rp(made)

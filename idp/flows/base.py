@@ -9,9 +9,10 @@ import datetime as dt
 from enum import Enum
 
 from flask import current_app
+from sqlalchemy import exc as sa_exc
 from flask_babel import lazy_gettext as _l
 
-from ..errors import FlowExpired, IdpError, JourneyEnded, NotFound
+from ..errors import FlowExpired, IdpError, InvalidCredentials, JourneyEnded, NotFound
 from ..extensions import db
 from ..models import Flow as StoredFlow
 from ..services import clock, journeys
@@ -126,7 +127,10 @@ class Flow:
         Read under a row lock held until the transaction ends: a change of password made at
         the same moment is either seen here, or waits and then sees (and ends) what this
         journey made."""
-        db.session.refresh(identity, with_for_update=True)
+        try:
+            db.session.refresh(identity, with_for_update=True)
+        except sa_exc.InvalidRequestError:  # deleted meanwhile (services/account_deletion.py)
+            raise InvalidCredentials() from None
         current = journeys.password_version(identity)
         return self.data.get("password_version", current) != current
 
