@@ -8,10 +8,10 @@ and the time of `status` (the funnel counts, target ≤ 200 ms), right after the
 again once every invitation has been marked delivered and a tenth of the people have
 finished. Prints figures; not a test.
 
-    createdb -h 127.0.0.1 -U postgres tunnus_campaign_bench
     .venv/bin/python bench/campaign.py [--identities N] [--database-url URL]
 
-The database's schema public is dropped and recreated: never point it at `test`.
+The database is created if missing and its schema public dropped and recreated: never
+point it at `test`.
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.path.join(ROOT, 
 import argparse
 import secrets
 import statistics
-import subprocess
 import tempfile
 import time
 
 import sqlalchemy as sa
 
+from bench.scratch_database import recreate
 from idp import create_app, schema_migrations
 from idp.extensions import db
 from idp.services import campaigns
@@ -47,23 +47,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL), metavar="URL",
                         help=f"a scratch PostgreSQL database (default {DEFAULT_URL}); its schema is recreated")
     return parser.parse_args(argv)
-
-
-def reset(url: str) -> None:
-    engine = sa.create_engine(url)
-    if engine.dialect.name != "postgresql":
-        sys.exit("this benchmark is for PostgreSQL")
-    if engine.url.database == "test":
-        sys.exit("refusing to drop the schema of the test database")
-    try:
-        engine.connect().close()
-    except sa.exc.OperationalError:
-        subprocess.run(["createdb", "-h", engine.url.host or "127.0.0.1", "-U", engine.url.username or "postgres",
-                        engine.url.database], check=True)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def timed(function, repeat: int = 1):
@@ -89,7 +72,7 @@ def report_status(label: str, campaign_id) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    reset(args.database_url)
+    recreate(args.database_url)
     with tempfile.TemporaryDirectory(prefix="tunnus-campaign-bench-") as keys:
         app = create_app({"IDP_DATABASE_URL": args.database_url, "IDP_KEYS_DIR": keys,
                           "IDP_SECRET_KEY": secrets.token_urlsafe(32), "IDP_ISSUER": "https://tunnus.example.fi"},

@@ -4,13 +4,13 @@
 # Runs discovery, JWKS, client_credentials token and introspection with wrk (pinned to
 # WRK_CPU) first against the peer, then -- the peer stopped -- against Tunnus with one worker,
 # both servers pinned to SERVER_CPU. Tunnus runs on PostgreSQL + Redis: a scratch database
-# (its schema public is DROPPED and recreated), migrated, keys and a client_credentials client
-# made with the `tunnus` CLI. After the runs (and more token requests if needed) the Tunnus
-# worker's RSS is sampled once it has served RSS_AFTER requests. Prints req/s per endpoint,
-# the ratio Tunnus/peer, Tunnus p50/p99, each server's CPU time per request (steadier than
-# req/s on a busy machine), the worker RSS and the load average; then both servers' p50/p99
-# below full load (about half the peer's top rate, paced by bench/paced.lua). A benchmark,
-# not a test.
+# (created if missing; its schema public is DROPPED and recreated), migrated, keys and a
+# client_credentials client made with the `tunnus` CLI. After the runs (and more token
+# requests if needed) the Tunnus worker's RSS is sampled once it has served RSS_AFTER
+# requests. Prints req/s per endpoint, the ratio Tunnus/peer, Tunnus p50/p99, each server's
+# CPU time per request (steadier than req/s on a busy machine), the worker RSS and the load
+# average; then both servers' p50/p99 below full load (about half the peer's top rate,
+# paced by bench/paced.lua). A benchmark, not a test.
 #
 #   bench/compare.sh                 # needs wrk (apt-get install -y wrk), node + npm, a venv (make install)
 #
@@ -170,16 +170,9 @@ export IDP_TOKEN_RATE_LIMIT="100000000 per minute" IDP_TOKEN_CLIENT_RATE_LIMIT="
 export PROMETHEUS_MULTIPROC_DIR=$WORK/metrics; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export TUNNUS_BIND="127.0.0.1:$TUNNUS_PORT" TUNNUS_WORKERS=1
 cd "$ROOT"
-"$BIN/python" - "$DATABASE_URL" <<'EOF'
-import sys, sqlalchemy as sa
-engine = sa.create_engine(sys.argv[1])
-if engine.dialect.name == "postgresql":
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-EOF
+"$BIN/python" -c 'import sys; from bench.scratch_database import recreate; recreate(sys.argv[1])' "$DATABASE_URL"
 "$BIN/tunnus" db upgrade >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; exit 4; }
-"$BIN/tunnus" keys list --json >>"$WORK/setup.log"
+"$BIN/tunnus" keys rotate --json >>"$WORK/setup.log"
 CLIENT=$("$BIN/tunnus" clients create --name "Benchmark" --grant-type client_credentials --json)
 CLIENT_ID=$(json_field client_id <<<"$CLIENT"); CLIENT_SECRET=$(json_field client_secret <<<"$CLIENT")
 

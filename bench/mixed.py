@@ -6,7 +6,8 @@ tokens below full load (bench/paced.lua around the peer harness's token_post.lua
 bench/compare.sh does) and people signing in RATE times a second through the real pages
 (email, then password: one argon2 hash each). Prints the token requests' p50/p99 and the
 password step's, per layout, with and without the sign-ins. Runs on PostgreSQL + Redis: a
-scratch database (its schema public is DROPPED and recreated). A benchmark, not a test.
+scratch database (created if missing; its schema public is DROPPED and recreated). A
+benchmark, not a test.
 
     .venv/bin/python bench/mixed.py [--layouts 1x4,1x1,2x1] [--rate 10] [--seconds 10] [--pause-ms 3]
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 import os
 import sys
 
-# bench/token.py would shadow the standard library's `token` module (see its top).
+# Python puts this folder first on sys.path, and bench/token.py there would shadow the
+# standard library's `token` module. Resolve imports from the repository root instead.
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse
 import base64
@@ -33,7 +35,8 @@ import time
 from pathlib import Path
 
 import requests
-import sqlalchemy as sa
+
+from bench.scratch_database import recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNNUS = str(ROOT / ".venv" / "bin" / "tunnus")
@@ -70,11 +73,7 @@ def settings(args, work: Path) -> dict[str, str]:
 
 def prepare(args, env: dict) -> str:
     """A fresh schema, a machine client and a person; the client's Basic credentials."""
-    engine = sa.create_engine(args.database_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    recreate(args.database_url)
     subprocess.run([TUNNUS, "db", "upgrade"], env=env, check=True, capture_output=True)
     client = json.loads(subprocess.run([TUNNUS, "clients", "create", "--name", "Mixed", "--grant-type",
                                         "client_credentials", "--json"], env=env, check=True,

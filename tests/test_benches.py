@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,12 +55,9 @@ def test_legacy_import_bench_imports_on_sqlite():
 
 
 def test_campaign_bench_starts_a_campaign_on_postgresql():
-    url = os.environ.get("IDP_TEST_DATABASE_URL")
-    if not url or not url.startswith("postgresql"):
-        pytest.skip("the campaign benchmark is for PostgreSQL")
     # A scratch database beside the test database: the benchmark recreates its schema.
-    scratch = sa.make_url(url).set(database=f"{sa.make_url(url).database}_campaign_bench")
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    scratch = _scratch_database("campaign_bench")
+    admin = sa.create_engine(os.environ["IDP_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
@@ -69,6 +67,43 @@ def test_campaign_bench_starts_a_campaign_on_postgresql():
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         assert "100 members stored" in done.stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _scratch_database(suffix: str) -> sa.URL:
+    url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        pytest.skip("this benchmark is for PostgreSQL")
+    return sa.make_url(url).set(database=f"{sa.make_url(url).database}_{suffix}")
+
+
+def test_compare_bench_measures_tunnus_on_postgresql():
+    """Every endpoint answers without an error and the worker's RSS is sampled; the peer is
+    left out (SKIP_PEER), as a fresh machine has no node. The script makes its own database."""
+    scratch = _scratch_database("compare_bench")
+    if not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("IDP_", "BENCH_"))}
+    cpus = sorted(os.sched_getaffinity(0))
+    env.update(SKIP_PEER="1", DURATION="1s", RSS_AFTER="10", TUNNUS_PORT="5079", SERVER_CPU=str(cpus[0]),
+               WRK_CPU=str(cpus[-1]),
+               BENCH_DATABASE_URL=scratch.render_as_string(hide_password=False),
+               BENCH_REDIS_URL=os.environ.get("IDP_TEST_REDIS_URL") or "redis://127.0.0.1:6379/5")
+    admin = sa.create_engine(os.environ["IDP_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
+    try:
+        done = subprocess.run(["bench/compare.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        rows = {}
+        for line in done.stdout.splitlines():  # the full-load table comes first
+            rows.setdefault(line.split()[0] if line.split() else "", line.split())
+        for endpoint in ("discovery", "jwks", "token_cc", "introspection"):
+            assert float(rows[endpoint][2]) > 0 and rows[endpoint][7] == "0", done.stdout  # req/s, errors
+        assert "tunnus worker RSS after" in done.stdout
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))

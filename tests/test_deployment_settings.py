@@ -71,6 +71,8 @@ def test_a_deployment_does_not_invent_keys_they_are_made_once_with_keys_rotate(t
     assert _run(tmp_path, "db", "upgrade", **settings).returncode == 0  # needs no keys
     listed = _run(tmp_path, "clients", "list", **settings)
     assert listed.returncode == 1 and listed.stderr == f"Error: {refusal}\n"
+    no_keys = _run(tmp_path, "keys", "list", **settings)
+    assert no_keys.returncode == 1 and no_keys.stderr == f"Error: {refusal}\n"
     served = _serve(tmp_path, **settings)
     assert served.returncode == 1 and served.stderr.splitlines()[-1].endswith(f"ERROR serve [-] {refusal}")
     assert len(served.stderr.splitlines()) == 1

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 
 from ..services import clock
+from ..services.keys import KeysUnavailable, no_keys
 from .output import emit, json_option
 
 group = click.Group("keys", help="Signing keys.")
@@ -29,7 +30,12 @@ def rotate(as_json):
 @json_option
 def list_(as_json):
     """List the signing keys: which sign now and which are only published."""
+    store = current_app.extensions["idp.keys"]
+    try:
+        published = store.published()
+    except KeysUnavailable:  # no folder yet: a deployment before its first rotate
+        raise no_keys(store.directory) from None
     now = clock.timestamp()
     rows = [{"kid": k.kid, "alg": k.alg, "signing": k.signs_at(now), "signs_from": _when(k.activates_at),
-             "retired_at": _when(k.retired_at)} for k in current_app.extensions["idp.keys"].published()]
+             "retired_at": _when(k.retired_at)} for k in published]
     emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} {'signing' if r['signing'] else 'published'}" for r in rows))

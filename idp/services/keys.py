@@ -233,6 +233,10 @@ def open_store(values: dict, required: bool = True) -> KeyStore:
         if folder.exists() and not folder.is_dir():
             raise ConfigurationError(f"IDP_KEYS_DIR {folder} is not a folder")
         if keystore.missing():
-            raise ConfigurationError(f"no signing keys in {folder} (IDP_KEYS_DIR); create them once with "
-                                     "`tunnus keys rotate`")
+            raise no_keys(folder)
     return keystore
+
+
+def no_keys(folder: Path) -> ConfigurationError:
+    return ConfigurationError(f"no signing keys in {folder} (IDP_KEYS_DIR); create them once with "
+                              "`tunnus keys rotate`")
