@@ -96,10 +96,16 @@ def _check_configuration() -> None:
     from idp.services import keys
 
     try:
-        keys.open_store(config.load(None, str(ROOT / "instance")))
+        values = config.load(None, str(ROOT / "instance"))
+        keys.open_store(values)
     except config.ConfigurationError as error:
         log.error("%s", error)
         raise SystemExit(1) from None
+    # granian here speaks plain HTTP, so an https issuer means TLS ends at a proxy in front.
+    if values["IDP_ISSUER"].startswith("https://") and not values["IDP_PROXY_HOPS"]:
+        log.warning("IDP_ISSUER is https but IDP_PROXY_HOPS is 0: every request will seem to come from the proxy "
+                    "in front, and one address's rate limits will hold back everyone; set IDP_PROXY_HOPS to the "
+                    "number of proxies that append to X-Forwarded-For")
 
 
 def _count(name: str, default: int) -> int:

@@ -134,6 +134,25 @@ def test_a_second_server_at_the_same_address_does_not_start(app, base_config, da
 
 
 
+@pytest.mark.parametrize(("hops", "warned"), [("0", True), ("1", False)])
+def test_an_https_issuer_without_proxy_hops_is_warned_of_at_start(server_logging, monkeypatch, capsys, keys_dir,
+                                                                   hops, warned):
+    """Behind the TLS proxy such an issuer implies, 0 hops makes every person one address
+    (the proxy's) to the per-IP limits."""
+    for name in [name for name in os.environ if name.startswith("IDP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("IDP_ISSUER", "https://tunnus.example.fi")
+    monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("IDP_KEYS_DIR", keys_dir)
+    monkeypatch.setenv("IDP_PROXY_HOPS", hops)
+    monkeypatch.setenv("IDP_LOG_FORMAT", "json")
+    logging.config.dictConfig(serve_py._log_config())
+    serve_py._check_configuration()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(line["level"], line["message"].split(":")[0]) for line in lines] == (
+        [("WARNING", "IDP_ISSUER is https but IDP_PROXY_HOPS is 0")] if warned else [])
+
+
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("TUNNUS_THREADS", "abc", "TUNNUS_THREADS must be a whole number of at least 1, not 'abc'"),
     ("TUNNUS_WORKERS", "0", "TUNNUS_WORKERS must be a whole number of at least 1, not '0'"),
