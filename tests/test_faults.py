@@ -27,11 +27,12 @@ import redis
 
 from idp import create_app, schema_migrations
 from idp.extensions import db
-from idp.models import AuthorizationCode, OutboxMail, Token
-from idp.services import clients, clock, identities
+from idp.models import AuthorizationCode, Identity, LogoutNotification, OutboxMail, Token
+from idp.services import audit, backchannel, clients, clock, identities, keys, sessions
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, tokens_for
+from tests.support.logout_receiver import LogoutReceiver
 from tests.support.owned_servers import PostgresCluster, RedisServer
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 from tests.support.served import serve
@@ -370,6 +371,50 @@ def test_a_lost_keys_folder_answers_503_everywhere_keys_are_used_and_they_come_b
     # The exchange that failed consumed nothing.
     assert rp.redeem(code).status_code == 200
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_the_logout_sender_waits_out_a_lost_keys_folder_and_delivers_once_it_is_back(app, base_config, tmp_path):
+    """A logout token is signed: without keys the loop warns and keeps going, the ended
+    session's notification stays due, and is delivered when the keys return."""
+    shutil.copytree(base_config["IDP_KEYS_DIR"], tmp_path / "keys")
+    made = create_app(dict(base_config, IDP_KEYS_DIR=str(tmp_path / "keys")))
+    made.test_client_class = IsolatedClient
+    receiver = LogoutReceiver()
+    person, rp = _person(), _rp(made, backchannel_logout_uri=receiver.url)
+    tokens_for(Browser(made), rp, person)
+    env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": base_config["IDP_DATABASE_URL"],
+           "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_KEYS_DIR": str(tmp_path / "keys"),
+           "IDP_ISSUER": "https://tunnus.example.fi"}  # a deployment: it makes no keys of its own
+    stderr = (tmp_path / "stderr.log").open("w+")
+    loop = subprocess.Popen([str(Path(sys.executable).with_name("tunnus")), "logouts", "send", "--loop",
+                             "--interval", "0.2"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    said = lambda: stderr.seek(0) or stderr.read()
+    try:
+        # A first notification, delivered with the keys there: the loop is up.
+        db.session.add(LogoutNotification(client_id=rp.client.id, sid="earlier", sub=person.sub, status="pending",
+                                          attempts=0, next_attempt_at=clock.now()))
+        db.session.commit()
+        _until(lambda: len(receiver.received) == 1 or loop.poll() is not None, "the loop delivered nothing", 30)
+        (tmp_path / "keys").rename(tmp_path / "keys.away")
+        with made.app_context():
+            _until(lambda: made.test_client().get("/readyz").status_code == 503, "the keys are still seen")
+            time.sleep(keys.FOLDER_CHECK_EVERY + 0.5)  # the loop's process looks at the folder as seldom
+            sessions.end_all(db.session.get(Identity, person.id), origin=audit.SYSTEM, reason="password_reset")
+            db.session.commit()
+            backchannel.wait()
+        _until(lambda: "signing keys unavailable" in said() or loop.poll() is not None, "the loop said nothing")
+        time.sleep(1)  # several rounds without keys
+        assert loop.poll() is None and "Traceback" not in said(), said()
+        assert len(receiver.received) == 1
+
+        (tmp_path / "keys.away").rename(tmp_path / "keys")
+        _until(lambda: len(receiver.received) == 2, "nothing delivered once the keys were back")
+    finally:
+        loop.terminate()
+        loop.wait(10)
+        receiver.stop()
+    db.session.remove()
+    assert db.session.scalars(db.select(LogoutNotification.status)).all() == ["sent", "sent"]
 
 
 # PostgreSQL hung: its processes stopped, connections still accepted by the kernel

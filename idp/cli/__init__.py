@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from .. import logging_setup, schema_migrations
 from ..config import ConfigurationError
 from ..extensions import DATABASE_UNAVAILABLE
+from ..services.keys import KeysUnavailable
 
 
 def register(app) -> None:
@@ -71,6 +72,8 @@ class _Commands(FlaskGroup):
             return super().invoke(ctx)
         except DATABASE_UNAVAILABLE as error:
             raise click.ClickException(f"database unavailable: {getattr(error, 'orig', None) or error}") from None
+        except KeysUnavailable as error:  # the keys folder gone while the command ran
+            raise click.ClickException(str(error)) from None
         except ConfigurationError as error:
             refuse(error)
 

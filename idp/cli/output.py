@@ -9,6 +9,7 @@ import click
 
 from ..extensions import DATABASE_UNAVAILABLE, db
 from ..services import stopping
+from ..services.keys import KeysUnavailable
 
 log = logging.getLogger(__name__)
 # What a loop did, a log line in IDP_LOG_FORMAT like its warnings: commands log only
@@ -52,6 +53,9 @@ def _rounds(deliver_due, pending_count, loop: bool, interval: float, as_json: bo
         except DATABASE_UNAVAILABLE as error:
             db.session.remove()  # its connection is gone; the pool makes a new one
             log.warning("database unavailable, next round in %s s: %s", interval, error)
+        except KeysUnavailable as error:  # logout tokens are signed; the row claimed goes back, due
+            db.session.rollback()
+            log.warning("signing keys unavailable, next round in %s s: %s", interval, error)
         else:
             if any(counts.values()):
                 rounds_log.info("round: %s", ", ".join(f"{outcome} {n}" for outcome, n in counts.items()),

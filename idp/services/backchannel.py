@@ -23,6 +23,7 @@ from joserfc import jwt
 from ..extensions import db
 from ..models import Client, Identity, LogoutNotification, Token
 from . import audit, clock, leases, outbound_http, stopping
+from .keys import KeysUnavailable
 from .leases import FAILED, PENDING
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def _deliver_in_thread(app, ids: list[int]) -> None:
     try:
         with app.app_context():
             deliver(ids)
+    except KeysUnavailable as error:  # the keys folder gone a while: the sender tries again later
+        log.warning("back-channel logout delivery of %s waits for the signing keys: %s", ids, error)
     except Exception:  # a thread has nobody to raise to: what failed stays pending for the sender
         log.exception("back-channel logout delivery of %s failed", ids)
     finally:
