@@ -1,6 +1,6 @@
 """The schema revision the code needs (schema_migrations.HEAD, read by /readyz in workers
-that never load Alembic) is the last of migrations/, and `tunnus db` finds them or says where
-it looked."""
+that never load Alembic) is the last of migrations/, what they make is what the models
+declare, and `tunnus db` finds them or says where it looked."""
 from __future__ import annotations
 
 from alembic.script import ScriptDirectory
@@ -35,3 +35,18 @@ def test_db_offers_no_init(app, runner):
     assert result.exit_code == 0 and "upgrade" in result.output
     assert " init " not in result.output
     assert runner.invoke(args=["db", "init"]).exit_code != 0
+
+
+def test_the_migrated_schema_is_the_models_schema(app):
+    """Every table, column, type, index and unique constraint the models declare is what
+    migrations/ made (on SQLite and PostgreSQL alike): a model changed without its
+    migration would otherwise surface only in production, as a missing index or a type."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from idp.extensions import db
+
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       db.metadata)
+    assert differences == []
