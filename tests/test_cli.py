@@ -185,6 +185,10 @@ def test_tunnus_version_and_help_show_only_what_works(tmp_path):
     helped = subprocess.run([tunnus, "--help"], env=env, capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and "Tunnus identity provider administration." in helped.stdout
     assert not {"--env-file", "--app", "--debug", "Flask"} & set(helped.stdout.replace(",", " ").split())
+    # Flask's development server is no way to run Tunnus (serve.py is).
+    assert "  run " not in helped.stdout
+    run = subprocess.run([tunnus, "run"], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "No such command 'run'" in run.stderr
     env_file = subprocess.run([tunnus, "--env-file", "x", "clients", "list"], env=env, capture_output=True,
                               text=True, timeout=60)
     assert env_file.returncode == 2 and "No such option '--env-file'" in env_file.stderr

@@ -48,6 +48,8 @@ class _Commands(FlaskGroup):
         # settings give: so neither --env-file, --app nor --debug.
         super().__init__(add_version_option=False, load_dotenv=False, **extra)
         self.params = [param for param in self.params if param.name not in ("env_file", "app", "debug")]
+        # Flask's development server: production and `make run` serve with serve.py (granian).
+        self.commands.pop("run")
         click.version_option(package_name="tunnus", message="Tunnus %(version)s")(self)
 
     def resolve_command(self, ctx, args):
