@@ -101,6 +101,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_UPSTREAM_CACHE_TTL", 3600, "Seconds an upstream provider's discovery document and keys are cached (unknown keys are fetched at once).", int),
     Setting("IDP_UPSTREAM_LEEWAY", 60, "Clock skew in seconds allowed when checking an upstream ID token's exp and iat.", int),
     Setting("IDP_VERIFICATION_TTL", 24 * 3600, "How long an emailed verification code or link works, in seconds.", int),
+    Setting("IDP_AUDIT_RETENTION_DAYS", 730, "Days audit records and the metadata of sent mail and logout notifications are kept; `tunnus prune` deletes older ones (set it to your organisation's log retention policy).", int),
     Setting("IDP_INVITATION_TTL", 14 * 24 * 3600, "How long an invitation to an organisation can be accepted, in seconds; inviting the address again starts it anew.", int),
     Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
