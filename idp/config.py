@@ -161,6 +161,8 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     _check_issuer(values["IDP_ISSUER"])
     _check_time_zone(values["IDP_TIMEZONE"])
     _check_rate_limits(values)
+    if values["IDP_AUDIT_RETENTION_DAYS"] < 1:  # `tunnus prune` would delete all history
+        raise ConfigurationError(f"IDP_AUDIT_RETENTION_DAYS must be at least 1, not {values['IDP_AUDIT_RETENTION_DAYS']}")
     if not values["IDP_SECRET_KEY"]:
         if not embedded(values):
             raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "
