@@ -53,8 +53,8 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
     history_cutoff = clock.now() - dt.timedelta(days=current_app.config["IDP_AUDIT_RETENTION_DAYS"])
     statements.update({
         "audit_events": db.delete(AuditEvent).where(AuditEvent.at < history_cutoff),
-        "mail_outbox": db.delete(OutboxMail).where(OutboxMail.campaign_id.is_(None),
-                                                   OutboxMail.status.in_(FINISHED), OutboxMail.created_at < history_cutoff),
+        "mail_outbox": db.delete(OutboxMail).where(OutboxMail.campaign_id.is_(None), OutboxMail.status.in_(FINISHED),
+                                                   OutboxMail.created_at < history_cutoff),
         "logout_notifications": db.delete(LogoutNotification).where(
             LogoutNotification.status.in_(FINISHED), LogoutNotification.created_at < history_cutoff),
     })
