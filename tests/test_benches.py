@@ -14,6 +14,7 @@ import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT.parent / "shared" / "peers"  # bench/compare.sh's default
 
 
 def run_bench(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -86,6 +87,8 @@ def test_compare_bench_measures_tunnus_on_postgresql():
     scratch = _scratch_database("compare_bench")
     if not shutil.which("wrk"):
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    if not (PEERS / "report.lua").is_file():  # the shared wrk scripts, beside a checkout made there
+        pytest.skip(f"no peer harness at {PEERS}")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("IDP_", "BENCH_"))}
     cpus = sorted(os.sched_getaffinity(0))
     env.update(SKIP_PEER="1", DURATION="1s", RSS_AFTER="10", TUNNUS_PORT="5079", SERVER_CPU=str(cpus[0]),
