@@ -4,13 +4,18 @@ A sender delivers it afterwards (at once after the request, then `tunnus mail se
 so a change is never stored without its mail, nor a mail sent for a change rolled back.
 A sender claims a mail (SENDING, next_attempt_at at the end of its lease) before the SMTP
 conversation, so two senders never send it at once.
+
+A mail that reached its end (sent, logged, failed) keeps no body: the text and HTML carry
+codes and links that work, and the kind, recipient, subject and times are all the data
+download and operators use.
 """
 from ..extensions import db
 from ..services import clock
 from ..services.leases import FAILED, PENDING, SENDING
 
 SENT, LOGGED = "sent", "logged"
-__all__ = ["OutboxMail", "PENDING", "SENDING", "SENT", "LOGGED", "FAILED"]
+NO_BODY = {"text": "", "html": ""}  # the values of a final mail's body, for bulk updates
+__all__ = ["OutboxMail", "PENDING", "SENDING", "SENT", "LOGGED", "FAILED", "NO_BODY"]
 
 
 class OutboxMail(db.Model):
@@ -31,3 +36,7 @@ class OutboxMail(db.Model):
     last_error = db.Column(db.String(500))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     sent_at = db.Column(db.DateTime)
+
+    def close(self, status: str) -> None:
+        """Put the mail in a final state (SENT, LOGGED, FAILED), dropping its body."""
+        self.status, self.text, self.html = status, "", ""

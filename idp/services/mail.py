@@ -168,16 +168,19 @@ def _record(mail: OutboxMail, error: Exception | None, config) -> None:
     if error is None:
         mail.sent_at, mail.last_error = clock.now(), None
         if config["IDP_SMTP_URL"]:
-            mail.status = SENT
+            mail.close(SENT)
             _note_campaign_member(mail, last_mailed_at=mail.sent_at)
         else:
-            mail.status = LOGGED
+            mail.close(LOGGED)
             _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
-        mail.status, mail.last_error = FAILED, str(error)[:500]
+        mail.last_error = str(error)[:500]
+        mail.close(FAILED)
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     else:
         leases.retry_later(mail, error, config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
+        if mail.status == FAILED:
+            mail.close(FAILED)
         # The id finds the mail and its recipient in the outbox: logs carry no addresses.
         log.warning("mail %s (%s) not delivered: %s", mail.id, mail.kind, mail.last_error)
 

@@ -1,0 +1,71 @@
+"""What someone holding a copy of the database finds in the mail outbox: no body of a mail
+that has ended, so no reset link or code to take an account over with."""
+import re
+
+import sqlalchemy as sa
+
+from idp import create_app, schema_migrations
+from idp.extensions import db
+from idp.services import mail
+from tests.support.browser import Browser
+
+
+def _stored() -> str:
+    """Every mail's subject, text, HTML and error, as a database copy shows them."""
+    rows = db.session.execute(sa.text("SELECT subject, text, html, last_error FROM mail_outbox")).all()
+    return "\n".join(str(value) for row in rows for value in row)
+
+
+def test_a_delivered_reset_mail_leaves_neither_its_link_nor_its_code_in_the_outbox(app, browser, user, mailbox):
+    browser.get("/recovery")
+    browser.submit("/recovery", email=user.email)
+    received = mailbox.text(mailbox.last(user.email))
+    link, code = mailbox.link(user.email, "/recovery/"), mailbox.code(user.email)
+
+    stored = _stored()
+    assert link not in stored and link.rsplit("/", 2)[-2] not in stored  # nor its flow id
+    assert code not in stored and re.sub(r"(\d{3})(\d{3})", r"\1 \2", code) not in stored
+    assert received not in stored
+    row = db.session.execute(sa.text("SELECT kind, recipient, subject, status FROM mail_outbox")).one()
+    assert tuple(row) == ("reset_password", user.email, mailbox.last(user.email)["Subject"], "sent")
+
+    attacker = Browser(app)  # the mailed link still works for whoever has the mail
+    attacker.get(re.sub(r"^https?://[^/]+", "", link))
+    assert attacker.page.status_code == 200
+
+
+def test_a_mail_refused_for_good_keeps_no_body_but_what_operators_use(app, mailbox):
+    mailbox.reject_with = (550, "no such user")
+    message = mail.enqueue("test_message", "maija@example.fi", "en", link="https://tunnus.example/secret")
+    db.session.commit()
+    assert not mail.deliver_now(message)
+    row = db.session.execute(sa.text("SELECT kind, recipient, subject, status, text, html FROM mail_outbox")).one()
+    assert tuple(row) == ("test_message", "maija@example.fi", "Tunnus test message", "failed", "", "")
+
+
+def _mail(conn, id_, status):
+    conn.execute(sa.text(
+        "INSERT INTO mail_outbox (id, kind, recipient, subject, text, html, status, attempts, next_attempt_at, "
+        "created_at) VALUES (:id, 'reset_password', 'maija@example.fi', 'Salasana', :text, :html, :status, 1, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+        {"id": id_, "status": status, "text": f"https://tunnus.example/recovery/{id_}/link",
+         "html": f'<a href="https://tunnus.example/recovery/{id_}/link">'})
+
+
+def test_migration_0027_blanks_the_bodies_of_mail_that_has_ended_and_keeps_those_waiting(
+        base_config, migrated, tmp_path):
+    app = create_app({**base_config, "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'before.sqlite3'}"})
+    with app.app_context():
+        schema_migrations.upgrade("0026_identity")
+        with db.engine.begin() as conn:
+            for id_, status in enumerate(("sent", "logged", "failed", "pending", "sending"), start=1):
+                _mail(conn, id_, status)
+        schema_migrations.upgrade()
+
+        rows = db.session.execute(sa.text("SELECT status, text = '', html = '', subject FROM mail_outbox "
+                                          "ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [
+            ("sent", 1, 1, "Salasana"), ("logged", 1, 1, "Salasana"), ("failed", 1, 1, "Salasana"),
+            ("pending", 0, 0, "Salasana"), ("sending", 0, 0, "Salasana")]
+        db.session.remove()
+        db.engine.dispose()
