@@ -24,6 +24,7 @@ from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
 from . import clock, leases, stopping
+from .campaigns import mailing as campaign_mailing
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,13 @@ def _deliver(mail: OutboxMail) -> None:
     """Send a claimed mail and record the outcome. The claim is committed first, and nothing
     is read from the database during the SMTP conversation, so no connection waits on it."""
     config = current_app.config
-    message = _message(mail, config["IDP_MAIL_FROM"])
+    bodies = _bodies(mail)
+    if bodies is None:  # a campaign mail whose person's account was deleted meanwhile
+        mail.last_error = "account deleted"
+        mail.close(FAILED)
+        db.session.commit()
+        return
+    message = _message(mail, *bodies, config["IDP_MAIL_FROM"])
     db.session.commit()
     with leases.in_hand(OutboxMail, mail.id):
         error = _send(message, config)
@@ -194,15 +201,23 @@ def _note_campaign_member(mail: OutboxMail, **values) -> None:
             .values(**values))
 
 
-def _message(mail: OutboxMail, sender: str) -> EmailMessage:
+def _bodies(mail: OutboxMail) -> tuple[str, str] | None:
+    """(text, html) to send: a campaign mail is stored without its link, a working
+    credential, and gets it only here."""
+    if mail.campaign_id is None:
+        return mail.text, mail.html
+    return campaign_mailing.with_link(mail)
+
+
+def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 
