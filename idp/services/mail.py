@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ from .campaigns import mailing as campaign_mailing
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "fi"
+RECIPIENT = "<recipient>"  # stands for the address in stored and logged SMTP errors
 
 
 class PermanentFailure(Exception):
@@ -181,15 +183,34 @@ def _record(mail: OutboxMail, error: Exception | None, config) -> None:
             mail.close(LOGGED)
             _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
-        mail.last_error = str(error)[:500]
+        mail.last_error = _without(mail.recipient, str(error))[:500]
         mail.close(FAILED)
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     else:
-        leases.retry_later(mail, error, config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
+        leases.retry_later(mail, _without(mail.recipient, f"{type(error).__name__}: {_reply(error)}"),
+                           config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
         if mail.status == FAILED:
             mail.close(FAILED)
         # The id finds the mail and its recipient in the outbox: logs carry no addresses.
         log.warning("mail %s (%s) not delivered: %s", mail.id, mail.kind, mail.last_error)
+
+
+def _reply(error: Exception) -> str:
+    """The server's code and text, or the error's own words."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = error.recipients.values()  # keyed by the address: the replies alone
+    elif isinstance(error, smtplib.SMTPResponseException):
+        replies = [(error.smtp_code, error.smtp_error)]
+    else:
+        return str(error)
+    return "; ".join(f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                     for code, text in replies)
+
+
+def _without(address: str, text: str) -> str:
+    """`text` with `address` replaced: servers repeat it ("<pekka@example.fi>: Recipient
+    address rejected"), and last_error, bounce_reason and the log keep no addresses."""
+    return re.sub(f"<?{re.escape(address)}>?", RECIPIENT, text, flags=re.IGNORECASE)
 
 
 def _note_campaign_member(mail: OutboxMail, **values) -> None:
@@ -262,9 +283,9 @@ def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
-            raise PermanentFailure(str(error.recipients)) from error
+            raise PermanentFailure(_reply(error)) from error
         raise
     except smtplib.SMTPResponseException as error:
         if 500 <= error.smtp_code < 600:
-            raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+            raise PermanentFailure(_reply(error)) from error
         raise

@@ -1,12 +1,13 @@
 """What someone holding a copy of the database finds in the mail outbox: no body of a mail
 that has ended, so no reset link or code to take an account over with."""
+import logging
 import re
 
 import sqlalchemy as sa
 
 from idp import create_app, schema_migrations
 from idp.extensions import db
-from idp.services import mail
+from idp.services import clock, mail
 from tests.support.browser import Browser
 
 
@@ -69,3 +70,22 @@ def test_migration_0027_blanks_the_bodies_of_mail_that_has_ended_and_keeps_those
             ("pending", 0, 0, "Salasana"), ("sending", 0, 0, "Salasana")]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_refused_recipients_address_is_neither_stored_nor_logged(app, runner, mailbox, caplog):
+    from tests.campaigns.helpers import member, person, started
+
+    pekka = person("pekka@example.fi")
+    campaign_id = started(runner, "all")
+    mailbox.refuse_recipient = 450
+    with caplog.at_level(logging.WARNING, logger="idp.services.mail"):
+        assert mail.deliver_due()["pending"] == 1
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name == "idp.services.mail")
+    assert "450 5.1.1 <recipient>: Recipient address rejected" in logged and "pekka@" not in logged
+    assert "pekka@" not in _stored() and "450" in _stored()
+
+    clock.advance(31)
+    mailbox.refuse_recipient = 550
+    assert mail.deliver_due()["failed"] == 1
+    assert "pekka@" not in _stored() and "550 5.1.1 <recipient>" in _stored()
+    assert member(campaign_id, pekka).bounce_reason == "550 5.1.1 <recipient>: Recipient address rejected"
