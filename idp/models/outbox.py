@@ -7,7 +7,8 @@ conversation, so two senders never send it at once.
 
 A mail that reached its end (sent, logged, failed) keeps no body: the text and HTML carry
 codes and links that work, and the kind, recipient, subject and times are all the data
-download and operators use.
+download and operators use. Until then the body is sealed (secrets_box), except campaign
+mail's, written in SQL, which holds no link (the sender makes it).
 """
 from ..extensions import db
 from ..services import clock
@@ -28,6 +29,9 @@ class OutboxMail(db.Model):
     subject = db.Column(db.String(300), nullable=False)
     text = db.Column(db.Text, nullable=False)
     html = db.Column(db.Text, nullable=False)
+    # text and html encrypted (secrets_box.MAIL_BODY); not so campaign mail and mail written
+    # before migration 0027, which are sent as they are.
+    sealed = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # Campaign mail is throttled per campaign and its bounces are counted per campaign.
     campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
     status = db.Column(db.String(16), nullable=False, default=PENDING, index=True)

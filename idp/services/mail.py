@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
-from . import clock, leases, stopping
+from . import clock, leases, secrets_box, stopping
 from .campaigns import mailing as campaign_mailing
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ RECIPIENT = "<recipient>"  # stands for the address in stored and logged SMTP er
 
 class PermanentFailure(Exception):
     """The server refused for good (SMTP 5xx): retrying cannot help."""
+
+
+class Unsendable(Exception):
+    """The mail cannot be made: it fails without being tried."""
 
 
 def render(kind: str, locale: str | None, **context) -> tuple[str, str, str]:
@@ -50,7 +54,8 @@ def enqueue(kind: str, recipient: str, locale: str | None, identity=None, **cont
     """Render `kind` in `locale` and add it to the outbox; the caller commits."""
     subject, text, html = render(kind, locale, **context)
     mail = OutboxMail(kind=kind, recipient=recipient, identity_id=getattr(identity, "id", identity),
-                      subject=subject, text=text, html=html)
+                      subject=subject, text=secrets_box.encrypt(text, secrets_box.MAIL_BODY),
+                      html=secrets_box.encrypt(html, secrets_box.MAIL_BODY), sealed=True)
     db.session.add(mail)
     return mail
 
@@ -146,13 +151,13 @@ def _deliver(mail: OutboxMail) -> None:
     """Send a claimed mail and record the outcome. The claim is committed first, and nothing
     is read from the database during the SMTP conversation, so no connection waits on it."""
     config = current_app.config
-    bodies = _bodies(mail)
-    if bodies is None:  # a campaign mail whose person's account was deleted meanwhile
-        mail.last_error = "account deleted"
+    try:
+        message = _message(mail, *_bodies(mail), config["IDP_MAIL_FROM"])
+    except Unsendable as error:
+        mail.last_error = str(error)
         mail.close(FAILED)
         db.session.commit()
         return
-    message = _message(mail, *bodies, config["IDP_MAIL_FROM"])
     db.session.commit()
     with leases.in_hand(OutboxMail, mail.id):
         error = _send(message, config)
@@ -222,12 +227,18 @@ def _note_campaign_member(mail: OutboxMail, **values) -> None:
             .values(**values))
 
 
-def _bodies(mail: OutboxMail) -> tuple[str, str] | None:
-    """(text, html) to send: a campaign mail is stored without its link, a working
-    credential, and gets it only here."""
-    if mail.campaign_id is None:
+def _bodies(mail: OutboxMail) -> tuple[str, str]:
+    """(text, html) to send: stored, a body is sealed, as it carries codes and links, and a
+    campaign mail's (written in SQL) has no link yet; mail from before either is as it is."""
+    if mail.campaign_id is not None:
+        return campaign_mailing.with_link(mail)
+    if not mail.sealed:
         return mail.text, mail.html
-    return campaign_mailing.with_link(mail)
+    try:
+        return (secrets_box.decrypt(mail.text, secrets_box.MAIL_BODY),
+                secrets_box.decrypt(mail.html, secrets_box.MAIL_BODY))
+    except secrets_box.Unreadable as error:
+        raise Unsendable("sealed under an IDP_SECRET_KEY no longer configured") from error
 
 
 def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessage:

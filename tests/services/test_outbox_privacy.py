@@ -89,3 +89,31 @@ def test_a_refused_recipients_address_is_neither_stored_nor_logged(app, runner, 
     assert mail.deliver_due()["failed"] == 1
     assert "pekka@" not in _stored() and "550 5.1.1 <recipient>" in _stored()
     assert member(campaign_id, pekka).bounce_reason == "550 5.1.1 <recipient>: Recipient address rejected"
+
+
+def test_a_mail_waiting_for_the_mail_server_holds_neither_its_link_nor_its_words(app, base_config, mailbox,
+                                                                                smtp_down):
+    message = mail.enqueue("test_message", "maija@example.fi", "en", link="https://tunnus.example/t/s3cr3t")
+    db.session.commit()
+    assert not mail.deliver_now(message)
+    waiting = _stored()  # what a database copy taken now shows
+    app.config["IDP_SMTP_URL"] = base_config["IDP_SMTP_URL"]  # the server is back
+    clock.advance(31)
+    assert mail.deliver_due()["sent"] == 1
+
+    received = mailbox.last("maija@example.fi")
+    assert "https://tunnus.example/t/s3cr3t" in mailbox.text(received)
+    assert "s3cr3t" not in waiting and mailbox.text(received).strip().splitlines()[0] not in waiting
+
+
+def test_mail_waiting_since_before_0027_is_sent_as_it_was_written(base_config, migrated, tmp_path, mailbox):
+    app = create_app({**base_config, "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'waiting.sqlite3'}"})
+    with app.app_context():
+        schema_migrations.upgrade("0026_identity")
+        with db.engine.begin() as conn:
+            _mail(conn, 1, "pending")
+        schema_migrations.upgrade()
+        assert mail.deliver_due()["sent"] == 1
+        assert "https://tunnus.example/recovery/1/link" in mailbox.text(mailbox.last("maija@example.fi"))
+        db.session.remove()
+        db.engine.dispose()

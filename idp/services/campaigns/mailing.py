@@ -102,14 +102,14 @@ def write(kind: str, campaign, members_filter, send_at: dt.datetime) -> int:
     return db.session.execute(insert, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def with_link(outbox_mail: OutboxMail) -> tuple[str, str] | None:
+def with_link(outbox_mail: OutboxMail) -> tuple[str, str]:
     """(text, html) of a campaign mail with its member's link filled in, signed for the
-    address it goes to; None when the member is gone (the account was deleted)."""
+    address it goes to."""
     member_id = db.session.execute(db.select(CampaignMember.id).where(
         CampaignMember.campaign_id == outbox_mail.campaign_id,
         CampaignMember.identity_id == outbox_mail.identity_id)).scalar()
-    if member_id is None:
-        return None
+    if member_id is None:  # the account was deleted while the mail was being sent
+        raise mail.Unsendable("account deleted")
     signature = _signature(_key(), outbox_mail.campaign_id, member_id, normalise_email(outbox_mail.recipient))
     link = links.external("campaign.link", member_id=member_id, signature=signature)
     return outbox_mail.text.replace(LINK, link), outbox_mail.html.replace(LINK, link)
