@@ -5,7 +5,8 @@ A campaign is a draft until started. Starting stores its members and writes each
 mail in one transaction (targeting.py, mailing.py); login asks members what is still
 pending (members.py, and the login step in flows/campaign.py); progress is counted from
 the rows at query time (progress.py). Nothing is ever deleted: a cancelled campaign
-keeps its members and mail (the mail without its body) for history. The diagram is docs/flows/campaign.md.
+keeps its members and mail (the mail without its body) for history. The diagram is
+docs/flows/campaign.md.
 """
 from __future__ import annotations
 
