@@ -106,6 +106,9 @@ def _check_configuration() -> None:
         log.warning("IDP_ISSUER is https but IDP_PROXY_HOPS is 0: every request will seem to come from the proxy "
                     "in front, and one address's rate limits will hold back everyone; set IDP_PROXY_HOPS to the "
                     "number of proxies that append to X-Forwarded-For")
+    if not values["IDP_SMTP_URL"] and not config.embedded(values):
+        log.warning("IDP_SMTP_URL is not set: mail is not sent but written to the log, codes and links included "
+                    "(meant for trying Tunnus out); set it to your mail server")
 
 
 def _count(name: str, default: int) -> int:

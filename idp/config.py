@@ -6,6 +6,7 @@ The README's configuration table is generated from SETTINGS by `tunnus config do
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -101,8 +102,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_UPSTREAM_CACHE_TTL", 3600, "Seconds an upstream provider's discovery document and keys are cached (unknown keys are fetched at once).", int),
     Setting("IDP_UPSTREAM_LEEWAY", 60, "Clock skew in seconds allowed when checking an upstream ID token's exp and iat.", int),
     Setting("IDP_VERIFICATION_TTL", 24 * 3600, "How long an emailed verification code or link works, in seconds.", int),
+    Setting("IDP_AUDIT_RETENTION_DAYS", 730, "Days audit records and the metadata of sent mail and logout notifications are kept; `tunnus prune` deletes older ones (set it to your organisation's log retention policy).", int),
     Setting("IDP_INVITATION_TTL", 14 * 24 * 3600, "How long an invitation to an organisation can be accepted, in seconds; inviting the address again starts it anew.", int),
     Setting("IDP_SECURE_COOKIES", None, "Force Secure cookies on/off; default: on when the issuer is https.", _bool),
+    Setting("IDP_SUPPORT_CONTACT", None, "Where people are sent for help (a sign-in email changed without them, a lost second factor, an unexpected campaign mail, a refused sign-in request): an email address or an https:// URL; absent: the support of the service they use."),
     Setting("IDP_DEFAULT_LOCALE", "fi", "UI language when neither ui_locales nor the browser chooses one."),
     Setting("IDP_TIMEZONE", "Europe/Helsinki", "Time zone of times shown to people, on pages and in mail."),
     Setting("IDP_LOG_FORMAT", "text", "Log lines as readable text, or json: one JSON object a line with the request id (use in production)."),
@@ -116,6 +119,8 @@ MIN_SECRET_LENGTH = 32
 # libpq's spellings, as hosting platforms hand them out; SQLAlchemy would look for psycopg2.
 POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Plain addresses only: a mailto: link must need no escaping of its own.
+SUPPORT_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
 class ConfigurationError(Exception):
@@ -159,7 +164,10 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     _check_redis_url(values["IDP_REDIS_URL"])
     _check_issuer(values["IDP_ISSUER"])
     _check_time_zone(values["IDP_TIMEZONE"])
+    _check_support_contact(values["IDP_SUPPORT_CONTACT"])
     _check_rate_limits(values)
+    if values["IDP_AUDIT_RETENTION_DAYS"] < 1:  # `tunnus prune` would delete all history
+        raise ConfigurationError(f"IDP_AUDIT_RETENTION_DAYS must be at least 1, not {values['IDP_AUDIT_RETENTION_DAYS']}")
     if not values["IDP_SECRET_KEY"]:
         if not embedded(values):
             raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "
@@ -198,6 +206,17 @@ def _check_time_zone(name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigurationError(f"IDP_TIMEZONE is not a known time zone: {name!r} (e.g. Europe/Helsinki)") from None
+
+
+def _check_support_contact(contact: str | None) -> None:
+    """Templates link an https:// value as is and any other as mailto:."""
+    if not contact or SUPPORT_ADDRESS.fullmatch(contact):
+        return
+    from urllib.parse import urlsplit
+
+    if not contact.startswith("https://") or not urlsplit(contact).hostname or any(c.isspace() for c in contact):
+        raise ConfigurationError("IDP_SUPPORT_CONTACT must be an email address or an https:// URL such as "
+                                 f"tuki@example.fi or https://example.fi/tuki, not {contact!r}")
 
 
 def _check_rate_limits(values: dict) -> None:

@@ -55,7 +55,10 @@ def test_relative_and_iso_periods_and_event_filters(runner, two_logins):
     _, sessions = _search(runner, "--email", two_logins.email, "--since", "7d", "--event", "session.*", "--json")
     assert [e["event"] for e in sessions] == ["session.started"]
     _, latest = _search(runner, "--email", two_logins.email, "--since", "7d", "--limit", "1", "--json")
-    assert [e["event"] for e in latest] == ["session.started"]
+    # The search before: reading a person's history is access to their data, and recorded.
+    [searched] = latest
+    assert searched["event"] == "audit.searched" and searched["user_agent"].startswith("tunnus-cli (user ")
+    assert (searched["details"]["only"], searched["details"]["found"]) == ("session.*", 1)
 
 
 def test_a_terminal_gets_a_readable_table(runner, two_logins):

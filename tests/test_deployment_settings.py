@@ -130,6 +130,10 @@ def test_postgres_urls_in_libpq_spelling_mean_psycopg(tmp_path):
      "IDP_TOKEN_RATE_LIMIT is not a rate limit such as '20 per minute': '5 per fortnight'"),
     ({"IDP_ISSUER": "notaurl"}, "IDP_ISSUER must be a URL such as https://tunnus.example.fi, not 'notaurl'"),
     ({"IDP_TIMEZONE": "Mars/Base"}, "IDP_TIMEZONE is not a known time zone: 'Mars/Base' (e.g. Europe/Helsinki)"),
+    # The next `tunnus prune` would have deleted every audit record.
+    ({"IDP_AUDIT_RETENTION_DAYS": "0"}, "IDP_AUDIT_RETENTION_DAYS must be at least 1, not 0"),
+    ({"IDP_SUPPORT_CONTACT": "call us"}, "IDP_SUPPORT_CONTACT must be an email address or an https:// URL such as "
+                                         "tuki@example.fi or https://example.fi/tuki, not 'call us'"),
 ])
 def test_a_setting_that_cannot_work_is_one_line_naming_it(tmp_path, settings, message):
     done = _run(tmp_path, "clients", "list", **settings)

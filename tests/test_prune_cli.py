@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 from idp.extensions import db
-from idp.models import AuthorizationCode, LoginSession, Token
+from idp.models import AuditEvent, AuthorizationCode, LoginSession, OutboxMail, Token
 from idp.models.flow import Flow
-from idp.services import clock, organisations
+from idp.services import audit, clock, organisations
 from tests.support.journeys import tokens_for
 
 DAY = 24 * 3600
@@ -61,3 +61,23 @@ def test_prune_deletes_invitations_nobody_accepted_in_time(app, runner):
     clock.advance(2 * 60)
     assert _prune(runner)["invitations"] == 1
     assert [i.email for i in organisations.pending_invitations(alfa)] == ["toinen@example.fi"]
+
+
+def test_prune_deletes_history_past_its_retention_period_and_keeps_the_rest(app, runner, user):
+    """Audit records and delivered mail name people: kept IDP_AUDIT_RETENTION_DAYS, not forever."""
+    audit.record("login.password", identity=user)
+    db.session.add_all([OutboxMail(kind="notice", recipient=user.email, subject="Hei", text="", html="",
+                                   status=status) for status in ("sent", "failed", "pending")])
+    db.session.commit()
+    earlier = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))  # the account's making too
+    clock.advance((app.config["IDP_AUDIT_RETENTION_DAYS"] - 1) * DAY)
+    audit.record("login.password", identity=user)
+    db.session.commit()
+    counts = _prune(runner)
+    assert counts["audit_events"] == counts["mail_outbox"] == 0
+
+    clock.advance(2 * DAY)
+    counts = _prune(runner)
+    assert counts["audit_events"] == earlier and counts["mail_outbox"] == 2
+    assert db.session.scalars(db.select(OutboxMail.status)).all() == ["pending"]  # still to be sent
+    assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)) == 1  # the later one

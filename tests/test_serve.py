@@ -134,23 +134,38 @@ def test_a_second_server_at_the_same_address_does_not_start(app, base_config, da
 
 
 
+def _start_warnings(monkeypatch, capsys, keys_dir, **settings) -> list[str]:
+    """What serve.py warns of before starting a deployment (an https issuer) with these
+    settings: each warning's first words."""
+    for name in [name for name in os.environ if name.startswith("IDP_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"IDP_ISSUER": "https://tunnus.example.fi", "IDP_SECRET_KEY": "s" * 40,
+                        "IDP_KEYS_DIR": keys_dir, "IDP_LOG_FORMAT": "json", **settings}.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    logging.config.dictConfig(serve_py._log_config())
+    serve_py._check_configuration()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert {line["level"] for line in lines} <= {"WARNING"}
+    return [line["message"].split(":")[0] for line in lines]
+
+
 @pytest.mark.parametrize(("hops", "warned"), [("0", True), ("1", False)])
 def test_an_https_issuer_without_proxy_hops_is_warned_of_at_start(server_logging, monkeypatch, capsys, keys_dir,
                                                                    hops, warned):
     """Behind the TLS proxy such an issuer implies, 0 hops makes every person one address
     (the proxy's) to the per-IP limits."""
-    for name in [name for name in os.environ if name.startswith("IDP_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("IDP_ISSUER", "https://tunnus.example.fi")
-    monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
-    monkeypatch.setenv("IDP_KEYS_DIR", keys_dir)
-    monkeypatch.setenv("IDP_PROXY_HOPS", hops)
-    monkeypatch.setenv("IDP_LOG_FORMAT", "json")
-    logging.config.dictConfig(serve_py._log_config())
-    serve_py._check_configuration()
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert [(line["level"], line["message"].split(":")[0]) for line in lines] == (
-        [("WARNING", "IDP_ISSUER is https but IDP_PROXY_HOPS is 0")] if warned else [])
+    warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS=hops,
+                               IDP_SMTP_URL="smtp://mail.example.fi")
+    assert warnings == (["IDP_ISSUER is https but IDP_PROXY_HOPS is 0"] if warned else [])
+
+
+@pytest.mark.parametrize(("smtp", "warned"), [(None, True), ("smtp://mail.example.fi", False)])
+def test_a_deployment_without_a_mail_server_is_warned_of_at_start(server_logging, monkeypatch, capsys, keys_dir,
+                                                                   smtp, warned):
+    """Its mail, reset links and codes included, would go to the log instead."""
+    warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS="1", IDP_SMTP_URL=smtp)
+    assert warnings == (["IDP_SMTP_URL is not set"] if warned else [])
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

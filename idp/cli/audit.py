@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
-from ..models.identity import normalise_email
+from ..extensions import db
 from ..models import Identity
+from ..models.identity import normalise_email
 from ..services import audit, clock
 from .output import emit, json_option
 from .periods import duration
@@ -89,6 +90,9 @@ def search(email, since, until, event, limit, as_json):
     earlier = deleted if deleted is not None and deleted.at <= identity.created_at else None
     rows = [_row(entry) for entry in audit.history(identity, since=since, until=until, event=event, limit=limit,
                                                    including=earlier)]
+    # Reading a person's history is access to their personal data: that leaves a record too.
+    audit.record("audit.searched", identity=identity, since=since.isoformat(), only=event, found=len(rows))
+    db.session.commit()
     note = "" if earlier is None else (f"\nAn earlier account with this address was deleted at "
                                        f"{earlier.at.isoformat(timespec='seconds')}Z (sub {earlier.details['sub']}).")
     emit(rows, as_json, _table(rows) + note)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 
-from ..services import clock
+from ..extensions import db
+from ..services import audit, clock
 from ..services.keys import KeysUnavailable, no_keys
 from .output import emit, json_option
 
@@ -22,6 +24,13 @@ def _when(ts):
 def rotate(as_json):
     """Add new keys: published now, signing after IDP_KEY_PUBLISH_DELAY."""
     created = current_app.extensions["idp.keys"].rotate()
+    try:
+        audit.record("keys.rotated", kids=[k.kid for k in created])
+        db.session.commit()
+    except sa.exc.SQLAlchemyError as error:  # the keys are made all the same: say what is missing
+        db.session.rollback()
+        click.echo(f"warning: the rotation is not in the audit records ({type(error.orig or error).__name__}); "
+                   "is the database migrated (`tunnus db upgrade`)?", err=True)
     rows = [{"kid": k.kid, "alg": k.alg, "signs_from": _when(k.activates_at)} for k in created]
     emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} signs from {r['signs_from']}" for r in rows))
 

@@ -18,8 +18,9 @@ def _duration(_ctx, param, value: str) -> dt.timedelta:
     return length
 
 
-@click.command("prune", help="Delete flows, authorization codes, pushed authorization requests, tokens, browser sessions, "
-                                "invitations and used client assertion ids past their end.")
+@click.command("prune", help="Delete flows, authorization codes, pushed authorization requests, tokens, "
+                                "browser sessions, invitations and used client assertion ids past their end; audit "
+                                "records, sent mail and logout notifications older than IDP_AUDIT_RETENTION_DAYS.")
 @click.option("--older-than", default="1d", show_default=True, callback=_duration,
               help="Keep what ended more recently than this (30m, 12h, 1d, 2w).")
 @json_option

@@ -16,7 +16,6 @@ from ..extensions import db
 from ..methods import second_factor
 from .login import LoginFlow
 from ..models import Identity
-from ..models.identity import normalise_email
 from ..models.outbox import FAILED
 from ..services import (audit, challenges, clock, identities, legacy_login, links, mail, password_notice,
                         password_policy)
@@ -126,8 +125,7 @@ class RecoveryFlow(Flow):
             message = mail.enqueue("reset_no_account", identifier, ui_locale, email=identifier,
                                    reset_link=links.external("recovery.start"),
                                    register_link=links.external("register.start"))
-            audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email",
-                         email=normalise_email(identifier))
+            audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email")
         else:
             message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
                                    code=code, minutes=CODE_TTL // 60, email=identity.email,

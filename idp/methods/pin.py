@@ -2,7 +2,8 @@
 building's touch screen (flows/kiosk.py, web/kiosk.py).
 
 Four digits are weak by nature, so the rules around them carry the weight: no trivial
-PINs, argon2id at rest, and a PIN takes IDP_PIN_MAX_ATTEMPTS wrong tries *in all* (a
+PINs, argon2id at rest of the PIN keyed with IDP_SECRET_KEY (a database copy alone would
+give up all 10,000 candidates in minutes), and a PIN takes IDP_PIN_MAX_ATTEMPTS wrong tries *in all* (a
 right one does not reset the count, so slow guessing between the owner's own logins
 gets nowhere) before PIN login stays off until the person sets a new PIN. A PIN may be
 changed once per IDP_PIN_CHANGE_INTERVAL, except a locked one. It opens only a kiosk
@@ -19,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client, KioskPin, LoginSession, Membership
-from ..services import account, audit, clock, passwords, sessions
+from ..services import account, audit, clock, passwords, secrets_box, sessions
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.digits import ascii_digits
@@ -32,6 +33,25 @@ PIN = re.compile(r"[0-9]{4}")  # not \d: it also matches other scripts' digits
 COMMON = frozenset({"1212", "1004", "2000", "2001", "6969", "1122", "1313", "1010", "2580", "0852",
                     "5683", "0007", "1984", "1990", "2020", "4545", "0101", "1231", "1998", "2468"})
 ASCENDING = "0123456789"
+
+
+# Marks the hash of a keyed PIN; one without it was set before PINs were keyed.
+KEYED = "keyed$"
+
+
+def _hash(pin: str) -> str:
+    return KEYED + passwords.hash_password(secrets_box.keyed_hash(pin, secrets_box.KIOSK_PIN))
+
+
+def _matches(pin_hash: str, pin: str) -> tuple[bool, bool]:
+    """(whether `pin` is the one hashed, whether the hash is to be made again: set before
+    PINs were keyed, or keyed with an IDP_SECRET_KEY_FALLBACKS secret)."""
+    if not pin_hash.startswith(KEYED):
+        return passwords.verify(pin_hash, pin), True
+    for n, keyed in enumerate(secrets_box.keyed_hashes(pin, secrets_box.KIOSK_PIN)):
+        if passwords.verify(pin_hash.removeprefix(KEYED), keyed):
+            return True, n > 0
+    return False, False
 
 
 class PinRejected(IdpError):
@@ -94,7 +114,7 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     if ascii_digits((repeated or "").strip()) != pin:
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
     account.confirm_password(identity, password, origin=origin, event="pin.set")
-    pin_hash = passwords.hash_password(pin)
+    pin_hash = _hash(pin)
     # Two tabs (or a double click) may both have passed the check above before either saved:
     # the PIN is read again under its row's lock (a first PIN: the unique constraint keeps
     # one), and one saved meanwhile stands as the day's change. Whether it is this very PIN
@@ -102,7 +122,7 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     found = _locked(identity) or add_or_existing(KioskPin(identity_id=identity.id, pin_hash=pin_hash),
                                                  lambda: _locked(identity))
     if found.pin_hash != pin_hash and next_change_at(found) is not None:
-        if passwords.verify(found.pin_hash, pin):
+        if _matches(found.pin_hash, pin)[0]:
             db.session.commit()
             return  # the same PIN, saved (and recorded) by the other click
         raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
@@ -151,9 +171,13 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
         db.session.commit()
         raise PinRejected("locked")
     db.session.refresh(found)
-    if passwords.verify(found.pin_hash, pin):
+    right, stale = _matches(found.pin_hash, pin)
+    if right:
         db.session.execute(db.update(KioskPin).where(KioskPin.id == found.id)
                            .values(failed_attempts=KioskPin.failed_attempts - 1))
+        if stale:  # unless a new PIN was set meanwhile
+            db.session.execute(db.update(KioskPin).where(KioskPin.id == found.id, KioskPin.pin_hash == found.pin_hash)
+                               .values(pin_hash=_hash(pin)))
         audit.record("login.pin", origin=origin, identity=identity, client_id=client_id)
         db.session.commit()
         return

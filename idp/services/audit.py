@@ -7,7 +7,9 @@ record to the request's log lines.
 """
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 from dataclasses import dataclass
 
 from ..extensions import db
@@ -25,7 +27,15 @@ class Origin:
     request_id: str | None = None
 
 
-SYSTEM = Origin(ip=None, user_agent="tunnus-cli")
+def _operator() -> str:
+    """Who ran the command, as far as this machine knows (the caller of sudo first)."""
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "unknown"
+
+
+SYSTEM = Origin(ip=None, user_agent=f"tunnus-cli (user {_operator()})")
 
 
 def record(event: str, result: str = "success", *, origin: Origin = SYSTEM, identity=None,

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
-from ..models.identity import normalise_email
 from . import audit, clock, journeys, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
@@ -64,8 +63,8 @@ def authenticate(email: str, password: str, *, origin: Origin) -> Identity:
     identity = Identity.by_email(email) if len(email or "") <= 320 else None
     if identity is None:
         passwords.verify(None, password or "")
-        audit.record("login.password", "failure", origin=origin, reason="unknown_email",
-                     email=normalise_email(email)[:320])
+        # Not the address: it is often a typo of someone else's, and nobody's account to keep it in.
+        audit.record("login.password", "failure", origin=origin, reason="unknown_email")
         db.session.commit()
         raise InvalidCredentials()
     return check_password(identity, password, origin=origin)

@@ -7,9 +7,12 @@ refresh token is refused before its family is looked at — a revoked self-conta
 access token need not be listed after its own expiry, nor a client assertion's jti after
 the assertion's, nor a used DPoP proof once it is too old to be accepted anyway. Ended or
 expired browser sessions are no longer shown to anyone, and an invitation not accepted
-within IDP_INVITATION_TTL can no longer be (an accepted one stays, as history). The audit
-trail, the mail and logout outboxes (campaign
-progress is counted from them) and everything a person made are kept.
+within IDP_INVITATION_TTL can no longer be (an accepted one stays, as history).
+
+Audit records, and the mails and logout notifications that were delivered or given up,
+are history kept for IDP_AUDIT_RETENTION_DAYS, then deleted: they name people (addresses,
+IP addresses, browsers) and need a period of their own, not forever. A campaign's mail
+stays while its campaign does (its progress counts them); everything a person made is kept.
 """
 from __future__ import annotations
 
@@ -18,10 +21,15 @@ import datetime as dt
 from flask import current_app
 
 from ..extensions import db
-from ..models import AuthorizationCode, Invitation, LoginSession, PushedRequest, RevokedAccessToken, Token, UsedAssertion
+from ..models import (AuditEvent, AuthorizationCode, Invitation, LoginSession, LogoutNotification, OutboxMail,
+                      PushedRequest, RevokedAccessToken, Token, UsedAssertion)
 from ..models.flow import Flow
 from ..models.grants import UsedDpopProof
+from ..models.outbox import FAILED, LOGGED, SENT
 from . import clock
+
+# Delivered (mail without SMTP: written to the log) or given up: nothing will send them again.
+FINISHED = (SENT, LOGGED, FAILED)
 
 
 def prune(older_than: dt.timedelta) -> dict[str, int]:
@@ -42,6 +50,14 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
             Invitation.accepted_at.is_(None),
             Invitation.created_at < cutoff - dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])),
     }
+    history_cutoff = clock.now() - dt.timedelta(days=current_app.config["IDP_AUDIT_RETENTION_DAYS"])
+    statements.update({
+        "audit_events": db.delete(AuditEvent).where(AuditEvent.at < history_cutoff),
+        "mail_outbox": db.delete(OutboxMail).where(OutboxMail.campaign_id.is_(None), OutboxMail.status.in_(FINISHED),
+                                                   OutboxMail.created_at < history_cutoff),
+        "logout_notifications": db.delete(LogoutNotification).where(
+            LogoutNotification.status.in_(FINISHED), LogoutNotification.created_at < history_cutoff),
+    })
     counts = {table: db.session.execute(statement).rowcount for table, statement in statements.items()}
     db.session.commit()
     return counts

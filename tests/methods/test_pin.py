@@ -7,7 +7,7 @@ import pytest
 from idp.extensions import db
 from idp.methods import pin
 from idp.models import AuditEvent, KioskPin
-from idp.services import account, clock
+from idp.services import account, clock, passwords
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -54,7 +54,9 @@ def test_pin_is_stored_with_argon2id_and_the_page_says_when_it_may_change_next(a
     set_pin(browser, member, "4827")
     assert browser.page.status_code == 200 and "Your PIN was saved. You can change it again on" in browser.text
     stored = KioskPin.query.one()
-    assert stored.pin_hash.startswith("$argon2id$") and "4827" not in stored.pin_hash
+    assert stored.pin_hash.startswith(pin.KEYED + "$argon2id$") and "4827" not in stored.pin_hash
+    # Keyed: a database copy alone cannot test the 10,000 PINs against it, not even the right one.
+    assert not passwords.verify(stored.pin_hash.removeprefix(pin.KEYED), "4827")
     assert 'data-testid="next-change"' in browser.text and 'name="pin"' not in browser.text
     assert [e.result for e in AuditEvent.query.filter_by(event="pin.set")] == ["success"]
 
@@ -181,3 +183,35 @@ def test_the_pin_page_in_finnish_offers_removal(app, member):
     browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
     browser.get("/account/pin")
     assert "Poista PIN-koodi" in browser.text
+
+
+@pytest.mark.parametrize("stored_as", ["unkeyed", "under_a_fallback_secret"])
+def test_a_pin_hashed_the_earlier_way_still_opens_the_kiosk_and_is_hashed_anew(app, stored_as, monkeypatch):
+    """PINs set before they were keyed, or keyed with a secret since moved to
+    IDP_SECRET_KEY_FALLBACKS: the next right PIN stores it keyed with the current secret."""
+    organisation = building()
+    screen = kiosk(app, organisation)
+    member = resident(organisation, "a12@koivukuja.fi", "A 12", code=None)
+    earlier = "unkeyed-secret-" + "x" * 32
+    if stored_as == "unkeyed":
+        stored = passwords.hash_password("4827")
+    else:
+        monkeypatch.setitem(app.config, "IDP_SECRET_KEY", earlier)
+        app.extensions.pop("idp.derived_keys", None)
+        stored = pin._hash("4827")
+        monkeypatch.undo()
+        monkeypatch.setitem(app.config, "IDP_SECRET_KEY_FALLBACKS", [earlier])
+        app.extensions.pop("idp.derived_keys", None)
+    db.session.add(KioskPin(identity_id=member.id, pin_hash=stored))
+    db.session.commit()
+
+    pin_login(Browser(app), screen, member, code="4827")
+    db.session.expire_all()
+    renewed = KioskPin.query.one().pin_hash
+    assert renewed != stored and renewed.startswith(pin.KEYED)
+    at_screen = Browser(app)
+    pin_login(at_screen, screen, member, code="4827")
+    assert "code" in screen.callback_params(at_screen.url)
+    pin_login(Browser(app), screen, member, code="4828")
+    db.session.expire_all()
+    assert KioskPin.query.one().pin_hash == renewed  # a wrong PIN changes nothing

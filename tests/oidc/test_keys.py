@@ -1,6 +1,8 @@
 """Signing keys: published at jwks_uri, rotated without breaking tokens in flight."""
 from urllib.parse import urlencode
 
+from idp.extensions import db
+from idp.models import AuditEvent
 from idp.services import clock
 from tests.support.journeys import tokens_for
 from tests.support.rp import POST_LOGOUT_URI
@@ -25,6 +27,8 @@ def test_rotation_publishes_before_signing_and_keeps_old_keys_until_tokens_expir
     assert result.exit_code == 0, result.output
     published = _kids(rp)
     assert old_kids < published  # new keys are published at once...
+    [rotated] = db.session.scalars(db.select(AuditEvent).filter_by(event="keys.rotated")).all()
+    assert set(rotated.details["kids"]) == published - old_kids and rotated.user_agent.startswith("tunnus-cli")
 
     during = tokens_for(browser, rp, user)
     assert rp.verify_id_token(during["id_token"])  # ...but the old ones still sign

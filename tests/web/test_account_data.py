@@ -1,7 +1,9 @@
 """Downloading one's data from the account page (GDPR Art. 15 and 20), and an operator's
 copy for a request made by post: all Tunnus holds about the person, nothing that opens
 the account."""
+import getpass
 import json
+import os
 import re
 
 from idp.extensions import db
@@ -185,9 +187,9 @@ def test_an_operator_prints_the_same_document_for_a_request_by_post(app, runner,
     runner.invoke(args=["users", "export", "--email", user.email, "--output", str(written)])
     assert json.loads(written.read_text(encoding="utf-8"))["profile"]["name"] == "Maija Meikäläinen"
     assert written.stat().st_mode & 0o777 == 0o600  # personal data: its owner's alone
+    operator = f"tunnus-cli (user {os.environ.get('SUDO_USER') or getpass.getuser()})"  # who ran it
     assert [(event.details, event.user_agent) for event in _exports()] == [
-        ({"via": "operator", "reason": "kirje 2024-117"}, "tunnus-cli"), ({"via": "operator", "reason": None},
-                                                                           "tunnus-cli")]
+        ({"via": "operator", "reason": "kirje 2024-117"}, operator), ({"via": "operator", "reason": None}, operator)]
 
 
 def test_an_export_to_a_file_that_cannot_be_written_is_refused_and_not_recorded(app, runner, user, tmp_path):

@@ -49,6 +49,18 @@ def test_wrong_password_and_unknown_email_look_the_same(browser, user, email, pa
     assert email in browser.text  # still on step 2, showing what was typed
 
 
+def test_an_address_without_an_account_is_not_kept(browser):
+    """Often a typo of someone else's address: the failure is recorded, the address is not."""
+    browser.get("/login")
+    sign_in(browser, "eino.tuntematon@example.fi", "correct horse battery staple")
+    browser.get("/recovery")
+    browser.submit("/recovery", email="eino.tuntematon@example.fi")
+    events = db.session.scalars(db.select(AuditEvent)).all()
+    assert {(e.event, e.details.get("reason")) for e in events} == {("login.password", "unknown_email"),
+                                                                    ("recovery.requested", "unknown_email")}
+    assert "tuntematon" not in repr([(e.details, e.user_agent) for e in events])
+
+
 def test_waiting_account_gives_the_same_message_even_with_right_password(app, browser, user):
     browser.get("/login")
     browser.submit("/identify", email=user.email)
