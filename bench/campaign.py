@@ -75,7 +75,9 @@ def main(argv=None) -> None:
     recreate(args.database_url)
     with tempfile.TemporaryDirectory(prefix="tunnus-campaign-bench-") as keys:
         app = create_app({"IDP_DATABASE_URL": args.database_url, "IDP_KEYS_DIR": keys,
-                          "IDP_SECRET_KEY": secrets.token_urlsafe(32), "IDP_ISSUER": "https://tunnus.example.fi"},
+                          "IDP_SECRET_KEY": secrets.token_urlsafe(32), "IDP_ISSUER": "https://tunnus.example.fi",
+                          # as `tunnus campaigns start`: commands run without the web's statement timeout
+                          "IDP_DATABASE_STATEMENT_TIMEOUT": 0},
                          keys_required=False)  # a campaign's mail signs nothing
         with app.app_context():
             schema_migrations.upgrade()

@@ -139,7 +139,7 @@ class RecoveryFlow(Flow):
             db.session.commit()
             return True
         # The page tells the person it was not sent: a late retry would contradict it.
-        message.status = FAILED
+        message.close(FAILED)
         self.update(challenge={**record, "used": True})
         self.transition("not_sent")
         audit.record("recovery.mail_failed", "failure", origin=origin, identity=identity)

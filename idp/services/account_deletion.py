@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Identity, LegacyAccount
-from ..models.outbox import FAILED, PENDING, OutboxMail
+from ..models.outbox import FAILED, NO_BODY, PENDING, OutboxMail
 from . import audit, clock, erasures, journeys, mail, organisations, sessions
 from .audit import Origin
 
@@ -48,7 +48,7 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
                           when=clock.now())
     # Mail still waiting (a campaign's invitation, a reminder) would ask the gone account to act.
     db.session.execute(db.update(OutboxMail).where(OutboxMail.identity_id == identity.id, OutboxMail.status == PENDING)
-                       .values(status=FAILED, last_error="account deleted"))
+                       .values(status=FAILED, last_error="account deleted", **NO_BODY))
     erasures.record(identity)  # reads the old accounts: before they go
     db.session.execute(db.delete(LegacyAccount).where(LegacyAccount.identity_id == identity.id))
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))

@@ -187,7 +187,8 @@ def _record(notification: LogoutNotification, error: Exception | None) -> None:
     elif isinstance(error, PermanentFailure):
         notification.status, notification.last_error = FAILED, str(error)[:500]
     else:
-        leases.retry_later(notification, error, config["IDP_BACKCHANNEL_MAX_ATTEMPTS"], first_delay=10)
+        leases.retry_later(notification, f"{type(error).__name__}: {error}", config["IDP_BACKCHANNEL_MAX_ATTEMPTS"],
+                           first_delay=10)
         log.warning("back-channel logout %s to %s not delivered: %s", notification.id, client.client_id,
                     notification.last_error)
     if notification.status != PENDING:

@@ -55,9 +55,9 @@ def in_hand(model, row_id: int):
         raise
 
 
-def retry_later(row, error: Exception, max_attempts: int, first_delay: int) -> None:
+def retry_later(row, reason: str, max_attempts: int, first_delay: int) -> None:
     """A failed attempt that may succeed later: wait first_delay, twice that, ... up to an hour."""
-    row.last_error = f"{type(error).__name__}: {error}"[:500]
+    row.last_error = reason[:500]
     if row.attempts >= max_attempts:
         row.status = FAILED
     else:

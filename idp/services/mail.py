@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -23,15 +24,21 @@ from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
-from . import clock, leases, stopping
+from . import clock, leases, secrets_box, stopping
+from .campaigns import mailing as campaign_mailing
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "fi"
+RECIPIENT = "<recipient>"  # stands for the address in stored and logged SMTP errors
 
 
 class PermanentFailure(Exception):
     """The server refused for good (SMTP 5xx): retrying cannot help."""
+
+
+class Unsendable(Exception):
+    """The mail cannot be made: it fails without being tried."""
 
 
 def render(kind: str, locale: str | None, **context) -> tuple[str, str, str]:
@@ -47,7 +54,8 @@ def enqueue(kind: str, recipient: str, locale: str | None, identity=None, **cont
     """Render `kind` in `locale` and add it to the outbox; the caller commits."""
     subject, text, html = render(kind, locale, **context)
     mail = OutboxMail(kind=kind, recipient=recipient, identity_id=getattr(identity, "id", identity),
-                      subject=subject, text=text, html=html)
+                      subject=subject, text=secrets_box.encrypt(text, secrets_box.MAIL_BODY),
+                      html=secrets_box.encrypt(html, secrets_box.MAIL_BODY), sealed=True)
     db.session.add(mail)
     return mail
 
@@ -143,7 +151,13 @@ def _deliver(mail: OutboxMail) -> None:
     """Send a claimed mail and record the outcome. The claim is committed first, and nothing
     is read from the database during the SMTP conversation, so no connection waits on it."""
     config = current_app.config
-    message = _message(mail, config["IDP_MAIL_FROM"])
+    try:
+        message = _message(mail, *_bodies(mail), config["IDP_MAIL_FROM"])
+    except Unsendable as error:
+        mail.last_error = str(error)
+        mail.close(FAILED)
+        db.session.commit()
+        return
     db.session.commit()
     with leases.in_hand(OutboxMail, mail.id):
         error = _send(message, config)
@@ -168,18 +182,40 @@ def _record(mail: OutboxMail, error: Exception | None, config) -> None:
     if error is None:
         mail.sent_at, mail.last_error = clock.now(), None
         if config["IDP_SMTP_URL"]:
-            mail.status = SENT
+            mail.close(SENT)
             _note_campaign_member(mail, last_mailed_at=mail.sent_at)
         else:
-            mail.status = LOGGED
+            mail.close(LOGGED)
             _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
-        mail.status, mail.last_error = FAILED, str(error)[:500]
+        mail.last_error = _without(mail.recipient, str(error))[:500]
+        mail.close(FAILED)
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     else:
-        leases.retry_later(mail, error, config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
+        leases.retry_later(mail, _without(mail.recipient, f"{type(error).__name__}: {_reply(error)}"),
+                           config["IDP_MAIL_MAX_ATTEMPTS"], first_delay=30)
+        if mail.status == FAILED:
+            mail.close(FAILED)
         # The id finds the mail and its recipient in the outbox: logs carry no addresses.
         log.warning("mail %s (%s) not delivered: %s", mail.id, mail.kind, mail.last_error)
+
+
+def _reply(error: Exception) -> str:
+    """The server's code and text, or the error's own words."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = error.recipients.values()  # keyed by the address: the replies alone
+    elif isinstance(error, smtplib.SMTPResponseException):
+        replies = [(error.smtp_code, error.smtp_error)]
+    else:
+        return str(error)
+    return "; ".join(f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                     for code, text in replies)
+
+
+def _without(address: str, text: str) -> str:
+    """`text` with `address` replaced: servers repeat it ("<pekka@example.fi>: Recipient
+    address rejected"), and last_error, bounce_reason and the log keep no addresses."""
+    return re.sub(f"<?{re.escape(address)}>?", RECIPIENT, text, flags=re.IGNORECASE)
 
 
 def _note_campaign_member(mail: OutboxMail, **values) -> None:
@@ -191,15 +227,29 @@ def _note_campaign_member(mail: OutboxMail, **values) -> None:
             .values(**values))
 
 
-def _message(mail: OutboxMail, sender: str) -> EmailMessage:
+def _bodies(mail: OutboxMail) -> tuple[str, str]:
+    """(text, html) to send: stored, a body is sealed, as it carries codes and links, and a
+    campaign mail's (written in SQL) has no link yet; mail from before either is as it is."""
+    if mail.campaign_id is not None:
+        return campaign_mailing.with_link(mail)
+    if not mail.sealed:
+        return mail.text, mail.html
+    try:
+        return (secrets_box.decrypt(mail.text, secrets_box.MAIL_BODY),
+                secrets_box.decrypt(mail.html, secrets_box.MAIL_BODY))
+    except secrets_box.Unreadable as error:
+        raise Unsendable("sealed under an IDP_SECRET_KEY no longer configured") from error
+
+
+def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 
@@ -244,9 +294,9 @@ def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
-            raise PermanentFailure(str(error.recipients)) from error
+            raise PermanentFailure(_reply(error)) from error
         raise
     except smtplib.SMTPResponseException as error:
         if 500 <= error.smtp_code < 600:
-            raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+            raise PermanentFailure(_reply(error)) from error
         raise

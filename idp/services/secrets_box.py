@@ -24,6 +24,7 @@ TOTP = b"tunnus totp"
 RECOVERY_CODES = b"tunnus recovery codes"
 UPSTREAM_CLIENT_SECRET = b"tunnus upstream client secret"
 KIOSK_PIN = b"tunnus kiosk pin"
+MAIL_BODY = b"tunnus mail body"
 
 
 class Unreadable(Exception):

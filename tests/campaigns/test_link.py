@@ -1,6 +1,8 @@
 """The mailed link: confirm the address, set a new password, in one visit."""
 import re
 
+import sqlalchemy as sa
+
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
 from idp.services import campaigns, clock
@@ -180,3 +182,21 @@ def test_in_finnish_the_link_of_an_account_with_a_second_factor_asks_to_sign_in(
     reader.submit("/campaign/")
     assert "<h1>Kirjaudu sisään valitaksesi uuden salasanan</h1>" in reader.text
     assert "pelkkä sähköposti ei riitä salasanan vaihtamiseen" in reader.text
+
+
+def test_the_outbox_holds_no_campaign_link_yet_the_mailed_one_works(app, browser, runner, mailbox):
+    """Someone with a copy of the database finds no link to act as anyone with; the link is
+    made as the mail leaves, for the address it goes to."""
+    person("maija@example.fi", "Maija")
+    mover = person("muuttaja@vanha.fi", "Muuttaja")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    stored = db.session.execute(sa.text("SELECT text, html FROM mail_outbox")).all()
+    assert len(stored) == 2 and not any("/campaign/" in body for row in stored for body in row)
+    fresh(mover).set_email("muuttaja@uusi.fi")  # before their mail leaves, to the old address
+    db.session.commit()
+    deliver()
+
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    assert browser.page.status_code == 200 and "Continue to confirm" in browser.text
+    browser.get(local(campaign_link(mailbox, "muuttaja@vanha.fi")))
+    assert browser.page.status_code == 404 and "This link is not valid" in browser.text

@@ -115,6 +115,9 @@ def test_cancelling_withdraws_unsent_mail_and_voids_the_links(app, browser, runn
     deliver()
     link = campaign_link(mailbox, mailbox.messages[0]["To"])
     assert cli(runner, "campaigns", "cancel", str(campaign_id)) == {"withdrawn": 2}
+    withdrawn = db.session.execute(db.select(OutboxMail.text, OutboxMail.html, OutboxMail.subject)
+                                   .filter_by(status="failed")).all()
+    assert len(withdrawn) == 2 and all(text == html == "" and subject for text, html, subject in withdrawn)
     clock.advance(120)
     assert deliver()["sent"] == 0
     browser.get(local(link))

@@ -15,7 +15,14 @@ class Mailbox:
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
         self.reject_with: tuple[int, str] | None = None  # e.g. (550, "no such user")
+        self.refuse_recipient: int | None = None  # e.g. 450: refused at RCPT, the address in the reply
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_recipient:  # in the words of a real server, which repeat the address
+            return f"{self.refuse_recipient} 5.1.1 <{address}>: Recipient address rejected"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.reject_with:
@@ -29,7 +36,7 @@ class Mailbox:
     def clear(self):
         with self._lock:
             self.messages.clear()
-        self.reject_with = None
+        self.reject_with = self.refuse_recipient = None
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"].lower() == address.lower()]

@@ -5,7 +5,8 @@ A campaign is a draft until started. Starting stores its members and writes each
 mail in one transaction (targeting.py, mailing.py); login asks members what is still
 pending (members.py, and the login step in flows/campaign.py); progress is counted from
 the rows at query time (progress.py). Nothing is ever deleted: a cancelled campaign
-keeps its members and mail for history. The diagram is docs/flows/campaign.md.
+keeps its members and mail (the mail without its body) for history. The diagram is
+docs/flows/campaign.md.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
 from ...models import Campaign, CampaignMember, OutboxMail
 from ...models.campaign import CANCELLED, DRAFT, RUNNING
-from ...models.outbox import FAILED, PENDING, SENDING
+from ...models.outbox import FAILED, NO_BODY, PENDING, SENDING
 from .. import audit, clock
 from ..audit import SYSTEM, Origin
 from . import mailing, progress, targeting
@@ -125,7 +126,7 @@ def cancel(campaign_id, origin: Origin = SYSTEM) -> dict:
         # SENDING too: one whose sender died would wait forever (only running campaigns are
         # sent); one still being sent is recorded as sent after all, as it went.
         db.update(OutboxMail).where(OutboxMail.campaign_id == campaign.id, OutboxMail.status.in_((PENDING, SENDING)))
-        .values(status=FAILED, last_error="campaign cancelled")).rowcount
+        .values(status=FAILED, last_error="campaign cancelled", **NO_BODY)).rowcount
     audit.record("campaign.cancelled", origin=origin, campaign=campaign.id, unsent_mail_withdrawn=withdrawn)
     db.session.commit()
     return {"withdrawn": withdrawn}

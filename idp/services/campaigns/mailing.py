@@ -1,11 +1,11 @@
 """Campaign mail: one outbox row per member, written by one INSERT … SELECT.
 
 Each mail is rendered once per language with placeholders; the database fills in the
-person's name and link row by row. The link carries the member id and an HMAC of
-(campaign id, member id, the address it was mailed to), so nothing per member is stored to
-check it, and a link left in a mailbox the person has since moved away from opens nothing. PostgreSQL
-computes that HMAC itself (sha256 per RFC 2104's construction); SQLite calls back into
-Python, which is fine at the sizes SQLite serves.
+person's name row by row. The link is left a placeholder in the outbox (it would let
+anyone reading the database or a backup act as the person until the deadline) and filled
+in as the mail is sent (with_link). It carries the member id and an HMAC of (campaign id,
+member id, the address it was mailed to), so nothing per member is stored to check it,
+and a link left in a mailbox the person has since moved away from opens nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import re
 
 from ...extensions import db
 from ...models import CampaignMember, Identity, OutboxMail
+from ...models.identity import normalise_email
 from ...models.outbox import PENDING
 from .. import clock, links, mail, secrets_box
 
@@ -24,7 +25,6 @@ INVITE, REMINDER, CODE = "campaign_invite", "campaign_reminder", "campaign_code"
 LANGUAGES = ("fi", "sv", "en")
 LINK, NAME = "[[tunnus:link]]", "[[tunnus:name]]"
 SIGNATURE_HEX = 32  # 128 bits of the HMAC is plenty for a link that dies at the deadline
-_BLOCK = 64  # SHA-256 block size, for computing HMAC in SQL
 
 
 def _key_from(secret: bytes) -> bytes:
@@ -49,21 +49,6 @@ def signature_matches(campaign_id: int, member_id: int, address: str, given: str
     """`address`: the person's normalised email now; a link mailed to an earlier one fails."""
     given = (given or "")[:SIGNATURE_HEX * 2]
     return any([hmac.compare_digest(_signature(key, campaign_id, member_id, address), given) for key in _keys()])
-
-
-def _signature_sql(campaign_id: int, member_id, address):
-    message = db.literal(f"{campaign_id}:") + db.cast(member_id, db.String) + db.literal(":") + address
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = _key().ljust(_BLOCK, b"\0")
-        inner, outer = bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
-        digest = db.func.sha256(db.literal(outer, db.LargeBinary).op("||")(db.func.sha256(
-            db.literal(inner, db.LargeBinary).op("||")(db.func.convert_to(message, "UTF8")))))
-        return db.func.substr(db.func.encode(digest, "hex"), 1, SIGNATURE_HEX)
-    key = _key()
-    raw = db.session.connection().connection.driver_connection
-    raw.create_function("tunnus_campaign_signature", 1, deterministic=True, func=lambda text: hmac.new(
-        key, text.encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX])
-    return db.func.tunnus_campaign_signature(message)
 
 
 def _html_escaped(column):
@@ -94,15 +79,13 @@ def write(kind: str, campaign, members_filter, send_at: dt.datetime) -> int:
     member, identity = CampaignMember.__table__, Identity.__table__
     language = db.case(*((identity.c.locale == code, code) for code in LANGUAGES if code != mail.DEFAULT_LOCALE),
                        else_=mail.DEFAULT_LOCALE)
-    prefix = links.external("campaign.link", member_id=1, signature="s").removesuffix("1/s")
-    # OFFSET 0 keeps PostgreSQL from inlining this: the link is computed once per row, not per use.
+    # OFFSET 0 keeps PostgreSQL from inlining this: language and escaped name are computed
+    # once per row, not once per use in the CASEs below.
     rows = (db.select(identity.c.id.label("identity_id"), identity.c.email, identity.c.name,
-                      _html_escaped(identity.c.name).label("html_name"), language.label("language"),
-                      (db.literal(prefix) + db.cast(member.c.id, db.String) + "/"
-                       + _signature_sql(campaign.id, member.c.id, identity.c.email_normalized)).label("link"))
+                      _html_escaped(identity.c.name).label("html_name"), language.label("language"))
             .select_from(member.join(identity, identity.c.id == member.c.identity_id))
             .where(member.c.campaign_id == campaign.id, members_filter).offset(0).subquery())
-    text_values, html_values = {NAME: rows.c.name, LINK: rows.c.link}, {NAME: rows.c.html_name, LINK: rows.c.link}
+    text_values, html_values = {NAME: rows.c.name}, {NAME: rows.c.html_name}
     rendered = _rendered(kind, campaign)
 
     def pick(part: int, values=None):
@@ -117,3 +100,16 @@ def write(kind: str, campaign, members_filter, send_at: dt.datetime) -> int:
         ["kind", "recipient", "identity_id", "subject", "text", "html", "campaign_id", "status", "attempts",
          "next_attempt_at", "created_at"], select)
     return db.session.execute(insert, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def with_link(outbox_mail: OutboxMail) -> tuple[str, str]:
+    """(text, html) of a campaign mail with its member's link filled in, signed for the
+    address it goes to."""
+    member_id = db.session.execute(db.select(CampaignMember.id).where(
+        CampaignMember.campaign_id == outbox_mail.campaign_id,
+        CampaignMember.identity_id == outbox_mail.identity_id)).scalar()
+    if member_id is None:  # the account was deleted while the mail was being sent
+        raise mail.Unsendable("account deleted")
+    signature = _signature(_key(), outbox_mail.campaign_id, member_id, normalise_email(outbox_mail.recipient))
+    link = links.external("campaign.link", member_id=member_id, signature=signature)
+    return outbox_mail.text.replace(LINK, link), outbox_mail.html.replace(LINK, link)
