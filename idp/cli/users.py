@@ -35,6 +35,19 @@ def create(email, password, name, verified, as_json):
 @json_option
 def grant_operator(email, as_json):
     """Let this person run campaigns and see the /operator pages."""
+    _set_operator(email, True, "identity.operator_granted", as_json)
+
+
+@group.command("revoke-operator")
+@click.option("--email", required=True, help="The person's email address.")
+@json_option
+def revoke_operator(email, as_json):
+    """Take away what grant-operator gave: campaigns and the /operator pages (at once, in
+    every session of theirs)."""
+    _set_operator(email, False, "identity.operator_revoked", as_json)
+
+
+def _set_operator(email: str, operator: bool, event: str, as_json: bool) -> None:
     from ..extensions import db
     from ..models import Identity
     from ..services import audit
@@ -42,10 +55,10 @@ def grant_operator(email, as_json):
     identity = Identity.by_email(email)
     if identity is None:
         raise click.ClickException(f"No identity with the email address {email}.")
-    identity.is_operator = True
-    audit.record("identity.operator_granted", identity=identity)
+    identity.is_operator = operator
+    audit.record(event, identity=identity)
     db.session.commit()
-    emit({"email": identity.email, "operator": True}, as_json)
+    emit({"email": identity.email, "operator": operator}, as_json)
 
 
 @group.command("reset-second-factors")

@@ -100,6 +100,20 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
     assert "'=HYPERLINK" in text
 
 
+def test_revoked_operator_rights_end_at_once_in_an_open_session(app, runner):
+    started(runner, "all")
+    operaattori = person("operaattori@example.fi")
+    cli(runner, "users", "grant-operator", "--email", operaattori.email)
+    browser = signed_in(app, operaattori)
+    assert browser.client.get("/operator/campaigns").status_code == 200
+    assert cli(runner, "users", "revoke-operator", "--email", operaattori.email)["operator"] is False
+    assert browser.client.get("/operator/campaigns").status_code == 403
+    assert [e.event for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.event.startswith(
+        "identity.operator_")))] == ["identity.operator_granted", "identity.operator_revoked"]
+    result = runner.invoke(args=["users", "revoke-operator", "--email", "ei@example.fi"])
+    assert result.exit_code != 0 and "No identity" in result.output
+
+
 def test_grant_operator_needs_an_existing_identity(app, runner):
     result = runner.invoke(args=["users", "grant-operator", "--email", "ei@example.fi"])
     assert result.exit_code != 0 and "No identity" in result.output
