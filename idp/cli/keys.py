@@ -29,7 +29,7 @@ def rotate(as_json):
         db.session.commit()
     except sa.exc.SQLAlchemyError as error:  # the keys are made all the same: say what is missing
         db.session.rollback()
-        click.echo(f"warning: the rotation is not in the audit records ({type(error.orig or error).__name__}); "
+        click.echo(f"warning: the rotation is not in the audit records ({type(getattr(error, 'orig', None) or error).__name__}); "
                    "is the database migrated (`tunnus db upgrade`)?", err=True)
     rows = [{"kid": k.kid, "alg": k.alg, "signs_from": _when(k.activates_at)} for k in created]
     emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} signs from {r['signs_from']}" for r in rows))

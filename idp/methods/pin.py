@@ -3,11 +3,11 @@ building's touch screen (flows/kiosk.py, web/kiosk.py).
 
 Four digits are weak by nature, so the rules around them carry the weight: no trivial
 PINs, argon2id at rest of the PIN keyed with IDP_SECRET_KEY (a database copy alone would
-give up all 10,000 candidates in minutes), and a PIN takes IDP_PIN_MAX_ATTEMPTS wrong tries *in all* (a
-right one does not reset the count, so slow guessing between the owner's own logins
-gets nowhere) before PIN login stays off until the person sets a new PIN. A PIN may be
-changed once per IDP_PIN_CHANGE_INTERVAL, except a locked one. It opens only a kiosk
-session (amr "pin", the lowest acr), never the ordinary login.
+give up all 10,000 candidates in minutes), and a PIN takes IDP_PIN_MAX_ATTEMPTS wrong
+tries *in all* (a right one does not reset the count, so slow guessing between the
+owner's own logins gets nowhere) before PIN login stays off until the person sets a new
+PIN. A PIN may be changed once per IDP_PIN_CHANGE_INTERVAL, except a locked one. It
+opens only a kiosk session (amr "pin", the lowest acr), never the ordinary login.
 """
 from __future__ import annotations
 
