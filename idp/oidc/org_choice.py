@@ -1,10 +1,12 @@
 """Which organisation a person acts for in an authorization request.
 
 consumer clients: none. business clients: one where the person holds a right for the
-client — chosen by `org_id` in the request, earlier in this request, the browser's
-active organisation, or the only one there is; otherwise the person picks. both: the
-same, with "myself" as a choice, also as the browser's active choice. prompt=select_account
-always asks.
+client — chosen by the person earlier in this request, `org_id` in the request, the
+browser's active organisation, or the only one there is; otherwise the person picks.
+both: the same, with "myself" as a choice, also as the browser's active choice.
+prompt=select_account always asks. Only what the person picks becomes the browser's
+active choice: a service's `org_id`, or the only organisation there is, decides this
+request alone, so no service changes whom another sees the person acting for.
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ PERSONAL = "personal"
 
 @dataclass
 class Choice:
-    """Exactly one of: decided (organisation or None for acting personally), ask, denied."""
+    """Exactly one of: decided (organisation or None for acting personally), ask, denied.
+    picked: decided by the person in the picker, not for them."""
 
     organisation: Organisation | None = None
     decided: bool = False
+    picked: bool = False
     ask: list[Organisation] = field(default_factory=list)
     allow_personal: bool = False
     denied_for: list[Organisation] = field(default_factory=list)
@@ -38,11 +42,11 @@ def decide(client, identity, params: dict, chosen: str | None, active: int | str
 
     if chosen is not None:
         if chosen == PERSONAL and personal_ok:
-            return Choice(decided=True)
+            return Choice(decided=True, picked=True)
         if chosen in by_id:
-            return Choice(organisation=by_id[chosen], decided=True)
+            return Choice(organisation=by_id[chosen], decided=True, picked=True)
     requested = params.get("org_id")
-    if requested:
+    if requested and "select_account" not in prompts:
         found = by_id.get(requested) or by_business.get(requested)
         if found is not None:
             return Choice(organisation=found, decided=True)

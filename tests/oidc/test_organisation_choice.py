@@ -204,3 +204,34 @@ def test_the_page_after_the_picker_links_its_languages_back_to_the_authorization
     browser.get(href)
     assert browser.page.status_code == 200 and "/authorize/consent/" in browser.text
     assert '<html lang="sv">' in browser.text
+
+
+def test_a_services_org_id_or_the_only_organisation_does_not_change_the_browsers_choice(app, browser, people):
+    both = _client(app, "both")
+    business = _client(app, "business")
+    alfa, beta = _orgs_for(people, both)
+    organisation("Gamma Oy", None, person("gamma@example.fi"), [people["several"]],
+                 rights=[(people["several"], business.client)])
+    browser.get("/account")
+    sign_in(browser, people["several"].email, people["several"].test_password)
+    browser.submit("/account/organisation", organisation="")  # "Myself"
+
+    browser.get(both.authorize_url(org_id=str(beta.id), prompt="none"))  # a service names one
+    assert "code" in both.callback_params(browser.url)
+    browser.get(business.authorize_url(prompt="none"))  # the only organisation there is
+    assert "code" in business.callback_params(browser.url)
+
+    browser.get(both.authorize_url(scope="openid organizations", prompt="none"))
+    claims = both.verify_id_token(both.redeem(both.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert "org" not in claims  # still acting as oneself, as the person chose
+    assert db.session.execute(db.select(LoginSession.acting_personally)).scalar() is True
+
+
+def test_prompt_select_account_asks_even_when_the_service_names_an_organisation(app, browser, people):
+    rp = _client(app, "business")
+    alfa, beta = _orgs_for(people, rp)
+    _start(browser, rp, people["several"], org_id=str(beta.id), prompt="select_account", scope="openid organizations")
+    assert "Who are you acting for?" in browser.text
+    browser.submit("/authorize/organisation/", organisation=str(alfa.id), button=("decision", "choose"))
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["org"]["name"] == "Alfa Oy"

@@ -217,8 +217,7 @@ def proceed(params: dict, pending: PendingAuthorization | None):
                                    claims=claims.beyond_scope(requested, scope), flow=pending)
         oauth_request.login_session = login_session
         oauth_request.organisation = choice.organisation
-        if choice.organisation is not None or (pending and pending.data.get("organisation") == org_choice.PERSONAL):
-            # What the person picked is the browser's choice now, as on the account page.
+        if choice.picked:  # the browser's choice now, as on the account page
             login_session.organisation_id = choice.organisation.id if choice.organisation else None
             login_session.acting_personally = choice.organisation is None
         response = server.create_authorization_response(oauth_request, grant_user=identity, grant=grant)
