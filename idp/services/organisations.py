@@ -228,6 +228,14 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
     return accepted
 
 
+def join_waiting(identity, *, origin: Origin) -> None:
+    """Invitations that came while the person was signed in take effect when they next open
+    a service, their account or their organisations: waiting for their next sign-in, a
+    30-day session would let them run out unseen."""
+    if accept_invitations(identity, origin=origin):
+        db.session.commit()
+
+
 def _pending_now(invitation: Invitation) -> Invitation | None:
     """The invitation as now committed (an admin may have renewed it), if still waiting."""
     return db.session.execute(

@@ -69,6 +69,7 @@ def local_date(value: dt.datetime) -> str:
 @bp.route("/account")
 @signed_in
 def home(identity):
+    organisations.join_waiting(identity, origin=origin())
     return render_home(identity)
 
 

@@ -46,6 +46,7 @@ def _invitation(organisation, invitation_id) -> Invitation:
 @bp.route("/orgs")
 def mine():
     identity = _signed_in()
+    organisations.join_waiting(identity, origin=origin())
     return render_template("orgadmin/mine.html", memberships=organisations.memberships_of(identity))
 
 

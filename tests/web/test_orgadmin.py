@@ -320,6 +320,27 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
     assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
 
 
+@pytest.mark.parametrize("opens", ["/account", "/orgs", "service"])
+def test_an_invitation_takes_effect_when_a_signed_in_person_next_opens_a_page_or_a_service(
+        app, browser, company, service, mailbox, opens):
+    """A 30-day session must not let a 14-day invitation run out unseen."""
+    org, admin, _ = company
+    existing = person("maija@siivous.fi", "Maija Meikäläinen")
+    maija = Browser(app)
+    _signed_in(maija, existing)
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email=existing.email, role="member")
+    assert organisations.membership(org, existing) is None
+
+    maija.get(service.authorize_url() if opens == "service" else opens)
+    assert organisations.membership(org, existing).role == "member"
+    if opens == "/orgs":
+        assert "Siivous Oy" in maija.text
+    if opens == "service":  # a member without a right to the service yet
+        assert maija.page.status_code == 403 and "Siivous Oy" in maija.text
+
+
 @row_locks
 @pytest.mark.parametrize("change,fields", [("role", {"role": "member"}), ("remove", {})])
 def test_two_admins_demoting_or_removing_each_other_at_once_leave_an_admin(app, company, monkeypatch, change,

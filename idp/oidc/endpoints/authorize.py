@@ -37,7 +37,7 @@ from ...errors import FlowExpired
 from ...extensions import csrf, db
 from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
-from ...services import audit, clock, upstreams
+from ...services import audit, clock, organisations, upstreams
 from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
 from ...web.locale import remember_ui_locales
 from .. import acr, claims, claims_request, consents, id_token_hint, org_choice, pushed_requests, request_checks
@@ -199,6 +199,7 @@ def proceed(params: dict, pending: PendingAuthorization | None):
                 raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return authorize_choices.account_page(grant.client, identity, pending)
+        organisations.join_waiting(identity, origin=origin())
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.acting_for(), prompts)
         if not choice.decided:
