@@ -11,6 +11,7 @@ from idp.services import organisations
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.legacy import OLD_PASSWORD, imported
 from tests.support.orgs import organisation, person
 from tests.support.races import WAIT, at_once, barrier_after, clone, meet_after, post, race, row_locks
 from tests.support.rp import RelyingParty
@@ -484,3 +485,19 @@ def test_an_admin_demoted_meanwhile_changes_nothing_after_the_demotion(app, comp
     assert "kaisa@siivous.fi is now a member." in activity and done in activity
     assert activity.index("kaisa@siivous.fi is now a member.") < activity.index(done), \
         "Kaisa's change landed after she was demoted"  # newest first
+
+
+def test_an_invitation_to_an_old_login_name_like_an_address_reaches_who_signs_in_with_it(app, browser, company,
+                                                                                        mailbox, tmp_path):
+    """Many old systems took an earlier address as the user name; an admin may know a person by it."""
+    org, admin, _ = company
+    olli = imported(tmp_path, "asukasportaali", "olli.vanha@example.fi", "olli@example.fi", "Olli", verified=True)
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="olli.vanha@example.fi", role="member")
+    assert "they join when they next sign in with this address" in browser.text
+
+    signing_in = Browser(app)
+    signing_in.get("/login")
+    sign_in(signing_in, "olli.vanha@example.fi", OLD_PASSWORD)
+    assert organisations.membership(org, olli).role == "member"
