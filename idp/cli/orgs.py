@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Client, Identity
 from ..models.identity import normalise_email
 from ..models.organisation import ADMIN, MEMBER
-from ..services import mail, organisations
+from ..services import collation, mail, organisations
 from .output import emit, json_option
 
 group = click.Group("orgs", help="Organisations, members and service rights.")
@@ -176,7 +176,7 @@ def list_(as_json):
     from ..models import Organisation
 
     rows = []
-    for org in db.session.execute(db.select(Organisation).order_by(Organisation.name)).scalars():
+    for org in collation.by_name(db.session.execute(db.select(Organisation)).scalars()):
         members = organisations.members(org)
         rows.append({"id": org.id, "name": org.name, "business_id": org.business_id, "status": org.status,
                      "admins": [m.identity.email for m in members if m.role == ADMIN],

@@ -7,7 +7,6 @@ is docs/flows/kiosk.md.
 """
 from __future__ import annotations
 
-import re
 from enum import Enum
 
 from ..errors import KioskOnly, NotFound
@@ -16,7 +15,7 @@ from ..methods import pin
 from ..models import Client, KioskPin, LoginSession, Membership, Organisation
 from ..models import Flow as StoredFlow
 from ..models.organisation import ACTIVE
-from ..services import audit, clock, kiosk_sessions
+from ..services import audit, clock, collation, kiosk_sessions
 from ..services.audit import Origin
 from .base import Flow
 
@@ -32,11 +31,6 @@ class State(str, Enum):
     DONE = "done"
 
 
-def _natural(name: str) -> list:
-    # "A 2" before "A 12": the digits in a name compare as numbers.
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
-
-
 def residents(organisation_id: int) -> list[Membership]:
     """Who may sign in at this organisation's kiosks, in the order of their names."""
     found = db.session.execute(
@@ -46,7 +40,7 @@ def residents(organisation_id: int) -> list[Membership]:
         .where(Membership.organisation_id == organisation_id, Organisation.status == ACTIVE,
                Membership.display_name.is_not(None), Membership.display_name != "")
     ).scalars()
-    return sorted(found, key=lambda member: _natural(member.display_name))
+    return sorted(found, key=lambda member: collation.natural_key(member.display_name))
 
 
 def _check_place(client: Client, origin: Origin) -> None:

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Client, Identity, Invitation, Membership, Organisation, ServiceRight, Token
 from ..models.identity import composed_email, normalise_email
 from ..models.organisation import ADMIN, MEMBER
-from . import audit, business_id, clock, mail
+from . import audit, business_id, clock, collation, mail
 from .audit import SYSTEM, Origin
 from .identities import valid_email
 from .unique_rows import add_or_existing
@@ -298,8 +298,8 @@ def revoke(organisation, member: Membership, client: Client, *, actor=None, orig
 
 def services():
     """The services organisations grant rights to, by name (the admin page's columns)."""
-    return list(db.session.execute(
-        db.select(Client).where(Client.org_mode.in_(FOR_ORGANISATIONS)).order_by(Client.name)).scalars())
+    return collation.by_name(db.session.execute(
+        db.select(Client).where(Client.org_mode.in_(FOR_ORGANISATIONS))).scalars())
 
 
 def rights(organisation) -> set[tuple[int, int]]:
@@ -314,20 +314,19 @@ def rights(organisation) -> set[tuple[int, int]]:
 
 def organisations_with_right(identity, client) -> list[Organisation]:
     """Where this person may use this service, by name."""
-    return list(db.session.execute(
+    return collation.by_name(db.session.execute(
         db.select(Organisation)
         .join(Membership, Membership.organisation_id == Organisation.id)
         .join(ServiceRight, ServiceRight.membership_id == Membership.id)
         .where(Membership.identity_id == identity.id, ServiceRight.client_id == client.id,
                Organisation.status == "active")
-        .order_by(Organisation.name)
     ).scalars())
 
 
 def memberships_of(identity) -> list[Membership]:
-    return list(db.session.execute(
-        db.select(Membership).filter_by(identity_id=identity.id).join(Organisation).order_by(Organisation.name)
-    ).scalars())
+    return collation.by_name(db.session.execute(
+        db.select(Membership).filter_by(identity_id=identity.id).join(Organisation)
+    ).scalars(), lambda member: member.organisation.name)
 
 
 def set_active(login_session, identity, organisation_id: str, *, origin: Origin) -> None:

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import (AuditEvent, Campaign, CampaignMember, Client, Consent, Identity, KioskPin, LegacyAccount,
                       LoginSession, OutboxMail, Passkey, RecoveryCode, ServiceRight, TotpCredential,
                       UpstreamLink, UpstreamProvider)
-from . import audit, clock, organisations
+from . import audit, clock, collation, organisations
 from .audit import Origin
 
 FORMAT = 1
@@ -89,9 +89,10 @@ def _organisations(identity: Identity) -> list[dict]:
         "role": member.role,
         "display_name": member.display_name,
         "member_since": _time(member.created_at),
-        "service_rights": [{**_service(client), "granted_at": _time(right.granted_at)} for right, client in _rows(
-            db.select(ServiceRight, Client).join(Client, Client.id == ServiceRight.client_id)
-            .where(ServiceRight.membership_id == member.id).order_by(Client.name))],
+        "service_rights": [{**_service(client), "granted_at": _time(right.granted_at)} for right, client in
+                           collation.by_name(_rows(
+                               db.select(ServiceRight, Client).join(Client, Client.id == ServiceRight.client_id)
+                               .where(ServiceRight.membership_id == member.id)), lambda row: row[1].name)],
     } for member in organisations.memberships_of(identity)]
 
 

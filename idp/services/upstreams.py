@@ -20,7 +20,7 @@ from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider
-from . import audit, clock, links, secrets_box
+from . import audit, clock, collation, links, secrets_box
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -79,7 +79,7 @@ def remove(provider: UpstreamProvider, *, origin: Origin = SYSTEM) -> int:
 
 
 def all_providers() -> list[UpstreamProvider]:
-    return list(db.session.execute(db.select(UpstreamProvider).order_by(UpstreamProvider.name)).scalars())
+    return collation.by_name(db.session.execute(db.select(UpstreamProvider)).scalars())
 
 
 def available() -> bool:

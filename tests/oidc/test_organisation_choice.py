@@ -235,3 +235,18 @@ def test_prompt_select_account_asks_even_when_the_service_names_an_organisation(
     browser.submit("/authorize/organisation/", organisation=str(alfa.id), button=("decision", "choose"))
     claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert claims["org"]["name"] == "Alfa Oy"
+
+
+def test_organisations_are_listed_in_finnish_and_swedish_alphabetical_order(app, browser, people):
+    rp = _client(app, "business")
+    who = people["several"]
+    names = ["Örebro Bygg Ab", "äänekosken Öljy Oy", "Åbo Bygg Ab", "Zeta Oy", "Ärjä Oy", "Eero Oy", "Éclair Oy"]
+    for name in names:
+        organisation(name, None, person(f"admin{len(name)}{name[:2].encode().hex()}@example.fi"), [who],
+                     rights=[(who, rp.client)])
+    _start(browser, rp, who)
+    shown = [name for name in re.findall(r">\s*([^<>]+? (?:Oy|Ab))\s*<", browser.text)]
+    assert shown == ["Éclair Oy", "Eero Oy", "Zeta Oy", "Åbo Bygg Ab", "Ärjä Oy", "äänekosken Öljy Oy",
+                     "Örebro Bygg Ab"]
+    browser.get("/orgs")
+    assert [n for n in re.findall(r">\s*([^<>]+? (?:Oy|Ab))\s*<", browser.text)] == shown
