@@ -47,4 +47,16 @@ def list_(as_json):
     now = clock.timestamp()
     rows = [{"kid": k.kid, "alg": k.alg, "signing": k.signs_at(now), "signs_from": _when(k.activates_at),
              "retired_at": _when(k.retired_at)} for k in published]
-    emit(rows, as_json, "\n".join(f"{r['alg']} {r['kid']} {'signing' if r['signing'] else 'published'}" for r in rows))
+    emit(rows, as_json, "\n".join(_schedule(r, now) for r in rows))
+
+
+def _schedule(row: dict, now: int) -> str:
+    """One key's line: what it does now and when that changes, as an operator rotating
+    needs to know (a new key waits out IDP_KEY_PUBLISH_DELAY; an old one stops signing)."""
+    state = "signing" if row["signing"] else "published"
+    if not row["signing"] and row["retired_at"] is None:
+        state += f", signs from {row['signs_from']}"
+    elif row["retired_at"] is not None:
+        ended = dt.datetime.fromisoformat(row["retired_at"]).timestamp() <= now
+        state += f", {'stopped signing at' if ended else 'stops signing at'} {row['retired_at']}"
+    return f"{row['alg']} {row['kid']} {state}"

@@ -1,4 +1,5 @@
 """Signing keys: published at jwks_uri, rotated without breaking tokens in flight."""
+import json
 from urllib.parse import urlencode
 
 from idp.extensions import db
@@ -67,3 +68,19 @@ def test_an_id_token_from_before_a_rotation_still_hints_and_logs_out_while_its_s
     assert browser.url.startswith(POST_LOGOUT_URI) and "state=bye" in browser.url
     browser.get(rp.authorize_url(prompt="none"))
     assert rp.callback_params(browser.url)["error"] == "login_required"
+
+
+def test_keys_list_says_when_each_key_starts_or_stops_signing(app, runner):
+    clock.advance(app.config["IDP_KEY_PUBLISH_DELAY"] + 1)  # any rotation before has taken effect
+    rotated = json.loads(runner.invoke(args=["keys", "rotate", "--json"]).output)
+    switch = rotated[0]["signs_from"]
+    lines = {line.split()[1]: line for line in runner.invoke(args=["keys", "list"]).output.splitlines()}
+    for key in rotated:
+        assert lines.pop(key["kid"]).endswith(f" published, signs from {switch}")
+    signing_now = [line for line in lines.values() if " signing, stops signing at " in line]
+    assert len(signing_now) == len(rotated) and all(line.endswith(switch) for line in signing_now)
+
+    clock.advance(app.config["IDP_KEY_PUBLISH_DELAY"] + 1)
+    lines = {line.split()[1]: line for line in runner.invoke(args=["keys", "list"]).output.splitlines()}
+    assert all(lines[key["kid"]].endswith(" signing") for key in rotated)
+    assert sum(line.endswith(f" published, stopped signing at {switch}") for line in lines.values()) == len(rotated)
