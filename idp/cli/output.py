@@ -1,6 +1,7 @@
 """Printing for commands: a readable table for people, JSON with --json."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -20,9 +21,17 @@ rounds_log.setLevel(logging.INFO)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+def _json_value(value):
+    # Stored times are UTC without a zone: said so, in ISO 8601, a script must not read them
+    # as local time.
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+    return str(value)
+
+
 def emit(data, as_json: bool, text: str | None = None) -> None:
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(json.dumps(data, indent=2, default=_json_value))
     else:
         click.echo(text if text is not None else "\n".join(f"{k}: {v}" for k, v in data.items()))
 

@@ -1,10 +1,12 @@
 """/operator/campaigns: only for operators; funnel and daily charts as inline SVG, the
 pending list with search and CSV export."""
 import csv
+import datetime as dt
 import io
 import itertools
 import math
 import re
+from zoneinfo import ZoneInfo
 
 from idp.extensions import db
 from idp.models import AuditEvent
@@ -13,7 +15,7 @@ from idp.web.operator import COLOURS, LINE_STYLES
 from tests.support.browser import Browser
 from tests.support.journeys import signed_in
 
-from .helpers import NEW_PASSWORD, campaign_link, cli, deliver, local, person, started
+from .helpers import NEW_PASSWORD, campaign, campaign_link, cli, deliver, local, person, started
 
 
 def test_signed_out_people_are_sent_to_sign_in(app, browser):
@@ -135,3 +137,12 @@ def test_daily_lines_differ_in_dash_and_marker_and_clearly_in_colour():
     states = list(progress.COLUMNS)
     assert len({LINE_STYLES[s][0] for s in states}) == len({LINE_STYLES[s][1] for s in states}) == len(states)
     assert min(math.dist(_lab(COLOURS[a]), _lab(COLOURS[b])) for a, b in itertools.combinations(states, 2)) > 30
+
+
+def test_status_json_gives_times_with_their_zone_as_they_were_entered(app, runner):
+    """Entered in local time (IDP_TIMEZONE, Helsinki: UTC+2 in winter), read back the same moment."""
+    campaign_id = campaign(runner, "all", deadline="2027-01-31T12:00")
+    status = cli(runner, "campaigns", "status", str(campaign_id))
+    assert dt.datetime.fromisoformat(status["deadline_at"]) == dt.datetime(
+        2027, 1, 31, 12, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
+    assert status["deadline_at"] == "2027-01-31T10:00:00+00:00"
