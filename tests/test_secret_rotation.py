@@ -79,7 +79,11 @@ def test_reseal_moves_the_seeds_under_the_new_key_so_the_fallback_can_go(app, ba
     secret, _ = enrolled(_made(base_config, OLD), user)
     result = _reseal(_made(base_config, NEW, (OLD,)), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"totp_seeds": 1, "upstream_client_secrets": 0, "unreadable": 0}
+    assert json.loads(result.output) == {"totp_seeds": 1, "upstream_client_secrets": 0, "already_current": 0,
+                                         "unreadable": 0}
+    again = _reseal(_made(base_config, NEW, (OLD,)), "--json")  # nothing left to move
+    assert json.loads(again.output) == {"totp_seeds": 0, "upstream_client_secrets": 0, "already_current": 1,
+                                        "unreadable": 0}
     assert _signed_in_with_totp(_made(base_config, NEW), user, secret)
 
 

@@ -15,16 +15,21 @@ SEALED = (("totp_seeds", TotpCredential, "secret_encrypted", secrets_box.TOTP),
 
 
 def reseal() -> dict[str, int]:
-    """Seal every TOTP seed and upstream client secret again under the current key; one no
-    configured key opens is counted as unreadable and left as it is."""
-    counts = {counted: 0 for counted, *_ in SEALED} | {"unreadable": 0}
+    """Seal every TOTP seed and upstream client secret again under the current key, and
+    count those moved; one under the current key already is counted as such (so a second
+    run shows nothing left to do), one no configured key opens as unreadable, left as it is."""
+    counts = {counted: 0 for counted, *_ in SEALED} | {"already_current": 0, "unreadable": 0}
     for counted, model, column, info in SEALED:
         for row in db.session.execute(db.select(model)).scalars():
             try:
-                setattr(row, column, secrets_box.reseal(getattr(row, column), info))
+                resealed = secrets_box.reseal(getattr(row, column), info)
             except secrets_box.Unreadable:
                 counts["unreadable"] += 1
+                continue
+            if resealed is None:
+                counts["already_current"] += 1
             else:
+                setattr(row, column, resealed)
                 counts[counted] += 1
     audit.record("secrets.resealed", **counts)
     db.session.commit()

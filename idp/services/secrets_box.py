@@ -61,8 +61,14 @@ def decrypt(sealed: str, info: bytes = TOTP) -> str:
         raise Unreadable() from error
 
 
-def reseal(sealed: str, info: bytes) -> str:
-    """The same secret sealed under the current key (Unreadable if no key opens it)."""
+def reseal(sealed: str, info: bytes) -> str | None:
+    """The same secret sealed under the current key; None if it is already (Unreadable if
+    no key opens it)."""
+    try:
+        Fernet(base64.urlsafe_b64encode(derive_keys(info)[0])).decrypt(sealed.encode("ascii"))
+        return None
+    except (InvalidToken, ValueError):
+        pass
     try:
         return _fernet(info).rotate(sealed.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError) as error:
