@@ -145,3 +145,36 @@ def test_the_business_ids_shown_as_examples_pass_their_own_check(runner):
     shown += (Path(__file__).resolve().parent.parent / "README.md").read_text()
     examples = re.findall(r"\b\d{7}-\d\b", shown)
     assert examples and all(business_id.normalise(example) == example for example in examples), examples
+
+
+def test_a_suspended_organisation_cannot_be_acted_for_until_resumed(app, runner, rp, browser):
+    """A contract ended: the tokens for acting in it end at once, no new ones are issued,
+    and on resume its members act for it again with the rights they had."""
+    from tests.support.journeys import signed_in, tokens_for
+
+    rp.client.org_mode = "business"
+    admin, ville = person("pirjo@siivous.fi"), person("ville@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", admin, [ville], rights=[(ville, rp.client)])
+    tokens = tokens_for(browser, rp, ville, scope="openid organizations offline_access")
+
+    suspended = runner.invoke(args=["orgs", "suspend", "--org", "0737546-2", "--json"])
+    assert suspended.exit_code == 0, suspended.output
+    assert json.loads(suspended.output)["status"] == "suspended"
+    assert rp.introspect(tokens["access_token"]).get_json() == {"active": False}
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    browser.get(rp.authorize_url())
+    assert browser.page.status_code == 403  # the person has nobody to act for here
+    assert "\tsuspended" in runner.invoke(args=["orgs", "list"]).output
+    page = signed_in(app, admin)
+    page.get(f"/orgs/{org.id}")
+    assert "This organisation is suspended" in page.text
+    again = runner.invoke(args=["orgs", "suspend", "--org", str(org.id)])
+    assert again.exit_code == 1 and "Siivous Oy is suspended already: nothing was changed" in again.output
+
+    assert runner.invoke(args=["orgs", "resume", "--org", str(org.id)]).exit_code == 0
+    browser.get(rp.authorize_url(scope="openid organizations"))
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["org"]["name"] == "Siivous Oy"
+    assert [e.event for e in db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.event.in_(["org.suspended", "org.resumed"])).order_by(AuditEvent.id))] == [
+        "org.suspended", "org.resumed"]

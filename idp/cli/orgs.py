@@ -169,6 +169,35 @@ def revoke(org_ref, email, client_id, as_json):
          f"revoked {client_id} from {email}")
 
 
+@group.command("suspend")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@json_option
+def suspend(org_ref, as_json):
+    """Stop everyone acting for the organisation (its tokens end now) until `resume`;
+    members and rights are kept."""
+    _changed_status(org_ref, organisations.suspend, "suspended", as_json)
+
+
+@group.command("resume")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@json_option
+def resume(org_ref, as_json):
+    """Let the members of a suspended organisation act for it again, with their rights."""
+    _changed_status(org_ref, organisations.resume, "active", as_json)
+
+
+def _changed_status(org_ref: str, change, status: str, as_json: bool) -> None:
+    def action():
+        org = _org(org_ref)
+        if not change(org):  # as revoke: a command that changed nothing says so and fails
+            raise click.ClickException(f"{org.name} is {status} already: nothing was changed")
+        return org
+
+    org = _run(action)
+    emit({"id": org.id, "name": org.name, "business_id": org.business_id, "status": status}, as_json,
+         f"{org.name} is {status}")
+
+
 @group.command("list")
 @json_option
 def list_(as_json):
@@ -182,4 +211,5 @@ def list_(as_json):
                      "admins": [m.identity.email for m in members if m.role == ADMIN],
                      "members": len(members), "invitations": len(organisations.pending_invitations(org))})
     emit(rows, as_json, "\n".join(f"{r['id']}\t{r['business_id'] or '-'}\t{r['name']}\t{r['members']} members"
+                                   + ("\tsuspended" if r["status"] == "suspended" else "")
                                    for r in rows) or "no organisations")

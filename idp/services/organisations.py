@@ -17,7 +17,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Client, Identity, Invitation, Membership, Organisation, ServiceRight, Token
 from ..models.identity import composed_email, normalise_email
-from ..models.organisation import ADMIN, MEMBER
+from ..models.organisation import ACTIVE, ADMIN, MEMBER, SUSPENDED
 from . import audit, business_id, clock, collation, mail
 from .audit import SYSTEM, Origin
 from .identities import valid_email
@@ -302,6 +302,31 @@ def services():
         db.select(Client).where(Client.org_mode.in_(FOR_ORGANISATIONS))).scalars())
 
 
+def suspend(organisation, *, origin: Origin = SYSTEM) -> bool:
+    """Nobody acts for it any more until resumed (a contract ended, a company wound up):
+    the tokens issued for acting in it end now, and none are issued, nor kiosk sign-ins
+    made, while it is suspended. Members, rights and invitations stay as they are, for
+    resume. False when it was suspended already."""
+    _lock(organisation)
+    if organisation.status == SUSPENDED:
+        return False
+    organisation.status = SUSPENDED
+    for member in members(organisation):  # by address: two suspensions lock people in one order
+        _revoke_tokens(member.identity_id, organisation.id, None)
+    audit.record("org.suspended", origin=origin, organisation=organisation)
+    return True
+
+
+def resume(organisation, *, origin: Origin = SYSTEM) -> bool:
+    """Its members act for it again, with the rights they had. False when it was not suspended."""
+    _lock(organisation)
+    if organisation.status != SUSPENDED:
+        return False
+    organisation.status = ACTIVE
+    audit.record("org.resumed", origin=origin, organisation=organisation)
+    return True
+
+
 def rights(organisation) -> set[tuple[int, int]]:
     """(membership id, client id) pairs that hold a right in this organisation."""
     rows = db.session.execute(
@@ -319,7 +344,7 @@ def organisations_with_right(identity, client) -> list[Organisation]:
         .join(Membership, Membership.organisation_id == Organisation.id)
         .join(ServiceRight, ServiceRight.membership_id == Membership.id)
         .where(Membership.identity_id == identity.id, ServiceRight.client_id == client.id,
-               Organisation.status == "active")
+               Organisation.status == ACTIVE)
     ).scalars())
 
 
