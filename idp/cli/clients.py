@@ -1,4 +1,4 @@
-"""`tunnus clients create|list|keys|kiosk-networks|require-par|dpop`."""
+"""`tunnus clients create|list|update|rotate-secret|delete|keys|kiosk-networks|require-par|dpop`."""
 from __future__ import annotations
 
 import json
@@ -148,6 +148,62 @@ def list_(as_json):
     rows = [{"client_id": c.client_id, **_described(c)} for c in clients.all_clients()]
     emit(rows, as_json, "\n".join(f"{r['client_id']}\t{r['name']}\t{r['token_endpoint_auth_method']}"
                                    for r in rows) or "no clients")
+
+
+@group.command("update")
+# An option, not an argument: a random client_id may begin with "-".
+@click.option("--client-id", required=True, help="The client's client_id.")
+@click.option("--name", default=None, help="Name shown to users on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="Exact redirect URI; repeat for more. Replaces all of them.")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True,
+              help="Where logout may return to; repeat for more. Replaces all of them ('' for none).")
+@click.option("--backchannel-logout-uri", default=None, help="Where logout tokens are posted ('' for none).")
+@click.option("--frontchannel-logout-uri", default=None, help="Its front-channel logout page ('' for none).")
+@click.option("--org-mode", type=click.Choice(clients.ORG_MODES), default=None,
+              help="consumer, business or both (see create); rights already granted are kept.")
+@json_option
+def update(client_id, name, redirect_uris, post_logout, backchannel_logout_uri, frontchannel_logout_uri, org_mode,
+           as_json):
+    """Change a relying service's name, URIs or org mode: what is given replaces what it had."""
+    client = _client(client_id)
+    try:
+        changed = clients.update(client, name=name, redirect_uris=list(redirect_uris) if redirect_uris else None,
+                                 post_logout_redirect_uris=[u for u in post_logout if u] if post_logout else None,
+                                 backchannel_logout_uri=backchannel_logout_uri,
+                                 frontchannel_logout_uri=frontchannel_logout_uri, org_mode=org_mode)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    emit({"client_id": client.client_id, "changed": changed, **_described(client)}, as_json,
+         f"{client.client_id}: " + (", ".join(changed) + " changed" if changed else "nothing changed"))
+
+
+@group.command("rotate-secret")
+@click.option("--client-id", required=True, help="The client's client_id.")
+@json_option
+def rotate_secret(client_id, as_json):
+    """Give a client a new secret (after a leak, or routinely); the old one stops working."""
+    client = _client(client_id)
+    try:
+        secret = clients.rotate_secret(client)
+    except IdpError as error:
+        raise click.ClickException(str(error))
+    seconds = current_app.config["IDP_CLIENT_CACHE_SECONDS"]
+    emit({"client_id": client.client_id, "client_secret": secret}, as_json,
+         f"client_id:     {client.client_id}\nclient_secret: {secret}\n(the secret is shown only now; the old one "
+         f"stops working at once, in every server process within {seconds:g} s)")
+
+
+@group.command("delete")
+@click.option("--client-id", required=True, help="The client's client_id.")
+@click.confirmation_option(prompt="Delete the client, with its tokens, consents and organisations' rights to it?",
+                           help="Do not ask for confirmation.")
+@json_option
+def delete(client_id, as_json):
+    """Remove a relying service that is gone: its tokens, consents and rights go with it."""
+    client = _client(client_id)
+    clients.delete(client)
+    emit({"client_id": client_id, "deleted": True}, as_json, f"{client_id} deleted")
 
 
 @group.command("keys")

@@ -157,5 +157,68 @@ def set_dpop_required(client: Client, required: bool) -> None:
     db.session.commit()
 
 
+def rotate_secret(client: Client) -> str:
+    """A new secret for a client that authenticates with one (a leak, a routine change).
+    The old one stops working now: in other processes once their copy of the client runs
+    out (IDP_CLIENT_CACHE_SECONDS). Shown once, as at registration."""
+    if client.secret_hash is None:
+        raise ValidationFailed(f"{client.client_id!r} has no client secret (a public client, or private_key_jwt)")
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = hash_secret(secret)
+    audit.record("client.secret_rotated", client_id=client.client_id)
+    db.session.commit()
+    return secret
+
+
+def update(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,
+           post_logout_redirect_uris: list[str] | None = None, backchannel_logout_uri: str | None = None,
+           frontchannel_logout_uri: str | None = None, org_mode: str | None = None) -> list[str]:
+    """Change what is given, checked as at registration (None: left as it is; "" for a
+    logout URI: none any more). Authorization requests under way are held to the new
+    values as they go on. The names of the settings changed."""
+    changes = {}
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed("the name cannot be empty")
+        changes["name"] = name.strip()
+    if redirect_uris is not None:
+        if "authorization_code" in client.grant_types and not redirect_uris:
+            raise ValidationFailed("give at least one --redirect-uri")
+        changes["redirect_uris"] = [check_redirect_uri(u, native=client.is_public) for u in redirect_uris]
+    if post_logout_redirect_uris is not None:
+        changes["post_logout_redirect_uris"] = [check_redirect_uri(u, native=client.is_public)
+                                                for u in post_logout_redirect_uris]
+    if backchannel_logout_uri is not None:
+        changes["backchannel_logout_uri"] = check_redirect_uri(backchannel_logout_uri) if backchannel_logout_uri \
+            else None
+    front = frontchannel_logout_uri if frontchannel_logout_uri is not None else client.frontchannel_logout_uri
+    if front:  # checked against the redirect URIs it will have
+        _check_frontchannel_uri(front, changes.get("redirect_uris", client.redirect_uris))
+    if frontchannel_logout_uri is not None:
+        changes["frontchannel_logout_uri"] = frontchannel_logout_uri or None
+    if org_mode is not None:
+        if org_mode not in ORG_MODES:
+            raise ValidationFailed(f"org mode must be one of {', '.join(ORG_MODES)}")
+        if client.kiosk_organisation_id is not None:
+            _check_kiosk(None, org_mode)
+        changes["org_mode"] = org_mode
+    changed = sorted(field for field, value in changes.items() if getattr(client, field) != value)
+    for field in changed:
+        setattr(client, field, changes[field])
+    if changed:
+        audit.record("client.updated", client_id=client.client_id, **{field: changes[field] for field in changed})
+        db.session.commit()
+    return changed
+
+
+def delete(client: Client) -> None:
+    """The service is gone: its tokens, codes, consents, rights and waiting logout
+    notifications go with it (cascades). Access tokens it holds are no longer active at
+    introspection; a JWT checked only by its signature lasts until it expires."""
+    audit.record("client.deleted", client_id=client.client_id, name=client.name)
+    db.session.delete(client)
+    db.session.commit()
+
+
 def all_clients() -> list[Client]:
     return list(db.session.execute(db.select(Client).order_by(Client.id)).scalars())
