@@ -308,8 +308,8 @@ def test_inviting_an_address_with_an_account_answers_as_for_one_without(app, bro
     assert organisations.membership(org, existing).role == "member"
 
 
-def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, browser, company, mailbox):
-    """The mail says to sign in: in a browser already signed in, that renews the session."""
+def _invited_while_signed_in(app, browser, company):
+    """Maija is signed in when the admin invites her address: (org, Maija, her browser)."""
     org, admin, _ = company
     existing = person("maija@siivous.fi", "Maija Meikäläinen")
     maija = Browser(app)
@@ -317,6 +317,12 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
     _signed_in(browser, admin)
     browser.get(f"/orgs/{org.id}")
     browser.submit("/invite", email=existing.email, role="member")
+    return org, existing, maija
+
+
+def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, browser, company, mailbox):
+    """The mail says to sign in: in a browser already signed in, that renews the session."""
+    org, existing, maija = _invited_while_signed_in(app, browser, company)
     _signed_in(maija, existing)
     assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
 
@@ -325,13 +331,7 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
 def test_an_invitation_takes_effect_when_a_signed_in_person_next_opens_a_page_or_a_service(
         app, browser, company, service, mailbox, opens):
     """A 30-day session must not let a 14-day invitation run out unseen."""
-    org, admin, _ = company
-    existing = person("maija@siivous.fi", "Maija Meikäläinen")
-    maija = Browser(app)
-    _signed_in(maija, existing)
-    _signed_in(browser, admin)
-    browser.get(f"/orgs/{org.id}")
-    browser.submit("/invite", email=existing.email, role="member")
+    org, existing, maija = _invited_while_signed_in(app, browser, company)
     assert organisations.membership(org, existing) is None
 
     maija.get(service.authorize_url() if opens == "service" else opens)
