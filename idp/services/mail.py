@@ -14,7 +14,8 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email import policy
+from email.utils import format_datetime, getaddresses, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
@@ -246,8 +247,10 @@ def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessag
     message["From"] = sender
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = format_datetime(clock.now().replace(tzinfo=dt.timezone.utc))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    # RFC 3834: no out-of-office or other automatic answers to a mail nobody reads.
+    message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
@@ -289,8 +292,13 @@ def _send_smtp(message: EmailMessage, config) -> None:
 
 
 def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
+    # Not send_message: it writes the message as mbox files want it, a line of the text
+    # beginning "From " turned into ">From " ("From now on, sign in with ...").
+    sender, recipient = (address for _, address in getaddresses([message["From"], message["To"]]))
+    international = not (sender + recipient).isascii()
     try:
-        server.send_message(message)
+        server.sendmail(sender, [recipient], message.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP),
+                        ["SMTPUTF8", "BODY=8BITMIME"] if international else [])
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):

@@ -111,3 +111,16 @@ def test_a_sender_stopped_mid_round_does_not_send_the_round_again(app, mailbox, 
     mail.deliver_due()  # the next round, by the restarted sender
     got = sorted(m["To"] for m in mailbox.messages)
     assert got == ["r0@example.fi", "r1@example.fi", "r2@example.fi"], f"delivered: {got}"
+
+
+def test_a_line_beginning_with_from_arrives_as_written_and_no_automatic_answers_come_back(app, mailbox):
+    """Not ">From now on": mbox quoting has no place in SMTP. Auto-Submitted keeps
+    out-of-office replies away (RFC 3834); the Date says its zone."""
+    for to in ("maija@example.fi", "säde.järvi@example.fi"):
+        message = mail.enqueue("email_changed_notice", to, "en", new_email="uusi@example.fi")
+        db.session.commit()
+        assert mail.deliver_now(message)
+        received = mailbox.last(to)
+        assert "\nFrom now on, sign in with the new address" in mailbox.text(received)
+        assert "<p>From now on, sign in with the new address" in mailbox.html(received)
+        assert received["Auto-Submitted"] == "auto-generated" and received["Date"].endswith("+0000")
