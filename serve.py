@@ -109,6 +109,8 @@ def _check_configuration() -> None:
     if not values["IDP_SMTP_URL"] and not config.embedded(values):
         log.warning("IDP_SMTP_URL is not set: mail is not sent but written to the log, codes and links included "
                     "(meant for trying Tunnus out); set it to your mail server")
+    if config.sends_from_placeholder(values):
+        log.warning("%s", config.PLACEHOLDER_SENDER)
 
 
 def _count(name: str, default: int) -> int:

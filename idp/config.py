@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_SECRET_KEY_FALLBACKS", None, "Earlier IDP_SECRET_KEY values, comma-separated: still accepted (cookies, sealed secrets, codes), never used for new ones.", _comma_list),
     Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed); a relative path is in the checkout, beside instance/. Unless embedded (SQLite and an http issuer), create them once with `tunnus keys rotate`."),
     Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
-    Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail."),
+    Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail: an address of your own domain (the default's cannot exist, and receiving servers refuse or file such mail as spam)."),
     Setting("IDP_MAIL_TIMEOUT", 10, "Seconds to wait for the SMTP server before a delivery attempt fails.", int),
     Setting("IDP_MAIL_MAX_ATTEMPTS", 8, "Delivery attempts (with growing delays) before a mail is marked failed.", int),
     Setting("IDP_ARGON2_TIME_COST", 2, "argon2id iterations (OWASP minimum with 19 MiB is 2).", int),
@@ -136,6 +136,15 @@ def embedded(values) -> bool:
 
 def default(name: str) -> Any:
     return next(setting.default for setting in SETTINGS if setting.name == name)
+
+
+# Said where mail would leave from the default sender: at serve.py's start, by `mail test`.
+PLACEHOLDER_SENDER = ("IDP_MAIL_FROM is not set: mail leaves from no-reply@tunnus.invalid, a domain that cannot "
+                      "exist, and receiving servers refuse it or file it as spam; set it to an address of your domain")
+
+
+def sends_from_placeholder(values) -> bool:
+    return bool(values["IDP_SMTP_URL"]) and values["IDP_MAIL_FROM"] == default("IDP_MAIL_FROM")
 
 
 def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:

@@ -151,13 +151,17 @@ def test_a_database_that_does_not_answer_is_a_one_line_error(tmp_path, base_conf
 def test_mail_test_sends_through_the_configured_server(app, runner, mailbox):
     result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"to": "ops@example.fi", "sent": True, "error": None}
+    assert json.loads(result.stdout) == {"to": "ops@example.fi", "sent": True, "error": None}
     assert mailbox.last("ops@example.fi")
+    # The test servers' sender is the placeholder: a real mail server would refuse it.
+    assert result.stderr.startswith("warning: IDP_MAIL_FROM is not set: mail leaves from no-reply@tunnus.invalid")
+    app.config["IDP_MAIL_FROM"] = "Tunnus <tunnus@example.fi>"
+    assert runner.invoke(args=["mail", "test", "--to", "ops@example.fi"]).stderr == ""
 
 
 def test_mail_test_fails_when_nothing_can_be_sent(app, runner, smtp_down):
     result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
-    assert result.exit_code == 1 and result.output.startswith("not sent:")
+    assert result.exit_code == 1 and result.stdout.startswith("not sent:")
     app.config["IDP_SMTP_URL"] = None  # mail only written to the log: the check cannot pass
     result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
     assert result.exit_code == 1 and "IDP_SMTP_URL is not set" in result.output

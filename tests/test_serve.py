@@ -156,7 +156,7 @@ def test_an_https_issuer_without_proxy_hops_is_warned_of_at_start(server_logging
     """Behind the TLS proxy such an issuer implies, 0 hops makes every person one address
     (the proxy's) to the per-IP limits."""
     warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS=hops,
-                               IDP_SMTP_URL="smtp://mail.example.fi")
+                               IDP_SMTP_URL="smtp://mail.example.fi", IDP_MAIL_FROM="Tunnus <tunnus@example.fi>")
     assert warnings == (["IDP_ISSUER is https but IDP_PROXY_HOPS is 0"] if warned else [])
 
 
@@ -164,8 +164,18 @@ def test_an_https_issuer_without_proxy_hops_is_warned_of_at_start(server_logging
 def test_a_deployment_without_a_mail_server_is_warned_of_at_start(server_logging, monkeypatch, capsys, keys_dir,
                                                                    smtp, warned):
     """Its mail, reset links and codes included, would go to the log instead."""
-    warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS="1", IDP_SMTP_URL=smtp)
+    warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS="1", IDP_SMTP_URL=smtp,
+                               IDP_MAIL_FROM="Tunnus <tunnus@example.fi>")
     assert warnings == (["IDP_SMTP_URL is not set"] if warned else [])
+
+
+@pytest.mark.parametrize(("sender", "warned"), [(None, True), ("Tunnus <tunnus@example.fi>", False)])
+def test_mail_from_the_placeholder_sender_is_warned_of_at_start(server_logging, monkeypatch, capsys, keys_dir,
+                                                                  sender, warned):
+    """no-reply@tunnus.invalid cannot exist: receiving servers refuse such mail or call it spam."""
+    warnings = _start_warnings(monkeypatch, capsys, keys_dir, IDP_PROXY_HOPS="1", IDP_SMTP_URL="smtp://mail.example.fi",
+                               IDP_MAIL_FROM=sender)
+    assert warnings == (["IDP_MAIL_FROM is not set"] if warned else [])
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -53,7 +53,9 @@ def _fail(error: IdpError, campaign_id=None):
 
 
 @group.command("create")
-@click.option("--name", required=True, help="The campaign's name, for operators.")
+@click.option("--name", required=True,
+              help="The campaign's name: operators list it, and its mail begins with it (in every language), so "
+                   "write it as the people asked will recognise it, e.g. 'Kirjasto siirtyy Tunnukseen'.")
 @click.option("--target", required=True, help="legacy-system:NAME, org:ID, unverified-email, all or emails:FILE")
 @click.option("--require", default="verify_email,change_password", show_default=True,
               help="What each person must do, comma-separated: verify_email, change_password.")

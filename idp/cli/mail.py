@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from .. import config
 from ..services import identities, mail
 from .output import deliver_rounds, emit, json_option
 
@@ -35,6 +36,8 @@ def test(recipient, as_json):
                                    "smtp+starttls://USER:PASSWORD@HOST:587 or smtps://HOST[:PORT]")
     if not identities.valid_email(recipient):
         raise click.BadParameter(f"{recipient!r} is not an email address", param_hint="--to")
+    if config.sends_from_placeholder(current_app.config):
+        click.echo(f"warning: {config.PLACEHOLDER_SENDER}", err=True)
     message = mail.enqueue("test_message", recipient, None, link=current_app.config["IDP_ISSUER"])
     db.session.commit()
     ok = mail.deliver_now(message)

@@ -195,7 +195,7 @@ class RegistrationFlow(Flow):
         if identity_id is not None:
             identity = db.session.get(Identity, identity_id)
             link = links.external("register.verify_link", flow_id=self.id, token=token)
-            message = mail.enqueue("verify_email", identity.email, locale, identity=identity, name=identity.name,
+            message = mail.enqueue("verify_email", identity.email, locale, identity=identity,
                                    code=f"{code[:3]} {code[3:]}", link=link, hours=ttl // 3600)
         else:
             # A code only: no link, and a token nothing can match (see the module's docstring).

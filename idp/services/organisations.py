@@ -176,8 +176,11 @@ def _invite(organisation, email, role, *, actor, origin, clients, display_name) 
     invitation.created_at, invitation.accepted_at = clock.now(), None  # a new invitation: a new time to accept it
     audit.record("org.member_invited", origin=origin, identity=actor, organisation=organisation,
                  member=normalised, role=role)
-    mail.enqueue("org_invitation", invitation.email, getattr(actor, "locale", None),
-                 organisation=organisation, inviter=actor, expires_at=expires_at(invitation))
+    # In the language of the address's own account where it has one; else the inviter's
+    # is the best guess. The admin's page looks the same either way.
+    locale = getattr(Identity.by_email(email), "locale", None) or getattr(actor, "locale", None)
+    mail.enqueue("org_invitation", invitation.email, locale, organisation=organisation, inviter=actor,
+                 expires_at=expires_at(invitation))
     return invitation
 
 

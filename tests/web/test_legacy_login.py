@@ -186,6 +186,8 @@ def test_account_without_email_must_add_and_verify_one(browser, library, mailbox
     sign_in(browser, "AS-40012", "Pulla&Kahvi")
     assert "Add your email address" in browser.text
     browser.submit("/login/add-email/", email="asiakas@example.fi")
+    # Subjects show on lock screens and in notifications: the code is in the text only.
+    assert mailbox.last("asiakas@example.fi")["Subject"] == "Your Tunnus code"
     browser.submit("/code", code="000000" if mailbox.code("asiakas@example.fi") != "000000" else "111111")
     assert "The code is wrong. 4 tries left." in browser.text
     browser.submit("/code", code=mailbox.code("asiakas@example.fi"))

@@ -501,3 +501,17 @@ def test_an_invitation_to_an_old_login_name_like_an_address_reaches_who_signs_in
     signing_in.get("/login")
     sign_in(signing_in, "olli.vanha@example.fi", OLD_PASSWORD)
     assert organisations.membership(org, olli).role == "member"
+
+
+def test_an_invitation_to_an_address_with_an_account_is_in_that_accounts_language(app, browser, company, mailbox):
+    org, admin, _ = company
+    admin.locale = "sv"
+    pekka = person("pekka@siivous.fi")
+    pekka.locale = "fi"
+    db.session.commit()
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    for email in ("pekka@siivous.fi", "uusi@siivous.fi"):
+        browser.submit("/invite", email=email, role="member")
+    assert mailbox.last("pekka@siivous.fi")["Subject"].startswith("Sinut on kutsuttu")
+    assert mailbox.last("uusi@siivous.fi")["Subject"].startswith("Du har bjudits in")  # no account: the inviter's

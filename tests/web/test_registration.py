@@ -63,6 +63,15 @@ def test_register_from_the_login_page_and_verify_by_code(browser, mailbox):
     assert {"registration.started", "email.verified", "session.started"} <= set(events())
 
 
+def test_the_name_typed_at_registration_is_not_put_into_the_mail_to_the_unproven_address(browser, mailbox):
+    """Anyone may register anyone's address: a name of their choosing would be their words
+    in a mail from Tunnus to that address."""
+    register(browser, name="Asiakas. TILISI SULJETAAN: vahvista tietosi osoitteessa https://huijaus.example")
+    mail = mailbox.last(EMAIL)
+    assert "huijaus" not in mailbox.text(mail) and "huijaus" not in mailbox.html(mail)
+    assert "\nHello,\n" in mailbox.text(mail).replace("\r\n", "\n")
+
+
 def test_code_may_be_typed_with_a_space(browser, mailbox):
     register(browser)
     code = mailbox.code(EMAIL)

@@ -5,6 +5,7 @@ not start (the one-line refusal: test_deployment_settings)."""
 import pytest
 
 from idp import config
+from idp.extensions import db
 from tests.campaigns.helpers import deliver, person, started
 from tests.conftest import running_app
 from tests.support.browser import Browser
@@ -66,6 +67,24 @@ def test_the_email_changed_notice_in_finnish_and_swedish(app, user, mailbox):
     assert f"ota heti yhteyttä tukeen: {ADDRESS_LINK}" in mailbox.html(finnish)
     swedish = _email_changed_notice(app, person("sven@example.se"), mailbox, "sv")
     assert "kontakta genast kundtjänsten: tuki@example.fi" in mailbox.text(swedish)
+
+
+def test_the_password_changed_and_account_deleted_notices_name_the_address(app, user, runner, mailbox):
+    user.locale = "en"  # the deletion notice, mailed by an operator, is in the account's language
+    db.session.commit()
+    browser = Browser(app)
+    browser.get("/account")
+    sign_in(browser, user.email, user.test_password)
+    browser.submit("/account/password", current_password=user.test_password,
+                   new_password="seitsemän veljestä metsässä")
+    changed = mailbox.last(user.email)
+    assert changed["Subject"] == "Your Tunnus password was changed"
+    assert "Support: tuki@example.fi" in mailbox.text(changed) and f"Support: {ADDRESS_LINK}" in mailbox.html(changed)
+
+    assert runner.invoke(args=["users", "delete", "--email", user.email, "--reason", "asked by phone"]).exit_code == 0
+    deleted = mailbox.last(user.email)
+    assert deleted["Subject"] == "Your Tunnus account was deleted"
+    assert "If you did not make this change, contact support right away: tuki@example.fi" in mailbox.text(deleted)
 
 
 def test_the_lost_second_factor_page_links_to_the_address(app, user, mailbox):
