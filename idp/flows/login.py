@@ -17,7 +17,7 @@ from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
 from ..methods.upstream import Identified
-from ..services import identities, journeys, legacy_login, organisations, password_check, sessions, upstreams
+from ..services import identities, journeys, legacy_login, password_check, sessions, upstreams
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -168,8 +168,5 @@ class LoginFlow(Flow):
                              self.identity, origin=origin)
         self.transition("finished")
         amr = self.data["amr"]
-        started = sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
-                                 origin=origin, replacing=replacing)
-        if self.legacy and valid_email(self.email):  # an old login name like an address (identify)
-            organisations.join_waiting(self.identity, origin=origin, old_login_name=self.email)
-        return started
+        return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
+                              origin=origin, replacing=replacing)

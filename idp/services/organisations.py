@@ -191,26 +191,22 @@ def withdraw_invitation(organisation, invitation: Invitation, *, actor=None, ori
                  member=invitation.email_normalized, role=invitation.role)
 
 
-def invitations_waiting_for(identity, old_login_name: str | None = None) -> list[Invitation]:
+def invitations_waiting_for(identity) -> list[Invitation]:
     """Invitations to the person's address still waiting. Until the address is proven
-    theirs, they are not the person's to accept, nor to see. `old_login_name`: an old
-    login name like an address that the person has just signed in with, its old password
-    proving it theirs: an admin who knew them by it may have invited it."""
+    theirs, they are not the person's to accept, nor to see."""
     if not identity.email_verified:
         return []
-    addresses = {identity.email_normalized, *([normalise_email(old_login_name)] if old_login_name else [])}
     return list(db.session.execute(
-        db.select(Invitation).where(Invitation.email_normalized.in_(addresses), *_pending())
+        db.select(Invitation).where(Invitation.email_normalized == identity.email_normalized, *_pending())
         .order_by(Invitation.created_at, Invitation.id)
     ).scalars())
 
 
-def accept_invitations(identity, *, origin: Origin, old_login_name: str | None = None) -> list[Membership]:
-    """Turn invitations to this (verified) address, or to the old login name just signed in
-    with, into memberships. The caller commits."""
+def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
+    """Turn invitations to this (verified) address into memberships. The caller commits."""
     accepted = []
     # In the organisations' order: two people's sign-ins lock theirs in the same order.
-    for invitation in sorted(invitations_waiting_for(identity, old_login_name), key=lambda i: i.organisation_id):
+    for invitation in sorted(invitations_waiting_for(identity), key=lambda i: i.organisation_id):
         organisation = db.session.get(Organisation, invitation.organisation_id)
         # An admin may be withdrawing or renewing it at this moment, or this person's sign-in
         # in another tab accepting it: read again under the organisation's lock, which every
@@ -235,11 +231,11 @@ def accept_invitations(identity, *, origin: Origin, old_login_name: str | None =
     return accepted
 
 
-def join_waiting(identity, *, origin: Origin, old_login_name: str | None = None) -> None:
+def join_waiting(identity, *, origin: Origin) -> None:
     """Invitations that came while the person was signed in take effect when they next open
     a service, their account or their organisations: waiting for their next sign-in, a
     30-day session would let them run out unseen."""
-    if accept_invitations(identity, origin=origin, old_login_name=old_login_name):
+    if accept_invitations(identity, origin=origin):
         db.session.commit()
 
 
