@@ -156,12 +156,15 @@ def test_a_suspended_organisation_cannot_be_acted_for_until_resumed(app, runner,
     admin, ville = person("pirjo@siivous.fi"), person("ville@siivous.fi")
     org = organisation("Siivous Oy", "0737546-2", admin, [ville], rights=[(ville, rp.client)])
     tokens = tokens_for(browser, rp, ville, scope="openid organizations offline_access")
+    browser.get(rp.authorize_url(scope="openid organizations offline_access"))
+    code = rp.callback_params(browser.url)["code"]  # issued before, redeemed after
 
     suspended = runner.invoke(args=["orgs", "suspend", "--org", "0737546-2", "--json"])
     assert suspended.exit_code == 0, suspended.output
     assert json.loads(suspended.output)["status"] == "suspended"
     assert rp.introspect(tokens["access_token"]).get_json() == {"active": False}
     assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.redeem(code).get_json()["error"] == "invalid_grant"
     browser.get(rp.authorize_url())
     assert browser.page.status_code == 403  # the person has nobody to act for here
     assert "\tsuspended" in runner.invoke(args=["orgs", "list"]).output

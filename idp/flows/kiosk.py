@@ -88,7 +88,10 @@ class KioskFlow(Flow):
         return max(int(left) - RENEW_MARGIN, 5)
 
     def at(self, origin: Origin) -> "KioskFlow":
-        """This flow, if the request comes from one of the kiosk's networks (KioskOnly if not)."""
+        """This flow, if the request comes from one of the kiosk's networks (KioskOnly if not)
+        and its kiosk is still registered (NotFound if an operator has deleted it)."""
+        if self.client is None:
+            raise NotFound()
         _check_place(self.client, origin)
         return self
 
@@ -122,7 +125,8 @@ class KioskFlow(Flow):
         """The kiosk session (ending `replacing`, the browser's earlier one), or
         PinRejected (the resident stays chosen to try again)."""
         resident, client = self.resident, self.client
-        if self.state is not State.PIN or resident is None or resident.organisation_id != client.kiosk_organisation_id:
+        if self.state is not State.PIN or resident is None or resident.organisation_id != client.kiosk_organisation_id \
+                or resident.organisation.status != ACTIVE:  # suspended since the resident was chosen
             raise NotFound()
         pin.verify(resident.identity, typed, origin=origin, client_id=client.client_id)
         self.transition("authenticated")

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Client, Identity, Invitation, Membership, Organisation, ServiceRight, Token
+from ..models import Client, Identity, Invitation, LoginSession, Membership, Organisation, ServiceRight, Token
 from ..models.identity import composed_email, normalise_email
 from ..models.organisation import ACTIVE, ADMIN, MEMBER, SUSPENDED
 from . import audit, business_id, clock, collation, mail
@@ -313,7 +313,19 @@ def suspend(organisation, *, origin: Origin = SYSTEM) -> bool:
     for member in members(organisation):  # by address: two suspensions lock people in one order
         _revoke_tokens(member.identity_id, organisation.id, None)
     audit.record("org.suspended", origin=origin, organisation=organisation)
+    _end_kiosk_sessions(organisation, origin)
     return True
+
+
+def _end_kiosk_sessions(organisation, origin: Origin) -> None:
+    """Residents signed in at its kiosks act as themselves, not for it, but the kiosks are
+    the organisation's: their sessions end with it, tokens and relying services told."""
+    from . import sessions  # sessions accepts invitations through this module
+
+    kiosks = db.select(Client.id).where(Client.kiosk_organisation_id == organisation.id)
+    for session in db.session.execute(db.select(LoginSession).where(
+            LoginSession.kiosk_client_id.in_(kiosks), LoginSession.ended_at.is_(None))).scalars().all():
+        sessions.end(session, origin=origin, reason="organisation_suspended")
 
 
 def resume(organisation, *, origin: Origin = SYSTEM) -> bool:

@@ -423,3 +423,28 @@ def test_another_browser_gets_no_fresh_request_from_an_expired_list(app, screen,
     clock.advance(app.config["IDP_FLOW_TTL"] + 1)
     response = Browser(app).client.post(form["action"], data={**form["fields"], "resident": "1"})
     assert response.status_code in (400, 410) and "Location" not in response.headers
+
+
+def test_suspending_the_organisation_ends_its_kiosk_sessions_and_stops_new_pin_sign_ins(app, house, screen, a12):
+    signed_in = Browser(app)
+    pin_login(signed_in, screen, a12)
+    tokens = redeem(screen, signed_in)
+    waiting = Browser(app)  # a resident chosen, the PIN not yet typed
+    waiting.get(screen.authorize_url())
+    waiting.submit("/choose", button=("resident", str(membership_id(waiting, "A 12"))))
+
+    assert organisations.suspend(house)
+    db.session.commit()
+    assert screen.userinfo(tokens["access_token"]).status_code == 401
+    signed_in.get(screen.authorize_url())  # its session has ended: the list again, now empty
+    assert "/kiosk/" in signed_in.url and ">A 12<" not in signed_in.text
+    waiting.submit("/pin", pin=PIN)
+    assert "code=" not in waiting.url and waiting.page.status_code == 404
+
+
+def test_a_kiosk_page_left_open_when_its_kiosk_is_deleted_answers_not_found(app, screen, a12):
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    clients.delete(screen.client)
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    assert browser.page.status_code == 404
