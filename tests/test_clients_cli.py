@@ -77,3 +77,63 @@ def test_a_deleted_client_takes_its_tokens_and_rights_with_it(app, runner, brows
     browser.get(rp.authorize_url())
     assert browser.page.status_code == 400  # an unknown client now
     assert AuditEvent.query.filter_by(event="client.deleted").one().details["name"] == "Vanha palvelu"
+
+
+def test_a_client_deleted_while_its_logout_notification_is_on_its_way_stops_no_sender(app, monkeypatch):
+    from idp.models import LogoutNotification
+    from idp.services import backchannel, clients
+    from tests.support.rp import POST_LOGOUT_URI
+
+    gone, _ = clients.create("Lopetettu", [REDIRECT_URI], [POST_LOGOUT_URI],
+                             backchannel_logout_uri="https://lopetettu.example/logout")
+    staying, _ = clients.create("Jatkuva", [REDIRECT_URI], [POST_LOGOUT_URI],
+                                backchannel_logout_uri="https://jatkuva.example/logout")
+    for client in (gone, staying):
+        db.session.add(LogoutNotification(client_id=client.id, sid="sid", sub="sub"))
+    db.session.commit()
+    posted = []
+
+    def post(uri, token, timeout):
+        posted.append(uri)
+        if "lopetettu" in uri:  # the operator deletes the service meanwhile
+            clients.delete(Client.by_client_id(gone.client_id))
+
+    monkeypatch.setattr(backchannel, "_post", post)
+    assert backchannel.deliver_due()["sent"] == 1  # the other one, in the same round
+    assert posted == ["https://lopetettu.example/logout", "https://jatkuva.example/logout"]
+
+
+def test_a_service_with_rights_granted_is_not_turned_consumer_under_the_admins_feet(app, runner):
+    """Its rights would stay in force, off the admins' pages where they are revoked."""
+    rp = RelyingParty.register(app, name="Raportit")
+    rp.client.org_mode = "business"
+    db.session.commit()
+    ville = person("ville@siivous.fi")
+    org = organisation("Siivous Oy", None, person("pirjo@siivous.fi"), [ville], rights=[(ville, rp.client)])
+    refused = _invoke(runner, "clients", "update", "--client-id", rp.client_id, "--org-mode", "consumer")
+    assert refused.exit_code == 1 and "organisations have granted 1 rights to use Raportit" in refused.output
+    assert _invoke(runner, "orgs", "revoke", "--org", str(org.id), "--email", ville.email,
+                   "--client", rp.client_id).exit_code == 0
+    assert _invoke(runner, "clients", "update", "--client-id", rp.client_id, "--org-mode", "consumer").exit_code == 0
+
+
+def test_an_invitation_does_not_grant_a_deleted_service_to_the_next_one_registered(app, runner, mailbox):
+    """SQLite gives a deleted row's id to the next: an invitation must not keep the bare id."""
+    from idp.services import organisations
+    from tests.support.journeys import signed_in
+
+    old = RelyingParty.register(app, name="Vanha")
+    old.client.org_mode = "business"
+    db.session.commit()
+    org = organisation("Siivous Oy", None, person("pirjo@siivous.fi"))
+    organisations.invite(org, "maija@siivous.fi", clients=[old.client])
+    db.session.commit()
+    assert _invoke(runner, "clients", "delete", "--client-id", old.client_id, "--yes").exit_code == 0
+    new = RelyingParty.register(app, name="Uusi")
+    new.client.org_mode = "business"
+    db.session.commit()
+
+    maija = person("maija@siivous.fi")
+    signed_in(app, maija)
+    assert organisations.membership(org, maija) is not None
+    assert organisations.organisations_with_right(maija, new.client) == []

@@ -200,7 +200,8 @@ def rotate_secret(client_id, as_json):
                            help="Do not ask for confirmation.")
 @json_option
 def delete(client_id, as_json):
-    """Remove a relying service that is gone: its tokens, consents and rights go with it."""
+    """Remove a relying service that is gone: its tokens, consents and rights go with it
+    (other server processes know it for up to IDP_CLIENT_CACHE_SECONDS more)."""
     client = _client(client_id)
     clients.delete(client)
     emit({"client_id": client_id, "deleted": True}, as_json, f"{client_id} deleted")

@@ -148,6 +148,9 @@ def _deliver(which, limit: int | None = None) -> dict:
         with leases.in_hand(LogoutNotification, notification_id):
             error = _send(uri, token)
         notification = db.session.get(LogoutNotification, notification_id)
+        if notification is None:  # its client was deleted while it was on its way: nothing to record
+            db.session.commit()
+            continue
         _record(notification, error)
         counts[notification.status] += 1
         db.session.commit()

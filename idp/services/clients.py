@@ -6,7 +6,7 @@ import secrets
 
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
-from ..models import Client
+from ..models import Client, Invitation, ServiceRight
 from ..models.client import SUPPORTED_SCOPES, hash_secret
 from . import audit, client_keys, unique_rows
 from .frontchannel import origin_of
@@ -199,6 +199,11 @@ def update(client: Client, *, name: str | None = None, redirect_uris: list[str] 
     if org_mode is not None:
         if org_mode not in ORG_MODES:
             raise ValidationFailed(f"org mode must be one of {', '.join(ORG_MODES)}")
+        if org_mode == "consumer" and client.org_mode != "consumer" and _rights_to(client):
+            # They would stay in force (refresh tokens acting for the organisation) with the
+            # service gone from the admins' pages, where they are revoked.
+            raise Conflict(f"organisations have granted {_rights_to(client)} rights to use {client.name}: they must "
+                           "be revoked first (`tunnus orgs revoke`, or by their admins)")
         if client.kiosk_organisation_id is not None:
             _check_kiosk(None, org_mode)
         changes["org_mode"] = org_mode
@@ -211,10 +216,20 @@ def update(client: Client, *, name: str | None = None, redirect_uris: list[str] 
     return changed
 
 
+def _rights_to(client: Client) -> int:
+    return db.session.execute(db.select(db.func.count()).select_from(ServiceRight)
+                              .where(ServiceRight.client_id == client.id)).scalar_one()
+
+
 def delete(client: Client) -> None:
     """The service is gone: its tokens, codes, consents, rights and waiting logout
-    notifications go with it (cascades). Access tokens it holds are no longer active at
-    introspection; a JWT checked only by its signature lasts until it expires."""
+    notifications go with it (cascades), and it leaves the rights invitations would grant
+    (a bare id there, which SQLite may give the next client registered). Access tokens it
+    holds are no longer active at introspection; a JWT checked only by its signature lasts
+    until it expires, and other processes know it for up to IDP_CLIENT_CACHE_SECONDS more."""
+    for invitation in db.session.execute(db.select(Invitation)).scalars():
+        if client.id in (invitation.client_ids or ()):
+            invitation.client_ids = [kept for kept in invitation.client_ids if kept != client.id]
     audit.record("client.deleted", client_id=client.client_id, name=client.name)
     db.session.delete(client)
     db.session.commit()

@@ -327,6 +327,14 @@ def test_an_invitation_takes_effect_when_a_signed_in_person_signs_in_again(app, 
     assert "Your account" in maija.text and organisations.membership(org, existing).role == "member"
 
 
+def test_a_silent_request_accepts_no_invitation(app, browser, company, service, mailbox):
+    """prompt=none changes nothing, whichever client sends it."""
+    org, existing, maija = _invited_while_signed_in(app, browser, company)
+    maija.get(service.authorize_url(prompt="none"))
+    assert "error" in service.callback_params(maija.url)
+    assert organisations.membership(org, existing) is None
+
+
 @pytest.mark.parametrize("opens", ["/account", "/orgs", "service"])
 def test_an_invitation_takes_effect_when_a_signed_in_person_next_opens_a_page_or_a_service(
         app, browser, company, service, mailbox, opens):

@@ -199,7 +199,8 @@ def proceed(params: dict, pending: PendingAuthorization | None):
                 raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)
             pending = pending or PendingAuthorization.start(browser_id(), params=params)
             return authorize_choices.account_page(grant.client, identity, pending)
-        organisations.join_waiting(identity, origin=origin())
+        if "none" not in prompts:  # a silent request changes nothing, whichever client sends it
+            organisations.join_waiting(identity, origin=origin())
         choice = org_choice.decide(grant.client, identity, params, pending.data.get("organisation") if pending else None,
                                    login_session.acting_for(), prompts)
         if not choice.decided:
