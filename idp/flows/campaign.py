@@ -19,7 +19,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..methods import second_factor
 from ..models import CampaignMember, Identity
-from ..services import audit, campaigns, challenges, clock, identities, links, mail, password_policy
+from ..services import audit, campaigns, challenges, clock, digits, identities, links, mail, password_policy
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
@@ -138,7 +138,7 @@ class CampaignFlow(Flow):
         self.stored.expires_at = max(self.stored.expires_at, clock.now() + dt.timedelta(seconds=CODE_TTL))
         identity = self.identity
         message = mail.enqueue("campaign_code", identity.email, identity.locale or locale, identity=identity,
-                               name=identity.name, code=f"{code[:3]} {code[3:]}", minutes=CODE_TTL // 60)
+                               name=identity.name, code=digits.readable(code), minutes=CODE_TTL // 60)
         audit.record("campaign.code_sent", origin=origin, identity=identity)
         db.session.commit()
         sent = mail.deliver_now(message)

@@ -18,7 +18,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import account, audit, challenges, clock, journeys, links, mail
+from ..services import account, audit, challenges, clock, digits, journeys, links, mail
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.identities import valid_email
@@ -81,8 +81,8 @@ class EmailChangeFlow(Flow):
         owner = Identity.by_email(new_email)
         if owner is None:
             link = links.external("account.confirm_email", flow_id=flow.id, token=token)
-            message = mail.enqueue("email_change_code", new_email, locale, identity=identity, code=code,
-                                   link=link, hours=ttl // 3600)
+            message = mail.enqueue("email_change_code", new_email, locale, identity=identity,
+                                   code=digits.readable(code), link=link, hours=ttl // 3600)
         else:
             message = mail.enqueue("email_in_use", new_email, owner.locale or locale, identity=owner,
                                    link=links.external("account.home"))

@@ -23,7 +23,7 @@ from ..methods import levels
 from ..methods import upstream as upstream_method
 from ..methods.upstream import Identified, UpstreamRefused
 from ..models import Identity
-from ..services import audit, challenges, identities, mail, upstreams
+from ..services import audit, challenges, digits, identities, mail, upstreams
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
@@ -135,7 +135,7 @@ class IdentificationFlow(Flow):
         self.update(email=email, challenge=record, delivery=None)
         # Named with the address's identity, if it has one: its data download lists the mail.
         message = mail.enqueue("upstream_email_code", email, locale, identity=Identity.by_email(email),
-                               code=f"{code[:3]} {code[3:]}", hours=ttl // 3600)
+                               code=digits.readable(code), hours=ttl // 3600)
         audit.record("upstream.email_code_sent", origin=origin, upstream_id=self.data["upstream_id"])
         db.session.commit()
         sent = mail.deliver_now(message)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
-from ..services import audit, challenges, identities, links, mail
+from ..services import audit, challenges, digits, identities, links, mail
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
@@ -56,8 +56,8 @@ class LegacyEmailFlow(Flow):
         code, _token, record = challenges.issue(current_app.config["IDP_VERIFICATION_TTL"])
         self.transition("send")
         self.update(email=email, challenge=record)
-        message = mail.enqueue("legacy_email_code", email, locale, identity=Identity.by_email(email), code=code,
-                               login_url=links.external("login.start"))
+        message = mail.enqueue("legacy_email_code", email, locale, identity=Identity.by_email(email),
+                               code=digits.readable(code), login_url=links.external("login.start"))
         audit.record("legacy.email_code_sent", origin=origin, account_id=self.data["account_id"])
         db.session.commit()
         return mail.deliver_now(message)

@@ -14,6 +14,12 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(ch, ch)) for ch in text or "")  # a non-digit stays itself
 
 
+def readable(code: str) -> str:
+    """A mailed 6-digit code as the mail shows it, "123 456": read and typed in two halves
+    (emailed_code takes it back with or without the space)."""
+    return f"{code[:3]} {code[3:]}"
+
+
 def emailed_code(typed: str | None) -> str | None:
     """A mailed 6-digit code as typed (spaces, any script's digits), or None when it has
     not the shape of one: a slip told as such, not counted as a wrong code."""
