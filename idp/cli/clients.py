@@ -161,7 +161,7 @@ def list_(as_json):
 @click.option("--backchannel-logout-uri", default=None, help="Where logout tokens are posted ('' for none).")
 @click.option("--frontchannel-logout-uri", default=None, help="Its front-channel logout page ('' for none).")
 @click.option("--org-mode", type=click.Choice(clients.ORG_MODES), default=None,
-              help="consumer, business or both (see create); rights already granted are kept.")
+              help="consumer, business or both (see create); not consumer while organisations hold rights to it.")
 @json_option
 def update(client_id, name, redirect_uris, post_logout, backchannel_logout_uri, frontchannel_logout_uri, org_mode,
            as_json):

@@ -90,9 +90,10 @@ class KioskFlow(Flow):
     def at(self, origin: Origin) -> "KioskFlow":
         """This flow, if the request comes from one of the kiosk's networks (KioskOnly if not)
         and its kiosk is still registered (NotFound if an operator has deleted it)."""
-        if self.client is None:
+        client = self.client
+        if client is None:
             raise NotFound()
-        _check_place(self.client, origin)
+        _check_place(client, origin)
         return self
 
     @property
