@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as settings, database_timeouts, logging_setup
 from .errors import IdpError, JourneyEnded
+from .services import time_text
 from .services.keys import KeysUnavailable
 from .oidc import cors, document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter
@@ -111,6 +112,9 @@ def _init_extensions(app: Flask, keys_required: bool) -> None:
     app.extensions["idp.keys"] = keystore
     app.extensions["idp.server"] = server.build(app, keystore)
     app.extensions["idp.discovery"] = metadata(app.config["IDP_ISSUER"])
+
+    app.jinja_env.filters.update(local_time=time_text.local_time, local_date=time_text.local_date,
+                                 duration=time_text.duration)
 
     @app.context_processor
     def locale():

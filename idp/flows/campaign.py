@@ -138,7 +138,7 @@ class CampaignFlow(Flow):
         self.stored.expires_at = max(self.stored.expires_at, clock.now() + dt.timedelta(seconds=CODE_TTL))
         identity = self.identity
         message = mail.enqueue("campaign_code", identity.email, identity.locale or locale, identity=identity,
-                               name=identity.name, code=digits.readable(code), minutes=CODE_TTL // 60)
+                               name=identity.name, code=digits.readable(code), ttl=CODE_TTL)
         audit.record("campaign.code_sent", origin=origin, identity=identity)
         db.session.commit()
         sent = mail.deliver_now(message)

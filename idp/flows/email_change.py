@@ -82,7 +82,7 @@ class EmailChangeFlow(Flow):
         if owner is None:
             link = links.external("account.confirm_email", flow_id=flow.id, token=token)
             message = mail.enqueue("email_change_code", new_email, locale, identity=identity,
-                                   code=digits.readable(code), link=link, hours=ttl // 3600)
+                                   code=digits.readable(code), link=link, ttl=ttl)
         else:
             message = mail.enqueue("email_in_use", new_email, owner.locale or locale, identity=owner,
                                    link=links.external("account.home"))

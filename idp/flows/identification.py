@@ -135,7 +135,7 @@ class IdentificationFlow(Flow):
         self.update(email=email, challenge=record, delivery=None)
         # Named with the address's identity, if it has one: its data download lists the mail.
         message = mail.enqueue("upstream_email_code", email, locale, identity=Identity.by_email(email),
-                               code=digits.readable(code), hours=ttl // 3600)
+                               code=digits.readable(code), ttl=ttl)
         audit.record("upstream.email_code_sent", origin=origin, upstream_id=self.data["upstream_id"])
         db.session.commit()
         sent = mail.deliver_now(message)

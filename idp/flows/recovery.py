@@ -128,7 +128,7 @@ class RecoveryFlow(Flow):
             audit.record("recovery.requested", "failure", origin=origin, reason="unknown_email")
         else:
             message = mail.enqueue("reset_password", identity.email, identity.locale or ui_locale, identity=identity,
-                                   code=digits.readable(code), minutes=CODE_TTL // 60, email=identity.email,
+                                   code=digits.readable(code), ttl=CODE_TTL, email=identity.email,
                                    link=links.external("recovery.link", flow_id=self.id, token=token))
             audit.record("recovery.requested", origin=origin, identity=identity)
         self.update(email=identifier, by_login_name=by_login_name, identity_id=identity.id if identity else None,

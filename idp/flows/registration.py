@@ -196,7 +196,7 @@ class RegistrationFlow(Flow):
             identity = db.session.get(Identity, identity_id)
             link = links.external("register.verify_link", flow_id=self.id, token=token)
             message = mail.enqueue("verify_email", identity.email, locale, identity=identity,
-                                   code=digits.readable(code), link=link, hours=ttl // 3600)
+                                   code=digits.readable(code), link=link, ttl=ttl)
         else:
             # A code only: no link, and a token nothing can match (see the module's docstring).
             record = {**record, "token": challenges.issue(ttl)[2]["token"]}
@@ -205,7 +205,7 @@ class RegistrationFlow(Flow):
                 record, message = {**record, "code": record["token"]}, None
             else:
                 message = mail.enqueue("already_registered", owner.email, locale, identity=owner, name=owner.name,
-                                       code=digits.readable(code), hours=ttl // 3600,
+                                       code=digits.readable(code), ttl=ttl,
                                        login_link=links.external("login.start"))
         self.update(challenge=record, delivery=None)
         db.session.commit()

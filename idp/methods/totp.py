@@ -20,6 +20,7 @@ from ..errors import IdpError
 from ..extensions import db
 from ..models import TotpCredential
 from ..services import account, audit, clock, secrets_box
+from ..services.time_text import duration
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from ..services.digits import ascii_digits
@@ -206,5 +207,5 @@ def _fail(found: TotpCredential, identity, origin: Origin, *, event: str, reason
 
 
 def locked_message():
-    minutes = max(1, current_app.config["IDP_TOTP_LOCK_SECONDS"] // 60)
-    return _l("Too many wrong codes. Try again in %(minutes)d minutes.", minutes=minutes)
+    return _l("Too many wrong codes. Wait %(duration)s and try again.",
+              duration=duration(current_app.config["IDP_TOTP_LOCK_SECONDS"]))

@@ -5,13 +5,10 @@ is on the one page rendered by `render_home`.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _, refresh
+from flask_babel import gettext as _, refresh
 
 from ..extensions import limiter
 from ..flows.email_change import EmailChangeFlow, State
@@ -20,7 +17,7 @@ from ..services.account import FormRejected
 from . import remembered_email
 from .account_notice import back_to
 from .browser import browser_id, current_identity, current_session, origin
-from .locale import remember_choice
+from .locale import remember_choice, ui_locale
 
 bp = Blueprint("account", __name__)
 
@@ -37,10 +34,6 @@ def signed_in(view):
     return wrapper
 
 
-def ui_locale() -> str:
-    return str(get_locale())
-
-
 def render_home(identity, *, errors: dict | None = None, form: dict | None = None, status: int = 200):
     login_session = current_session()
     return render_template(
@@ -49,21 +42,6 @@ def render_home(identity, *, errors: dict | None = None, form: dict | None = Non
         consents=account.consents(identity), min_password=current_app.config["IDP_PASSWORD_MIN_LENGTH"],
         memberships=organisations.memberships_of(identity), active_organisation=login_session.organisation_id,
     ), status
-
-
-@bp.app_template_filter("local_time")
-def local_time(value: dt.datetime) -> str:
-    """A stored (naive UTC) time as pages and mail show it: in IDP_TIMEZONE, in the page's
-    or the mail's language. Not Flask-Babel's datetimeformat, which would say UTC."""
-    zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
-    local = value.replace(tzinfo=dt.timezone.utc).astimezone(zone)
-    return f"{format_date(local, 'medium', locale=ui_locale())} {format_time(local, 'short', locale=ui_locale())}"
-
-
-@bp.app_template_filter("local_date")
-def local_date(value: dt.datetime) -> str:
-    zone = ZoneInfo(current_app.config["IDP_TIMEZONE"])
-    return format_date(value.replace(tzinfo=dt.timezone.utc).astimezone(zone), "long", locale=ui_locale())
 
 
 @bp.route("/account")

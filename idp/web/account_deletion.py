@@ -8,7 +8,8 @@ from ..services import account, account_deletion, mail
 from ..services.account import FormRejected
 from ..services.account_deletion import SoleAdmin
 from . import remembered_email
-from .account import render_home, signed_in, ui_locale
+from .account import render_home, signed_in
+from .locale import ui_locale
 from .browser import origin, sign_out
 
 bp = Blueprint("account_deletion", __name__)

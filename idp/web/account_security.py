@@ -8,7 +8,8 @@ from ..extensions import limiter
 from ..services import account
 from ..services.account import FormRejected
 from . import logout_page
-from .account import render_home, signed_in, ui_locale
+from .account import render_home, signed_in
+from .locale import ui_locale
 from .account_notice import back_to
 from .browser import current_session, origin, sign_out
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, has_request_context, redirect, request, session
+from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
 LOCALES = ("fi", "sv", "en")
 COOKIE = "tunnus_locale"
 
 bp = Blueprint("locale", __name__)
+
+
+def ui_locale() -> str:
+    """The language this request is answered in."""
+    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
 
 
 @bp.route("/language/<code>")

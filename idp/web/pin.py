@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from ..extensions import limiter
 from ..methods import pin
 from ..services.account import FormRejected
-from .account import local_time, signed_in
+from .account import signed_in
+from ..services.time_text import local_time
 from .browser import origin
 
 bp = Blueprint("pin", __name__)

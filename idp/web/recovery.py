@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
 
 from ..errors import FlowExpired, IdpError, JourneyEnded
 from ..extensions import limiter
@@ -13,14 +12,11 @@ from ..flows.recovery import CODE_TTL, AlreadyDone, NewPasswordRejected, Recover
 from ..services import journeys, legacy_login
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
+from .locale import ui_locale
 from .limits import per_account
 from .login import advance
 
 bp = Blueprint("recovery", __name__)
-
-
-def _ui_locale() -> str:
-    return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
 
 
 def _login_flow(flow_id: str | None) -> LoginFlow | None:
@@ -60,7 +56,7 @@ def start():
     if not legacy_login.valid_identifier(identifier):
         return _request_page(identifier, login_flow, error="invalid_email"), 400
     flow = RecoveryFlow.start(browser_id(), return_to=login_flow.return_to if login_flow else None)
-    flow.request(identifier, _ui_locale(), origin())
+    flow.request(identifier, ui_locale(), origin())
     return redirect(url_for("recovery.show", flow_id=flow.id))
 
 
@@ -118,7 +114,7 @@ def password(flow_id):
         return render_template("recovery/password.html", flow=flow)
     try:
         login = flow.set_password(request.form.get("password") or "", request.form.get("confirm") or "",
-                                  _ui_locale(), origin())
+                                  ui_locale(), origin())
     except NewPasswordRejected as rejected:
         return render_template("recovery/password.html", flow=flow, problems=rejected.problems,
                                mismatch=rejected.mismatch), 400
@@ -134,8 +130,8 @@ def _already_done():
 
 
 @bp.context_processor
-def code_minutes():
-    return {"code_minutes": CODE_TTL // 60}
+def code_ttl():
+    return {"code_ttl": CODE_TTL}
 
 
 @bp.errorhandler(FlowExpired)

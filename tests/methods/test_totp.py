@@ -141,7 +141,7 @@ def test_five_wrong_codes_lock_the_step_for_fifteen_minutes(app, browser, user):
         browser.submit("/totp", code=wrong_code(secret))
         assert browser.page.status_code == 400 and NOT_CORRECT in browser.text
     browser.submit("/totp", code=wrong_code(secret))
-    assert browser.page.status_code == 429 and "Too many wrong codes. Try again in 15 minutes." in browser.text
+    assert browser.page.status_code == 429 and "Too many wrong codes. Wait 15 minutes and try again." in browser.text
     browser.submit("/totp", code=app_code(secret))  # even the right code, from any browser
     assert browser.page.status_code == 429
     other = Browser(app)

@@ -222,16 +222,17 @@ def test_password_change_logs_out_other_devices_and_ends_their_tokens(app, rp, u
     assert mailbox.last(user.email)["Subject"] == "Your Tunnus password was changed"
 
 
-def test_the_password_changed_mail_gives_the_time_in_finnish_time_as_the_pages_do(app, user, mailbox):
+def test_the_password_changed_mail_gives_the_time_in_finnish_time_with_its_offset(app, user, mailbox):
     browser = _signed_in(app, user)
     browser.get("/account")
     before = clock.now()
     browser.submit("/account/password", current_password=user.test_password, new_password=NEW_PASSWORD)
     after = clock.now()
     text = mailbox.text(mailbox.last(user.email))
-    helsinki = {format_time(moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/Helsinki")), "short",
-                            locale="en") for moment in (before, after)}
-    assert any(f" {shown}. You were signed out" in text for shown in helsinki), text
+    helsinki = [moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/Helsinki")) for moment in (before, after)]
+    # With its offset, as a mail may be read abroad: "3:05 PM (GMT+03:00)".
+    shown = {f"{format_time(local, 'short', locale='en')} (GMT+0{local.utcoffset().seconds // 3600}:00)" for local in helsinki}
+    assert any(f" {time}. You were signed out" in text for time in shown), text
     assert "UTC" not in text
 
 

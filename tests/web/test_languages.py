@@ -122,7 +122,7 @@ def test_verification_mail_is_in_the_language_the_person_registered_in(app, mail
     text = mailbox.text(mail)
     # The greeting leaves out the name typed at registration (the address is not proven yet).
     assert text.startswith("Koodisi:") and "\nHei,\n" in text.replace("\r\n", "\n") and "Aino" not in text
-    assert "Koodi ja linkki toimivat kerran" in text
+    assert "Koodi ja linkki ovat voimassa 24 tuntia, ja niitä voi käyttää kerran." in text
     assert '<html lang="fi">' in mailbox.html(mail)
     assert "Tämä viesti on lähetetty automaattisesti" in mailbox.html(mail)
 
@@ -135,7 +135,7 @@ def test_password_reset_mail_follows_the_account_language_not_the_browser(browse
 
     mail = mailbox.last(user.email)
     assert mail["Subject"] == "Din kod för att återställa Tunnus-lösenordet"
-    assert "Koden och länken fungerar en gång under 30 minuter." in mailbox.text(mail)
+    assert "Koden och länken gäller i 30 minuter och kan användas en gång." in mailbox.text(mail)
 
 
 def _language_links_lead_to(browser) -> str:

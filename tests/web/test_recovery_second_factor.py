@@ -169,7 +169,7 @@ def test_login_and_reset_share_the_lock_of_wrong_codes(app, user, mailbox):
     browser.submit("/recovery/", code=mailbox.code(user.email))
     for _ in range(5):
         browser.submit("/totp", code=wrong_code(secret))
-    assert browser.page.status_code == 429 and "Too many wrong codes. Try again in 15 minutes." in browser.text
+    assert browser.page.status_code == 429 and "Too many wrong codes. Wait 15 minutes and try again." in browser.text
     login = Browser(app)
     login.get("/login")
     sign_in(login, user.email, user.test_password)
