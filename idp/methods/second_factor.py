@@ -64,10 +64,12 @@ def verify_recovery_code(identity, code: str, *, origin: Origin) -> None:
 
 def step_up(login_session, amr: str, method: str, *, origin: Origin) -> None:
     """This browser's session proved the second factor as well (a relying service asked
-    for more): it keeps its sid, so its tokens and logout stay one, and rises in level."""
+    for more): it keeps its sid, so its tokens and logout stay one, and rises in level. Its
+    browser gets a new key (the caller puts it in the cookie: web/browser.hold)."""
     methods_used = [*login_session.amr, *([] if amr in login_session.amr else [amr])]
     login_session.amr, login_session.acr = methods_used, levels.acr_for(methods_used)
     login_session.auth_time = clock.now()
+    login_session.rekey()
     audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
                  method=method)
     db.session.commit()

@@ -1,10 +1,13 @@
 """LoginSession: one browser's signed-in state, listed and ended by the user.
 
-The browser's cookie carries only `sid` (signed by Flask); everything else is here so
-several app processes share it through the database.
+The browser's cookie (signed by Flask) carries the session's key, a secret of its own
+of which only the SHA-256 is kept here; everything else is here so several app processes
+share it through the database. The `sid` names the session to relying services (ID and
+logout tokens), to its tokens and in the audit trail, and so proves nothing by itself.
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from ..extensions import db
@@ -21,6 +24,8 @@ class LoginSession(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     sid = db.Column(db.String(64), nullable=False, unique=True, default=lambda: secrets.token_urlsafe(32))
+    # None only for sessions from before 0028_session_keys, until their browser comes back.
+    key_hash = db.Column(db.String(64), unique=True, index=True)
     identity_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="CASCADE"), nullable=False, index=True)
     auth_time = db.Column(db.DateTime, nullable=False)
     amr = db.Column(db.JSON, nullable=False, default=list)
@@ -51,9 +56,28 @@ class LoginSession(db.Model):
     def is_active(self) -> bool:
         return self.ended_at is None and self.expires_at > clock.now()
 
+    def rekey(self) -> None:
+        """A fresh key for the browser's cookie, replacing any before it (at each sign-in and
+        step-up, so a cookie copied before then no longer serves). Kept in `browser_key`
+        for web/browser.hold to put in the cookie; only its digest is stored."""
+        self.browser_key = secrets.token_urlsafe(32)
+        self.key_hash = _digest(self.browser_key)
+
+    @classmethod
+    def active_by_key(cls, key: str | None) -> "LoginSession | None":
+        if not key:
+            return None
+        found = db.session.execute(db.select(cls).filter_by(key_hash=_digest(key))).scalar_one_or_none()
+        return found if found is not None and found.is_active() else None
+
     @classmethod
     def active_by_sid(cls, sid: str | None) -> "LoginSession | None":
         if not sid:
             return None
         found = db.session.execute(db.select(cls).filter_by(sid=sid)).scalar_one_or_none()
         return found if found is not None and found.is_active() else None
+
+
+def _digest(key: str) -> str:
+    # A random 256-bit key needs no slow hash: SHA-256 is enough, and looked up by equality.
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -38,6 +38,7 @@ def start(identity, client, *, origin: Origin, replacing: LoginSession | None = 
                            acr=levels.acr_for(amr), remember=False, ip=origin.ip,
                            user_agent=(origin.user_agent or "")[:400], created_at=now, last_seen_at=now,
                            expires_at=now + idle_timeout())
+    session.rekey()
     db.session.add(session)
     db.session.flush()
     audit.record("session.started", origin=origin, identity=identity, client_id=client.client_id, sid=session.sid,
@@ -46,9 +47,9 @@ def start(identity, client, *, origin: Origin, replacing: LoginSession | None = 
     return session
 
 
-def active(sid: str | None, client) -> LoginSession | None:
-    """This kiosk's live session with `sid`, kept alive by this use; None otherwise."""
-    found = LoginSession.active_by_sid(sid)
+def active(key: str | None, client) -> LoginSession | None:
+    """This kiosk's live session whose browser holds `key`, kept alive by this use; None otherwise."""
+    found = LoginSession.active_by_key(key)
     if found is None or client is None or found.kiosk_client_id != client.id:
         return None
     _keep_alive(found)

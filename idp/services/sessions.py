@@ -26,6 +26,7 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
         if replacing.identity_id == identity.id:
             replacing.auth_time, replacing.amr, replacing.acr, replacing.remember = now, amr, acr, remember
             replacing.expires_at = max(replacing.expires_at, now + dt.timedelta(seconds=lifetime))
+            replacing.rekey()
             audit.record("session.renewed", origin=origin, identity=identity, sid=replacing.sid)
             _accept_invitations(identity, origin)
             db.session.commit()
@@ -43,6 +44,7 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
         last_seen_at=now,
         expires_at=now + dt.timedelta(seconds=lifetime),
     )
+    session.rekey()
     db.session.add(session)
     db.session.flush()  # the sid is the column's default: the record must name it
     audit.record("session.started", origin=origin, identity=identity, sid=session.sid, remember=remember)

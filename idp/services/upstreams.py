@@ -185,9 +185,11 @@ def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | 
 
 def step_up(login_session, provider, *, origin: Origin) -> None:
     """The signed-in session was identified strongly as well: it keeps its sid (its tokens and
-    logout stay one) and rises to the strong level. The caller commits."""
+    logout stay one), rises to the strong level and gets a new browser key (the caller puts
+    it in the cookie: web/browser.hold). The caller commits."""
     amr = [*login_session.amr, *([] if levels.FEDERATED in login_session.amr else [levels.FEDERATED])]
     login_session.amr, login_session.acr = amr, levels.acr_for(amr)
     login_session.auth_time = clock.now()
+    login_session.rekey()
     audit.record("session.stepped_up", origin=origin, identity=login_session.identity_id, sid=login_session.sid,
                  method="upstream", upstream_id=provider.id)

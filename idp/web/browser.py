@@ -1,8 +1,10 @@
 """The browser's side of a session: what the signed cookie holds and who is signed in.
 
 The cookie (Flask's signed session) carries a random browser id, which binds flows to
-the browser that started them, and the `sid` of the LoginSession once signed in (a
-kiosk's PIN session under a key of its own).
+the browser that started them, and once signed in the LoginSession's key, new at each
+sign-in and step-up (a kiosk's PIN session under a name of its own). The session's `sid`
+goes with it only for the release before this one during a rolling upgrade (README,
+*Upgrading*), which looked the session up by it; this one never takes it as proof.
 """
 from __future__ import annotations
 
@@ -33,14 +35,37 @@ def origin() -> Origin:
 LAST_SEEN_STEP = dt.timedelta(minutes=5)
 
 
+KEY = "key"
+
+
 def current_session() -> LoginSession | None:
     if "login_session" not in g:
-        found = LoginSession.active_by_sid(session.get("sid"))
+        found = LoginSession.active_by_key(session.get(KEY)) or _from_before_keys()
         if found is not None and clock.now() - found.last_seen_at > LAST_SEEN_STEP:
             found.last_seen_at = clock.now()
             db.session.commit()
         g.login_session = found
     return g.login_session
+
+
+def _from_before_keys() -> LoginSession | None:
+    """A session started before 0028_session_keys, whose cookie has only its sid: it gets a
+    key now. A cookie with a key, or a session that has one, is never taken by sid."""
+    if KEY in session:
+        return None
+    found = LoginSession.active_by_sid(session.get("sid"))
+    if found is None or found.key_hash is not None or found.kiosk_client_id is not None:
+        return None
+    found.rekey()
+    db.session.commit()
+    hold(found)
+    return found
+
+
+def hold(login_session: LoginSession) -> None:
+    """This browser's cookie takes the session's new key (LoginSession.rekey)."""
+    session[KEY] = login_session.browser_key
+    session["sid"] = login_session.sid
 
 
 def current_identity():
@@ -56,7 +81,7 @@ def sign_in(login_session: LoginSession) -> None:
     session.update(keep)
     if "locale" not in session and chosen_in_browser() is None and login_session.identity.locale:
         session["locale"] = login_session.identity.locale
-    session["sid"] = login_session.sid
+    hold(login_session)
     session.permanent = login_session.remember
     g.login_session = login_session
     remembered_email.keep(login_session.identity.email if login_session.remember else None)
@@ -72,9 +97,9 @@ def sign_out() -> None:
     g.login_session = None
 
 
-# A kiosk's PIN session lives under its own key: the browser's ordinary session never
+# A kiosk's PIN session lives under a name of its own: the browser's ordinary session never
 # serves a kiosk client, and a kiosk session never serves any other client.
-KIOSK_KEY = "kiosk_sid"
+KIOSK_KEY = "kiosk_key"
 
 
 def session_for_client(client_id: str | None) -> LoginSession | None:
@@ -91,12 +116,12 @@ def session_for_client(client_id: str | None) -> LoginSession | None:
 
 def kiosk_session() -> LoginSession | None:
     """The kiosk session this browser holds, for any kiosk client (logout ends it)."""
-    found = LoginSession.active_by_sid(session.get(KIOSK_KEY))
+    found = LoginSession.active_by_key(session.get(KIOSK_KEY))
     return found if found is not None and found.kiosk_client_id is not None else None
 
 
 def sign_in_kiosk(login_session: LoginSession) -> None:
-    session[KIOSK_KEY] = login_session.sid
+    session[KIOSK_KEY] = login_session.browser_key
 
 
 def as_get_if_cross_site_post():

@@ -11,7 +11,7 @@ from ..flows.base import IllegalMove
 from ..flows.login import LoginFlow, State
 from ..methods import passkey, second_factor, totp
 from ..methods.passkey_ceremony import PasskeyRejected
-from .browser import browser_id, current_session, origin
+from .browser import browser_id, current_session, hold, origin
 from .limits import login_flow_email, per_account, per_ip
 from .login import _safe_return_to, advance
 
@@ -93,6 +93,7 @@ def step_up():
         except PasskeyRejected as rejected:
             return _verify_page(identity, action, totp_url, recovery_url, rejected.message), rejected.status
         second_factor.step_up(login_session, amr, "passkey", origin=origin())
+        hold(login_session)
         return redirect(return_to)
     return _verify_page(identity, action, totp_url, recovery_url)
 

@@ -12,7 +12,7 @@ from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
 from .account_notice import back_to
-from .browser import browser_id, current_session, origin
+from .browser import browser_id, current_session, hold, origin
 from .limits import login_flow_email, per_account, per_ip
 from .login import _safe_return_to
 
@@ -90,6 +90,7 @@ def step_up():
 
     def done():
         second_factor.step_up(login_session, "otp", "recovery_code" if recovery else "totp", origin=origin())
+        hold(login_session)
         return redirect(return_to)
 
     other = url_for("totp.step_up" if recovery else "totp.step_up_recovery", return_to=return_to) \

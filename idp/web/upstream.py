@@ -11,7 +11,7 @@ from ..extensions import db, limiter
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
 from ..services import audit, upstreams
 from ..services.digits import emailed_code
-from .browser import browser_id, current_session, origin
+from .browser import browser_id, current_session, hold, origin
 from .limits import per_account, per_ip
 from .login import _safe_return_to, advance
 from .register import _mail_limit, _mail_to_limit
@@ -82,14 +82,17 @@ def callback(key):
                      reason=getattr(error, "reason", error.id))
         db.session.commit()
         return _failed(error, None)
+    login_session = current_session()
     try:
-        login = flow.complete(request.args.to_dict(), current_session(), origin=origin())
+        login = flow.complete(request.args.to_dict(), login_session, origin=origin())
     except REFUSALS as error:
         return _failed(error, flow.return_to)
     if login is not None:
         return advance(login)
     if flow.state is State.EMAIL:
         return redirect(url_for("upstream.email", flow_id=flow.id))
+    if flow.step_up:
+        hold(login_session)
     return redirect(flow.return_to or url_for("account.home"))
 
 

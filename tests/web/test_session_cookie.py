@@ -1,0 +1,71 @@
+"""What proves a browser's session: a key of its own in the signed cookie, new at each
+sign-in and step-up, of which the database keeps only a digest. The session's sid, which
+relying services get in ID and logout tokens and the audit trail records, proves nothing
+even in a cookie signed with the server's own secret."""
+import hashlib
+
+from idp.extensions import db
+from idp.methods.levels import ACR_MULTI_FACTOR
+from idp.models import LoginSession
+from tests.support.browser import Browser
+from tests.support.journeys import authorize, sign_in
+from tests.support.totp import app_code
+
+from ..oidc.test_step_up import id_token, password_session_then_enrol
+
+
+def _cookie(browser, app) -> dict:
+    value = browser.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    return app.session_interface.get_signing_serializer(app).loads(value)
+
+
+def _with_cookie(app, contents: dict) -> Browser:
+    """A browser holding a session cookie with `contents`, signed as the server signs it."""
+    browser = Browser(app)
+    signed = app.session_interface.get_signing_serializer(app).dumps(contents)
+    browser.client.set_cookie(app.config["SESSION_COOKIE_NAME"], signed)
+    return browser
+
+
+def _signed_in(browser) -> bool:
+    browser.get("/account")
+    return "/account" in browser.url and 'name="email"' not in browser.text
+
+
+def test_the_sid_a_service_gets_does_not_sign_a_browser_in(app, browser, rp, user):
+    sid = id_token(rp, authorize(browser, rp, user))["sid"]
+    assert _signed_in(browser)
+    assert not _signed_in(_with_cookie(app, {"sid": sid}))
+    assert not _signed_in(_with_cookie(app, {"sid": sid, "key": sid}))
+    stored = db.session.scalars(db.select(LoginSession)).one()
+    assert stored.key_hash == hashlib.sha256(_cookie(browser, app)["key"].encode()).hexdigest() != _cookie(browser, app)["key"]
+
+
+def test_signing_in_again_and_stepping_up_give_the_browser_a_new_key(app, browser, rp, user):
+    authorize(browser, rp, user)
+    first = _cookie(browser, app)
+    authorize(browser, rp, user, prompt="login")  # the same session, renewed
+    renewed = _cookie(browser, app)
+    assert renewed["sid"] == first["sid"] and renewed["key"] != first["key"]
+    assert not _signed_in(_with_cookie(app, first)) and _signed_in(browser)
+
+    _, secret, _ = password_session_then_enrol(browser, rp, user)
+    before_step_up = _cookie(browser, app)
+    browser.get(rp.authorize_url(acr_values=ACR_MULTI_FACTOR))
+    browser.submit("/login/step-up", code=app_code(secret))
+    stepped_up = _cookie(browser, app)
+    assert stepped_up["sid"] == first["sid"] and stepped_up["key"] != before_step_up["key"]
+    assert not _signed_in(_with_cookie(app, before_step_up)) and _signed_in(browser)
+
+
+def test_a_session_from_before_keys_stays_signed_in_and_gets_one(app, browser, user):
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    sid = _cookie(browser, app)["sid"]
+    stored = db.session.scalars(db.select(LoginSession)).one()
+    stored.key_hash = None  # as 0028_session_keys left it
+    db.session.commit()
+    earlier = _with_cookie(app, {"sid": sid, "browser": "b"})  # the cookie the release before wrote
+    assert _signed_in(earlier)
+    assert _cookie(earlier, app)["key"] and db.session.get(LoginSession, stored.id).key_hash is not None
+    assert _signed_in(earlier) and not _signed_in(_with_cookie(app, {"sid": sid}))
