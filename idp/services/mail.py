@@ -45,7 +45,8 @@ class Unsendable(Exception):
 def render(kind: str, locale: str | None, **context) -> tuple[str, str, str]:
     """(subject, text, html) of `kind` in `locale`: the text template's first line is the subject."""
     with force_locale(locale or DEFAULT_LOCALE):
-        text = render_template(f"mail/{kind}.txt", **context)
+        # The text part's footer is the HTML's (mail/_layout.html), after the usual "-- " line.
+        text = f'{render_template(f"mail/{kind}.txt", **context).rstrip()}\n\n-- \n{render_template("mail/_footer.txt")}\n'
         html = render_template(f"mail/{kind}.html", **context)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.lstrip("\n"), html

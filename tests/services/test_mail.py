@@ -124,3 +124,14 @@ def test_a_line_beginning_with_from_arrives_as_written_and_no_automatic_answers_
         assert "\nFrom now on, sign in with the new address" in mailbox.text(received)
         assert "<p>From now on, sign in with the new address" in mailbox.html(received)
         assert received["Auto-Submitted"] == "auto-generated" and received["Date"].endswith("+0000")
+
+
+def test_both_parts_end_saying_not_to_reply_and_that_tunnus_never_asks_for_the_password(app, mailbox):
+    message = mail.enqueue("test_message", "m@example.fi", "fi", link="https://tunnus.example/x")
+    db.session.commit()
+    mail.deliver_now(message)
+    received = mailbox.last("m@example.fi")
+    footer = ("Tämä viesti on lähetetty automaattisesti. Älä vastaa siihen. "
+              "Tunnus ei koskaan kysy salasanaasi sähköpostitse eikä puhelimessa.")
+    assert mailbox.text(received).replace("\r\n", "\n").endswith(f"\n\n-- \n{footer}\n")
+    assert footer in mailbox.html(received)
