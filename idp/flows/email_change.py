@@ -141,7 +141,7 @@ class EmailChangeFlow(Flow):
         journeys.end_about(identity.id, because=None, keep=(self.id,))
         audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
         notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
-                              new_email=identity.email)
+                              new_email=identity.email, when=clock.now())
         db.session.commit()
         # Left in the outbox on failure: `tunnus mail send` retries it.
         mail.deliver_now(notice)

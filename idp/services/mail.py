@@ -254,6 +254,8 @@ def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessag
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    # add_alternative gives the HTML part a MIME-Version of its own; it belongs at the top only.
+    del message.get_payload()[1]["MIME-Version"]
     return message
 
 

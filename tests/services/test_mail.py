@@ -115,15 +115,17 @@ def test_a_sender_stopped_mid_round_does_not_send_the_round_again(app, mailbox, 
 
 def test_a_line_beginning_with_from_arrives_as_written_and_no_automatic_answers_come_back(app, mailbox):
     """Not ">From now on": mbox quoting has no place in SMTP. Auto-Submitted keeps
-    out-of-office replies away (RFC 3834); the Date says its zone."""
+    out-of-office replies away (RFC 3834); the Date says its zone; MIME-Version is said once,
+    at the top (RFC 2045 §4)."""
     for to in ("maija@example.fi", "säde.järvi@example.fi"):
-        message = mail.enqueue("email_changed_notice", to, "en", new_email="uusi@example.fi")
+        message = mail.enqueue("email_changed_notice", to, "en", new_email="uusi@example.fi", when=clock.now())
         db.session.commit()
         assert mail.deliver_now(message)
         received = mailbox.last(to)
         assert "\nFrom now on, sign in with the new address" in mailbox.text(received)
         assert "<p>From now on, sign in with the new address" in mailbox.html(received)
         assert received["Auto-Submitted"] == "auto-generated" and received["Date"].endswith("+0000")
+        assert received.as_string().count("MIME-Version:") == 1
 
 
 def test_both_parts_end_saying_not_to_reply_and_that_tunnus_never_asks_for_the_password(app, mailbox):

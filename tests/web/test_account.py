@@ -261,7 +261,7 @@ def test_email_changes_only_after_the_code_and_the_old_address_is_told(app, user
     assert not _can_sign_in(app, old_email, user.test_password)
     notice = mailbox.last(old_email)
     assert notice["Subject"] == "Your sign-in email was changed"
-    assert f"changed to {NEW_EMAIL}" in mailbox.text(notice)
+    assert f"changed to {NEW_EMAIL} on " in mailbox.text(notice) and " (GMT+0" in mailbox.text(notice)
     assert _stored(user).email_verified
     assert {"email_change.requested", "email.changed"} <= set(_events())
 
