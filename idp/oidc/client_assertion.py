@@ -44,6 +44,10 @@ from .client_jwks import ClientJwks, JwksUnavailable
 KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
 
 
+class AssertionRefused(InvalidClientError):
+    """invalid_client saying which check the assertion failed (it was audited)."""
+
+
 class Refused(Exception):
     """The assertion fails a check; the message says which, to the client."""
 
@@ -71,7 +75,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             self._use_once(client, claims)
         except Refused as refusal:
             _record(refusal, client, claims if client is None else None)
-            raise InvalidClientError(status_code=401, description=str(refusal)) from None
+            raise AssertionRefused(status_code=401, description=str(refusal)) from None
         return client
 
     def _unverified(self, form) -> tuple[dict, dict]:

@@ -15,7 +15,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
 from . import basic_credentials, dpop, request_checks, tokens
-from .client_assertion import PrivateKeyJWT
+from .client_assertion import AssertionRefused, PrivateKeyJWT
 from .client_cache import ClientCache
 from .client_jwks import ClientJwks
 from .client_tokens import RevokedIds
@@ -30,6 +30,8 @@ from .grants.refresh_token import RefreshTokenGrant
 from .grants.revocation_lock import RevocationLock
 
 SCOPES = list(SUPPORTED_SCOPES)
+NOT_AUTHENTICATED = ("Client authentication failed: an unknown client_id, a wrong secret, or a method the client "
+                     "is not registered for.")
 
 
 class AuthorizationRequest(OAuth2Request):
@@ -75,7 +77,14 @@ class Server(FlaskAuthorizationServer):
         if basic_client_id is not None and sent.get("client_id") not in (None, basic_client_id):
             raise InvalidClientError(status_code=401,
                                      description="client_id names another client than the Basic credentials")
-        return super().authenticate_client(request, methods, endpoint)
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except AssertionRefused:
+            raise
+        except InvalidClientError:
+            # Authlib answers an unknown client_id 400 "does not exist" and a wrong secret 401
+            # with the methods it tried: one answer for all, so nobody learns which ids exist.
+            raise InvalidClientError(status_code=401, description=NOT_AUTHENTICATED) from None
 
     def create_token_response(self, request=None):
         # RFC 9449 §5: a proof is checked, and used up, whatever the grant; the grant then

@@ -61,3 +61,20 @@ def test_a_client_id_naming_another_client_than_basic_is_invalid_client(app, rp,
     assert response.get_json()["error_description"] == "client_id names another client than the Basic credentials"
     # Its own client_id beside Basic stays fine (RFC 6749 §2.3.1 does not forbid it).
     assert _request(sender, path, client_id=sender.client_id).status_code in (200, 201)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_an_unknown_client_and_a_wrong_secret_get_the_same_answer(machine, path):
+    """Nobody learns which client_ids exist: the same 401 and words whether the id is
+    unknown or the secret wrong, in the header or in the body."""
+    data = {"grant_type": "client_credentials", "token": "x", "scope": "openid",
+            "redirect_uri": "https://rp.example/cb", "response_type": "code"}
+    answers = [machine.http.post(path, data=data, headers=_basic(raw))
+               for raw in (f"{machine.client_id}:wrong".encode(), b"no-such-client:wrong")]
+    answers += [machine.http.post(path, data=dict(data, client_id=client_id, **secret))
+                for client_id in (machine.client_id, "no-such-client")
+                for secret in ({"client_secret": "wrong"}, {})]
+    for response in answers:
+        assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    assert len({response.get_json()["error_description"] for response in answers}) == 1
+    assert "none" not in answers[0].get_json()["error_description"].split()

@@ -37,6 +37,16 @@ def test_redirect_uri_must_match_the_authorization_request(browser, rp, user):
     assert response.get_json()["error"] == "invalid_grant"
 
 
+def test_a_missing_redirect_uri_is_invalid_request_and_leaves_the_code_usable(browser, rp, user):
+    """RFC 6749 §4.1.3: required, as the authorization request had one; missing is §5.2's
+    invalid_request (a wrong one stays invalid_grant)."""
+    code = authorize(browser, rp, user)["code"]
+    response = rp.redeem(code, redirect_uri=None)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert "redirect_uri" in response.get_json()["error_description"]
+    assert rp.redeem(code).status_code == 200
+
+
 def test_unknown_code_is_invalid_grant(rp):
     response = rp.redeem("made-up-code")
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

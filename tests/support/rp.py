@@ -124,8 +124,8 @@ class RelyingParty:
         verifier = self.verifier if verifier == "default" else verifier
         if verifier:
             data["code_verifier"] = verifier
-        data.update(extra)
-        return self.token_request(**data)
+        data.update(extra)  # None leaves a parameter out
+        return self.token_request(**{name: value for name, value in data.items() if value is not None})
 
     def refresh(self, refresh_token, **extra):
         return self.token_request(grant_type="refresh_token", refresh_token=refresh_token, **extra)

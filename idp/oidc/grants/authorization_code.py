@@ -36,6 +36,14 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
         if self.request.payload.scope:
             self.request.payload.data["scope"] = self.client.get_allowed_scope(self.request.payload.scope)
 
+    def validate_token_request(self):
+        # /authorize takes no request without a redirect_uri, so every code has one and RFC
+        # 6749 §4.1.3 wants it back; missing is invalid_request (§5.2), where Authlib would
+        # say invalid_grant, and the code is not used up by the mistake.
+        if not self.request.payload.redirect_uri:
+            raise InvalidRequestError("redirect_uri is missing: send the one the authorization request used.")
+        super().validate_token_request()
+
     def save_authorization_code(self, code, request):
         session = request.login_session
         # A kiosk's PIN session serves that kiosk alone, and a kiosk only its own sessions.
