@@ -31,8 +31,9 @@ def test_prompt_login_asks_for_the_password_again(browser, rp, user):
     first = rp.verify_id_token(rp.redeem(authorize(browser, rp, user)["code"]).get_json()["id_token"])
     clock.advance(5)
     browser.get(rp.authorize_url(prompt="login"))
-    assert 'name="email"' in browser.text or 'name="password"' in browser.text
-    sign_in(browser, user.email, user.test_password)
+    # Straight to the password of the account signed in: its address is not typed again.
+    assert f'data-testid="login-email">{user.email}<' in browser.text and 'name="email"' not in browser.text
+    browser.submit("/password", password=user.test_password)
     second = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert second["auth_time"] >= first["auth_time"] + 5
 
@@ -68,8 +69,8 @@ def test_max_age_forces_login_when_the_session_is_older(browser, rp, user):
     authorize(browser, rp, user)
     clock.advance(120)
     browser.get(rp.authorize_url(max_age="60"))
-    assert "/login/" in browser.url
-    sign_in(browser, user.email, user.test_password)
+    assert "/login/" in browser.url and f'data-testid="login-email">{user.email}<' in browser.text
+    browser.submit("/password", password=user.test_password)
     claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert claims["iat"] - claims["auth_time"] <= 60
 
@@ -130,7 +131,7 @@ def test_prompt_none_with_a_hint_for_someone_else_returns_login_required(app, br
 def test_a_hint_for_someone_else_asks_to_sign_in(app, browser, rp, user):
     hint = _hint_for_someone_else(app, browser, rp, user)
     browser.get(rp.authorize_url(id_token_hint=hint))
-    assert "/login/" in browser.url
+    assert "/login/" in browser.url and 'name="email"' in browser.text  # not the other person's password step
     sign_in(browser, user.email, user.test_password)
     claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert claims["sub"] == user.sub

@@ -184,7 +184,11 @@ def proceed(params: dict, pending: PendingAuthorization | None):
                 return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
-            return redirect(url_for("login.start", return_to=return_to, login_hint=params.get("login_hint") or None))
+            # Signing in again (prompt=login, max_age) goes straight to the password of the
+            # account signed in, unless the request names someone else; "Not you?" is there.
+            again = login_session is not None and not named - {identity.sub}
+            hint = params.get("login_hint") or (identity.email if again else None)
+            return redirect(url_for("login.start", return_to=return_to, login_hint=hint))
         if claimed_subs - {identity.sub}:  # signed in anew, as someone else
             raise AccessDeniedError("The request's 'claims' name another person's 'sub'.",
                                     redirect_uri=grant.redirect_uri)
