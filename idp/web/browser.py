@@ -56,8 +56,10 @@ def _from_before_keys() -> LoginSession | None:
     found = LoginSession.active_by_sid(session.get("sid"))
     if found is None or found.key_hash is not None or found.kiosk_client_id is not None:
         return None
-    found.rekey()
+    given = found.first_key()
     db.session.commit()
+    if not given:
+        return None
     hold(found)
     return found
 
