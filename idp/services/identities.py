@@ -105,10 +105,13 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
     identity.failed_logins = 0
     identity.locked_until = None
     if opened == password_check.LEGACY and identity.email_verified:
+        # Journeys that saw another old service's password proven end with it (not rehashed).
         password_check.adopt(identity, passwords.hash_password(password))
         audit.record("legacy.password_adopted", origin=origin, identity=identity)
     elif opened == password_check.OWN and passwords.needs_rehash(identity.password_hash):
+        before = journeys.password_version(identity)
         identity.password_hash = passwords.hash_password(password)
+        journeys.rehashed(identity, before)
     audit.record("login.password", origin=origin, identity=identity, method=method)
     db.session.commit()
     return identity

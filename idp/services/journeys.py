@@ -35,21 +35,23 @@ def end_about(identity_id: int, *, because: str | None, keep: Iterable[str | Non
     done are marked `because` (None: plain expiry, as when the account was deleted or moved
     to another address, where what they would act on is gone). The caller commits."""
     kept = [flow_id for flow_id in keep if flow_id]
-    found = db.session.execute(db.select(StoredFlow).where(
-        StoredFlow.expires_at > clock.now(), StoredFlow.id.not_in(kept),
-        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
-               StoredFlow.data["owner_id"].as_integer() == identity_id))).scalars()
-    for stored in found:
+    for stored in _live_about(identity_id, StoredFlow.id.not_in(kept)):
         # A finished one acts on nothing any more: it must not say it was cancelled.
         stored.end(because if stored.state != "done" else None)
+
+
+def _live_about(identity_id: int, *where):
+    return db.session.execute(db.select(StoredFlow).where(
+        StoredFlow.expires_at > clock.now(), *where,
+        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
+               StoredFlow.data["owner_id"].as_integer() == identity_id))).scalars()
 
 
 def password_version(identity: Identity) -> str:
     """Which password the account has, for a journey to note when it sees it proven and to
     tell later whether the account still has it (Flow._password_changed). Every new password
     is hashed with a salt of its own, so this changes with every change, whatever path made
-    it (an argon2 rehash at a sign-in changes it too: a login parked meanwhile is then asked
-    again)."""
+    it; the same password hashed anew carries the journeys that saw it over (rehashed)."""
     return hashlib.sha256((identity.password_hash or "").encode()).hexdigest()[:16]
 
 
@@ -62,6 +64,18 @@ def note_password(identity: Identity, flow_ids: Iterable[str | None]) -> None:
                                      ).scalars():
         if "password_version" in stored.data:
             stored.data = {**stored.data, "password_version": version}
+
+
+def rehashed(identity: Identity, before: str) -> None:
+    """The same password hashed anew at a sign-in, as argon2's parameters were raised: the
+    journeys that saw it proven as `before` still have it proven, so a login of the same
+    person parked at its second factor finishes. The caller commits."""
+    after = password_version(identity)
+    if after == before:
+        return
+    for stored in _live_about(identity.id):
+        if stored.data.get("password_version") == before:
+            stored.data = {**stored.data, "password_version": after}
 
 
 def refused(ended: JourneyEnded, *, origin: Origin) -> None:

@@ -262,3 +262,20 @@ def test_a_parked_login_finishing_as_the_password_changes_leaves_no_session(app,
     db.session.expire_all()
     assert len(account.active_sessions(maija)) == 1  # the owner's own, where the password was changed
     assert signs_in(app, maija.email, NEW_PASSWORD)
+
+
+def test_a_sign_in_that_rehashes_the_same_password_leaves_a_login_parked_at_the_second_factor_going(app, user):
+    """Raised argon2 parameters rehash the password at the next sign-in: the password is the
+    same, so the person's other login, waiting for its code, still finishes."""
+    secret, _ = enrolled(app, user)
+    parked = Browser(app)
+    sign_in_to_code_step(parked, user)
+    app.config["IDP_ARGON2_MEMORY_KIB"] *= 2  # the operator raises the parameters
+    app.extensions.pop("idp.argon2")
+    sign_in_to_code_step(Browser(app), user)  # this sign-in rehashes the password
+    db.session.expire_all()
+    assert not passwords.needs_rehash(db.session.get(Identity, user.id).password_hash)
+
+    parked.submit("/totp", code=app_code(secret))
+    parked.get("/account")
+    assert parked.url.endswith("/account") and "Your account" in parked.text
