@@ -315,6 +315,20 @@ def test_org_roles_are_read_whatever_their_case_and_an_unknown_one_is_refused(ap
     assert report.organisations_without_admin == []
 
 
+def test_a_row_naming_no_valid_business_id_is_refused_and_joins_once_the_file_is_fixed(app, tmp_path):
+    rows = [account("1", "matti", "matti@alfa.fi", org_business_id="garbage!!", org_role="admin"),
+            account("2", "jukka", "jukka@alfa.fi", org_business_id="0737546-3")]  # a wrong check digit
+    report = legacy_import.run(write_jsonl(tmp_path, "extranet.jsonl", rows), "extranet")
+    assert [(problem["line"], problem["reason"]) for problem in report.as_dict()["rejected"]] == [
+        (1, "invalid_business_id"), (2, "invalid_business_id")]
+
+    rows[0]["org_business_id"] = rows[1]["org_business_id"] = "0737546-2"
+    legacy_import.run(write_jsonl(tmp_path, "extranet.jsonl", rows), "extranet")
+    alfa = organisations.by_business_id("0737546-2")
+    assert {m.identity.email: m.role for m in organisations.members(alfa)} == {"matti@alfa.fi": "admin",
+                                                                              "jukka@alfa.fi": "member"}
+
+
 def test_an_organisation_left_without_an_admin_is_named_with_the_command_that_makes_one(app, tmp_path, runner):
     rows = [account("1", "timo", "timo@beta.fi", org_business_id="2480135-5", org_role="member")]
     path = write_jsonl(tmp_path, "extranet.jsonl", rows)

@@ -29,7 +29,7 @@ def join(system: str) -> int:
     organisations: dict[str, Organisation] = {}
     for identity_id, raw_business_id, role in rows:
         normalised = business_id.normalise(raw_business_id)
-        if normalised is None:
+        if normalised is None:  # stored before rows.check refused such a row
             continue
         organisation = organisations.get(normalised) or db.session.execute(
             db.select(Organisation).filter_by(business_id=normalised)).scalar_one_or_none()

@@ -19,7 +19,7 @@ from typing import Iterator, NamedTuple
 from ...errors import ValidationFailed
 from ...models.identity import normalise_email
 from ...models.organisation import ADMIN, MEMBER
-from .. import legacy_hashes
+from .. import business_id, legacy_hashes
 from ..identities import valid_email
 
 FIELDS = ("legacy_id", "login_name", "email", "name", "phone", "password_hash", "hash_scheme",
@@ -129,6 +129,9 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
         return None, Problem(line, legacy_id, "unknown_org_role",
                              f"org_role {values['org_role']!r} is neither admin nor member")
     values["org_role"] = role
+    if values["org_business_id"] and business_id.normalise(values["org_business_id"]) is None:
+        return None, Problem(line, legacy_id, "invalid_business_id",
+                             f"org_business_id {values['org_business_id']!r} is not a Finnish business id (1234567-8)")
     try:
         created, last_login = _when(values["created_at"]), _when(values["last_login_at"])
     except ValueError as error:
