@@ -167,10 +167,14 @@ def test_a_suspended_organisation_cannot_be_acted_for_until_resumed(app, runner,
     assert rp.redeem(code).get_json()["error"] == "invalid_grant"
     browser.get(rp.authorize_url())
     assert browser.page.status_code == 403  # the person has nobody to act for here
+    # Not "ask your admin": the admin cannot resume it.
+    assert "Siivous Oy is suspended: nobody can use services acting for it" in browser.text
+    assert "Ask your organisation's admin" not in browser.text and admin.email not in browser.text
     assert "\tsuspended" in runner.invoke(args=["orgs", "list"]).output
     page = signed_in(app, admin)
     page.get(f"/orgs/{org.id}")
     assert "This organisation is suspended" in page.text
+    assert "Tunnus's operators suspended the organisation." in page.text and "org.suspended" not in page.text
     again = runner.invoke(args=["orgs", "suspend", "--org", str(org.id)])
     assert again.exit_code == 1 and "Siivous Oy is suspended already: nothing was changed" in again.output
 
