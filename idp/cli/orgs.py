@@ -83,6 +83,25 @@ def add_member(org_ref, email, role, display_name, as_json):
     emit({"email": email, "role": role, "status": "invited" if hasattr(added, "accepted_at") else "member"}, as_json)
 
 
+@group.command("set-display-name")
+@click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
+@click.option("--email", required=True, help="The member's email address.")
+@click.option("--display-name", required=True, callback=_display_name,
+              help="How the organisation names the member, e.g. 'A 12'; its kiosks list them by it. '' clears it.")
+@json_option
+def set_display_name(org_ref, email, display_name, as_json):
+    """Name a member for the organisation's kiosks (members without a name are not listed)."""
+    def action():
+        org = _org(org_ref)
+        member = organisations.membership(org, Identity.by_email(email))
+        if member is None:
+            raise click.ClickException(f"{email} is not a member of {org.name}")
+        organisations.set_display_name(org, member, display_name)
+
+    _run(action)
+    emit({"email": email, "display_name": display_name}, as_json)
+
+
 @group.command("withdraw-invitation")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
 @click.option("--email", required=True, help="The person's email address.")

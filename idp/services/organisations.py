@@ -269,6 +269,28 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
                  member=member.identity.email, role=role)
 
 
+DISPLAY_NAME_LENGTH = 100  # Membership.display_name
+
+
+def set_display_name(organisation, member: Membership, name: str | None, *, actor=None,
+                     origin: Origin = SYSTEM) -> None:
+    """How the organisation names the member, e.g. "A 12": its kiosks list the member by it
+    (residents without one are not listed). Empty clears it."""
+    name = (name or "").strip() or None
+    if name is not None and len(name) > DISPLAY_NAME_LENGTH:
+        raise ValidationFailed(_l("Use at most %(count)d characters.", count=DISPLAY_NAME_LENGTH))
+    if name == member.display_name:
+        return
+    member.display_name = name
+    audit.record("org.display_name_changed", origin=origin, identity=actor, organisation=organisation,
+                 member=member.identity.email, display_name=name)
+
+
+def has_kiosks(organisation) -> bool:
+    return db.session.execute(db.select(Client.id).filter_by(kiosk_organisation_id=organisation.id).limit(1)
+                              ).first() is not None
+
+
 def grant(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> ServiceRight:
     if client.org_mode not in FOR_ORGANISATIONS:
         # A consumer service takes people as themselves: a right there would do nothing,

@@ -58,6 +58,7 @@ def show(org_id, message=None, error=None, status=200, invite=None, focus=None):
         "orgadmin/show.html", organisation=organisation, me=identity, members=organisations.members(organisation),
         invitations=organisations.pending_invitations(organisation), expires_at=organisations.expires_at,
         services=organisations.services(), rights=organisations.rights(organisation),
+        kiosks=organisations.has_kiosks(organisation),
         activity=organisations.activity(organisation),
         message=message, error=error, invite=invite or {}, focus=focus,
     ), status
@@ -132,6 +133,18 @@ def role(org_id, member_id):
             return _("%(member)s is now an admin.", member=member.identity.email)
         return _("%(member)s is now a member.", member=member.identity.email)
     return _change(org_id, changed, focus=f"role-{member_id}")
+
+
+@bp.route("/orgs/<int:org_id>/members/<int:member_id>/display-name", methods=["POST"])
+def display_name(org_id, member_id):
+    def changed(org, me):
+        member = _member(org, member_id)
+        organisations.set_display_name(org, member, request.form.get("display_name"), actor=me, origin=origin())
+        if member.display_name:
+            return _("%(member)s is listed on the building's screen as %(name)s.",
+                     member=member.identity.email, name=member.display_name)
+        return _("%(member)s is no longer listed on the building's screen.", member=member.identity.email)
+    return _change(org_id, changed, focus=f"display-name-{member_id}")
 
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/services/<client_id>", methods=["POST"])

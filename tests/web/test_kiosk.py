@@ -448,3 +448,38 @@ def test_a_kiosk_page_left_open_when_its_kiosk_is_deleted_answers_not_found(app,
     clients.delete(screen.client)
     browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
     assert browser.page.status_code == 404
+
+
+def test_the_admin_names_a_member_who_joined_before_the_kiosk_and_the_kiosk_lists_them(app, house, screen, runner):
+    """A member without a display name is not listed; the organisation's admin (on its
+    page) or an operator (`tunnus orgs set-display-name`) names them, or clears it."""
+    from tests.support.journeys import signed_in
+    from tests.support.orgs import PASSWORD
+
+    b7 = resident(house, "b7@koivukuja.fi", None)
+    listing = Browser(app)
+    listing.get(screen.authorize_url())
+    assert "B 7" not in listing.text
+
+    house_admin = organisations.admins(house)[0]
+    house_admin.test_password = PASSWORD
+    admin = signed_in(app, house_admin)
+    admin.get(f"/orgs/{house.id}")
+    assert "Name on the building's screen" in admin.text
+    admin.submit(f"/members/{organisations.membership(house, b7).id}/display-name", display_name="  B 7 ")
+    assert "b7@koivukuja.fi is listed on the building's screen as B 7." in admin.text
+    listing.get(screen.authorize_url())
+    membership_id(listing, "B 7")
+    assert [(e.details["member"], e.details["display_name"])
+            for e in AuditEvent.query.filter_by(event="org.display_name_changed")] == [("b7@koivukuja.fi", "B 7")]
+
+    cleared = runner.invoke(args=["orgs", "set-display-name", "--org", str(house.id), "--email", b7.email,
+                                  "--display-name", ""])
+    assert cleared.exit_code == 0, cleared.output
+    listing.get(screen.authorize_url())
+    assert "B 7" not in listing.text
+    admin.get(f"/orgs/{house.id}")
+    assert "b7@koivukuja.fi is no longer listed on the building's screen." in admin.text  # the activity list
+    stranger = runner.invoke(args=["orgs", "set-display-name", "--org", str(house.id), "--email", "x@example.fi",
+                                   "--display-name", "C 1"])
+    assert stranger.exit_code == 1 and "x@example.fi is not a member of As Oy Koivukuja" in stranger.output
