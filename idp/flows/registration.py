@@ -76,9 +76,9 @@ class RegistrationFlow(Flow):
         `adopt_hash`: an old system's password opened; it becomes the identity's own when the
         address is proven in this browser (see _adopt)."""
         flow = cls.start(browser, return_to=return_to, email=identity.email, identity_id=identity.id,
-                         remember=remember, adopt_hash=adopt_hash)
+                         remember=remember, adopt_hash=adopt_hash, signing_in=True)
         flow.transition("login_unverified")
-        audit.record("verification.resent", origin=origin, identity=identity, reason="login_unverified")
+        audit.record("verification.sent", origin=origin, identity=identity, reason="login_unverified")
         flow._send(locale)
         return flow
 
@@ -196,7 +196,8 @@ class RegistrationFlow(Flow):
             identity = db.session.get(Identity, identity_id)
             link = links.external("register.verify_link", flow_id=self.id, token=token)
             message = mail.enqueue("verify_email", identity.email, locale, identity=identity,
-                                   code=digits.readable(code), link=link, ttl=ttl)
+                                   code=digits.readable(code), link=link, ttl=ttl,
+                                   signing_in=bool(self.data.get("signing_in")))
         else:
             # A code only: no link, and a token nothing can match (see the module's docstring).
             record = {**record, "token": challenges.issue(ttl)[2]["token"]}

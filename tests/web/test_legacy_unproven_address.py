@@ -67,6 +67,9 @@ def test_stopping_at_check_your_email_changes_no_ones_old_password(app, shared):
 
 def test_proving_the_address_in_the_same_login_makes_its_old_password_the_one(app, shared, mailbox):
     _signs_in_up_to_the_mail(app, "maija", POOL_PASSWORD)  # someone else stops at the mail
+    # The mail speaks of a sign-in: nobody created a Tunnus account here.
+    text = mailbox.text(mailbox.last("Maija.Meikalainen@Example.FI"))
+    assert "If you did not just sign in to Tunnus, ignore this message" in text and "create" not in text
     library = _signs_in_up_to_the_mail(app, "maija.m", LIBRARY_PASSWORD)
     library.submit("/verify", code=mailbox.code("Maija.Meikalainen@Example.FI"))
     assert "Your account" in library.text

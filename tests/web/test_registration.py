@@ -407,6 +407,8 @@ def test_unverified_account_must_verify_before_signing_in(app, browser, mailbox)
     sign_in(later, EMAIL, PASSWORD)
     assert CHECK_MAIL in later.text and "Log out" not in later.text
     assert len(mailbox.to(EMAIL)) == 2
+    assert "If you did not create a Tunnus account" in mailbox.text(mailbox.to(EMAIL)[0])
+    assert "If you did not just sign in to Tunnus" in mailbox.text(mailbox.last(EMAIL))
     enter_code(later, mailbox.code(EMAIL))
     assert "Your account" in later.text and later.url.endswith("/account")
     assert stored().email_verified
