@@ -36,8 +36,14 @@ def _safe_return_to(value: str | None) -> str | None:
 
 @bp.route("/login")
 def start():
-    flow = LoginFlow.start(browser_id(), return_to=_safe_return_to(request.args.get("return_to")))
-    hint = (request.args.get("login_hint") or "").strip()
+    return begin(request.args.get("return_to"), request.args.get("login_hint"))
+
+
+def begin(return_to: str | None, hint: str | None):
+    """A new login in this browser, at the password step when `hint` is an address. The
+    address stays in the flow, out of URLs that proxies and browser history keep."""
+    flow = LoginFlow.start(browser_id(), return_to=_safe_return_to(return_to))
+    hint = (hint or "").strip()
     if valid_email(hint):
         flow.identify(hint)
     return redirect(url_for("login.show", flow_id=flow.id))

@@ -1,6 +1,8 @@
 """prompt=none|login|consent, max_age and id_token_hint decide when the user is asked again."""
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+from idp.extensions import db
+from idp.models import Flow
 from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in, tokens_for
@@ -30,7 +32,9 @@ def test_prompt_none_with_session_and_consent_returns_a_code_silently(browser, r
 def test_prompt_login_asks_for_the_password_again(browser, rp, user):
     first = rp.verify_id_token(rp.redeem(authorize(browser, rp, user)["code"]).get_json()["id_token"])
     clock.advance(5)
-    browser.get(rp.authorize_url(prompt="login"))
+    browser.get(rp.authorize_url(prompt="login"), follow=False)
+    assert "login_hint" not in browser.page.headers["Location"]  # the address stays out of URLs
+    browser.get(browser.page.headers["Location"])
     # Straight to the password of the account signed in: its address is not typed again.
     assert f'data-testid="login-email">{user.email}<' in browser.text and 'name="email"' not in browser.text
     browser.submit("/password", password=user.test_password)
@@ -39,11 +43,11 @@ def test_prompt_login_asks_for_the_password_again(browser, rp, user):
 
 
 def _resume_path(browser, url) -> str:
-    """Open the authorization request; the resume link of its pending flow."""
-    browser.get(url, follow=False)
-    location = browser.page.headers["Location"]
-    browser.get(location)
-    return parse_qs(urlsplit(location).query)["return_to"][0]
+    """Open the authorization request; the resume link of its pending flow (where the login
+    it leads to returns)."""
+    browser.get(url)
+    flow_id = urlsplit(browser.url).path.split("/")[2]
+    return db.session.get(Flow, flow_id).data["return_to"]
 
 
 def test_an_answered_authorization_cannot_be_resumed_for_another_code(browser, rp, user):
@@ -73,6 +77,12 @@ def test_max_age_forces_login_when_the_session_is_older(browser, rp, user):
     browser.submit("/password", password=user.test_password)
     claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
     assert claims["iat"] - claims["auth_time"] <= 60
+
+
+def test_signing_in_again_to_choose_the_account_asks_for_the_address(browser, rp, user):
+    authorize(browser, rp, user)
+    browser.get(rp.authorize_url(prompt="login select_account"))
+    assert 'name="email"' in browser.text and 'data-testid="login-email"' not in browser.text
 
 
 def test_max_age_within_the_limit_does_not_ask_again(browser, rp, user):
@@ -109,7 +119,7 @@ def test_another_person_signing_in_ends_the_previous_session(app, browser, rp, u
     tokens = rp.redeem(authorize(browser, rp, user)["code"]).get_json()
     identities.create("toinen@example.fi", "toinen pitkä salasana", "Toinen", verified=True)
     browser.get(rp.authorize_url(prompt="login"))
-    sign_in(browser, "toinen@example.fi", "toinen pitkä salasana")
+    sign_in(browser, "toinen@example.fi", "toinen pitkä salasana", switching=True)
     assert rp.userinfo(tokens["access_token"]).status_code == 401  # the first person's session ended
 
 

@@ -24,6 +24,7 @@ from idp.models import Identity
 from idp.services import clients, identities
 
 from .browser import Browser
+from .journeys import sign_in
 
 CALLBACK_KEY = "pankki"
 CALLBACK_URL = f"http://localhost/identify/{CALLBACK_KEY}/callback"
@@ -154,5 +155,4 @@ class TwoSiteBrowser(Browser):
 def identify_at_bank(browser: TwoSiteBrowser, email: str):
     """On the upstream's sign-in page: the person proves there who they are."""
     assert urlsplit(browser.url).netloc == browser.upstream_origin, browser.url
-    browser.submit("/identify", email=email)
-    return browser.submit("/password", password=PASSWORD)
+    return sign_in(browser, email, PASSWORD)  # signed in there already: its password step

@@ -39,6 +39,7 @@ from ...flows.kiosk import KioskFlow
 from ...methods import levels, second_factor
 from ...services import audit, clock, organisations, upstreams
 from ...web.browser import as_get_if_cross_site_post, browser_id, origin, session_for_client
+from ...web import login
 from ...web.locale import remember_ui_locales
 from .. import acr, claims, claims_request, consents, id_token_hint, org_choice, pushed_requests, request_checks
 from ..pending import PendingAuthorization
@@ -184,11 +185,12 @@ def proceed(params: dict, pending: PendingAuthorization | None):
                 return redirect(_step_up_page(None, wanted_acr, grant)(return_to=return_to))
             if "create" in prompts:  # Initiating User Registration via OpenID Connect 1.0 §4
                 return redirect(url_for("register.start", return_to=return_to))
-            # Signing in again (prompt=login, max_age) goes straight to the password of the
-            # account signed in, unless the request names someone else; "Not you?" is there.
-            again = login_session is not None and not named - {identity.sub}
-            hint = params.get("login_hint") or (identity.email if again else None)
-            return redirect(url_for("login.start", return_to=return_to, login_hint=hint))
+            # Signing in again (prompt=login, max_age) with a password goes straight to the
+            # password of the account signed in ("Not you?" is there), unless the request
+            # names someone else or asks to choose the account.
+            again = (login_session is not None and not named - {identity.sub} and "select_account" not in prompts
+                     and "pwd" in (login_session.amr or []))
+            return login.begin(return_to, params.get("login_hint") or (identity.email if again else None))
         if claimed_subs - {identity.sub}:  # signed in anew, as someone else
             raise AccessDeniedError("The request's 'claims' name another person's 'sub'.",
                                     redirect_uri=grant.redirect_uri)
