@@ -64,6 +64,10 @@ def create_app(config: dict | None = None, keys_required: bool = True) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=values["IDP_REMEMBER_ME_TTL"],
+        # The cookie is written only when it changes: a request that raced a sign-in or a
+        # step-up would otherwise send back the cookie with the key just replaced. A
+        # remembered login's cookie lasts as long as its session anyway.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=values["IDP_REDIS_URL"] or "memory://",
         RATELIMIT_KEY_PREFIX="tunnus",

@@ -63,17 +63,15 @@ class LoginSession(db.Model):
         self.browser_key = secrets.token_urlsafe(32)
         self.key_hash = _digest(self.browser_key)
 
-    def first_key(self) -> bool:
-        """rekey() for a session from before 0028_session_keys, in one statement: of two
-        requests of its browser racing, one gives it its key (True) and the other is
-        answered as signed out, rather than leave the cookie a key that no longer matches.
-        The caller commits."""
-        key = secrets.token_urlsafe(32)
-        given = db.session.execute(
-            db.update(LoginSession).where(LoginSession.id == self.id, LoginSession.key_hash.is_(None))
-            .values(key_hash=_digest(key))).rowcount == 1
-        self.browser_key = key if given else None
-        return given
+    def takes_first_key(self, key: str) -> bool:
+        """For a session from before 0028_session_keys: `key` becomes its key unless it has
+        another already. The key is derived from the sid (web/browser.py), so requests of its
+        browser racing here all derive the same one, and whichever response sets the cookie
+        last leaves a key that matches. The caller commits."""
+        digest = _digest(key)
+        db.session.execute(db.update(LoginSession).where(LoginSession.id == self.id, LoginSession.key_hash.is_(None))
+                           .values(key_hash=digest))
+        return db.session.scalar(db.select(LoginSession.key_hash).where(LoginSession.id == self.id)) == digest
 
     @classmethod
     def active_by_key(cls, key: str | None) -> "LoginSession | None":

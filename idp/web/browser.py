@@ -4,11 +4,14 @@ The cookie (Flask's signed session) carries a random browser id, which binds flo
 the browser that started them, and once signed in the LoginSession's key, new at each
 sign-in and step-up (a kiosk's PIN session under a name of its own). The session's `sid`
 goes with it only for the release before this one during a rolling upgrade (README,
-*Upgrading*), which looked the session up by it; this one never takes it as proof.
+*Upgrading*), which looked the session up by it; this one takes it as proof only of a
+session from before keys (_held_key).
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -35,12 +38,12 @@ def origin() -> Origin:
 LAST_SEEN_STEP = dt.timedelta(minutes=5)
 
 
-KEY = "key"
+KEY, SID = "key", "sid"
 
 
 def current_session() -> LoginSession | None:
     if "login_session" not in g:
-        found = LoginSession.active_by_key(session.get(KEY)) or _from_before_keys()
+        found = LoginSession.active_by_key(_held_key(KEY, SID))
         if found is not None and clock.now() - found.last_seen_at > LAST_SEEN_STEP:
             found.last_seen_at = clock.now()
             db.session.commit()
@@ -48,26 +51,32 @@ def current_session() -> LoginSession | None:
     return g.login_session
 
 
-def _from_before_keys() -> LoginSession | None:
-    """A session started before 0028_session_keys, whose cookie has only its sid: it gets a
-    key now. A cookie with a key, or a session that has one, is never taken by sid."""
-    if KEY in session:
+def _held_key(key_name: str, sid_name: str) -> str | None:
+    """The key this browser's cookie holds under `key_name`. A cookie from before
+    0028_session_keys has only the session's sid (under `sid_name`): that session gets its
+    first key now, derived from the sid with IDP_SECRET_KEY, as its cookie was before, until
+    its next sign-in or step-up gives it a random one. A cookie with a key, or a session
+    with another key, is never taken by sid."""
+    if key_name in session:
+        return session[key_name]
+    found = LoginSession.active_by_sid(session.get(sid_name))
+    if found is None:
         return None
-    found = LoginSession.active_by_sid(session.get("sid"))
-    if found is None or found.key_hash is not None or found.kiosk_client_id is not None:
-        return None
-    given = found.first_key()
+    key = hmac.new(current_app.secret_key.encode(), b"tunnus first session key:" + found.sid.encode(),
+                   hashlib.sha256).hexdigest()
+    taken = found.takes_first_key(key)
     db.session.commit()
-    if not given:
+    if not taken:
         return None
-    hold(found)
-    return found
+    session[key_name] = key
+    return key
 
 
 def hold(login_session: LoginSession) -> None:
-    """This browser's cookie takes the session's new key (LoginSession.rekey)."""
+    """This browser's cookie takes the session's new key (LoginSession.rekey). With the sid:
+    the release before this one, during a rolling upgrade, looks sessions up by it."""
     session[KEY] = login_session.browser_key
-    session["sid"] = login_session.sid
+    session[SID] = login_session.sid
 
 
 def current_identity():
@@ -99,9 +108,9 @@ def sign_out() -> None:
     g.login_session = None
 
 
-# A kiosk's PIN session lives under a name of its own: the browser's ordinary session never
+# A kiosk's PIN session lives under names of its own: the browser's ordinary session never
 # serves a kiosk client, and a kiosk session never serves any other client.
-KIOSK_KEY = "kiosk_key"
+KIOSK_KEY, KIOSK_SID = "kiosk_key", "kiosk_sid"
 
 
 def session_for_client(client_id: str | None) -> LoginSession | None:
@@ -112,18 +121,18 @@ def session_for_client(client_id: str | None) -> LoginSession | None:
         # (the kiosk's own pages then refuse the place, as for anyone away).
         if not client.kiosk_reachable_from(request.remote_addr):
             return None
-        return kiosk_sessions.active(session.get(KIOSK_KEY), client)
+        return kiosk_sessions.active(_held_key(KIOSK_KEY, KIOSK_SID), client)
     return current_session()
 
 
 def kiosk_session() -> LoginSession | None:
     """The kiosk session this browser holds, for any kiosk client (logout ends it)."""
-    found = LoginSession.active_by_key(session.get(KIOSK_KEY))
+    found = LoginSession.active_by_key(_held_key(KIOSK_KEY, KIOSK_SID))
     return found if found is not None and found.kiosk_client_id is not None else None
 
 
 def sign_in_kiosk(login_session: LoginSession) -> None:
-    session[KIOSK_KEY] = login_session.browser_key
+    session[KIOSK_KEY], session[KIOSK_SID] = login_session.browser_key, login_session.sid  # the sid: as hold()
 
 
 def as_get_if_cross_site_post():

@@ -1,7 +1,8 @@
 """login_sessions.key_hash: the browser's cookie proves its session with a secret key of
 its own, of which only the SHA-256 is kept. Before, the cookie carried the session's `sid`,
 which relying services also get (ID tokens, logout tokens) and the audit trail records.
-Sessions from before have none; each gets its key the first time its browser comes back.
+Sessions from before have none; each gets one the first time its browser comes back
+(web/browser._held_key).
 
 Revision ID: 0028_session_keys
 Revises: 0027_outbox_bodies

@@ -58,14 +58,38 @@ def test_signing_in_again_and_stepping_up_give_the_browser_a_new_key(app, browse
     assert not _signed_in(_with_cookie(app, before_step_up)) and _signed_in(browser)
 
 
-def test_a_session_from_before_keys_stays_signed_in_and_gets_one(app, browser, user):
-    browser.get("/login")
-    sign_in(browser, user.email, user.test_password)
+def test_a_session_from_before_keys_serves_its_old_cookie_until_its_next_sign_in(app, browser, rp, user):
+    authorize(browser, rp, user)
     sid = _cookie(browser, app)["sid"]
     stored = db.session.scalars(db.select(LoginSession)).one()
     stored.key_hash = None  # as 0028_session_keys left it
     db.session.commit()
     earlier = _with_cookie(app, {"sid": sid, "browser": "b"})  # the cookie the release before wrote
     assert _signed_in(earlier)
-    assert _cookie(earlier, app)["key"] and db.session.get(LoginSession, stored.id).key_hash is not None
-    assert _signed_in(earlier) and not _signed_in(_with_cookie(app, {"sid": sid}))
+    first = _cookie(earlier, app)["key"]
+    # Another tab's request with the same old cookie, racing: the same key, so whichever
+    # response sets the cookie last, it still serves.
+    racing = _with_cookie(app, {"sid": sid, "browser": "b"})
+    assert _signed_in(racing) and _cookie(racing, app)["key"] == first
+
+    authorize(earlier, rp, user, prompt="login")  # a random key from now on
+    assert _cookie(earlier, app)["key"] != first and _signed_in(earlier)
+    assert not _signed_in(_with_cookie(app, {"sid": sid})) and not _signed_in(racing)
+
+
+def test_a_kiosk_session_from_before_keys_still_serves_its_kiosk_and_ends_at_logout(app):
+    from tests.support.kiosk import building, kiosk, pin_login, resident
+
+    house = building()
+    screen, a12 = kiosk(app, house), resident(house, "a12@koivukuja.fi", "A 12")
+    pin_login(Browser(app), screen, a12)
+    stored = db.session.scalars(db.select(LoginSession).where(LoginSession.kiosk_client_id.is_not(None))).one()
+    stored.key_hash = None
+    db.session.commit()
+    earlier = _with_cookie(app, {"kiosk_sid": stored.sid, "browser": "kiosk"})
+    earlier.get(screen.authorize_url())
+    assert "code" in screen.callback_params(earlier.url)  # no PIN asked: its session serves
+    earlier.get("/logout")
+    assert "You have logged out" in earlier.text
+    db.session.expire_all()
+    assert db.session.get(LoginSession, stored.id).ended_at is not None
