@@ -1,4 +1,6 @@
 """Authorization codes: single use, short-lived, bound to client and redirect_uri."""
+import base64
+
 from idp.services import clock
 from tests.support.journeys import authorize
 from tests.support.rp import RelyingParty
@@ -44,6 +46,9 @@ def test_a_missing_redirect_uri_is_invalid_request_and_leaves_the_code_usable(br
     response = rp.redeem(code, redirect_uri=None)
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
     assert "redirect_uri" in response.get_json()["error_description"]
+    unknown = rp.http.post("/token", data={"grant_type": "authorization_code", "code": code},
+                           headers={"Authorization": "Basic " + base64.b64encode(b"nobody:wrong").decode()})
+    assert unknown.status_code == 401  # who asks is checked first
     assert rp.redeem(code).status_code == 200
 
 

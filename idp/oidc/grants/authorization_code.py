@@ -36,13 +36,15 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
         if self.request.payload.scope:
             self.request.payload.data["scope"] = self.client.get_allowed_scope(self.request.payload.scope)
 
-    def validate_token_request(self):
-        # /authorize takes no request without a redirect_uri, so every code has one and RFC
-        # 6749 §4.1.3 wants it back; missing is invalid_request (§5.2), where Authlib would
-        # say invalid_grant, and the code is not used up by the mistake.
+    def authenticate_token_endpoint_client(self):
+        client = super().authenticate_token_endpoint_client()
+        # After the client is known, before the code is looked at: /authorize takes no request
+        # without a redirect_uri, so every code has one and RFC 6749 §4.1.3 wants it back.
+        # Missing is invalid_request (§5.2), where Authlib would say invalid_grant, and the
+        # mistake does not use up the code.
         if not self.request.payload.redirect_uri:
             raise InvalidRequestError("redirect_uri is missing: send the one the authorization request used.")
-        super().validate_token_request()
+        return client
 
     def save_authorization_code(self, code, request):
         session = request.login_session
