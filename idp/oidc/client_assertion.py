@@ -22,7 +22,9 @@ any audience in a list, any exp however far, and answer 400:
 - jti is there and used once: its hash is stored until the assertion expires, and the
   unique (client, jti) decides between worker processes presenting it at once.
 
-Any failure is invalid_client, 401, saying which check failed, and an audit event.
+Any failure is invalid_client, 401, and an audit event saying which check failed; the
+answer says it too, except between reading the assertion and checking its signature,
+where it would tell whether the client exists (NOT_AUTHENTICATED then).
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ from .client_jwks import ClientJwks, JwksUnavailable
 
 # The key type each algorithm signs with.
 KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
+
+
+# The one answer to a client not authenticated, whoever it claimed to be (server.py too).
+NOT_AUTHENTICATED = ("Client authentication failed: an unknown client_id, a wrong secret or key, or a method "
+                     "the client is not registered for.")
 
 
 class AssertionRefused(InvalidClientError):
@@ -66,16 +73,23 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         if "client_assertion" not in form and "client_assertion_type" not in form:
             return None  # a request for another method
         client = claims = None
+        signed = True  # by the client, as far as anyone asking could tell so far
         try:
             headers, claims = self._unverified(form)
+            signed = False
             client = self._named(query_client, claims)
             self._check_names(client, claims, form.get("client_id"))
             claims = self._verified(form["client_assertion"], headers, client)
+            signed = True
             self.verify_claims(claims)
             self._use_once(client, claims)
         except Refused as refusal:
             _record(refusal, client, claims if client is None else None)
-            raise AssertionRefused(status_code=401, description=str(refusal)) from None
+            # Between reading the assertion and checking its signature, the reason would
+            # tell anyone whether the client exists and how it authenticates: the audit
+            # record keeps it (client.assertion_refused).
+            told = str(refusal) if signed else NOT_AUTHENTICATED
+            raise AssertionRefused(status_code=401, description=told) from None
         return client
 
     def _unverified(self, form) -> tuple[dict, dict]:

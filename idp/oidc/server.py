@@ -15,7 +15,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from ..models.client import SUPPORTED_SCOPES
 from ..services.keys import KeyStore
 from . import basic_credentials, dpop, request_checks, tokens
-from .client_assertion import AssertionRefused, PrivateKeyJWT
+from .client_assertion import NOT_AUTHENTICATED, AssertionRefused, PrivateKeyJWT
 from .client_cache import ClientCache
 from .client_jwks import ClientJwks
 from .client_tokens import RevokedIds
@@ -30,8 +30,6 @@ from .grants.refresh_token import RefreshTokenGrant
 from .grants.revocation_lock import RevocationLock
 
 SCOPES = list(SUPPORTED_SCOPES)
-NOT_AUTHENTICATED = ("Client authentication failed: an unknown client_id, a wrong secret, or a method the client "
-                     "is not registered for.")
 
 
 class AuthorizationRequest(OAuth2Request):

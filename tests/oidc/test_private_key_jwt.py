@@ -9,7 +9,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from idp.models import AuditEvent, UsedAssertion
-from idp.oidc.client_assertion import PrivateKeyJWT
+from idp.oidc.client_assertion import NOT_AUTHENTICATED, PrivateKeyJWT
 from idp.services import clock
 from tests.support.journeys import authorize, tokens_for
 from tests.support.races import at_once, barrier_after
@@ -37,9 +37,25 @@ def _client_credentials(machine, **data):
 
 
 def _refused(response, description: str) -> None:
+    """invalid_client, 401, with the reason in the audit record; in the answer too, unless
+    telling it would say whether the client exists (before its signature is checked)."""
     body = response.get_json()
     assert response.status_code == 401 and body["error"] == "invalid_client", body
-    assert description in body["error_description"], body
+    reason = AuditEvent.query.filter_by(event="client.assertion_refused").order_by(AuditEvent.id.desc()).first()
+    assert description in reason.details["reason"]
+    assert body["error_description"] in (reason.details["reason"], NOT_AUTHENTICATED), body
+
+
+def test_before_its_signature_is_checked_an_assertion_learns_nothing_of_the_client(app, machine, rp):
+    """Nobody learns which clients exist, nor how they authenticate."""
+    stranger = ECKey.generate_key("P-256", auto_kid=True)
+    answers = [_client_credentials(machine, client_assertion=machine.assertion(iss="nobody", sub="nobody")),
+               _client_credentials(machine, client_assertion=machine.assertion(key=stranger)),
+               _client_credentials(machine, client_assertion=machine.assertion(iss=rp.client_id, sub=rp.client_id))]
+    assert {(answer.status_code, answer.get_json()["error_description"]) for answer in answers} == {
+        (401, NOT_AUTHENTICATED)}
+    told = _client_credentials(machine, client_assertion=machine.assertion(exp=clock.timestamp() + 3600))
+    assert "exp is more than 300 s ahead" in told.get_json()["error_description"]  # signed by the client
 
 
 def test_code_exchange_and_refresh_with_assertions(browser, signer, user):
@@ -189,4 +205,5 @@ def test_discovery_lists_private_key_jwt_and_its_algorithms(app):
 def test_a_service_with_a_key_pushes_its_request_with_an_assertion(browser, signer, user):
     callback = authorize(browser, signer, user, pushed=True)
     assert signer.redeem(callback["code"]).status_code == 200
-    _refused(signer.push(auth="post"), "")  # a client with keys has no secret to post
+    refused = signer.push(auth="post")  # a client with keys has no secret to post
+    assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
