@@ -63,8 +63,8 @@ def create(name, business_id, admin_email, as_json):
 
 def _display_name(ctx, param, value: str | None) -> str | None:
     value = (value or "").strip() or None
-    if value is not None and len(value) > 100:
-        raise click.BadParameter("at most 100 characters")
+    if value is not None and len(value) > organisations.DISPLAY_NAME_LENGTH:
+        raise click.BadParameter(f"at most {organisations.DISPLAY_NAME_LENGTH} characters")
     return value
 
 

@@ -125,6 +125,7 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
     if identity is None:
         return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients,
                        display_name=display_name)
+    _check_display_name(organisation, display_name, None)
     joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role,
                         display_name=display_name)
     db.session.add(joined)
@@ -277,13 +278,25 @@ def set_display_name(organisation, member: Membership, name: str | None, *, acto
     """How the organisation names the member, e.g. "A 12": its kiosks list the member by it
     (residents without one are not listed). Empty clears it."""
     name = (name or "").strip() or None
-    if name is not None and len(name) > DISPLAY_NAME_LENGTH:
-        raise ValidationFailed(_l("Use at most %(count)d characters.", count=DISPLAY_NAME_LENGTH))
     if name == member.display_name:
         return
+    _check_display_name(organisation, name, member)
     member.display_name = name
     audit.record("org.display_name_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, display_name=name)
+
+
+def _check_display_name(organisation, name: str | None, member: Membership | None) -> None:
+    """Short enough, and no other member's: of two residents listed as "A 12", the one who
+    tapped the wrong name would use up (and lock) the other's PIN attempts."""
+    if name is None:
+        return
+    if len(name) > DISPLAY_NAME_LENGTH:
+        raise ValidationFailed(_l("Use at most %(count)d characters.", count=DISPLAY_NAME_LENGTH))
+    same = " ".join(name.split()).casefold()
+    if any(other is not member and other.display_name and " ".join(other.display_name.split()).casefold() == same
+           for other in members(organisation)):
+        raise Conflict(_l("Another member is listed as %(name)s already.", name=name))
 
 
 def has_kiosks(organisation) -> bool:
