@@ -92,12 +92,19 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
     several people's old accounts may have merged into it, and each old password must keep
     opening until the address's owner is known. Until then the caller (the login) keeps the
     password to adopt when the address is proven there (see password_check.adopt)."""
-    email = identity.email_normalized
+    email, checked = identity.email_normalized, identity.password_hash
     if not Identity.hold(identity.id):
         # Deleted while the password was being checked: refused as for an address without one.
         audit.record("login.password", "failure", origin=origin, reason="account_deleted", email=email)
         db.session.commit()
         raise InvalidCredentials()
+    # Read again, locked until this transaction ends: a password set while this one was
+    # being checked (a reset, or another sign-in's rehash) is what must open, and no rehash
+    # of the old one may overwrite it.
+    with db.session.no_autoflush:
+        db.session.refresh(identity, with_for_update=True)
+    if opened is not None and identity.password_hash != checked:
+        opened = password_check.matches(identity, password)
     if opened is None or identity.is_locked():
         refuse(identity, origin)
         db.session.commit()

@@ -279,3 +279,34 @@ def test_a_sign_in_that_rehashes_the_same_password_leaves_a_login_parked_at_the_
     parked.submit("/totp", code=app_code(secret))
     parked.get("/account")
     assert parked.url.endswith("/account") and "Your account" in parked.text
+
+
+def test_a_password_changed_while_a_sign_in_checks_the_old_one_stops_that_sign_in(app, user, monkeypatch):
+    """The old password was right when it was checked, but a reset committed meanwhile:
+    the sign-in fails, and the new password stays the account's (no rehash of the old one
+    put back over it)."""
+    from idp.services import identities, password_check
+    from idp.services.audit import SYSTEM
+
+    checked, reset = password_check.matches, []
+
+    def reset_meanwhile(identity, password):
+        opened = checked(identity, password)
+        if not reset:  # the first check only
+            with app.app_context():  # another request, committing while this one waits
+                identities.set_password(db.session.get(Identity, identity.id), NEW_PASSWORD, origin=SYSTEM,
+                                        reason="reset")
+                db.session.commit()
+            reset.append(True)
+        return opened
+
+    app.config["IDP_ARGON2_MEMORY_KIB"] *= 2  # the old hash would be rehashed on success
+    app.extensions.pop("idp.argon2")
+    monkeypatch.setattr(password_check, "matches", reset_meanwhile)
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert "The email address or password is incorrect" in browser.text
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert passwords.verify(db.session.get(Identity, user.id).password_hash, NEW_PASSWORD)
