@@ -82,6 +82,7 @@ def test_the_sign_in_key_shows_the_name_it_is_spoken_by(app, page, live_server, 
     key = page.get_by_role("button", name=name, exact=True)
     expect(key).to_have_count(1)
     expect(key).to_have_text(name)  # WCAG 2.5.3: the name said is the text seen
+    page.wait_for_load_state("load")  # measured as styled: the keys exist before the style sheet is in
     box, digit = key.bounding_box(), page.get_by_role("button", name="5", exact=True).bounding_box()
     assert box["height"] >= 64 and box["width"] > 2 * digit["width"]
 
