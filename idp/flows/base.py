@@ -126,9 +126,10 @@ class Flow:
 
         Read under a row lock held until the transaction ends: a change of password made at
         the same moment is either seen here, or waits and then sees (and ends) what this
-        journey made."""
+        journey made. FOR NO KEY UPDATE, as a change of password takes: it leaves alone
+        the holds (models/identity.py) of the person's other requests at this moment."""
         try:
-            db.session.refresh(identity, with_for_update=True)
+            db.session.refresh(identity, with_for_update={"key_share": True})
         except sa_exc.InvalidRequestError:  # deleted meanwhile (services/account_deletion.py)
             raise InvalidCredentials() from None
         current = journeys.password_version(identity)

@@ -100,9 +100,11 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
         raise InvalidCredentials()
     # Read again, locked until this transaction ends: a password set while this one was
     # being checked (a reset, or another sign-in's rehash) is what must open, and no rehash
-    # of the old one may overwrite it.
+    # of the old one may overwrite it. FOR NO KEY UPDATE, as the UPDATE of a password
+    # takes: FOR UPDATE would wait for the hold above of a sign-in at the same moment,
+    # which would wait for this one's in turn.
     with db.session.no_autoflush:
-        db.session.refresh(identity, with_for_update=True)
+        db.session.refresh(identity, with_for_update={"key_share": True})
     if opened is not None and identity.password_hash != checked:
         opened = password_check.matches(identity, password)
     if opened is None or identity.is_locked():

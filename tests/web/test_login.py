@@ -1,7 +1,7 @@
 """The login pages as a person meets them: identifier first, one message for every
 failure, a growing wait after wrong passwords, 'remember me', CSRF on every form."""
 import re
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import pytest
 
@@ -11,6 +11,7 @@ from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.legacy import OLD_PASSWORD, imported
+from tests.support.races import at_once, barrier_after, clone, row_locks
 
 SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
 
@@ -274,3 +275,24 @@ def test_language_link_on_consent_page_keeps_the_authorization_request(browser, 
     link = re.search(r'href="([^"]+)" lang="en"', browser.text).group(1).replace("&amp;", "&")
     browser.get(link)
     assert "/authorize/consent/" in browser.text
+
+
+@row_locks
+def test_two_sign_ins_of_one_person_at_the_same_moment_both_sign_in(app, user, monkeypatch):
+    """The same person submits the password in two browsers at once (or the same form
+    twice): each sign-in locks the account's row to read the password again, and neither
+    may wait for the other's hold on it (a deadlock, one answered with an error)."""
+    posts = []
+    for _ in range(2):
+        browser = Browser(app)
+        browser.get("/login")
+        browser.submit("/identify", email=user.email)
+        form = browser.form("/password")
+        posts.append((clone(app, browser), urljoin(browser.url, form["action"]), form["fields"]))
+    barrier_after(monkeypatch, Identity, "hold")  # both hold the row before either reads it again
+    answers = at_once(*[lambda client=client, url=url, fields=fields: client.post(
+        url, data={**fields, "password": user.test_password}) for client, url, fields in posts])
+    monkeypatch.undo()
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert [client.get("/account").status_code for client, _, _ in posts] == [200, 200]
