@@ -3,7 +3,7 @@ import json
 
 from idp.extensions import db
 from idp.models import AuditEvent
-from idp.services import organisations
+from idp.services import clock, organisations
 from idp.services.audit import SYSTEM
 from tests.support.orgs import organisation, person
 
@@ -61,6 +61,47 @@ def test_display_name_given_to_an_invited_address_is_the_members_once_accepted(a
     organisations.accept_invitations(resident, origin=SYSTEM)
     db.session.commit()
     assert organisations.membership(org, resident).display_name == "A 12"
+
+
+def test_a_display_name_another_member_or_invitation_has_is_refused(app, runner, mailbox):
+    """Two residents listed alike would use up each other's PIN attempts at the kiosk:
+    an address invited with a name someone has, or is invited with, is refused, whether
+    or not it has an account yet."""
+    org = organisation("As Oy Koivukuja", None, person("isannoitsija@koivukuja.fi"), [])
+    first = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", "a12@koivukuja.fi",
+                                "--display-name", "A 12"])
+    assert first.exit_code == 0, first.output
+    b7 = person("b7@koivukuja.fi")
+    for email in (b7.email, "uusi@koivukuja.fi"):  # an account, and an address without one
+        refused = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", email,
+                                      "--display-name", " a  12 "])
+        assert refused.exit_code != 0 and "Another member is listed as a  12 already." in refused.output
+    assert [i.email for i in organisations.pending_invitations(org)] == ["a12@koivukuja.fi"]
+    assert organisations.membership(org, b7) is None
+    long = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", "c1@koivukuja.fi",
+                               "--display-name", "C" * 101])
+    assert long.exit_code != 0 and "Use at most 100 characters." in long.output
+
+
+def test_a_renewed_invitation_whose_name_was_given_meanwhile_joins_unnamed(app, runner, mailbox):
+    """The invitation ran out, its name was given to another member, then the address was
+    invited again (the old name waits with it): the person joins unnamed, for an admin to
+    name, and the member keeps the name."""
+    b7 = person("b7@koivukuja.fi")
+    org = organisation("As Oy Koivukuja", None, person("isannoitsija@koivukuja.fi"), [b7])
+    invite = ["orgs", "add-member", "--org", str(org.id), "--email", "a12@koivukuja.fi"]
+    assert runner.invoke(args=[*invite, "--display-name", "A 12"]).exit_code == 0
+    clock.advance(app.config["IDP_INVITATION_TTL"] + 1)
+    named = runner.invoke(args=["orgs", "set-display-name", "--org", str(org.id), "--email", b7.email,
+                                "--display-name", "A 12"])
+    assert named.exit_code == 0, named.output
+    assert runner.invoke(args=invite).exit_code == 0
+
+    resident = person("a12@koivukuja.fi")
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    assert organisations.membership(org, resident).display_name is None
+    assert organisations.membership(org, b7).display_name == "A 12"
 
 
 def test_operator_withdraws_a_pending_invitation(app, runner, mailbox):

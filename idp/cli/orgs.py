@@ -61,19 +61,12 @@ def create(name, business_id, admin_email, as_json):
     emit({"id": organisation.id, "name": organisation.name, "business_id": organisation.business_id}, as_json)
 
 
-def _display_name(ctx, param, value: str | None) -> str | None:
-    value = (value or "").strip() or None
-    if value is not None and len(value) > organisations.DISPLAY_NAME_LENGTH:
-        raise click.BadParameter(f"at most {organisations.DISPLAY_NAME_LENGTH} characters")
-    return value
-
-
 @group.command("add-member")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
 @click.option("--email", required=True, help="The person's email address.")
 @click.option("--role", type=click.Choice([ADMIN, MEMBER]), default=MEMBER, show_default=True,
               help="An admin manages the members and their service rights.")
-@click.option("--display-name", default=None, callback=_display_name,
+@click.option("--display-name", default=None,
               help="How the organisation names the member, e.g. 'A 12' (at most 100 characters).")
 @json_option
 def add_member(org_ref, email, role, display_name, as_json):
@@ -86,7 +79,7 @@ def add_member(org_ref, email, role, display_name, as_json):
 @group.command("set-display-name")
 @click.option("--org", "org_ref", required=True, help="Organisation id or business id.")
 @click.option("--email", required=True, help="The member's email address.")
-@click.option("--display-name", required=True, callback=_display_name,
+@click.option("--display-name", required=True,
               help="How the organisation names the member, e.g. 'A 12'; its kiosks list them by it. '' clears it.")
 @json_option
 def set_display_name(org_ref, email, display_name, as_json):
@@ -97,9 +90,9 @@ def set_display_name(org_ref, email, display_name, as_json):
         if member is None:
             raise click.ClickException(f"{email} is not a member of {org.name}")
         organisations.set_display_name(org, member, display_name)
+        return member.display_name
 
-    _run(action)
-    emit({"email": email, "display_name": display_name}, as_json)
+    emit({"email": email, "display_name": _run(action)}, as_json)
 
 
 @group.command("withdraw-invitation")

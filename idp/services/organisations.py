@@ -122,10 +122,11 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
     operators and imports; an organisation's admins `invite`).
     `display_name`: how the organisation names them (Membership.display_name)."""
     identity = _not_yet_member(organisation, email, role)
+    display_name = _display_name(display_name)
+    _check_display_name(organisation, display_name, None, email=email)
     if identity is None:
         return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients,
                        display_name=display_name)
-    _check_display_name(organisation, display_name, None)
     joined = Membership(identity_id=identity.id, organisation_id=organisation.id, role=role,
                         display_name=display_name)
     db.session.add(joined)
@@ -219,7 +220,9 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
         joined = membership(organisation, identity) or add_or_existing(
             Membership(identity_id=identity.id, organisation_id=organisation.id, role=invitation.role),
             lambda: membership(organisation, identity))
-        if not joined.display_name:
+        if not joined.display_name and not _named_already(organisation, invitation.display_name, joined,
+                                                          invitation.email_normalized):
+            # A name another member was given meanwhile stays theirs; an admin names this one.
             joined.display_name = invitation.display_name
         for client_id in invitation.client_ids:
             client = db.session.get(Client, client_id)
@@ -277,26 +280,43 @@ def set_display_name(organisation, member: Membership, name: str | None, *, acto
                      origin: Origin = SYSTEM) -> None:
     """How the organisation names the member, e.g. "A 12": its kiosks list the member by it
     (residents without one are not listed). Empty clears it."""
-    name = (name or "").strip() or None
+    name = _display_name(name)
     if name == member.display_name:
         return
-    _check_display_name(organisation, name, member)
+    _check_display_name(organisation, name, member, email=member.identity.email)
     member.display_name = name
     audit.record("org.display_name_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, display_name=name)
 
 
-def _check_display_name(organisation, name: str | None, member: Membership | None) -> None:
-    """Short enough, and no other member's: of two residents listed as "A 12", the one who
-    tapped the wrong name would use up (and lock) the other's PIN attempts."""
+def _display_name(name: str | None) -> str | None:
+    return (name or "").strip() or None
+
+
+def _check_display_name(organisation, name: str | None, member: Membership | None, *, email: str) -> None:
+    """Short enough, and no other member's, nor waiting for another address with its
+    invitation: of two residents listed as "A 12", the one who tapped the wrong name would
+    use up (and lock) the other's PIN attempts."""
     if name is None:
         return
     if len(name) > DISPLAY_NAME_LENGTH:
         raise ValidationFailed(_l("Use at most %(count)d characters.", count=DISPLAY_NAME_LENGTH))
-    same = " ".join(name.split()).casefold()
-    if any(other is not member and other.display_name and " ".join(other.display_name.split()).casefold() == same
-           for other in members(organisation)):
+    if _named_already(organisation, name, member, normalise_email(email)):
         raise Conflict(_l("Another member is listed as %(name)s already.", name=name))
+
+
+def _named_already(organisation, name: str | None, member: Membership | None, email_normalized: str) -> bool:
+    """Whether another member, or an invitation to another address still waiting, has this
+    name (case and spaces aside)."""
+    if name is None:
+        return False
+    same = " ".join(name.split()).casefold()
+    invited = db.session.execute(
+        db.select(Invitation.display_name).where(
+            Invitation.organisation_id == organisation.id, Invitation.email_normalized != email_normalized,
+            Invitation.display_name.is_not(None), *_pending())).scalars()
+    names = [other.display_name for other in members(organisation) if other is not member and other.display_name]
+    return any(" ".join(other.split()).casefold() == same for other in [*names, *invited])
 
 
 def has_kiosks(organisation) -> bool:
