@@ -82,6 +82,7 @@ def test_keys_are_read_once_and_a_rotated_key_is_picked_up(app, machine, publish
 def test_unknown_kids_read_the_keys_again_at_most_once_an_interval(app, machine, published):
     assert _token(machine).status_code == 200
     strangers = [_token(machine, ECKey.generate_key("P-256", auto_kid=True)) for _ in range(5)]
+    assert [answer.status_code for answer in strangers] == [401] * 5
     assert {e.details["reason"][:35] for e in AuditEvent.query.filter_by(event="client.assertion_refused")} == {
         "none of the client's keys has the k"}
     assert published.reads == 1  # read for the first request; the interval had not passed since

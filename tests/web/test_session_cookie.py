@@ -8,7 +8,7 @@ from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR
 from idp.models import LoginSession
 from tests.support.browser import Browser
-from tests.support.journeys import authorize, sign_in
+from tests.support.journeys import authorize
 from tests.support.totp import app_code
 
 from ..oidc.test_step_up import id_token, password_session_then_enrol
