@@ -492,8 +492,13 @@ def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -
 
 
 def _lock(organisation) -> None:
-    """Until the commit, on PostgreSQL (SQLite lets one writer in at a time anyway)."""
-    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
+    """Until the commit, on PostgreSQL (SQLite lets one writer in at a time anyway). FOR NO
+    KEY UPDATE: changes of the organisation take turns, while rows that merely name it (a
+    token for acting in it, an audit record) are still written; FOR UPDATE would hold those
+    up, and a token request holding the person's row would then wait for a change that
+    waits for that row in turn."""
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation.id)
+                       .with_for_update(key_share=True))
 
 
 def _revoke_tokens(identity_id: int, organisation_id: int, client_id: int | None) -> None:

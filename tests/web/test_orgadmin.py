@@ -6,11 +6,12 @@ from urllib.parse import urljoin
 import pytest
 
 from idp.extensions import db
+from idp.models import Identity
 from idp.models.organisation import ADMIN
 from idp.services import organisations
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
+from tests.support.journeys import sign_in, signed_in, tokens_for
 from tests.support.legacy import OLD_PASSWORD, imported
 from tests.support.orgs import organisation, person
 from tests.support.races import WAIT, at_once, barrier_after, clone, meet_after, post, race, row_locks
@@ -524,3 +525,26 @@ def test_an_invitation_to_an_address_with_an_account_is_in_that_accounts_languag
         browser.submit("/invite", email=email, role="member")
     assert mailbox.last("pekka@siivous.fi")["Subject"].startswith("Sinut on kutsuttu")
     assert mailbox.last("uusi@siivous.fi")["Subject"].startswith("Du har bjudits in")  # no account: the inviter's
+
+
+@row_locks
+def test_a_right_revoked_as_the_service_refreshes_leaves_no_token_and_no_error(app, company, service, monkeypatch):
+    """The service refreshes Ville's token for acting in the company as Pirjo revokes his
+    right to it. The refresh holds Ville's row and writes its token, which names the
+    company; the revocation holds the company's row and then Ville's. Neither may wait for
+    a lock the other waits behind: both are answered, and no token is left working."""
+    org, _, ville = company
+    member_id = _admin_on_the_page_worker_allowed(admins := Browser(app), company, service)
+    tokens = tokens_for(signed_in(app, ville), service, ville, scope="openid organizations", org_id=str(org.id))
+    # The refresh holds Ville's row and the revocation the company's before either goes on.
+    meet_after(monkeypatch, (Identity, "lock"), (organisations, "is_admin"))
+    refreshed, revoked = at_once(lambda: service.refresh(tokens["refresh_token"]),
+                                 post(app, admins, f"/members/{member_id}/services/{service.client_id}",
+                                      action="revoke"))
+    monkeypatch.undo()
+
+    assert revoked.status_code == 200
+    assert "ville@siivous.fi may no longer use Siivousraportit." in revoked.get_data(as_text=True)
+    assert refreshed.status_code in (200, 400), refreshed.get_json()
+    working = [tokens["access_token"], *([refreshed.get_json()["access_token"]] if refreshed.status_code == 200 else [])]
+    assert [service.introspect(token).get_json()["active"] for token in working] == [False] * len(working)
