@@ -17,9 +17,9 @@ import re
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..extensions import db
-from ..models import Client, KioskPin, LoginSession, Membership
+from ..models import Client, Identity, KioskPin, LoginSession, Membership
 from ..services import account, audit, clock, passwords, secrets_box, sessions
 from ..services.account import FormRejected
 from ..services.audit import Origin
@@ -156,6 +156,11 @@ def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) 
     a right PIN gives its attempt back.
     """
     limit = current_app.config["IDP_PIN_MAX_ATTEMPTS"]
+    # The person's row before the PIN's (Identity.hold), as deleting the account takes them:
+    # the attempt's record names the person and would wait for a deletion under way, which
+    # would wait for the PIN's row in turn.
+    if not Identity.hold(identity.id):  # deleted meanwhile, the PIN and the membership with it
+        raise NotFound()
     found = credential(identity)
     pin = ascii_digits(pin or "")
     if usable(found) and not PIN.fullmatch(pin):

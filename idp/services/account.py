@@ -137,16 +137,18 @@ def revoke_consent(identity: Identity, consent_id: int, *, origin: Origin) -> Cl
     if consent is None or consent.identity_id != identity.id:
         raise NotFound()
     client = db.session.get(Client, consent.client_id)
+    # A code the service has not exchanged yet would give it tokens after this. Withdrawn
+    # before the person's row is held, in the order an exchange takes them (the code, then
+    # the person's row): one under way commits first, and its tokens are revoked below.
+    db.session.execute(db.delete(AuthorizationCode).where(
+        AuthorizationCode.identity_id == identity.id, AuthorizationCode.client_id == client.id,
+        AuthorizationCode.used_at.is_(None)))
     Identity.lock(identity.id)  # a token request under way commits first, its tokens then revoked here
     revoked = db.session.execute(
         db.update(Token)
         .where(Token.identity_id == identity.id, Token.client_id == client.id, Token.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     ).rowcount
-    # A code the service has not exchanged yet would give it tokens after this.
-    db.session.execute(db.delete(AuthorizationCode).where(
-        AuthorizationCode.identity_id == identity.id, AuthorizationCode.client_id == client.id,
-        AuthorizationCode.used_at.is_(None)))
     db.session.delete(consent)
     audit.record("consent.revoked", origin=origin, identity=identity, client_id=client.client_id,
                  tokens_revoked=revoked)

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict
 from ..extensions import db
-from ..models import Identity, LegacyAccount
+from ..models import AuthorizationCode, Identity, LegacyAccount
 from ..models.outbox import FAILED, NO_BODY, PENDING, OutboxMail
 from . import audit, clock, erasures, journeys, mail, organisations, sessions
 from .audit import Origin
@@ -35,6 +35,14 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     # order a request under way takes them (its flow, then the person): a sign-in or token
     # refresh then either finishes before this goes on, or waits and finds no account.
     journeys.end_about(identity.id, because=None)
+    # The organisations they are an admin of before their row, as an admin's change takes
+    # them (the organisation, then the member's row to end their tokens): the other way
+    # round, another admin demoting them at this moment would wait for this and this for it.
+    organisations.lock_administered(identity)
+    # Their codes too, in the order an exchange takes them (the code, then the person's row,
+    # oidc/grants/revocation_lock.py): one under way commits first, and its tokens go with
+    # the rest below. Left to the row's deletion, each would wait for the other.
+    db.session.execute(db.delete(AuthorizationCode).where(AuthorizationCode.identity_id == identity.id))
     db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
     sole = organisations.sole_admin_of(identity)
     if sole:

@@ -16,9 +16,10 @@ import datetime as dt
 
 from flask import current_app
 
+from ..errors import NotFound
 from ..extensions import db
 from ..methods import levels, pin
-from ..models import LoginSession
+from ..models import Identity, LoginSession
 from . import audit, clock, sessions
 from .audit import SYSTEM, Origin
 
@@ -30,6 +31,8 @@ def idle_timeout() -> dt.timedelta:
 def start(identity, client, *, origin: Origin, replacing: LoginSession | None = None) -> LoginSession:
     """A new kiosk session; the one this browser held before (the previous resident's,
     perhaps) ends first, with its tokens."""
+    if not Identity.hold(identity.id):  # deleted since the PIN was checked
+        raise NotFound()
     if replacing is not None:
         sessions.end(replacing, origin=origin, reason="next_kiosk_sign_in")
     now = clock.now()
@@ -79,18 +82,27 @@ def _keep_alive(session: LoginSession) -> None:
 def end_idle() -> int:
     """End the kiosk sessions whose idle time has run out (their relying services are told);
     how many. One row locked at a time, so that several senders never end one twice."""
-    ended = 0
+    ended, passed = 0, []
     while True:
-        session = db.session.execute(
-            db.select(LoginSession)
-            .where(LoginSession.kiosk_client_id.is_not(None), LoginSession.ended_at.is_(None),
-                   LoginSession.expires_at <= clock.now())
-            .order_by(LoginSession.expires_at)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=LoginSession)
-        ).scalar_one_or_none()
-        if session is None:
+        idle = (LoginSession.kiosk_client_id.is_not(None), LoginSession.ended_at.is_(None),
+                LoginSession.expires_at <= clock.now())
+        due = db.session.execute(db.select(LoginSession.id, LoginSession.identity_id)
+                                 .where(*idle, LoginSession.id.not_in(passed))
+                                 .order_by(LoginSession.expires_at).limit(1)).first()
+        if due is None:
             db.session.commit()
             return ended
+        # The person's row before the session's, as deleting the account takes them: the
+        # end's record names the person, and would wait for a deletion under way that waits
+        # for this session's row in turn. Once deleted, the session is gone with them.
+        Identity.hold(due.identity_id)
+        session = db.session.execute(
+            db.select(LoginSession).where(LoginSession.id == due.id, *idle)
+            .with_for_update(skip_locked=True, of=LoginSession)
+        ).scalar_one_or_none()
+        if session is None:  # another sender has it, or it ended meanwhile
+            db.session.commit()
+            passed.append(due.id)
+            continue
         sessions.end(session, origin=SYSTEM, reason="kiosk_idle")
         ended += 1

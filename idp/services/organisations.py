@@ -473,6 +473,14 @@ def sole_admin_of(identity) -> list[Organisation]:
     return sole
 
 
+def lock_administered(identity) -> None:
+    """Lock the organisations this person is an admin of (until the commit), in the order
+    sole_admin_of takes them."""
+    for member in memberships_of(identity):
+        if member.role == ADMIN:
+            _lock(member.organisation)
+
+
 def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -> None:
     """LastAdmin if the change would leave members without an admin. The last member
     `leaving` of their own accord (a one-person company closing its account) leaves

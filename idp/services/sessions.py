@@ -69,6 +69,10 @@ def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int
     revokes, tells the services and records it. A token request in this session holds the
     row until its commit (oidc/grants/revocation_lock.py): its tokens are seen here, or it
     sees the session ended."""
+    # The person's row first (Identity.hold), as deleting the account takes it before their
+    # sessions: the record below names the person and would wait for a deletion under way,
+    # which would wait for this session's row in turn. After a deletion, nothing is left to end.
+    Identity.hold(session.identity_id)
     now = clock.now()
     ended = db.session.execute(
         db.update(LoginSession).where(LoginSession.id == session.id, LoginSession.ended_at.is_(None))

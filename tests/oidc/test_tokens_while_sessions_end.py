@@ -10,13 +10,13 @@ what the other committed.
 from __future__ import annotations
 
 from idp.extensions import db
-from idp.models import AuditEvent, Token
+from idp.models import AuditEvent, Identity, Token
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
 from idp.oidc.grants.refresh_token import RefreshTokenGrant
 from idp.services import backchannel, sessions
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, signed_in, tokens_for
-from tests.support.races import at_once, barrier_after, post, row_locks
+from tests.support.races import at_once, barrier_after, meet_after, post, row_locks
 from tests.support.rp import RelyingParty
 
 NEW_PASSWORD = "lumikko juoksee hangella"
@@ -112,4 +112,24 @@ def test_codes_redeemed_as_the_owner_logs_out_other_devices_leave_nothing_workin
     monkeypatch.undo()
     assert ended.status_code == 302
     assert _working(rp, redeemed) == []
+    assert _unrevoked(user) == 0
+
+
+@row_locks
+def test_a_code_redeemed_as_the_person_removes_the_service_is_answered_and_leaves_nothing_working(
+        app, rp, user, monkeypatch):
+    """The service redeems its code as the person removes it from their account. The
+    exchange takes the code and then holds the person's row; the removal holds the
+    person's row and then withdraws the codes not yet exchanged. Neither may wait for a
+    lock the other waits behind: both are answered, and no token is left working."""
+    browser = signed_in(app, user)
+    code = authorize(browser, rp, user)["code"]
+    browser.get("/account")
+    # The exchange has taken the code and the removal holds the person's row before either goes on.
+    meet_after(monkeypatch, (AuthorizationCodeGrant, "query_authorization_code"), (Identity, "lock"))
+    redeemed, removed = at_once(lambda: rp.redeem(code), post(app, browser, "/account/services/"))
+    monkeypatch.undo()
+    assert removed.status_code == 302
+    assert redeemed.status_code in (200, 400), redeemed.get_json()
+    assert _working(rp, [redeemed]) == []
     assert _unrevoked(user) == 0

@@ -6,10 +6,15 @@ from urllib.parse import urljoin
 import pytest
 
 from idp.extensions import db
+from idp.methods import pin
 from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
-from idp.services import identities, organisations, password_check
+from idp.models.organisation import ADMIN
+from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
+from idp.services import backchannel, clock, identities, kiosk_sessions, organisations, password_check
+from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in, signed_in, tokens_for
+from tests.support.journeys import authorize, sign_in, signed_in, tokens_for
+from tests.support.kiosk import PIN, building, kiosk, membership_id, resident
 from tests.support.legacy import imported
 from tests.support.orgs import organisation, person
 from tests.support.races import at_once, clone, meet_after, post, row_locks
@@ -204,3 +209,125 @@ def test_the_only_member_may_leave_the_organisation(app, user):
     browser.submit(f"/account/organisations/{alone.id}/leave")
     browser.submit(f"/account/organisations/{alone.id}/leave")
     assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []
+
+
+@row_locks
+def test_an_admin_deleting_the_account_as_another_admin_demotes_them_is_answered_both(app, user, monkeypatch):
+    """Pirjo, an admin of the company, deletes her account as Kaisa, its other admin,
+    demotes her. The deletion holds Pirjo's row and then looks at her organisations; the
+    demotion holds the company's and then Pirjo's (to end her tokens). Neither may wait
+    for a lock the other waits behind: both are answered, not one with an error."""
+    kaisa = person("kaisa@siivous.fi", "Kaisa")
+    org = organisation("Siivous Oy", "0737546-2", user, members=[kaisa])
+    organisations.set_role(org, organisations.membership(org, kaisa), ADMIN)
+    db.session.commit()
+    pirjo_id = organisations.membership(org, user).id
+    leaving, kaisas = signed_in(app, user), signed_in(app, kaisa)
+    leaving.get("/account")
+    kaisas.get(f"/orgs/{org.id}")
+    # The deletion holds Pirjo's row and the demotion the company's before either goes on.
+    meet_after(monkeypatch, (organisations, "memberships_of"), (organisations, "is_admin"))
+    deleted, demoted = at_once(post(app, leaving, "/account/delete", current_password=user.test_password),
+                               post(app, kaisas, f"/members/{pirjo_id}/role", role="member"))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert demoted.status_code in (200, 404), demoted.status_code
+    db.session.expire_all()
+    assert [admin.email for admin in organisations.admins(org)] == [kaisa.email]
+
+
+@row_locks
+def test_logging_out_in_one_browser_as_the_account_is_deleted_in_another_is_answered_both(app, user, monkeypatch):
+    """The person logs out on one device as they delete the account on another. The logout
+    ends its session and then records it, naming the person; the deletion holds the
+    person's row and then ends their sessions, that one included. Neither may wait for a
+    lock the other waits behind: both are answered, not one with an error."""
+    leaving, other = signed_in(app, user), signed_in(app, user)
+    leaving.get("/account")
+    other.get("/logout")
+    # The logout has ended its session, and the deletion holds the person's row, before either goes on.
+    meet_after(monkeypatch, (backchannel, "notify"), (organisations, "sole_admin_of"))
+    logged_out, deleted = at_once(post(app, other, "/logout", confirm="1"),
+                                  post(app, leaving, "/account/delete", current_password=user.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert logged_out.status_code < 400, logged_out.status_code
+    assert clone(app, other).get("/account").status_code == 302  # to sign in
+
+
+@row_locks
+def test_a_code_redeemed_while_the_account_is_deleted_is_answered_and_leaves_nothing_working(app, user, rp,
+                                                                                             monkeypatch):
+    """The service redeems its code as the person deletes the account. The exchange takes
+    the code and then the person's row; the deletion holds the person's row and then
+    deletes what is theirs, the code included. Neither may wait for a lock the other waits
+    behind: the deletion goes through, and the service is answered, with nothing working."""
+    code = authorize(signed_in(app, user), rp, user)["code"]
+    leaving = signed_in(app, user)
+    leaving.get("/account")
+    # The exchange has taken the code and the deletion holds the person's row before either goes on.
+    meet_after(monkeypatch, (AuthorizationCodeGrant, "query_authorization_code"), (organisations, "sole_admin_of"))
+    redeemed, deleted = at_once(lambda: rp.redeem(code),
+                                post(app, leaving, "/account/delete", current_password=user.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert redeemed.status_code in (200, 400), redeemed.get_json()
+    if redeemed.status_code == 200:
+        assert rp.introspect(redeemed.get_json()["access_token"]).get_json() == {"active": False}
+    else:
+        assert redeemed.get_json()["error"] == "invalid_grant"
+
+
+@row_locks
+def test_a_kiosk_session_ending_idle_as_the_account_is_deleted_is_ended_once(app, monkeypatch):
+    """The sender loop ends a resident's idle kiosk session as the resident deletes the
+    account. The loop holds the session's row and then records its end, naming the person;
+    the deletion holds the person's row and then ends their sessions. Neither may wait for
+    a lock the other waits behind: the deletion is answered and the loop goes on."""
+    org = building()
+    screen = kiosk(app, org)
+    leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
+    kiosk_sessions.start(leaving_person, screen.client, origin=SYSTEM)
+    clock.advance(app.config["IDP_KIOSK_IDLE_TIMEOUT"] + 1)
+    leaving = signed_in(app, leaving_person)
+    leaving.get("/account")
+
+    def sender_loop():
+        with app.app_context():
+            return kiosk_sessions.end_idle()
+
+    # The loop has ended the session, and the deletion holds the person's row, before either goes on.
+    meet_after(monkeypatch, (backchannel, "notify"), (organisations, "sole_admin_of"))
+    ended, deleted = at_once(sender_loop, post(app, leaving, "/account/delete",
+                                               current_password=leaving_person.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert ended in (0, 1)
+
+
+@row_locks
+def test_a_pin_typed_at_the_kiosk_as_the_account_is_deleted_is_refused_without_an_error(app, monkeypatch):
+    """The resident's PIN is typed at the kiosk as the resident deletes the account. The
+    check claims one of the PIN's attempts and then records it, naming the person; the
+    deletion holds the person's row and then deletes the PIN with it. Neither may wait for
+    a lock the other waits behind: the deletion goes through, and the kiosk shows a page."""
+    org = building()
+    screen = kiosk(app, org)
+    leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
+    leaving = signed_in(app, leaving_person)
+    leaving.get("/account")
+    at_the_kiosk = Browser(app)
+    at_the_kiosk.get(screen.authorize_url())
+    at_the_kiosk.submit("/choose", button=("resident", str(membership_id(at_the_kiosk, "A 1"))))
+    # The PIN's attempt is claimed, and the deletion holds the person's row, before either goes on.
+    meet_after(monkeypatch, (pin, "_matches"), (organisations, "sole_admin_of"))
+    typed, deleted = at_once(post(app, at_the_kiosk, "/pin", pin=PIN),
+                             post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert typed.status_code < 500, typed.status_code
