@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import FlowExpired, IdpError, InvalidCredentials, JourneyEnded, NotFound
 from ..extensions import db
-from ..models import Flow as StoredFlow
+from ..models import Flow as StoredFlow, Identity
 from ..services import clock, journeys
 
 
@@ -64,11 +64,21 @@ class Flow:
 
     def _lock(self) -> None:
         """Re-read the flow under a row lock held until the transaction ends. Call it before
-        checking a code or replacing a challenge: requests at once (a burst of guesses, a
-        double click, several worker processes) then take turns, each seeing what the one
-        before wrote, instead of each writing its own copy of the data over the others'
-        (a burst of wrong codes counting as one)."""
+        checking a code or replacing a challenge, and before changing anything in the flow:
+        requests at once (a burst of guesses, a double click, several worker processes) then
+        take turns, each seeing what the one before wrote, instead of each writing its own
+        copy of the data over the others' (a burst of wrong codes counting as one).
+
+        The person the journey is about first (Identity.lock), then the flow: the order of
+        every request about a person (docs/resilience.md). A change of password, "log out
+        everywhere" and deleting the account hold the person and then end their journeys, so
+        a step either finishes before them, or waits and finds its journey ended (expired, the
+        account gone), as it would a moment later."""
+        person = self.data.get("identity_id") or self.data.get("owner_id")
+        gone = person is not None and not Identity.lock(person)
         db.session.refresh(self.stored, with_for_update=True)
+        if gone or self.stored.is_expired():
+            raise self._over()
 
     def update(self, **values) -> None:
         # Reassign so SQLAlchemy sees the JSON column change.
@@ -88,11 +98,10 @@ class Flow:
     def load(cls, flow_id: str, browser: str | None) -> "Flow":
         """The flow, if this browser started it. browser=None is only for links sent by
         mail, which may be opened anywhere and must carry their own proof (a token)."""
-        stored = cls._find(flow_id, browser)
-        if stored.is_expired():
-            flow = cls(stored)
-            raise flow.ended() if stored.ended_because else FlowExpired(again=flow.started_from())
-        return cls(stored)
+        flow = cls(cls._find(flow_id, browser))
+        if flow.stored.is_expired():
+            raise flow._over()
+        return flow
 
     @classmethod
     def _find(cls, flow_id: str, browser: str | None) -> StoredFlow:
@@ -106,6 +115,10 @@ class Flow:
         """Where this journey starts anew once it has expired, so that the person is not
         left at a bare sign-in page that has forgotten the service they came from."""
         return self.return_to
+
+    def _over(self) -> FlowExpired:
+        """What whoever comes back to this journey once it expired, or was ended, is answered."""
+        return self.ended() if self.stored.ended_because else FlowExpired(again=self.started_from())
 
     def ended(self) -> JourneyEnded:
         """What is shown, and audited, to whoever comes back to this journey once it was ended."""

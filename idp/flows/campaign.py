@@ -114,6 +114,10 @@ class CampaignFlow(Flow):
         identity = db.session.get(Identity, member.identity_id)
         flow = cls.start(browser, login_id=None, member_id=member.id, identity_id=identity.id, email=identity.email,
                          address_proven=True, verify_with_password=not identity.email_verified)
+        # The person, then this journey, before both change below: one flush writes the
+        # journey's row before the person's, while a change of password ending the journey
+        # meanwhile holds the person's first.
+        flow._lock()
         if "change_password" in campaigns.missing(member, campaign) and second_factor.methods(identity):
             # Whoever reads the mailbox must not change the password (and end the owner's
             # sessions) with it alone: CampaignStep asks for it after the second factor.

@@ -19,7 +19,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import AuthorizationCode, Identity, LegacyAccount
 from ..models.outbox import FAILED, NO_BODY, PENDING, OutboxMail
-from . import audit, clock, erasures, journeys, mail, organisations, sessions
+from . import audit, clock, erasures, mail, organisations, sessions
 from .audit import Origin
 
 
@@ -31,10 +31,6 @@ class SoleAdmin(Conflict):
 
 def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
     """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
-    # First the journeys under way about the person, then their row (Identity.hold), in the
-    # order a request under way takes them (its flow, then the person): a sign-in or token
-    # refresh then either finishes before this goes on, or waits and finds no account.
-    journeys.end_about(identity.id, because=None)
     # The organisations they are an admin of before their row, as an admin's change takes
     # them (the organisation, then the member's row to end their tokens): the other way
     # round, another admin demoting them at this moment would wait for this and this for it.
@@ -43,6 +39,10 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     # oidc/grants/revocation_lock.py): one under way commits first, and its tokens go with
     # the rest below. Left to the row's deletion, each would wait for the other.
     db.session.execute(db.delete(AuthorizationCode).where(AuthorizationCode.identity_id == identity.id))
+    # Then their row (Identity.hold), before their journeys, sessions and tokens (end_all below),
+    # in the order a request under way takes them (a journey's step: the person, then its flow):
+    # a sign-in or token refresh then either finishes before this goes on, or waits and finds
+    # no account.
     db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
     sole = organisations.sole_admin_of(identity)
     if sole:

@@ -7,16 +7,18 @@ import pytest
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import account, journeys, passwords
+from idp.flows.email_change import EmailChangeFlow
+from idp.services import account, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, person, started
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in
-from tests.support.races import at_once, barrier_after, clone, post, row_locks
+from tests.support.races import at_once, barrier_after, clone, meet_after, post, row_locks
 from tests.support.totp import app_code, enrolled, sign_in_to_code_step
 
 from .test_recovery import ask_reset, choose_password, signs_in
 
 NEW_PASSWORD = "vihreä kirahvi juoksee aamulla"
+OTHER_PASSWORD = "kettu kiipeää kuusen latvaan"
 ATTACKER = "attacker@evil.example"
 LOGIN_STOPPED = "The password of this account was changed after this sign-in began"
 LOGGED_OUT = "This account was logged out on all devices after this sign-in began"
@@ -310,3 +312,53 @@ def test_a_password_changed_while_a_sign_in_checks_the_old_one_stops_that_sign_i
     monkeypatch.undo()
     db.session.expire_all()
     assert passwords.verify(db.session.get(Identity, user.id).password_hash, NEW_PASSWORD)
+
+
+@row_locks
+def test_an_email_change_confirmed_as_the_owner_changes_the_password_is_answered_both(app, user, mailbox,
+                                                                                      monkeypatch):
+    """The link of an email change is confirmed as the owner changes the password. Both are
+    answered, not one with an error: the confirmation either comes first and the address
+    changes, or comes after and finds its journey ended, the address as it was."""
+    attacker = signed_in(app, user)
+    attacker.get("/account")
+    attacker.submit("/account/email", new_email=ATTACKER, current_password=user.test_password)
+    waiting = Browser(app)
+    waiting.get(mailbox.link(ATTACKER, "/confirm/"))
+    owner = signed_in(app, user)
+    owner.get("/account")
+    # Each, once it holds the first row it locks, waits for the other to get that far: as if
+    # both had begun at the very same moment.
+    meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (Identity, "lock"))
+    confirmed, changed = at_once(
+        post(app, waiting, "/confirm/"),
+        post(app, owner, "/account/password", current_password=user.test_password, new_password=NEW_PASSWORD))
+    monkeypatch.undo()
+
+    assert changed.status_code == 302, changed.status_code
+    assert confirmed.status_code in (200, 410), confirmed.status_code
+    db.session.expire_all()
+    assert db.session.get(Identity, user.id).email == (ATTACKER if confirmed.status_code == 200 else user.email)
+
+
+@row_locks
+def test_two_resets_of_one_account_completing_at_once_are_answered_both(app, user, mailbox, monkeypatch):
+    """Two browsers each proved a reset's code and post their new passwords at the same
+    moment. Both are answered, not one with an error: one password is set and signs in, the
+    other browser is told its code no longer works, and its password opens nothing."""
+    browsers = [Browser(app), Browser(app)]
+    for browser in browsers:
+        ask_reset(browser, user.email)
+        browser.submit("/recovery/", code=mailbox.code(user.email))
+    # Each, its password checked, waits for the other's: as if both were posted at the very same moment.
+    barrier_after(monkeypatch, password_policy, "check")
+    answers = at_once(*(post(app, browser, "/password", password=password, confirm=password)
+                        for browser, password in zip(browsers, (NEW_PASSWORD, OTHER_PASSWORD))))
+    monkeypatch.undo()
+
+    assert sorted(a.status_code for a in answers) == [302, 410], [a.status_code for a in answers]
+    won = 0 if answers[0].status_code == 302 else 1
+    assert "This code and link no longer work." in answers[1 - won].get_data(as_text=True)
+    chosen = (NEW_PASSWORD, OTHER_PASSWORD)
+    assert signs_in(app, user.email, chosen[won]) and not signs_in(app, user.email, chosen[1 - won])
+    assert ("failure", "password_changed") in _events("recovery.refused")
