@@ -195,7 +195,13 @@ def _register_errors(app: Flask) -> None:
         return response
 
     def database_unavailable(error):
-        log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
+        if (getattr(getattr(error, "orig", None), "sqlstate", None) or "").startswith("40"):
+            # A deadlock or a serialization failure: the database is up and a retry will
+            # do, but two requests took locks in different orders (docs/resilience.md).
+            log.error("transaction rolled back by the database on %s %s: %s", request.method,
+                      request_id.loggable_path(), error)
+        else:
+            log.warning("database unavailable on %s %s: %s", request.method, request_id.loggable_path(), error)
         try:
             db.session.rollback()
         except sa.exc.SQLAlchemyError:
@@ -223,6 +229,9 @@ def _register_errors(app: Flask) -> None:
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request_id.loggable_path())
         db.session.rollback()
+        # The rollback expired what the request had read: the page header would read this
+        # browser's session again, which may be gone (the account deleted meanwhile).
+        g.login_session = None
         return respond(500, _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment."), "server_error")
 
 

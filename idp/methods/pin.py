@@ -115,6 +115,9 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
         raise FormRejected({"repeat_pin": _l("The PINs do not match.")})
     account.confirm_password(identity, password, origin=origin, event="pin.set")
     pin_hash = _hash(pin)
+    # The person's row before the PIN's, as deleting the account takes them (see verify).
+    if not Identity.hold(identity.id):
+        raise NotFound()
     # Two tabs (or a double click) may both have passed the check above before either saved:
     # the PIN is read again under its row's lock (a first PIN: the unique constraint keeps
     # one), and one saved meanwhile stands as the day's change. Whether it is this very PIN
@@ -139,6 +142,8 @@ def remove_pin(identity, password: str, *, origin: Origin) -> None:
     if found is None:
         return
     account.confirm_password(identity, password, origin=origin, event="pin.removed")
+    if not Identity.hold(identity.id):  # deleted meanwhile, the PIN with it
+        raise NotFound()
     db.session.delete(found)
     audit.record("pin.removed", origin=origin, identity=identity)
     db.session.commit()

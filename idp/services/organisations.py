@@ -422,6 +422,10 @@ def memberships_of(identity) -> list[Membership]:
 
 def set_active(login_session, identity, organisation_id: str, *, origin: Origin) -> None:
     """Act for this organisation (or for oneself with "") in this browser from now on."""
+    # The person's row before the session's, as deleting the account takes them (the
+    # record below names the person and would wait for a deletion that waits for the session).
+    if not Identity.hold(identity.id):
+        raise NotFound()
     chosen = None
     if organisation_id:
         chosen = next((m.organisation for m in memberships_of(identity) if str(m.organisation_id) == organisation_id),

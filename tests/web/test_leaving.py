@@ -331,3 +331,68 @@ def test_a_pin_typed_at_the_kiosk_as_the_account_is_deleted_is_refused_without_a
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
     assert typed.status_code < 500, typed.status_code
+
+
+@row_locks
+def test_choosing_an_organisation_as_the_account_is_deleted_is_answered_both(app, user, monkeypatch):
+    """The person chooses, in one browser, the company to act for as they delete the account
+    in another. The choice writes the browser's session and records it, naming the person;
+    the deletion holds the person's row and then ends their sessions, that one included.
+    Neither may wait for a lock the other waits behind: both are answered, not one with an error."""
+    org = organisation("Siivous Oy", "0737546-2", user)
+    leaving, choosing = signed_in(app, user), signed_in(app, user)
+    leaving.get("/account")
+    choosing.get("/account")
+    # The choice is made (not yet written) and the deletion holds the person's row before either goes on.
+    meet_after(monkeypatch, (organisations, "set_active"), (organisations, "sole_admin_of"))
+    chosen, deleted = at_once(post(app, choosing, "/account/organisation", organisation=str(org.id)),
+                              post(app, leaving, "/account/delete", current_password=user.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert chosen.status_code < 500, chosen.status_code
+    assert clone(app, choosing).get("/account").status_code == 302  # to sign in
+
+
+@row_locks
+def test_a_pin_changed_as_the_account_is_deleted_is_answered_both(app, monkeypatch):
+    """The resident changes the kiosk PIN in one browser as they delete the account in
+    another. The change holds the PIN's row and then records it, naming the person; the
+    deletion holds the person's row and then deletes the PIN with it. Neither may wait for
+    a lock the other waits behind: both are answered, not one with an error."""
+    org = building()
+    leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
+    clock.advance(app.config["IDP_PIN_CHANGE_INTERVAL"] + 1)
+    leaving, changing = signed_in(app, leaving_person), signed_in(app, leaving_person)
+    leaving.get("/account")
+    changing.get("/account/pin")
+    # The change holds the PIN's row and the deletion the person's before either goes on.
+    meet_after(monkeypatch, (pin, "_locked"), (organisations, "sole_admin_of"))
+    changed, deleted = at_once(post(app, changing, "/account/pin", current_password=leaving_person.test_password,
+                                    pin="5930", repeat_pin="5930"),
+                               post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert changed.status_code < 500, changed.status_code
+    assert Identity.by_email("asukas@koivukuja.fi") is None
+
+
+@row_locks
+def test_a_pin_removed_as_the_account_is_deleted_is_answered_both(app, monkeypatch):
+    """As above, the resident removing the PIN instead: the removal deletes the PIN's row and
+    records it, naming the person, as the deletion holds the person's row."""
+    org = building()
+    leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
+    leaving, removing = signed_in(app, leaving_person), signed_in(app, leaving_person)
+    leaving.get("/account")
+    removing.get("/account/pin")
+    # The removal has found the PIN and the deletion holds the person's row before either goes on.
+    meet_after(monkeypatch, (pin, "credential"), (organisations, "sole_admin_of"))
+    removed, deleted = at_once(post(app, removing, "/account/pin/remove",
+                                    current_password=leaving_person.test_password),
+                               post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert removed.status_code < 500, removed.status_code
