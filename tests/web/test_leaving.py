@@ -28,6 +28,14 @@ def _delete(browser, password):
     return browser.submit("/account/delete", current_password=password)
 
 
+def _deleting(app, person):
+    """The person deleting the account from the account page of a browser of their own,
+    as a callable for at_once."""
+    leaving = signed_in(app, person)
+    leaving.get("/account")
+    return post(app, leaving, "/account/delete", current_password=person.test_password)
+
+
 def test_the_current_password_is_asked_and_a_wrong_one_deletes_nothing(app, user):
     browser = signed_in(app, user)
     _delete(browser, "not my password")
@@ -243,13 +251,12 @@ def test_logging_out_in_one_browser_as_the_account_is_deleted_in_another_is_answ
     ends its session and then records it, naming the person; the deletion holds the
     person's row and then ends their sessions, that one included. Neither may wait for a
     lock the other waits behind: both are answered, not one with an error."""
-    leaving, other = signed_in(app, user), signed_in(app, user)
-    leaving.get("/account")
+    deleting, other = _deleting(app, user), signed_in(app, user)
     other.get("/logout")
     # The logout has ended its session, and the deletion holds the person's row, before either goes on.
     meet_after(monkeypatch, (backchannel, "notify"), (organisations, "sole_admin_of"))
     logged_out, deleted = at_once(post(app, other, "/logout", confirm="1"),
-                                  post(app, leaving, "/account/delete", current_password=user.test_password))
+                                  deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -265,12 +272,10 @@ def test_a_code_redeemed_while_the_account_is_deleted_is_answered_and_leaves_not
     deletes what is theirs, the code included. Neither may wait for a lock the other waits
     behind: the deletion goes through, and the service is answered, with nothing working."""
     code = authorize(signed_in(app, user), rp, user)["code"]
-    leaving = signed_in(app, user)
-    leaving.get("/account")
+    deleting = _deleting(app, user)
     # The exchange has taken the code and the deletion holds the person's row before either goes on.
     meet_after(monkeypatch, (AuthorizationCodeGrant, "query_authorization_code"), (organisations, "sole_admin_of"))
-    redeemed, deleted = at_once(lambda: rp.redeem(code),
-                                post(app, leaving, "/account/delete", current_password=user.test_password))
+    redeemed, deleted = at_once(lambda: rp.redeem(code), deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -292,8 +297,7 @@ def test_a_kiosk_session_ending_idle_as_the_account_is_deleted_is_ended_once(app
     leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
     kiosk_sessions.start(leaving_person, screen.client, origin=SYSTEM)
     clock.advance(app.config["IDP_KIOSK_IDLE_TIMEOUT"] + 1)
-    leaving = signed_in(app, leaving_person)
-    leaving.get("/account")
+    deleting = _deleting(app, leaving_person)
 
     def sender_loop():
         with app.app_context():
@@ -301,8 +305,7 @@ def test_a_kiosk_session_ending_idle_as_the_account_is_deleted_is_ended_once(app
 
     # The loop has ended the session, and the deletion holds the person's row, before either goes on.
     meet_after(monkeypatch, (backchannel, "notify"), (organisations, "sole_admin_of"))
-    ended, deleted = at_once(sender_loop, post(app, leaving, "/account/delete",
-                                               current_password=leaving_person.test_password))
+    ended, deleted = at_once(sender_loop, deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -318,15 +321,13 @@ def test_a_pin_typed_at_the_kiosk_as_the_account_is_deleted_is_refused_without_a
     org = building()
     screen = kiosk(app, org)
     leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
-    leaving = signed_in(app, leaving_person)
-    leaving.get("/account")
+    deleting = _deleting(app, leaving_person)
     at_the_kiosk = Browser(app)
     at_the_kiosk.get(screen.authorize_url())
     at_the_kiosk.submit("/choose", button=("resident", str(membership_id(at_the_kiosk, "A 1"))))
     # The PIN's attempt is claimed, and the deletion holds the person's row, before either goes on.
     meet_after(monkeypatch, (pin, "_matches"), (organisations, "sole_admin_of"))
-    typed, deleted = at_once(post(app, at_the_kiosk, "/pin", pin=PIN),
-                             post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+    typed, deleted = at_once(post(app, at_the_kiosk, "/pin", pin=PIN), deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -340,13 +341,11 @@ def test_choosing_an_organisation_as_the_account_is_deleted_is_answered_both(app
     the deletion holds the person's row and then ends their sessions, that one included.
     Neither may wait for a lock the other waits behind: both are answered, not one with an error."""
     org = organisation("Siivous Oy", "0737546-2", user)
-    leaving, choosing = signed_in(app, user), signed_in(app, user)
-    leaving.get("/account")
+    deleting, choosing = _deleting(app, user), signed_in(app, user)
     choosing.get("/account")
     # The choice is made (not yet written) and the deletion holds the person's row before either goes on.
     meet_after(monkeypatch, (organisations, "set_active"), (organisations, "sole_admin_of"))
-    chosen, deleted = at_once(post(app, choosing, "/account/organisation", organisation=str(org.id)),
-                              post(app, leaving, "/account/delete", current_password=user.test_password))
+    chosen, deleted = at_once(post(app, choosing, "/account/organisation", organisation=str(org.id)), deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -363,14 +362,12 @@ def test_a_pin_changed_as_the_account_is_deleted_is_answered_both(app, monkeypat
     org = building()
     leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
     clock.advance(app.config["IDP_PIN_CHANGE_INTERVAL"] + 1)
-    leaving, changing = signed_in(app, leaving_person), signed_in(app, leaving_person)
-    leaving.get("/account")
+    deleting, changing = _deleting(app, leaving_person), signed_in(app, leaving_person)
     changing.get("/account/pin")
     # The change holds the PIN's row and the deletion the person's before either goes on.
     meet_after(monkeypatch, (pin, "_locked"), (organisations, "sole_admin_of"))
     changed, deleted = at_once(post(app, changing, "/account/pin", current_password=leaving_person.test_password,
-                                    pin="5930", repeat_pin="5930"),
-                               post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+                                    pin="5930", repeat_pin="5930"), deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
@@ -384,14 +381,12 @@ def test_a_pin_removed_as_the_account_is_deleted_is_answered_both(app, monkeypat
     records it, naming the person, as the deletion holds the person's row."""
     org = building()
     leaving_person = resident(org, "asukas@koivukuja.fi", "A 1")
-    leaving, removing = signed_in(app, leaving_person), signed_in(app, leaving_person)
-    leaving.get("/account")
+    deleting, removing = _deleting(app, leaving_person), signed_in(app, leaving_person)
     removing.get("/account/pin")
     # The removal has found the PIN and the deletion holds the person's row before either goes on.
     meet_after(monkeypatch, (pin, "credential"), (organisations, "sole_admin_of"))
     removed, deleted = at_once(post(app, removing, "/account/pin/remove",
-                                    current_password=leaving_person.test_password),
-                               post(app, leaving, "/account/delete", current_password=leaving_person.test_password))
+                                    current_password=leaving_person.test_password), deleting)
     monkeypatch.undo()
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
