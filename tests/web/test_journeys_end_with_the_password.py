@@ -9,7 +9,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Identity
 from idp.flows.email_change import EmailChangeFlow
 from idp.services import account, journeys, password_policy, passwords
-from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, person, started
+from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in
 from tests.support.races import at_once, barrier_after, clone, meet_after, post, row_locks
@@ -362,3 +362,36 @@ def test_two_resets_of_one_account_completing_at_once_are_answered_both(app, use
     chosen = (NEW_PASSWORD, OTHER_PASSWORD)
     assert signs_in(app, user.email, chosen[won]) and not signs_in(app, user.email, chosen[1 - won])
     assert ("failure", "password_changed") in _events("recovery.refused")
+
+
+@row_locks
+def test_a_campaign_code_entered_as_the_owner_logs_out_everywhere_is_answered_both(app, runner, mailbox,
+                                                                                   monkeypatch):
+    """Signing in, the person is at a campaign's step and types the code mailed to them just
+    as, signed in elsewhere, they log out their other devices. Both are answered, not one with
+    an error: the code either counts before the logout, or finds its journey ended; either way
+    that sign-in never becomes a session, and only the device that logged out the others is
+    signed in."""
+    maija = person("maija@example.fi", "Maija")
+    signed_in(app, maija)  # a phone; and the owner's computer, both before the campaign began
+    owner = signed_in(app, maija)
+    owner.get("/account")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    stepping = signed_in(app, maija)
+    stepping.submit("/campaign")
+    assert "We sent a 6-digit code" in stepping.text
+    # The step once it holds the person's row, the logout once it has ended their journeys,
+    # waits for the other to get that far: as if both had begun at the very same moment.
+    meet_after(monkeypatch, (Identity, "lock"), (journeys, "end_about"))
+    typed, logged_out = at_once(post(app, stepping, "/code", code=mailbox.code(maija.email)),
+                                post(app, owner, "/account/sessions/end-others"))
+    monkeypatch.undo()
+
+    assert logged_out.status_code == 302, logged_out.status_code
+    assert typed.status_code in (302, 410), typed.status_code
+    assert (member(campaign_id, maija).email_verified_at is not None) == (typed.status_code == 302)
+    stepping.get(stepping.url)
+    assert stepping.page.status_code == 410 and "logged out on all devices" in stepping.text
+    db.session.expire_all()
+    assert len(account.active_sessions(maija)) == 1  # the owner's own
+    assert ("failure", "signed_out") in _events("campaign.refused")
