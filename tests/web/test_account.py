@@ -8,6 +8,7 @@ import pytest
 from babel.dates import format_time
 
 from idp.extensions import db
+from idp.flows.email_change import EmailChangeFlow
 from idp.models import AuditEvent, Identity
 from idp.services import challenges, clock, identities
 from tests.support.browser import Browser
@@ -15,7 +16,7 @@ from tests.conftest import running_app
 from tests.support.forms import made_hours_ago
 from tests.support.journeys import authorize, sign_in, tokens_for
 from tests.support.orgs import person
-from tests.support.races import at_once, barrier_after, post, race, row_locks
+from tests.support.races import at_once, barrier_after, clone, post, race, row_locks
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_ON_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -24,6 +25,7 @@ SAFARI_ON_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Appl
                     "Version/17.5 Mobile/15E148 Safari/604.1")
 NEW_PASSWORD = "vihreä kirahvi juoksee aamulla"
 NEW_EMAIL = "maija@uusi.example"
+OTHER_EMAIL = "maija@toinen.example"
 
 
 def _browser(app, agent=None):
@@ -344,6 +346,31 @@ def test_a_double_clicked_email_change_code_changes_the_address(app, user, mailb
     answers = race(app, browser, "/account/email/", code=mailbox.code(NEW_EMAIL))
     assert [a.status_code for a in answers] == [302, 302]
     assert _stored(user).email == NEW_EMAIL
+
+
+@row_locks
+def test_two_email_changes_of_one_account_confirmed_at_once_one_address_is_taken(app, user, mailbox, monkeypatch):
+    """In two tabs the owner asked to move the account to two addresses, and types both codes
+    at the same moment. Both are answered, not one with an error: one address becomes the
+    sign-in email, and the other change is found over (the one confirmed ends every other
+    journey about the account), the address it asked for opening nothing."""
+    first = _signed_in(app, user)
+    second = Browser(app)
+    second.client = clone(app, first)  # another tab of the same browser
+    _start_email_change(first, NEW_EMAIL, user.test_password)
+    _start_email_change(second, OTHER_EMAIL, user.test_password)
+    # Each, once it holds its journey (and the person's row before it), waits for the other's.
+    barrier_after(monkeypatch, EmailChangeFlow, "_lock")
+    answers = at_once(post(app, first, "/account/email/", code=mailbox.code(NEW_EMAIL)),
+                      post(app, second, "/account/email/", code=mailbox.code(OTHER_EMAIL)))
+    monkeypatch.undo()
+
+    assert sorted(a.status_code for a in answers) == [302, 410], [a.status_code for a in answers]
+    won, lost = (NEW_EMAIL, OTHER_EMAIL) if answers[0].status_code == 302 else (OTHER_EMAIL, NEW_EMAIL)
+    assert "has expired" in next(a for a in answers if a.status_code == 410).get_data(as_text=True)
+    assert _stored(user).email == won
+    assert _can_sign_in(app, won, user.test_password) and not _can_sign_in(app, lost, user.test_password)
+    assert _events().count("email.changed") == 1
 
 
 @row_locks
