@@ -93,18 +93,21 @@ def conclude(identity: Identity, password: str, opened: str | None, *, origin: O
     opening until the address's owner is known. Until then the caller (the login) keeps the
     password to adopt when the address is proven there (see password_check.adopt)."""
     email, checked = identity.email_normalized, identity.password_hash
-    if not Identity.hold(identity.id):
+    # Read again, locked until this transaction ends: a password set while this one was
+    # being checked (a reset, or another sign-in's rehash) is what must open, and no rehash
+    # of the old one may overwrite it. FOR NO KEY UPDATE (Identity.lock), as the UPDATE of a
+    # password takes, and no hold (Identity.hold) first: an email change confirmed at this
+    # moment holds the row so, then writes the address, a unique column, which waits for
+    # every hold; holding the row, this sign-in would wait for that change and it for this.
+    with db.session.no_autoflush:  # nothing waiting in the session is written first
+        found = Identity.lock(identity.id)
+        if found:
+            db.session.refresh(identity)
+    if not found:
         # Deleted while the password was being checked: refused as for an address without one.
         audit.record("login.password", "failure", origin=origin, reason="account_deleted", email=email)
         db.session.commit()
         raise InvalidCredentials()
-    # Read again, locked until this transaction ends: a password set while this one was
-    # being checked (a reset, or another sign-in's rehash) is what must open, and no rehash
-    # of the old one may overwrite it. FOR NO KEY UPDATE, as the UPDATE of a password
-    # takes: FOR UPDATE would wait for the hold above of a sign-in at the same moment,
-    # which would wait for this one's in turn.
-    with db.session.no_autoflush:
-        db.session.refresh(identity, with_for_update={"key_share": True})
     if opened is not None and identity.password_hash != checked:
         opened = password_check.matches(identity, password)
     if opened is None or identity.is_locked():

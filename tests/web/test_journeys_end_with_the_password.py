@@ -20,6 +20,7 @@ from .test_recovery import ask_reset, choose_password, signs_in
 NEW_PASSWORD = "vihreä kirahvi juoksee aamulla"
 OTHER_PASSWORD = "kettu kiipeää kuusen latvaan"
 ATTACKER = "attacker@evil.example"
+NEW_EMAIL = "maija@uusi.example"
 LOGIN_STOPPED = "The password of this account was changed after this sign-in began"
 LOGGED_OUT = "This account was logged out on all devices after this sign-in began"
 EMAIL_CANCELLED = ("The password of the account was changed after this change of email address was asked for, "
@@ -395,3 +396,36 @@ def test_a_campaign_code_entered_as_the_owner_logs_out_everywhere_is_answered_bo
     db.session.expire_all()
     assert len(account.active_sessions(maija)) == 1  # the owner's own
     assert ("failure", "signed_out") in _events("campaign.refused")
+
+
+@row_locks
+def test_a_sign_in_that_rehashes_the_password_as_an_email_change_is_confirmed_is_answered_both(app, user, mailbox,
+                                                                                               monkeypatch):
+    """The argon2 parameters were raised, so the next sign-in rehashes the password; it comes
+    just as the link of an email change of the same account is confirmed. Both are answered,
+    not one with an error: the password is the same, so the change of address completes
+    whichever comes first, and the sign-in too, the password now hashed anew."""
+    owner = signed_in(app, user)
+    owner.get("/account")
+    owner.submit("/account/email", new_email=NEW_EMAIL, current_password=user.test_password)
+    confirming = Browser(app)
+    confirming.get(mailbox.link(NEW_EMAIL, "/confirm/"))
+    app.config["IDP_ARGON2_MEMORY_KIB"] *= 2  # the operator raises the parameters
+    app.extensions.pop("idp.argon2")
+    signing = Browser(app)
+    signing.get("/login")
+    signing.submit("/identify", email=user.email)
+    # Each, once it holds the person's row however it takes it (the change before its journey,
+    # the sign-in to read the password again), waits for the other to get that far.
+    barrier_after(monkeypatch, Identity, "hold", barrier=barrier_after(monkeypatch, Identity, "lock"))
+    signed, confirmed = at_once(post(app, signing, "/password", password=user.test_password),
+                                post(app, confirming, "/confirm/"))
+    monkeypatch.undo()
+
+    assert signed.status_code == 302 and signed.headers["Location"].endswith("/account"), signed.status_code
+    assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
+        confirmed.status_code
+    stored = _stored(user)
+    assert stored.email == NEW_EMAIL and not passwords.needs_rehash(stored.password_hash)
+    assert len(account.active_sessions(stored)) == 2  # the owner's, and this sign-in's
+    assert signs_in(app, NEW_EMAIL, user.test_password)

@@ -280,8 +280,8 @@ def test_language_link_on_consent_page_keeps_the_authorization_request(browser, 
 @row_locks
 def test_two_sign_ins_of_one_person_at_the_same_moment_both_sign_in(app, user, monkeypatch):
     """The same person submits the password in two browsers at once (or the same form
-    twice): each sign-in locks the account's row to read the password again, and neither
-    may wait for the other's hold on it (a deadlock, one answered with an error)."""
+    twice): each sign-in locks the account's row to read the password again, and one waits
+    for the other, not each for the other (a deadlock, one answered with an error)."""
     posts = []
     for _ in range(2):
         browser = Browser(app)
@@ -289,7 +289,8 @@ def test_two_sign_ins_of_one_person_at_the_same_moment_both_sign_in(app, user, m
         browser.submit("/identify", email=user.email)
         form = browser.form("/password")
         posts.append((clone(app, browser), urljoin(browser.url, form["action"]), form["fields"]))
-    barrier_after(monkeypatch, Identity, "hold")  # both hold the row before either reads it again
+    # Each, once it holds the row however it takes it, waits for the other to get that far.
+    barrier_after(monkeypatch, Identity, "hold", barrier=barrier_after(monkeypatch, Identity, "lock"))
     answers = at_once(*[lambda client=client, url=url, fields=fields: client.post(
         url, data={**fields, "password": user.test_password}) for client, url, fields in posts])
     monkeypatch.undo()
