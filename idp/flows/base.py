@@ -35,6 +35,8 @@ class Flow:
                                       "continued. Please start again."),
         journeys.SIGNED_OUT: _l("The account was logged out on all devices after this began, so it cannot be "
                                 "continued. Please start again."),
+        journeys.EMAIL_CHANGED: _l("The sign-in email of the account was changed after this began, so it cannot be "
+                                   "continued. Please start again."),
     }
 
     def __init__(self, stored: StoredFlow):
@@ -118,7 +120,9 @@ class Flow:
 
     def _over(self) -> FlowExpired:
         """What whoever comes back to this journey once it expired, or was ended, is answered."""
-        return self.ended() if self.stored.ended_because else FlowExpired(again=self.started_from())
+        # A reason this release does not know (ended by a newer one during an upgrade): expired.
+        known = self.stored.ended_because in self.ENDED
+        return self.ended() if known else FlowExpired(again=self.started_from())
 
     def ended(self) -> JourneyEnded:
         """What is shown, and audited, to whoever comes back to this journey once it was ended."""

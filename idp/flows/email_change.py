@@ -44,6 +44,9 @@ class EmailChangeFlow(Flow):
         journeys.SIGNED_OUT: _l("The account was logged out on all devices after this change of email address was "
                                 "asked for, so the change was cancelled and the sign-in email stays as it was. To "
                                 "change it, sign in and start again on your account page."),
+        journeys.EMAIL_CHANGED: _l("Another change of the sign-in email was confirmed after this one was asked for, "
+                                   "so this one was cancelled. To change the address, sign in and start again on "
+                                   "your account page."),
     }
 
     @property
@@ -138,7 +141,7 @@ class EmailChangeFlow(Flow):
         identity.email_verified = True
         self.transition("verified")
         # What the old address was mailed (a reset code, a registration's code) opens nothing now.
-        journeys.end_about(identity.id, because=None, keep=(self.id,))
+        journeys.end_about(identity.id, because=journeys.EMAIL_CHANGED, keep=(self.id,))
         audit.record("email.changed", origin=origin, identity=identity, old=old_email, new=identity.email)
         notice = mail.enqueue("email_changed_notice", old_email, identity.locale or locale, identity=identity,
                               new_email=identity.email, when=clock.now())

@@ -61,6 +61,8 @@ class LoginFlow(Flow):
                                       "cannot be finished. Sign in again with the current password."),
         journeys.SIGNED_OUT: _l("This account was logged out on all devices after this sign-in began, so it "
                                 "cannot be finished. Sign in again."),
+        journeys.EMAIL_CHANGED: _l("The sign-in email of this account was changed after this sign-in began, so it "
+                                   "cannot be finished. Sign in again with the new email address."),
     }
 
     def identify(self, identifier: str) -> None:

@@ -6,7 +6,8 @@ A change of password, by any path, ends them: each was started by someone who kn
 password or read the mailbox meanwhile, and the owner changing it means to shut that person
 out (OWASP: invalidate pending changes on a credential change). So does logging out every
 device (and support's removal of the second factors, which logs out everywhere): otherwise
-a login parked at a later step would become a session after it. Only the journey making the
+a login parked at a later step would become a session after it. So does a change of the
+sign-in email: what was mailed to the old address opens nothing now. Only the journey making the
 change goes on (the reset or the campaign step, and the login it belongs to). Invitations
 are an organisation's, not the person's journeys, and stay.
 
@@ -28,12 +29,13 @@ from .audit import Origin
 # Why a journey ended, as stored in it and shown to whoever comes back to it.
 PASSWORD_CHANGED = "password_changed"
 SIGNED_OUT = "signed_out"
+EMAIL_CHANGED = "email_changed"
 
 
 def end_about(identity_id: int, *, because: str | None, keep: Iterable[str | None] = ()) -> None:
     """Every journey about this person expires now, all but those in `keep`; those not yet
-    done are marked `because` (None: plain expiry, as when the account was deleted or moved
-    to another address, where what they would act on is gone). The caller commits."""
+    done are marked `because` (None: plain expiry, as when the account was deleted, where
+    what they would act on is gone). The caller commits."""
     kept = [flow_id for flow_id in keep if flow_id]
     for stored in _live_about(identity_id, StoredFlow.id.not_in(kept)):
         # A finished one acts on nothing any more: it must not say it was cancelled.

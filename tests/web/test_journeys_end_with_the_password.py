@@ -6,7 +6,7 @@ making the change itself goes on to its end."""
 import pytest
 
 from idp.extensions import db
-from idp.models import AuditEvent, Identity
+from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.flows.email_change import EmailChangeFlow
 from idp.services import account, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
@@ -180,6 +180,20 @@ def test_logging_out_other_devices_ends_a_login_parked_at_the_second_factor(app,
     attacker.get(parked)
     assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
     assert ("failure", "signed_out") in _events("login.refused")
+
+
+def test_a_journey_ended_for_a_reason_this_release_does_not_know_is_expired(app, user):
+    """During a rolling upgrade a newer release may end a journey for a reason added since:
+    coming back to it on this one shows the page for an expired journey, not an error."""
+    enrolled(app, user)
+    parked = Browser(app)
+    sign_in_to_code_step(parked, user)
+    stored = db.session.get(StoredFlow, parked.url.split("/login/")[1].split("/")[0])
+    stored.end("a_reason_added_later")
+    db.session.commit()
+
+    parked.get(parked.url)
+    assert parked.page.status_code == 410 and "This page was open too long and has expired" in parked.text
 
 
 def test_an_earlier_reset_link_is_refused_once_a_later_reset_is_done(app, user, mailbox):
