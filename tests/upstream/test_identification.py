@@ -31,7 +31,7 @@ def id_token(rp, browser):
 
 
 def events(name):
-    return AuditEvent.query.filter_by(event=name).all()
+    return AuditEvent.query.filter_by(event=name).order_by(AuditEvent.id).all()
 
 
 def test_login_and_registration_pages_offer_each_provider(browser, app):

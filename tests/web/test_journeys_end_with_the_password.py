@@ -33,7 +33,8 @@ def _stored(identity) -> Identity:
 
 
 def _events(name):
-    return [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event=name)]
+    return [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event=name)
+            .order_by(AuditEvent.id)]
 
 
 def _change_password_on_account_page(browser, current):
