@@ -59,6 +59,10 @@ def update_profile(identity: Identity, *, name: str, phone: str, locale: str, or
         problems["locale"] = _l("Choose one of the languages listed.")
     if problems:
         raise FormRejected(problems)
+    # The person's row alone before the audit record holds it: an email change confirmed at
+    # this moment writes the address, which waits for that hold (docs/resilience.md).
+    if not Identity.lock(identity.id):
+        raise NotFound()
     changed = sorted(field for field, value in (("name", name), ("phone", normalised), ("locale", locale))
                      if getattr(identity, field) != value)
     identity.name, identity.phone, identity.locale = name, normalised, locale

@@ -10,13 +10,13 @@ from babel.dates import format_time
 from idp.extensions import db
 from idp.flows.email_change import EmailChangeFlow
 from idp.models import AuditEvent, Identity
-from idp.services import challenges, clock, identities
+from idp.services import audit, challenges, clock, identities
 from tests.support.browser import Browser
 from tests.conftest import running_app
 from tests.support.forms import made_hours_ago
 from tests.support.journeys import authorize, sign_in, tokens_for
 from tests.support.orgs import person
-from tests.support.races import at_once, barrier_after, clone, post, race, row_locks
+from tests.support.races import at_once, barrier_after, clone, meet_after, post, race, row_locks
 from tests.support.totp import app_code, enrolled, sign_in_to_code_step
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -412,6 +412,32 @@ def test_two_accounts_confirming_the_same_new_address_at_once_one_gets_it(app, u
     assert _stored(won).email == NEW_EMAIL and _stored(lost).email != NEW_EMAIL
     assert _can_sign_in(app, NEW_EMAIL, won.test_password)
     assert _can_sign_in(app, lost.email, lost.test_password)
+
+
+@row_locks
+def test_details_saved_as_an_email_change_is_confirmed_in_another_tab_are_answered_both(app, user, mailbox,
+                                                                                       monkeypatch):
+    """The owner saves a new name in one tab at the moment the code of an email change is
+    typed in another. Both are answered, not one with an error: the name is saved and the
+    address changed, whichever comes first."""
+    browser = _signed_in(app, user)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    code = mailbox.code(NEW_EMAIL)
+    details = Browser(app)
+    details.client = clone(app, browser)  # another tab of the same browser
+    details.get("/account")
+    # The change holds its journey (and the person's row before it) as the save has its
+    # audit record ready; then each goes on.
+    meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (audit, "record"))
+    saved, changed = at_once(post(app, details, "/account/profile", name="Maija Virtanen", locale="en"),
+                             post(app, browser, "/account/email/", code=code))
+    monkeypatch.undo()
+
+    assert (saved.status_code, changed.status_code) == (302, 302), (saved.status_code, changed.status_code)
+    stored = _stored(user)
+    assert (stored.name, stored.email) == ("Maija Virtanen", NEW_EMAIL)
+    assert _can_sign_in(app, NEW_EMAIL, user.test_password)
+    assert {"profile.updated", "email.changed"} <= set(_events())
 
 
 def test_email_change_to_an_address_in_use_looks_the_same_and_tells_its_owner(app, user, mailbox):
