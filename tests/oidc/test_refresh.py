@@ -1,6 +1,10 @@
 """Refresh tokens rotate on every use; reusing an old one revokes the whole grant."""
-from idp.models import AuditEvent
+from idp.extensions import db
+from idp.models import AuditEvent, Identity
 from tests.support.journeys import tokens_for
+from tests.support.races import at_once, barrier_after, post, row_locks
+
+NEW_EMAIL = "maija@uusi.example"
 
 
 def test_refresh_returns_new_tokens_and_retires_the_old_refresh_token(browser, rp, user):
@@ -66,3 +70,27 @@ def test_narrowing_on_one_refresh_narrows_only_that_access_token(browser, rp, us
     again = rp.refresh(narrow["refresh_token"]).get_json()
     assert set(again["scope"].split()) == {"openid", "email"}
     assert rp.userinfo(again["access_token"]).get_json()["email"] == user.email
+
+
+@row_locks
+def test_a_refresh_as_the_owner_confirms_a_new_sign_in_email_is_answered_both(app, browser, rp, user, mailbox,
+                                                                               monkeypatch):
+    """The service refreshes its tokens at the moment the person types the code of an email
+    change. Both are answered, not one with an error: the address changes, and the service
+    gets new tokens that work."""
+    first = tokens_for(browser, rp, user)
+    browser.get("/account")
+    browser.submit("/account/email", new_email=NEW_EMAIL, current_password=user.test_password)
+    # Each, once it holds the person's row however it takes it (the refresh before its checks,
+    # the change before its journey), waits for the other to get that far.
+    barrier_after(monkeypatch, Identity, "hold", barrier=barrier_after(monkeypatch, Identity, "lock"))
+    refreshed, changed = at_once(lambda: rp.refresh(first["refresh_token"]),
+                                 post(app, browser, "/account/email/", code=mailbox.code(NEW_EMAIL)))
+    monkeypatch.undo()
+
+    assert (refreshed.status_code, changed.status_code) == (200, 302), (refreshed.status_code, changed.status_code)
+    db.session.expire_all()
+    assert db.session.get(Identity, user.id).email == NEW_EMAIL
+    second = refreshed.get_json()
+    assert rp.userinfo(second["access_token"]).get_json()["sub"] == user.sub
+    assert rp.refresh(second["refresh_token"]).status_code == 200

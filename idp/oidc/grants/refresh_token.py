@@ -39,8 +39,10 @@ class RefreshTokenGrant(OrganisationInAccessToken, grants.RefreshTokenGrant):
         if token.refresh_used_at is not None:
             _revoke_for_reuse(token)
             return None
-        # Held (Identity.hold): an account being deleted this moment is waited for, then gone.
-        if not Identity.hold(token.identity_id) or not token.refresh_is_usable():
+        # The person's row shared, as issuing takes it (revocation_lock.py), and from the start,
+        # not after a hold: an email change holding the row writes the address, which waits
+        # for every hold (docs/resilience.md). An account being deleted is waited for, then gone.
+        if not Identity.lock(token.identity_id, shared=True) or not token.refresh_is_usable():
             return None
         return token
 
