@@ -95,6 +95,10 @@ class CampaignFlow(Flow):
         identity = login.identity
         flow = cls.start(login.stored.browser, login_id=login.id, member_id=member.id, identity_id=identity.id,
                          email=identity.email)
+        # The person, then this journey, before the record below holds the person's row: an
+        # email change confirmed meanwhile writes the address, which waits for that hold,
+        # and the step would wait for the change in turn (docs/resilience.md).
+        flow._lock()
         audit.record("campaign.step_started", origin=origin, identity=identity, campaign=campaign.id)
         if "verify_email" in campaigns.missing(member, campaign):
             flow.send_code(locale, origin)

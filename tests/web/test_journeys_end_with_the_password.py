@@ -8,7 +8,7 @@ import pytest
 from idp.extensions import db
 from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.flows.email_change import EmailChangeFlow
-from idp.services import account, journeys, password_policy, passwords
+from idp.services import account, audit, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in
@@ -444,3 +444,33 @@ def test_a_sign_in_that_rehashes_the_password_as_an_email_change_is_confirmed_is
     assert stored.email == NEW_EMAIL and not passwords.needs_rehash(stored.password_hash)
     assert len(account.active_sessions(stored)) == 2  # the owner's, and this sign-in's
     assert signs_in(app, NEW_EMAIL, user.test_password)
+
+
+@row_locks
+def test_a_campaign_step_taken_as_an_email_change_is_confirmed_is_answered_both(app, runner, mailbox, monkeypatch):
+    """Signing in, the person is at a campaign's step and goes on just as, signed in
+    elsewhere, they type the code of an email change. Both are answered, not one with an
+    error: the address changes, and the step either came first (its code mailed, its journey
+    then ended by the change) or finds its sign-in ended; either way coming back to it asks
+    to sign in again with the new address, and that sign-in never becomes a session."""
+    maija = person("maija@example.fi", "Maija")
+    owner = signed_in(app, maija)  # before the campaign began
+    owner.get("/account")
+    owner.submit("/account/email", new_email=NEW_EMAIL, current_password=maija.test_password)
+    started(runner, "all", deadline="2099-01-01T12:00")
+    stepping = signed_in(app, maija)
+    assert "/campaign" in stepping.url
+    # The change holds its journey (and the person's row before it) as the step has its
+    # audit record ready; then each goes on.
+    meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (audit, "record"))
+    stepped, changed = at_once(post(app, stepping, "/campaign"),
+                               post(app, owner, "/account/email/", code=mailbox.code(NEW_EMAIL)))
+    monkeypatch.undo()
+
+    assert changed.status_code == 302, changed.status_code
+    assert stepped.status_code in (302, 410), stepped.status_code
+    assert _stored(maija).email == NEW_EMAIL
+    stepping.get(stepping.url)
+    assert stepping.page.status_code == 410 and "Sign in again with the new email address." in stepping.text
+    db.session.expire_all()
+    assert len(account.active_sessions(maija)) == 1  # the owner's own
