@@ -151,7 +151,13 @@ def check(provider, identified, identity: Identity) -> None:
 
 def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
     """Link the subject to the identity (refusing a conflicting one) and mark the identity
-    strongly identified with the provider's name for the person. The caller commits."""
+    strongly identified with the provider's name for the person. The caller commits.
+
+    The person's row alone first, as writing their identification below takes it, not after
+    the link and the record hold it: an email change confirmed meanwhile writes the address,
+    which waits for those holds (docs/resilience.md)."""
+    if not Identity.lock(identity.id):  # the account deleted meanwhile
+        raise NotFound()
     check(provider, identified, identity)
     link = _link(provider, identified.subject)
     if link is None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 
 from idp.extensions import db
+from idp.flows.email_change import EmailChangeFlow
 from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_STRONG
-from idp.models import AuditEvent, LoginSession, UpstreamLink
-from idp.services import identities
+from idp.models import AuditEvent, Identity, LoginSession, UpstreamLink
+from idp.services import identities, upstreams
+from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in
+from tests.support.races import at_once, meet_after, post, row_locks
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import identify_at_bank
 
 ESSENTIAL_STRONG = json.dumps({"id_token": {"acr": {"essential": True, "values": [ACR_STRONG]}}})
 BANK_EMAIL = "maija@pankki.example"
 VERIFIED_NAME = "Maija Annikki Meikäläinen"
+NEW_EMAIL = "maija@uusi.example"
 
 
 def tokens(rp, callback):
@@ -129,3 +133,36 @@ def test_step_up_is_refused_when_the_session_ended_meanwhile(browser, bank, upst
     assert "The identification could not be completed. Start again." in browser.text
     assert LoginSession.query.filter(LoginSession.ended_at.is_(None)).count() == 0
     assert UpstreamLink.query.count() == 0
+
+
+@row_locks
+def test_a_step_up_as_the_person_confirms_a_new_sign_in_email_is_answered_both(app, browser, bank, upstream_tunnus,
+                                                                                user, rp, mailbox, monkeypatch):
+    """The bank's answer to a step-up comes back just as the person confirms, by the mailed
+    link on their phone, a change of the sign-in email. Both are answered, not one with an
+    error: the address changes, and the session is stepped up, the person identified."""
+    upstream_tunnus.person(BANK_EMAIL, VERIFIED_NAME)
+    authorize(browser, rp, user)
+    browser.get("/account")
+    browser.submit("/account/email", new_email=NEW_EMAIL, current_password=user.test_password)
+    confirming = Browser(app)
+    confirming.get(mailbox.link(NEW_EMAIL, "/confirm/"))
+    browser.get(rp.authorize_url(acr_values=ACR_STRONG))
+    browser.submit("/identify/pankki")
+    browser.stop_before = "http://localhost/identify/pankki/callback"
+    identify_at_bank(browser, BANK_EMAIL)
+    answer, browser.stop_before = browser.url, None
+    # The change holds its journey (and the person's row before it) as the step-up has linked
+    # the bank's subject to the person; then each goes on.
+    meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (upstreams, "add_or_existing"))
+    stepped, confirmed = at_once(lambda: browser.get(answer), post(app, confirming, "/confirm/"))
+    monkeypatch.undo()
+
+    assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
+        confirmed.status_code
+    assert stepped.status_code in (200, 302), stepped.status_code
+    claims, _ = tokens(rp, consented(browser, rp))
+    assert claims["acr"] == ACR_STRONG and claims["name"] == VERIFIED_NAME
+    db.session.expire_all()
+    stored = db.session.get(Identity, user.id)
+    assert stored.email == NEW_EMAIL and stored.strongly_identified_at is not None
