@@ -53,8 +53,11 @@ def _set_operator(email: str, operator: bool, event: str, as_json: bool) -> None
     from ..services import audit
 
     identity = Identity.by_email(email)
-    if identity is None:
+    # The person's row alone before the record below holds it: an email change confirmed at
+    # this moment writes the address, which waits for that hold (docs/resilience.md).
+    if identity is None or not Identity.lock(identity.id):
         raise click.ClickException(f"No identity with the email address {email}.")
+    db.session.refresh(identity)  # the address as it is now, should it have just changed
     identity.is_operator = operator
     audit.record(event, identity=identity)
     db.session.commit()

@@ -9,11 +9,14 @@ import re
 from zoneinfo import ZoneInfo
 
 from idp.extensions import db
+from idp.flows.email_change import EmailChangeFlow
 from idp.models import AuditEvent
+from idp.services import audit
 from idp.services.campaigns import progress
 from idp.web.operator import COLOURS, LINE_STYLES
 from tests.support.browser import Browser
-from tests.support.journeys import signed_in
+from tests.support.journeys import sign_in, signed_in
+from tests.support.races import at_once, meet_after, post, row_locks
 
 from .helpers import NEW_PASSWORD, campaign, campaign_link, cli, deliver, local, person, started
 
@@ -119,6 +122,39 @@ def test_revoked_operator_rights_end_at_once_in_an_open_session(app, runner):
 def test_grant_operator_needs_an_existing_identity(app, runner):
     result = runner.invoke(args=["users", "grant-operator", "--email", "ei@example.fi"])
     assert result.exit_code != 0 and "No identity" in result.output
+
+
+@row_locks
+def test_operator_rights_granted_as_the_person_confirms_a_new_sign_in_email_are_given(app, runner, mailbox,
+                                                                                      monkeypatch):
+    """An operator grants the rights by the person's address at the moment the person
+    confirms, by the mailed link, a change of that address. Both are answered, not one with
+    an error: the address changes, and the person signs in with it as an operator."""
+    started(runner, "all")
+    oona = person("oona@example.fi", "Oona Operaattori")
+    browser = signed_in(app, oona)
+    browser.get("/account")
+    browser.submit("/account/email", new_email="oona@uusi.example", current_password=oona.test_password)
+    confirming = Browser(app)
+    confirming.get(mailbox.link("oona@uusi.example", "/confirm/"))
+    # The change holds its journey (and the person's row before it) as the command has its
+    # audit record ready; then each goes on.
+    meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (audit, "record"))
+
+    def grant():
+        with app.app_context():  # as the command's own process has
+            return runner.invoke(args=["users", "grant-operator", "--email", "oona@example.fi", "--json"])
+
+    granted, confirmed = at_once(grant, post(app, confirming, "/confirm/"))
+    monkeypatch.undo()
+
+    assert granted.exit_code == 0, granted.output
+    assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
+        confirmed.status_code
+    again = Browser(app)
+    again.get("/login")
+    sign_in(again, "oona@uusi.example", oona.test_password)
+    assert again.client.get("/operator/campaigns").status_code == 200
 
 
 def _lab(colour: str) -> tuple[float, float, float]:
