@@ -194,6 +194,13 @@ class CampaignFlow(Flow):
         db.session.commit()
 
     def set_password(self, password: str, confirm: str, *, locale: str, origin: Origin) -> None:
+        """Under the journey's lock (the person, then the flow): a change of the sign-in email,
+        of the password or "log out everywhere" made at the same moment either comes after,
+        or ends this journey first, which then sets nothing. A second post of the same page
+        (a double click) waits and finds the step done."""
+        self._lock()
+        if self.state is not State.PASSWORD:
+            return
         identity = self.identity
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)

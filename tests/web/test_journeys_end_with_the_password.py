@@ -7,6 +7,7 @@ import pytest
 
 from idp.extensions import db
 from idp.models import AuditEvent, Flow as StoredFlow, Identity
+from idp.flows.campaign import CampaignFlow
 from idp.flows.email_change import EmailChangeFlow
 from idp.services import account, audit, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
@@ -474,3 +475,48 @@ def test_a_campaign_step_taken_as_an_email_change_is_confirmed_is_answered_both(
     assert stepping.page.status_code == 410 and "Sign in again with the new email address." in stepping.text
     db.session.expire_all()
     assert len(account.active_sessions(maija)) == 1  # the owner's own
+
+
+@pytest.mark.parametrize("elsewhere, because", [("email_change", "sign-in email of the account was changed"),
+                                                ("log_out_everywhere", "logged out on all devices"),
+                                                ("password_change", "password of the account was changed")])
+def test_a_campaign_password_chosen_as_the_owner_changes_the_account_elsewhere_is_answered_both(
+        app, runner, mailbox, monkeypatch, elsewhere, because):
+    """Signing in, the person is at a campaign's new password, and posts it just as, signed in
+    elsewhere, they confirm a change of their sign-in email, log out their other devices or
+    change their password there. Both are answered, and the one that came first wins: the
+    campaign's journey, ended meanwhile, says so and sets no password (before, it set its
+    password over the change just made, and then said it had ended)."""
+    maija = person("maija@example.fi", "Maija")
+    signed_in(app, maija)  # a phone; and the owner's computer, both before the campaign began
+    owner = signed_in(app, maija)
+    owner.get("/account")
+    if elsewhere == "email_change":
+        owner.submit("/account/email", new_email=NEW_EMAIL, current_password=maija.test_password)
+        confirming = Browser(app)
+        confirming.get(mailbox.link(NEW_EMAIL, "/confirm/"))
+        change = post(app, confirming, "/confirm/")
+    elif elsewhere == "log_out_everywhere":
+        change = post(app, owner, "/account/sessions/end-others")
+    else:
+        change = post(app, owner, "/account/password", current_password=maija.test_password,
+                      new_password=NEW_PASSWORD)
+    started(runner, "all", deadline="2099-01-01T12:00")
+    stepping = signed_in(app, maija)
+    stepping.submit("/campaign")
+    stepping.submit("/code", code=mailbox.code(maija.email))
+    # The step once it has read its journey waits until the change holds the person and has
+    # ended their journeys: the change comes first.
+    meet_after(monkeypatch, (CampaignFlow, "load"), (journeys, "end_about"))
+    chosen, changed = at_once(post(app, stepping, "/password", password=CAMPAIGN_PASSWORD, confirm=CAMPAIGN_PASSWORD),
+                              change)
+    monkeypatch.undo()
+
+    assert changed.status_code in (200, 302), changed.status_code
+    assert chosen.status_code == 410 and because in chosen.get_data(as_text=True), chosen.status_code
+    stored = _stored(maija)
+    assert stored.email == (NEW_EMAIL if elsewhere == "email_change" else maija.email)
+    assert passwords.verify(stored.password_hash,
+                            NEW_PASSWORD if elsewhere == "password_change" else maija.test_password)
+    assert [("failure", elsewhere.replace("log_out_everywhere", "signed_out").replace("_change", "_changed"))] == \
+        _events("campaign.refused")
