@@ -2,10 +2,12 @@
 import json
 
 from idp.extensions import db
-from idp.models import AuditEvent
+from idp.models import AuditEvent, Identity
 from idp.services import clock, organisations
 from idp.services.audit import SYSTEM
+from tests.support.journeys import signed_in
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, meet_after, post, row_locks
 
 
 def test_create_org_with_admin_grant_and_list(app, runner, rp):
@@ -226,3 +228,35 @@ def test_a_suspended_organisation_cannot_be_acted_for_until_resumed(app, runner,
     assert [e.event for e in db.session.scalars(db.select(AuditEvent).where(
         AuditEvent.event.in_(["org.suspended", "org.resumed"])).order_by(AuditEvent.id))] == [
         "org.suspended", "org.resumed"]
+
+
+@row_locks
+def test_a_right_revoked_with_the_cli_as_its_member_leaves_the_organisation_is_answered_both(app, runner, rp,
+                                                                                               monkeypatch):
+    """The operator revokes a member's right to a service just as the member leaves the
+    organisation from their account page. Leaving deletes the membership, and its rights
+    with it; the revocation deletes the right and ends the member's tokens for it. Neither
+    may wait for a lock the other waits behind: both are answered, the member is gone, and
+    the command says what it did (revoked, or nothing left to revoke)."""
+    rp.client.org_mode = "business"
+    ville = person("ville@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", person("pirjo@siivous.fi"), [ville], rights=[(ville, rp.client)])
+    leaving = signed_in(app, ville)
+    leaving.get("/account")
+    leaving.submit(f"/account/organisations/{org.id}/leave")  # the question, then the answer below
+
+    def revoking():
+        with app.app_context():
+            return app.test_cli_runner().invoke(args=["orgs", "revoke", "--org", str(org.id), "--email",
+                                                      ville.email, "--client", rp.client_id])
+
+    # The command has found the right and the member holds their own row before either goes on.
+    meet_after(monkeypatch, (organisations, "_right"), (Identity, "lock"))
+    revoked, left = at_once(revoking, post(app, leaving, f"/account/organisations/{org.id}/leave"))
+    monkeypatch.undo()
+
+    assert left.status_code == 302, left.status_code
+    assert revoked.exception is None or isinstance(revoked.exception, SystemExit), repr(revoked.exception)
+    assert revoked.exit_code == 0 or "nothing was revoked" in revoked.output, revoked.output
+    db.session.expire_all()
+    assert organisations.membership(org, ville) is None

@@ -340,6 +340,10 @@ def grant(organisation, member: Membership, client: Client, *, actor=None, origi
 
 def revoke(organisation, member: Membership, client: Client, *, actor=None, origin: Origin = SYSTEM) -> bool:
     """Whether the member had the right (and now has not); without it nothing changes."""
+    # The person's row before their right's, as their leaving (or deleting the account)
+    # holds the person and then deletes their rights with the membership: the right is read
+    # once such a request committed, and is gone then.
+    Identity.lock(member.identity_id)
     existing = _right(member, client)
     if existing is None:
         return False
