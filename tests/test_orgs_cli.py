@@ -5,6 +5,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Identity
 from idp.services import clock, organisations
 from idp.services.audit import SYSTEM
+from tests.support.browser import Browser
 from tests.support.journeys import signed_in
 from tests.support.orgs import organisation, person
 from tests.support.races import at_once, meet_after, post, row_locks
@@ -260,3 +261,35 @@ def test_a_right_revoked_with_the_cli_as_its_member_leaves_the_organisation_is_a
     assert revoked.exit_code == 0 or "nothing was revoked" in revoked.output, revoked.output
     db.session.expire_all()
     assert organisations.membership(org, ville) is None
+
+
+@row_locks
+def test_an_invitation_withdrawn_with_the_cli_as_its_person_signs_in_is_simply_gone(app, runner, rp, monkeypatch):
+    """The sign-in has read the invitation as waiting, and the operator's withdrawal goes in
+    before it is accepted: the sign-in finishes without it (not with an error), and the
+    command says it withdrew it."""
+    rp.client.org_mode = "business"
+    org = organisation("Siivous Oy", "0737546-2", person("pirjo@siivous.fi"))
+    invited = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, invited.email, clients=[rp.client])
+    db.session.commit()
+    tab = Browser(app)
+    tab.get("/login")
+    tab.submit("/identify", email=invited.email)
+
+    def withdrawing():
+        with app.app_context():
+            return app.test_cli_runner().invoke(args=["orgs", "withdraw-invitation", "--org", str(org.id),
+                                                      "--email", invited.email])
+
+    # Each has read the invitation as waiting before either goes on.
+    meet_after(monkeypatch, (organisations, "invitations_waiting_for"), (organisations, "pending_invitations"))
+    signed, withdrawn = at_once(post(app, tab, "/password", password=invited.test_password), withdrawing)
+    monkeypatch.undo()
+
+    assert withdrawn.exit_code == 0 and "withdrew the invitation of maija@siivous.fi" in withdrawn.output, \
+        (withdrawn.output, repr(withdrawn.exception))
+    assert signed.status_code == 302, signed.status_code
+    db.session.expire_all()
+    assert organisations.membership(org, invited) is None
+    assert organisations.organisations_with_right(invited, rp.client) == []

@@ -15,12 +15,15 @@ group = click.Group("orgs", help="Organisations, members and service rights.")
 
 
 def _org(ref: str):
-    """An organisation by id or business id."""
+    """An organisation by id or business id, locked until the commit: its changes come first
+    (docs/resilience.md), a sign-in accepting its invitation waits and finds it withdrawn."""
     found = organisations.by_business_id(ref) if "-" in ref else None
     try:
-        return found or organisations.get(ref)
+        found = found or organisations.get(ref)
     except NotFound:
         raise click.ClickException(f"No organisation {ref}") from None
+    organisations.lock(found)
+    return found
 
 
 def _client(client_id: str) -> Client:

@@ -507,6 +507,13 @@ def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -
         raise LastAdmin()
 
 
+def lock(organisation) -> None:
+    """An operator's change (`tunnus orgs`) takes the organisation first, as an admin's does
+    (is_admin for_change): a sign-in accepting an invitation, a member leaving, take their
+    turn before or after it, and find what it did."""
+    _lock(organisation)
+
+
 def _lock(organisation) -> None:
     """Until the commit, on PostgreSQL (SQLite lets one writer in at a time anyway). FOR NO
     KEY UPDATE: changes of the organisation take turns, while rows that merely name it (a
