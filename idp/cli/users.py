@@ -5,7 +5,7 @@ import os
 
 import click
 
-from ..errors import IdpError
+from ..errors import IdpError, NotFound
 from ..services import identities, password_policy
 from .output import emit, json_option
 
@@ -126,8 +126,15 @@ def export(email, output, reason, as_json):
     identity = Identity.by_email(email)
     if identity is None:
         raise click.ClickException(f"No identity with the email address {email}.")
+
+    def exported() -> str:
+        try:
+            return personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason)
+        except NotFound:  # deleted since it was looked up
+            raise click.ClickException(f"No identity with the email address {email}.") from None
+
     if output is None:
-        click.echo(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason), nl=False)
+        click.echo(exported(), nl=False)
         return
     # Opened before the export is made and audited: an export recorded as done must be in the file.
     # Everything about a person: not for the other accounts on the operator's machine.
@@ -137,4 +144,8 @@ def export(email, output, reason, as_json):
         raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
     os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(personal_data.export(identity, origin=SYSTEM, via="operator", reason=reason))
+        try:
+            file.write(exported())
+        except click.ClickException:
+            os.unlink(output)  # no file of nobody
+            raise

@@ -15,6 +15,7 @@ import json
 
 from flask import current_app
 
+from ..errors import NotFound
 from ..extensions import db
 from ..models import (AuditEvent, Campaign, CampaignMember, Client, Consent, Identity, KioskPin, LegacyAccount,
                       LoginSession, OutboxMail, Passkey, RecoveryCode, ServiceRight, TotpCredential,
@@ -27,7 +28,14 @@ FORMAT = 1
 
 def export(identity: Identity, *, origin: Origin, **details) -> str:
     """The document as the file's JSON text, with the export audited (`details` say who
-    asked, and why)."""
+    asked, and why); NotFound once the account is gone.
+
+    The person's row held first (Identity.hold), as every record naming them: deleting the
+    account at this moment waits for the copy and its record, or comes first and there is
+    nothing to copy. Read again under it: an email change just confirmed is in the copy."""
+    if not Identity.hold(identity.id):
+        raise NotFound()
+    db.session.refresh(identity)
     document = _document(identity)
     audit.record("identity.data_exported", origin=origin, identity=identity, **details)
     db.session.commit()

@@ -6,11 +6,13 @@ import json
 import os
 import re
 
+import pytest
+
 from idp.extensions import db
 from idp.methods import pin
 from idp.models import (AuditEvent, Identity, KioskPin, LegacyAccount, LoginSession, Passkey, RecoveryCode, Token,
                         TotpCredential)
-from idp.services import organisations
+from idp.services import organisations, personal_data
 from idp.services.audit import SYSTEM
 from tests.campaigns.helpers import started
 from tests.support import passkeys
@@ -19,6 +21,7 @@ from tests.support.journeys import sign_in, signed_in, tokens_for
 from tests.support.kiosk import PIN, building
 from tests.support.legacy import OLD_PASSWORD, imported
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, meet_after, post, row_locks
 from tests.support.rp import RelyingParty
 from tests.support.totp import enrol
 from tests.support.webauthn_authenticator import Authenticator
@@ -204,3 +207,37 @@ def test_an_export_to_a_file_that_cannot_be_written_is_refused_and_not_recorded(
 def test_an_operator_is_told_when_nobody_has_the_address(app, runner):
     result = runner.invoke(args=["users", "export", "--email", "nobody@example.fi"])
     assert result.exit_code != 0 and "No identity with the email address nobody@example.fi." in result.output
+
+
+@row_locks
+@pytest.mark.parametrize("by", ["person", "operator"])
+def test_a_download_as_the_account_is_deleted_in_another_browser_is_answered_both(app, user, monkeypatch, by):
+    """The person (or an operator, for a request made by post) downloads the data just as
+    the person deletes the account in another browser. The export reads the person's rows
+    and then records itself, naming the person; the deletion holds the person's row and then
+    deletes it. Both are answered, not one with an error: the copy was made before, or it
+    finds no account (before, the record of a copy of an account gone failed)."""
+    email, deleting = user.email, signed_in(app, user)
+    deleting.get("/account")
+    delete = post(app, deleting, "/account/delete", current_password=user.test_password)
+    if by == "person":
+        downloading = signed_in(app, user)
+        downloading.get("/account")
+        download = post(app, downloading, "/account/data", current_password=user.test_password)
+    else:
+        def download():
+            with app.app_context():
+                return app.test_cli_runner().invoke(args=["users", "export", "--email", email])
+    # The copy is made (not yet recorded), and the deletion holds the person's row, before either goes on.
+    meet_after(monkeypatch, (personal_data, "_document"), (organisations, "sole_admin_of"))
+    downloaded, deleted = at_once(download, delete)
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and "Your account was deleted" in deleted.get_data(as_text=True)
+    if by == "person":
+        assert downloaded.status_code in (200, 302, 410), downloaded.status_code
+    else:
+        assert downloaded.exception is None or isinstance(downloaded.exception, SystemExit), \
+            repr(downloaded.exception)
+        assert downloaded.exit_code == 0 or f"No identity with the email address {email}." in downloaded.output
+    assert Identity.by_email(email) is None
