@@ -205,15 +205,23 @@ def invitations_waiting_for(identity) -> list[Invitation]:
 
 
 def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
-    """Turn invitations to this (verified) address into memberships. The caller commits."""
+    """Turn invitations to this (verified) address into memberships. The caller commits,
+    and holds no lock on the person yet (sessions.start commits the session first)."""
     accepted = []
-    # In the organisations' order: two people's sign-ins lock theirs in the same order.
-    for invitation in sorted(invitations_waiting_for(identity), key=lambda i: i.organisation_id):
+    waiting = sorted(invitations_waiting_for(identity), key=lambda i: i.organisation_id)
+    # The organisations, then the person's row (the rows below name them), as an admin's
+    # change takes them (docs/resilience.md): a removal of this member at this moment would
+    # otherwise wait for the person this waits with, while holding the organisation this
+    # waits for. In the organisations' order: two people's sign-ins lock theirs in the same order.
+    for organisation_id in sorted({invitation.organisation_id for invitation in waiting}):
+        _lock(db.session.get(Organisation, organisation_id))
+    if waiting and not Identity.hold(identity.id):  # deleted meanwhile
+        return accepted
+    for invitation in waiting:
         organisation = db.session.get(Organisation, invitation.organisation_id)
         # An admin may be withdrawing or renewing it at this moment, or this person's sign-in
         # in another tab accepting it: read again under the organisation's lock, which every
         # admin change takes first, it is taken as it then stands, or not at all when gone.
-        _lock(organisation)
         invitation = _pending_now(invitation)
         if invitation is None:
             continue
@@ -239,8 +247,10 @@ def join_waiting(identity, *, origin: Origin) -> None:
     """Invitations that came while the person was signed in take effect when they next open
     a service, their account or their organisations: waiting for their next sign-in, a
     30-day session would let them run out unseen."""
-    if accept_invitations(identity, origin=origin):
-        db.session.commit()
+    if not invitations_waiting_for(identity):  # as mostly: nothing to lock, nothing to write
+        return
+    accept_invitations(identity, origin=origin)
+    db.session.commit()  # the organisations' locks end with it, whatever was accepted
 
 
 def _pending_now(invitation: Invitation) -> Invitation | None:

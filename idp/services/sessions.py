@@ -28,8 +28,8 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
             replacing.expires_at = max(replacing.expires_at, now + dt.timedelta(seconds=lifetime))
             replacing.rekey()
             audit.record("session.renewed", origin=origin, identity=identity, sid=replacing.sid)
-            _accept_invitations(identity, origin)
             db.session.commit()
+            _accept_invitations(identity, origin)
             return replacing
         end(replacing, origin=origin, reason="other_person_signed_in")
     session = LoginSession(
@@ -48,17 +48,19 @@ def start(identity, *, amr: list[str], acr: str, remember: bool, origin: Origin,
     db.session.add(session)
     db.session.flush()  # the sid is the column's default: the record must name it
     audit.record("session.started", origin=origin, identity=identity, sid=session.sid, remember=remember)
-    _accept_invitations(identity, origin)
     db.session.commit()
+    _accept_invitations(identity, origin)
     return session
 
 
 def _accept_invitations(identity, origin: Origin) -> None:
     # Invitations wait for the invited address to sign in (verified), a session renewed by
-    # signing in again included: the invitation mail says to sign in.
-    from .organisations import accept_invitations
+    # signing in again included: the invitation mail says to sign in. Once the session is
+    # committed, in a transaction of their own: it takes the organisations before the
+    # person's row, which the sign-in held (its password read again) until that commit.
+    from .organisations import join_waiting
 
-    accept_invitations(identity, origin=origin)
+    join_waiting(identity, origin=origin)
 
 
 def end(session: LoginSession, *, origin: Origin, reason: str = "logout") -> int:

@@ -6,6 +6,7 @@ from urllib.parse import urljoin
 import pytest
 
 from idp.extensions import db
+from idp.flows.email_change import EmailChangeFlow
 from idp.models import Identity
 from idp.models.organisation import ADMIN
 from idp.services import organisations
@@ -548,3 +549,80 @@ def test_a_right_revoked_as_the_service_refreshes_leaves_no_token_and_no_error(a
     assert refreshed.status_code in (200, 400), refreshed.get_json()
     working = [tokens["access_token"], *([refreshed.get_json()["access_token"]] if refreshed.status_code == 200 else [])]
     assert [service.introspect(token).get_json()["active"] for token in working] == [False] * len(working)
+
+
+@row_locks
+def test_a_sign_in_accepting_an_invitation_as_the_admin_removes_that_member_is_answered_both(app, company,
+                                                                                               monkeypatch):
+    """Maija was invited, and then added by an operator (`tunnus orgs add-member`): the
+    invitation still waits. She signs in, which accepts it, just as Pirjo removes her from
+    the organisation. The sign-in holds Maija's row and then takes the organisation to
+    accept the invitation; the removal holds the organisation and then Maija's row to end
+    her tokens for it. Both are answered, not one with a deadlock's 503."""
+    org, pirjo, _ = company
+    maija = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, maija.email, actor=pirjo)
+    organisations.add_member(org, maija.email)
+    db.session.commit()
+    admins = Browser(app)
+    _signed_in(admins, pirjo)
+    admins.get(f"/orgs/{org.id}/members/{organisations.membership(org, maija).id}/remove")
+    signing = Browser(app)
+    signing.get("/login")
+    signing.submit("/identify", email=maija.email)
+    # The sign-in holds Maija's row, and the removal the organisation's, before either goes on.
+    meet_after(monkeypatch, (Identity, "hold"), (organisations, "_guard_last_admin"))
+    signed, removed = at_once(post(app, signing, "/password", password=maija.test_password),
+                              post(app, admins, "/remove", confirmed="yes"))
+    monkeypatch.undo()
+
+    assert signed.status_code == 302 and signed.headers["Location"].endswith("/account"), signed.status_code
+    assert removed.status_code == 200 and "maija@siivous.fi was removed." in removed.get_data(as_text=True), \
+        removed.status_code
+
+
+@row_locks
+def test_a_sign_in_accepting_invitations_an_admins_removal_and_an_email_change_are_answered_all(
+        app, company, service, mailbox, monkeypatch):
+    """Three at once, each waiting for the next: Maija signs in, which accepts Pirjo's
+    invitation (with a right she granted) and then Ville's to his own company; Ville removes
+    Pirjo from his company; Pirjo confirms a change of her sign-in email. The sign-in, having
+    written the right naming Pirjo, waits for Ville's organisation; the removal holds it and
+    waits for Pirjo's row to end her tokens; the change holds Pirjo's row and waits, to write
+    her address, for the sign-in's right naming her. All three are answered, not one with
+    a deadlock's 503: the sign-in takes the organisations before anything naming a person."""
+    org, pirjo, ville = company
+    own = organisation("Villen Siivous", "1234567-1", ville, [pirjo])
+    maija = person("maija@siivous.fi", "Maija")
+    organisations.invite(org, maija.email, actor=pirjo, clients=[service.client])
+    organisations.invite(own, maija.email, actor=ville)
+    db.session.commit()
+    changing = Browser(app)
+    _signed_in(changing, pirjo)
+    changing.get("/account")
+    changing.submit("/account/email", new_email="pirjo@uusi.example", current_password=pirjo.test_password)
+    confirming = Browser(app)
+    confirming.get(mailbox.link("pirjo@uusi.example", "/confirm/"))
+    admins = Browser(app)
+    _signed_in(admins, ville)
+    admins.get(f"/orgs/{own.id}/members/{organisations.membership(own, pirjo).id}/remove")
+    signing = Browser(app)
+    signing.get("/login")
+    signing.submit("/identify", email=maija.email)
+    # The sign-in has written the right Pirjo granted, the removal holds Ville's organisation,
+    # and the change holds Pirjo's row, before any goes on.
+    meet_after(monkeypatch, (organisations, "_add_right"), (organisations, "_guard_last_admin"),
+               (EmailChangeFlow, "_lock"))
+    signed, removed, confirmed = at_once(post(app, signing, "/password", password=maija.test_password),
+                                         post(app, admins, "/remove", confirmed="yes"),
+                                         post(app, confirming, "/confirm/"))
+    monkeypatch.undo()
+
+    assert signed.status_code == 302 and signed.headers["Location"].endswith("/account"), signed.status_code
+    assert removed.status_code == 200 and "pirjo@siivous.fi was removed." in removed.get_data(as_text=True), \
+        removed.status_code
+    assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
+        confirmed.status_code
+    db.session.expire_all()
+    assert {m.organisation_id for m in organisations.memberships_of(maija)} == {org.id, own.id}
+    assert organisations.organisations_with_right(maija, service.client) == [org]
