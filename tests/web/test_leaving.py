@@ -10,7 +10,7 @@ from idp.methods import pin
 from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
 from idp.models.organisation import ADMIN
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
-from idp.services import backchannel, clock, identities, kiosk_sessions, organisations, password_check
+from idp.services import backchannel, clock, identities, kiosk_sessions, mail, organisations, password_check
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in, signed_in, tokens_for
@@ -391,3 +391,36 @@ def test_a_pin_removed_as_the_account_is_deleted_is_answered_both(app, monkeypat
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
     assert removed.status_code < 500, removed.status_code
+
+
+@row_locks
+@pytest.mark.parametrize("deletion", ["holds_the_row", "committed"])
+def test_an_import_of_the_persons_old_account_as_the_account_is_deleted_is_answered_both(app, user, monkeypatch,
+                                                                                          tmp_path, deletion):
+    """An old system's accounts are imported just as the person with one of those addresses
+    deletes their account. The import has checked its rows against the deleted accounts and
+    goes on to read the identities to merge them into, as the deletion holds the person's
+    row, or has just committed. Both go through (before, the import failed on a foreign key,
+    or made the account anew), and the account does not come back."""
+    from idp.services import legacy_import
+    from idp.services.legacy_import import writer
+
+    rows = tmp_path / "kirjasto.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": user.email, "name": "Maija",
+                                "hash_scheme": "bcrypt", "password_hash": "$2b$04$" + "a" * 53}) + "\n")
+    email, deleting = user.email, _deleting(app, user)
+
+    def importing():
+        with app.app_context():
+            return legacy_import.run(str(rows), "kirjasto").counts
+
+    # The import's batch has been checked, and the deletion holds the person's row (or has
+    # committed, and mails its notice), before either goes on.
+    meet_after(monkeypatch, (writer, "_free_login_names"),
+               (organisations, "sole_admin_of") if deletion == "holds_the_row" else (mail, "deliver_now"))
+    counts, deleted = at_once(importing, deleting)
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert Identity.by_email(email) is None, counts
+    assert counts["rows"] == 1 and counts["identities_created"] == 0, counts

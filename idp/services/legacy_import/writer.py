@@ -70,7 +70,9 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime,
     if not changed:
         return outcome
     changed = _free_login_names(conn, system, changed, outcome)
-    ids = _identities(conn, changed, now, outcome)
+    wanted = _wanted(changed)
+    changed, existing = _held(conn, system, changed, wanted, now, erasure_keys, outcome)
+    ids = _identities(conn, _wanted(changed), existing, now, outcome)
     moment = _moment if conn.dialect.name == "sqlite" else _as_is
     values = []
     for row in changed:
@@ -144,12 +146,9 @@ def _free_login_names(conn, system: str, rows: list[Row], outcome: Outcome) -> l
     return free
 
 
-def _identities(conn, rows: list[Row], now: dt.datetime, outcome: Outcome) -> dict[str, int]:
-    """Identity id per normalised email, creating the missing identities.
-
-    A new identity takes the email as the first row wrote it (composed, NFC) and the first name and
-    phone any row gives; an existing one only has an empty name or phone filled in.
-    """
+def _wanted(rows: list[Row]) -> dict[str, dict]:
+    """Per normalised email: the email as the first row wrote it (composed, NFC), and the first
+    name and phone any row gives."""
     wanted: dict[str, dict] = {}
     for row in rows:
         if row.email_norm is None:
@@ -157,11 +156,43 @@ def _identities(conn, rows: list[Row], now: dt.datetime, outcome: Outcome) -> di
         entry = wanted.setdefault(row.email_norm, {"email": composed_email(row.email), "name": None, "phone": None})
         entry["name"] = entry["name"] or row.name
         entry["phone"] = entry["phone"] or row.phone
+    return wanted
+
+
+def _existing(conn, wanted: dict) -> dict[str, tuple]:
+    select = sa.select(identities.c.email_normalized, identities.c.id, identities.c.name, identities.c.phone)
+    return {email: (id_, name, phone) for email, id_, name, phone in conn.execute(
+        select.where(_among(conn, identities.c.email_normalized, list(wanted))))}
+
+
+def _held(conn, system: str, rows: list[Row], wanted: dict, now: dt.datetime, erasure_keys: list[bytes],
+          outcome: Outcome) -> tuple[list[Row], dict[str, int]]:
+    """The rows still to write, and the ids by normalised email of the identities they merge
+    into, held until the commit as every request writing what names a person holds them
+    (Identity.hold): an account deleted at this moment is deleted after the batch, with what
+    it wrote, or was deleted before, and its rows are skipped, checked again here (neither
+    made anew nor failing on a foreign key). The empty names and phones are filled in first:
+    that UPDATE holds the row too, taken before any hold as a change of the sign-in email
+    takes it (a hold, then an UPDATE waiting for such a change, which waits for the hold to
+    write the address, would be a deadlock)."""
+    if not wanted:
+        return rows, {}
+    existing = _existing(conn, wanted)
+    _fill_in(conn, existing, wanted, now)
+    ids = {email: id_ for email, (id_, _, _) in existing.items()}
+    if ids and conn.dialect.name == "postgresql":  # SQLite lets one writer in at a time
+        ids = dict(conn.execute(  # those deleted meanwhile are gone
+            sa.select(identities.c.email_normalized, identities.c.id)
+            .where(_among(conn, identities.c.email_normalized, list(ids)))
+            .order_by(identities.c.id).with_for_update(read=True, key_share=True)).all())
+    return _not_erased(conn, system, rows, erasure_keys, outcome), ids
+
+
+def _identities(conn, wanted: dict, existing: dict[str, int], now: dt.datetime, outcome: Outcome) -> dict[str, int]:
+    """Identity id per normalised email, creating the missing identities (`existing`: those
+    _held found, and filled in the empty names and phones of)."""
     if not wanted:
         return {}
-    select = sa.select(identities.c.email_normalized, identities.c.id, identities.c.name, identities.c.phone)
-    existing = {email: (id_, name, phone) for email, id_, name, phone in conn.execute(
-        select.where(_among(conn, identities.c.email_normalized, list(wanted))))}
     missing = [(entry["email"], email, False, entry["name"] or "", entry["phone"], 0, now, now)
                for email, entry in wanted.items() if email not in existing]
     # `sub` comes from the column's default (SQLite) or gen_random_uuid() (PostgreSQL).
@@ -171,8 +202,7 @@ def _identities(conn, rows: list[Row], now: dt.datetime, outcome: Outcome) -> di
         .returning(identities.c.email_normalized, identities.c.id),
         generated={"sub": sa.cast(sa.func.gen_random_uuid(), sa.String)}))
     outcome.counts["identities_created"] += len(created)
-    _fill_in(conn, existing, wanted, now)
-    ids = {email: id_ for email, (id_, _, _) in existing.items()}
+    ids = {email: id_ for email, id_ in existing.items() if email in wanted}
     ids.update(created)
     raced = [values[1] for values in missing if values[1] not in created]  # created meanwhile elsewhere
     if raced:
