@@ -13,6 +13,7 @@ from idp.extensions import db
 from idp.models import Identity, LegacyAccount
 from idp.services import legacy_hashes, legacy_import, organisations
 from tests.support.orgs import organisation, person
+from tests.support.races import row_locks
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HASH = bcrypt.hashpw(b"Kesaloma2019", bcrypt.gensalt(4)).decode()
@@ -351,3 +352,43 @@ def test_an_organisation_left_without_an_admin_is_named_with_the_command_that_ma
 def test_the_example_file_leaves_every_organisation_an_admin(app):
     report = legacy_import.run(str(EXAMPLES / "legacy_accounts.jsonl"), "kirjasto")
     assert report.memberships_created == 3 and report.organisations_without_admin == []
+
+
+@row_locks
+def test_an_import_filling_in_a_phone_as_its_person_confirms_an_email_change_is_answered_both(app, mailbox,
+                                                                                            monkeypatch, tmp_path):
+    """A batch fills in the phone of a person who has none, just as the person confirms a
+    change of their sign-in email. The change holds the person's row and then writes the
+    address, which waits for every hold of the row; the batch fills in the phone, which waits
+    for the change, before it holds the rows it merges into. Both go through, not one with a
+    deadlock: the old account is the person's, and so is the phone."""
+    from idp.flows.email_change import EmailChangeFlow
+    from idp.services.legacy_import import writer
+    from tests.support.browser import Browser
+    from tests.support.journeys import signed_in
+    from tests.support.races import at_once, meet_after, post
+
+    maija = person("maija@example.fi")
+    owner = signed_in(app, maija)
+    owner.get("/account")
+    owner.submit("/account/email", new_email="maija@uusi.example", current_password=maija.test_password)
+    confirming = Browser(app)
+    confirming.get(mailbox.link("maija@uusi.example", "/confirm/"))
+    rows = write_jsonl(tmp_path, "kirjasto.jsonl", [account("1", "maija.m", maija.email, phone="+358401234567")])
+
+    def importing():
+        with app.app_context():
+            return legacy_import.run(str(rows), "kirjasto").counts
+
+    # The batch has read the identities to merge into, and the change holds the person's row,
+    # before either goes on.
+    meet_after(monkeypatch, (writer, "_existing"), (EmailChangeFlow, "_lock"))
+    counts, confirmed = at_once(importing, post(app, confirming, "/confirm/"))
+    monkeypatch.undo()
+
+    assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
+        confirmed.status_code
+    assert counts["accounts_merged"] == 1 and counts["identities_created"] == 0, counts
+    db.session.expire_all()
+    stored = db.session.get(Identity, maija.id)
+    assert (stored.email, stored.phone) == ("maija@uusi.example", "+358401234567")

@@ -181,10 +181,10 @@ def _held(conn, system: str, rows: list[Row], wanted: dict, now: dt.datetime, er
     _fill_in(conn, existing, wanted, now)
     ids = {email: id_ for email, (id_, _, _) in existing.items()}
     if ids and conn.dialect.name == "postgresql":  # SQLite lets one writer in at a time
-        ids = dict(conn.execute(  # those deleted meanwhile are gone
-            sa.select(identities.c.email_normalized, identities.c.id)
-            .where(_among(conn, identities.c.email_normalized, list(ids)))
-            .order_by(identities.c.id).with_for_update(read=True, key_share=True)).all())
+        # By id: one whose address changed meanwhile is still the one the rows merge into.
+        alive = set(conn.execute(sa.select(identities.c.id).where(identities.c.id.in_(sorted(ids.values())))
+                                 .order_by(identities.c.id).with_for_update(read=True, key_share=True)).scalars())
+        ids = {email: id_ for email, id_ in ids.items() if id_ in alive}  # those deleted meanwhile are gone
     return _not_erased(conn, system, rows, erasure_keys, outcome), ids
 
 
