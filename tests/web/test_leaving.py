@@ -424,3 +424,35 @@ def test_an_import_of_the_persons_old_account_as_the_account_is_deleted_is_answe
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
     assert Identity.by_email(email) is None, counts
     assert counts["rows"] == 1 and counts["identities_created"] == 0, counts
+
+
+@row_locks
+def test_an_imports_organisations_joined_as_the_account_is_deleted_are_answered_both(app, user, monkeypatch,
+                                                                                     tmp_path):
+    """The import's last step makes the people its rows name members of their organisations,
+    just as one of them deletes the account. The step has read whom to join; the deletion
+    holds the person's row. Both go through (before, the step failed on a foreign key), and
+    nobody is made a member of anything for the gone account."""
+    from idp.services import business_id, legacy_import
+    from idp.services.legacy_import import organisations as joining
+
+    rows = tmp_path / "kirjasto.jsonl"
+    rows.write_text(json.dumps({"legacy_id": "1", "login_name": "maija.m", "email": user.email, "name": "Maija",
+                                "hash_scheme": "bcrypt", "password_hash": "$2b$04$" + "a" * 53,
+                                "org_business_id": "0737546-2", "org_role": "admin"}) + "\n")
+    monkeypatch.setattr(joining, "join", lambda system: 0)  # an import stopped before it
+    legacy_import.run(str(rows), "kirjasto")
+    monkeypatch.undo()
+    email, deleting = user.email, _deleting(app, user)
+
+    def join():
+        with app.app_context():
+            return joining.join("kirjasto")
+
+    # The step has read whom to join, and the deletion holds the person's row, before either goes on.
+    meet_after(monkeypatch, (business_id, "normalise"), (organisations, "sole_admin_of"))
+    joined, deleted = at_once(join, deleting)
+    monkeypatch.undo()
+
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert joined == 0 and Identity.by_email(email) is None

@@ -12,7 +12,7 @@ command that makes one.
 from __future__ import annotations
 
 from ...extensions import db
-from ...models import LegacyAccount, Membership, Organisation
+from ...models import Identity, LegacyAccount, Membership, Organisation
 from ...models.organisation import ADMIN, MEMBER
 from .. import audit, business_id, clock
 
@@ -40,6 +40,10 @@ def join(system: str) -> int:
             db.session.flush()
             audit.record("org.created", organisation=organisation, business_id=normalised, source=f"legacy:{system}")
         organisations[normalised] = organisation
+        # The person's row held (Identity.hold) before the membership and its record name
+        # them: an account deleted at this moment waits for this step, or is gone, and skipped.
+        if not Identity.hold(identity_id):
+            continue
         exists = db.session.execute(db.select(Membership.id).filter_by(
             identity_id=identity_id, organisation_id=organisation.id)).first()
         if exists is None:
