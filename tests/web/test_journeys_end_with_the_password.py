@@ -477,6 +477,7 @@ def test_a_campaign_step_taken_as_an_email_change_is_confirmed_is_answered_both(
     assert len(account.active_sessions(maija)) == 1  # the owner's own
 
 
+@row_locks
 @pytest.mark.parametrize("elsewhere, because", [("email_change", "sign-in email of the account was changed"),
                                                 ("log_out_everywhere", "logged out on all devices"),
                                                 ("password_change", "password of the account was changed")])
