@@ -92,6 +92,16 @@ def change_password(identity: Identity, current: str, new: str, *, origin: Origi
     """Ends every other session and its tokens; this browser stays signed in. The person
     is told by mail, as after a reset, in case it was not them."""
     confirm_password(identity, current, origin=origin, event="identity.password_changed", reason="wrong_current")
+    checked = identity.password_hash
+    # Read again, the person's row alone (docs/resilience.md): a change that another device
+    # made while this one was being checked stands, and this one, proven against a password
+    # no longer the account's, must be proven against the new one or refused.
+    with db.session.no_autoflush:
+        if not Identity.lock(identity.id):
+            raise NotFound()
+        db.session.refresh(identity)
+    if identity.password_hash != checked:
+        confirm_password(identity, current, origin=origin, event="identity.password_changed", reason="wrong_current")
     try:
         identities.set_password(identity, new or "", origin=origin, reason="changed", keep_sid=keep_sid)
     except ValidationFailed as rejected:

@@ -10,7 +10,7 @@ from babel.dates import format_time
 from idp.extensions import db
 from idp.flows.email_change import EmailChangeFlow
 from idp.models import AuditEvent, Identity
-from idp.services import audit, challenges, clock, identities
+from idp.services import account as account_service, audit, challenges, clock, identities
 from tests.support.browser import Browser
 from tests.conftest import running_app
 from tests.support.forms import made_hours_ago
@@ -582,3 +582,27 @@ def test_forms_without_csrf_token_are_refused(app, user):
 def test_devices_are_named_briefly(app, user, agent, shown):
     browser = _signed_in(app, user, agent)
     assert f">{shown}</strong>" in browser.text
+
+
+@row_locks
+def test_two_password_changes_at_once_from_two_devices_let_only_the_first_stand(app, user, monkeypatch):
+    """Signed in on two devices (the owner's, and one the owner wants shut out, its holder
+    knowing the old password), both change the password at the same moment. The first to
+    finish stands and logs the other device out; the other was checked against a password
+    that no longer is the account's, and is refused (before, it replaced the first one)."""
+    devices = [_signed_in(app, user) for _ in range(2)]
+    for device in devices:
+        device.get("/account")
+    # Both have checked the current password before either saves its new one.
+    barrier_after(monkeypatch, account_service, "confirm_password")
+    answers = at_once(*(post(app, device, "/account/password", current_password=user.test_password,
+                             new_password=new) for device, new in zip(devices, ("first new passphrase 1",
+                                                                                 "second new passphrase 2"))))
+    monkeypatch.undo()
+
+    assert sorted(answer.status_code for answer in answers) == [302, 400], [a.status_code for a in answers]
+    won, lost = ("first new passphrase 1", "second new passphrase 2")[::1 if answers[0].status_code == 302 else -1]
+    refused = next(answer for answer in answers if answer.status_code == 400).get_data(as_text=True)
+    assert "Your current password is not correct." in refused
+    assert _can_sign_in(app, user.email, won)
+    assert not _can_sign_in(app, user.email, lost)
