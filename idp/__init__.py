@@ -19,7 +19,7 @@ from .services import time_text
 from .services.keys import KeysUnavailable
 from .oidc import cors, document_cache, fast_path, token_limits
 from .extensions import DATABASE_UNAVAILABLE, babel, csrf, db, limiter
-from .web import access_log, metrics_endpoint, proxy, request_id, security_headers
+from .web import access_log, input_checks, metrics_endpoint, proxy, request_id, security_headers
 from .web.locale import here
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +79,7 @@ def create_app(config: dict | None = None, keys_required: bool = True) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
         BABEL_DEFAULT_LOCALE="en",
     )
+    input_checks.init_app(app)  # first: its check runs before CSRF's and the limits'
     _init_extensions(app, keys_required)
     _register_blueprints(app)
     _register_errors(app)

@@ -30,7 +30,9 @@ class ClientCache:
 
     def find(self, client_id: str) -> Client | None:
         """Authlib's query_client."""
-        if not client_id or len(client_id) > 64:
+        # No client_id registered holds a control character (a NUL, from a Basic header or
+        # a client assertion, would not even reach PostgreSQL as a query).
+        if not client_id or len(client_id) > 64 or not client_id.isprintable():
             return None
         entry = self._entries.get(client_id)
         if entry is not None and entry[1] == _generation:
