@@ -237,6 +237,22 @@ def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
     assert accounts_by_id()[("kirjasto", "1")].email == "maija@example.fi"
 
 
+@pytest.mark.parametrize("field", ["legacy_id", "login_name", "email", "name", "phone", "password_hash"])
+def test_a_row_with_a_nul_character_is_rejected_and_the_rest_imported(app, tmp_path, field):
+    """A NUL is a damaged export; PostgreSQL cannot store it, and the import used to fail
+    there with a traceback, importing nothing after the batch."""
+    damaged = account("2", "matti", "matti@example.fi", name="Matti", phone="+358401234567")
+    damaged[field] = damaged[field][:2] + "\x00" + damaged[field][2:]
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [account("1", "maija", "maija@example.fi"), damaged,
+                                                    account("3", "liisa", "liisa@example.fi")])
+
+    report = legacy_import.run(path, "kirjasto").as_dict()
+
+    assert report["rejected"] == [{"line": 2, "legacy_id": None, "reason": "unreadable_row",
+                                   "detail": f"{field} holds a NUL character"}]
+    assert sorted(legacy_id for _, legacy_id in accounts_by_id()) == ["1", "3"]
+
+
 def test_dry_run_reports_like_a_real_run_and_changes_nothing(app, tmp_path):
     rows = [account(str(n), f"user{n}", f"person{n % 4}@example.fi", name=f"Henkilö {n}") for n in range(12)]
     rows.append(account("12", "user1"))

@@ -111,6 +111,10 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
             values[name] = (value.strip() or None) if value.__class__ is str else _text(value)
     except ValueError:
         return None, Problem(line, None, "unreadable_row", "a field holds a list, an object or true/false")
+    # A NUL is a damaged export, not text anyone wrote, and PostgreSQL cannot store it.
+    damaged = next((name for name in FIELDS if values[name] and "\x00" in values[name]), None)
+    if damaged:
+        return None, Problem(line, None, "unreadable_row", f"{damaged} holds a NUL character")
     legacy_id = values["legacy_id"]
     for name in ("legacy_id", "login_name"):
         if not values[name]:
