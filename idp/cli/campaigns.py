@@ -79,6 +79,8 @@ def create(name, target, require, starts, deadline, cutover, reminder_days, rate
             email_lines=lines)
     except OSError as error:
         raise click.ClickException(f"cannot read {error.filename}: {error.strerror}")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{argument} is not UTF-8 text") from None
     except IdpError as error:
         _fail(error)
     result = {"id": campaign.id, "name": campaign.name, "status": campaign.status, **found}

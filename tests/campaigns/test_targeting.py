@@ -64,6 +64,26 @@ def test_emails_file_target_finds_an_address_listed_decomposed(app, runner, tmp_
     assert created["invalid"] == ["maija\u00a0m@example.fi"]
 
 
+def test_an_emails_file_that_is_not_utf8_is_refused_in_one_line_and_creates_nothing(app, runner, tmp_path):
+    person("maija@example.fi")
+    listed = tmp_path / "lista.txt"
+    listed.write_bytes("maija@example.fi\nm\u00e4tti@example.fi\n".encode("latin-1"))
+
+    result = runner.invoke(args=["campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}"])
+
+    assert result.exit_code == 1
+    assert result.output == f"Error: {listed} is not UTF-8 text\n"
+    assert cli(runner, "campaigns", "list") == []
+
+
+def test_an_address_with_a_nul_character_is_listed_as_invalid(app, runner, tmp_path):
+    person("maija@example.fi")
+    listed = tmp_path / "lista.txt"
+    listed.write_text("maija@example.fi\npek\x00ka@example.fi\n", encoding="utf-8")
+    created = cli(runner, "campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}")
+    assert created["targeted"] == 1 and created["invalid"] == ["pek\x00ka@example.fi"]
+
+
 def test_a_draft_shows_how_many_its_target_would_reach_now(app, runner):
     person("a@example.fi")
     campaign_id = campaign(runner, "all")
