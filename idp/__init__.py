@@ -8,6 +8,7 @@ from http.client import responses as reason_phrases
 from pathlib import Path
 
 import sqlalchemy as sa
+from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
@@ -173,6 +174,14 @@ def _register_errors(app: Flask) -> None:
 
         journeys.refused(error, origin=origin())
         return domain_error(error)
+
+    @app.errorhandler(OAuth2Error)
+    def protocol_refusal(error: OAuth2Error):
+        # One that no view answers itself: Authlib's refusal of a plain-http URL on a host
+        # other than loopback (a proxy that did not say the request came over https, or a
+        # caller that went round it), raised as the view reads the request.
+        return respond(error.status_code or 400, _("Request not accepted"), _("The request could not be handled."),
+                       error.error)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -81,6 +81,23 @@ def test_our_own_failure_is_an_ascii_json_error(app):
     _protocol_error(_finnish(app.test_client()).post("/token"), 500, "server_error")
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/token"), ("POST", "/par"), ("POST", "/revoke"),
+                                          ("POST", "/introspect"), ("GET", "/userinfo")])
+def test_plain_http_to_a_host_not_loopback_is_an_ascii_json_error(app, caplog, method, path):
+    """A proxy that did not say the request came over https, or a caller going round it:
+    Authlib refuses a plain-http URL as the view reads the request, which no view caught."""
+    response = _finnish(app.test_client()).open(path, method=method, headers={"Host": "tunnus.example"},
+                                                 data={"token": "x"} if method == "POST" else None)
+    _protocol_error(response, 400, "insecure_transport")
+    assert "unhandled error" not in caplog.text
+
+
+def test_plain_http_to_a_host_not_loopback_is_a_page_at_authorize(app, rp, caplog):
+    response = _finnish(app.test_client()).get(rp.authorize_url(), headers={"Host": "tunnus.example"})
+    assert response.status_code == 400 and "Pyyntöä ei voitu käsitellä." in response.get_data(as_text=True)
+    assert "unhandled error" not in caplog.text
+
+
 def test_pages_for_people_keep_their_translated_messages(app):
     response = _finnish(app.test_client()).get("/no-such-page")
     assert response.status_code == 404 and "Etsimääsi sivua ei ole olemassa." in response.get_data(as_text=True)
