@@ -20,6 +20,8 @@ MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 200
 DEFAULT_MAX_LENGTH = 2048
 # A parameter name that may be quoted back in an error_description.
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# What an error_description may hold (RFC 6749 §5.2): a value quoted in one must be this.
+ERROR_TEXT = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 
 def single_valued(values) -> None:

@@ -98,6 +98,11 @@ class Server(FlaskAuthorizationServer):
         return super().create_token_response(request)
 
     def get_authorization_grant(self, request):
+        response_type = request.payload.response_type
+        if response_type and not request_checks.ERROR_TEXT.fullmatch(response_type):
+            # Authlib quotes the value in its error's description, which allows no such
+            # character (RFC 6749 §5.2), and fails making the error (a ValueError, our 500).
+            raise _OnlyCode(response_type, redirect_uri=self._redirect_uri_answerable(request))
         try:
             return super().get_authorization_grant(request)
         except UnsupportedResponseTypeError as error:
@@ -108,6 +113,17 @@ class Server(FlaskAuthorizationServer):
             # RFC 6749 §4.1.2.1: missing is invalid_request, answered where Authlib would have
             # sent unsupported_response_type (the redirect_uri once it is the client's).
             raise InvalidRequestError(_missing("response_type", request), redirect_uri=error.redirect_uri) from None
+
+    def _redirect_uri_answerable(self, request) -> str | None:
+        """Where Authlib sends an unsupported response_type: the client's redirect_uri once
+        it is known to be registered (RFC 6749 §4.1.2.1), else nowhere (a page)."""
+        client = self.query_client(request.payload.client_id) if request.payload.client_id else None
+        if client is None:
+            return None
+        requested = request.payload.redirect_uri
+        if not requested:
+            return client.get_default_redirect_uri()
+        return requested if client.check_redirect_uri(requested) else None
 
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):

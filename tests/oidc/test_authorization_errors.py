@@ -52,6 +52,36 @@ def test_an_unsupported_response_type_from_an_unknown_client_shows_what_is_wrong
     assert "Only response_type=code is supported" in browser.text
 
 
+# RFC 6749 §5.2 allows no such character in an error_description, and Authlib, quoting the
+# value in its own, failed making the error: a 500.
+UNQUOTABLE = ['co"de', "code\\", "cöde", "code\n", "code\x00"]
+
+
+@pytest.mark.parametrize("response_type", UNQUOTABLE)
+def test_a_response_type_no_error_can_quote_goes_back_to_the_client(browser, rp, response_type, caplog):
+    browser.get(rp.authorize_url(response_type=response_type))
+    if "\x00" in response_type:  # refused as every request holding a control character is
+        assert browser.page.status_code == 400 and "Location" not in browser.page.headers
+    else:
+        callback = rp.callback_params(browser.url)
+        assert callback["error"] == "unsupported_response_type" and callback["state"] == rp.state
+    assert "unhandled error" not in caplog.text
+
+
+@pytest.mark.parametrize("response_type", UNQUOTABLE)
+def test_a_response_type_no_error_can_quote_from_an_unknown_client_is_a_page(browser, response_type, caplog):
+    response = _authorize(browser, response_type=response_type, client_id="tuntematon",
+                          redirect_uri="https://rp.example/callback", scope="openid")
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "unhandled error" not in caplog.text
+
+
+def test_a_pushed_response_type_no_error_can_quote_is_a_json_error(rp, caplog):
+    response = rp.push(response_type='co"de')
+    assert response.status_code == 400 and response.get_json()["error"] == "unsupported_response_type"
+    assert "unhandled error" not in caplog.text
+
+
 @pytest.mark.parametrize("response_type", [None, ""], ids=["left out", "empty"])
 def test_a_missing_response_type_goes_back_to_the_client_as_invalid_request(browser, rp, response_type):
     # RFC 6749 §4.1.2.1: missing is invalid_request; unsupported_response_type is for a value.
