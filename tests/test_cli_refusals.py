@@ -93,3 +93,22 @@ def test_two_clients_created_with_one_client_id_at_once_one_is_refused(app, monk
     monkeypatch.undo()
     assert sorted(answers) == ["client_id 'kirjasto' is already in use", "created"]
     assert Client.query.filter_by(client_id="kirjasto").count() == 1
+
+
+def test_an_id_no_row_can_have_is_named_as_unknown(app, runner):
+    """PostgreSQL refuses to compare an integer column with a number beyond its range;
+    to an operator such an id is one nobody has."""
+    from idp.services import organisations
+
+    organisations.create("As Oy Koivukuja", "0737546-2")
+    beyond = "99999999999"
+    refused(runner.invoke(args=["campaigns", "status", beyond]), f"Error: No campaign {beyond}\n")
+    refused(runner.invoke(args=["orgs", "add-member", "--org", beyond, "--email", "a@example.fi"]),
+            f"Error: No organisation {beyond}\n")
+    refused(runner.invoke(args=["orgs", "suspend", "--org", "²"]), "Error: No organisation ²\n")
+    refused(runner.invoke(args=["upstreams", "remove", beyond]), f"no upstream provider '{beyond}'")
+    refused(runner.invoke(args=["campaigns", "create", "--name", "Koivukuja", "--target", f"org:{beyond}"]),
+            f"There is no organisation {beyond}.")
+    refused(runner.invoke(args=["campaigns", "create", "--name", "Koivukuja", "--target", "org:²"]),
+            "Unknown target org:²")
+    assert "As Oy Koivukuja" in runner.invoke(args=["orgs", "list"]).output

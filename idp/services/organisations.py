@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Client, Identity, Invitation, LoginSession, Membership, Organisation, ServiceRight, Token
+from ..models import Client, Identity, Invitation, LoginSession, Membership, Organisation, ServiceRight, Token, row_id
 from ..models.identity import composed_email, normalise_email
 from ..models.organisation import ACTIVE, ADMIN, MEMBER, SUSPENDED
 from . import audit, business_id, clock, collation, mail
@@ -52,10 +52,8 @@ def create(name: str, business: str | None, *, origin: Origin = SYSTEM) -> Organ
 
 
 def get(organisation_id) -> Organisation:
-    try:
-        found = db.session.get(Organisation, int(organisation_id))
-    except (TypeError, ValueError):
-        found = None
+    number = row_id.parse(organisation_id)
+    found = db.session.get(Organisation, number) if number is not None else None
     if found is None:
         raise NotFound()
     return found

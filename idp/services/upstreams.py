@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
-from ..models import Identity, UpstreamLink, UpstreamProvider
+from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
 from . import audit, clock, collation, links, secrets_box
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
@@ -103,7 +103,8 @@ def by_key(value: str) -> UpstreamProvider:
 
 def find(value: str) -> UpstreamProvider:
     """By id, name or key, for the command line."""
-    return by_key(key(value)) if not value.isdigit() else get(int(value))
+    number = row_id.parse(value)
+    return get(number) if number is not None else by_key(key(value))
 
 
 def client_secret(provider: UpstreamProvider) -> str:

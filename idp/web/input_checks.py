@@ -14,13 +14,12 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-# The largest value of PostgreSQL's integer (int4), the type of every id in a URL.
-LARGEST_ID = 2**31 - 1
+from ..models import row_id
 
 
 class RowId(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", LARGEST_ID)
+        kwargs.setdefault("max", row_id.LARGEST)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
-from ...models import Campaign, CampaignMember, OutboxMail
+from ...models import Campaign, CampaignMember, OutboxMail, row_id
 from ...models.campaign import CANCELLED, DRAFT, RUNNING
 from ...models.outbox import FAILED, NO_BODY, PENDING, SENDING
 from .. import audit, clock
@@ -34,7 +34,8 @@ REQUIREMENTS = ("verify_email", "change_password")
 
 
 def get(campaign_id) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id) if str(campaign_id).isdigit() else None
+    number = row_id.parse(campaign_id)
+    campaign = db.session.get(Campaign, number) if number is not None else None
     if campaign is None:
         raise NotFound()
     return campaign

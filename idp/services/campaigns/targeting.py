@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import ValidationFailed
 from ...extensions import db
-from ...models import CampaignMember, Identity, LegacyAccount, Membership, Organisation
+from ...models import CampaignMember, Identity, LegacyAccount, Membership, Organisation, row_id
 from ...models.identity import normalise_email
 from .. import identities
 
@@ -27,7 +27,7 @@ def parse(target: str) -> tuple[str, str]:
     kind, sep, argument = (target or "").strip().partition(":")
     if kind in (UNVERIFIED, ALL) and not sep:
         return kind, ""
-    if kind == ORG and argument.isdigit():
+    if kind == ORG and argument.isascii() and argument.isdigit():
         return kind, argument
     if kind in (LEGACY, EMAILS) and argument.strip():
         return kind, argument.strip()
@@ -52,7 +52,8 @@ def check_known(kind: str, argument: str) -> None:
         if argument not in systems:
             raise ValidationFailed(_l("No accounts were imported from an old system named %(name)s. Imported "
                                       "systems: %(systems)s.", name=argument, systems=", ".join(systems) or "-"))
-    if kind == ORG and db.session.get(Organisation, int(argument)) is None:
+    number = row_id.parse(argument) if kind == ORG else None
+    if kind == ORG and (number is None or db.session.get(Organisation, number) is None):
         raise ValidationFailed(_l("There is no organisation %(id)s.", id=argument))
 
 
