@@ -112,3 +112,18 @@ def test_an_id_no_row_can_have_is_named_as_unknown(app, runner):
     refused(runner.invoke(args=["campaigns", "create", "--name", "Koivukuja", "--target", "org:²"]),
             "Unknown target org:²")
     assert "As Oy Koivukuja" in runner.invoke(args=["orgs", "list"]).output
+
+
+def test_text_that_is_not_utf8_is_refused_naming_its_option(app, runner):
+    """A terminal set to Latin-1 sends 'Mäki' as bytes Python reads as a lone surrogate,
+    which no database stores."""
+    latin1_maki = b"M\xe4ki".decode("utf-8", "surrogateescape")
+    refused(runner.invoke(args=["orgs", "create", "--name", latin1_maki]),
+            "Error: Invalid value for '--name': is not UTF-8 text: set the terminal or script to UTF-8")
+    refused(runner.invoke(args=["users", "create", "--email", "maki@example.fi", "--name", latin1_maki],
+                          input="a long enough password\na long enough password\n"),
+            "Invalid value for '--name': is not UTF-8 text")
+    refused(runner.invoke(args=["orgs", "create", "--name", "Mäki\x00"]), "'--name': holds a NUL character")
+    assert runner.invoke(args=["orgs", "list"]).output == "no organisations\n"
+    assert runner.invoke(args=["users", "export", "--email", "maki@example.fi"]).exit_code != 0
+    assert runner.invoke(args=["orgs", "create", "--name", "Mäki"]).exit_code == 0

@@ -12,10 +12,11 @@ from ..extensions import db
 from ..models import Identity
 from ..models.identity import normalise_email
 from ..services import audit, clock
+from . import text_arguments
 from .output import emit, json_option
 from .periods import duration
 
-group = click.Group("audit", help="Audit records of security events.")
+group = text_arguments.Group("audit", help="Audit records of security events.")
 
 
 def _moment(_ctx, param, value: str | None) -> dt.datetime | None:

@@ -13,9 +13,10 @@ from flask import current_app
 from ..errors import IdpError, NotFound
 from ..services import campaigns
 from ..services.campaigns import progress, targeting
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("campaigns", help="Password change campaigns.")
+group = text_arguments.Group("campaigns", help="Password change campaigns.")
 NOT_SENT = "  not sent: no SMTP configured (IDP_SMTP_URL), only written to the log"
 
 

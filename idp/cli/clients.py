@@ -10,10 +10,11 @@ from ..errors import IdpError
 from ..models import Client
 from ..services import client_keys, clients
 from ..services.keys import ALGORITHMS
+from . import text_arguments
 from .orgs import _org
 from .output import emit, json_option
 
-group = click.Group("clients", help="Relying services (OIDC clients).")
+group = text_arguments.Group("clients", help="Relying services (OIDC clients).")
 
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 

@@ -4,9 +4,10 @@ from pathlib import Path
 import click
 
 from .. import config
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("config", help="Configuration.")
+group = text_arguments.Group("config", help="Configuration.")
 
 BEGIN, END = "<!-- config:begin -->", "<!-- config:end -->"
 

@@ -10,16 +10,16 @@ import os
 import secrets
 from pathlib import Path
 
-import click
 from flask import current_app
 
 from ..extensions import db
 from ..models import Client, Identity
 from ..models.client import hash_secret
 from ..services import clients, identities, passwords
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("demo", help="Demo client and user for trying Tunnus out.")
+group = text_arguments.Group("demo", help="Demo client and user for trying Tunnus out.")
 
 DEMO_CLIENT_ID = "tunnus-demo"
 DEMO_EMAIL = "demo@example.com"

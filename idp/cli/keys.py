@@ -10,9 +10,10 @@ from flask import current_app
 from ..extensions import db
 from ..services import audit, clock
 from ..services.keys import KeysUnavailable, no_keys
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("keys", help="Signing keys.")
+group = text_arguments.Group("keys", help="Signing keys.")
 
 
 def _when(ts):

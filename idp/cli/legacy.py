@@ -9,9 +9,10 @@ import click
 
 from ..errors import IdpError
 from ..services import legacy_import
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("legacy", help="Accounts of the old per-service systems.")
+group = text_arguments.Group("legacy", help="Accounts of the old per-service systems.")
 
 
 @group.command("import")

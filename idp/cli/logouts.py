@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from ..services import backchannel, kiosk_sessions
+from . import text_arguments
 from .output import deliver_rounds, json_option
 
-group = click.Group("logouts", help="Back-channel logout notifications to relying services.")
+group = text_arguments.Group("logouts", help="Back-channel logout notifications to relying services.")
 
 
 @group.command("send")

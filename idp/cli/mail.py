@@ -5,9 +5,10 @@ import click
 
 from .. import config
 from ..services import identities, mail
+from . import text_arguments
 from .output import deliver_rounds, emit, json_option
 
-group = click.Group("mail", help="Outgoing mail.")
+group = text_arguments.Group("mail", help="Outgoing mail.")
 
 
 @group.command("send")

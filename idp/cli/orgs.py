@@ -9,9 +9,10 @@ from ..models import Client, Identity
 from ..models.identity import normalise_email
 from ..models.organisation import ADMIN, MEMBER
 from ..services import collation, mail, organisations
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("orgs", help="Organisations, members and service rights.")
+group = text_arguments.Group("orgs", help="Organisations, members and service rights.")
 
 
 def _org(ref: str):

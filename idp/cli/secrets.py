@@ -4,9 +4,10 @@ from __future__ import annotations
 import click
 
 from ..services import secret_rotation
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("secrets", help="What IDP_SECRET_KEY seals.")
+group = text_arguments.Group("secrets", help="What IDP_SECRET_KEY seals.")
 
 
 @group.command("reseal")

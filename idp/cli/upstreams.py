@@ -6,9 +6,10 @@ import click
 from ..errors import IdpError
 from ..methods import upstream as upstream_method
 from ..services import upstreams
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("upstreams", help="Upstream OpenID providers (e.g. bank ID) for strong identification.")
+group = text_arguments.Group("upstreams", help="Upstream OpenID providers (e.g. bank ID) for strong identification.")
 
 
 def _row(provider) -> dict:

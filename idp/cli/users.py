@@ -7,9 +7,10 @@ import click
 
 from ..errors import IdpError, NotFound
 from ..services import identities, password_policy
+from . import text_arguments
 from .output import emit, json_option
 
-group = click.Group("users", help="People (identities).")
+group = text_arguments.Group("users", help="People (identities).")
 
 
 @group.command("create")
