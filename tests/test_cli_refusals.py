@@ -127,3 +127,18 @@ def test_text_that_is_not_utf8_is_refused_naming_its_option(app, runner):
     assert runner.invoke(args=["orgs", "list"]).output == "no organisations\n"
     assert runner.invoke(args=["users", "export", "--email", "maki@example.fi"]).exit_code != 0
     assert runner.invoke(args=["orgs", "create", "--name", "Mäki"]).exit_code == 0
+
+
+def test_names_are_kept_on_one_line_and_within_their_columns(app, runner):
+    created = runner.invoke(args=["orgs", "create", "--name", "As Oy\nKoivu\x1b[2Jkuja  ", "--json"])
+    assert json.loads(created.output)["name"] == "As Oy Koivu[2Jkuja"
+    assert runner.invoke(args=["orgs", "list"]).output.endswith("\tAs Oy Koivu[2Jkuja\t0 members\n")
+    refused(runner.invoke(args=["orgs", "create", "--name", "A" * 201]),
+            "Give the organisation a name (at most 200 characters).")
+    base = ["users", "create", "--email", "uusi@example.fi", "--password", "a long enough password"]
+    refused(runner.invoke(args=[*base, "--name", "N" * 201]), "Use at most 200 characters in your name.")
+    made = runner.invoke(args=[*base, "--name", "Uusi\tKäyttäjä\x07", "--json"])
+    assert json.loads(made.output)["name"] == "Uusi Käyttäjä"
+    refused(runner.invoke(args=["clients", "create", "--name", "K" * 201, "--redirect-uri", "https://k.example/cb"]),
+            "the name must have 1-200 characters")
+    assert runner.invoke(args=["clients", "list"]).output.strip() in ("", "no clients")

@@ -53,7 +53,8 @@ def test_an_update_is_checked_as_a_registration_is(app, runner):
     rp = RelyingParty.register(app, name="Asukasportaali")
     for args, said in ((["--redirect-uri", "http://example.fi/cb"], "http"),
                        (["--frontchannel-logout-uri", "https://muu.example/logout"], "scheme, host and port"),
-                       (["--name", " "], "the name cannot be empty")):
+                       (["--name", " "], "the name must have 1-200 characters"),
+                       (["--name", "A" * 201], "the name must have 1-200 characters")):
         result = _invoke(runner, "clients", "update", "--client-id", rp.client_id, *args)
         assert result.exit_code == 1 and said in result.output, result.output
     db.session.expire_all()

@@ -78,7 +78,7 @@ def test_a_display_name_another_member_or_invitation_has_is_refused(app, runner,
     for email in (b7.email, "uusi@koivukuja.fi"):  # an account, and an address without one
         refused = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", email,
                                       "--display-name", " a  12 "])
-        assert refused.exit_code != 0 and "Another member is listed as a  12 already." in refused.output
+        assert refused.exit_code != 0 and "Another member is listed as a 12 already." in refused.output
     assert [i.email for i in organisations.pending_invitations(org)] == ["a12@koivukuja.fi"]
     assert organisations.membership(org, b7) is None
     long = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", "c1@koivukuja.fi",

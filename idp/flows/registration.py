@@ -22,13 +22,11 @@ from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
 from ..models.identity import normalise_email
-from ..services import (audit, challenges, clock, digits, identities, links, mail, password_check,
+from ..services import (audit, challenges, clock, digits, identities, links, mail, names, password_check,
                         password_notice, password_policy, passwords)
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow
-
-MAX_NAME_LENGTH = 200
 
 
 class State(str, Enum):
@@ -83,7 +81,7 @@ class RegistrationFlow(Flow):
         return flow
 
     def submit(self, email: str, name: str, password: str, repeat: str, *, locale: str, origin: Origin) -> None:
-        email, name = email.strip(), name.strip()
+        email, name = email.strip(), names.one_line(name)
         problems = _form_problems(email, name, password, repeat)
         if problems:
             raise FormRejected(problems)
@@ -222,8 +220,8 @@ def _form_problems(email: str, name: str, password: str, repeat: str) -> dict[st
         problems["email"] = [_("Enter a valid email address, such as name@example.com.")]
     if not name:
         problems["name"] = [_("Enter your name.")]
-    elif len(name) > MAX_NAME_LENGTH:
-        problems["name"] = [_("Use at most %(count)d characters in your name.", count=MAX_NAME_LENGTH)]
+    elif len(name) > identities.MAX_NAME_LENGTH:
+        problems["name"] = [_("Use at most %(count)d characters in your name.", count=identities.MAX_NAME_LENGTH)]
     found = password_policy.problems(password, email, name)
     if found:
         problems["password"] = found

@@ -9,12 +9,11 @@ from flask_babel import lazy_gettext as _l
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, Identity, LoginSession, Token
-from . import audit, clock, identities, mail, password_notice, passwords, sessions
+from . import audit, clock, identities, mail, names, password_notice, passwords, sessions
 from .audit import Origin
 from .digits import ascii_digits
 
 LOCALES = ("fi", "sv", "en")
-MAX_NAME_LENGTH = 200
 # Finnish mobile numbers begin 04x or 050; abroad, anything E.164 allows (at most 15 digits).
 FINNISH_MOBILE = re.compile(r"\+358(4[0-9]|50)[0-9]{5,8}")
 INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -45,12 +44,12 @@ def normalise_phone(raw: str) -> str | None:
 
 
 def update_profile(identity: Identity, *, name: str, phone: str, locale: str, origin: Origin) -> None:
-    name = " ".join((name or "").split())
+    name = names.one_line(name)
     problems = {}
     if not name:
         problems["name"] = _l("Enter your name.")
-    elif len(name) > MAX_NAME_LENGTH:
-        problems["name"] = _l("Use at most %(count)d characters.", count=MAX_NAME_LENGTH)
+    elif len(name) > identities.MAX_NAME_LENGTH:
+        problems["name"] = _l("Use at most %(count)d characters.", count=identities.MAX_NAME_LENGTH)
     try:
         normalised = normalise_phone(phone)
     except FormRejected as rejected:

@@ -8,7 +8,7 @@ from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Client, Invitation, ServiceRight
 from ..models.client import SUPPORTED_SCOPES, hash_secret
-from . import audit, client_keys, unique_rows
+from . import audit, client_keys, names, unique_rows
 from .frontchannel import origin_of
 from .keys import ALGORITHMS
 from .redirect_uris import check as check_redirect_uri
@@ -90,7 +90,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise Conflict(f"client_id {client_id!r} is already in use")
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
-        name=name.strip(),
+        name=_name(name),
         redirect_uris=[check_redirect_uri(u, native=public) for u in redirect_uris],
         post_logout_redirect_uris=[check_redirect_uri(u, native=public) for u in post_logout_redirect_uris],
         grant_types=grant_types,
@@ -124,6 +124,13 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
                  require_pushed_authorization_requests=require_par, dpop_bound_access_tokens=dpop_required)
     db.session.commit()
     return client, secret
+
+
+def _name(name: str) -> str:
+    name = names.one_line(name)
+    if not 0 < len(name) <= 200:
+        raise ValidationFailed("the name must have 1-200 characters")
+    return name
 
 
 def _check_kiosk(grant_types: list[str] | None, org_mode: str) -> None:
@@ -178,9 +185,7 @@ def update(client: Client, *, name: str | None = None, redirect_uris: list[str] 
     values as they go on. The names of the settings changed."""
     changes = {}
     if name is not None:
-        if not name.strip():
-            raise ValidationFailed("the name cannot be empty")
-        changes["name"] = name.strip()
+        changes["name"] = _name(name)
     if redirect_uris is not None:
         if "authorization_code" in client.grant_types and not redirect_uris:
             raise ValidationFailed("give at least one --redirect-uri")

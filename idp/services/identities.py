@@ -10,11 +10,12 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
-from . import audit, clock, journeys, password_check, password_policy, passwords, sessions
+from . import audit, clock, journeys, names, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
 MAX_PASSWORD_LENGTH = 256
+MAX_NAME_LENGTH = 200
 
 
 def valid_email(email: str) -> bool:
@@ -41,7 +42,10 @@ def create(email: str, password: str | None, name: str = "", *, verified: bool =
         raise Conflict(_l("An account with this email address already exists."))
     if password is not None and not 1 <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed(_l("The password must be at most 256 characters long."))
-    identity = Identity(name=(name or "").strip(), email_verified=verified, locale=locale)
+    name = names.one_line(name)
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationFailed(_l("Use at most %(count)d characters in your name.", count=MAX_NAME_LENGTH))
+    identity = Identity(name=name, email_verified=verified, locale=locale)
     identity.set_email(email)
     identity.password_hash = passwords.hash_password(password) if password else None
     # Checked above, but another request may register the address while this one hashed:

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Client, Identity, Invitation, LoginSession, Membership, Organisation, ServiceRight, Token, row_id
 from ..models.identity import composed_email, normalise_email
 from ..models.organisation import ACTIVE, ADMIN, MEMBER, SUSPENDED
-from . import audit, business_id, clock, collation, mail
+from . import audit, business_id, clock, collation, mail, names
 from .audit import SYSTEM, Origin
 from .identities import valid_email
 from .unique_rows import add_or_existing
@@ -34,7 +34,7 @@ class LastAdmin(Conflict):
 
 
 def create(name: str, business: str | None, *, origin: Origin = SYSTEM) -> Organisation:
-    name = (name or "").strip()
+    name = names.one_line(name)
     if not name or len(name) > 200:
         raise ValidationFailed(_l("Give the organisation a name (at most 200 characters)."))
     normalised = None
@@ -298,7 +298,7 @@ def set_display_name(organisation, member: Membership, name: str | None, *, acto
 
 
 def _display_name(name: str | None) -> str | None:
-    return (name or "").strip() or None
+    return names.one_line(name) or None
 
 
 def _check_display_name(organisation, name: str | None, member: Membership | None, *, email: str) -> None:

@@ -63,6 +63,23 @@ def test_register_from_the_login_page_and_verify_by_code(browser, mailbox):
     assert {"registration.started", "email.verified", "session.started"} <= set(events())
 
 
+def test_the_name_is_kept_on_one_line_without_control_characters(browser, mailbox):
+    """Pasted from a document, a name brings its line breaks and tabs; typed on purpose, an
+    escape sequence that would recolour the terminal of an operator listing people."""
+    register(browser, name=" Uusi\r\n\tKäyttäjä\x1b[2J ")
+    enter_code(browser, mailbox.code(EMAIL))
+    assert stored().name == "Uusi Käyttäjä[2J"
+    browser.get("/account")
+    assert "Uusi Käyttäjä[2J" in browser.text and "\x1b" not in browser.text
+
+
+def test_a_name_of_more_than_200_characters_is_refused(browser):
+    register(browser, name="Ä" * 201)
+    assert "Use at most 200 characters in your name." in browser.text and stored() is None
+    register(browser, name="Ä" * 200 + "  ")
+    assert stored().name == "Ä" * 200
+
+
 def test_the_name_typed_at_registration_is_not_put_into_the_mail_to_the_unproven_address(browser, mailbox):
     """Anyone may register anyone's address: a name of their choosing would be their words
     in a mail from Tunnus to that address."""

@@ -20,7 +20,7 @@ from ...extensions import db
 from ...models import Campaign, CampaignMember, OutboxMail, row_id
 from ...models.campaign import CANCELLED, DRAFT, RUNNING
 from ...models.outbox import FAILED, NO_BODY, PENDING, SENDING
-from .. import audit, clock
+from .. import audit, clock, names
 from ..audit import SYSTEM, Origin
 from . import mailing, progress, targeting
 from .members import (asking, by_link, legacy_cut_off, may_snooze, missing, note_link_opened, past_deadline,
@@ -55,7 +55,7 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
     target = targeting.normalise(target)
     kind, argument = targeting.parse(target)
     targeting.check_known(kind, argument)
-    name = (name or "").strip()
+    name = names.one_line(name)
     if not name or len(name) > 200:
         raise ValidationFailed(_l("Give the campaign a name of at most 200 characters."))
     if not requirements or set(requirements) - set(REQUIREMENTS):
