@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from idp.errors import ValidationFailed
 from idp.extensions import db
-from idp.models import Identity, LegacyAccount
+from idp.models import AuditEvent, Identity, LegacyAccount
 from idp.services import legacy_hashes, legacy_import, organisations
+from idp.services.legacy_import.rows import FIELDS
 from tests.support.orgs import organisation, person
 from tests.support.races import row_locks
 
@@ -238,19 +239,61 @@ def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
 
 
 @pytest.mark.parametrize("field", ["legacy_id", "login_name", "email", "name", "phone", "password_hash"])
-def test_a_row_with_a_nul_character_is_rejected_and_the_rest_imported(app, tmp_path, field):
-    """A NUL is a damaged export; PostgreSQL cannot store it, and the import used to fail
-    there with a traceback, importing nothing after the batch."""
+@pytest.mark.parametrize("damage, said", [("\x00", "a NUL character"),
+                                          ("\ud800", "half a character (a lone surrogate, e.g. \\ud800)")])
+def test_a_row_with_a_damaged_character_is_rejected_and_the_rest_imported(app, tmp_path, field, damage, said):
+    """A NUL, or JSON's escape of half a character, is a damaged export; no database can
+    store either, and the import used to fail there with a traceback, importing nothing
+    after the batch."""
     damaged = account("2", "matti", "matti@example.fi", name="Matti", phone="+358401234567")
-    damaged[field] = damaged[field][:2] + "\x00" + damaged[field][2:]
-    path = write_jsonl(tmp_path, "kirjasto.jsonl", [account("1", "maija", "maija@example.fi"), damaged,
+    damaged[field] = damaged[field][:2] + damage + damaged[field][2:]
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [account("1", "maija", "maija@example.fi"), json.dumps(damaged),
                                                     account("3", "liisa", "liisa@example.fi")])
 
     report = legacy_import.run(path, "kirjasto").as_dict()
 
     assert report["rejected"] == [{"line": 2, "legacy_id": None, "reason": "unreadable_row",
-                                   "detail": f"{field} holds a NUL character"}]
+                                   "detail": f"{field} holds {said}"}]
     assert sorted(legacy_id for _, legacy_id in accounts_by_id()) == ["1", "3"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_file_not_utf8_throughout_is_refused_whole_naming_its_first_such_line(app, tmp_path, fmt):
+    """An export written in Windows-1252 may hold its first 'ä' far down: the rows before
+    it used to be imported, and the import then stopped."""
+    people = [account(str(n), f"user{n}", f"person{n}@example.fi", name=f"Henkilö {n}") for n in range(400)]
+    people[300]["name"] = "Mäki"
+    if fmt == "csv":
+        lines = [",".join(FIELDS)] + [",".join(row.get(name) or "" for name in FIELDS) for row in people]
+    else:
+        lines = [json.dumps(row, ensure_ascii=False) for row in people]
+    path = tmp_path / f"kirjasto.{fmt}"
+    path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8").replace("Mäki".encode(), b"M\xe4ki"))
+    assert path.stat().st_size > 3 * 8192  # beyond what a reader decodes at once
+    before = dump()
+
+    with pytest.raises(ValidationFailed) as refused:
+        legacy_import.run(str(path), "kirjasto")
+
+    line = 302 if fmt == "csv" else 301
+    assert str(refused.value) == (f"the file is not UTF-8 text: line {line} is not (convert the file first, "
+                                  "e.g. iconv -f WINDOWS-1252 -t UTF-8)")
+    assert dump() == before
+
+
+@pytest.mark.parametrize("name, content", [("empty.jsonl", ""), ("blank.jsonl", "\n\n"),
+                                           ("header.csv", "legacy_id,login_name,email\n")])
+def test_a_file_without_accounts_is_refused(app, tmp_path, name, content):
+    """Likely an export that went wrong: not reported as an import that found all in order."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(ValidationFailed) as refused:
+        legacy_import.run(str(path), "kirjasto")
+
+    after = " after the header" if name.endswith(".csv") else ""
+    assert str(refused.value) == f"the file holds no accounts (no rows{after})"
+    assert not db.session.execute(sa.select(AuditEvent).filter_by(event="legacy.imported")).first()
 
 
 def test_dry_run_reports_like_a_real_run_and_changes_nothing(app, tmp_path):

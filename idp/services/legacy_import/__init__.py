@@ -82,20 +82,22 @@ def _run(path: str, system: str, fmt: str, dry_run: bool, batch_size: int, progr
 def _read(path, system, fmt, batch_size, staging: Staging, batches: BatchWriter, report: Report,
           progress: Progress) -> None:
     size, batch, position = os.path.getsize(path), [], 0
-    try:
-        for line, fields, position in rows.read(path, fmt):
-            report.counts["rows"] += 1
-            row, problem = rows.check(system, line, fields)
-            if problem is not None:
-                staging.note(report.add(problem), problem)
-            if row is not None:
-                batch.append(row)
-            if len(batch) >= batch_size:
-                _submit(batch, staging, batches, report)
-                batch = []
-                progress(position, size, report.counts["rows"])
-    except UnicodeDecodeError:
-        raise ValidationFailed("the file is not UTF-8 text") from None
+    for line, fields, position in rows.read(path, fmt):
+        report.counts["rows"] += 1
+        row, problem = rows.check(system, line, fields)
+        if problem is not None:
+            staging.note(report.add(problem), problem)
+        if row is not None:
+            batch.append(row)
+        if len(batch) >= batch_size:
+            _submit(batch, staging, batches, report)
+            batch = []
+            progress(position, size, report.counts["rows"])
+    if not report.counts["rows"]:
+        # An export that went wrong, more likely than an old system without accounts: said
+        # so, not reported as an import that found everything in order.
+        raise ValidationFailed("the file holds no accounts (no rows%(after)s)",
+                               after=" after the header" if fmt == "csv" else "")
     _submit(batch, staging, batches, report)
     progress(size, size, report.counts["rows"])
 

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import unicodedata
 from typing import Iterator, NamedTuple
 
@@ -29,6 +30,9 @@ MAX_LENGTH = {"legacy_id": 128, "login_name": 200, "name": 200, "phone": 32, "pa
               "org_business_id": 16, "org_role": 16}
 MAX_EMAIL = 320
 ORG_ROLES = (ADMIN, MEMBER)  # empty: member
+# A NUL, or a JSON escape of half a character ("\ud800"), is a damaged export, not text
+# anyone wrote, and neither database can store it.
+DAMAGED = re.compile("[\x00\ud800-\udfff]")
 SCHEME_PROBLEMS = {
     "missing_password_hash": "hash_scheme {0} is given but password_hash is empty",
     "unknown_hash_scheme": "hash_scheme {0} is not a supported scheme, nor is the hash's format",
@@ -63,12 +67,28 @@ class Problem(NamedTuple):
 
 
 def read(path: str, fmt: str) -> Iterator[tuple[int, dict | None, int]]:
-    """(line, fields or None if unreadable, bytes read so far) for every data row."""
+    """(line, fields or None if unreadable, bytes read so far) for every data row.
+    ValidationFailed, before the first row, for a file that is not UTF-8 throughout."""
+    _check_utf8(path)
     with open(path, "rb") as raw:
         if fmt == "csv":
             yield from _read_csv(raw)
         else:
             yield from _read_jsonl(raw)
+
+
+def _check_utf8(path: str) -> None:
+    """An export in another encoding (Latin-1 or Windows-1252, as old systems write) is
+    refused whole, naming its first such line: found at that line while importing, the
+    rows before it were in, those after it not, and the names in them as garbled as the
+    operator had not meant them."""
+    with open(path, "rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationFailed("the file is not UTF-8 text: line %(line)s is not (convert the file first, e.g. "
+                                       "iconv -f WINDOWS-1252 -t UTF-8)", line=number) from None
 
 
 def _read_jsonl(raw) -> Iterator[tuple[int, dict | None, int]]:
@@ -111,10 +131,12 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
             values[name] = (value.strip() or None) if value.__class__ is str else _text(value)
     except ValueError:
         return None, Problem(line, None, "unreadable_row", "a field holds a list, an object or true/false")
-    # A NUL is a damaged export, not text anyone wrote, and PostgreSQL cannot store it.
-    damaged = next((name for name in FIELDS if values[name] and "\x00" in values[name]), None)
+    damaged = next(((name, found.group()) for name in FIELDS if values[name]
+                    for found in [DAMAGED.search(values[name])] if found), None)
     if damaged:
-        return None, Problem(line, None, "unreadable_row", f"{damaged} holds a NUL character")
+        name, character = damaged
+        what = "a NUL character" if character == "\x00" else "half a character (a lone surrogate, e.g. \\ud800)"
+        return None, Problem(line, None, "unreadable_row", f"{name} holds {what}")
     legacy_id = values["legacy_id"]
     for name in ("legacy_id", "login_name"):
         if not values[name]:
