@@ -76,6 +76,20 @@ def test_an_emails_file_that_is_not_utf8_is_refused_in_one_line_and_creates_noth
     assert cli(runner, "campaigns", "list") == []
 
 
+def test_an_emails_file_naming_nobody_with_an_account_makes_no_campaign(app, runner, tmp_path):
+    """Its list is the campaign's people for good: with nobody in it, it could never ask anyone."""
+    person("maija@example.fi")
+    listed = tmp_path / "lista.txt"
+    listed.write_text("# the wrong system's addresses\ntuntematon@example.fi\nei osoite\n\n", encoding="utf-8")
+
+    result = runner.invoke(args=["campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}"])
+
+    assert result.exit_code == 1
+    assert result.output == ("Error: Nobody listed in the file has an account (1 unknown and 1 invalid addresses): "
+                             "no campaign was created.\n")
+    assert cli(runner, "campaigns", "list") == []
+
+
 def test_an_address_with_a_nul_character_is_listed_as_invalid(app, runner, tmp_path):
     person("maija@example.fi")
     listed = tmp_path / "lista.txt"

@@ -79,6 +79,13 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
     if kind == targeting.EMAILS:
         found = targeting.add_listed(campaign, email_lines or [])
         found = {"targeted": found["added"], "unknown": found["unknown"], "invalid": found["invalid"]}
+        if not found["targeted"]:
+            # The list is the campaign's people for good: with nobody in it, it could not ask
+            # anyone, ever (a file of the wrong system's addresses, or the wrong file).
+            db.session.rollback()
+            raise ValidationFailed(_l("Nobody listed in the file has an account (%(unknown)d unknown and %(invalid)d "
+                                      "invalid addresses): no campaign was created.",
+                                      unknown=len(found["unknown"]), invalid=len(found["invalid"])))
     else:
         found = {"targeted": targeting.count(campaign.target)}
     audit.record("campaign.created", origin=origin, campaign=campaign.id, target=campaign.target,
