@@ -14,6 +14,7 @@ over first: they always keep an admin (organisations._guard_last_admin).
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 
 from ..errors import Conflict
 from ..extensions import db
@@ -21,6 +22,11 @@ from ..models import AuthorizationCode, Identity, LegacyAccount
 from ..models.outbox import FAILED, NO_BODY, PENDING, OutboxMail
 from . import audit, clock, erasures, mail, organisations, sessions
 from .audit import Origin
+
+
+# Tries to take the person's rows before waiting, whatever else waits (see _lock).
+ATTEMPTS = 3
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE (psycopg is there only on PostgreSQL)
 
 
 class SoleAdmin(Conflict):
@@ -31,19 +37,14 @@ class SoleAdmin(Conflict):
 
 def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
     """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
-    # The organisations they are an admin of before their row, as an admin's change takes
-    # them (the organisation, then the member's row to end their tokens): the other way
-    # round, another admin demoting them at this moment would wait for this and this for it.
-    organisations.lock_administered(identity)
-    # Their codes too, in the order an exchange takes them (the code, then the person's row,
-    # oidc/grants/revocation_lock.py): one under way commits first, and its tokens go with
-    # the rest below. Left to the row's deletion, each would wait for the other.
-    db.session.execute(db.delete(AuthorizationCode).where(AuthorizationCode.identity_id == identity.id))
-    # Then their row (Identity.hold), before their journeys, sessions and tokens (end_all below),
-    # in the order a request under way takes them (a journey's step: the person, then its flow):
-    # a sign-in or token refresh then either finishes before this goes on, or waits and finds
-    # no account.
-    db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            _lock(identity, last=attempt == ATTEMPTS)
+            break
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            db.session.rollback()  # the exchange goes on; the next attempt waits for its commit
     sole = organisations.sole_admin_of(identity)
     if sole:
         db.session.rollback()
@@ -62,3 +63,25 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     db.session.execute(db.delete(Identity).where(Identity.id == identity.id))
     db.session.commit()
     return notice
+
+
+def _lock(identity: Identity, last: bool) -> None:
+    # The organisations they are an admin of before their row, as an admin's change takes
+    # them (the organisation, then the member's row to end their tokens): the other way
+    # round, another admin demoting them at this moment would wait for this and this for it.
+    organisations.lock_administered(identity)
+    # Their codes too, in the order an exchange takes them (the code, then the person's row,
+    # oidc/grants/revocation_lock.py): one under way commits first, and its tokens go with
+    # the rest below. Left to the row's deletion, each would wait for the other.
+    db.session.execute(db.delete(AuthorizationCode).where(AuthorizationCode.identity_id == identity.id))
+    # Then their row (Identity.hold), before their journeys, sessions and tokens (end_all below),
+    # in the order a request under way takes them (a journey's step: the person, then its flow):
+    # a sign-in or token refresh then either finishes before this goes on, or waits and finds
+    # no account.
+    db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
+    # While this waited for the row, another request holding it could get the service a new
+    # code, and an exchange take that code and wait for the row behind this: each would then
+    # wait for the other. Such a code makes this let go and start again (LOCK_NOT_AVAILABLE),
+    # after the exchange, whose tokens then end with the rest.
+    db.session.execute(db.select(AuthorizationCode.id).where(AuthorizationCode.identity_id == identity.id)
+                       .with_for_update(nowait=not last))

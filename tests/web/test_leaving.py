@@ -1,9 +1,12 @@
 """Leaving: an organisation (not as its only admin), or Tunnus altogether by deleting the
 account with the current password, after which nothing of it signs in anywhere."""
 import json
+import threading
+import time
 from urllib.parse import urljoin
 
 import pytest
+import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.methods import pin
@@ -17,7 +20,7 @@ from tests.support.journeys import authorize, sign_in, signed_in, tokens_for
 from tests.support.kiosk import PIN, building, kiosk, membership_id, resident
 from tests.support.legacy import imported
 from tests.support.orgs import organisation, person
-from tests.support.races import at_once, clone, meet_after, post, row_locks
+from tests.support.races import WAIT, at_once, clone, meet_after, post, row_locks
 
 GONE = "Your account was deleted"
 REFUSED = "The email address or password is incorrect, or the account is locked."
@@ -284,6 +287,75 @@ def test_a_code_redeemed_while_the_account_is_deleted_is_answered_and_leaves_not
         assert rp.introspect(redeemed.get_json()["access_token"]).get_json() == {"active": False}
     else:
         assert redeemed.get_json()["error"] == "invalid_grant"
+
+
+@row_locks
+def test_a_code_issued_as_the_deletion_waits_and_redeemed_as_it_goes_on_is_answered(app, user, rp, monkeypatch):
+    """The deletion has withdrawn the person's codes and waits for their row, which another
+    request of theirs holds (a refresh, say). Meanwhile the service gets a new code (that
+    only shares the row) and redeems it: the exchange takes the code, then waits for the
+    person's row behind the deletion, which, let in, comes to delete that code. Neither may
+    wait for a lock the other waits behind: the deletion goes through, and the service is
+    answered, with nothing working."""
+    browser = signed_in(app, user)
+    authorize(browser, rp, user)  # the person's consent, so the code below comes at once
+    deleting = _deleting(app, user)
+    engine, answers = db.engine, {}
+    held, release, consumed, deletion_holds = (threading.Event() for _ in range(4))
+
+    def another_request():
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT id FROM identities WHERE id = :id FOR KEY SHARE"), {"id": user.id})
+            held.set()
+            release.wait(10)
+            connection.rollback()
+
+    exchange, sole_admin_of = AuthorizationCodeGrant.query_authorization_code, organisations.sole_admin_of
+
+    def taking_the_code(grant, code, client):
+        row = exchange(grant, code, client)
+        consumed.set()
+        deletion_holds.wait(WAIT)  # a fix that lets the exchange finish first waits this out
+        return row
+
+    def holding(identity):
+        deletion_holds.set()
+        return sole_admin_of(identity)
+
+    monkeypatch.setattr(AuthorizationCodeGrant, "query_authorization_code", taking_the_code)
+    monkeypatch.setattr(organisations, "sole_admin_of", holding)
+    threads = [threading.Thread(target=another_request)]
+    threads[0].start()
+    held.wait(10)
+    threads.append(threading.Thread(target=lambda: answers.update(deleted=deleting())))
+    threads[1].start()
+    _wait_for_a_lock_wait(engine)
+    code = authorize(browser, rp, user)["code"]
+    threads.append(threading.Thread(target=lambda: answers.update(redeemed=rp.redeem(code))))
+    threads[2].start()
+    consumed.wait(10)
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    monkeypatch.undo()
+
+    deleted, redeemed = answers["deleted"], answers["redeemed"]
+    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
+    assert redeemed.status_code in (200, 400), redeemed.get_json()
+    if redeemed.status_code == 200:
+        assert rp.introspect(redeemed.get_json()["access_token"]).get_json() == {"active": False}
+    else:
+        assert redeemed.get_json()["error"] == "invalid_grant"
+
+
+def _wait_for_a_lock_wait(engine):
+    """Until a statement waits for a row lock (the deletion, for the person's row)."""
+    for _ in range(100):
+        with engine.connect() as connection:
+            if connection.execute(sa.text("SELECT 1 FROM pg_locks WHERE NOT granted")).first():
+                return
+        time.sleep(0.05)
+    raise AssertionError("nothing waited for a lock")
 
 
 @row_locks
