@@ -281,12 +281,7 @@ def test_a_code_redeemed_while_the_account_is_deleted_is_answered_and_leaves_not
     redeemed, deleted = at_once(lambda: rp.redeem(code), deleting)
     monkeypatch.undo()
 
-    assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
-    assert redeemed.status_code in (200, 400), redeemed.get_json()
-    if redeemed.status_code == 200:
-        assert rp.introspect(redeemed.get_json()["access_token"]).get_json() == {"active": False}
-    else:
-        assert redeemed.get_json()["error"] == "invalid_grant"
+    _deleted_and_answered_with_nothing_working(deleted, redeemed, rp)
 
 
 @row_locks
@@ -339,7 +334,10 @@ def test_a_code_issued_as_the_deletion_waits_and_redeemed_as_it_goes_on_is_answe
         thread.join(20)
     monkeypatch.undo()
 
-    deleted, redeemed = answers["deleted"], answers["redeemed"]
+    _deleted_and_answered_with_nothing_working(answers["deleted"], answers["redeemed"], rp)
+
+
+def _deleted_and_answered_with_nothing_working(deleted, redeemed, rp):
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
     assert redeemed.status_code in (200, 400), redeemed.get_json()
     if redeemed.status_code == 200:
