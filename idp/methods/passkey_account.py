@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Passkey
-from ..services import account, audit
+from ..services import account, audit, names
 from ..services.account import FormRejected
 from ..services.audit import Origin
 from . import passkey, recovery_codes, totp
@@ -69,7 +69,7 @@ def delete(identity, passkey_id: int, password: str, *, origin: Origin) -> str:
 
 
 def _checked_name(name: str, field: str = "name") -> str:
-    name = " ".join((name or "").split())
+    name = names.one_line(name)
     if not name:
         raise FormRejected({field: _l("Give the passkey a name, such as the device it is on.")})
     if len(name) > MAX_NAME_LENGTH:

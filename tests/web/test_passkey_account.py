@@ -47,6 +47,8 @@ def test_add_two_passkeys_rename_one_and_delete_the_other(browser, user):
 
     browser.get("/account/passkeys")
     phone, key = passkey_id(browser, "My phone"), passkey_id(browser, "Security key")
+    browser.submit(f"/account/passkeys/{phone}/rename", name="Work\x1b[2J phone")
+    assert "The passkey is now called Work[2J phone." in browser.text
     browser.submit(f"/account/passkeys/{phone}/rename", name="Work phone")
     assert "The passkey is now called Work phone." in browser.text
 
@@ -57,7 +59,7 @@ def test_add_two_passkeys_rename_one_and_delete_the_other(browser, user):
     assert listed(browser) == ["Work phone"]
 
     assert [e.details["synced"] for e in events("passkey.added")] == [True, False]
-    assert len(events("passkey.renamed")) == 1
+    assert len(events("passkey.renamed")) == 2
     assert [e.result for e in events("passkey.deleted")] == ["failure", "success"]
 
 
