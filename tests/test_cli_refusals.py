@@ -142,3 +142,13 @@ def test_names_are_kept_on_one_line_and_within_their_columns(app, runner):
     refused(runner.invoke(args=["clients", "create", "--name", "K" * 201, "--redirect-uri", "https://k.example/cb"]),
             "the name must have 1-200 characters")
     assert runner.invoke(args=["clients", "list"]).output.strip() in ("", "no clients")
+
+
+def test_a_redirect_or_issuer_uri_that_is_no_uri_is_refused(app, runner):
+    base = ["clients", "create", "--name", "Kirjasto", "--redirect-uri"]
+    refused(runner.invoke(args=[*base, "http://[::1"]), "'http://[::1': not a URI (Invalid IPv6 URL)")
+    refused(runner.invoke(args=[*base, "https://kirjasto.example/cällback"]),
+            "a URI is ASCII without spaces, quotes or backslashes (percent-encode any other character")
+    refused(runner.invoke(args=["upstreams", "add", "--name", "Pankki", "--issuer", "http://[::1", "--client-id", "c",
+                                "--client-secret", "s"]), "the issuer must be an absolute URL")
+    assert runner.invoke(args=[*base, "https://kirjasto.example/c%C3%A4llback"]).exit_code == 0

@@ -15,6 +15,8 @@ import re
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 
+from ..services import redirect_uris
+
 # Longest accepted value per parameter; anything longer is a malformed request.
 MAX_LENGTH = {"nonce": 500, "scope": 500, "login_hint": 320, "redirect_uri": 2000, "client_id": 64}
 DEFAULT_MAX_LENGTH = 2048
@@ -51,6 +53,11 @@ def printable(params: dict, keys) -> None:
     for key in keys:
         if any(ord(c) < 32 or ord(c) == 127 for c in params.get(key) or ""):
             raise InvalidRequestError(f"Parameter '{key}' holds a control character.")
+    # Nor does a registered redirect URI hold a space, a quote, a backslash or a letter beyond
+    # ASCII (redirect_uris.URI_TEXT): one that does matches none, and Authlib's refusal
+    # quoting it failed to be made (a 500).
+    if params.get("redirect_uri") and not redirect_uris.URI_TEXT.fullmatch(params["redirect_uri"]):
+        raise InvalidRequestError("Parameter 'redirect_uri' holds a character no URI holds: percent-encode it.")
 
 
 def supported(params: dict, redirect_uri: str | None) -> None:

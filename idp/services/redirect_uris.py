@@ -10,14 +10,25 @@ system at run time (§7.3; RFC 9700 §2.1 makes this one exception to the exact 
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from ..errors import ValidationFailed
 
+# What a URI is written in (RFC 3986 §2): ASCII, without spaces, quotes or backslashes
+# (percent-encoded, they are). So an error description may quote one (RFC 6749 §5.2).
+URI_TEXT = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
 
 def check(uri: str, native: bool = False) -> str:
     """`uri` if it may be registered, else ValidationFailed saying why."""
-    parts = urlsplit(uri)
+    if not URI_TEXT.fullmatch(uri):
+        raise ValidationFailed(f"{uri!r}: a URI is ASCII without spaces, quotes or backslashes "
+                               "(percent-encode any other character, e.g. %C3%A4 for ä)")
+    try:
+        parts = urlsplit(uri)
+    except ValueError as error:
+        raise ValidationFailed(f"{uri!r}: not a URI ({error})") from None
     if parts.fragment:
         raise ValidationFailed(f"{uri!r}: a redirect URI must have no #fragment")
     if native and _private_use_scheme(parts.scheme):
@@ -61,8 +72,8 @@ def _is_loopback(host: str | None) -> bool:
 def _loopback_ip_without_port(uri: str) -> str | None:
     """The URI with its port left out, if it is http on a loopback IP literal (§7.3: not
     `localhost`, which a hostile resolver or hosts file could point elsewhere)."""
-    parts = urlsplit(uri)
     try:
+        parts = urlsplit(uri)
         parts.port  # a port that is not a number makes no match
         if parts.scheme != "http" or parts.username or parts.password or parts.fragment:
             return None

@@ -20,7 +20,7 @@ from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
-from . import audit, clock, collation, links, secrets_box
+from . import audit, clock, collation, links, names, secrets_box
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -45,11 +45,14 @@ def key(name: str) -> str:
 
 
 def add(name: str, issuer: str, client_id: str, client_secret: str, *, origin: Origin = SYSTEM) -> UpstreamProvider:
-    name, issuer, client_id = name.strip(), issuer.strip(), client_id.strip()
-    parts = urlsplit(issuer)
+    name, issuer, client_id = names.one_line(name), issuer.strip(), client_id.strip()
     if not 0 < len(name) <= 100 or not key(name):
         raise ValidationFailed("the name must have 1-100 characters, some of them letters or digits")
-    if parts.query or parts.fragment or not parts.netloc or len(issuer) > 500:
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:  # an unclosed [IPv6 literal
+        parts = None
+    if not parts or parts.query or parts.fragment or not parts.netloc or len(issuer) > 500:
         raise ValidationFailed(f"{issuer!r}: the issuer must be an absolute URL without query or #fragment")
     if not is_secure_transport(issuer):
         raise ValidationFailed(f"{issuer!r}: use https (plain http only on a loopback address)")

@@ -27,6 +27,11 @@ def test_unknown_client_is_an_error_page_never_a_redirect(browser):
     "https://RP.example/callback",
     "https://rp.example/callback\n",  # a control character: a clear error page, not a crash
     "https://rp.example/call\tback",
+    # none of these is in a URI, nor could Authlib quote it in its refusal (before, a 500)
+    "https://rp.example/cällback",
+    'https://rp.example/callback"',
+    "https://rp.example/callback\\",
+    "https://rp.example/call back",
     "",
 ])
 def test_redirect_uri_must_match_exactly(browser, rp, redirect_uri):
@@ -35,6 +40,13 @@ def test_redirect_uri_must_match_exactly(browser, rp, redirect_uri):
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "invalid_request" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("redirect_uri", ["https://rp.example/cällback", 'https://rp.example/"', "http://[::1"])
+def test_a_pushed_redirect_uri_that_is_no_uri_is_a_json_error(rp, redirect_uri, caplog):
+    response = rp.push(redirect_uri=redirect_uri)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert "unhandled error" not in caplog.text
 
 
 def test_unsupported_response_type_goes_back_to_the_client(browser, rp):
