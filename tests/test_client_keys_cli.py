@@ -122,3 +122,20 @@ def test_a_client_with_a_secret_gives_it_up_for_keys_only_when_told(app, runner,
     assert machine.token_request(grant_type="client_credentials").status_code == 200
     assert "no client 'nobody'" in runner.invoke(args=["clients", "keys", "--client-id", "nobody", "--jwks-uri",
                                                        "https://a.b/"]).output
+
+
+@pytest.mark.parametrize("written, refusal", [
+    # Python reads NaN and 1e400, and PostgreSQL's json refused to store them (a traceback there)
+    (lambda jwk: json.dumps({**jwk, "x5": float("nan")}), "not JSON: NaN is not a JSON number"),
+    (lambda jwk: json.dumps(jwk)[:-1] + ', "x5": 1e400}', "not JSON: 1e400 is beyond the range of a number"),
+    (lambda jwk: "[" * 100_000, "not JSON: nested too deeply"),
+    (lambda jwk: json.dumps({"keys": [{k: v for k, v in jwk.items() if k != "kid"}] * 2}),
+     "key 2: give each key a kid, or the keys could not be told apart"),
+])
+def test_a_keys_file_python_reads_but_no_one_should_is_refused(app, runner, tmp_path, key, written, refusal):
+    path = tmp_path / "jwks.json"
+    path.write_text(written(key.as_dict(private=False)))
+    result = runner.invoke(args=[*CREATE, "--auth", "private_key_jwt", "--jwks-file", str(path)])
+    assert result.exit_code != 0 and refusal in result.output, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert Client.query.count() == 0

@@ -1,14 +1,12 @@
 """`tunnus clients create|list|update|rotate-secret|delete|keys|kiosk-networks|require-par|dpop`."""
 from __future__ import annotations
 
-import json
-
 import click
 from flask import current_app
 
 from ..errors import IdpError
 from ..models import Client
-from ..services import client_keys, clients
+from ..services import client_keys, clients, strict_json
 from ..services.keys import ALGORITHMS
 from . import text_arguments
 from .orgs import _org
@@ -128,7 +126,7 @@ def _keys(jwks_uri: str | None, jwks_file, required: bool) -> dict:
     if jwks_uri:
         return {"jwks_uri": jwks_uri}
     try:
-        jwks = json.load(jwks_file)
+        jwks = strict_json.loads(jwks_file.read())
     except ValueError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="--jwks-file") from None
     # A single JWK is a set of one.

@@ -9,9 +9,9 @@ to whom, is claims.py's to decide; the `acr` member, acr.py's.
 """
 from __future__ import annotations
 
-import json
-
 from authlib.oauth2.rfc6749 import InvalidRequestError
+
+from ..services import strict_json
 
 PLACES = ("id_token", "userinfo")
 
@@ -21,7 +21,7 @@ def parse(raw: str | None, redirect_uri: str | None) -> dict:
     if raw is None:
         return {}
     try:
-        request = json.loads(raw)
+        request = strict_json.loads(raw)
     except ValueError:
         request = None
     if not isinstance(request, dict) or not all(_well_formed(request.get(place, {})) for place in PLACES):

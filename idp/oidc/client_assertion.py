@@ -101,6 +101,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             return self.extract_assertion(form["client_assertion"])
         except InvalidClientError as error:
             raise Refused(f"client_assertion is not a signed JWT: {error.description}") from None
+        except RecursionError:  # Authlib's json.loads of a payload nested deeper than Python reads
+            raise Refused("client_assertion is not a signed JWT: its JSON is nested too deeply") from None
 
     @staticmethod
     def _named(query_client, claims: dict):

@@ -11,7 +11,6 @@ and is tried again after the same interval.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import urllib.request
@@ -21,7 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..errors import ValidationFailed
-from ..services import client_keys, clock, outbound_http
+from ..services import client_keys, clock, outbound_http, strict_json
 
 log = logging.getLogger(__name__)
 
@@ -78,4 +77,4 @@ class ClientJwks:
             body = response.read(MAX_BYTES + 1)
         if len(body) > MAX_BYTES:
             raise ValueError(f"the JWK Set is larger than {MAX_BYTES} bytes")
-        return json.loads(body)
+        return strict_json.loads(body)

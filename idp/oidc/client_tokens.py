@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from joserfc.errors import JoseError
 
 from ..extensions import db
 from ..models import RevokedAccessToken
-from ..services import clock
+from ..services import clock, strict_json
 
 REVOCATIONS_REFRESH = 1.0
 
@@ -140,7 +139,7 @@ def _unverified_claims(value: str) -> dict | None:
     if len(parts) != 3 or len(value) > 4096:
         return None
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        claims = strict_json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except ValueError:
         return None
     return claims if isinstance(claims, dict) else None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -30,7 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 from ..models.grants import UsedDpopProof, token_hash
-from ..services import clock, single_use
+from ..services import clock, single_use, strict_json
 
 # No RSA: a proof carries its key in the header, and joserfc refuses a JWS header over
 # 512 bytes, which a 2048-bit RSA jwk passes; the limit also keeps a stranger from
@@ -101,7 +100,7 @@ def _verified(value: str) -> tuple[dict, str]:
     if not verified:
         raise InvalidDpopProof("The DPoP proof's signature does not verify with its jwk.")
     try:
-        claims = json.loads(signed.payload)
+        claims = strict_json.loads(signed.payload)
     except ValueError:
         claims = None
     if not isinstance(claims, dict):

@@ -19,7 +19,6 @@ tried again after 1, 2, 4 ... 32 seconds, as Flask-Limiter does for the other li
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 import time
@@ -30,6 +29,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 
+from ..services import strict_json
 from . import basic_credentials
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def client_id_sent(authorization: str | None, form) -> str | None:
 
 def _assertion_subject(assertion: str | None) -> str | None:
     try:
-        sub = json.loads(jws.extract_compact(assertion.encode("ascii")).payload).get("sub")
+        sub = strict_json.loads(jws.extract_compact(assertion.encode("ascii")).payload).get("sub")
     except (AttributeError, JoseError, TypeError, ValueError):
         return None
     return sub if isinstance(sub, str) else None

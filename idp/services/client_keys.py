@@ -42,7 +42,8 @@ def check_jwks(value) -> dict:
     for number, jwk in enumerate(value["keys"], 1):
         _check_key(jwk, f"key {number}")
         if jwk.get("kid") in kids:
-            raise ValidationFailed(f"key {number}: another key has the kid {jwk['kid']!r}")
+            raise ValidationFailed(f"key {number}: another key has the kid {jwk['kid']!r}" if jwk.get("kid") is not None
+                                   else f"key {number}: give each key a kid, or the keys could not be told apart")
         kids.add(jwk.get("kid"))
     return {"keys": [dict(jwk) for jwk in value["keys"]]}
 

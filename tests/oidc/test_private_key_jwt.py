@@ -207,3 +207,13 @@ def test_a_service_with_a_key_pushes_its_request_with_an_assertion(browser, sign
     assert signer.redeem(callback["code"]).status_code == 200
     refused = signer.push(auth="post")  # a client with keys has no secret to post
     assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
+
+
+def test_an_assertion_nested_deeper_than_python_reads_is_invalid_client(app):
+    """Its subject is read to count the client's requests before anything is verified."""
+    payload = base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=").decode()
+    response = app.test_client().post("/token", data={
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": f"eyJhbGciOiJFUzI1NiJ9.{payload}.c2ln"})
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"

@@ -451,3 +451,31 @@ def test_an_import_filling_in_a_phone_as_its_person_confirms_an_email_change_is_
     db.session.expire_all()
     stored = db.session.get(Identity, maija.id)
     assert (stored.email, stored.phone) == ("maija@uusi.example", "+358401234567")
+
+
+def test_rows_python_cannot_read_as_it_should_are_rejected_and_the_rest_imported(app, tmp_path):
+    """Before, each stopped the import with a traceback."""
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "maija", "maija@example.fi"),
+        "[" * 100_000,  # nested deeper than Python reads
+        account("3", "matti", created_at="0001-01-01T00:00+14:00"),  # before the year 1 in UTC
+        account("4", "liisa", last_login_at="9999-12-31T23:59-12:00"),  # after the year 9999
+        '{"legacy_id": "5", "login_name": "pekka", "created_at": NaN}',
+        account("6", "anna", "anna@example.fi")])
+
+    report = legacy_import.run(path, "kirjasto").as_dict()
+
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
+        (2, "unreadable_row"), (3, "invalid_timestamp"), (4, "invalid_timestamp"), (5, "unreadable_row")]
+    assert sorted(legacy_id for _, legacy_id in accounts_by_id()) == ["1", "6"]
+
+
+def test_a_csv_field_beyond_csvs_own_limit_is_too_long_and_the_rest_imported(app, tmp_path):
+    path = tmp_path / "kirjasto.csv"
+    path.write_text("legacy_id,login_name,name\n1,maija,Maija\n2,matti," + "M" * 200_000 + "\n3,liisa,Liisa\n",
+                    encoding="utf-8")
+
+    report = legacy_import.run(str(path), "kirjasto").as_dict()
+
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [(3, "field_too_long")]
+    assert sorted(legacy_id for _, legacy_id in accounts_by_id()) == ["1", "3"]

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
+import os
 import re
 import unicodedata
 from typing import Iterator, NamedTuple
@@ -20,7 +20,7 @@ from typing import Iterator, NamedTuple
 from ...errors import ValidationFailed
 from ...models.identity import normalise_email
 from ...models.organisation import ADMIN, MEMBER
-from .. import business_id, legacy_hashes
+from .. import business_id, legacy_hashes, strict_json
 from ..identities import valid_email
 
 FIELDS = ("legacy_id", "login_name", "email", "name", "phone", "password_hash", "hash_scheme",
@@ -100,7 +100,7 @@ def _read_jsonl(raw) -> Iterator[tuple[int, dict | None, int]]:
         if not line.strip():
             continue
         try:
-            fields = json.loads(line)
+            fields = strict_json.loads(line)
         except ValueError:
             fields = None
         yield number, fields if isinstance(fields, dict) else None, position
@@ -108,6 +108,9 @@ def _read_jsonl(raw) -> Iterator[tuple[int, dict | None, int]]:
 
 def _read_csv(raw) -> Iterator[tuple[int, dict | None, int]]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    # csv's own limit (128 kB a field) stopped the import half way, at the first such row;
+    # read whole, the row is refused as field_too_long and the rest imported.
+    csv.field_size_limit(max(csv.field_size_limit(), os.path.getsize(raw.name)))
     reader = csv.reader(text)
     header = [name.strip() for name in next(reader, [])]
     missing = [name for name in ("legacy_id", "login_name") if name not in header]
@@ -215,8 +218,8 @@ def _when(value: str | None) -> str | None:
     try:
         moment = (dt.datetime.fromtimestamp(int(value), dt.timezone.utc) if value.isdigit()
                   else dt.datetime.fromisoformat(value))
+        if moment.tzinfo is not None:  # in UTC, 0001-01-01T00:00+14:00 is before the year 1
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"{value!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return moment.isoformat(sep=" ")
