@@ -152,3 +152,16 @@ def test_a_redirect_or_issuer_uri_that_is_no_uri_is_refused(app, runner):
     refused(runner.invoke(args=["upstreams", "add", "--name", "Pankki", "--issuer", "http://[::1", "--client-id", "c",
                                 "--client-secret", "s"]), "the issuer must be an absolute URL")
     assert runner.invoke(args=[*base, "https://kirjasto.example/c%C3%A4llback"]).exit_code == 0
+
+
+def test_values_beyond_what_a_column_or_a_date_holds_are_refused(app, runner):
+    create = ["campaigns", "create", "--name", "Kaikki", "--target", "all"]
+    refused(runner.invoke(args=[*create, "--starts", "0001-01-01"]), "use a time between the years 1 and 9999")
+    refused(runner.invoke(args=[*create, "--deadline", "9999-12-31T23:59:59-12:00"]),
+            "use a time between the years 1 and 9999")
+    refused(runner.invoke(args=[*create, "--rate", "2147483648/min"]), "N/min up to 9999999/min")
+    refused(runner.invoke(args=[*create, "--rate", "9" * 5000]), "N/min up to 9999999/min")
+    refused(runner.invoke(args=[*create, "--reminder-days", "7,99999999999"]), "comma-separated days")
+    assert runner.invoke(args=["campaigns", "list"]).output.strip() in ("", "no campaigns")
+    refused(runner.invoke(args=["clients", "create", "--name", "K", "--redirect-uri", "https://k.example/cb",
+                                "--client-id", "k" * 65]), "a client_id has 1-64 printable ASCII characters")

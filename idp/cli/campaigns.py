@@ -30,20 +30,23 @@ def _when(_ctx, _param, value: str | None) -> dt.datetime | None:
         raise click.BadParameter("use ISO 8601, e.g. 2026-03-31T16:00 or 2026-03-31T14:00Z")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["IDP_TIMEZONE"]))
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 in Helsinki is before the year 1 in UTC
+        raise click.BadParameter("use a time between the years 1 and 9999") from None
 
 
 def _days(_ctx, _param, value: str) -> list[int]:
-    try:
-        return [int(day) for day in value.split(",") if day.strip()]
-    except ValueError:
+    days = [day.strip() for day in value.split(",") if day.strip()]
+    if not all(re.fullmatch(r"[0-9]{1,4}", day) for day in days):
         raise click.BadParameter("comma-separated days, e.g. 7,14")
+    return [int(day) for day in days]
 
 
 def _rate(_ctx, _param, value: str | None) -> int | None:
-    match = re.fullmatch(r"\s*(\d+)\s*(/\s*min)?\s*", value or "")
+    match = re.fullmatch(r"\s*([0-9]{1,7})\s*(/\s*min)?\s*", value or "")
     if value and not match:
-        raise click.BadParameter("N/min, e.g. 600/min")
+        raise click.BadParameter("N/min up to 9999999/min, e.g. 600/min")
     return int(match.group(1)) if value else None
 
 

@@ -86,6 +86,8 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("give the keys or the URL they are published at, not both")
     if id_token_alg not in ALGORITHMS:
         raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
+    if client_id is not None and not (0 < len(client_id) <= 64 and client_id.isprintable() and client_id.isascii()):
+        raise ValidationFailed("a client_id has 1-64 printable ASCII characters")
     if client_id and Client.by_client_id(client_id) is not None:
         raise Conflict(f"client_id {client_id!r} is already in use")
     client = Client(
