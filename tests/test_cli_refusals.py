@@ -1,6 +1,7 @@
 """What an operator sees when a `tunnus` command cannot do what was asked: one line that
 says why, a non-zero exit, no traceback, and nothing done halfway."""
 import json
+import os
 
 from click.testing import Result
 
@@ -165,3 +166,15 @@ def test_values_beyond_what_a_column_or_a_date_holds_are_refused(app, runner):
     assert runner.invoke(args=["campaigns", "list"]).output.strip() in ("", "no campaigns")
     refused(runner.invoke(args=["clients", "create", "--name", "K", "--redirect-uri", "https://k.example/cb",
                                 "--client-id", "k" * 65]), "a client_id has 1-64 printable ASCII characters")
+
+
+def test_a_file_that_takes_nothing_is_said_so_in_one_line(app, runner, user):
+    """/dev/full opens and then refuses every write, as a full disk does."""
+    mode = os.stat("/dev/full").st_mode
+    exported = runner.invoke(args=["users", "export", "--email", user.email, "--output", "/dev/full"])
+    refused(exported, "Error: cannot write /dev/full: No space left on device; the export is in the audit record")
+    assert os.stat("/dev/full").st_mode == mode  # a device keeps its mode: only a file is made the owner's alone
+    imported = runner.invoke(args=["legacy", "import", "examples/legacy_accounts.jsonl", "--system", "kirjasto",
+                                   "--report", "/dev/full"])
+    refused(imported, "Error: cannot write the report to /dev/full: No space left on device; the import was done")
+    assert "accounts created/updated: 12/0" in imported.output  # the summary, on stderr

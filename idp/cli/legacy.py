@@ -39,8 +39,13 @@ def import_(file, system, fmt, report_path, dry_run, batch_size, as_json):
         if bars:
             bars.close()
     if report_path:
-        with open(report_path, "w", encoding="utf-8") as out:
-            report.write_json(out)
+        try:
+            with open(report_path, "w", encoding="utf-8") as out:
+                report.write_json(out)
+        except OSError as error:  # a full disk, or a file that takes nothing (/dev/full, /proc/...)
+            click.echo(report.text(), err=True)
+            done = "the dry run changed nothing" if dry_run else "the import was done, as the summary above says"
+            raise click.ClickException(f"cannot write the report to {report_path}: {error.strerror}; {done}") from None
     if as_json:
         report.write_json(sys.stdout)
     else:

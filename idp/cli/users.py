@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import click
 
@@ -143,10 +144,15 @@ def export(email, output, reason, as_json):
         descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as error:
         raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
-    os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        try:
-            file.write(exported())
-        except click.ClickException:
-            os.unlink(output)  # no file of nobody
-            raise
+    if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not a device's, such as /dev/stdout's
+        os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            try:
+                file.write(exported())
+            except click.ClickException:
+                os.unlink(output)  # no file of nobody
+                raise
+    except OSError as error:  # a full disk, or a file that takes nothing (/dev/full, /proc/...)
+        raise click.ClickException(f"cannot write {output}: {error.strerror}; the export is in the audit "
+                                   "record as made: make it again to a file that can be written") from None
