@@ -74,6 +74,21 @@ def test_config_docs_rewrites_only_the_table_and_refuses_a_file_without_its_mark
     assert readme.read_text() == unmarked
 
 
+def test_config_docs_refuses_a_file_that_is_not_utf8_and_keeps_a_link_a_link(runner, tmp_path):
+    latin1 = tmp_path / "LUEMINUT.md"
+    latin1.write_bytes("# Käyttö\n<!-- config:begin -->\n<!-- config:end -->\n".encode("latin-1"))
+    result = runner.invoke(args=["config", "docs", "--readme", str(latin1)])
+    assert result.exit_code == 1 and "is not UTF-8 text" in result.output and "Traceback" not in result.output
+    assert latin1.read_bytes().startswith("# Käyttö".encode("latin-1"))
+
+    target = tmp_path / "README.md"
+    target.write_text("<!-- config:begin -->\n<!-- config:end -->\n")
+    link = tmp_path / "linked.md"
+    link.symlink_to(target)
+    assert runner.invoke(args=["config", "docs", "--readme", str(link)]).exit_code == 0
+    assert link.is_symlink() and "`IDP_DATABASE_URL`" in target.read_text()
+
+
 def test_kiosk_client_for_an_organisation_by_id_or_business_id(app, runner):
     organisation = organisations.create("As Oy Koivukuja", "0737546-2")
     db.session.commit()

@@ -2,6 +2,7 @@
 says why, a non-zero exit, no traceback, and nothing done halfway."""
 import json
 import os
+import shutil
 
 from click.testing import Result
 
@@ -178,3 +179,17 @@ def test_a_file_that_takes_nothing_is_said_so_in_one_line(app, runner, user):
                                    "--report", "/dev/full"])
     refused(imported, "Error: cannot write the report to /dev/full: No space left on device; the import was done")
     assert "accounts created/updated: 12/0" in imported.output  # the summary, on stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(app, runner, tmp_path):
+    """A Latin-1 file name, as an old system's export may bring (before, the import was done
+    and its report and audit event then failed on the name)."""
+    from idp.models import AuditEvent
+
+    named = tmp_path / os.fsdecode(b"tilit_m\xe4ki.jsonl")
+    shutil.copy("examples/legacy_accounts.jsonl", named)
+    result = runner.invoke(args=["legacy", "import", str(named), "--system", "kirjasto", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["file"].endswith("tilit_m\ufffdki.jsonl")
+    event = AuditEvent.query.filter_by(event="legacy.imported").one()
+    assert event.details["file"].endswith("tilit_m\ufffdki.jsonl") and event.details["accounts_created"] == 12

@@ -49,7 +49,9 @@ def run(path: str, system: str, *, fmt: str | None = None, dry_run: bool = False
 
 
 def _run(path: str, system: str, fmt: str, dry_run: bool, batch_size: int, progress: Progress) -> Report:
-    report = Report(system, path, fmt, dry_run)
+    # A file name may be any bytes; the report and the audit event are UTF-8 text.
+    shown = os.fsencode(path).decode("utf-8", "replace")
+    report = Report(system, shown, fmt, dry_run)
     started, started_at = time.monotonic(), clock.now().isoformat(timespec="seconds") + "Z"
     staging = Staging()
     batches = BatchWriter(db.engine, system, dry_run, erasures.derived_keys())
@@ -74,7 +76,7 @@ def _run(path: str, system: str, fmt: str, dry_run: bool, batch_size: int, progr
             for org in organisations.without_admin(system)]
     report.finish(started_at, time.monotonic() - started)
     if not dry_run:
-        audit.record("legacy.imported", system=system, file=path, **report.counts)
+        audit.record("legacy.imported", system=system, file=shown, **report.counts)
         db.session.commit()
     return report
 
