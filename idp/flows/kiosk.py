@@ -33,14 +33,16 @@ class State(str, Enum):
 
 def residents(organisation_id: int) -> list[Membership]:
     """Who may sign in at this organisation's kiosks, in the order of their names."""
-    found = db.session.execute(
-        db.select(Membership)
-        .join(KioskPin, KioskPin.identity_id == Membership.identity_id)
-        .join(Organisation, Organisation.id == Membership.organisation_id)
-        .where(Membership.organisation_id == organisation_id, Organisation.status == ACTIVE,
-               Membership.display_name.is_not(None), Membership.display_name != "")
-    ).scalars()
+    found = db.session.execute(_listed(organisation_id)).scalars()
     return sorted(found, key=lambda member: collation.natural_key(member.display_name))
+
+
+def _listed(organisation_id: int):
+    return (db.select(Membership)
+            .join(KioskPin, KioskPin.identity_id == Membership.identity_id)
+            .join(Organisation, Organisation.id == Membership.organisation_id)
+            .where(Membership.organisation_id == organisation_id, Organisation.status == ACTIVE,
+                   Membership.display_name.is_not(None), Membership.display_name != ""))
 
 
 def _check_place(client: Client, origin: Origin) -> None:
@@ -126,8 +128,10 @@ class KioskFlow(Flow):
         """The kiosk session (ending `replacing`, the browser's earlier one), or
         PinRejected (the resident stays chosen to try again)."""
         resident, client = self.resident, self.client
-        if self.state is not State.PIN or resident is None or resident.organisation_id != client.kiosk_organisation_id \
-                or resident.organisation.status != ACTIVE:  # suspended since the resident was chosen
+        # Still listed: not taken off the list, out of the organisation or suspended since chosen.
+        if self.state is not State.PIN or resident is None or client.kiosk_organisation_id is None or \
+                db.session.execute(_listed(client.kiosk_organisation_id).where(Membership.id == resident.id)).first() \
+                is None:
             raise NotFound()
         pin.verify(resident.identity, typed, origin=origin, client_id=client.client_id)
         self.transition("authenticated")

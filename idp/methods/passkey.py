@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Identity, Passkey
-from ..services import audit, clock
+from ..services import audit, clock, strict_json
 from ..services.audit import Origin
 from .passkey_ceremony import PasskeyCeremony, PasskeyRejected, b64url, unb64url
 
@@ -88,7 +88,7 @@ def register(identity, ceremony_id: str, browser: str, credential: str, *, origi
         raise PasskeyRejected("expired")
     rp_id, expected_origin = relying_party()
     try:
-        parsed = parse_registration_credential_json(_bounded(credential))
+        parsed = parse_registration_credential_json(_answer(credential))
         verified = verify_registration_response(
             credential=parsed, expected_challenge=ceremony.challenge, expected_rp_id=rp_id,
             expected_origin=expected_origin, require_user_verification=True)
@@ -143,10 +143,14 @@ def authenticate(ceremony_id: str, browser: str, credential: str, *, origin: Ori
     if identity is not None and ceremony.data.get("identity_id") != identity.id:
         raise PasskeyRejected("expired")
     try:
-        parsed = parse_authentication_credential_json(_bounded(credential))
+        parsed = parse_authentication_credential_json(_answer(credential))
     except _malformed() as error:
         raise _failed("invalid", identity, origin) from error
-    found = db.session.execute(db.select(Passkey).filter_by(credential_id=parsed.id)).scalar_one_or_none()
+    # py_webauthn takes `id` as it comes (a NUL, half a character); only rawId is decoded.
+    credential_id = b64url(parsed.raw_id)
+    if parsed.id != credential_id:
+        raise _failed("invalid", identity, origin)
+    found = db.session.execute(db.select(Passkey).filter_by(credential_id=credential_id)).scalar_one_or_none()
     if found is None or (identity is not None and found.identity_id != identity.id):
         raise _failed("unknown", identity, origin)
     owner = db.session.get(Identity, found.identity_id)
@@ -173,10 +177,12 @@ def authenticate(ceremony_id: str, browser: str, credential: str, *, origin: Ori
     return owner, amr
 
 
-def _bounded(credential: str) -> str:
+def _answer(credential: str):
+    """The browser's JSON answer, read strictly (ValueError): py_webauthn's own json.loads
+    would let nesting deep enough for a RecursionError through."""
     if not credential or len(credential) > MAX_CREDENTIAL_LENGTH:
         raise ValueError("no answer, or one too long to be a passkey's")
-    return credential
+    return strict_json.loads(credential)
 
 
 def _descriptors(identity) -> list[PublicKeyCredentialDescriptor]:

@@ -7,10 +7,35 @@ limits, audit records and log lines see.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+LONGEST_ADDRESS = 45  # an IPv6 address with an IPv4 tail, as written
 
 
 def init_app(app) -> None:
     hops = app.config["IDP_PROXY_HOPS"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(_addresses_only(app.wsgi_app), x_for=hops, x_proto=hops)
+
+
+def _addresses_only(wsgi_app):
+    """A forwarded "address" that is none (a proxy passing on what a client wrote) is
+    replaced by the proxy's own: limits, audit records and kiosk networks take only IPs."""
+    def app(environ, start_response):
+        forwarded = environ.get("REMOTE_ADDR") or ""
+        if not _is_address(forwarded):
+            environ["REMOTE_ADDR"] = environ["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]
+        return wsgi_app(environ, start_response)
+    return app
+
+
+def _is_address(text: str) -> bool:
+    if len(text) > LONGEST_ADDRESS:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -232,3 +232,27 @@ def test_passkey_answers_are_limited_per_ip_like_passwords(app, browser):
     statuses = [browser.submit("/passkey", credential='{"id": "x"}').status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert "Retry-After" in browser.page.headers
+
+
+@pytest.mark.parametrize("credential_id", ["\u0000", "\ud800", "x" * 2000])
+def test_an_answer_whose_id_is_not_its_raw_id_is_refused(app, browser, user, credential_id):
+    """py_webauthn takes `id` as sent; a NUL or half a character in it was a 500."""
+    device = Authenticator()
+    passkeys.added(app, user, device)
+    browser.get("/login")
+    ceremony, answer = passkeys.first_step_answer(browser, device)
+    browser.submit("/passkey", ceremony=ceremony, credential=json.dumps({**json.loads(answer), "id": credential_id}))
+    assert browser.page.status_code == 400 and "The passkey could not be verified." in browser.text
+    assert failures("invalid") == 1
+
+
+def test_an_answer_nested_too_deeply_is_refused_as_any_malformed_one(app, browser, user):
+    browser.get("/login")
+    ceremony = passkeys.fetched_options(browser)["ceremony"]
+    browser.submit("/passkey", ceremony=ceremony, credential="[" * 2000 + "]" * 2000)
+    assert browser.page.status_code == 400 and "The passkey could not be verified." in browser.text
+    sign_in(browser, user.email, user.test_password)
+    browser.get("/account/passkeys")
+    browser.submit("/account/passkeys/new", name="Phone", current_password=user.test_password)
+    browser.submit("/account/passkeys/register", credential='{"a":' * 1500 + "1" + "}" * 1500)
+    assert "The passkey could not be verified. Try again." in browser.text and Passkey.query.count() == 0

@@ -442,6 +442,17 @@ def test_suspending_the_organisation_ends_its_kiosk_sessions_and_stops_new_pin_s
     assert "code=" not in waiting.url and waiting.page.status_code == 404
 
 
+def test_a_resident_taken_off_the_list_after_tapping_their_name_cannot_sign_in(app, house, screen, a12):
+    waiting = Browser(app)
+    waiting.get(screen.authorize_url())
+    waiting.submit("/choose", button=("resident", str(membership_id(waiting, "A 12"))))
+    organisations.set_display_name(house, organisations.membership(house, a12), None)
+    db.session.commit()
+    waiting.submit("/pin", pin=PIN)
+    assert "code=" not in waiting.url and waiting.page.status_code == 404
+    assert events("login.pin") == []
+
+
 def test_a_kiosk_page_left_open_when_its_kiosk_is_deleted_answers_not_found(app, screen, a12):
     browser = Browser(app)
     browser.get(screen.authorize_url())

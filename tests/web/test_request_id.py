@@ -48,6 +48,9 @@ def test_token_records_say_where_the_relying_service_called_from(app, browser, r
     (0, "203.0.113.7", "127.0.0.1"),               # no proxy configured: the header is ignored
     (1, "203.0.113.7", "203.0.113.7"),
     (1, "198.51.100.66, 203.0.113.7", "203.0.113.7"),  # the client's own forged hop is not believed
+    (1, "1" * 65, "127.0.0.1"),  # no address (a proxy passing on what a client wrote): the proxy's own
+    (1, "203.0.113.7<script>", "127.0.0.1"),
+    (1, "2001:db8::7", "2001:db8::7"),
 ])
 def test_client_ip_comes_from_as_many_proxies_as_configured(base_config, migrated, hops, forwarded, seen):
     with running_app(dict(base_config, IDP_PROXY_HOPS=hops)) as app:
