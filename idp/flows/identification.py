@@ -61,8 +61,8 @@ class IdentificationFlow(Flow):
         """The flow and the provider's authorization URL to send the browser to."""
         upstream_method.metadata(provider)  # unreachable provider: no flow is left behind
         nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-        flow = cls.start(browser, upstream_id=provider.id, return_to=return_to, sid=step_up_sid, nonce=nonce,
-                         code_verifier=verifier)
+        flow = cls.start(browser, upstream_id=provider.id, issuer=provider.issuer, return_to=return_to,
+                         sid=step_up_sid, nonce=nonce, code_verifier=verifier)
         url = upstream_method.authorization_url(provider, state=flow.id, nonce=nonce, code_verifier=verifier,
                                                  redirect_uri=upstreams.callback_url(provider), ui_locales=ui_locales)
         audit.record("upstream.started", origin=origin, upstream_id=provider.id, step_up=step_up_sid is not None)
@@ -76,13 +76,13 @@ class IdentificationFlow(Flow):
             flow = cls.load(state, browser)
         except IdpError as error:
             raise UpstreamRefused("state_mismatch") from error
-        if flow.data["upstream_id"] != provider.id or flow.state is not State.STARTED:
+        if not upstreams.same(provider, flow.data) or flow.state is not State.STARTED:
             raise UpstreamRefused("state_mismatch")
         return flow
 
     @property
     def provider(self):
-        return upstreams.get(self.data["upstream_id"])
+        return upstreams.get(self.data["upstream_id"], self.data.get("issuer"))
 
     @property
     def identified(self) -> Identified:
@@ -95,6 +95,11 @@ class IdentificationFlow(Flow):
     def complete(self, response: dict, login_session, *, origin: Origin) -> LoginFlow | None:
         """Check the provider's answer. A login continues as the returned LoginFlow; a step-up
         is done (None, state done); a person new to Tunnus is asked an address (state email)."""
+        self._lock()  # the same answer twice at once (a double click) is checked once
+        if self.state is not State.STARTED:
+            refused = UpstreamRefused("state_mismatch")
+            self._record(refused, origin)
+            raise refused
         provider = self.provider
         try:
             identified = upstream_method.identify(provider, response, nonce=self.data["nonce"],
@@ -183,6 +188,9 @@ class IdentificationFlow(Flow):
     def _fail(self, error: IdpError, origin: Origin) -> None:
         db.session.rollback()  # nothing of the refused answer stays
         self.transition("failed")
+        self._record(error, origin)
+
+    def _record(self, error: IdpError, origin: Origin) -> None:
         audit.record("upstream.identified", "failure", origin=origin, upstream_id=self.data["upstream_id"],
                      reason=getattr(error, "reason", error.id))
         db.session.commit()
@@ -195,4 +203,5 @@ class IdentificationFlow(Flow):
         return LoginFlow.after_first_factor(identity, self.stored.browser, amr=[levels.FEDERATED], remember=False,
                                             return_to=self.return_to,
                                             upstream_link={"upstream_id": self.data["upstream_id"],
+                                                           "issuer": self.data.get("issuer"),
                                                            "identified": asdict(identified)})

@@ -166,7 +166,7 @@ class LoginFlow(Flow):
             raise self.end(journeys.PASSWORD_CHANGED)
         pending = self.data.get("upstream_link")
         if pending:  # an upstream identification's link, made only now (flows/identification.py)
-            upstreams.record(upstreams.get(pending["upstream_id"]), Identified(**pending["identified"]),
+            upstreams.record(upstreams.get(pending["upstream_id"], pending.get("issuer")), Identified(**pending["identified"]),
                              self.identity, origin=origin)
         self.transition("finished")
         amr = self.data["amr"]

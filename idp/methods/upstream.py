@@ -10,6 +10,7 @@ JWKS again at once (the provider rotated its keys).
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,13 +25,17 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from ..errors import IdpError
-from ..services import clock, upstreams
+from ..services import clock, identities, names, strict_json, upstreams
 
 # requests (with Authlib's client on it) weighs 4 MB per worker; only a call to a provider needs it.
 if TYPE_CHECKING:
     from authlib.integrations.requests_client import OAuth2Session
 
 SCOPE = "openid profile email"
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+# OIDC Core §2: "It MUST NOT exceed 255 ASCII characters in length"; printable ones, as
+# a NUL or half a character in it was stored in flows and failed other people's requests.
+SUBJECT = re.compile(r"[\x20-\x7e]{1,255}")
 # Asymmetric algorithms only: "none" and HMAC (keyed with our client secret) never pass.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
@@ -91,19 +96,30 @@ def _get_json(provider, url: str) -> dict:
         with _client(provider) as http:
             response = http.get(url, headers={"Accept": "application/json"}, withhold_token=True)
         response.raise_for_status()
-        return response.json()
-    except (requests.RequestException, ValueError) as error:
+    except requests.RequestException as error:
         raise UpstreamUnavailable(f"fetch_failed: {url}") from error
+    try:
+        found = strict_json.loads(response.content)
+    except ValueError as error:
+        raise UpstreamRefused(f"not_json: {url}") from error
+    if not isinstance(found, dict):
+        raise UpstreamRefused(f"not_json_object: {url}")
+    return found
 
 
 def metadata(provider, refresh: bool = False) -> OpenIDProviderMetadata:
     def fetch():
         found = OpenIDProviderMetadata(_get_json(provider, provider.issuer.rstrip("/")
                                                  + "/.well-known/openid-configuration"))
+        # Authlib's checks assume each value has its type: another type fails them any way.
         try:
             found.validate()
-        except ValueError as error:
-            raise UpstreamRefused(f"bad_discovery: {error}") from error
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            raise UpstreamRefused(f"bad_discovery: {error}"[:200]) from error
+        methods = found.get("token_endpoint_auth_methods_supported")
+        if not all(isinstance(found.get(name), str) for name in ENDPOINTS) or \
+                not (methods is None or isinstance(methods, list)):
+            raise UpstreamRefused("bad_discovery: an endpoint that is no URL")
         if found["issuer"] != provider.issuer:  # Discovery §4.3
             raise UpstreamRefused("discovery_issuer_mismatch")
         return found
@@ -115,7 +131,7 @@ def _keys(provider, refresh: bool = False) -> KeySet:
     uri = metadata(provider)["jwks_uri"]
     try:
         return _cached(("jwks", uri), lambda: KeySet.import_key_set(_get_json(provider, uri)), refresh)
-    except (JoseError, ValueError, TypeError) as error:
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise UpstreamRefused("bad_jwks") from error
 
 
@@ -148,18 +164,21 @@ def identify(provider, response: dict, *, nonce: str, code_verifier: str, redire
                                        code=response["code"], code_verifier=code_verifier)
     except requests.RequestException as error:
         raise UpstreamUnavailable("token_endpoint_unreachable") from error
-    except (OAuthError, ValueError) as error:
+    except (OAuthError, ValueError, TypeError, OverflowError, RecursionError) as error:
+        # an expires_in that is no number, JSON nested beyond what Python reads...
         raise UpstreamRefused(f"token_error: {str(error)[:100]}") from error
     if not isinstance(token.get("id_token"), str):
         raise UpstreamRefused("no_id_token")
     claims = _checked_id_token(provider, token["id_token"], nonce=nonce, access_token=token.get("access_token"))
     name = claims.get("name") or " ".join(part for part in (claims.get("given_name"), claims.get("family_name"))
                                           if isinstance(part, str) and part)
-    if not isinstance(name, str) or not name.strip():
+    name = names.one_line(name)[:200] if isinstance(name, str) else ""
+    if not name:
         raise UpstreamRefused("no_name")
-    email = claims.get("email") if isinstance(claims.get("email"), str) else None
-    return Identified(subject=claims["sub"], name=" ".join(name.split())[:200], email=email,
-                      email_verified=claims.get("email_verified") is True)
+    email = claims.get("email")
+    email = email.strip() if isinstance(email, str) and identities.valid_email(email) else None  # else as good as none
+    return Identified(subject=claims["sub"], name=name, email=email,
+                      email_verified=email is not None and claims.get("email_verified") is True)
 
 
 def _checked_id_token(provider, id_token: str, *, nonce: str, access_token: str | None) -> dict:
@@ -174,8 +193,11 @@ def _checked_id_token(provider, id_token: str, *, nonce: str, access_token: str 
                                       "sub": {"essential": True}},
                              params={"nonce": nonce, "client_id": provider.client_id, "access_token": access_token})
         claims.validate(now=clock.timestamp(), leeway=current_app.config["IDP_UPSTREAM_LEEWAY"])
-    except (JoseError, ValueError) as error:  # a malformed token may fail before any check
+    # A malformed token may fail before any check, and a claim of another type than its
+    # own (at_hash a list, crit a number) in Authlib's or joserfc's checks.
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
         raise UpstreamRefused(f"id_token {error}"[:200]) from error
-    if not isinstance(claims.get("sub"), str) or not 0 < len(claims["sub"]) <= 255:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not SUBJECT.fullmatch(sub):
         raise UpstreamRefused("id_token_bad_sub")
     return dict(claims)

@@ -20,7 +20,7 @@ from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
-from . import audit, clock, collation, links, names, secrets_box
+from . import audit, clock, collation, links, names, redirect_uris, secrets_box
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -37,6 +37,10 @@ class IdentifiedAsAnother(IdpError):
     status = 409
 
 
+# The pages at /identify/KEY/... that are not a provider's.
+RESERVED_KEYS = {"email"}
+
+
 def key(name: str) -> str:
     """The provider's part of its URLs, from its name ("Bank ID" -> "bank-id"): known before
     the provider is added, so its callback URL can be registered there first."""
@@ -48,11 +52,14 @@ def add(name: str, issuer: str, client_id: str, client_secret: str, *, origin: O
     name, issuer, client_id = names.one_line(name), issuer.strip(), client_id.strip()
     if not 0 < len(name) <= 100 or not key(name):
         raise ValidationFailed("the name must have 1-100 characters, some of them letters or digits")
+    if key(name) in RESERVED_KEYS:
+        raise ValidationFailed(f"{name!r}: /identify/{key(name)}/ is a page of Tunnus's own; choose another name")
     try:
         parts = urlsplit(issuer)
     except ValueError:  # an unclosed [IPv6 literal
         parts = None
-    if not parts or parts.query or parts.fragment or not parts.netloc or len(issuer) > 500:
+    if not parts or parts.query or parts.fragment or not parts.netloc or len(issuer) > 500 \
+            or not redirect_uris.URI_TEXT.fullmatch(issuer):
         raise ValidationFailed(f"{issuer!r}: the issuer must be an absolute URL without query or #fragment")
     if not is_secure_transport(issuer):
         raise ValidationFailed(f"{issuer!r}: use https (plain http only on a loopback address)")
@@ -89,11 +96,18 @@ def available() -> bool:
     return db.session.execute(db.select(UpstreamProvider.id).limit(1)).first() is not None
 
 
-def get(upstream_id: int) -> UpstreamProvider:
+def get(upstream_id: int, issuer: str | None = None) -> UpstreamProvider:
+    """The provider, or NotFound; with `issuer` (kept with a flow), only if it is still the
+    one the flow began with: SQLite gives a removed provider's id to the next one added."""
     provider = db.session.get(UpstreamProvider, upstream_id)
-    if provider is None:
+    if provider is None or (issuer is not None and provider.issuer != issuer):
         raise NotFound()
     return provider
+
+
+def same(provider: UpstreamProvider, kept: dict) -> bool:
+    """Is `provider` the one whose upstream_id (and issuer) `kept` holds?"""
+    return kept.get("upstream_id") == provider.id and kept.get("issuer", provider.issuer) == provider.issuer
 
 
 def by_key(value: str) -> UpstreamProvider:

@@ -15,7 +15,7 @@ import threading
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from joserfc import jwt
+from joserfc import jws
 from werkzeug.serving import make_server
 
 from idp import create_app, schema_migrations
@@ -33,14 +33,26 @@ PASSWORD = "upstream horse battery staple"
 
 class Tampering:
     """WSGI wrapper: with `rewrite` set, the ID token of successful token responses is replaced
-    by rewrite(id_token) (the upstream itself stays untouched)."""
+    by rewrite(id_token), and `token_changes` are merged into them; `answers` maps a path
+    to the body served there instead (a broken discovery document or JWKS). The upstream
+    itself stays untouched."""
 
     def __init__(self, app):
         self.app = app
+        self.reset()
+
+    def reset(self):
         self.rewrite = None
+        self.token_changes = {}
+        self.answers = {}
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != "/token" or self.rewrite is None:
+        path = environ.get("PATH_INFO")
+        if path in self.answers:
+            body = self.answers[path]
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path != "/token" or (self.rewrite is None and not self.token_changes):
             return self.app(environ, start_response)
         answer = {}
 
@@ -51,8 +63,9 @@ class Tampering:
         body = b"".join(self.app(environ, keep))
         if answer["status"].startswith("200"):
             token = json.loads(body)
-            token["id_token"] = self.rewrite(token["id_token"])
-            body = json.dumps(token).encode()
+            if self.rewrite is not None:
+                token["id_token"] = self.rewrite(token["id_token"])
+            body = json.dumps({**token, **self.token_changes}).encode()
         headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
         start_response(answer["status"], headers + [("Content-Length", str(len(body)))])
         return [body]
@@ -94,10 +107,12 @@ class UpstreamTunnus:
             return found.sub
 
     def sign(self, claims: dict, alg: str = "RS256") -> str:
-        """An ID token with these claims, signed by the upstream's own current key."""
+        """An ID token with these claims, signed by the upstream's own current key. JSON's
+        escapes carry any string, even half a character, which a hostile provider may send."""
         with self.app.app_context():
             key = self.app.extensions["idp.keys"].signing_key(alg)
-            return jwt.encode({"alg": alg, "typ": "JWT", "kid": key.kid}, claims, key.key)
+            return jws.serialize_compact({"alg": alg, "typ": "JWT", "kid": key.kid}, json.dumps(claims).encode(),
+                                         key.key)
 
     def stop(self):
         self.server.shutdown()

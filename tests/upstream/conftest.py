@@ -18,9 +18,9 @@ def upstream_tunnus(tmp_path_factory, base_config, migrated):
 @pytest.fixture
 def bank(app, upstream_tunnus):
     """The upstream as an operator adds it (`tunnus upstreams add`); it answers honestly."""
-    upstream_tunnus.tampering.rewrite = None
+    upstream_tunnus.tampering.reset()
     yield upstreams.add("Pankki", upstream_tunnus.issuer, upstream_tunnus.client_id, upstream_tunnus.secret)
-    upstream_tunnus.tampering.rewrite = None
+    upstream_tunnus.tampering.reset()
 
 
 @pytest.fixture

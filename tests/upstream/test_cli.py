@@ -61,3 +61,23 @@ def test_remove_by_name_or_key(runner, app):
     assert result.exit_code == 0 and json.loads(result.output)["links_removed"] == 0
     assert UpstreamProvider.query.count() == 0
     assert runner.invoke(args=["upstreams", "list"]).output.strip() == "no upstream providers"
+
+
+def test_a_name_whose_urls_are_tunnuss_own_and_an_issuer_with_control_characters_are_refused(runner, app):
+    """/identify/email/... is the page asking a new person's address: a provider named Email
+    would never get its callback."""
+    email = add(runner, name="Email", issuer="https://posti.example")
+    assert email.exit_code == 1 and "/identify/email/ is a page of Tunnus's own; choose another name" in email.output
+    escaped = add(runner, issuer="https://pankki.example/\x1b[2J")
+    assert escaped.exit_code == 1 and "the issuer must be an absolute URL" in escaped.output
+    assert UpstreamProvider.query.count() == 0
+
+
+def test_a_discovery_document_that_is_none_is_a_warning_not_a_traceback(runner, upstream_tunnus):
+    upstream_tunnus.tampering.answers["/.well-known/openid-configuration"] = b'{"issuer": 5}'
+    try:
+        result = add(runner, issuer=upstream_tunnus.issuer)
+    finally:
+        upstream_tunnus.tampering.reset()
+    assert result.exit_code == 0, result.output
+    assert "warning: the provider's discovery document could not be used (bad_discovery" in result.output

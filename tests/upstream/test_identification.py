@@ -240,3 +240,48 @@ def test_proving_an_address_someone_else_registered_takes_it_from_them(app, brow
     assert "Your account" not in stranger.text
     assert Identity.by_email("matti@koti.example").password_hash is None
     assert len(events("identity.unproven_password_replaced")) == 1
+
+
+def test_the_name_and_address_the_provider_vouches_for_are_kept_as_text(app, browser, bank, upstream_tunnus, matti,
+                                                                        user, mailbox):
+    """A name with a terminal's escape sequence and half a character, an address with a NUL:
+    the name is kept on one line without them (it goes into ID tokens), the address is as
+    good as none. Before, such values were stored in the flow, where on PostgreSQL they
+    failed other people's requests (every live flow's JSON is read there)."""
+    from tests.support.journeys import signed_in
+
+    def hostile(token):
+        return upstream_tunnus.sign({**claims_of(token), "name": "Matti\x1b[2J\x07 Virt\ud800anen\x01",
+                                     "email": "maija\u0000@example.fi", "email_verified": True})
+
+    upstream_tunnus.tampering.rewrite = hostile
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, matti[0])
+    assert "/identify/email/" in browser.url and browser.form("/identify/email/")["fields"]["email"] == ""
+    assert "You were identified as Matti[2J Virtanen." in browser.text
+
+    signed_in(app, user)  # someone else, meanwhile, logs out her other devices
+    maija = signed_in(app, user)
+    maija.get("/account")
+    maija.submit("/account/sessions/end-others")
+    assert maija.page.status_code == 200
+
+    browser.submit("/identify/email/", email="matti@koti.example")
+    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    identity = Identity.by_email("matti@koti.example")
+    assert identity.verified_name == "Matti[2J Virtanen" == UpstreamLink.query.one().verified_name
+
+
+def test_an_identification_under_way_ends_with_its_provider(app, browser, bank, upstream_tunnus, matti, mailbox):
+    """Replaced by another provider meanwhile (on SQLite the new one may get the removed one's
+    id): the subject the old provider vouched for is linked under neither."""
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, matti[0])
+    assert "/identify/email/" in browser.url
+    upstreams.remove(bank)
+    upstreams.add("Pankki", "https://uusi-pankki.example", "tunnus", "s3cret")
+    browser.submit("/identify/email/", email="matti@koti.example")
+    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    assert browser.page.status_code == 404 and UpstreamLink.query.count() == 0

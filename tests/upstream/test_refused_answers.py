@@ -9,11 +9,13 @@ import json
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from idp.models import AuditEvent, Flow, LoginSession, UpstreamLink
 from idp.services import clock, upstreams
+from tests.support.races import at_once, barrier_after, clone, row_locks
 from tests.support.smtp import free_port
 from tests.support.upstream import claims_of, identify_at_bank
 
@@ -164,3 +166,62 @@ def test_unreachable_provider_is_said_plainly(app, browser):
     assert browser.page.status_code == 502
     assert "The identification service is not answering. Try again in a moment." in browser.text
     assert Flow.query.filter_by(kind="identification").count() == 0
+
+
+@pytest.mark.parametrize("document", [b"[1]", b'{"issuer": 5}', b'{"token_endpoint": ["x"]}', b"[" * 100_000],
+                         ids=["a list", "a number for a URL", "a list for a URL", "nested too deeply"])
+def test_a_discovery_document_that_is_none_is_refused_plainly(browser, bank, upstream_tunnus, document):
+    upstream_tunnus.tampering.answers["/.well-known/openid-configuration"] = document
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    assert browser.page.status_code == 400 and REFUSED in browser.text
+    assert Flow.query.filter_by(kind="identification").count() == 0
+
+
+@pytest.mark.parametrize("keys", [b"{}", b'{"keys": [{"kty": "EC", "kid": "k1", "crv": "P-999", "x": "AA", "y": "AA"}]}'],
+                         ids=["no keys", "an unknown curve"])
+def test_a_key_set_that_is_none_is_refused(browser, bank, upstream_tunnus, maija, keys):
+    jwks_uri = requests.get(upstream_tunnus.issuer + "/.well-known/openid-configuration", timeout=10).json()["jwks_uri"]
+    upstream_tunnus.tampering.answers[urlsplit(jwks_uri).path] = keys
+    identify(browser, maija.email)
+    assert_refused(browser, "bad_jwks")
+
+
+@pytest.mark.parametrize("changes", [{"expires_in": [1]}, {"expires_in": float("inf")}, {"expires_at": [1]}],
+                         ids=["expires_in a list", "expires_in Infinity", "expires_at a list"])
+def test_a_token_response_with_a_value_of_another_type_is_refused(browser, bank, upstream_tunnus, maija, changes):
+    upstream_tunnus.tampering.token_changes = changes
+    identify(browser, maija.email)
+    assert_refused(browser, "token_error")
+
+
+def test_an_id_token_with_a_claim_of_another_type_is_refused(browser, bank, upstream_tunnus, maija):
+    upstream_tunnus.tampering.rewrite = resigned(upstream_tunnus, at_hash=["x", 1])
+    identify(browser, maija.email)
+    assert_refused(browser, "id_token")
+
+
+@pytest.mark.parametrize("sub", ["a\u0000b", "a\ud800b", "a\x1bb", "pankki-ä", "x" * 256],
+                         ids=["NUL", "half a character", "escape", "beyond ASCII", "256 characters"])
+def test_a_subject_that_is_not_printable_ascii_is_refused(browser, bank, upstream_tunnus, maija, sub):
+    """OIDC Core §2: at most 255 ASCII characters (a NUL in a flow broke other people's requests)."""
+    upstream_tunnus.tampering.rewrite = resigned(upstream_tunnus, sub=sub)
+    identify(browser, maija.email)
+    assert_refused(browser, "id_token_bad_sub")
+
+
+@row_locks
+def test_one_answer_arriving_twice_at_once_is_checked_once(app, browser, bank, upstream_tunnus, maija, monkeypatch):
+    """A double click on the bank's last button: the later request waits for the first and
+    is refused (and recorded) as an answer already used."""
+    from idp.flows.identification import IdentificationFlow
+
+    answer = reach_callback(browser, upstream_tunnus, maija.email)
+    barrier_after(monkeypatch, IdentificationFlow, "for_callback")
+    first, second = at_once(*[lambda: clone(app, browser).get(urlsplit(answer).path + "?" + urlsplit(answer).query)]
+                            * 2)
+    assert sorted([first.status_code, second.status_code]) == [302, 400]
+    assert REFUSED in (first if first.status_code == 400 else second).get_data(as_text=True)
+    assert LoginSession.query.count() == 1
+    assert sorted((e.result, e.details.get("reason") or "") for e in AuditEvent.query.filter_by(
+        event="upstream.identified")) == [("failure", "state_mismatch"), ("success", "")]
