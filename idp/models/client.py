@@ -16,6 +16,13 @@ SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "organizatio
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
+def could_be_client_id(value) -> bool:
+    """Could a client be registered under `value`: 1-64 printable characters. Anything else
+    (a NUL, half a character, from a Basic header or an assertion's sub) names none, and is
+    neither looked up, nor counted under in Redis, nor stored in an audit record."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable()
+
+
 def hash_secret(secret: str) -> str:
     # Secrets are 256-bit random strings, so a fast hash is safe and keeps /token fast.
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -36,6 +36,7 @@ from joserfc.errors import JoseError
 
 from ..extensions import db
 from ..models import UsedAssertion
+from ..models.client import could_be_client_id
 from ..models.grants import token_hash
 from ..services import audit, clock, single_use
 from ..services.client_keys import ALGORITHMS
@@ -140,7 +141,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         for key in candidates:
             try:
                 return dict(jwt.decode(assertion, key, algorithms=[alg]).claims)
-            except JoseError:
+            except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
                 continue
         raise Refused("the signature is not by the client's key")
 
@@ -151,6 +152,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                                   jti={"essential": True}).validate(claims)
         except JoseError as error:
             raise Refused(error.description) from None
+        if not single_use.usable_jti(claims["jti"]):
+            raise Refused(f"jti must be at most {single_use.MAX_JTI_LENGTH} printable characters")
         if claims.get("aud") not in (self.issuer, [self.issuer]):
             raise Refused(f"aud must be the issuer identifier {self.issuer}, alone")
         if claims["exp"] > now + self.max_lifetime + self.leeway:
@@ -172,5 +175,5 @@ def _record(refusal: Refused, client, unverified: dict | None) -> None:
     claimed = (unverified or {}).get("sub")
     audit.record("client.assertion_refused", "failure", origin=origin(),
                  client_id=client.client_id if client is not None else None, reason=str(refusal),
-                 claimed_client_id=claimed[:64] if isinstance(claimed, str) else None)
+                 claimed_client_id=claimed if could_be_client_id(claimed) else None)
     db.session.commit()

@@ -17,6 +17,7 @@ import time
 import sqlalchemy as sa
 
 from ..models import Client
+from ..models.client import could_be_client_id
 
 # Bumped by every committed client change in this process; entries of older generations are stale.
 _generation = 0
@@ -30,9 +31,7 @@ class ClientCache:
 
     def find(self, client_id: str) -> Client | None:
         """Authlib's query_client."""
-        # No client_id registered holds a control character (a NUL, from a Basic header or
-        # a client assertion, would not even reach PostgreSQL as a query).
-        if not client_id or len(client_id) > 64 or not client_id.isprintable():
+        if not could_be_client_id(client_id):  # a NUL would not even reach PostgreSQL as a query
             return None
         entry = self._entries.get(client_id)
         if entry is not None and entry[1] == _generation:

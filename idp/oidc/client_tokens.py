@@ -126,7 +126,7 @@ class ClientToken:
 def _verified_claims(value: str, _published_kids: tuple, keys, issuer: str) -> dict | None:
     try:
         token = jwt.decode(value, keys.verification_keys(), algorithms=["ES256"])
-    except (JoseError, ValueError):
+    except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
         return None
     if token.header.get("typ") != "at+jwt" or token.claims.get("iss") != issuer:
         return None

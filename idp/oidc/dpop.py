@@ -38,7 +38,6 @@ ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519")
 # A JWK member that only a private (or symmetric) key has.
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_PROOF_LENGTH = 8192
-MAX_JTI_LENGTH = 256  # §11.1: no unnecessarily large jti
 THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -95,7 +94,7 @@ def _verified(value: str) -> tuple[dict, str]:
     try:
         key = JWKRegistry.import_key(jwk)
         verified = jws.validate_compact(signed, key, algorithms=[alg])
-    except (JoseError, ValueError, TypeError):
+    except (JoseError, ValueError, TypeError, KeyError):  # KeyError: a crv of another kty
         verified = False
     if not verified:
         raise InvalidDpopProof("The DPoP proof's signature does not verify with its jwk.")
@@ -110,9 +109,10 @@ def _verified(value: str) -> tuple[dict, str]:
 
 def _check_claims(claims: dict, method: str, url: str, access_token: str | None) -> None:
     jti, htm, htu, iat = (claims.get(name) for name in ("jti", "htm", "htu", "iat"))
-    if not (isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_LENGTH and jti.isprintable() and isinstance(htm, str)
+    if not (single_use.usable_jti(jti) and isinstance(htm, str)
             and isinstance(htu, str) and isinstance(iat, (int, float)) and not isinstance(iat, bool)):
-        raise InvalidDpopProof(f"The DPoP proof needs jti (at most {MAX_JTI_LENGTH} characters), htm, htu and iat.")
+        raise InvalidDpopProof(f"The DPoP proof needs jti (at most {single_use.MAX_JTI_LENGTH} characters), htm, htu "
+                               "and iat.")
     if htm != method:
         raise InvalidDpopProof(f"The DPoP proof's htm must be {method}.")
     if _normalized(htu) != _normalized(url):

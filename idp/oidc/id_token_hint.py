@@ -21,7 +21,7 @@ def subject(hint: str | None, keystore, issuer: str, redirect_uri: str) -> str |
         return None
     try:
         token = jwt.decode(hint, keystore.hint_keys(), algorithms=list(ALGORITHMS))
-    except JoseError:
+    except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
         token = None
     if (token is None or token.header.get("typ") != "JWT" or token.claims.get("iss") != issuer
             or not isinstance(token.claims.get("sub"), str)):

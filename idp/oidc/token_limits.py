@@ -29,6 +29,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 
+from ..models.client import could_be_client_id
 from ..services import strict_json
 from . import basic_credentials
 
@@ -127,7 +128,7 @@ def _assertion_subject(assertion: str | None) -> str | None:
         sub = strict_json.loads(jws.extract_compact(assertion.encode("ascii")).payload).get("sub")
     except (AttributeError, JoseError, TypeError, ValueError):
         return None
-    return sub if isinstance(sub, str) else None
+    return sub if could_be_client_id(sub) else None  # half a character is no Redis key
 
 
 class ClientLimits:

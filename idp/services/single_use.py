@@ -9,6 +9,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 
+# RFC 9449 §11.1 asks for no unnecessarily large jti; a printable one, as it is hashed as UTF-8.
+MAX_JTI_LENGTH = 256
+
+
+def usable_jti(jti) -> bool:
+    return isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_LENGTH and jti.isprintable()
+
 
 def first_use(row) -> bool:
     """Record the use; False when it was recorded before."""

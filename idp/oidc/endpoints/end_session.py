@@ -46,6 +46,14 @@ class EndSessionEndpoint(_EndSessionEndpoint):
             raise InvalidRequestError("'id_token_hint' is not an ID token.")
         return super().validate_request(request)
 
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict:
+        # Authlib puts joserfc's description in its error, which may quote the hint's kid
+        # ("ä" fails making the error) and lets a header member of another type through.
+        try:
+            return super()._validate_id_token_hint(id_token_hint)
+        except (InvalidRequestError, JoseError, ValueError, TypeError, KeyError):
+            raise InvalidRequestError("'id_token_hint' is not an ID token this provider issued.") from None
+
     def is_post_logout_redirect_uri_legitimate(self, request, post_logout_redirect_uri, client, logout_hint):
         # Without an id_token_hint, §3 still allows the redirect when the OP "has other means
         # of confirming the legitimacy": the URI is one registered for the client named
