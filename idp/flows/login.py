@@ -166,8 +166,8 @@ class LoginFlow(Flow):
             raise self.end(journeys.PASSWORD_CHANGED)
         pending = self.data.get("upstream_link")
         if pending:  # an upstream identification's link, made only now (flows/identification.py)
-            upstreams.record(upstreams.get(pending["upstream_id"], pending.get("issuer")), Identified(**pending["identified"]),
-                             self.identity, origin=origin)
+            provider = upstreams.get(pending["upstream_id"], pending.get("issuer"))
+            upstreams.record(provider, Identified(**pending["identified"]), self.identity, origin=origin)
         self.transition("finished")
         amr = self.data["amr"]
         return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],

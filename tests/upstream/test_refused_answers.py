@@ -178,8 +178,8 @@ def test_a_discovery_document_that_is_none_is_refused_plainly(browser, bank, ups
     assert Flow.query.filter_by(kind="identification").count() == 0
 
 
-@pytest.mark.parametrize("keys", [b"{}", b'{"keys": [{"kty": "EC", "kid": "k1", "crv": "P-999", "x": "AA", "y": "AA"}]}'],
-                         ids=["no keys", "an unknown curve"])
+@pytest.mark.parametrize("keys", [b"{}", b'{"keys": [{"kty": "EC", "kid": "k1", "crv": "P-999", "x": "AA", '
+                                         b'"y": "AA"}]}'], ids=["no keys", "an unknown curve"])
 def test_a_key_set_that_is_none_is_refused(browser, bank, upstream_tunnus, maija, keys):
     jwks_uri = requests.get(upstream_tunnus.issuer + "/.well-known/openid-configuration", timeout=10).json()["jwks_uri"]
     upstream_tunnus.tampering.answers[urlsplit(jwks_uri).path] = keys
