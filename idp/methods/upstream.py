@@ -21,11 +21,11 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet
 
 from ..errors import IdpError
-from ..services import clock, identities, names, strict_json, upstreams
+from ..services import clock, identities, malformed_jose, names, strict_json, upstreams
 
 # requests (with Authlib's client on it) weighs 4 MB per worker; only a call to a provider needs it.
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def _keys(provider, refresh: bool = False) -> KeySet:
     uri = metadata(provider)["jwks_uri"]
     try:
         return _cached(("jwks", uri), lambda: KeySet.import_key_set(_get_json(provider, uri)), refresh)
-    except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
+    except (*malformed_jose.ERRORS, AttributeError) as error:
         raise UpstreamRefused("bad_jwks") from error
 
 
@@ -195,7 +195,7 @@ def _checked_id_token(provider, id_token: str, *, nonce: str, access_token: str 
         claims.validate(now=clock.timestamp(), leeway=current_app.config["IDP_UPSTREAM_LEEWAY"])
     # A malformed token may fail before any check, and a claim of another type than its
     # own (at_hash a list, crit a number) in Authlib's or joserfc's checks.
-    except (JoseError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+    except (*malformed_jose.ERRORS, AttributeError, RecursionError) as error:
         raise UpstreamRefused(f"id_token {error}"[:200]) from error
     sub = claims.get("sub")
     if not isinstance(sub, str) or not SUBJECT.fullmatch(sub):

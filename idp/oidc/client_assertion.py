@@ -38,7 +38,7 @@ from ..extensions import db
 from ..models import UsedAssertion
 from ..models.client import could_be_client_id
 from ..models.grants import token_hash
-from ..services import audit, clock, single_use
+from ..services import audit, clock, malformed_jose, single_use
 from ..services.client_keys import ALGORITHMS
 from ..web.browser import origin
 from .client_jwks import ClientJwks, JwksUnavailable
@@ -141,7 +141,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         for key in candidates:
             try:
                 return dict(jwt.decode(assertion, key, algorithms=[alg]).claims)
-            except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
+            except malformed_jose.ERRORS:
                 continue
         raise Refused("the signature is not by the client's key")
 

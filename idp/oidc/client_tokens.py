@@ -23,11 +23,10 @@ from dataclasses import dataclass
 
 from flask import current_app
 from joserfc import jwt
-from joserfc.errors import JoseError
 
 from ..extensions import db
 from ..models import RevokedAccessToken
-from ..services import clock, strict_json
+from ..services import clock, malformed_jose, strict_json
 
 REVOCATIONS_REFRESH = 1.0
 
@@ -126,7 +125,7 @@ class ClientToken:
 def _verified_claims(value: str, _published_kids: tuple, keys, issuer: str) -> dict | None:
     try:
         token = jwt.decode(value, keys.verification_keys(), algorithms=["ES256"])
-    except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
+    except malformed_jose.ERRORS:
         return None
     if token.header.get("typ") != "at+jwt" or token.claims.get("iss") != issuer:
         return None

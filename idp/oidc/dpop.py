@@ -29,7 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 from ..models.grants import UsedDpopProof, token_hash
-from ..services import clock, single_use, strict_json
+from ..services import clock, malformed_jose, single_use, strict_json
 
 # No RSA: a proof carries its key in the header, and joserfc refuses a JWS header over
 # 512 bytes, which a 2048-bit RSA jwk passes; the limit also keeps a stranger from
@@ -94,7 +94,7 @@ def _verified(value: str) -> tuple[dict, str]:
     try:
         key = JWKRegistry.import_key(jwk)
         verified = jws.validate_compact(signed, key, algorithms=[alg])
-    except (JoseError, ValueError, TypeError, KeyError):  # KeyError: a crv of another kty
+    except malformed_jose.ERRORS:
         verified = False
     if not verified:
         raise InvalidDpopProof("The DPoP proof's signature does not verify with its jwk.")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from joserfc import jwt
-from joserfc.errors import JoseError
 
+from ..services import malformed_jose
 from ..services.keys import ALGORITHMS
 
 
@@ -21,7 +21,7 @@ def subject(hint: str | None, keystore, issuer: str, redirect_uri: str) -> str |
         return None
     try:
         token = jwt.decode(hint, keystore.hint_keys(), algorithms=list(ALGORITHMS))
-    except (JoseError, ValueError, TypeError, KeyError):  # also a header member of another type (crit: 1)
+    except malformed_jose.ERRORS:
         token = None
     if (token is None or token.header.get("typ") != "JWT" or token.claims.get("iss") != issuer
             or not isinstance(token.claims.get("sub"), str)):

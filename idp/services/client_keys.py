@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import warnings
 
-from joserfc.errors import JoseError, SecurityWarning
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, import_key
 
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Client
-from . import audit
+from . import audit, malformed_jose
 from .redirect_uris import check as check_uri
 
 # RFC 9864 names the Ed25519 signature alone and deprecates its older name EdDSA, which
@@ -67,7 +67,7 @@ def _check_key(jwk, where: str) -> None:
         raise ValidationFailed(f"{where}: an RSA key of at least {MIN_RSA_BITS} bits, please")
     try:
         import_key(jwk)
-    except (JoseError, ValueError, TypeError) as error:
+    except malformed_jose.ERRORS as error:
         raise ValidationFailed(f"{where} is not a valid JWK: {error}") from None
 
 

@@ -19,7 +19,7 @@ from joserfc.errors import JoseError
 
 from ...extensions import csrf
 from ...models import LoginSession
-from ...services import sessions
+from ...services import malformed_jose, sessions
 from ...web import logout_page
 from ...web.browser import as_get_if_cross_site_post, current_session, kiosk_session, origin, sign_out
 from .. import request_checks
@@ -51,7 +51,7 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         # ("ä" fails making the error) and lets a header member of another type through.
         try:
             return super()._validate_id_token_hint(id_token_hint)
-        except (InvalidRequestError, JoseError, ValueError, TypeError, KeyError):
+        except (InvalidRequestError, *malformed_jose.ERRORS):
             raise InvalidRequestError("'id_token_hint' is not an ID token this provider issued.") from None
 
     def is_post_logout_redirect_uri_legitimate(self, request, post_logout_redirect_uri, client, logout_hint):
