@@ -20,7 +20,7 @@ DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
 # The revision this code needs, the last of migrations/ (tests/test_schema_head.py checks
 # they agree): /readyz compares the database's with it, in workers that never load Alembic.
 # Revision ids are numbered in order (NNNN_name), so the number tells behind from ahead.
-HEAD = "0028_session_keys"
+HEAD = "0029_flow_person"
 
 
 def number(revision: str) -> int:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import FlowExpired, IdpError, InvalidCredentials, JourneyEnded, NotFound
 from ..extensions import db
 from ..models import Flow as StoredFlow, Identity
+from ..models.flow import person_in
 from ..services import clock, journeys
 
 
@@ -76,7 +77,7 @@ class Flow:
         everywhere" and deleting the account hold the person and then end their journeys, so
         a step either finishes before them, or waits and finds its journey ended (expired, the
         account gone), as it would a moment later."""
-        person = self.data.get("identity_id") or self.data.get("owner_id")
+        person = person_in(self.data)
         gone = person is not None and not Identity.lock(person)
         db.session.refresh(self.stored, with_for_update=True)
         if gone or self.stored.is_expired():
@@ -128,7 +129,7 @@ class Flow:
         """What is shown, and audited, to whoever comes back to this journey once it was ended."""
         because = self.stored.ended_because
         return JourneyEnded(title=self.ENDED_TITLE, message=self.ENDED[because], kind=self.KIND, because=because,
-                            identity_id=self.data.get("identity_id") or self.data.get("owner_id"),
+                            identity_id=person_in(self.data),
                             again=self.started_from())
 
     def end(self, because: str) -> JourneyEnded:

@@ -44,9 +44,7 @@ def end_about(identity_id: int, *, because: str | None, keep: Iterable[str | Non
 
 def _live_about(identity_id: int, *where):
     return db.session.execute(db.select(StoredFlow).where(
-        StoredFlow.expires_at > clock.now(), *where,
-        db.or_(StoredFlow.data["identity_id"].as_integer() == identity_id,
-               StoredFlow.data["owner_id"].as_integer() == identity_id))).scalars()
+        StoredFlow.person_id == identity_id, StoredFlow.expires_at > clock.now(), *where)).scalars()
 
 
 def password_version(identity: Identity) -> str:

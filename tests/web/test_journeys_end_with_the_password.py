@@ -3,13 +3,15 @@ by a reset, in a campaign's step) or logs out everywhere: an email change waitin
 link, a login parked at a later step, another reset's mailed link. Coming back to one shows
 a page saying it is no longer valid and what to do, audited as `<kind>.refused`; the journey
 making the change itself goes on to its end."""
+import datetime as dt
+
 import pytest
 
 from idp.extensions import db
 from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.flows.campaign import CampaignFlow
 from idp.flows.email_change import EmailChangeFlow
-from idp.services import account, audit, journeys, password_policy, passwords
+from idp.services import account, audit, clock, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in
@@ -182,6 +184,29 @@ def test_logging_out_other_devices_ends_a_login_parked_at_the_second_factor(app,
     attacker.get(parked)
     assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
     assert ("failure", "signed_out") in _events("login.refused")
+
+
+def test_a_journey_holding_a_nul_does_not_stop_another_person_logging_out_other_devices(app, user):
+    """Someone else's journey whose data holds a NUL and half a character (stored as JSON
+    escapes). Before, on PostgreSQL, finding a person's journeys read every live flow's
+    JSON as text, which such escapes fail: "log out other devices", a change of password
+    or email and deleting the account answered 500 to everyone while that journey lived."""
+    stranger = StoredFlow(kind="registration", state="form", browser="b", data={"email": "x\u0000@example.fi",
+                          "name": "Virt\ud800anen"}, expires_at=clock.now() + dt.timedelta(minutes=30))
+    db.session.add(stranger)
+    db.session.commit()
+    secret, _ = enrolled(app, user)
+    attacker = Browser(app)
+    sign_in_to_code_step(attacker, user)
+    owner = Browser(app)
+    sign_in_to_code_step(owner, user)
+    owner.submit("/totp", code=app_code(secret))
+    owner.submit("/account/sessions/end-others")
+    assert owner.page.status_code == 200
+
+    attacker.get(attacker.url)
+    assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
+    assert not db.session.get(StoredFlow, stranger.id).is_expired()
 
 
 def test_a_journey_ended_for_a_reason_this_release_does_not_know_is_expired(app, user):
