@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
+# The embeddings, overrides and isolates of Unicode's bidirectional algorithm (UAX #9):
+# one in a name reverses the text after it on the page or terminal showing it ("Trojan
+# Source", CVE-2021-42574), so a name could pass for another on a kiosk's list or an
+# organisation's member table, or garble the sentence it stands in.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def one_line(text: str | None) -> str:
     """`text` as a name is stored: its runs of spaces, tabs and line breaks one space, its
@@ -11,5 +17,10 @@ def one_line(text: str | None) -> str:
     the lines a command prints, and an escape sequence (one pasted from a terminal, or typed
     at registration on purpose) would recolour or clear an operator's terminal that lists it.
     Half a character (a lone surrogate, which JSON can carry) is dropped too: no database
-    stores it."""
-    return "".join(c for c in " ".join((text or "").split()) if unicodedata.category(c) not in ("Cc", "Cs"))
+    stores it. So are the bidirectional controls (BIDI_CONTROLS)."""
+    kept = "".join(c for c in text or "" if c.isspace() or not _unreadable(c))
+    return " ".join(kept.split())
+
+
+def _unreadable(c: str) -> bool:
+    return unicodedata.category(c) in ("Cc", "Cs") or c in BIDI_CONTROLS

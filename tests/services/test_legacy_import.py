@@ -113,6 +113,22 @@ def test_accounts_without_a_usable_email_are_kept_unmerged(app, tmp_path):
     assert db.session.execute(sa.select(sa.func.count()).select_from(Identity)).scalar() == 1
 
 
+def test_a_name_is_kept_on_one_line_without_controls_as_a_registered_one_is(app, tmp_path):
+    """An old system's export keeps what its forms let through: a line break, a terminal's
+    escape, a right-to-left override. Stored as written, they went into ID tokens and split
+    or recoloured the lines `tunnus users` prints."""
+    path = write_jsonl(tmp_path, "kirjasto.jsonl", [
+        account("1", "matti", "matti.virtanen@example.fi", name="Matti\r\nVirtanen\x1b[2J\u202e "),
+        account("2", "eino", "eino.koskinen@example.fi", name=" \x07\u2066 "),
+    ])
+    assert legacy_import.run(path, "kirjasto").counts["rejected"] == 0
+
+    assert Identity.by_email("matti.virtanen@example.fi").name == "Matti Virtanen[2J"
+    assert accounts_by_id()[("kirjasto", "1")].name == "Matti Virtanen[2J"
+    assert accounts_by_id()[("kirjasto", "2")].name is None
+    assert Identity.by_email("eino.koskinen@example.fi").name == ""
+
+
 def test_an_address_in_composed_and_decomposed_unicode_is_one_identity(app, tmp_path):
     legacy_import.run(write_jsonl(tmp_path, "kirjasto.jsonl", [
         account("1", "savel", "Sa\u0308vel.Ma\u0308kinen@example.fi", name="Sävel")]), "kirjasto")

@@ -73,6 +73,16 @@ def test_the_name_is_kept_on_one_line_without_control_characters(browser, mailbo
     assert "Uusi Käyttäjä[2J" in browser.text and "\x1b" not in browser.text
 
 
+def test_the_name_keeps_no_control_that_would_reverse_the_text_after_it(browser, mailbox):
+    """A right-to-left override in a name shows what follows it backwards, wherever the name
+    is shown (an organisation's member table, a kiosk's list): "Maija" followed by an
+    override and "nenialäkieM" reads as another person's name. Dropping a control
+    leaves no double space behind."""
+    register(browser, name="Maija\u202e nenialäkieM\u202c \u2067Matti\u2069 \x07 Virtanen")
+    enter_code(browser, mailbox.code(EMAIL))
+    assert stored().name == "Maija nenialäkieM Matti Virtanen"
+
+
 def test_a_name_of_more_than_200_characters_is_refused(browser):
     register(browser, name="Ä" * 201)
     assert "Use at most 200 characters in your name." in browser.text and stored() is None

@@ -20,7 +20,7 @@ from typing import Iterator, NamedTuple
 from ...errors import ValidationFailed
 from ...models.identity import normalise_email
 from ...models.organisation import ADMIN, MEMBER
-from .. import business_id, legacy_hashes, strict_json
+from .. import business_id, legacy_hashes, names, strict_json
 from ..identities import valid_email
 
 FIELDS = ("legacy_id", "login_name", "email", "name", "phone", "password_hash", "hash_scheme",
@@ -140,6 +140,9 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
         name, character = damaged
         what = "a NUL character" if character == "\x00" else "half a character (a lone surrogate, e.g. \\ud800)"
         return None, Problem(line, None, "unreadable_row", f"{name} holds {what}")
+    # As every other way a name comes in: an old system's export keeps what its forms let
+    # through (line breaks, a terminal's escapes).
+    values["name"] = names.one_line(values["name"]) or None
     legacy_id = values["legacy_id"]
     for name in ("legacy_id", "login_name"):
         if not values[name]:
