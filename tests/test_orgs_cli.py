@@ -43,6 +43,19 @@ def test_bad_business_id_is_a_clear_error(app, runner):
     assert result.exit_code != 0 and "business ID is not valid" in result.output
 
 
+def test_a_mistyped_business_id_names_no_organisation(app, runner):
+    """Before, a business id with a wrong check digit (or none at all: "x-1") was taken for
+    the organisation without a business id: the operator made a stranger its admin."""
+    association = organisation("Kotiseutuyhdistys ry", None, person("pirjo@siivous.fi"))
+    stranger = person("mallory@example.fi")
+    for ref in ("0737546-3", "x-1"):
+        added = runner.invoke(args=["orgs", "add-member", "--org", ref, "--email", stranger.email, "--role", "admin"])
+        assert added.exit_code == 1 and f"No organisation {ref}" in added.output
+        suspended = runner.invoke(args=["orgs", "suspend", "--org", ref])
+        assert suspended.exit_code == 1 and f"No organisation {ref}" in suspended.output
+    assert organisations.membership(association, stranger) is None and association.status == "active"
+
+
 def test_unknown_admin_email_becomes_an_emailed_invitation(app, runner, mailbox):
     result = runner.invoke(args=["orgs", "create", "--name", "Taloyhtiö", "--admin-email", "isannoitsija@example.fi",
                                  "--json"])

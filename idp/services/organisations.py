@@ -61,6 +61,8 @@ def get(organisation_id) -> Organisation:
 
 def by_business_id(value: str) -> Organisation | None:
     normalised = business_id.normalise(value)
+    if normalised is None:  # not one: filter_by(business_id=None) would find those without one
+        return None
     return db.session.execute(db.select(Organisation).filter_by(business_id=normalised)).scalar_one_or_none()
 
 
