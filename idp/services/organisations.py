@@ -74,6 +74,18 @@ def membership(organisation, identity) -> Membership | None:
     ).scalar_one_or_none()
 
 
+def membership_to_end(organisation, identity) -> Membership | None:
+    """The person's membership as committed now, to leave it: the organisation is locked
+    first (until the commit), as an admin's change locks it. Read before the lock, the
+    membership of someone an admin made an admin meanwhile still said "member", and leaving
+    skipped the check that an admin stays (_guard_last_admin); an admin's change to it at
+    that moment failed on the row gone."""
+    _lock(organisation)
+    return db.session.execute(db.select(Membership).filter_by(
+        organisation_id=organisation.id, identity_id=identity.id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
 def is_admin(organisation, identity, *, for_change: bool = False) -> bool:
     """for_change: the person is about to change the organisation as its admin. The
     organisation's row is locked first (until the commit), as demoting or removing an

@@ -33,9 +33,12 @@ def leave(identity, organisation_id):
         abort(404)
     if request.form.get("confirmed") != "yes":
         return render_template("account/leave.html", organisation=member.organisation)
-    name = member.organisation.name
+    organisation = member.organisation
+    name, member = organisation.name, organisations.membership_to_end(organisation, identity)
+    if member is None:  # a double click: the other click left
+        return back_to("organisations", _("You left %(org)s.", org=name))
     try:
-        organisations.remove_member(member.organisation, member, actor=identity, origin=origin())
+        organisations.remove_member(organisation, member, actor=identity, origin=origin())
     except LastAdmin as refused:
         db.session.rollback()
         return back_to("organisations", str(refused), "error")

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Client, Invitation, Membership
 from ..models.organisation import ADMIN
 from ..services import mail, organisations
+from .account_notice import back_to
 from .browser import current_identity, origin
 
 bp = Blueprint("orgadmin", __name__)
@@ -82,6 +83,10 @@ def _change(org_id, action, invite=None, focus=None):
         return show(org_id, error=str(failure), status=failure.status, focus=focus)
     for message in outgoing:  # only this change's mail; the outbox worker sends the rest
         mail.deliver_now(message)
+    if not organisations.is_admin(organisation, identity):
+        # An admin who made themselves a member, or removed themselves, may no longer see
+        # this page: said on theirs (before, the page answered "No access").
+        return back_to("organisations", done_message)
     return show(org_id, message=done_message, focus=focus)
 
 

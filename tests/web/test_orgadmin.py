@@ -7,10 +7,11 @@ import pytest
 
 from idp.extensions import db
 from idp.flows.email_change import EmailChangeFlow
-from idp.models import Identity
+from idp.models import AuditEvent, Identity, Membership
 from idp.models.organisation import ADMIN
 from idp.services import organisations
 from idp.services.audit import SYSTEM
+from idp.web import orgadmin
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in, signed_in, tokens_for
 from tests.support.legacy import OLD_PASSWORD, imported
@@ -626,3 +627,124 @@ def test_a_sign_in_accepting_invitations_an_admins_removal_and_an_email_change_a
     db.session.expire_all()
     assert {m.organisation_id for m in organisations.memberships_of(maija)} == {org.id, own.id}
     assert organisations.organisations_with_right(maija, service.client) == [org]
+
+
+@row_locks
+def test_a_double_clicked_leave_is_recorded_once(app, company, monkeypatch):
+    """Before, both clicks removed the membership and each recorded it."""
+    org, admin, worker = company
+    browser = signed_in(app, worker)
+    browser.get(f"/account/organisations/{org.id}/leave")
+    barrier_after(monkeypatch, organisations, "memberships_of")
+    answers = race(app, browser, "/leave", confirmed="yes")
+    assert [a.status_code for a in answers] == [302, 302]
+    db.session.expire_all()
+    assert organisations.membership(org, worker) is None
+    removed = db.session.execute(db.select(AuditEvent).filter_by(event="org.member_removed")).scalars().all()
+    assert len(removed) == 1, [(e.event, e.details) for e in removed]
+
+
+@row_locks
+@pytest.mark.parametrize("where,fields", [("/members/{m}/services/{s}", {"action": "grant"}),
+                                          ("/members/{m}/services/{s}", {"action": "revoke"}),
+                                          ("/members/{m}/role", {"role": "admin"}),
+                                          ("/members/{m}/display-name", {"display_name": "A 12"})],
+                         ids=["grant", "revoke", "role", "display_name"])
+def test_an_admin_change_as_the_member_leaves_is_made_before_the_member_leaves(app, company, service, monkeypatch,
+                                                                              where, fields):
+    """The admin's change has found the member; the member leaves before it is written.
+    Before, the leave did not wait for the organisation's lock and the change was a 500."""
+    org, admin, worker = company
+    admins = signed_in(app, admin)
+    admins.get(f"/orgs/{org.id}")
+    member_id = organisations.membership(org, worker).id
+    leaving = signed_in(app, worker)
+    leaving.get(f"/account/organisations/{org.id}/leave")
+    left = threading.Event()
+    real_member = orgadmin._member
+
+    def member_then_wait(organisation, member_id):
+        found = real_member(organisation, member_id)
+        left.wait(WAIT)
+        return found
+    monkeypatch.setattr(orgadmin, "_member", member_then_wait)
+    if fields.get("action") == "revoke":
+        organisations.grant(org, organisations.membership(org, worker), service.client)
+        db.session.commit()
+        admins.get(f"/orgs/{org.id}")
+    path = where.format(m=member_id, s=service.client_id)
+    form = admins.form("/role")  # its csrf_token
+    grant = lambda: clone(app, admins).post(f"/orgs/{org.id}" + path, data={**form["fields"], **fields})
+    leave = post(app, leaving, "/leave", confirmed="yes")
+
+    def leave_then_tell():
+        try:
+            return leave()
+        finally:
+            left.set()
+    granted, gone = at_once(grant, leave_then_tell)
+    # The leave waits for the admin's change: the change is made, then the member leaves.
+    assert gone.status_code == 302 and granted.status_code == 200, granted.status_code
+    db.session.expire_all()
+    assert organisations.membership(org, worker) is None
+
+
+def test_a_member_promoted_as_they_leave_leaves_no_organisation_without_an_admin(app, company, monkeypatch):
+    """Ville's leave has read his membership (a member); Pirjo makes him an admin and then
+    herself a member. Before, Ville's leave then went on with the role it had read, and the
+    organisation was left with no admin."""
+    org, pirjo, ville = company
+    pirjos = signed_in(app, pirjo)
+    pirjos.get(f"/orgs/{org.id}")
+    villes = signed_in(app, ville)
+    villes.get(f"/account/organisations/{org.id}/leave")
+    pirjo_id, ville_id = (organisations.membership(org, p).id for p in (pirjo, ville))
+    read, go_on = threading.Event(), threading.Event()
+    real = organisations.memberships_of
+
+    def read_then_wait(identity):
+        found = real(identity)
+        if identity.id == ville.id and not read.is_set():
+            read.set()
+            go_on.wait(10)
+        return found
+    monkeypatch.setattr(organisations, "memberships_of", read_then_wait)
+    leave = post(app, villes, "/leave", confirmed="yes")
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("leave", leave()))
+    thread.start()
+    assert read.wait(10)
+    assert clone(app, pirjos).post(f"/orgs/{org.id}/members/{ville_id}/role",
+                                   data={**pirjos.form("/role")["fields"], "role": "admin"}).status_code == 200
+    second = clone(app, pirjos).post(f"/orgs/{org.id}/members/{pirjo_id}/role",
+                                   data={**pirjos.form("/role")["fields"], "role": "member"})
+    assert second.status_code in (200, 302)
+    go_on.set()
+    thread.join()
+    db.session.expire_all()
+    assert result["leave"].status_code == 302
+    assert organisations.membership(org, ville).role == ADMIN  # refused: he is the only admin now
+
+
+
+@pytest.mark.parametrize("change", ["role", "remove"])
+def test_an_admin_stepping_down_is_told_so_on_their_account_page(app, change):
+    """Before, the change was made and the answer was "You do not have access to this page"."""
+    pirjo, kaisa = person("pirjo@siivous.fi"), person("kaisa@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", pirjo, [kaisa])
+    organisations.set_role(org, organisations.membership(org, kaisa), ADMIN)
+    db.session.commit()
+    own_id = organisations.membership(org, pirjo).id
+    browser = signed_in(app, pirjo)
+    if change == "role":
+        browser.get(f"/orgs/{org.id}")
+        browser.submit(f"/members/{own_id}/role", role="member")
+        told = "pirjo@siivous.fi is now a member."
+    else:
+        browser.get(f"/orgs/{org.id}/members/{own_id}/remove")
+        browser.submit(f"/members/{own_id}/remove")
+        told = "pirjo@siivous.fi was removed."
+    assert browser.page.status_code == 200 and "/account" in browser.url
+    assert told in browser.text and "You do not have access" not in browser.text
+    db.session.expire_all()
+    assert not organisations.is_admin(org, pirjo)
