@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, InvalidCredentials, ValidationFailed
 from ..extensions import db
 from ..models import Identity, LegacyAccount
+from ..models.identity import composed_email, normalise_email
 from . import audit, clock, journeys, names, password_check, password_policy, passwords, sessions
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
@@ -21,8 +22,10 @@ MAX_NAME_LENGTH = 200
 def valid_email(email: str) -> bool:
     email = (email or "").strip()
     local, sep, domain = email.rpartition("@")
+    # The forms stored must fit too (320, the column): composing, lower-casing ('İ' is two
+    # characters in lower case) and the domain's IDNA encoding each lengthen some addresses.
     return bool(sep and local and "@" not in local and "." in domain.strip(".") and not _unseen(email)
-                and len(email) <= 320)
+                and max(len(email), len(composed_email(email)), len(normalise_email(email))) <= 320)
 
 
 def _unseen(text: str) -> bool:

@@ -83,6 +83,19 @@ def test_the_name_keeps_no_control_that_would_reverse_the_text_after_it(browser,
     assert stored().name == "Maija nenialäkieM Matti Virtanen"
 
 
+@pytest.mark.parametrize("email", ["\u0130" * 200 + "@x.fi", "\u0958" * 250 + "@x.fi",
+                                   "maija@" + ".".join(["\u0436" * 20] * 12) + ".fi"],
+                         ids=["longer in lower case", "longer composed", "longer IDNA-encoded"])
+def test_an_address_that_would_be_stored_longer_than_an_address_may_be_is_refused(browser, email):
+    """Within 320 characters as typed, beyond them as stored (lower-cased 'İ' is two, some
+    characters compose into two, an IDNA-encoded domain is longer). Before, on PostgreSQL,
+    registering with one was a 500 (and on SQLite it was stored beyond the column)."""
+    assert len(email) <= 320
+    register(browser, email=email)
+    assert "Enter a valid email address, such as name@example.com." in browser.text
+    assert Identity.query.count() == 0
+
+
 def test_a_name_of_more_than_200_characters_is_refused(browser):
     register(browser, name="Ä" * 201)
     assert "Use at most 200 characters in your name." in browser.text and stored() is None
