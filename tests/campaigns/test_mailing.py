@@ -108,6 +108,17 @@ def test_reminders_go_on_the_given_days_to_those_still_pending(app, browser, run
     assert member(campaign_id, waiter).reminders_sent == 2 and member(campaign_id, doer).reminders_sent == 0
 
 
+def test_a_campaign_starting_near_the_year_9999_stops_no_other_campaigns_reminders(app, runner, mailbox):
+    """Before, its start plus the reminder days was beyond what a date can be: the daily
+    `campaigns remind` stopped with a traceback, mailing none of the campaigns after it."""
+    person("odottaja@example.fi")
+    far = started(runner, "all", name="Kirjoitusvirhe", starts="9999-12-30T12:00Z", reminder_days="7")
+    near = started(runner, "all", reminder_days="7")
+    clock.advance(7 * DAY)
+    assert cli(runner, "campaigns", "remind") == {str(near): 1}
+    assert cli(runner, "campaigns", "status", str(far))["status"] == "running"
+
+
 def test_cancelling_withdraws_unsent_mail_and_voids_the_links(app, browser, runner, mailbox):
     for n in range(3):
         person(f"h{n}@example.fi")

@@ -55,6 +55,21 @@ def test_emails_file_target_reports_unknown_and_invalid_addresses(app, runner, t
     assert member_emails(created["id"]) == {"Maija@Example.fi", "pekka@example.fi"}
 
 
+def test_an_emails_file_in_a_deep_folder_is_shown_by_the_end_of_its_path(app, runner, tmp_path):
+    """Before, a path longer than the stored target (300 characters) was a traceback on
+    PostgreSQL; its end names the file, and the list lives on as the members."""
+    person("maija@example.fi")
+    folder = tmp_path / ("d" * 200) / ("e" * 100)
+    folder.mkdir(parents=True)
+    listed = folder / "lista.txt"
+    listed.write_text("maija@example.fi\n", encoding="utf-8")
+    created = cli(runner, "campaigns", "create", "--name", "Pilotti", "--target", f"emails:{listed}")
+    shown = cli(runner, "campaigns", "status", str(created["id"]))["target"]
+    assert len(shown) == 300 and shown.startswith("emails:\u2026") and shown.endswith("/" + "e" * 100 + "/lista.txt")
+    cli(runner, "campaigns", "start", str(created["id"]))
+    assert member_emails(created["id"]) == {"maija@example.fi"}
+
+
 def test_emails_file_target_finds_an_address_listed_decomposed(app, runner, tmp_path):
     person("s\u00e4vel@example.fi")
     listed = tmp_path / "lista.txt"

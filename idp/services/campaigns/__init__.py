@@ -145,7 +145,8 @@ def reminders_due(campaign) -> int:
     if campaign.status != RUNNING or campaign.started_at is None or past_deadline(campaign):
         return 0
     began = max(campaign.started_at, campaign.starts_at or campaign.started_at)
-    return sum(1 for day in campaign.reminder_days if began + dt.timedelta(days=day) <= clock.now())
+    # Counted back from now: a start near the year 9999 plus the days is beyond datetime.
+    return sum(1 for day in campaign.reminder_days if clock.now() - began >= dt.timedelta(days=day))
 
 
 def remind_due(origin: Origin = SYSTEM) -> dict[int, int]:

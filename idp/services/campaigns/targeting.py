@@ -18,6 +18,7 @@ from ...models.identity import normalise_email
 from .. import identities
 
 LEGACY, ORG, UNVERIFIED, ALL, EMAILS = "legacy-system", "org", "unverified-email", "all", "emails"
+MAX_TARGET = 300  # Campaign.target
 # Addresses resolved per statement when a list is materialised: bounded IN lists.
 CHUNK = 500
 
@@ -37,9 +38,13 @@ def parse(target: str) -> tuple[str, str]:
 
 def normalise(target: str) -> str:
     """The TARGET as stored: kind and argument without the spaces typed around them, so
-    `legacy-system: kirjasto` is the legacy-system:kirjasto the cutover looks for."""
+    `legacy-system: kirjasto` is the legacy-system:kirjasto the cutover looks for. A list's
+    path longer than the column keeps its end, which names the file: it is only shown."""
     kind, argument = parse(target)
-    return f"{kind}:{argument}" if argument else kind
+    stored = f"{kind}:{argument}" if argument else kind
+    if kind == EMAILS and len(stored) > MAX_TARGET:
+        stored = f"{kind}:\u2026{argument[len(stored) - MAX_TARGET + 1:]}"
+    return stored
 
 
 def check_known(kind: str, argument: str) -> None:
