@@ -188,7 +188,7 @@ def _record(notification: LogoutNotification, error: Exception | None) -> None:
     if error is None:
         notification.status, notification.sent_at, notification.last_error = SENT, clock.now(), None
     elif isinstance(error, PermanentFailure):
-        notification.status, notification.last_error = FAILED, str(error)[:500]
+        notification.status, notification.last_error = FAILED, leases.said(str(error))
     else:
         leases.retry_later(notification, f"{type(error).__name__}: {error}", config["IDP_BACKCHANNEL_MAX_ATTEMPTS"],
                            first_delay=10)

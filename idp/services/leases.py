@@ -55,9 +55,17 @@ def in_hand(model, row_id: int):
         raise
 
 
+def said(text: str) -> str:
+    """What went wrong, as a row keeps it (last_error) and the log and audit repeat it: the
+    remote server's own words are in it, and a NUL among them, which PostgreSQL stores in
+    no text, failed the recording of the outcome and left the row SENDING for good. One
+    line of printable characters, at most 500."""
+    return "".join(c if c.isprintable() else " " if c.isspace() else "?" for c in text).strip()[:500]
+
+
 def retry_later(row, reason: str, max_attempts: int, first_delay: int) -> None:
     """A failed attempt that may succeed later: wait first_delay, twice that, ... up to an hour."""
-    row.last_error = reason[:500]
+    row.last_error = said(reason)
     if row.attempts >= max_attempts:
         row.status = FAILED
     else:

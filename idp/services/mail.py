@@ -190,7 +190,7 @@ def _record(mail: OutboxMail, error: Exception | None, config) -> None:
             mail.close(LOGGED)
             _note_campaign_member(mail, logged_at=mail.sent_at)
     elif isinstance(error, PermanentFailure):
-        mail.last_error = _without(mail.recipient, str(error))[:500]
+        mail.last_error = leases.said(_without(mail.recipient, str(error)))
         mail.close(FAILED)
         _note_campaign_member(mail, bounced_at=clock.now(), bounce_reason=mail.last_error)
     else:

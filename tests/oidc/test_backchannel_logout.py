@@ -20,6 +20,7 @@ from tests.support.browser import Browser
 from tests.support.journeys import sign_in, tokens_for
 from tests.support.kiosk import building, pin_login, resident
 from tests.support.logout_receiver import LogoutReceiver
+from tests.support.raw_http import RawAnswers
 from tests.support.races import at_once, barrier_after, clone, post, row_locks
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
@@ -280,6 +281,26 @@ def test_a_service_answering_a_byte_at_a_time_is_cut_off_and_holds_no_connection
         dripping.stop()
     notification = LogoutNotification.query.one()
     assert notification.status == "pending" and notification.last_error.startswith("TimeoutError")
+
+
+@pytest.mark.parametrize("answer, status, said", [
+    (b"HTTP/1.1 503 busy\x00\r\nContent-Length: 0\r\n\r\n", "pending", "HTTPError: HTTP Error 503: busy?"),
+    (b"HTTP/1.1 400 no\x00\r\nContent-Length: 0\r\n\r\n", "failed", "HTTP 400 no?"),
+    (b"\x00garbage\r\n\r\n", "pending", "BadStatusLine: ?garbage")], ids=["retried", "refused", "not HTTP"])
+def test_a_nul_in_the_services_answer_is_recorded_without_it(app, browser, user, answer, status, said):
+    """Before, on PostgreSQL, the service's words with their NUL could not be stored: the
+    outcome was never recorded, the notification stayed `sending` for good and `tunnus
+    logouts send` stopped at it, so the services after it were not told either."""
+    hostile = RawAnswers(answer)
+    try:
+        _logout(browser, tokens_for(browser, _listening_rp(app, hostile.url("/logout")), user)["id_token"])
+        assert backchannel.wait()
+    finally:
+        hostile.stop()
+    notification = LogoutNotification.query.one()
+    assert (notification.status, notification.last_error) == (status, said)
+    recorded = AuditEvent.query.filter_by(event="logout.backchannel").all()
+    assert [e.details["error"] for e in recorded] == ([said] if status == "failed" else [])
 
 
 def test_a_uri_that_cannot_be_sent_to_fails_without_stopping_the_others(app, browser, user, receivers, runner):
