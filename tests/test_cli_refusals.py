@@ -153,6 +153,8 @@ def test_a_redirect_or_issuer_uri_that_is_no_uri_is_refused(app, runner):
             "a URI is ASCII without spaces, quotes or backslashes (percent-encode any other character")
     refused(runner.invoke(args=["upstreams", "add", "--name", "Pankki", "--issuer", "http://[::1", "--client-id", "c",
                                 "--client-secret", "s"]), "the issuer must be an absolute URL")
+    refused(runner.invoke(args=[*base, "http://127.0.0.1:abc/cb"]), "the port is not a number from 0 to 65535")
+    refused(runner.invoke(args=[*base, "https://%00/cb"]), "the host is not a valid name")
     assert runner.invoke(args=[*base, "https://kirjasto.example/c%C3%A4llback"]).exit_code == 0
 
 

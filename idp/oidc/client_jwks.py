@@ -64,7 +64,7 @@ class ClientJwks:
     def _read(self, uri: str, last: _Read | None, now: int) -> _Read:
         try:
             keys = client_keys.key_set(client_keys.check_jwks(self._get(uri)))
-        except (OSError, ValueError, ValidationFailed, JoseError) as error:
+        except (*outbound_http.ERRORS, ValueError, ValidationFailed, JoseError) as error:
             log.warning("client keys at %s not read: %s", uri, error)
             return _Read(last.keys if last else None, now, now + self.config["IDP_CLIENT_JWKS_REFETCH_INTERVAL"])
         return _Read(keys, now, now + self.config["IDP_CLIENT_JWKS_CACHE_TTL"])

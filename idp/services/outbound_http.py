@@ -10,6 +10,12 @@ import time
 import urllib.request
 
 
+# What a request raises when the network or the service fails: http.client's own errors
+# (an answer that is no HTTP/1.x, a broken chunk, a header line too long) are no OSError,
+# and urllib lets them through.
+ERRORS = (OSError, http.client.HTTPException)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

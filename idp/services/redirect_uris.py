@@ -40,8 +40,13 @@ def check(uri: str, native: bool = False) -> str:
         raise ValidationFailed(f"{uri!r}: use https (plain http only on a loopback address){hint}")
     try:
         (parts.hostname or "").encode("idna")
+        parts.port  # a ValueError unless a number from 0 to 65535 or none
     except UnicodeError:
         raise ValidationFailed(f"{uri!r}: the host is not a valid name") from None
+    except ValueError:
+        raise ValidationFailed(f"{uri!r}: the port is not a number from 0 to 65535") from None
+    if "%" in (parts.hostname or ""):  # percent-encoded names are what no HTTP client sends to
+        raise ValidationFailed(f"{uri!r}: the host is not a valid name")
     return uri
 
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from idp.models import AuditEvent
 from idp.services import clock
+from tests.support.raw_http import RawAnswers
 from tests.support.rp import RelyingParty
 
 
@@ -119,3 +120,45 @@ def test_private_keys_published_at_the_jwks_uri_are_not_used(app, machine, publi
     assert response.status_code == 401
     assert "could not be read" in AuditEvent.query.filter_by(event="client.assertion_refused").one().details["reason"]
     assert "holds private parts" in caplog.text  # told to the operator, in the log
+
+
+BROKEN_ANSWERS = {
+    "no HTTP": b"garbage\r\n\r\n",
+    "HTTP/2 status line": b"HTTP/2.0 200 OK\r\n\r\n",
+    "bad chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "closed in a chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n{\"keys\"",
+    "150 headers": b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(150)) + b"\r\n{}",
+    "header line of 70 kB": b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("answer", BROKEN_ANSWERS.values(), ids=list(BROKEN_ANSWERS))
+def test_a_jwks_uri_answering_what_is_no_http_is_invalid_client_read_once_an_interval(app, old_key, answer):
+    """Before, each was a 500 with no audit record, and the URI was read again at every
+    request: anyone naming the client in an assertion made Tunnus read it."""
+    broken = RawAnswers(answer)
+    try:
+        machine = RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"], key=old_key,
+                                        jwks_uri=broken.url("/jwks.json"))
+        assert [_token(machine).status_code for _ in range(3)] == [401] * 3
+    finally:
+        broken.stop()
+    reasons = {e.details["reason"] for e in AuditEvent.query.filter_by(event="client.assertion_refused")}
+    assert reasons == {"the client's keys could not be read from its jwks_uri"} and broken.requests == 1
+
+
+def test_keys_read_before_stay_in_use_when_the_answer_breaks_off(app, old_key):
+    """The service restarting as its keys are read: its clients go on with those read
+    before (README). Before, each of their requests was a 500."""
+    body = json.dumps({"keys": [old_key.as_dict(private=False)]}).encode()
+    keys = RawAnswers(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    try:
+        machine = RelyingParty.register(app, name="Integraatio", grant_types=["client_credentials"], key=old_key,
+                                        jwks_uri=keys.url("/jwks.json"))
+        assert _token(machine).status_code == 200
+        keys.answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(body) + body[:20]
+        clock.advance(app.config["IDP_CLIENT_JWKS_CACHE_TTL"])
+        assert [_token(machine).status_code for _ in range(2)] == [200, 200]
+    finally:
+        keys.stop()
+    assert keys.requests == 2
