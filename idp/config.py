@@ -171,6 +171,8 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     values["IDP_KEYS_DIR"] = str(instance.resolve().parent / values["IDP_KEYS_DIR"])
     _check_database_url(values["IDP_DATABASE_URL"])
     _check_redis_url(values["IDP_REDIS_URL"])
+    _check_smtp_url(values["IDP_SMTP_URL"])
+    _check_mail_from(values["IDP_MAIL_FROM"])
     _check_issuer(values["IDP_ISSUER"])
     _check_time_zone(values["IDP_TIMEZONE"])
     _check_support_contact(values["IDP_SUPPORT_CONTACT"])
@@ -267,6 +269,35 @@ def _check_redis_url(url: str | None) -> None:
     if scheme not in REDIS_SCHEMES:
         raise ConfigurationError("IDP_REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix:// "
                                  "(redis://host:6379/0)")
+
+
+def _check_smtp_url(url: str | None) -> None:
+    """Checked at start: before, every request sending mail was a 500, and the log showed a
+    piece of the password (a '#' in it unencoded makes the rest the "port")."""
+    if not url:
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname:
+        # Not echoed: it may hold the server's password.
+        raise ConfigurationError("IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT], "
+                                 "smtp+starttls://USER:PASSWORD@HOST:587 or smtps://HOST[:PORT], with any of "
+                                 "@ : / ? # % in the user or password percent-encoded (%40 %3A %2F %3F %23 %25)")
+
+
+def _check_mail_from(value: str) -> None:
+    """One address: a name with a comma, unquoted, is read as two (every mail was a 500)."""
+    from email.utils import getaddresses
+
+    found = getaddresses([value])
+    if len(found) != 1 or "@" not in found[0][1]:
+        raise ConfigurationError(f"IDP_MAIL_FROM must be one address, such as Tunnus <no-reply@example.fi> (a name "
+                                 f'with a comma in quotes: "Kaupunki, Tunnus" <no-reply@example.fi>), not {value!r}')
 
 
 def secret_keys(values) -> list[str]:

@@ -67,14 +67,6 @@ def test_mail_test_refuses_an_address_that_is_none(app, runner, mailbox):
     assert "\nsent" not in result.output and mailbox.messages == []
 
 
-def test_mail_test_says_an_smtp_url_that_is_none_is_invalid(app, runner):
-    for url in ("notaurl", "smtp://mail.example:port", "http://mail.example", "smtp://user:s3cret@"):
-        app.config["IDP_SMTP_URL"] = url
-        result = runner.invoke(args=["mail", "test", "--to", "ops@example.fi"])
-        refused(result, "IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT]")
-        assert "s3cret" not in result.output
-
-
 @row_locks
 def test_two_clients_created_with_one_client_id_at_once_one_is_refused(app, monkeypatch):
     """Both find the id free before either has stored it: the unique index decides, and

@@ -114,6 +114,11 @@ def test_postgres_urls_in_libpq_spelling_mean_psycopg(tmp_path):
     assert len(done.stderr.splitlines()) <= 2 and "Traceback" not in done.stderr
 
 
+SMTP_URL_REFUSED = ("IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT], smtp+starttls://USER:PASSWORD@HOST:587 "
+                    "or smtps://HOST[:PORT], with any of @ : / ? # % in the user or password percent-encoded "
+                    "(%40 %3A %2F %3F %23 %25)")
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"IDP_DATABASE_URL": "cockroach://db/tunnus"},
      "IDP_DATABASE_URL names an unknown database 'cockroach' (postgresql://user@host/name)"),
@@ -121,6 +126,14 @@ def test_postgres_urls_in_libpq_spelling_mean_psycopg(tmp_path):
     ({"IDP_REDIS_URL": "redis//redis.internal:6379/0"},
      "IDP_REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix:// (redis://host:6379/0)"),
     ({"IDP_CLIENT_CACHE_SECONDS": "abc"}, "IDP_CLIENT_CACHE_SECONDS must be a number, not 'abc'"),
+    # Every request sending mail was a 500, and the log showed the password up to its '#'.
+    ({"IDP_SMTP_URL": "smtp+starttls://tunnus:Kj4#pQz9/rT@mail.internal:587"}, SMTP_URL_REFUSED),
+    ({"IDP_SMTP_URL": "http://mail.example"}, SMTP_URL_REFUSED),
+    ({"IDP_SMTP_URL": "smtp://user:s3cret@"}, SMTP_URL_REFUSED),
+    # Read as two addresses: every mail was a 500.
+    ({"IDP_MAIL_FROM": "Helsingin kaupunki, Tunnus <no-reply@hel.fi>"},
+     "IDP_MAIL_FROM must be one address, such as Tunnus <no-reply@example.fi> (a name with a comma in quotes: "
+     "\"Kaupunki, Tunnus\" <no-reply@example.fi>), not 'Helsingin kaupunki, Tunnus <no-reply@hel.fi>'"),
     ({"IDP_MAIL_TIMEOUT": "ten"}, "IDP_MAIL_TIMEOUT must be a whole number, not 'ten'"),
     # Read as "off", a typo dropped Secure from the cookies of an https issuer.
     ({"IDP_SECURE_COOKIES": "ture"}, "IDP_SECURE_COOKIES must be on or off (1/0, true/false, yes/no), not 'ture'"),

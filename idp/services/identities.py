@@ -19,13 +19,22 @@ MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 200
 
 
+# RFC 5322 §3.2.3's specials: an address holding one unquoted is read by the email package
+# as another address, or as several ("a,b@example.fi", "pekka<maija@example.fi"), and mail
+# to it went elsewhere or failed for good. Quoted local parts, where they may stand, are
+# what nobody types.
+SPECIALS = frozenset('()<>[]:;@\\,"')
+
+
 def valid_email(email: str) -> bool:
     email = (email or "").strip()
     local, sep, domain = email.rpartition("@")
     # The forms stored must fit too (320, the column): composing, lower-casing ('İ' is two
     # characters in lower case) and the domain's IDNA encoding each lengthen some addresses.
-    return bool(sep and local and "@" not in local and "." in domain.strip(".") and not _unseen(email)
+    return bool(sep and local and "." in domain.strip(".") and not _unseen(email)
+                and not SPECIALS.intersection(local + domain)
                 and max(len(email), len(composed_email(email)), len(normalise_email(email))) <= 320)
+
 
 
 def _unseen(text: str) -> bool:

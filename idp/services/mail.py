@@ -161,21 +161,26 @@ def _deliver(mail: OutboxMail) -> None:
         db.session.commit()
         return
     db.session.commit()
+    # The envelope as stored, not read back from the headers: a header is parsed by its own
+    # rules, and the address it gave could be another.
+    envelope = (getaddresses([config["IDP_MAIL_FROM"]])[0][1], mail.recipient)
     with leases.in_hand(OutboxMail, mail.id):
-        error = _send(message, config)
+        error = _send(message, envelope, config)
     _record(mail, error, config)
     db.session.commit()
 
 
-def _send(message: EmailMessage, config) -> Exception | None:
+def _send(message: EmailMessage, envelope: tuple[str, str], config) -> Exception | None:
     """What went wrong, if anything (PermanentFailure: do not retry)."""
     if not config["IDP_SMTP_URL"]:
         log.warning("mail (no IDP_SMTP_URL, not sent) to=%s subject=%s\n%s", message["To"], message["Subject"],
                     message.get_body(preferencelist=("plain",)).get_content())
         return None
     try:
-        _send_smtp(message, config)
-    except (PermanentFailure, OSError, smtplib.SMTPException) as error:
+        _send_smtp(message, envelope, config)
+    # UnicodeError: an address beyond ASCII to a server that speaks no ESMTP, which smtplib
+    # then writes as ASCII; tried again, as one whose server lacks SMTPUTF8.
+    except (PermanentFailure, OSError, smtplib.SMTPException, UnicodeError) as error:
         return error
     return None
 
@@ -259,17 +264,7 @@ def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessag
     return message
 
 
-def valid_smtp_url(value: str) -> bool:
-    """Is it a URL _send_smtp can connect with (scheme, host, a numeric port if any)?"""
-    url = urlsplit(value)
-    try:
-        url.port
-    except ValueError:
-        return False
-    return url.scheme in ("smtp", "smtp+starttls", "smtps") and bool(url.hostname)
-
-
-def _send_smtp(message: EmailMessage, config) -> None:
+def _send_smtp(message: EmailMessage, envelope: tuple[str, str], config) -> None:
     url = urlsplit(config["IDP_SMTP_URL"])
     timeout = config["IDP_MAIL_TIMEOUT"]
     server = None
@@ -284,7 +279,7 @@ def _send_smtp(message: EmailMessage, config) -> None:
                 server.starttls(context=ssl.create_default_context())
             if url.username:
                 server.login(unquote(url.username), unquote(url.password or ""))
-            _hand_over(server, message)
+            _hand_over(server, message, envelope)
         # The server has the mail: a stop now only cuts the goodbye short, the mail is recorded
         # as sent first; nor may a failed goodbye have it sent again.
         with stopping.cut_short(), contextlib.suppress(OSError, smtplib.SMTPException):
@@ -294,10 +289,10 @@ def _send_smtp(message: EmailMessage, config) -> None:
             server.close()
 
 
-def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
+def _hand_over(server: smtplib.SMTP, message: EmailMessage, envelope: tuple[str, str]) -> None:
     # Not send_message: it writes the message as mbox files want it, a line of the text
     # beginning "From " turned into ">From " ("From now on, sign in with ...").
-    sender, recipient = (address for _, address in getaddresses([message["From"], message["To"]]))
+    sender, recipient = envelope
     international = not (sender + recipient).isascii()
     try:
         server.sendmail(sender, [recipient], message.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP),
@@ -306,6 +301,9 @@ def _hand_over(server: smtplib.SMTP, message: EmailMessage) -> None:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
             raise PermanentFailure(_reply(error)) from error
+        raise
+    except smtplib.SMTPSenderRefused:
+        # Tunnus's own address refused (IDP_MAIL_FROM): no bounce of the person's, tried again.
         raise
     except smtplib.SMTPResponseException as error:
         if 500 <= error.smtp_code < 600:

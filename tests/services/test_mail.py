@@ -50,6 +50,39 @@ def test_permanent_refusal_is_marked_failed_not_retried(app, mailbox):
     assert message.status == "failed" and "550" in message.last_error
 
 
+def test_a_mail_to_an_address_stored_before_specials_were_refused_goes_to_it_as_stored(app, mailbox):
+    """Registering "a,b@example.fi" is refused now (identities.SPECIALS); one stored before
+    is sent to as stored. Before, the envelope was read back from the headers, where it is
+    two addresses: a ValueError, a 500 for the person and `tunnus mail send` stopped at it
+    round after round."""
+    stored_before = _queue("a,b@example.fi")
+    mail.deliver_now(stored_before)  # the server decides; the test server reads it as "a"
+    assert stored_before.status in ("sent", "failed")
+    assert mail.deliver_now(_queue()) and mailbox.envelopes[-1] == ("no-reply@tunnus.invalid", ["maija@example.fi"])
+
+
+def test_tunnus_own_address_refused_is_tried_again_not_a_bounce_of_the_person(app, mailbox):
+    """Before, a 5xx at MAIL FROM (IDP_MAIL_FROM refused by the server) failed the mail for
+    good and counted as the person's bounce: a campaign never reminded them."""
+    mailbox.refuse_sender = "553 5.7.1 Sender address rejected"
+    message = _queue()
+    assert not mail.deliver_now(message)
+    assert message.status == "pending" and message.last_error.startswith("SMTPSenderRefused: 553 5.7.1")
+    mailbox.refuse_sender = None
+    clock.advance(31)
+    assert mail.deliver_due()["sent"] == 1 and mailbox.last("maija@example.fi")
+
+
+def test_an_address_beyond_ascii_to_a_server_without_esmtp_is_tried_again(app, mailbox):
+    """smtplib falls back to HELO and writes the address as ASCII: before, the UnicodeError
+    was a 500 for the person and stopped `tunnus mail send`."""
+    mailbox.speaks_esmtp = False
+    message = _queue("m\u00e4ij\u00e4@esimerkki.fi")
+    assert not mail.deliver_now(message)
+    assert message.status == "pending" and message.last_error.startswith("UnicodeEncodeError")
+    assert mail.deliver_now(_queue()) and mailbox.envelopes[0][1] == ["maija@example.fi"]
+
+
 def test_mail_send_command_delivers_due_mail(app, runner, mailbox):
     _queue("a@example.fi")
     _queue("b@example.fi")

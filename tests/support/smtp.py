@@ -16,7 +16,21 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
         self.reject_with: tuple[int, str] | None = None  # e.g. (550, "no such user")
         self.refuse_recipient: int | None = None  # e.g. 450: refused at RCPT, the address in the reply
+        self.refuse_sender: str | None = None  # e.g. "553 5.7.1 Sender address rejected", at MAIL
+        self.speaks_esmtp = True  # False: EHLO is answered 500 (RFC 821 only), HELO it is
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) of each mail taken
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses if self.speaks_esmtp else ["500 5.5.1 Command unrecognized"]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse_recipient:  # in the words of a real server, which repeat the address
@@ -31,12 +45,15 @@ class Mailbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
     def clear(self):
         with self._lock:
             self.messages.clear()
-        self.reject_with = self.refuse_recipient = None
+            self.envelopes.clear()
+        self.reject_with = self.refuse_recipient = self.refuse_sender = None
+        self.speaks_esmtp = True
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"].lower() == address.lower()]

@@ -7,7 +7,7 @@ import pytest
 
 from idp.extensions import db
 from idp.flows.email_change import EmailChangeFlow
-from idp.models import AuditEvent, Identity, Membership
+from idp.models import AuditEvent, Identity
 from idp.models.organisation import ADMIN
 from idp.services import organisations
 from idp.services.audit import SYSTEM

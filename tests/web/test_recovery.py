@@ -4,6 +4,8 @@ other session and token ends."""
 import re
 from urllib.parse import urljoin
 
+import pytest
+
 from idp.models import AuditEvent
 from idp.services import clock, mail, password_policy
 from tests.support.browser import Browser
@@ -145,6 +147,18 @@ def test_unknown_email_gets_the_same_page_and_a_mail_that_no_account_uses_it(app
     unknown.submit("/recovery/", code="123456")
     assert unknown.page.status_code == 400 and "The code is wrong. 4 tries left." in unknown.text
     assert ("recovery.requested", "failure") in events()
+
+
+@pytest.mark.parametrize("email", ["a,b@example.fi", "pekka<maija@example.fi", 'a"b@example.fi',
+                                   "g:maija@example.fi", "a;b@example.fi"])
+def test_an_address_the_mail_headers_would_read_as_another_is_no_address(app, browser, mailbox, email):
+    """Before, asking a reset for "a,b@example.fi" was a 500 (the mail was read as to two
+    addresses) and its mail stopped `tunnus mail send`; "pekka<maija@example.fi" went to
+    maija@example.fi."""
+    ask_reset(browser, email)
+    assert browser.page.status_code == 400
+    assert "Enter a valid email address, such as name@example.com." in browser.text
+    assert mailbox.messages == []
 
 
 def test_the_no_account_mail_is_in_the_language_of_the_page(app, mailbox):
