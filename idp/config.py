@@ -98,7 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_CODE_ACCOUNT_RATE_LIMIT", "20 per 10 minutes", "Emailed code attempts per email address, all code steps together, from any IP."),
     Setting("IDP_BACKCHANNEL_TIMEOUT", 5, "Seconds a relying service's back-channel logout endpoint has to answer, in full.", int),
     Setting("IDP_BACKCHANNEL_MAX_ATTEMPTS", 8, "Back-channel logout delivery attempts (with growing delays) before giving up.", int),
-    Setting("IDP_UPSTREAM_TIMEOUT", 10, "Seconds to wait for an upstream identity provider (discovery, JWKS, token endpoint).", int),
+    Setting("IDP_UPSTREAM_TIMEOUT", 10, "Seconds an upstream identity provider has to answer each request (discovery, JWKS, token endpoint), in full.", int),
     Setting("IDP_UPSTREAM_CACHE_TTL", 3600, "Seconds an upstream provider's discovery document and keys are cached (unknown keys are fetched at once).", int),
     Setting("IDP_UPSTREAM_LEEWAY", 60, "Clock skew in seconds allowed when checking an upstream ID token's exp and iat.", int),
     Setting("IDP_VERIFICATION_TTL", 24 * 3600, "How long an emailed verification code or link works, in seconds.", int),

@@ -28,6 +28,11 @@ def _flow_email() -> str:
     return IdentificationFlow.load(request.view_args["flow_id"], browser_id()).email
 
 
+def _record_refusal(event: str, provider, error: IdpError) -> None:
+    audit.record(event, "failure", origin=origin(), upstream_id=provider.id, reason=getattr(error, "reason", error.id))
+    db.session.commit()
+
+
 def _failed(error: IdpError, return_to: str | None):
     return render_template("upstream/failed.html", message=str(error), return_to=return_to), error.status
 
@@ -65,6 +70,8 @@ def start(key):
                                               step_up_sid=login_session.sid if step_up else None,
                                               ui_locales=_locale(), origin=origin())
     except REFUSALS as error:
+        # A provider unreachable or answering what is none: the operator's to see.
+        _record_refusal("upstream.started", provider, error)
         return _failed(error, return_to)
     return redirect(url)
 
@@ -78,9 +85,7 @@ def callback(key):
     except REFUSALS as error:
         # No flow of this browser to record it: the refusal is recorded here (a replayed or
         # carried-over callback is what an attack on the redirect looks like).
-        audit.record("upstream.identified", "failure", origin=origin(), upstream_id=provider.id,
-                     reason=getattr(error, "reason", error.id))
-        db.session.commit()
+        _record_refusal("upstream.identified", provider, error)
         return _failed(error, None)
     login_session = current_session()
     try:
