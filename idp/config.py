@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed); a relative path is in the checkout, beside instance/. Unless embedded (SQLite and an http issuer), create them once with `tunnus keys rotate`."),
     Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
     Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail: an address of your own domain (the default's cannot exist, and receiving servers refuse or file such mail as spam)."),
-    Setting("IDP_MAIL_TIMEOUT", 10, "Seconds to wait for the SMTP server before a delivery attempt fails.", int),
+    Setting("IDP_MAIL_TIMEOUT", 10, "Seconds the SMTP server has to answer each command; a whole delivery attempt ends after ten times that.", int),
     Setting("IDP_MAIL_MAX_ATTEMPTS", 8, "Delivery attempts (with growing delays) before a mail is marked failed.", int),
     Setting("IDP_ARGON2_TIME_COST", 2, "argon2id iterations (OWASP minimum with 19 MiB is 2).", int),
     Setting("IDP_ARGON2_MEMORY_KIB", 19456, "argon2id memory in KiB (OWASP minimum: 19456).", int),

@@ -13,6 +13,7 @@ import logging
 import re
 import smtplib
 import ssl
+import time
 from email.message import EmailMessage
 from email import policy
 from email.utils import format_datetime, getaddresses, make_msgid
@@ -25,7 +26,7 @@ from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
 from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
-from . import clock, leases, secrets_box, stopping
+from . import clock, leases, outbound_http, secrets_box, stopping
 from .campaigns import mailing as campaign_mailing
 
 log = logging.getLogger(__name__)
@@ -143,10 +144,10 @@ def pending_count() -> int:
 
 
 def _lease_seconds() -> int:
-    # An SMTP conversation is a dozen or so exchanges (connect, greeting, EHLO, STARTTLS,
-    # AUTH, MAIL, RCPT, DATA, QUIT), each allowed IDP_MAIL_TIMEOUT: the lease outlasts them
-    # all, so a slow server never makes another sender start the same mail.
-    return 15 * current_app.config["IDP_MAIL_TIMEOUT"] + 30
+    # An SMTP conversation (connect, greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT)
+    # ends within CONVERSATION_TIMEOUTS of IDP_MAIL_TIMEOUT however slow the server: the
+    # lease outlasts it, so a slow server never makes another sender start the same mail.
+    return (CONVERSATION_TIMEOUTS + 5) * current_app.config["IDP_MAIL_TIMEOUT"] + 30
 
 
 def _deliver(mail: OutboxMail) -> None:
@@ -264,17 +265,53 @@ def _message(mail: OutboxMail, text: str, html: str, sender: str) -> EmailMessag
     return message
 
 
+# What a whole conversation may take, in IDP_MAIL_TIMEOUTs, and what the server's replies
+# may hold in all: within the lease (_lease_seconds), and far beyond any honest server's.
+CONVERSATION_TIMEOUTS = 10
+MAX_REPLIES = 64 * 1024
+
+
+def _bounded(smtp_class, deadline: float):
+    """smtp_class reading its server's replies within the deadline, MAX_REPLIES at most.
+    smtplib's own timeout restarts at every line: a server greeting a line at a time kept
+    the sender past its lease (and another sender sent the mail again), and a reply of
+    endless lines filled its memory."""
+    class Bounded(smtp_class):
+        def getreply(self):
+            if self.file is None:  # a new connection, or one STARTTLS wrapped
+                self.file = _Replies(self.sock, deadline)
+            return super().getreply()
+    return Bounded
+
+
+class _Replies:
+    def __init__(self, sock, deadline: float):
+        self._file = outbound_http.Deadline(sock, deadline).makefile("rb")
+        self._left = MAX_REPLIES
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._file.readline(limit)
+        self._left -= len(line)
+        if self._left < 0:
+            raise OSError(f"the server's replies are longer than {MAX_REPLIES} bytes")
+        return line
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def _send_smtp(message: EmailMessage, envelope: tuple[str, str], config) -> None:
     url = urlsplit(config["IDP_SMTP_URL"])
     timeout = config["IDP_MAIL_TIMEOUT"]
+    deadline = time.monotonic() + CONVERSATION_TIMEOUTS * timeout
     server = None
     try:
         with stopping.interruptible():
             if url.scheme == "smtps":
-                server = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout,
-                                          context=ssl.create_default_context())
+                server = _bounded(smtplib.SMTP_SSL, deadline)(url.hostname, url.port or 465, timeout=timeout,
+                                                              context=ssl.create_default_context())
             else:
-                server = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
+                server = _bounded(smtplib.SMTP, deadline)(url.hostname, url.port or 25, timeout=timeout)
             if url.scheme == "smtp+starttls":
                 server.starttls(context=ssl.create_default_context())
             if url.username:

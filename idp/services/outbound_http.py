@@ -21,10 +21,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class _Deadline:
+class Deadline:
     """A connected socket whose every read and write gets only what is left of the time
     allowed for the whole request: a service sending its answer a byte at a time is cut
-    off as one that sends nothing (a socket timeout alone restarts at every byte)."""
+    off as one that sends nothing (a socket timeout alone restarts at every byte). The mail
+    sender reads its SMTP server through one too."""
 
     def __init__(self, sock, deadline: float):
         self._sock, self._deadline = sock, deadline
@@ -60,7 +61,7 @@ def _within(connection_class, timeout: float):
         def connect(self):
             deadline = time.monotonic() + timeout
             super().connect()
-            self.sock = _Deadline(self.sock, deadline)
+            self.sock = Deadline(self.sock, deadline)
     return Connection
 
 

@@ -1,5 +1,8 @@
 """The outbox and its SMTP sender, against a real SMTP server."""
+import contextlib
+import socket
 import threading
+import time
 
 from idp.extensions import db
 from idp.models import OutboxMail
@@ -81,6 +84,61 @@ def test_an_address_beyond_ascii_to_a_server_without_esmtp_is_tried_again(app, m
     assert not mail.deliver_now(message)
     assert message.status == "pending" and message.last_error.startswith("UnicodeEncodeError")
     assert mail.deliver_now(_queue()) and mailbox.envelopes[0][1] == ["maija@example.fi"]
+
+
+class Greeting:
+    """A server that greets a line at a time, `every` seconds, and never ends its greeting."""
+
+    def __init__(self, every: float):
+        self.every, self.sent = every, 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _serve(self):
+        conn, _ = self._sock.accept()
+        with conn, contextlib.suppress(OSError):
+            while True:
+                conn.sendall(b"220-still greeting " + b"x" * 1000 + b"\r\n")
+                self.sent += 1
+                time.sleep(self.every)
+
+    def stop(self):
+        self._sock.close()
+
+
+def test_a_server_greeting_a_line_at_a_time_is_given_up_within_the_conversations_time(app, monkeypatch):
+    """smtplib's timeout restarts at every line. Before, such a server kept the sender past
+    its lease, and another sender took the mail as due and sent it again."""
+    monkeypatch.setattr(mail, "CONVERSATION_TIMEOUTS", 2)
+    app.config["IDP_MAIL_TIMEOUT"] = 1
+    slow = Greeting(every=0.3)
+    app.config["IDP_SMTP_URL"] = slow.url
+    try:
+        started = time.monotonic()
+        message = _queue()
+        assert not mail.deliver_now(message)
+    finally:
+        slow.stop()
+    assert time.monotonic() - started < 3 and message.status == "pending"
+    assert message.last_error.startswith("SMTPServerDisconnected: Connection unexpectedly closed: ")
+    assert message.last_error.endswith(("timed out", "the service did not answer in time"))
+
+
+def test_a_reply_of_endless_lines_is_cut_off(app):
+    """Before, the sender kept every line: 400 MB of greeting took 383 MB of its memory."""
+    endless = Greeting(every=0)
+    app.config["IDP_SMTP_URL"] = endless.url
+    try:
+        message = _queue()
+        assert not mail.deliver_now(message)
+    finally:
+        endless.stop()
+    assert message.status == "pending" and message.last_error == (
+        "SMTPServerDisconnected: Connection unexpectedly closed: the server's replies are longer than 65536 bytes")
 
 
 def test_mail_send_command_delivers_due_mail(app, runner, mailbox):
