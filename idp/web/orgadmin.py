@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 from flask_babel import gettext as _
 
 from ..errors import IdpError
@@ -44,6 +45,18 @@ def _invitation(organisation, invitation_id) -> Invitation:
     return found
 
 
+class _Done(Exception):
+    """What a withdrawal or removal was to end is gone already: the click before did it (a
+    double click, whose later answer is the page the admin sees)."""
+
+
+def _or_done(find, organisation, row_id):
+    try:
+        return find(organisation, row_id)
+    except NotFound:
+        raise _Done() from None
+
+
 @bp.route("/orgs")
 def mine():
     identity = _signed_in()
@@ -76,6 +89,9 @@ def _change(org_id, action, invite=None, focus=None):
         done_message = action(organisation, identity)
         outgoing = mail.written()
         db.session.commit()
+    except _Done:
+        db.session.rollback()
+        return show(org_id, message=_("That was done already."), focus=focus)
     except IdpError as failure:
         db.session.rollback()
         if invite is not None:
@@ -104,7 +120,7 @@ def invite(org_id):
 @bp.route("/orgs/<int:org_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])
 def withdraw(org_id, invitation_id):
     def withdrawn(org, me):
-        invitation = _invitation(org, invitation_id)
+        invitation = _or_done(_invitation, org, invitation_id)
         organisations.withdraw_invitation(org, invitation, actor=me, origin=origin())
         return _("The invitation of %(member)s was withdrawn.", member=invitation.email)
     return _change(org_id, withdrawn)
@@ -120,7 +136,7 @@ def remove(org_id, member_id):
                                services=[s for s in organisations.services() if (member.id, s.id) in rights])
 
     def removed(org, me):
-        member = _member(org, member_id)
+        member = _or_done(_member, org, member_id)
         email = member.identity.email
         organisations.remove_member(org, member, actor=me, origin=origin())
         return _("%(member)s was removed.", member=email)

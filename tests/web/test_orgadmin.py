@@ -748,3 +748,25 @@ def test_an_admin_stepping_down_is_told_so_on_their_account_page(app, change):
     assert told in browser.text and "You do not have access" not in browser.text
     db.session.expire_all()
     assert not organisations.is_admin(org, pirjo)
+
+
+@row_locks
+@pytest.mark.parametrize("change", ["withdraw", "remove"])
+def test_a_double_clicked_withdrawal_or_removal_answers_as_done_both_times(app, company, monkeypatch, change):
+    """The later click's answer is the page the admin sees. Before, it said "Page not found"
+    though the first click had done what was asked."""
+    org, admin, worker = company
+    organisations.invite(org, "uusi@siivous.fi", actor=admin)
+    db.session.commit()
+    browser = signed_in(app, admin)
+    if change == "withdraw":
+        browser.get(f"/orgs/{org.id}")
+    else:
+        browser.get(f"/orgs/{org.id}/members/{organisations.membership(org, worker).id}/remove")
+    barrier_after(monkeypatch, organisations, "is_admin")
+    answers = race(app, browser, f"/{change}")
+    assert [a.status_code for a in answers] == [200, 200]
+    said = sorted("That was done already." in a.get_data(as_text=True) for a in answers)
+    assert said == [False, True]
+    events = {"withdraw": "org.invitation_withdrawn", "remove": "org.member_removed"}
+    assert AuditEvent.query.filter_by(event=events[change]).count() == 1
