@@ -44,21 +44,22 @@ def _flood(conn, _head) -> None:
         conn.sendall(b" " * 65536)
 
 
-def test_a_provider_answering_a_byte_a_second_is_given_up_at_the_timeout(app):
-    dripping = RawAnswers(_dripping)
+def _start_at(app, answer) -> tuple[Browser, float, RawAnswers]:
+    """_start with a provider answering `answer` (RawAnswers), stopped after."""
+    provider = RawAnswers(answer)
     try:
-        browser, took = _start(app, dripping.base)
+        return (*_start(app, provider.base), provider)
     finally:
-        dripping.stop()
+        provider.stop()
+
+
+def test_a_provider_answering_a_byte_a_second_is_given_up_at_the_timeout(app):
+    browser, took, _ = _start_at(app, _dripping)
     assert browser.page.status_code == 502 and UNAVAILABLE in browser.text and took < TIMEOUT + 1.5
 
 
 def test_an_answer_beyond_256_kb_is_not_read_on(app):
-    flood = RawAnswers(_flood)
-    try:
-        browser, took = _start(app, flood.base)
-    finally:
-        flood.stop()
+    browser, took, _ = _start_at(app, _flood)
     assert browser.page.status_code == 400 and REFUSED in browser.text and took < TIMEOUT
     reason = AuditEvent.query.filter_by(event="upstream.started", result="failure").one().details["reason"]
     assert "longer than 262144 bytes" in reason
@@ -66,25 +67,18 @@ def test_an_answer_beyond_256_kb_is_not_read_on(app):
 
 def test_a_compressed_answer_is_not_inflated(app):
     bomb = gzip.compress(b" " * (50 * 1024 * 1024) + b"{}", 9)
-    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(bomb) + bomb)
-    compressed = RawAnswers(answer)
-    try:
-        browser, _ = _start(app, compressed.base)
-    finally:
-        compressed.stop()
+    browser, _, provider = _start_at(app, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                          b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb)
     assert browser.page.status_code == 400 and REFUSED in browser.text
-    assert b"gzip" not in compressed.requests[0].lower()  # none was asked for
+    assert b"gzip" not in provider.requests[0].lower()  # none was asked for
 
 
 def test_a_discovery_redirect_is_not_followed(app):
     elsewhere = RawAnswers(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")  # e.g. 169.254.169.254
-    redirecting = RawAnswers(f"HTTP/1.1 302 Found\r\nLocation: {elsewhere.url('/latest/meta-data/')}\r\n"
-                             "Content-Length: 0\r\n\r\n".encode())
     try:
-        browser, _ = _start(app, redirecting.base)
+        browser, _, _ = _start_at(app, f"HTTP/1.1 302 Found\r\nLocation: {elsewhere.url('/latest/meta-data/')}\r\n"
+                                       "Content-Length: 0\r\n\r\n".encode())
     finally:
-        redirecting.stop()
         elsewhere.stop()
     assert browser.page.status_code == 502 and UNAVAILABLE in browser.text and elsewhere.requests == []
 
