@@ -96,6 +96,12 @@ def test_an_address_that_would_be_stored_longer_than_an_address_may_be_is_refuse
     assert Identity.query.count() == 0
 
 
+def test_a_name_of_only_invisible_characters_is_no_name(browser):
+    """Before, it was stored, and blank on every page and in every ID token."""
+    register(browser, name="\u200b\u2060\ufeff")
+    assert "Enter your name." in browser.text and stored() is None
+
+
 def test_a_name_of_more_than_200_characters_is_refused(browser):
     register(browser, name="Ä" * 201)
     assert "Use at most 200 characters in your name." in browser.text and stored() is None
