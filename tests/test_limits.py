@@ -105,6 +105,22 @@ def test_password_limit_per_account_counts_across_ips(limited, user):
     assert "Your account" in other.text
 
 
+def test_password_guesses_on_the_account_pages_count_together_per_account_across_ips(limited, user):
+    """Someone holding a stolen session: the pages asking the password again before a change
+    share one count per account. Before, only the data download had one."""
+    made = limited(IDP_LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+    browser = _password_step(made, user.email)
+    browser.submit("/password", password=user.test_password)
+    guesses = [("/account/password", {"new_password": "uusi pitkä salasana"}), ("/account/delete", {}),
+               ("/account/email", {"new_email": "uusi@example.fi"}), ("/account/data", {})]
+    answers = []
+    for n, (page, fields) in enumerate(guesses):
+        _from(browser, f"10.0.2.{n}").get("/account")
+        answers.append(browser.submit(page, current_password="wrong", **fields).status_code)
+    assert answers == [400, 400, 400, 429]
+    assert "Too many attempts" in browser.text and "Retry-After" in browser.page.headers
+
+
 def test_reset_and_registration_mails_per_address_count_together_across_ips(limited, user, mailbox):
     made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
     reset = _from(Browser(made), "10.0.2.1")

@@ -18,6 +18,7 @@ from . import remembered_email
 from .account_notice import back_to
 from .browser import browser_id, current_identity, current_session, origin
 from .locale import remember_choice, ui_locale
+from .limits import password_again
 
 bp = Blueprint("account", __name__)
 
@@ -74,6 +75,7 @@ def profile(identity):
 
 @bp.route("/account/email", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"])
+@password_again()
 @signed_in
 def change_email(identity):
     new_email = request.form.get("new_email", "")

@@ -10,21 +10,16 @@ from flask import Blueprint, current_app, request
 from ..services import account, clock, personal_data
 from ..services.account import FormRejected
 from .account import render_home, signed_in
-from .browser import current_identity, origin
-from .limits import per_account, per_ip
+from .browser import origin
+from .limits import password_again, per_ip
 
 bp = Blueprint("account_data", __name__)
-
-
-def _signed_in_email() -> str | None:
-    identity = current_identity()
-    return identity.email if identity else None
 
 
 # The password is asked again: a guess per request, limited as at login.
 @bp.route("/account/data", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
-@per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", _signed_in_email)
+@password_again()
 @signed_in
 def download(identity):
     # Someone holding only a stolen session must not walk away with the person's data.

@@ -11,12 +11,14 @@ from . import remembered_email
 from .account import render_home, signed_in
 from .locale import ui_locale
 from .browser import origin, sign_out
+from .limits import password_again
 
 bp = Blueprint("account_deletion", __name__)
 
 
 @bp.route("/account/delete", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@password_again()
 @signed_in
 def delete(identity):
     try:

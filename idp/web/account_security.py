@@ -12,6 +12,7 @@ from .account import render_home, signed_in
 from .locale import ui_locale
 from .account_notice import back_to
 from .browser import current_session, origin, sign_out
+from .limits import password_again
 
 bp = Blueprint("account_security", __name__)
 
@@ -36,6 +37,7 @@ def device(user_agent: str | None) -> str:
 
 @bp.route("/account/password", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@password_again()
 @signed_in
 def password(identity):
     try:

@@ -58,6 +58,21 @@ def per_account(setting: str, email: Callable[[], str | None], *, scope: str | N
     return limiter.limit(value, **options)
 
 
+def password_again():
+    """On each page that asks the signed-in person's password again before a change: one
+    count per account across all of them, as many as at login (IDP_LOGIN_ACCOUNT_RATE_LIMIT).
+    Before, only the data download had one: someone holding a stolen session guessed the
+    password from many addresses on the other pages unhindered."""
+    return per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", _signed_in_email, scope="password_again", methods=["POST"])
+
+
+def _signed_in_email() -> str | None:
+    from .browser import current_identity
+
+    identity = current_identity()
+    return identity.email if identity else None
+
+
 def per_ip(setting: str, **options):
     """A limit (the IDP_* setting named) per client IP."""
     return limiter.limit(lambda: current_app.config[setting], **options)

@@ -10,7 +10,7 @@ from ..methods.passkey_ceremony import PasskeyRejected
 from ..services.account import FormRejected
 from .account import signed_in
 from .browser import browser_id, origin
-from .limits import per_ip
+from .limits import password_again, per_ip
 
 bp = Blueprint("passkey_account", __name__)
 
@@ -29,6 +29,7 @@ def _manage_page(identity, errors: dict | None = None, form: dict | None = None,
 
 @bp.route("/account/passkeys/new", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
+@password_again()
 @signed_in
 def new(identity):
     name = request.form.get("name", "")
@@ -74,6 +75,7 @@ def rename(identity, passkey_id):
 
 @bp.route("/account/passkeys/<int:passkey_id>/delete", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
+@password_again()
 @signed_in
 def delete(identity, passkey_id):
     try:

@@ -10,12 +10,14 @@ from ..services.account import FormRejected
 from .account import signed_in
 from ..services.time_text import local_time
 from .browser import origin
+from .limits import password_again
 
 bp = Blueprint("pin", __name__)
 
 
 @bp.route("/account/pin", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"], methods=["POST"])
+@password_again()
 @signed_in
 def settings(identity):
     if request.method == "GET":
@@ -34,6 +36,7 @@ def settings(identity):
 
 @bp.route("/account/pin/remove", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_LOGIN_RATE_LIMIT"])
+@password_again()
 @signed_in
 def remove(identity):
     try:

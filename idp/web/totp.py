@@ -13,7 +13,7 @@ from ..services.account import FormRejected
 from .account import signed_in
 from .account_notice import back_to
 from .browser import browser_id, current_session, hold, origin
-from .limits import login_flow_email, per_account, per_ip
+from .limits import login_flow_email, password_again, per_account, per_ip
 from .login import _safe_return_to
 
 bp = Blueprint("totp", __name__)
@@ -116,6 +116,7 @@ def _manage_page(identity, errors: dict | None = None, status: int = 200):
 
 @bp.route("/account/totp/setup", methods=["GET", "POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
+@password_again()
 @signed_in
 def setup(identity):
     if totp.enabled(identity):
@@ -140,6 +141,7 @@ def setup(identity):
 
 @bp.route("/account/totp/disable", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
+@password_again()
 @signed_in
 def disable(identity):
     try:
@@ -152,6 +154,7 @@ def disable(identity):
 
 @bp.route("/account/totp/recovery-codes", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
+@password_again()
 @signed_in
 def regenerate(identity):
     try:
