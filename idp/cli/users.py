@@ -103,6 +103,8 @@ def delete(email, reason, as_json):
     try:
         notice = account_deletion.delete(identity, origin=SYSTEM, locale=current_app.config["IDP_DEFAULT_LOCALE"],
                                          reason=reason)
+    except account_deletion.AlreadyDeleted:
+        raise click.ClickException(f"No identity with the email address {email}: it was deleted meanwhile.") from None
     except account_deletion.SoleAdmin as refused:
         raise click.ClickException(f"{email} is the only admin of {refused.params['names']}: "
                                    "make someone else an admin there first "

@@ -29,6 +29,11 @@ ATTEMPTS = 3
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE (psycopg is there only on PostgreSQL)
 
 
+class AlreadyDeleted(Exception):
+    """Deleted meanwhile, by a request that took the person's row first (a double click, or
+    an operator at that moment): nothing is left to delete, and no second notice goes."""
+
+
 class SoleAdmin(Conflict):
     id = "sole_admin"
     title = _l("The account was not deleted")
@@ -36,7 +41,8 @@ class SoleAdmin(Conflict):
 
 
 def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> OutboxMail:
-    """Delete it now, or SoleAdmin; the notice to the address, to deliver after the commit."""
+    """Delete it now, or SoleAdmin or AlreadyDeleted; the notice to the address, to deliver
+    after the commit."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             _lock(identity, last=attempt == ATTEMPTS)
@@ -78,7 +84,9 @@ def _lock(identity: Identity, last: bool) -> None:
     # in the order a request under way takes them (a journey's step: the person, then its flow):
     # a sign-in or token refresh then either finishes before this goes on, or waits and finds
     # no account.
-    db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update())
+    if db.session.execute(db.select(Identity.id).where(Identity.id == identity.id).with_for_update()).first() is None:
+        db.session.rollback()
+        raise AlreadyDeleted()
     # While this waited for the row, another request holding it could get the service a new
     # code, and an exchange take that code and wait for the row behind this: each would then
     # wait for the other. Such a code makes this let go and start again (LOCK_NOT_AVAILABLE),

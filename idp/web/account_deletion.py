@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..extensions import limiter
 from ..services import account, account_deletion, mail
 from ..services.account import FormRejected
-from ..services.account_deletion import SoleAdmin
+from ..services.account_deletion import AlreadyDeleted, SoleAdmin
 from . import remembered_email
 from .account import render_home, signed_in
 from .locale import ui_locale
@@ -30,7 +30,10 @@ def delete(identity):
                            status=400)
     except SoleAdmin as refused:
         return render_home(identity, errors={"delete": str(refused)}, status=refused.status)
+    except AlreadyDeleted:  # a double click: the other click deleted it, and mailed the notice
+        notice = None
     sign_out()
     remembered_email.keep(None)
-    mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
+    if notice is not None:
+        mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
     return render_template("account/deleted.html")

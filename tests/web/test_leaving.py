@@ -13,14 +13,14 @@ from idp.methods import pin
 from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
 from idp.models.organisation import ADMIN
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
-from idp.services import backchannel, clock, identities, kiosk_sessions, mail, organisations, password_check
+from idp.services import account, backchannel, clock, identities, kiosk_sessions, mail, organisations, password_check
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in, signed_in, tokens_for
 from tests.support.kiosk import PIN, building, kiosk, membership_id, resident
 from tests.support.legacy import imported
 from tests.support.orgs import organisation, person
-from tests.support.races import WAIT, at_once, clone, meet_after, post, row_locks
+from tests.support.races import WAIT, at_once, barrier_after, clone, meet_after, post, race, row_locks
 
 GONE = "Your account was deleted"
 REFUSED = "The email address or password is incorrect, or the account is locked."
@@ -526,3 +526,17 @@ def test_an_imports_organisations_joined_as_the_account_is_deleted_are_answered_
 
     assert deleted.status_code == 200 and GONE in deleted.get_data(as_text=True)
     assert joined == 0 and Identity.by_email(email) is None
+
+
+@row_locks
+def test_a_double_clicked_deletion_answers_deleted_both_times_and_mails_once(app, user, monkeypatch, mailbox):
+    """Before, the later click found the account gone under its lock and went on: a 500 page,
+    the last the person saw, though the account was deleted."""
+    browser = signed_in(app, user)
+    browser.get("/account")
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = race(app, browser, "/account/delete", current_password=user.test_password)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("Your account was deleted" in a.get_data(as_text=True) for a in answers)
+    assert AuditEvent.query.filter_by(event="identity.deleted", result="success").count() == 1
+    assert len(mailbox.to(user.email)) == 1
