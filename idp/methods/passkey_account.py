@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Passkey
+from ..models import Identity, Passkey
 from ..services import account, audit, names
 from ..services.account import FormRejected
 from ..services.audit import Origin
@@ -59,6 +59,12 @@ def delete(identity, passkey_id: int, password: str, *, origin: Origin) -> str:
     except FormRejected as rejected:
         raise FormRejected({f"password-{found.id}": rejected.problems["current_password"]}) from rejected
     name = found.name
+    # The person's row first (docs/resilience.md), then the passkey as committed now: the
+    # click before may have deleted it (a double click, recorded once), and turning the app
+    # off at once must see this one gone, or the recovery codes outlive both.
+    Identity.lock(identity.id)
+    if db.session.get(Passkey, found.id, populate_existing=True) is None:
+        return name
     db.session.delete(found)
     db.session.flush()
     if not passkey.has_passkeys(identity) and not totp.enabled(identity):

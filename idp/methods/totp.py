@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import IdpError
 from ..extensions import db
-from ..models import TotpCredential
+from ..models import Identity, TotpCredential
 from ..services import account, audit, clock, secrets_box
 from ..services.time_text import duration
 from ..services.account import FormRejected
@@ -44,6 +44,21 @@ class TotpRejected(IdpError):
 
 def credential(identity) -> TotpCredential | None:
     return db.session.execute(db.select(TotpCredential).filter_by(identity_id=identity.id)).scalar_one_or_none()
+
+
+class AlreadyDone(Exception):
+    """The app was turned on (or off) meanwhile, by the click before this one (a double
+    click): answered as that click was, not as a wrong code, which it would be, its time
+    step used already."""
+
+
+def _as_committed(identity) -> TotpCredential | None:
+    """The app as committed now, the person's row held until the commit (before their
+    second factors, docs/resilience.md): turning the app off and removing the last passkey
+    at once each saw the other still there, and the recovery codes outlived both."""
+    Identity.lock(identity.id)
+    return db.session.execute(db.select(TotpCredential).filter_by(identity_id=identity.id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def enabled(identity) -> bool:
@@ -79,9 +94,11 @@ def confirm_enrolment(identity, password: str, code: str, *, origin: Origin) -> 
     """Turn TOTP on with the password and the first code from the app; returns the
     recovery codes to show once (none when a passkey came with codes still unused). The password keeps someone holding only a stolen
     session from adding their own app and stepping that session up with it."""
-    found = credential(identity)
     account.confirm_password(identity, password, origin=origin, event="totp.enrolled")
-    if found is None or found.confirmed_at is not None or not _accept(found, code):
+    found = _as_committed(identity)
+    if found is not None and found.confirmed_at is not None:
+        raise AlreadyDone()
+    if found is None or not _accept(found, code):
         raise FormRejected({"code": _l("The code is not correct. Check the time on your phone and try again.")})
     found.confirmed_at = clock.now()
     codes = recovery_codes.issue_unless_held(identity)
@@ -92,6 +109,19 @@ def confirm_enrolment(identity, password: str, code: str, *, origin: Origin) -> 
 
 def verify_login(identity, code: str, *, origin: Origin, event: str = "login.totp") -> None:
     """The login step: a code from the app, or TotpRejected."""
+    _app_code(identity, code, origin=origin, event=event)
+    db.session.commit()
+
+
+def verify_recovery_code(identity, code: str, *, origin: Origin, event: str = "login.totp") -> None:
+    """A recovery code instead of the app's code: used up on success; wrong ones count
+    towards the same lock as wrong app codes."""
+    _recovery_code(identity, code, origin=origin, event=event)
+    db.session.commit()
+
+
+def _app_code(identity, code: str, *, origin: Origin, event: str) -> None:
+    """verify_login, uncommitted on success (a failure is committed, counted)."""
     found = _confirmed(identity)
     _guard(found, identity, origin, event=event, method="totp")
     if not _accept(found, code):
@@ -99,12 +129,10 @@ def verify_login(identity, code: str, *, origin: Origin, event: str = "login.tot
         _fail(found, identity, origin, event=event, reason=reason, method="totp")
     found.failed_attempts = 0
     audit.record(event, origin=origin, identity=identity, method="totp")
-    db.session.commit()
 
 
-def verify_recovery_code(identity, code: str, *, origin: Origin, event: str = "login.totp") -> None:
-    """A recovery code instead of the app's code: used up on success; wrong ones count
-    towards the same lock as wrong app codes."""
+def _recovery_code(identity, code: str, *, origin: Origin, event: str) -> None:
+    """verify_recovery_code, uncommitted on success."""
     found = _confirmed(identity)
     _guard(found, identity, origin, event=event, method="recovery_code")
     if not recovery_codes.use(identity, code):
@@ -112,15 +140,18 @@ def verify_recovery_code(identity, code: str, *, origin: Origin, event: str = "l
     found.failed_attempts = 0
     audit.record("recovery_code.used", origin=origin, identity=identity, left=recovery_codes.left(identity))
     audit.record(event, origin=origin, identity=identity, method="recovery_code")
-    db.session.commit()
 
 
 def disable(identity, password: str, code: str, *, origin: Origin) -> None:
     """Needs the password and a current code (or a recovery code)."""
-    found = _confirmed(identity)
+    _confirmed(identity)
     account.confirm_password(identity, password, origin=origin, event="totp.disabled")
+    found = _as_committed(identity)
+    if found is None or found.confirmed_at is None:
+        raise AlreadyDone()
     code = (code or "").strip()
-    check = verify_login if CODE.fullmatch(_typed(code)) else verify_recovery_code
+    # Checked in this transaction: the person's row stays held until the app is gone.
+    check = _app_code if CODE.fullmatch(_typed(code)) else _recovery_code
     try:
         check(identity, code, origin=origin, event="totp.disabled")
     except TotpRejected as rejected:

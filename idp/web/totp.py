@@ -131,6 +131,8 @@ def setup(identity):
                 return render_template("totp/codes.html", codes=codes, notice=_("Two-step verification is on."),
                                        replaced=False)
             return back_to("two-step", _("Two-step verification is on. Your recovery codes still work."))
+        except totp.AlreadyDone:  # the click before turned it on and showed the recovery codes
+            return back_to("two-step", _("Two-step verification is on."))
         except FormRejected as rejected:
             errors = rejected.problems
     qr = segno.make(totp.provisioning_uri(identity, secret), error="m").svg_data_uri(scale=5, border=2)
@@ -149,6 +151,8 @@ def disable(identity):
                      origin=origin())
     except FormRejected as rejected:
         return _manage_page(identity, rejected.problems, 400)
+    except totp.AlreadyDone:  # the click before turned it off
+        pass
     return back_to("two-step", _("Two-step verification is off. Signing in needs only your password."))
 
 

@@ -1,14 +1,19 @@
 """Recovery codes belong to having a second factor, not to the app: a person with only
 passkeys gets them with the first passkey, uses one when the passkey is lost, and loses
 them with the last second factor."""
+import contextlib
 import html
 import re
+import sys
+import threading
 
+from idp.methods import passkey, recovery_codes, totp
 from idp.methods.levels import ACR_MULTI_FACTOR
 from idp.services import clock
 from tests.support import passkeys
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.races import WAIT, at_once, post, row_locks
 from tests.support.totp import app_code, enrol, recovery_codes_on, secret_on
 from tests.support.webauthn_authenticator import Authenticator
 
@@ -132,3 +137,32 @@ def test_turning_totp_off_without_passkeys_removes_the_codes(app, user):
     new_codes = recovery_codes_on(browser.text)
     assert len(new_codes) == 10 and not set(new_codes) & set(codes)
     assert not code_works(app, user, codes[1])
+
+
+@row_locks
+def test_the_app_and_the_last_passkey_removed_at_once_take_the_codes_with_them(app, user, monkeypatch):
+    """Two tabs, one turning the app off, the other deleting the only passkey. Before, each
+    saw the other factor still there, and the codes outlived both."""
+    browser = signed_in(app, user)
+    secret, _ = enrol(browser, user)
+    passkeys.add(browser, user, Authenticator(), "My phone")
+    browser.get("/account/passkeys")
+    delete = post(app, browser, "/delete", current_password=user.test_password)
+    browser.get("/account/totp")
+    disable = post(app, browser, "/account/totp/disable", current_password=user.test_password,
+                   code=app_code(secret))
+    # Each removal waits, once it has looked for the other factor, until the other has too.
+    looked = threading.Barrier(2, timeout=WAIT)
+
+    def looking(original, caller):
+        def wrapped(identity):
+            found = original(identity)
+            if sys._getframe(1).f_code.co_name == caller:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    looked.wait()
+            return found
+        return wrapped
+    monkeypatch.setattr(passkey, "has_passkeys", looking(passkey.has_passkeys, "disable"))
+    monkeypatch.setattr(totp, "enabled", looking(totp.enabled, "delete"))
+    assert [answer.status_code for answer in at_once(disable, delete)] == [302, 302]
+    assert recovery_codes.left(user) == 0

@@ -3,9 +3,10 @@ asked after the password at every login (a password reset included), single-use 
 a lock after 5 wrong codes, recovery codes, and turning it off."""
 from idp.extensions import db
 from idp.models import AuditEvent, TotpCredential
-from idp.services import clock, secrets_box
+from idp.services import account, clock, secrets_box
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
+from tests.support.races import barrier_after, race, row_locks
 from tests.support.totp import (app_code, enrol, enrolled, recovery_codes_on, secret_on, sign_in_to_code_step,
                                 wrong_code)
 
@@ -233,3 +234,35 @@ def test_a_password_reset_still_asks_for_the_code(app, browser, user, mailbox):
     browser.submit("/totp", code=app_code(secret))
     browser.submit("/password", password="lumikko juoksee hangella", confirm="lumikko juoksee hangella")
     assert "Your account" in browser.text  # signed in, the code not asked again
+
+
+@row_locks
+def test_a_double_clicked_setup_is_answered_as_on_both_times(app, user, monkeypatch):
+    """The later click found the code's time step used by the first. Before, it said "The
+    code is not correct" though the app was on; if that was the last answer, the person
+    believed it off and never saw the recovery codes."""
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get("/account/totp/setup")
+    secret = secret_on(browser.text)
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = race(app, browser, "/account/totp/setup", code=app_code(secret), current_password=user.test_password)
+    pages = sorted((answer.status_code, answer.get_data(as_text=True)) for answer in answers)
+    assert [status for status, _ in pages] == [200, 302]
+    assert "Two-step verification is on." in pages[0][1] and "The code is not correct" not in pages[0][1]
+    assert AuditEvent.query.filter_by(event="totp.enrolled", result="success").count() == 1
+
+
+@row_locks
+def test_a_double_clicked_turning_off_is_answered_as_off_both_times(app, user, monkeypatch):
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    secret, _ = enrol(browser, user)
+    browser.get("/account/totp")
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = race(app, browser, "/account/totp/disable", code=app_code(secret), current_password=user.test_password)
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event="totp.disabled")] \
+        == [("success", None)]
