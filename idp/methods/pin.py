@@ -144,7 +144,9 @@ def remove_pin(identity, password: str, *, origin: Origin) -> None:
     account.confirm_password(identity, password, origin=origin, event="pin.removed")
     if not Identity.hold(identity.id):  # deleted meanwhile, the PIN with it
         raise NotFound()
-    db.session.delete(found)
+    if not db.session.execute(db.delete(KioskPin).where(KioskPin.id == found.id)).rowcount:
+        db.session.rollback()  # the click before removed it (a double click): recorded once
+        return
     audit.record("pin.removed", origin=origin, identity=identity)
     db.session.commit()
     for session in db.session.execute(db.select(LoginSession).where(

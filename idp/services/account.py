@@ -162,7 +162,9 @@ def revoke_consent(identity: Identity, consent_id: int, *, origin: Origin) -> Cl
         .where(Token.identity_id == identity.id, Token.client_id == client.id, Token.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     ).rowcount
-    db.session.delete(consent)
+    if not db.session.execute(db.delete(Consent).where(Consent.id == consent.id)).rowcount:
+        db.session.rollback()  # the click before revoked it (a double click): recorded once
+        return client
     audit.record("consent.revoked", origin=origin, identity=identity, client_id=client.client_id,
                  tokens_revoked=revoked)
     db.session.commit()

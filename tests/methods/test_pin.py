@@ -215,3 +215,15 @@ def test_a_pin_hashed_the_earlier_way_still_opens_the_kiosk_and_is_hashed_anew(a
     pin_login(Browser(app), screen, member, code="4828")
     db.session.expire_all()
     assert KioskPin.query.one().pin_hash == renewed  # a wrong PIN changes nothing
+
+
+@row_locks
+def test_a_double_clicked_removal_is_recorded_once(app, member, monkeypatch):
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827")
+    browser.get("/account/pin")
+    barrier_after(monkeypatch, account, "confirm_password")
+    answers = race(app, browser, "/account/pin/remove", current_password=member.test_password)
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert KioskPin.query.count() == 0
+    assert AuditEvent.query.filter_by(event="pin.removed", result="success").count() == 1

@@ -606,3 +606,13 @@ def test_two_password_changes_at_once_from_two_devices_let_only_the_first_stand(
     assert "Your current password is not correct." in refused
     assert _can_sign_in(app, user.email, won)
     assert not _can_sign_in(app, user.email, lost)
+
+
+@row_locks
+def test_a_double_clicked_removal_of_a_service_is_recorded_once(app, browser, rp, user, monkeypatch):
+    tokens_for(browser, rp, user)
+    browser.get("/account")
+    barrier_after(monkeypatch, Identity, "lock")  # both have found the service before either removes it
+    answers = race(app, browser, "/account/services/")
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert AuditEvent.query.filter_by(event="consent.revoked").count() == 1
