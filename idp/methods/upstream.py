@@ -47,6 +47,7 @@ ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 # a NUL or half a character in it was stored in flows and failed other people's requests.
 SUBJECT = re.compile(r"[\x20-\x7e]{1,255}")
 MAX_BYTES = 256 * 1024  # a discovery document, a JWK Set or a token response is a few kB
+HEADERS = {"Accept": "application/json", "User-Agent": "Tunnus"}
 # Asymmetric algorithms only: "none" and HMAC (keyed with our client secret) never pass.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
@@ -102,9 +103,6 @@ def _get_json(url: str) -> dict:
         raise UpstreamUnavailable(f"fetch_failed: {url}") from error
     except ValueError as error:
         raise UpstreamRefused(f"not_json_object: {url} {error}"[:200]) from error
-
-
-HEADERS = {"Accept": "application/json", "User-Agent": "Tunnus"}
 
 
 def _exchange(request: urllib.request.Request) -> bytes:
