@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -28,7 +29,9 @@ from pathlib import Path
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
 from ..config import ConfigurationError, embedded
-from . import clock
+from . import clock, malformed_jose
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ("RS256", "ES256")
 FOLDER_CHECK_EVERY = 1.0
@@ -81,6 +84,25 @@ class SigningKey:
         os.replace(tmp, self.path)
 
 
+def _read_key(path: Path) -> SigningKey | None:
+    """A key file as `tunnus keys rotate` writes it. Any other *.json in the folder (a
+    client's JWK Set copied there, an empty file) is skipped with a warning naming it:
+    before, it stopped every command, `tunnus keys rotate` among them, and every request
+    that signs or publishes keys."""
+    try:
+        record = json.loads(path.read_text())
+        key = SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"], record["retired_at"], path)
+        if key.alg not in ALGORITHMS or type(key.activates_at) is not int or \
+                not (key.retired_at is None or type(key.retired_at) is int):
+            raise ValueError("alg, activates_at or retired_at is not as `tunnus keys rotate` writes it")
+        return key
+    except FileNotFoundError:
+        raise
+    except (OSError, *malformed_jose.ERRORS) as error:
+        log.warning("%s is no signing key of Tunnus's, left out: %s", path, f"{type(error).__name__}: {error}"[:200])
+        return None
+
+
 class KeyStore:
     def __init__(self, directory: str, publish_delay: int, retention: int, hint_retention: int = 0):
         self.directory = Path(directory)
@@ -107,10 +129,8 @@ class KeyStore:
             with self._lock:
                 keys = []
                 try:
-                    for path in sorted(self.directory.glob("*.json")) if stamp else []:
-                        record = json.loads(path.read_text())
-                        keys.append(SigningKey(import_key(record["jwk"]), record["alg"], record["activates_at"],
-                                               record["retired_at"], path))
+                    found = (_read_key(path) for path in (sorted(self.directory.glob("*.json")) if stamp else []))
+                    keys = [key for key in found if key is not None]
                 except FileNotFoundError:  # the folder went away while it was read: read again next time
                     keys, stamp = [], None
                 self._keys, self._stamp, self._jwks_cache = keys, stamp, None

@@ -1,5 +1,8 @@
 """Signing keys: published at jwks_uri, rotated without breaking tokens in flight."""
 import json
+import logging
+import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 from idp.extensions import db
@@ -84,3 +87,28 @@ def test_keys_list_says_when_each_key_starts_or_stops_signing(app, runner):
     lines = {line.split()[1]: line for line in runner.invoke(args=["keys", "list"]).output.splitlines()}
     assert all(lines[key["kid"]].endswith(" signing") for key in rotated)
     assert sum(line.endswith(f" published, stopped signing at {switch}") for line in lines.values()) == len(rotated)
+
+
+def test_a_json_file_in_the_keys_folder_that_is_no_key_is_left_out_with_a_warning(app, runner, browser, rp, user,
+                                                                                   keys_dir, caplog):
+    """A client's JWK Set copied there, an empty file, a key file edited by hand: before,
+    each stopped every command (`tunnus keys rotate` too) and every request signing or
+    publishing keys with a 500."""
+    published = _kids(rp)
+    strays = {Path(keys_dir) / name: text for name, text in (
+        ("client-jwks.json", '{"keys": []}'), ("empty.json", ""),
+        ("edited.json", json.dumps({"jwk": json.loads((next(Path(keys_dir).glob("*.json"))).read_text())["jwk"],
+                                    "alg": "RS256", "activates_at": "now", "retired_at": None})))}
+    try:
+        for path, text in strays.items():
+            path.write_text(text)
+        time.sleep(1.1)  # the folder is looked at once a second
+        with caplog.at_level(logging.WARNING, logger="idp.services.keys"):
+            listed = runner.invoke(args=["keys", "list"])
+            assert _kids(rp) == published and tokens_for(browser, rp, user)["id_token"]
+        assert listed.exit_code == 0 and {line.split()[1] for line in listed.output.splitlines()} >= published
+        for path in strays:
+            assert f"{path} is no signing key of Tunnus's, left out" in caplog.text
+    finally:
+        for path in strays:
+            path.unlink(missing_ok=True)
