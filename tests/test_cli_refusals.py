@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import pytest
 from click.testing import Result
 
 from idp.errors import Conflict
@@ -187,3 +188,19 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(app,
     assert json.loads(result.output)["file"].endswith("tilit_m\ufffdki.jsonl")
     event = AuditEvent.query.filter_by(event="legacy.imported").one()
     assert event.details["file"].endswith("tilit_m\ufffdki.jsonl") and event.details["accounts_created"] == 12
+
+
+@pytest.mark.parametrize("command", [["mail", "send"], ["logouts", "send"]])
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "0", "soon"])
+def test_a_loops_interval_is_a_number_of_seconds(app, runner, command, interval):
+    """Before, -1, nan and inf passed, and the loop ended with a traceback after its first round."""
+    refused(runner.invoke(args=[*command, "--loop", "--interval", interval]),
+            f"Invalid value for '--interval': {interval!r} is not a number of seconds from 0 to 3600, such as 5")
+
+
+def test_a_reason_of_only_spaces_is_none(app, runner, user):
+    """The audit record of a removal of someone's second factors said nothing of why."""
+    refused(runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason", "  "]),
+            "Invalid value for '--reason': say why, for the audit record")
+    assert runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason",
+                               " tiketti 42 "]).exit_code == 0

@@ -10,7 +10,7 @@ import click
 from ..errors import IdpError
 from ..services import legacy_import
 from . import text_arguments
-from .output import emit, json_option
+from .output import emit, json_option, reason
 
 group = text_arguments.Group("legacy", help="Accounts of the old per-service systems.")
 
@@ -66,7 +66,8 @@ def _check_writable(path: str) -> None:
 
 @group.command("allow-import")
 @click.option("--email", required=True, help="The address of the account that was deleted.")
-@click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
+@click.option("--reason", required=True, callback=reason,
+              help="Why, for the audit record (e.g. the person's request and its ticket).")
 @json_option
 def allow_import(email, reason, as_json):
     """Let imports bring back the old accounts of a person who had their account deleted

@@ -3,18 +3,16 @@ those the first attempt (right after the session ended) could not deliver; first
 kiosk sessions left idle, whose relying services are told the same way."""
 from __future__ import annotations
 
-import click
-
 from ..services import backchannel, kiosk_sessions
 from . import text_arguments
-from .output import deliver_rounds, json_option
+from .output import deliver_rounds, interval_option, loop_option, json_option
 
 group = text_arguments.Group("logouts", help="Back-channel logout notifications to relying services.")
 
 
 @group.command("send")
-@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
+@loop_option
+@interval_option
 @json_option
 def send(loop, interval, as_json):
     """Retry back-channel logout notifications and end idle kiosk sessions, once or with --loop."""

@@ -6,14 +6,14 @@ import click
 from .. import config
 from ..services import identities, mail
 from . import text_arguments
-from .output import deliver_rounds, emit, json_option
+from .output import deliver_rounds, emit, interval_option, json_option, loop_option
 
 group = text_arguments.Group("mail", help="Outgoing mail.")
 
 
 @group.command("send")
-@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop.")
+@loop_option
+@interval_option
 @json_option
 def send(loop, interval, as_json):
     """Deliver the mail outbox once, or with --loop until stopped."""

@@ -21,6 +21,33 @@ rounds_log.setLevel(logging.INFO)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+class _Seconds(click.ParamType):
+    """A wait between rounds: -1, nan or inf passed the float type, and the loop ended with
+    a traceback after its first round."""
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or not 0 < seconds <= 3600:  # nan fails every comparison
+            self.fail(f"{value!r} is not a number of seconds from 0 to 3600, such as 5", param, ctx)
+        return seconds
+
+
+loop_option = click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
+interval_option = click.option("--interval", type=_Seconds(), default=5.0, show_default=True,
+                               help="Seconds between rounds with --loop.")
+
+
+def reason(_ctx, _param, value: str | None) -> str | None:
+    """A --reason is for the audit record: one of only spaces says nothing there."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("say why, for the audit record")
+    return value.strip() if value is not None else None
+
+
 def _json_value(value):
     # Stored times are UTC without a zone: said so, in ISO 8601, a script must not read them
     # as local time.

@@ -9,7 +9,7 @@ import click
 from ..errors import IdpError, NotFound
 from ..services import identities, password_policy
 from . import text_arguments
-from .output import emit, json_option
+from .output import emit, json_option, reason
 
 group = text_arguments.Group("users", help="People (identities).")
 
@@ -68,7 +68,7 @@ def _set_operator(email: str, operator: bool, event: str, as_json: bool) -> None
 
 @group.command("reset-second-factors")
 @click.option("--email", required=True, help="The person's email address.")
-@click.option("--reason", required=True, help="Why, for the audit record (e.g. the support ticket).")
+@click.option("--reason", required=True, callback=reason, help="Why, for the audit record (e.g. the support ticket).")
 @json_option
 def reset_second_factors(email, reason, as_json):
     """Remove the person's authenticator app, passkeys and recovery codes and end their
@@ -85,7 +85,8 @@ def reset_second_factors(email, reason, as_json):
 
 @group.command("delete")
 @click.option("--email", required=True, help="The person's email address.")
-@click.option("--reason", required=True, help="Why, for the audit record (e.g. the person's request and its ticket).")
+@click.option("--reason", required=True, callback=reason,
+              help="Why, for the audit record (e.g. the person's request and its ticket).")
 @json_option
 def delete(email, reason, as_json):
     """Delete the person's account, as they can on their account page: their sessions end,
