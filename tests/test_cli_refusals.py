@@ -204,3 +204,17 @@ def test_a_reason_of_only_spaces_is_none(app, runner, user):
             "Invalid value for '--reason': say why, for the audit record")
     assert runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason",
                                " tiketti 42 "]).exit_code == 0
+
+
+def test_a_uri_longer_than_its_column_and_an_old_system_no_import_can_name_are_refused(app, runner):
+    """Before, on PostgreSQL, each was a traceback (a value too long for its column); and a
+    legacy system such as "Kirjasto" was taken, though no import can have that name, and
+    the service never got its legacy_ids."""
+    base = ["clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://k.example/cb"]
+    long_uri = "https://k.example/" + "a" * 2000
+    for options in (["--backchannel-logout-uri", long_uri], ["--auth", "private_key_jwt", "--jwks-uri", long_uri]):
+        refused(runner.invoke(args=[*base, *options]), "a URI is at most 2000 characters, not 2018")
+    refused(runner.invoke(args=[*base, "--legacy-system", "Kirjasto"]), "'Kirjasto' is no old system's name")
+    refused(runner.invoke(args=[*base, "--legacy-system", "k" * 65]), "is no old system's name")
+    assert runner.invoke(args=["clients", "list"]).output.strip() in ("", "no clients")
+    assert runner.invoke(args=[*base, "--legacy-system", "kirjasto"]).exit_code == 0

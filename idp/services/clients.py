@@ -11,6 +11,7 @@ from ..models.client import SUPPORTED_SCOPES, hash_secret
 from . import audit, client_keys, names, unique_rows
 from .frontchannel import origin_of
 from .keys import ALGORITHMS
+from .legacy_import import SYSTEM_NAME
 from .redirect_uris import check as check_redirect_uri
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -99,7 +100,7 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         is_public=public,
         first_party=first_party,
         org_mode=org_mode,
-        legacy_system=(legacy_system or "").strip() or None,
+        legacy_system=_legacy_system(legacy_system),
         # Same rules as redirect URIs (https, or http on loopback; no fragment), as OIDC
         # Back-Channel Logout §2.2 asks.
         backchannel_logout_uri=check_redirect_uri(backchannel_logout_uri) if backchannel_logout_uri else None,
@@ -177,6 +178,16 @@ def rotate_secret(client: Client) -> str:
     audit.record("client.secret_rotated", client_id=client.client_id)
     db.session.commit()
     return secret
+
+
+def _legacy_system(name: str | None) -> str | None:
+    """As `tunnus legacy import --system` names it: the claims compare it exactly, and a name
+    no import can have (a capital, a typo of another form) gave the service no legacy_ids."""
+    name = (name or "").strip() or None
+    if name is not None and not SYSTEM_NAME.fullmatch(name):
+        raise ValidationFailed(f"{name!r} is no old system's name: as `tunnus legacy import --system` takes it, "
+                               "1-64 characters a-z, 0-9, '.', '_' or '-'")
+    return name
 
 
 def update(client: Client, *, name: str | None = None, redirect_uris: list[str] | None = None,

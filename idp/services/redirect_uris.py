@@ -20,8 +20,13 @@ from ..errors import ValidationFailed
 URI_TEXT = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
+MAX_LENGTH = 2000  # the columns of the logout URIs and jwks_uri; browsers cut URLs near it
+
+
 def check(uri: str, native: bool = False) -> str:
     """`uri` if it may be registered, else ValidationFailed saying why."""
+    if len(uri) > MAX_LENGTH:
+        raise ValidationFailed(f"a URI is at most {MAX_LENGTH} characters, not {len(uri)}")
     if not URI_TEXT.fullmatch(uri):
         raise ValidationFailed(f"{uri!r}: a URI is ASCII without spaces, quotes or backslashes "
                                "(percent-encode any other character, e.g. %C3%A4 for ä)")
