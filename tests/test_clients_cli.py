@@ -6,6 +6,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Client
 from tests.support.journeys import tokens_for
 from tests.support.orgs import organisation, person
+from tests.support.races import at_once, barrier_after, row_locks
 from tests.support.rp import REDIRECT_URI, RelyingParty
 
 
@@ -138,3 +139,31 @@ def test_an_invitation_does_not_grant_a_deleted_service_to_the_next_one_register
     signed_in(app, maija)
     assert organisations.membership(org, maija) is not None
     assert organisations.organisations_with_right(maija, new.client) == []
+
+
+def _command(app, *args):
+    def run():
+        with app.app_context():
+            return app.test_cli_runner().invoke(args=list(args))
+    return run
+
+
+@row_locks
+def test_two_changes_of_one_client_at_once_take_turns(app, runner, monkeypatch):
+    """Before, an update as the client was deleted was a traceback, and two deletions at once
+    each said "deleted" and were each recorded."""
+    create = ["clients", "create", "--name", "Kirjasto", "--redirect-uri", "https://kirjasto.example/cb"]
+    assert runner.invoke(args=[*create, "--client-id", "k"]).exit_code == 0
+    barrier_after(monkeypatch, Client, "by_client_id")  # both have found it before either changes it
+    deleted, updated = at_once(_command(app, "clients", "delete", "--client-id", "k", "--yes"),
+                               _command(app, "clients", "update", "--client-id", "k", "--name", "Kirjasto 2"))
+    # Whichever took the client first: the update then the deletion, or the deletion and the
+    # update finding no client (exit 1); never a traceback. (CliRunner swaps sys.stdout for
+    # the whole process: the two outputs cannot be told apart.)
+    assert deleted.exit_code == 0 and updated.exit_code in (0, 1)
+    assert isinstance(updated.exception, (SystemExit, type(None))) and Client.by_client_id("k") is None
+    assert runner.invoke(args=[*create, "--client-id", "k"]).exit_code == 0
+    first, second = at_once(_command(app, "clients", "delete", "--client-id", "k", "--yes"),
+                            _command(app, "clients", "delete", "--client-id", "k", "--yes"))
+    assert sorted([first.exit_code, second.exit_code]) == [0, 1]
+    assert AuditEvent.query.filter_by(event="client.deleted").count() == 2  # one for each client made

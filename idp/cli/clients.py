@@ -280,7 +280,9 @@ def dpop(client_id, required, as_json):
 
 
 def _client(client_id: str) -> Client:
-    client = Client.by_client_id(client_id)
+    # Two commands changing one client at once: before, an update as it was deleted was a
+    # traceback, and two deletions each said so and were each recorded.
+    client = Client.by_client_id(client_id, for_change=True)
     if client is None:
         raise click.ClickException(f"no client {client_id!r}")
     return client

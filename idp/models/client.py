@@ -124,10 +124,16 @@ class Client(db.Model, ClientMixin):
         return grant_type in (self.grant_types or [])
 
     @classmethod
-    def by_client_id(cls, client_id: str) -> "Client | None":
+    def by_client_id(cls, client_id: str, *, for_change: bool = False) -> "Client | None":
+        """for_change: the row held until the commit (FOR NO KEY UPDATE: tokens naming the
+        client are still written), so two changes of it take turns and the later one finds
+        it as the earlier left it, or gone."""
         if not client_id or len(client_id) > 64:
             return None
-        return db.session.execute(db.select(cls).filter_by(client_id=client_id)).scalar_one_or_none()
+        query = db.select(cls).filter_by(client_id=client_id)
+        if for_change:
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+        return db.session.execute(query).scalar_one_or_none()
 
 
 class UsedAssertion(db.Model):
