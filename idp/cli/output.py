@@ -68,7 +68,9 @@ def deliver_rounds(deliver_due, pending_count, loop: bool, interval: float, as_j
 
     A loop outlives the database going away: the round is given up with a warning (what it
     had not committed is done again) and the next one tries again, so nothing waits for a
-    restart of the loop. Ctrl-C or SIGTERM ends it without a row left in hand (stopping)."""
+    restart of the loop. Ctrl-C or SIGTERM ends it without a row left in hand (stopping).
+    Anything unforeseen ends it, for its supervisor to restart (README): a row whose sending
+    ends the sender every time is given up after its attempts (leases.abandoned)."""
     with stopping.on_signals():
         try:
             _rounds(deliver_due, pending_count, loop, interval, as_json)

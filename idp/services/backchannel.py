@@ -114,7 +114,13 @@ def deliver(ids: list[int]) -> dict:
 
 def deliver_due(limit: int = 100) -> dict:
     """Attempt every notification whose time has come; counts by outcome."""
-    return _deliver(sa.true(), limit)
+    given_up = leases.abandoned(LogoutNotification, current_app.config["IDP_BACKCHANNEL_MAX_ATTEMPTS"])
+    for notification_id in given_up:
+        _audit(db.session.get(LogoutNotification, notification_id))
+    db.session.commit()
+    counts = _deliver(sa.true(), limit)
+    counts[FAILED] += len(given_up)
+    return counts
 
 
 def pending_count() -> int:
@@ -127,7 +133,8 @@ def _deliver(which, limit: int | None = None) -> dict:
     one post: a batch claimed at once could outlast its lease behind slow services and be
     posted again by another sender. A relying service that answers slowly costs a thread's
     wait, never a connection from the pool that requests need."""
-    lease = 2 * current_app.config["IDP_BACKCHANNEL_TIMEOUT"] + 10
+    config = current_app.config
+    lease = 2 * config["IDP_BACKCHANNEL_TIMEOUT"] + 10
     due = db.session.execute(
         db.select(LogoutNotification.id)
         .where(which, leases.due(LogoutNotification, clock.now()))
@@ -137,7 +144,7 @@ def _deliver(which, limit: int | None = None) -> dict:
     db.session.commit()
     counts = {SENT: 0, PENDING: 0, FAILED: 0}
     for notification_id in due:
-        if not leases.claim(LogoutNotification, notification_id, lease):
+        if not leases.claim(LogoutNotification, notification_id, lease, config["IDP_BACKCHANNEL_MAX_ATTEMPTS"]):
             db.session.rollback()
             continue  # another sender took it meanwhile
         notification = db.session.get(LogoutNotification, notification_id)
@@ -195,9 +202,14 @@ def _record(notification: LogoutNotification, error: Exception | None) -> None:
         log.warning("back-channel logout %s to %s not delivered: %s", notification.id, client.client_id,
                     notification.last_error)
     if notification.status != PENDING:
-        audit.record("logout.backchannel", "success" if notification.status == SENT else "failure",
-                     client_id=client.client_id, sid=notification.sid, attempts=notification.attempts,
-                     error=notification.last_error)
+        _audit(notification)
+
+
+def _audit(notification: LogoutNotification) -> None:
+    """A notification's end: sent, or given up."""
+    audit.record("logout.backchannel", "success" if notification.status == SENT else "failure",
+                 client_id=db.session.get(Client, notification.client_id).client_id, sid=notification.sid,
+                 attempts=notification.attempts, error=notification.last_error)
 
 
 def _post(uri: str, token: str, timeout: float) -> None:

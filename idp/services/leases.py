@@ -9,7 +9,8 @@ connection is held, while the network answers.
 
 A sender that dies between the call and recording it leaves the row SENDING: once the lease
 ends the row is due again and is sent again. That is at least once, and only for the row
-the sender had in hand. A sender stopped (Ctrl-C, SIGTERM) during the call gives the row
+the sender had in hand. A row whose sender died at every one of its attempts is not taken
+again but given up (abandoned), as one that failed each time. A sender stopped (Ctrl-C, SIGTERM) during the call gives the row
 back instead (in_hand), so nobody waits for the lease to end.
 """
 from __future__ import annotations
@@ -28,17 +29,35 @@ def due(model, now: dt.datetime):
     return db.and_(model.status.in_((PENDING, SENDING)), model.next_attempt_at <= now)
 
 
-def claim(model, row_id: int, seconds: float) -> bool:
-    """Take the row for `seconds` if it is still due; the caller commits before the network call.
+def claim(model, row_id: int, seconds: float, max_attempts: int) -> bool:
+    """Take the row for `seconds` if it is still due and has attempts left; the caller
+    commits before the network call.
 
     Conditional, as two senders may both have read the row as due (SQLite has no row locks).
     A sender told to stop takes no more."""
     stopping.check()
     now = clock.now()
     return bool(db.session.execute(
-        db.update(model).where(model.id == row_id, due(model, now))
+        db.update(model).where(model.id == row_id, due(model, now), model.attempts < max_attempts)
         .values(status=SENDING, attempts=model.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=seconds))
     ).rowcount)
+
+
+def abandoned(model, max_attempts: int, **final) -> list[int]:
+    """Give up the rows whose sender died during each of their attempts (SENDING, the lease
+    over, no attempt left), with `final` values; their ids. Before, such a row (one whose
+    sending ended the sender every time) was taken again at every lease, for ever. The caller
+    commits."""
+    now = clock.now()
+    stuck = db.and_(model.status == SENDING, model.next_attempt_at <= now, model.attempts >= max_attempts)
+    given_up = []
+    for row_id in db.session.execute(db.select(model.id).where(stuck).order_by(model.id)).scalars().all():
+        # One by one and conditional: another sender may be giving up the same rows.
+        if db.session.execute(db.update(model).where(model.id == row_id, stuck).values(
+                status=FAILED, last_error=f"the sender stopped during each of its {max_attempts} attempts",
+                **final)).rowcount:
+            given_up.append(row_id)
+    return given_up
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..models import Campaign, CampaignMember, OutboxMail
 from ..models.campaign import RUNNING
-from ..models.outbox import FAILED, LOGGED, PENDING, SENDING, SENT
+from ..models.outbox import FAILED, LOGGED, NO_BODY, PENDING, SENDING, SENT
 from . import clock, leases, outbound_http, secrets_box, stopping
 from .campaigns import mailing as campaign_mailing
 
@@ -71,7 +71,7 @@ def written() -> list[OutboxMail]:
 def deliver_now(mail: OutboxMail) -> bool:
     """Try once, right after the commit that wrote it; True when it left (or was logged), or
     when a sender loop had already taken it (it is on its way: that sender retries it)."""
-    if leases.claim(OutboxMail, mail.id, _lease_seconds()):
+    if leases.claim(OutboxMail, mail.id, _lease_seconds(), current_app.config["IDP_MAIL_MAX_ATTEMPTS"]):
         _deliver(mail)
     else:
         db.session.commit()
@@ -84,6 +84,10 @@ def deliver_due(limit: int = 100) -> dict:
     Each mail is claimed, sent and recorded on its own, so a sender stopped in the middle
     of a round leaves at most the mail in hand to be sent again, never the mails before it."""
     counts = {SENT: 0, LOGGED: 0, PENDING: 0, FAILED: 0}
+    for mail_id in leases.abandoned(OutboxMail, current_app.config["IDP_MAIL_MAX_ATTEMPTS"], **NO_BODY):
+        log.warning("mail %s given up: the sender stopped during each of its attempts", mail_id)
+        counts[FAILED] += 1
+    db.session.commit()
     for _ in range(limit):
         mail = _claim_next()
         if mail is None:
@@ -100,7 +104,8 @@ def _claim_next() -> OutboxMail | None:
         mail_id = db.session.execute(
             db.select(OutboxMail.id).where(leases.due(OutboxMail, clock.now()), which)
             .order_by(OutboxMail.id).limit(1).with_for_update(skip_locked=True)).scalar()
-        if mail_id is not None and leases.claim(OutboxMail, mail_id, _lease_seconds()):
+        if mail_id is not None and leases.claim(OutboxMail, mail_id, _lease_seconds(),
+                                                current_app.config["IDP_MAIL_MAX_ATTEMPTS"]):
             return db.session.get(OutboxMail, mail_id)
     return None
 
@@ -179,9 +184,11 @@ def _send(message: EmailMessage, envelope: tuple[str, str], config) -> Exception
         return None
     try:
         _send_smtp(message, envelope, config)
-    # UnicodeError: an address beyond ASCII to a server that speaks no ESMTP, which smtplib
-    # then writes as ASCII; tried again, as one whose server lacks SMTPUTF8.
-    except (PermanentFailure, OSError, smtplib.SMTPException, UnicodeError) as error:
+    # Whatever the server, the network or smtplib's reading of them raise is tried again
+    # later: smtplib lets through more than its own errors (a UnicodeError for an address
+    # beyond ASCII to a server without ESMTP, a binascii.Error for an AUTH challenge that is
+    # no base64), and each one stopped the sender loop at the mail, round after round.
+    except Exception as error:
         return error
     return None
 

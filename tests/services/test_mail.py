@@ -141,6 +141,43 @@ def test_a_reply_of_endless_lines_is_cut_off(app):
         "SMTPServerDisconnected: Connection unexpectedly closed: the server's replies are longer than 65536 bytes")
 
 
+class Challenging:
+    """A server offering CRAM-MD5 whose challenge is no base64."""
+
+    def __init__(self):
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://tunnus:salasana@127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _serve(self):
+        conn, _ = self._sock.accept()
+        with conn, conn.makefile("rb") as lines, contextlib.suppress(OSError):
+            conn.sendall(b"220 mail.example ESMTP\r\n")
+            for line in lines:
+                command = line[:4].upper()
+                conn.sendall(b"250-mail.example\r\n250 AUTH CRAM-MD5\r\n" if command == b"EHLO"
+                             else b"334 abc\r\n" if command == b"AUTH" else b"250 OK\r\n")
+
+    def stop(self):
+        self._sock.close()
+
+
+def test_an_auth_challenge_that_is_no_base64_is_tried_again(app):
+    """smtplib lets the binascii.Error through: before, a 500 for the person and `tunnus mail
+    send` stopped at the mail, round after round."""
+    odd = Challenging()
+    app.config["IDP_SMTP_URL"] = odd.url
+    try:
+        message = _queue()
+        assert not mail.deliver_now(message)
+    finally:
+        odd.stop()
+    assert message.status == "pending" and message.last_error == "Error: Incorrect padding"
+
+
 def test_mail_send_command_delivers_due_mail(app, runner, mailbox):
     _queue("a@example.fi")
     _queue("b@example.fi")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from idp.extensions import db
-from idp.models import LogoutNotification
+from idp.models import AuditEvent, LogoutNotification, OutboxMail
 from idp.services import clients, clock, mail
 from tests.support import smtp
 from tests.support.logout_receiver import LogoutReceiver
@@ -122,3 +122,64 @@ def test_a_logout_sender_stopped_while_a_service_keeps_it_waiting_gives_the_noti
     finally:
         answer.set()
         receiver.stop()
+
+
+def test_a_mail_whose_sender_dies_at_every_attempt_is_given_up_not_taken_again_for_ever(
+        app, base_config, runner, mailbox, tmp_path):
+    """A sender killed during the conversation (SIGKILL, out of memory) leaves its mail
+    SENDING, to be taken again when the lease ends. Before, a mail whose sending ended its
+    sender every time was taken again at every lease, for ever."""
+    queued("maija@example.fi")
+    with smtp_server("MAIL") as (slow, url):
+        for _ in range(2):
+            slow.stuck.clear()
+            with sender_loop(base_config, tmp_path, "mail", IDP_SMTP_URL=url, IDP_MAIL_TIMEOUT="60",
+                             IDP_MAIL_MAX_ATTEMPTS="2") as (loop, stderr):
+                assert slow.stuck.wait(30), stderr.read_text()
+                loop.kill()
+                loop.wait(10)
+            db.session.execute(db.update(OutboxMail).values(next_attempt_at=clock.now()))  # its lease over
+            db.session.commit()
+
+    app.config["IDP_MAIL_MAX_ATTEMPTS"] = 2
+    queued("pekka@example.fi")
+    assert send_round(runner, "mail") == {"sent": 1, "logged": 0, "pending": 0, "failed": 1, "still_pending": 0}
+    given_up = db.session.execute(db.select(OutboxMail).where(OutboxMail.recipient == "maija@example.fi")).scalar_one()
+    assert (given_up.status, given_up.attempts, given_up.text) == ("failed", 2, "")
+    assert given_up.last_error == "the sender stopped during each of its 2 attempts"
+    assert mailbox.to("maija@example.fi") == [] and len(mailbox.to("pekka@example.fi")) == 1
+
+
+def test_a_logout_whose_sender_dies_at_every_attempt_is_given_up_and_recorded(app, base_config, runner, tmp_path):
+    posted, answer = threading.Event(), threading.Event()
+
+    def every_post_waits():
+        posted.set()
+        answer.wait(30)
+
+    receiver = LogoutReceiver(on_post=every_post_waits)
+    client, _ = clients.create("Kirjasto", ["https://kirjasto.example/cb"], backchannel_logout_uri=receiver.url)
+    db.session.add(LogoutNotification(client_id=client.id, sid="sid-1", sub="sub-1", status="pending", attempts=0,
+                                      next_attempt_at=clock.now()))
+    db.session.commit()
+    try:
+        for _ in range(2):
+            posted.clear()
+            with sender_loop(base_config, tmp_path, "logouts", IDP_BACKCHANNEL_TIMEOUT="60",
+                             IDP_BACKCHANNEL_MAX_ATTEMPTS="2") as (loop, stderr):
+                assert posted.wait(30), stderr.read_text()
+                loop.kill()
+                loop.wait(10)
+            db.session.execute(db.update(LogoutNotification).values(next_attempt_at=clock.now()))  # its lease over
+            db.session.commit()
+    finally:
+        answer.set()
+        receiver.stop()
+
+    app.config["IDP_BACKCHANNEL_MAX_ATTEMPTS"] = 2
+    assert send_round(runner, "logouts")["failed"] == 1
+    notification = LogoutNotification.query.one()
+    assert (notification.status, notification.attempts) == ("failed", 2)
+    recorded = AuditEvent.query.filter_by(event="logout.backchannel").one()
+    assert (recorded.result, recorded.client_id, recorded.details["error"]) == (
+        "failure", client.client_id, "the sender stopped during each of its 2 attempts")
