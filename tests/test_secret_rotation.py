@@ -9,7 +9,7 @@ import re
 import secrets
 
 from idp import create_app
-from idp.services import clock
+from idp.services import clock, identities, secrets_box
 from tests.campaigns.helpers import campaign_link, deliver, local, person, started
 from tests.conftest import IsolatedClient
 from tests.support.browser import Browser
@@ -114,3 +114,34 @@ def test_campaign_links_mailed_before_the_change_still_open(app, base_config, ru
     without = Browser(_made(base_config, NEW))
     without.get(link)
     assert without.page.status_code == 404
+
+
+def test_a_seed_removed_while_reseal_runs_is_left_and_the_others_are_moved(app, base_config, user, monkeypatch):
+    """Before, the seed removed meanwhile failed the whole run (StaleDataError), and nothing
+    was resealed."""
+    other_user = identities.create("pekka@example.fi", "another horse battery staple", "Pekka", verified=True)
+    other_user.test_password = "another horse battery staple"
+    before = _made(base_config, OLD)
+    removed, _ = enrolled(before, user)
+    kept, _ = enrolled(before, other_user)
+    after = _made(base_config, NEW, (OLD,))
+    owner = Browser(after)
+    sign_in_to_code_step(owner, user)
+    owner.submit("/totp", code=app_code(removed))
+    original, calls = secrets_box.reseal, []
+
+    def the_owner_turns_the_app_off_meanwhile(sealed, info):
+        if not calls:
+            owner.get("/account/totp")
+            owner.submit("/account/totp/disable", current_password=user.test_password,
+                         code=app_code(removed, steps_later=1))
+            assert "Two-step verification is off." in owner.text
+        calls.append(sealed)
+        return original(sealed, info)
+
+    monkeypatch.setattr(secrets_box, "reseal", the_owner_turns_the_app_off_meanwhile)
+    result = _reseal(after, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["totp_seeds"] == 1
+    monkeypatch.undo()
+    assert _signed_in_with_totp(_made(base_config, NEW), other_user, kept)

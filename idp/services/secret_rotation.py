@@ -9,6 +9,8 @@ from ..extensions import db
 from ..models import TotpCredential, UpstreamProvider
 from . import audit, secrets_box
 
+BATCH = 500
+
 # (what is counted, the model, its sealed column, the purpose it was sealed for)
 SEALED = (("totp_seeds", TotpCredential, "secret_encrypted", secrets_box.TOTP),
           ("upstream_client_secrets", UpstreamProvider, "client_secret_encrypted", secrets_box.UPSTREAM_CLIENT_SECRET))
@@ -17,20 +19,29 @@ SEALED = (("totp_seeds", TotpCredential, "secret_encrypted", secrets_box.TOTP),
 def reseal() -> dict[str, int]:
     """Seal every TOTP seed and upstream client secret again under the current key, and
     count those moved; one under the current key already is counted as such (so a second
-    run shows nothing left to do), one no configured key opens as unreadable, left as it is."""
+    run shows nothing left to do), one no configured key opens as unreadable, left as it is.
+
+    Row by row, each written only if it still holds what was read, and committed in
+    batches: a seed removed or set up anew meanwhile (sealed under the current key) is left
+    as it now is. Before, one removed failed the whole run with nothing resealed, and one
+    replaced would have been overwritten with the old."""
     counts = {counted: 0 for counted, *_ in SEALED} | {"already_current": 0, "unreadable": 0}
     for counted, model, column, info in SEALED:
-        for row in db.session.execute(db.select(model)).scalars():
+        sealed_column = getattr(model, column)
+        stored = db.session.execute(db.select(model.id, sealed_column).order_by(model.id)).all()
+        for done, (row_id, sealed) in enumerate(stored, 1):
             try:
-                resealed = secrets_box.reseal(getattr(row, column), info)
+                resealed = secrets_box.reseal(sealed, info)
             except secrets_box.Unreadable:
                 counts["unreadable"] += 1
                 continue
             if resealed is None:
                 counts["already_current"] += 1
-            else:
-                setattr(row, column, resealed)
+            elif db.session.execute(db.update(model).where(model.id == row_id, sealed_column == sealed)
+                                    .values({column: resealed})).rowcount:
                 counts[counted] += 1
+            if done % BATCH == 0:
+                db.session.commit()  # no long transaction holding the rows of people signing in
     audit.record("secrets.resealed", **counts)
     db.session.commit()
     return counts
