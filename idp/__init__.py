@@ -134,6 +134,10 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # SQLite's own lower() folds ASCII only: a search for "äiti" did not find "Äiti". Python's,
+    # as PostgreSQL's under a UTF-8 locale, folds every letter. No index is built on lower().
+    connection.create_function("lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+                               deterministic=True)
 
 
 def _register_blueprints(app: Flask) -> None:

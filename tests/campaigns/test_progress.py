@@ -101,6 +101,15 @@ def test_pending_can_be_searched(app, runner):
     assert cli(runner, "campaigns", "pending", str(campaign_id), "--search", "100%") == []
 
 
+def test_a_search_in_lower_case_finds_a_name_beginning_with_a_capital_beyond_ascii(app, runner):
+    """Before, on SQLite (lower() folds ASCII only), "äiti" did not find "Äiti Åberg"."""
+    person("aiti@example.fi", "Äiti Åberg")
+    campaign_id = started(runner, "all")
+    for typed in ("äiti", "ÄITI", "åberg"):
+        found = cli(runner, "campaigns", "pending", str(campaign_id), "--search", typed)
+        assert [row["email"] for row in found] == ["aiti@example.fi"], typed
+
+
 def test_a_password_reset_by_email_settles_both_steps(app, runner, mailbox):
     """The reset's mailed code proves the address and sets a new password: what a campaign
     asking both wants, so the next sign-in goes straight through."""
