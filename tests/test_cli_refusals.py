@@ -8,7 +8,7 @@ import pytest
 from click.testing import Result
 
 from idp.errors import Conflict
-from idp.models import Client
+from idp.models import AuditEvent, Client
 from idp.services import clients
 from tests.support.races import at_once, barrier_after, row_locks
 
@@ -204,6 +204,16 @@ def test_a_reason_of_only_spaces_is_none(app, runner, user):
             "Invalid value for '--reason': say why, for the audit record")
     assert runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason",
                                " tiketti 42 "]).exit_code == 0
+
+
+def test_a_reason_longer_than_the_audit_keeps_is_refused_not_cut(app, runner, user):
+    """Before, a second-factor reset kept the first 200 characters of its reason, silently."""
+    refused(runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason", "x" * 501]),
+            "Invalid value for '--reason': say it in at most 500 characters, not 501")
+    said = "Tiketti 42: " + "puhelin vaihtui, " * 20
+    assert runner.invoke(args=["users", "reset-second-factors", "--email", user.email, "--reason", said]).exit_code == 0
+    recorded = AuditEvent.query.filter_by(event="second_factors.reset").one()
+    assert recorded.details["reason"] == said.strip()
 
 
 def test_a_uri_longer_than_its_column_and_an_old_system_no_import_can_name_are_refused(app, runner):

@@ -41,11 +41,19 @@ interval_option = click.option("--interval", type=_Seconds(), default=5.0, show_
                                help="Seconds between rounds with --loop.")
 
 
+MAX_REASON = 500
+
+
 def reason(_ctx, _param, value: str | None) -> str | None:
-    """A --reason is for the audit record: one of only spaces says nothing there."""
-    if value is not None and not value.strip():
+    """A --reason is for the audit record: one of only spaces says nothing there, and one
+    longer than MAX_REASON is refused rather than kept in part."""
+    if value is None:
+        return None
+    if not value.strip():
         raise click.BadParameter("say why, for the audit record")
-    return value.strip() if value is not None else None
+    if len(value.strip()) > MAX_REASON:
+        raise click.BadParameter(f"say it in at most {MAX_REASON} characters, not {len(value.strip())}")
+    return value.strip()
 
 
 def _json_value(value):

@@ -87,7 +87,7 @@ def reset(identity, *, reason: str, origin: Origin = SYSTEM) -> dict[str, int]:
     }
     recovery_codes.replace(identity, count=0)
     removed["sessions_ended"] = sessions.end_all(identity, origin=origin, reason="second_factors_reset")
-    audit.record("second_factors.reset", origin=origin, identity=identity, reason=reason[:200],
+    audit.record("second_factors.reset", origin=origin, identity=identity, reason=reason,
                  **{key: value for key, value in removed.items() if key != "sessions_ended"})
     db.session.commit()
     return removed
