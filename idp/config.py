@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_SECRET_KEY", None, "Signs cookies and derives encryption keys: the same random value, at least 32 characters, on every machine. Required unless embedded (SQLite and an http issuer), which generates one into instance/."),
     Setting("IDP_SECRET_KEY_FALLBACKS", None, "Earlier IDP_SECRET_KEY values, comma-separated: still accepted (cookies, sealed secrets, codes), never used for new ones.", _comma_list),
     Setting("IDP_KEYS_DIR", "keys", "Folder of private signing keys (JWK files, never committed); a relative path is in the checkout, beside instance/. Unless embedded (SQLite and an http issuer), create them once with `tunnus keys rotate`."),
-    Setting("IDP_SMTP_URL", None, "smtp://user:pass@host:port for outgoing mail; absent: mail stays in the outbox and is logged."),
+    Setting("IDP_SMTP_URL", None, "Outgoing mail: smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465 (the server's certificate verified against the system's authorities, or SSL_CERT_FILE's; no fallback to plain text), or smtp://host:25 on a trusted network; absent: mail stays in the outbox and is logged."),
     Setting("IDP_MAIL_FROM", "Tunnus <no-reply@tunnus.invalid>", "From address of outgoing mail: an address of your own domain (the default's cannot exist, and receiving servers refuse or file such mail as spam)."),
     Setting("IDP_MAIL_TIMEOUT", 10, "Seconds the SMTP server has to answer each command; a whole delivery attempt ends after ten times that.", int),
     Setting("IDP_MAIL_MAX_ATTEMPTS", 8, "Delivery attempts (with growing delays) before a mail is marked failed.", int),
