@@ -124,6 +124,11 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                           "not with a client assertion")
 
     def _verified(self, assertion: str, headers: dict, client) -> dict:
+        if "crit" in headers:
+            # RFC 7515 §4.1.11: extensions the recipient does not understand are refused, and
+            # Tunnus understands none (an assertion needs none; [] is no value). Told as
+            # such, not as a signature that did not verify.
+            raise Refused("the header's crit names JWS extensions, and Tunnus understands none")
         alg, kid = headers.get("alg"), headers.get("kid")
         if alg not in ALGORITHMS:
             raise Refused(f"alg must be one of {', '.join(ALGORITHMS)}")

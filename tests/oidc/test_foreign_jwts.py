@@ -8,6 +8,9 @@ import logging
 from urllib.parse import urlencode
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jws
 from joserfc.jwk import ECKey
 
@@ -25,6 +28,14 @@ def b64(text: str) -> str:
 def unsigned(header: dict, claims: dict) -> str:
     """A JWS whose header is refused before any signature is looked at."""
     return f"{b64(json.dumps(header))}.{b64(json.dumps(claims))}.{b64('x' * 64)}"
+
+
+def signed_as_written(header: dict, claims: dict, key: ECKey) -> str:
+    """An ES256 JWS of the header as given: joserfc checks a header before it signs."""
+    signing_input = f"{b64(json.dumps(header))}.{b64(json.dumps(claims))}"
+    r, s = decode_dss_signature(key.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    signature = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=").decode()
+    return f"{signing_input}.{signature}"
 
 
 @pytest.fixture
@@ -72,6 +83,20 @@ def test_a_header_whose_crit_is_no_list_of_names_is_refused_everywhere(app, brow
 
     token = unsigned({"alg": "ES256", "typ": "at+jwt", "crit": crit}, {"sub": "a", "client_id": "a", "jti": "j"})
     assert rp.introspect(token).get_json() == {"active": False}
+
+
+@pytest.mark.parametrize("crit", [1, [], ["exp"], ["b64"]], ids=["a number", "empty", "a claim", "b64"])
+def test_a_signed_assertion_with_crit_is_refused_saying_so(app, machine, crit):
+    """RFC 7515 §4.1.11. Before, an empty crit was taken, and one of another type was
+    recorded as a signature not by the client's key."""
+    now = clock.timestamp()
+    claims = {"iss": machine.client_id, "sub": machine.client_id, "aud": app.config["IDP_ISSUER"], "exp": now + 60,
+              "jti": f"crit-{crit}"}
+    header = {"alg": "ES256", "kid": machine.key.kid, "crit": crit, **({"b64": True} if crit == ["b64"] else {})}
+    answer = assertion_grant(machine, signed_as_written(header, claims, machine.key))
+    assert answer.status_code == 401 and answer.get_json()["error"] == "invalid_client"
+    recorded = AuditEvent.query.filter_by(event="client.assertion_refused").one()
+    assert recorded.details["reason"] == "the header's crit names JWS extensions, and Tunnus understands none"
 
 
 @pytest.mark.parametrize("kid", ["ä", 'a"b', "a\\b"])
