@@ -86,63 +86,9 @@ def test_an_address_beyond_ascii_to_a_server_without_esmtp_is_tried_again(app, m
     assert mail.deliver_now(_queue()) and mailbox.envelopes[0][1] == ["maija@example.fi"]
 
 
-class Greeting:
-    """A server that greets a line at a time, `every` seconds, and never ends its greeting."""
-
-    def __init__(self, every: float):
-        self.every, self.sent = every, 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def _serve(self):
-        conn, _ = self._sock.accept()
-        with conn, contextlib.suppress(OSError):
-            while True:
-                conn.sendall(b"220-still greeting " + b"x" * 1000 + b"\r\n")
-                self.sent += 1
-                time.sleep(self.every)
-
-    def stop(self):
-        self._sock.close()
-
-
-def test_a_server_greeting_a_line_at_a_time_is_given_up_within_the_conversations_time(app, monkeypatch):
-    """smtplib's timeout restarts at every line. Before, such a server kept the sender past
-    its lease, and another sender took the mail as due and sent it again."""
-    monkeypatch.setattr(mail, "CONVERSATION_TIMEOUTS", 2)
-    app.config["IDP_MAIL_TIMEOUT"] = 1
-    slow = Greeting(every=0.3)
-    app.config["IDP_SMTP_URL"] = slow.url
-    try:
-        started = time.monotonic()
-        message = _queue()
-        assert not mail.deliver_now(message)
-    finally:
-        slow.stop()
-    assert time.monotonic() - started < 3 and message.status == "pending"
-    assert message.last_error.startswith("SMTPServerDisconnected: Connection unexpectedly closed: ")
-    assert message.last_error.endswith(("timed out", "the service did not answer in time"))
-
-
-def test_a_reply_of_endless_lines_is_cut_off(app):
-    """Before, the sender kept every line: 400 MB of greeting took 383 MB of its memory."""
-    endless = Greeting(every=0)
-    app.config["IDP_SMTP_URL"] = endless.url
-    try:
-        message = _queue()
-        assert not mail.deliver_now(message)
-    finally:
-        endless.stop()
-    assert message.status == "pending" and message.last_error == (
-        "SMTPServerDisconnected: Connection unexpectedly closed: the server's replies are longer than 65536 bytes")
-
-
-class Challenging:
-    """A server offering CRAM-MD5 whose challenge is no base64."""
+class OneConversation:
+    """A server on a real port that talks with the first sender to connect as `converse` says."""
+    credentials = ""  # user:password@ in the URL
 
     def __init__(self):
         self._sock = socket.create_server(("127.0.0.1", 0))
@@ -150,31 +96,81 @@ class Challenging:
 
     @property
     def url(self) -> str:
-        return f"smtp://tunnus:salasana@127.0.0.1:{self._sock.getsockname()[1]}"
+        return f"smtp://{self.credentials}127.0.0.1:{self._sock.getsockname()[1]}"
 
     def _serve(self):
         conn, _ = self._sock.accept()
-        with conn, conn.makefile("rb") as lines, contextlib.suppress(OSError):
-            conn.sendall(b"220 mail.example ESMTP\r\n")
-            for line in lines:
-                command = line[:4].upper()
-                conn.sendall(b"250-mail.example\r\n250 AUTH CRAM-MD5\r\n" if command == b"EHLO"
-                             else b"334 abc\r\n" if command == b"AUTH" else b"250 OK\r\n")
+        with conn, contextlib.suppress(OSError):
+            self.converse(conn)
+
+    def converse(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def stop(self):
         self._sock.close()
 
 
-def test_an_auth_challenge_that_is_no_base64_is_tried_again(app):
-    """smtplib lets the binascii.Error through: before, a 500 for the person and `tunnus mail
-    send` stopped at the mail, round after round."""
-    odd = Challenging()
-    app.config["IDP_SMTP_URL"] = odd.url
+def _not_delivered_through(app, server: OneConversation) -> OutboxMail:
+    """A mail tried once through `server`, which does not take it."""
+    app.config["IDP_SMTP_URL"] = server.url
     try:
         message = _queue()
         assert not mail.deliver_now(message)
     finally:
-        odd.stop()
+        server.stop()
+    return message
+
+
+class Greeting(OneConversation):
+    """A server that greets a line at a time, `every` seconds, and never ends its greeting."""
+
+    def __init__(self, every: float):
+        self.every, self.sent = every, 0
+        super().__init__()
+
+    def converse(self, conn):
+        while True:
+            conn.sendall(b"220-still greeting " + b"x" * 1000 + b"\r\n")
+            self.sent += 1
+            time.sleep(self.every)
+
+
+def test_a_server_greeting_a_line_at_a_time_is_given_up_within_the_conversations_time(app, monkeypatch):
+    """smtplib's timeout restarts at every line. Before, such a server kept the sender past
+    its lease, and another sender took the mail as due and sent it again."""
+    monkeypatch.setattr(mail, "CONVERSATION_TIMEOUTS", 2)
+    app.config["IDP_MAIL_TIMEOUT"] = 1
+    started = time.monotonic()
+    message = _not_delivered_through(app, Greeting(every=0.3))
+    assert time.monotonic() - started < 3 and message.status == "pending"
+    assert message.last_error.startswith("SMTPServerDisconnected: Connection unexpectedly closed: ")
+    assert message.last_error.endswith(("timed out", "the service did not answer in time"))
+
+
+def test_a_reply_of_endless_lines_is_cut_off(app):
+    """Before, the sender kept every line: 400 MB of greeting took 383 MB of its memory."""
+    message = _not_delivered_through(app, Greeting(every=0))
+    assert message.status == "pending" and message.last_error == (
+        "SMTPServerDisconnected: Connection unexpectedly closed: the server's replies are longer than 65536 bytes")
+
+
+class Challenging(OneConversation):
+    """A server offering CRAM-MD5 whose challenge is no base64."""
+    credentials = "tunnus:salasana@"
+
+    def converse(self, conn):
+        conn.sendall(b"220 mail.example ESMTP\r\n")
+        with conn.makefile("rb") as lines:
+            for line in lines:
+                command = line[:4].upper()
+                conn.sendall(b"250-mail.example\r\n250 AUTH CRAM-MD5\r\n" if command == b"EHLO"
+                             else b"334 abc\r\n" if command == b"AUTH" else b"250 OK\r\n")
+
+
+def test_an_auth_challenge_that_is_no_base64_is_tried_again(app):
+    """smtplib lets the binascii.Error through: before, a 500 for the person and `tunnus mail
+    send` stopped at the mail, round after round."""
+    message = _not_delivered_through(app, Challenging())
     assert message.status == "pending" and message.last_error == "Error: Incorrect padding"
 
 

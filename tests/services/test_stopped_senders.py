@@ -47,6 +47,20 @@ def stopped(process, stderr, stop) -> tuple[int, str]:
     return process.wait(20), stderr.read_text()
 
 
+def killed_at_every_attempt(base_config, tmp_path, command, model, reached: threading.Event, attempts: int,
+                            **settings) -> None:
+    """`attempts` sender loops, each killed (SIGKILL) once it is in the middle of sending,
+    after which the lease it held is made to end."""
+    for _ in range(attempts):
+        reached.clear()
+        with sender_loop(base_config, tmp_path, command, **settings) as (loop, stderr):
+            assert reached.wait(30), stderr.read_text()
+            loop.kill()
+            loop.wait(10)
+        db.session.execute(db.update(model).values(next_attempt_at=clock.now()))
+        db.session.commit()
+
+
 def send_round(runner, command) -> dict:
     result = runner.invoke(args=[command, "send", "--json"])
     assert result.exit_code == 0, result.output
@@ -60,6 +74,29 @@ def smtp_server(stall_at):
         yield server, f"smtp://{controller.hostname}:{controller.port}"
     finally:
         controller.stop()
+
+
+@contextmanager
+def a_service_keeping_posts_waiting(first_only: bool, attempts_made: int):
+    """A relying service whose back-channel endpoint keeps a post waiting (the first, or
+    each), and a notification for it, due; yields (client, its receiver, posted)."""
+    posted, answer = threading.Event(), threading.Event()
+
+    def waits():
+        if not (first_only and posted.is_set()):
+            posted.set()
+            answer.wait(30)
+
+    receiver = LogoutReceiver(on_post=waits)
+    client, _ = clients.create("Kirjasto", ["https://kirjasto.example/cb"], backchannel_logout_uri=receiver.url)
+    db.session.add(LogoutNotification(client_id=client.id, sid="sid-1", sub="sub-1", status="pending",
+                                      attempts=attempts_made, next_attempt_at=clock.now()))
+    db.session.commit()
+    try:
+        yield client, receiver, posted
+    finally:
+        answer.set()
+        receiver.stop()
 
 
 def queued(to):
@@ -99,19 +136,7 @@ def test_a_mail_the_server_took_is_not_sent_again_when_its_sender_is_stopped_say
 @pytest.mark.parametrize("stop", STOPS, ids=lambda s: s.name)
 def test_a_logout_sender_stopped_while_a_service_keeps_it_waiting_gives_the_notification_back(
         app, base_config, runner, tmp_path, stop):
-    posted, answer = threading.Event(), threading.Event()
-
-    def first_post_waits():
-        if not posted.is_set():
-            posted.set()
-            answer.wait(30)
-
-    receiver = LogoutReceiver(on_post=first_post_waits)
-    client, _ = clients.create("Kirjasto", ["https://kirjasto.example/cb"], backchannel_logout_uri=receiver.url)
-    db.session.add(LogoutNotification(client_id=client.id, sid="sid-1", sub="sub-1", status="pending", attempts=1,
-                                      next_attempt_at=clock.now()))
-    db.session.commit()
-    try:
+    with a_service_keeping_posts_waiting(first_only=True, attempts_made=1) as (_client, receiver, posted):
         with sender_loop(base_config, tmp_path, "logouts", IDP_BACKCHANNEL_TIMEOUT="60") as (loop, stderr):
             assert posted.wait(30), stderr.read_text()
             status, said = stopped(loop, stderr, stop)
@@ -119,9 +144,6 @@ def test_a_logout_sender_stopped_while_a_service_keeps_it_waiting_gives_the_noti
         assert send_round(runner, "logouts")["sent"] == 1  # at once, not when the stopped sender's lease ends
         assert len(receiver.received) == 2
         assert status == 0 and "stopped; nothing left in hand" in said, said
-    finally:
-        answer.set()
-        receiver.stop()
 
 
 def test_a_mail_whose_sender_dies_at_every_attempt_is_given_up_not_taken_again_for_ever(
@@ -131,15 +153,8 @@ def test_a_mail_whose_sender_dies_at_every_attempt_is_given_up_not_taken_again_f
     sender every time was taken again at every lease, for ever."""
     queued("maija@example.fi")
     with smtp_server("MAIL") as (slow, url):
-        for _ in range(2):
-            slow.stuck.clear()
-            with sender_loop(base_config, tmp_path, "mail", IDP_SMTP_URL=url, IDP_MAIL_TIMEOUT="60",
-                             IDP_MAIL_MAX_ATTEMPTS="2") as (loop, stderr):
-                assert slow.stuck.wait(30), stderr.read_text()
-                loop.kill()
-                loop.wait(10)
-            db.session.execute(db.update(OutboxMail).values(next_attempt_at=clock.now()))  # its lease over
-            db.session.commit()
+        killed_at_every_attempt(base_config, tmp_path, "mail", OutboxMail, slow.stuck, 2, IDP_SMTP_URL=url,
+                                IDP_MAIL_TIMEOUT="60", IDP_MAIL_MAX_ATTEMPTS="2")
 
     app.config["IDP_MAIL_MAX_ATTEMPTS"] = 2
     queued("pekka@example.fi")
@@ -151,30 +166,9 @@ def test_a_mail_whose_sender_dies_at_every_attempt_is_given_up_not_taken_again_f
 
 
 def test_a_logout_whose_sender_dies_at_every_attempt_is_given_up_and_recorded(app, base_config, runner, tmp_path):
-    posted, answer = threading.Event(), threading.Event()
-
-    def every_post_waits():
-        posted.set()
-        answer.wait(30)
-
-    receiver = LogoutReceiver(on_post=every_post_waits)
-    client, _ = clients.create("Kirjasto", ["https://kirjasto.example/cb"], backchannel_logout_uri=receiver.url)
-    db.session.add(LogoutNotification(client_id=client.id, sid="sid-1", sub="sub-1", status="pending", attempts=0,
-                                      next_attempt_at=clock.now()))
-    db.session.commit()
-    try:
-        for _ in range(2):
-            posted.clear()
-            with sender_loop(base_config, tmp_path, "logouts", IDP_BACKCHANNEL_TIMEOUT="60",
-                             IDP_BACKCHANNEL_MAX_ATTEMPTS="2") as (loop, stderr):
-                assert posted.wait(30), stderr.read_text()
-                loop.kill()
-                loop.wait(10)
-            db.session.execute(db.update(LogoutNotification).values(next_attempt_at=clock.now()))  # its lease over
-            db.session.commit()
-    finally:
-        answer.set()
-        receiver.stop()
+    with a_service_keeping_posts_waiting(first_only=False, attempts_made=0) as (client, _receiver, posted):
+        killed_at_every_attempt(base_config, tmp_path, "logouts", LogoutNotification, posted, 2,
+                                IDP_BACKCHANNEL_TIMEOUT="60", IDP_BACKCHANNEL_MAX_ATTEMPTS="2")
 
     app.config["IDP_BACKCHANNEL_MAX_ATTEMPTS"] = 2
     assert send_round(runner, "logouts")["failed"] == 1
