@@ -26,7 +26,9 @@ def key(text: str) -> str:
 
 def natural_key(text: str) -> list:
     """As key, with the digits in a name compared as numbers: "A 2" before "A 12"."""
-    return [(1, int(part), "") if part.isdigit() else (0, 0, key(part)) for part in re.split(r"(\d+)", text or "")]
+    # isdecimal, not isdigit: "²" and "③" are digits that int() cannot read (a 500 for the
+    # whole resident list of a kiosk), and \d does not split at them either.
+    return [(1, int(part), "") if part.isdecimal() else (0, 0, key(part)) for part in re.split(r"(\d+)", text or "")]
 
 
 def by_name(items, name=lambda item: item.name) -> list:

@@ -80,6 +80,16 @@ def test_only_residents_with_a_pin_and_a_display_name_are_listed_in_natural_orde
     assert AuditEvent.query.filter_by(event="login.pin").count() == 0
 
 
+def test_a_name_with_a_superscript_or_circled_digit_sorts_among_the_others(app, house, screen, a12):
+    """Before, "A 1²" or "③" (digits int() cannot read) made the whole list a 500."""
+    resident(house, "a1@koivukuja.fi", "A 1²")
+    resident(house, "pyorea@koivukuja.fi", "③")
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    assert browser.page.status_code == 200
+    assert browser.text.index(">A 1²<") < browser.text.index(">A 12<") < browser.text.index(">③<")
+
+
 def test_no_refresh_token_even_when_offline_access_is_asked_and_allowed(app, screen, a12):
     screen.client.grant_types = ["authorization_code", "refresh_token"]  # registration changed by hand
     screen.client.scope = "openid profile email offline_access"
