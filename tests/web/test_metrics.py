@@ -35,3 +35,16 @@ def test_with_a_metrics_token_only_the_scraper_reads_them(app):
         assert "tunnus_" not in refused.get_data(as_text=True)
     allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-7f3c9b2e41d8a6"})
     assert allowed.status_code == 200 and "tunnus_mail_outbox_pending 0.0" in allowed.get_data(as_text=True)
+
+
+def test_methods_a_client_makes_up_add_no_series(app):
+    """Before, each made-up method (answered 405) was a histogram of its own: anyone could
+    grow every worker's metrics and every scrape without end."""
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    for n in range(20):
+        assert client.open("/healthz", method=f"MADEUP{n}").status_code == 405
+    after = client.get("/metrics").get_data(as_text=True)
+    assert "MADEUP" not in after
+    assert _value(after, "tunnus_request_seconds_count", endpoint="unmatched", method="other") == \
+        _value(before, "tunnus_request_seconds_count", endpoint="unmatched", method="other") + 20
