@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -165,6 +166,11 @@ def _register_errors(app: Flask) -> None:
         of (WCAG 2.2.1)."""
         if request.path in JSON_PATHS:
             return _protocol_error(status, oauth_error)
+        if request_ctx.url_adapter is None:
+            # A Host header no URL can be made with (werkzeug's BadHost: a label of 64
+            # characters, an empty one): the page's links could not be written, and
+            # trying made it a 500 with two tracebacks in the log.
+            return Response(f"{title}\n\n{message}\n", status, mimetype="text/plain")
         return make_response(render_template("error.html", title=title, message=message, again=again), status)
 
     @app.errorhandler(IdpError)

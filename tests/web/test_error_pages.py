@@ -3,6 +3,7 @@ the request had read before it failed, never a stack trace or the server's bare 
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from idp.extensions import db
@@ -72,3 +73,16 @@ def _until_a_lock_is_awaited(connection):
             return
         time.sleep(0.02)
     raise AssertionError("the request never waited for the session's row")
+
+
+@pytest.mark.parametrize("host", ["a" * 64, "a..b"])
+def test_a_host_no_url_can_be_made_with_is_a_plain_400(app, host, caplog):
+    """Werkzeug refuses such a Host (BadHost) before any page: the error page's links could
+    not be written, and before, every page was a 500 with two tracebacks in the log."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as served
+    for path in ("/login", "/healthz", "/.well-known/openid-configuration"):
+        answer = app.test_client().get(path, headers={"Host": host, "Accept-Language": "fi"})
+        assert answer.status_code == 400 and answer.mimetype == "text/plain", path
+        assert answer.get_data(as_text=True).startswith("Pyyntöä ei hyväksytty\n\nPyyntöä ei voitu käsitellä.")
+        assert answer.headers["X-Request-ID"] and "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.levelname == "ERROR"]
