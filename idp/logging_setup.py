@@ -21,6 +21,7 @@ import re
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -202,12 +203,22 @@ def write_access(message: str, fields: dict) -> None:
 
 
 def safe_path(path: str, rule: str | None, view_args: dict | None) -> str:
-    """The request path with secret URL variables replaced by [redacted]."""
+    """The request path with secret URL variables replaced by [redacted], as one word of
+    printable characters (one_word)."""
     if not rule or not view_args or not SECRET_VIEW_ARGS & set(view_args):
-        return path
+        return one_word(path)
 
     def value(match: re.Match) -> str:
         name = match.group(1)
         return "[redacted]" if name in SECRET_VIEW_ARGS else str(view_args.get(name, ""))
 
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", value, rule)
+    return one_word(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", value, rule))
+
+
+def one_word(path: str) -> str:
+    """The path with what is not printable, and spaces, percent-encoded again: a client's
+    %0a wrote log lines of its own in the text format, its %1b drove the terminal showing
+    the log, and U+2028 split a JSON line for many a collector."""
+    if path.isprintable() and " " not in path:
+        return path
+    return "".join(c if c.isprintable() and c != " " else quote(c, safe="") for c in path)

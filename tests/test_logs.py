@@ -114,6 +114,24 @@ def test_text_lines_carry_the_request_id_too(served, user, rp):
 
 
 
+FORGED = "2026-11-29 12:00:00,000 INFO idp.services.audit [-] login.password success"
+
+
+@pytest.mark.parametrize("served", ["text", "json"], indirect=True)
+def test_a_path_writes_no_line_of_its_own_nor_drives_the_terminal(served):
+    """Before, "%0a" in a path wrote a whole line the client chose into the text log, "%1b"
+    escape sequences reached the terminal showing it, and U+2028 split a JSON line for
+    collectors that split there."""
+    base, stop = served
+    for path in ("/nope%0a" + FORGED.replace(" ", "%20") + "%0a", "/x%1b[2J%1b[31mred", "/y%E2%80%A8z%C2%85"):
+        assert requests.get(base + path).status_code == 404
+    lines = stop()
+    assert FORGED not in lines and not any(c in "\n".join(lines) for c in "\x1b\u2028\u0085")
+    written = "\n".join(line for line in lines if "tunnus.access" in line)
+    for path in ("/nope%0A2026-11-29%2012:00:00,000%20INFO", "/x%1B[2J%1B[31mred", "/y%E2%80%A8z%C2%85"):
+        assert path in written, written
+
+
 def test_tunnus_db_upgrade_logs_each_migration_in_the_log_format(tmp_path, base_config):
     env = {"PATH": os.environ["PATH"], "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
            "IDP_SECRET_KEY": base_config["IDP_SECRET_KEY"], "IDP_KEYS_DIR": str(tmp_path / "keys"),
