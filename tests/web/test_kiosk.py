@@ -251,6 +251,27 @@ def test_a_bare_logout_on_the_kiosk_ends_the_pin_session(app, screen, a12):
     assert "Tap your name" in browser.text
 
 
+@pytest.mark.parametrize("hinted", [True, False], ids=["with its hint", "bare"])
+def test_the_kiosks_logout_ends_the_pin_session_beside_a_password_session_on_its_browser(app, house, screen, a12,
+                                                                                         hinted):
+    """Someone once signed in with a password on the kiosk's browser (to set their PIN, as
+    the kiosk tells them to). Before, the kiosk's logout asked to confirm theirs and left
+    the PIN session going: the kiosk signed the next person in as the last, with no PIN."""
+    b3 = resident(house, "b3@koivukuja.fi", "B 3", code="5938")
+    browser = Browser(app)
+    browser.get("/login")
+    sign_in(browser, a12.email, a12.test_password)
+    pin_login(browser, screen, b3, code="5938")
+    tokens = redeem(screen, browser)
+    browser.get(f"/logout?id_token_hint={tokens['id_token']}&post_logout_redirect_uri=https://rp.example/bye"
+                if hinted else "/logout")
+    assert "Log out" in browser.text and screen.userinfo(tokens["access_token"]).status_code == 401
+    browser.get(screen.authorize_url())
+    assert "Tap your name" in browser.text
+    browser.get("/account")
+    assert "Your account" in browser.text  # the password session waits for its own confirmation
+
+
 def test_going_back_after_a_logout_shows_the_list_again(app, screen, a12):
     browser = Browser(app)
     browser.get(screen.authorize_url())

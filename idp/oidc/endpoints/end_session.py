@@ -17,7 +17,7 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from ...extensions import csrf
+from ...extensions import csrf, db
 from ...models import LoginSession
 from ...services import malformed_jose, sessions
 from ...web import logout_page
@@ -84,6 +84,13 @@ def _hint_matches_session(claims: dict | None) -> bool:
     return login_session is None or claims.get("sub") == login_session.identity.sub
 
 
+def _end_kiosk_session() -> None:
+    pin_session = kiosk_session()
+    if pin_session is not None:
+        sessions.end(pin_session, origin=origin())
+        db.session.commit()
+
+
 def _confirmed_here() -> bool:
     """The person pressed "Log out" on our confirmation page (its CSRF token proves it)."""
     if request.method != "POST" or "confirm" not in request.form:
@@ -112,10 +119,14 @@ def logout():
     if not confirmed and not _hint_matches_session(end_request.id_token_claims):
         if current_session() is None and kiosk_session() is None and end_request.redirect_uri is None:
             return render_template("oidc/logged_out.html")
-        # A kiosk's PIN session alone ends unasked: the next person at the shared screen
-        # must not be signed in as the last one, and a forged logout costs only a PIN.
+        # A kiosk's PIN session ends unasked: the next person at the shared screen must not
+        # be signed in as the last one, and a forged logout costs only a PIN. So it does
+        # beside an ordinary session too (someone's who once signed in with a password on
+        # the kiosk's browser), which alone waits for its confirmation; before, the PIN
+        # session waited with it, and the kiosk signed the next person in as the last.
         # With no session at all, nothing ends: the person goes back to the client at once.
         if current_session() is not None:
+            _end_kiosk_session()
             return render_template("oidc/confirm_logout.html", end_request=end_request,
                                    params=request.values.to_dict())
     response = server.create_endpoint_response(EndSessionEndpoint.ENDPOINT_NAME, end_request)
