@@ -277,6 +277,9 @@ def remove_member(organisation, member: Membership, *, actor=None, origin: Origi
     _guard_last_admin(organisation, member, leaving=getattr(actor, "id", None) == member.identity_id)
     email = member.identity.email
     _revoke_tokens(member.identity_id, organisation.id, client_id=None)
+    # Off its kiosks' list, a resident signed in at one is signed out there; before, the
+    # kiosk signed them in again without a PIN for as long as the session was used.
+    _end_kiosk_sessions(organisation, origin, "member_removed", member.identity_id)
     db.session.delete(member)
     audit.record("org.member_removed", origin=origin, identity=actor, organisation=organisation, member=email)
 
@@ -309,6 +312,8 @@ def set_display_name(organisation, member: Membership, name: str | None, *, acto
     member.display_name = name
     audit.record("org.display_name_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, display_name=name)
+    if name is None:
+        _end_kiosk_sessions(organisation, origin, "taken_off_the_list", member.identity_id)
 
 
 def _display_name(name: str | None) -> str | None:
@@ -394,19 +399,21 @@ def suspend(organisation, *, origin: Origin = SYSTEM) -> bool:
     for member in members(organisation):  # by address: two suspensions lock people in one order
         _revoke_tokens(member.identity_id, organisation.id, None)
     audit.record("org.suspended", origin=origin, organisation=organisation)
-    _end_kiosk_sessions(organisation, origin)
+    _end_kiosk_sessions(organisation, origin, "organisation_suspended")
     return True
 
 
-def _end_kiosk_sessions(organisation, origin: Origin) -> None:
+def _end_kiosk_sessions(organisation, origin: Origin, reason: str, identity_id: int | None = None) -> None:
     """Residents signed in at its kiosks act as themselves, not for it, but the kiosks are
-    the organisation's: their sessions end with it, tokens and relying services told."""
+    the organisation's: their sessions end with it, or with the resident's place on its
+    list (identity_id), tokens and relying services told."""
     from . import sessions  # sessions accepts invitations through this module
 
     kiosks = db.select(Client.id).where(Client.kiosk_organisation_id == organisation.id)
+    whose = LoginSession.identity_id == identity_id if identity_id is not None else db.true()
     for session in db.session.execute(db.select(LoginSession).where(
-            LoginSession.kiosk_client_id.in_(kiosks), LoginSession.ended_at.is_(None))).scalars().all():
-        sessions.end(session, origin=origin, reason="organisation_suspended")
+            LoginSession.kiosk_client_id.in_(kiosks), LoginSession.ended_at.is_(None), whose)).scalars().all():
+        sessions.end(session, origin=origin, reason=reason)
 
 
 def resume(organisation, *, origin: Origin = SYSTEM) -> bool:

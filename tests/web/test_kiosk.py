@@ -348,6 +348,25 @@ def test_a_resident_removed_from_the_organisation_meanwhile_is_back_at_the_list(
     assert "Nobody can sign in here yet." in browser.text and ">A 12<" not in browser.text
 
 
+@pytest.mark.parametrize("taken_off", ["removed", "name cleared"])
+def test_a_resident_taken_off_the_list_while_signed_in_at_the_kiosk_is_signed_out_there(app, house, screen, a12,
+                                                                                       taken_off):
+    """Before, their session went on: the kiosk signed them in again without a PIN, and
+    their tokens worked, for as long as the session was used (up to 12 hours)."""
+    browser = Browser(app)
+    pin_login(browser, screen, a12)
+    tokens = redeem(screen, browser)
+    member = organisations.membership(house, a12)
+    if taken_off == "removed":
+        organisations.remove_member(house, member)
+    else:
+        organisations.set_display_name(house, member, "")
+    db.session.commit()
+    assert screen.userinfo(tokens["access_token"]).status_code == 401
+    browser.get(screen.authorize_url(prompt="none"))
+    assert screen.callback_params(browser.url)["error"] == "login_required"
+
+
 def test_removing_the_pin_ends_the_kiosk_session_and_takes_the_resident_off_the_list(app, screen, a12):
     at_screen = Browser(app)
     pin_login(at_screen, screen, a12)
