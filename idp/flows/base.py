@@ -80,8 +80,14 @@ class Flow:
         person = person_in(self.data)
         gone = person is not None and not Identity.lock(person)
         db.session.refresh(self.stored, with_for_update=True)
-        if gone or self.stored.is_expired():
+        if gone:
+            raise self._person_gone()
+        if self.stored.is_expired():
             raise self._over()
+
+    def _person_gone(self) -> Exception:
+        """What a step is answered when the account it is about was deleted meanwhile."""
+        return self._over()
 
     def update(self, **values) -> None:
         # Reassign so SQLAlchemy sees the JSON column change.

@@ -102,6 +102,7 @@ class LoginFlow(Flow):
             identity = password_method.authenticate(self.email, password, origin=origin)
         if not identity.email_verified:
             raise EmailNotVerified(identity, password_check.to_adopt(identity, identities.bounded(password)))
+        self._lock()  # a double click's second post finds the first's move made (IllegalMove)
         self._authenticated(identity, ["pwd"], remember)
 
     def submit_passkey(self, ceremony_id: str, credential: str, origin: Origin) -> None:
@@ -109,6 +110,7 @@ class LoginFlow(Flow):
         if (self.state, "authenticated") not in self.MOVES:
             raise IllegalMove()
         identity, amr = passkey_method.authenticate(ceremony_id, self.stored.browser, credential, origin=origin)
+        self._lock()
         self.update(email=identity.email)
         self._authenticated(identity, [amr], remember=False)
 
@@ -128,6 +130,10 @@ class LoginFlow(Flow):
         self.update(identity_id=identity.id, amr=amr, remember=remember, steps_done=[],
                     password_version=journeys.password_version(identity))
         db.session.commit()
+
+    def _person_gone(self) -> Exception:
+        # The account was deleted as the sign-in went on: refused as at an address without one.
+        return InvalidCredentials()
 
     @property
     def resetting_password(self) -> bool:
@@ -157,8 +163,14 @@ class LoginFlow(Flow):
 
     def finish(self, origin: Origin, replacing=None):
         """Start the session once no step is left (renewing `replacing`, this browser's
-        current session, when it is the same person's)."""
-        if self.next_step() is not None:
+        current session, when it is the same person's).
+
+        Under the person's and the flow's locks (_lock): a double click's second request
+        finds the session started (IllegalMove), and "log out other devices" either comes
+        after the session or ended this journey before it. Before, both requests started a
+        session, and one waiting for the logout started its own after it."""
+        self._lock()
+        if self.state is not State.STEPS or self.next_step() is not None:
             raise IllegalMove()
         if self._password_changed(self.identity):
             # Proven with a password the account no longer has. A change of password ends

@@ -8,6 +8,7 @@ from flask_babel import get_locale
 
 from ..errors import InvalidCredentials
 from ..flows.legacy_email import LegacyEmailFlow
+from ..flows.base import IllegalMove
 from ..flows.login import EmailNotVerified, LoginFlow, State
 from ..flows.registration import RegistrationFlow
 from ..services import campaigns, legacy_login
@@ -89,6 +90,8 @@ def password(flow_id):
     try:
         flow.submit_password(request.form.get("password") or "", remember, origin())
         return advance(flow)  # the account may be deleted before its session starts (InvalidCredentials)
+    except IllegalMove:  # a double click: the first post moved on, this one follows it
+        return redirect(url_for("login.show", flow_id=flow.id))
     except LegacyCutOff:
         return render_template("login/password.html", flow=flow, remember=remember, error="legacy_cut_off"), 401
     except InvalidCredentials:
@@ -120,7 +123,10 @@ def advance(flow: LoginFlow):
     step = flow.next_step()
     if step is not None:
         return redirect(step.url(flow))
-    sign_in(flow.finish(origin(), replacing=current_session()))
+    try:
+        sign_in(flow.finish(origin(), replacing=current_session()))
+    except IllegalMove:  # another request (a double click) started the session: this one follows it
+        return redirect(url_for("login.show", flow_id=flow.id))
     return redirect(flow.return_to or url_for("account.home"))
 
 

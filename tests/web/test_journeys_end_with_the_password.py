@@ -11,6 +11,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Flow as StoredFlow, Identity
 from idp.flows.campaign import CampaignFlow
 from idp.flows.email_change import EmailChangeFlow
+from idp.flows.login import LoginFlow
 from idp.services import account, audit, clock, journeys, password_policy, passwords
 from tests.campaigns.helpers import NEW_PASSWORD as CAMPAIGN_PASSWORD, member, person, started
 from tests.support.browser import Browser
@@ -184,6 +185,28 @@ def test_logging_out_other_devices_ends_a_login_parked_at_the_second_factor(app,
     attacker.get(parked)
     assert attacker.page.status_code == 410 and LOGGED_OUT in attacker.text
     assert ("failure", "signed_out") in _events("login.refused")
+
+
+@row_locks
+def test_a_parked_login_finishing_as_other_devices_are_logged_out_never_becomes_a_session(app, user, monkeypatch):
+    """Before, its /continue, having read the flow live, waited for the logout and then
+    started a session after it."""
+    secret, _ = enrolled(app, user)
+    stranger = Browser(app)
+    sign_in_to_code_step(stranger, user)
+    stranger.submit("/totp", code=app_code(secret), follow=False)
+    continue_url = stranger.page.headers["Location"]
+    owner = Browser(app)
+    sign_in_to_code_step(owner, user)
+    owner.submit("/totp", code=app_code(secret, 1))
+    owner.get("/account")
+    meet_after(monkeypatch, (LoginFlow, "load"), (journeys, "end_about"))
+    finishing, _ = at_once(lambda: clone(app, stranger).get(continue_url),
+                           post(app, owner, "/account/sessions/end-others"))
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert len(account.active_sessions(user)) == 1 and finishing.status_code == 410
+    assert "logged out on all devices" in finishing.get_data(as_text=True)
 
 
 def test_a_journey_holding_a_nul_does_not_stop_another_person_logging_out_other_devices(app, user):
@@ -445,7 +468,9 @@ def test_a_sign_in_that_rehashes_the_password_as_an_email_change_is_confirmed_is
     """The argon2 parameters were raised, so the next sign-in rehashes the password; it comes
     just as the link of an email change of the same account is confirmed. Both are answered,
     not one with an error: the password is the same, so the change of address completes
-    whichever comes first, and the sign-in too, the password now hashed anew."""
+    whichever comes first, and the password is hashed anew. The sign-in either started its
+    session first, or is told the address changed after it began, as a login parked at a
+    step would be."""
     owner = signed_in(app, user)
     owner.get("/account")
     owner.submit("/account/email", new_email=NEW_EMAIL, current_password=user.test_password)
@@ -463,12 +488,16 @@ def test_a_sign_in_that_rehashes_the_password_as_an_email_change_is_confirmed_is
                                 post(app, confirming, "/confirm/"))
     monkeypatch.undo()
 
-    assert signed.status_code == 302 and signed.headers["Location"].endswith("/account"), signed.status_code
     assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
         confirmed.status_code
     stored = _stored(user)
     assert stored.email == NEW_EMAIL and not passwords.needs_rehash(stored.password_hash)
-    assert len(account.active_sessions(stored)) == 2  # the owner's, and this sign-in's
+    if signed.status_code == 302:
+        assert signed.headers["Location"].endswith("/account")
+        assert len(account.active_sessions(stored)) == 2  # the owner's, and this sign-in's
+    else:
+        assert signed.status_code == 410 and "sign-in email of this account was changed" in signed.get_data(as_text=True)
+        assert len(account.active_sessions(stored)) == 1
     assert signs_in(app, NEW_EMAIL, user.test_password)
 
 

@@ -1,12 +1,13 @@
 """The login pages as a person meets them: identifier first, one message for every
 failure, a growing wait after wrong passwords, 'remember me', CSRF on every form."""
 import re
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 
 from idp.extensions import db
-from idp.models import AuditEvent, Flow as StoredFlow, Identity
+from idp.methods import password as password_method
+from idp.models import AuditEvent, Flow as StoredFlow, Identity, LoginSession
 from idp.services import clock
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -275,6 +276,24 @@ def test_language_link_on_consent_page_keeps_the_authorization_request(browser, 
     link = re.search(r'href="([^"]+)" lang="en"', browser.text).group(1).replace("&amp;", "&")
     browser.get(link)
     assert "/authorize/consent/" in browser.text
+
+
+@row_locks
+def test_a_double_clicked_password_starts_one_session_and_both_clicks_land_signed_in(app, user, monkeypatch):
+    """Before, each post started a session: one held by no browser (its cookie overwritten)
+    lived on as another device on the account page."""
+    browser = Browser(app)
+    browser.get("/login")
+    browser.submit("/identify", email=user.email)
+    form = browser.form("/password")
+    url, data = urljoin(browser.url, form["action"]), {**form["fields"], "password": user.test_password}
+    barrier_after(monkeypatch, password_method, "authenticate")
+    answers = at_once(*[lambda: clone(app, browser).post(url, data=data)] * 2)
+    monkeypatch.undo()
+    assert sorted(a.status_code for a in answers) == [302, 302]
+    assert {a.headers["Location"] for a in answers} <= {"/account", urlsplit(url).path.rsplit("/", 1)[0]}
+    live = db.session.execute(db.select(LoginSession).filter_by(identity_id=user.id, ended_at=None)).scalars().all()
+    assert len(live) == 1
 
 
 @row_locks
