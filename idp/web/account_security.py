@@ -11,7 +11,7 @@ from . import logout_page
 from .account import render_home, signed_in
 from .locale import ui_locale
 from .account_notice import back_to
-from .browser import current_session, origin, sign_out
+from .browser import current_session, origin, rekey, sign_out
 from .limits import password_again
 
 bp = Blueprint("account_security", __name__)
@@ -46,6 +46,7 @@ def password(identity):
                                 keep_sid=current_session().sid, locale=ui_locale())
     except FormRejected as rejected:
         return render_home(identity, errors=rejected.problems, status=400)
+    rekey()
     return back_to("password", _("Your password was changed. Your other devices were logged out."))
 
 
@@ -63,6 +64,7 @@ def end_session(identity, session_id):
 @signed_in
 def end_other_sessions(identity):
     ended = account.end_other_sessions(identity, origin=origin(), keep_sid=current_session().sid)
+    rekey()
     return back_to("sessions", ngettext("%(num)d other device was logged out.",
                                         "%(num)d other devices were logged out.", ended))
 

@@ -79,6 +79,16 @@ def hold(login_session: LoginSession) -> None:
     session[SID] = login_session.sid
 
 
+def rekey() -> None:
+    """A fresh key for this browser's session, as at a sign-in: a copy of its cookie taken
+    before (by whoever made the person change the password, or log out the other devices)
+    no longer serves."""
+    login_session = current_session()
+    login_session.rekey()
+    db.session.commit()
+    hold(login_session)
+
+
 def current_identity():
     login_session = current_session()
     return login_session.identity if login_session else None

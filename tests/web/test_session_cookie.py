@@ -4,11 +4,14 @@ relying services get in ID and logout tokens and the audit trail records, proves
 even in a cookie signed with the server's own secret."""
 import hashlib
 
+import pytest
+
 from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR
 from idp.models import LoginSession
 from tests.support.browser import Browser
-from tests.support.journeys import authorize
+from tests.support.journeys import authorize, signed_in
+from tests.support.races import clone
 from tests.support.totp import app_code
 
 from ..oidc.test_step_up import id_token, password_session_then_enrol
@@ -93,3 +96,21 @@ def test_a_kiosk_session_from_before_keys_still_serves_its_kiosk_and_ends_at_log
     assert "You have logged out" in earlier.text
     db.session.expire_all()
     assert db.session.get(LoginSession, stored.id).ended_at is not None
+
+
+@pytest.mark.parametrize("change", ["password changed", "other devices logged out"])
+def test_a_cookie_copied_before_the_person_shuts_others_out_no_longer_signs_in(app, user, change):
+    """What someone changing the password "in case it was not me", or logging out the other
+    devices, wants to shut out. Before, a copy of the cookie went on serving."""
+    elsewhere = signed_in(app, user)
+    browser = signed_in(app, user)
+    copied = clone(app, browser)
+    assert copied.get("/account").status_code == 200
+    browser.get("/account")
+    if change == "password changed":
+        browser.submit("/account/password", current_password=user.test_password,
+                       new_password="a brand new horse battery staple")
+    else:
+        browser.submit("/account/sessions/end-others")
+    assert browser.client.get("/account").status_code == 200  # this browser stays signed in
+    assert copied.get("/account").status_code == 302 and elsewhere.client.get("/account").status_code == 302
