@@ -79,6 +79,28 @@ def test_max_age_forces_login_when_the_session_is_older(browser, rp, user):
     assert claims["iat"] - claims["auth_time"] <= 60
 
 
+def test_max_age_zero_is_met_by_the_login_it_asked_for_even_after_a_while_on_the_consent_page(browser, rp, user):
+    browser.get(rp.authorize_url(max_age="0"))
+    sign_in(browser, user.email, user.test_password)
+    clock.advance(120)  # reading what the service asks for
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["iat"] - claims["auth_time"] == 120
+
+
+def test_a_consent_page_left_open_past_max_age_asks_to_sign_in_again(browser, rp, user):
+    """Before, the login made for the request met max_age for good: a service asking for
+    max_age=60 got a login ten minutes old."""
+    browser.get(rp.authorize_url(max_age="60"))
+    sign_in(browser, user.email, user.test_password)
+    clock.advance(600)
+    browser.submit("/authorize/consent/", button=("decision", "allow"))
+    assert "/login/" in browser.url and f'data-testid="login-email">{user.email}<' in browser.text
+    browser.submit("/password", password=user.test_password)
+    claims = rp.verify_id_token(rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"])
+    assert claims["iat"] - claims["auth_time"] <= 60
+
+
 def test_signing_in_again_to_choose_the_account_asks_for_the_address(browser, rp, user):
     authorize(browser, rp, user)
     browser.get(rp.authorize_url(prompt="login select_account"))

@@ -238,21 +238,26 @@ def proceed(params: dict, pending: PendingAuthorization | None):
         return error_response(error, params, pending)
 
 
+FRESH_LOGIN_SLACK = 300  # seconds
+
+
 def _needs_login(max_age: int | None, prompts, login_session, pending, named_subs: set) -> bool:
     if login_session is None:
         return True
-    # A login completed after this request started satisfies prompt=login, max_age and
-    # an id_token_hint for someone else: the person chose whom to sign in as. (A `sub`
-    # the `claims` name is still held to, after this.)
+    # A login completed after this request started satisfies prompt=login and an
+    # id_token_hint for someone else: the person chose whom to sign in as. (A `sub` the
+    # `claims` name is still held to, after this.) And max_age, for the pages after it
+    # (consent, the organisation) up to FRESH_LOGIN_SLACK, so that max_age=0 does not send
+    # the person round for ever; before, for good, and a consent page left open for an hour
+    # gave a max_age=60 service a login an hour old.
+    age = (clock.now() - login_session.auth_time).total_seconds()
     if pending is not None and login_session.auth_time >= pending.stored.created_at:
-        return False
+        return max_age is not None and age > max(max_age, FRESH_LOGIN_SLACK)
     if "login" in prompts:
         return True
     if named_subs - {login_session.identity.sub}:
         return True
-    if max_age is not None:
-        return (clock.now() - login_session.auth_time).total_seconds() > max_age
-    return False
+    return max_age is not None and age > max_age
 
 
 def _step_up_page(identity, wanted_acr, grant) -> Callable[..., str]:
