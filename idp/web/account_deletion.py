@@ -7,10 +7,10 @@ from ..extensions import limiter
 from ..services import account, account_deletion, mail
 from ..services.account import FormRejected
 from ..services.account_deletion import AlreadyDeleted, SoleAdmin
-from . import remembered_email
+from . import logout_page, remembered_email
 from .account import render_home, signed_in
 from .locale import ui_locale
-from .browser import origin, sign_out
+from .browser import current_session, origin, sign_out
 from .limits import password_again
 
 bp = Blueprint("account_deletion", __name__)
@@ -21,6 +21,9 @@ bp = Blueprint("account_deletion", __name__)
 @password_again()
 @signed_in
 def delete(identity):
+    # The services that log out in this browser (front-channel) are found by the session's
+    # tokens, which the deletion takes with the account.
+    frames = logout_page.frames_of([current_session().sid])
     try:
         account.confirm_password(identity, request.form.get("current_password", ""), origin=origin(),
                                  event="identity.deleted")
@@ -36,4 +39,4 @@ def delete(identity):
     remembered_email.keep(None)
     if notice is not None:
         mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
-    return render_template("account/deleted.html")
+    return logout_page.page("account/deleted.html", frames) or render_template("account/deleted.html")

@@ -14,7 +14,7 @@ from ..flows.registration import RegistrationFlow
 from ..services import campaigns, legacy_login
 from ..services.identities import valid_email
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
-from . import remembered_email
+from . import logout_page, remembered_email
 from .browser import browser_id, current_identity, current_session, origin, sign_in
 from .limits import login_flow_email, per_account, per_ip
 
@@ -123,11 +123,20 @@ def advance(flow: LoginFlow):
     step = flow.next_step()
     if step is not None:
         return redirect(step.url(flow))
+    before = current_session()
     try:
-        sign_in(flow.finish(origin(), replacing=current_session()))
+        started = flow.finish(origin(), replacing=before)
     except IllegalMove:  # another request (a double click) started the session: this one follows it
         return redirect(url_for("login.show", flow_id=flow.id))
-    return redirect(flow.return_to or url_for("account.home"))
+    sign_in(started)
+    onwards = flow.return_to or url_for("account.home")
+    if before is not None and before is not started:
+        # Another person's session in this browser ended: services that log out here
+        # (front-channel) are told, in this browser, as at a logout. Before, they kept the
+        # last person signed in for the next one.
+        return logout_page.page("login/previous_logged_out.html", logout_page.frames_of([before.sid]),
+                                continue_to=onwards) or redirect(onwards)
+    return redirect(onwards)
 
 
 @bp.app_context_processor

@@ -8,9 +8,9 @@ import re
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from idp.services import clients
+from idp.services import clients, identities
 from tests.support.browser import Browser
-from tests.support.journeys import tokens_for
+from tests.support.journeys import sign_in, tokens_for
 from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
 
@@ -74,6 +74,34 @@ def test_logging_out_with_the_header_button_or_from_the_account_page_frames_too(
     account.submit(f"/account/sessions/{session_id}/end")
     assert "You have logged out" in account.text
     assert _frames(account.page) == [f"https://rp.example/frontchannel?iss=http%3A%2F%2Flocalhost&sid={account_sid}"]
+
+
+def test_another_person_signing_in_here_logs_the_first_out_of_front_channel_services(app, browser, user):
+    """Before, the first person's session ended (back-channel services were told) but the
+    services logging out in the browser were not: the next person at a shared computer
+    found them still signed in as the first."""
+    rp = _framing_rp(app, "Kirjasto", "https://rp.example/frontchannel")
+    sid = rp.verify_id_token(tokens_for(browser, rp, user)["id_token"])["sid"]
+    other = identities.create("toinen@example.fi", "another horse battery staple", "Toinen", verified=True)
+    browser.get("/login")
+    sign_in(browser, other.email, "another horse battery staple", switching=True)
+    assert "The previous account was logged out" in browser.text and user.email not in browser.text
+    assert _frames(browser.page) == [f"https://rp.example/frontchannel?iss=http%3A%2F%2Flocalhost&sid={sid}"]
+    assert re.search(r'<a id="continue" href="/account"', browser.text) and _frame_src(browser.page) == \
+        "https://rp.example"
+    browser.get("/account")
+    assert "Toinen" in browser.text
+
+
+def test_deleting_the_account_logs_out_of_front_channel_services_in_this_browser(app, browser, user):
+    """Before, the deleted page framed nothing: the deletion takes the tokens the frames are
+    found by."""
+    rp = _framing_rp(app, "Kirjasto", "https://rp.example/frontchannel")
+    sid = rp.verify_id_token(tokens_for(browser, rp, user)["id_token"])["sid"]
+    browser.get("/account")
+    browser.submit("/account/delete", current_password=user.test_password)
+    assert "Your account was deleted" in browser.text
+    assert _frames(browser.page) == [f"https://rp.example/frontchannel?iss=http%3A%2F%2Flocalhost&sid={sid}"]
 
 
 def test_without_front_channel_services_logout_redirects_at_once_and_frames_nothing(browser, rp, user):
