@@ -190,10 +190,14 @@ def prove_address(identity: Identity, prover_password_hash: str | None, *, metho
 
     Anyone can register any address, so the password of an identity whose address nobody
     had proven may be a stranger's: it gives way to the prover's own (None: none) and any
-    session ends. An identity already proven keeps its password.
+    session ends. So do the old systems' passwords merged into it by that address, which
+    may be several people's (a family's shared address): before, after the owner proved
+    it with an upstream identification, a sister's old password still opened the account,
+    and became its password. An identity already proven keeps its password.
     """
     if not identity.email_verified:
         identity.password_hash = prover_password_hash
+        password_check.retire_legacy(identity)
         identity.failed_logins = 0
         identity.locked_until = None
         audit.record("identity.unproven_password_replaced", origin=origin, identity=identity)
@@ -226,10 +230,7 @@ def replace_password(identity: Identity, password_hash: str, *, origin: Origin, 
     identity.password_hash = password_hash
     identity.failed_logins = 0
     identity.locked_until = None
-    # The old systems' passwords stop opening this identity (they stay stored, for history).
-    db.session.execute(db.update(LegacyAccount).where(LegacyAccount.identity_id == identity.id,
-                                                      LegacyAccount.password_retired_at.is_(None))
-                       .values(password_retired_at=clock.now()))
+    password_check.retire_legacy(identity)
     audit.record("identity.password_changed", origin=origin, identity=identity, reason=reason)
     sessions.end_all(identity, origin=origin, reason=f"password_{reason}", keep_sid=keep_sid,
                      journeys_because=journeys.PASSWORD_CHANGED, keep_journeys=keep_journeys)

@@ -49,6 +49,11 @@ def adopt(identity, password_hash: str) -> None:
     Only for an identity whose address is proven: the person who typed it owns the
     address, so the other old accounts merged into it by that address are theirs too."""
     identity.password_hash = password_hash
+    retire_legacy(identity)
+
+
+def retire_legacy(identity) -> None:
+    """The old systems' hashes merged into `identity` open it no more (kept, for history)."""
     db.session.execute(
         db.update(LegacyAccount).where(LegacyAccount.identity_id == identity.id,
                                        LegacyAccount.password_retired_at.is_(None))

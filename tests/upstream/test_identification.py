@@ -18,6 +18,9 @@ from idp.methods.upstream import Identified
 from idp.models import AuditEvent, Identity, UpstreamLink
 from idp.services import clock, identities, personal_data, upstreams
 from idp.services.audit import SYSTEM
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in
+from tests.support.legacy import imported
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import claims_of, identify_at_bank
 
@@ -108,6 +111,28 @@ def test_address_the_provider_does_not_vouch_for_must_be_proven(browser, bank, u
     claims, _ = id_token(rp, browser)
     assert claims["sub"] == user.sub and claims["acr"] == ACR_STRONG
     assert Identity.query.count() == 1 and UpstreamLink.query.one().identity_id == user.id
+
+
+def test_after_the_owner_proves_a_shared_address_another_persons_old_password_opens_nothing(
+        app, browser, bank, matti, rp, mailbox, tmp_path):
+    """Two old accounts merged by a family's shared address. Before, after its owner proved
+    the address with the bank and a mailed code, the sister's old password still opened
+    the proven, strongly identified account, and became its password."""
+    imported(tmp_path, "kirjasto", "matti.k", "matti@koti.example", password="Matin vanha 1")
+    imported(tmp_path, "pesula", "sisko", "matti@koti.example", password="Siskon vanha 2")
+    email, _, _ = matti
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+    browser.submit("/identify/email/", email="matti@koti.example")
+    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    assert Identity.by_email("matti@koti.example").email_verified
+
+    for password in ("Siskon vanha 2", "Matin vanha 1"):
+        sister = Browser(app)
+        sister.get("/login")
+        sign_in(sister, "matti@koti.example", password)
+        assert sister.page.status_code == 401 and "Your account" not in sister.text
 
 
 def test_a_second_factor_is_still_asked_after_identifying(app, browser, bank, upstream_tunnus, user, rp):
