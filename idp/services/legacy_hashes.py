@@ -41,7 +41,40 @@ SHAPES: dict[str, re.Pattern] = {
     "salted_sha256": re.compile(r"sha256\$[^$]*\$[0-9a-fA-F]{64}"),
 }
 
+# The most work a login may spend on one imported hash, beyond what any of the old
+# systems used (bcrypt 10-12, phpass 2^13 (WordPress) to 2^19 (libpass), glibc's 5,000
+# crypt rounds, Django's PBKDF2 up to 1,000,000, argon2 at 64 MiB): a hash asking for more
+# (bcrypt 31, PBKDF2 2^31, argon2 at 4 GiB) held a worker for minutes or days at every
+# guess at its login name, or was a 500 at every login of its person (hashlib refuses
+# 2^31 iterations).
+MAX_COST = {"bcrypt": 14, "phpass": 20, "sha256_crypt": 1_000_000, "sha512_crypt": 1_000_000,
+            "django_pbkdf2_sha256": 2_000_000, "pbkdf2_sha1": 2_000_000}
+MAX_ARGON2 = {"m": 256 * 1024, "t": 10, "p": 16}
+_PHPASS_LOG2 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 _argon2 = PasswordHasher()
+
+
+def too_costly(scheme: str, password_hash: str) -> str | None:
+    """What makes a hash of this scheme's shape ask for more work than MAX_COST allows, if
+    anything."""
+    if scheme == "argon2":
+        asked = dict(re.findall(r"([mtp])=([0-9]+)", password_hash))
+        beyond = [f"{name}={asked[name]} (at most {limit})" for name, limit in MAX_ARGON2.items()
+                  if int(asked[name]) > limit]
+        return ", ".join(beyond) or None
+    if scheme not in MAX_COST:
+        return None
+    if scheme == "bcrypt":
+        cost = int(password_hash[4:6])
+    elif scheme == "phpass":
+        cost = _PHPASS_LOG2.index(password_hash[3])
+    elif scheme.endswith("_crypt"):
+        rounds = re.match(r"\$[56]\$rounds=([0-9]+)\$", password_hash)
+        cost = int(rounds.group(1)) if rounds else 5000
+    else:
+        cost = int(password_hash.split("$")[1])
+    return f"cost {cost} (at most {MAX_COST[scheme]})" if cost > MAX_COST[scheme] else None
 
 
 def _bcrypt(password_hash: str, password: str) -> bool:
@@ -117,6 +150,8 @@ def verify(scheme: str, password_hash: str | None, password: str) -> bool:
     """True only when `password` matches; a malformed hash or unknown scheme is False."""
     check = SCHEMES.get(scheme)
     if check is None or not password_hash or detect_scheme(password_hash) != scheme:
+        return False
+    if too_costly(scheme, password_hash):  # imported before the import refused it
         return False
     try:
         return bool(check(password_hash, password))

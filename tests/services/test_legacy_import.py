@@ -254,6 +254,23 @@ def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
     assert accounts_by_id()[("kirjasto", "1")].email == "maija@example.fi"
 
 
+@pytest.mark.parametrize("costly, said", [
+    ("$2b$15$" + "a" * 53, "cost 15 (at most 14)"),
+    ("$P$J" + "a" * 30, "cost 21 (at most 20)"),
+    ("$6$rounds=1000001$suola$" + "a" * 86, "cost 1000001 (at most 1000000)"),
+    ("pbkdf2_sha256$2147483648$suola$" + "A" * 43 + "=", "cost 2147483648 (at most 2000000)"),
+    ("$argon2id$v=19$m=4194304,t=3,p=4$c3VvbGE$YWJj", "m=4194304 (at most 262144)")])
+def test_a_hash_asking_for_more_work_than_a_login_may_spend_is_refused(app, tmp_path, costly, said):
+    """Before, each was taken: every guess at its login name then held a worker for minutes
+    or days, and PBKDF2 at 2^31 was a 500 at every login of its person."""
+    path = write_jsonl(tmp_path, "old.jsonl", [account("1", "kallis", password_hash=costly, hash_scheme=None),
+                                               account("2", "tavallinen")])
+    report = legacy_import.run(path, "kirjasto").as_dict()
+    assert report["rejected"] == [{"line": 1, "legacy_id": "1", "reason": "hash_too_costly",
+                                   "detail": f"password_hash asks for more work than a login may spend: {said}"}]
+    assert report["counts"]["accounts_created"] == 1
+
+
 @pytest.mark.parametrize("field", ["legacy_id", "login_name", "email", "name", "phone", "password_hash"])
 @pytest.mark.parametrize("damage, said", [("\x00", "a NUL character"),
                                           ("\ud800", "half a character (a lone surrogate, e.g. \\ud800)")])

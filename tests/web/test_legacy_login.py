@@ -12,7 +12,7 @@ from passlib.hash import md5_crypt
 from idp.errors import InvalidCredentials
 from idp.extensions import db
 from idp.models import Campaign, Identity, LegacyAccount
-from idp.services import clock, identities, legacy_import, legacy_login
+from idp.services import clock, identities, legacy_hashes, legacy_import, legacy_login
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
@@ -87,6 +87,21 @@ def test_old_user_name_shows_the_masked_email_and_the_old_password_opens(browser
     assert "From now on you sign in with your email address M•••@E•••.FI" in browser.text
     browser.submit("/password", password="Kesäloma2019")
     assert "Your account" in browser.text
+
+
+@pytest.mark.parametrize("costly", ["pbkdf2_sha256$2147483648$suola$" + "A" * 43 + "=", "$2b$31$" + "a" * 53])
+def test_a_hash_asking_for_more_work_than_a_login_may_spend_opens_nothing_at_once(app, browser, library, costly):
+    """As imported before the import refused it. Before, PBKDF2 at 2^31 iterations was a
+    500 at every login of its person (hashlib refuses it), and bcrypt 31 held a worker for
+    days at each guess."""
+    account = LegacyAccount.query.filter_by(login_name="maija.m").one()
+    account.password_hash, account.hash_scheme = costly, legacy_hashes.detect_scheme(costly)
+    db.session.commit()
+    for typed in ("maija.m", "maija.meikalainen@example.fi"):
+        browser.get("/login")
+        browser.submit("/identify", email=typed)
+        browser.submit("/password", password="Kesäloma2019")
+        assert browser.page.status_code == 401 and MESSAGE in browser.text
 
 
 def test_old_password_becomes_argon2_and_the_old_hash_stops_opening(app, browser, library):

@@ -38,6 +38,7 @@ SCHEME_PROBLEMS = {
     "unknown_hash_scheme": "hash_scheme {0} is not a supported scheme, nor is the hash's format",
     "malformed_hash": "password_hash does not have the format of hash_scheme {0}",
     "hash_scheme_mismatch": "password_hash has the format of {1}, not of hash_scheme {0}",
+    "hash_too_costly": "password_hash asks for more work than a login may spend: {2}",
 }
 
 
@@ -151,8 +152,11 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
         if values[name] and len(values[name]) > limit:
             return None, Problem(line, legacy_id, "field_too_long", f"{name} is longer than {limit}")
     scheme, problem = _scheme(values["password_hash"], values["hash_scheme"])
+    costly = scheme and not problem and legacy_hashes.too_costly(scheme, values["password_hash"])
+    if costly:
+        problem = "hash_too_costly"
     if problem:
-        detail = SCHEME_PROBLEMS[problem].format(values["hash_scheme"] or "(none)", scheme)
+        detail = SCHEME_PROBLEMS[problem].format(values["hash_scheme"] or "(none)", scheme, costly)
         return None, Problem(line, legacy_id, problem, detail)
     # Old systems spell roles as they like ("Admin", "ADMIN"); a role neither admin nor
     # member is the operator's to decide, not ours to make a member silently.
