@@ -215,6 +215,23 @@ def test_a_changed_row_is_updated_and_keeps_a_retired_password_retired(app, tmp_
     assert updated.identity_id == Identity.by_email("maija.uusi@example.fi").id
 
 
+def test_an_account_stays_with_its_person_who_changed_address_when_a_newer_export_is_imported(app, tmp_path):
+    """Before, any change to the row (a later last login) linked it again by its address:
+    to a new, empty identity made for the address its person no longer has, whose old
+    password, never adopted, then opened it."""
+    legacy_import.run(write_jsonl(tmp_path, "v1.jsonl", [account("1", "maija", "maija@example.fi")]), "kirjasto")
+    maija = Identity.by_email("maija@example.fi")
+    maija.email_verified = True
+    maija.set_email("maija.uusi@example.fi")  # changed on /account
+    db.session.commit()
+
+    report = legacy_import.run(write_jsonl(tmp_path, "v2.jsonl", [
+        account("1", "maija", "maija@example.fi", last_login_at="2026-11-01T10:00:00")]), "kirjasto")
+
+    assert (report.counts["accounts_updated"], report.counts["identities_created"]) == (1, 0)
+    assert accounts_by_id()[("kirjasto", "1")].identity_id == maija.id and Identity.query.count() == 1
+
+
 def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
     legacy_import.run(write_jsonl(tmp_path, "earlier.jsonl", [account("900", "taken")]), "kirjasto")
     md5 = "$1$dXc3I7Rw$ctlgjDdWJLMT.qwHsWhXR1"

@@ -212,6 +212,21 @@ def test_account_without_email_must_add_and_verify_one(browser, library, mailbox
     assert db.session.execute(db.select(LegacyAccount.identity_id).filter_by(legacy_id="2")).scalar() == identity.id
 
 
+def test_the_address_added_to_an_account_stays_its_own_when_a_newer_export_is_imported(
+        app, browser, library, mailbox, tmp_path):
+    """The old system was used meanwhile: its newer export has a later last login. Before,
+    any change linked the row again by its address (none): the account lost its person."""
+    browser.get("/login")
+    sign_in(browser, "AS-40012", "Pulla&Kahvi")
+    browser.submit("/login/add-email/", email="asiakas@example.fi")
+    browser.submit("/code", code=mailbox.code("asiakas@example.fi"))
+    identity = Identity.by_email("asiakas@example.fi")
+    _import(tmp_path, "kirjasto", [
+        {"legacy_id": "2", "login_name": "AS-40012", "name": "Asiakas ilman sähköpostia",
+         "password_hash": _hash("Pulla&Kahvi"), "hash_scheme": "bcrypt", "last_login_at": "2026-11-01T10:00:00"}])
+    assert db.session.execute(db.select(LegacyAccount.identity_id).filter_by(legacy_id="2")).scalar() == identity.id
+
+
 def test_after_cutover_old_credentials_are_refused_with_a_way_forward(browser, library):
     db.session.add(Campaign(name="Siirto", target="legacy-system:kirjasto", requirements=["change_password"],
                             status="running", started_at=clock.now(), cutover_at=clock.now()))

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...models import Identity, LegacyAccount
-from ...models.identity import composed_email
+from ...models.identity import composed_email, normalise_email
+from ..identities import valid_email
 from .. import erasures
 from .rows import Problem, Row
 
@@ -55,12 +56,12 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime,
         # the disk at each commit (the database stays consistent either way).
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
     batch = _not_erased(conn, system, batch, erasure_keys, outcome)
-    known = {legacy_id: (digest, identity_id) for legacy_id, digest, identity_id in conn.execute(
-        sa.select(accounts.c.legacy_id, accounts.c.row_digest, accounts.c.identity_id)
+    known = {legacy_id: (digest, identity_id, email) for legacy_id, digest, identity_id, email in conn.execute(
+        sa.select(accounts.c.legacy_id, accounts.c.row_digest, accounts.c.identity_id, accounts.c.email)
         .where(accounts.c.system == system, _among(conn, accounts.c.legacy_id, [r.legacy_id for r in batch])))}
     changed = []
     for row in batch:
-        digest, identity_id = known.get(row.legacy_id, (None, None))
+        digest, identity_id, _ = known.get(row.legacy_id, (None, None, None))
         # Unchanged also means still linked (an identity deleted by other means than
         # account_deletion, which leaves an erasure, is linked again).
         if digest == row.digest and (identity_id is not None or row.email_norm is None):
@@ -70,13 +71,14 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime,
     if not changed:
         return outcome
     changed = _free_login_names(conn, system, changed, outcome)
-    wanted = _wanted(changed)
-    changed, existing = _held(conn, system, changed, wanted, now, erasure_keys, outcome)
-    ids = _identities(conn, _wanted(changed), existing, now, outcome)
+    linked = _linked(changed, known)
+    changed, existing = _held(conn, system, changed, _wanted(changed, linked), now, erasure_keys, outcome)
+    ids = _identities(conn, _wanted(changed, linked), existing, now, outcome)
+    alive = _alive(conn, set(linked.values()))
     moment = _moment if conn.dialect.name == "sqlite" else _as_is
     values = []
     for row in changed:
-        identity_id = ids.get(row.email_norm)
+        identity_id = linked[row.legacy_id] if linked.get(row.legacy_id) in alive else ids.get(row.email_norm)
         outcome.counts["accounts_updated" if row.legacy_id in known else "accounts_created"] += 1
         outcome.counts["accounts_merged" if identity_id else "accounts_without_email"] += 1
         values.append((system, row.legacy_id, row.login_name, row.login_norm, row.email, row.name, row.phone,
@@ -86,6 +88,35 @@ def write(conn: sa.Connection, system: str, batch: list[Row], now: dt.datetime,
         index_elements=["system", "legacy_id"], set_={**{name: statement.excluded[name] for name in _UPDATED},
                                                       "org_linked_at": _org_link_kept(statement.excluded)}))
     return outcome
+
+
+def _linked(rows: list[Row], known: dict) -> dict[str, int]:
+    """The identity each changed row of an account already linked keeps, by legacy id: all
+    whose address in the export is the one it had (or none, both times). The link may be
+    the person's own doing (an address added to an account without one, at login) or have
+    outlived a change of their Tunnus address; only a new address in the export links the
+    account afresh. Before, any change (a later last login) linked it again by the row's
+    address: an account without one lost its person, and one whose person had changed
+    address moved to a new identity made for the old one."""
+    return {row.legacy_id: identity_id for row in rows
+            for _, identity_id, email in [known.get(row.legacy_id, (None, None, None))]
+            if identity_id is not None and _address(email) == row.email_norm}
+
+
+def _address(email: str | None) -> str | None:
+    """A stored account's address as rows.check reads one (Row.email_norm)."""
+    return normalise_email(email) if email and valid_email(email) else None
+
+
+def _alive(conn, identity_ids: set[int]) -> set[int]:
+    """Those of the identities that still exist, held until the commit as _held holds the
+    ones it finds (an account deleted now is deleted after the batch, or before it)."""
+    if not identity_ids:
+        return set()
+    select = sa.select(identities.c.id).where(identities.c.id.in_(sorted(identity_ids))).order_by(identities.c.id)
+    if conn.dialect.name == "postgresql":
+        select = select.with_for_update(read=True, key_share=True)
+    return set(conn.execute(select).scalars())
 
 
 def _not_erased(conn, system: str, rows: list[Row], erasure_keys: list[bytes], outcome: Outcome) -> list[Row]:
@@ -146,12 +177,12 @@ def _free_login_names(conn, system: str, rows: list[Row], outcome: Outcome) -> l
     return free
 
 
-def _wanted(rows: list[Row]) -> dict[str, dict]:
-    """Per normalised email: the email as the first row wrote it (composed, NFC), and the first
-    name and phone any row gives."""
+def _wanted(rows: list[Row], linked: dict[str, int]) -> dict[str, dict]:
+    """Per normalised email of the rows to link afresh (not `linked`): the email as the first
+    row wrote it (composed, NFC), and the first name and phone any row gives."""
     wanted: dict[str, dict] = {}
     for row in rows:
-        if row.email_norm is None:
+        if row.email_norm is None or row.legacy_id in linked:
             continue
         entry = wanted.setdefault(row.email_norm, {"email": composed_email(row.email), "name": None, "phone": None})
         entry["name"] = entry["name"] or row.name
