@@ -271,6 +271,16 @@ def test_rejected_rows_are_reported_with_their_line_numbers(app, tmp_path):
     assert accounts_by_id()[("kirjasto", "1")].email == "maija@example.fi"
 
 
+def test_a_login_name_longer_than_its_column_once_lower_cased_is_refused_and_the_rest_imported(app, tmp_path):
+    """Lower-cased, "İ" is two characters. Before, on PostgreSQL the import stopped at the row
+    with a traceback, every run; on SQLite the name could never be signed in with."""
+    path = write_jsonl(tmp_path, "old.jsonl", [account("1", "İ" * 150), account("2", "tavallinen")])
+    report = legacy_import.run(path, "kirjasto").as_dict()
+    assert report["rejected"] == [{"line": 1, "legacy_id": "1", "reason": "field_too_long",
+                                   "detail": "login_name is longer than 200 once lower-cased"}]
+    assert list(accounts_by_id()) == [("kirjasto", "2")]
+
+
 @pytest.mark.parametrize("costly, said", [
     ("$2b$15$" + "a" * 53, "cost 15 (at most 14)"),
     ("$P$J" + "a" * 30, "cost 21 (at most 20)"),

@@ -151,6 +151,11 @@ def check(system: str, line: int, fields: dict | None) -> tuple[Row | None, Prob
     for name, limit in MAX_LENGTH.items():
         if values[name] and len(values[name]) > limit:
             return None, Problem(line, legacy_id, "field_too_long", f"{name} is longer than {limit}")
+    # As stored and compared: lower-cased "İ" is two characters. Before, such a name stopped
+    # the import on PostgreSQL at that row, and on SQLite could never be signed in with.
+    if len(normalise_login(values["login_name"])) > MAX_LENGTH["login_name"]:
+        return None, Problem(line, legacy_id, "field_too_long",
+                             f"login_name is longer than {MAX_LENGTH['login_name']} once lower-cased")
     scheme, problem = _scheme(values["password_hash"], values["hash_scheme"])
     costly = scheme and not problem and legacy_hashes.too_costly(scheme, values["password_hash"])
     if costly:
