@@ -50,12 +50,16 @@ def names_exist() -> bool:
 
 def valid_identifier(identifier: str) -> bool:
     """What a person may type to be recognised: an email address, or where old accounts
-    were imported an old login name (without "@"). Elsewhere a name without "@" is a
-    mistyped address, and the person is told so rather than asked for a password."""
+    were imported an old login name (without "@", or one an old system has, "@" and all:
+    "matti@kirjasto", which before could never be signed in with). Elsewhere a name
+    without "@" is a mistyped address, and the person is told so rather than asked for a
+    password."""
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 320:
         return False
-    return identities.valid_email(identifier) if "@" in identifier else names_exist()
+    if "@" in identifier:
+        return identities.valid_email(identifier) or is_login_name(identifier)
+    return names_exist()
 
 
 def is_login_name(identifier: str) -> bool:

@@ -71,6 +71,21 @@ def test_an_old_user_name_is_offered_and_taken_only_where_old_accounts_were_impo
     assert browser.page.status_code == 200 and 'name="password"' in browser.text
 
 
+def test_an_old_user_name_with_an_at_sign_that_is_no_address_signs_in(app, browser, tmp_path):
+    """Before, "matti@kirjasto" was answered "Enter a valid email address": an account
+    without an email had no way in at all."""
+    _import(tmp_path, "kirjasto", [{"legacy_id": "1", "login_name": "matti@kirjasto", "password_hash": _hash("Sauna#1"),
+                                    "hash_scheme": "bcrypt"}])
+    browser.get("/login")
+    browser.submit("/identify", email="matti@kirjasto")
+    assert browser.page.status_code == 200 and 'name="password"' in browser.text
+    browser.submit("/password", password="Sauna#1")
+    assert "Add your email address" in browser.text
+    browser.get("/login")
+    browser.submit("/identify", email="pekka@kirjasto")  # no such name: still a mistyped address
+    assert browser.page.status_code == 400 and "Enter a valid email address" in browser.text
+
+
 def test_the_reset_page_asks_for_an_old_user_name_only_where_old_accounts_were_imported(browser, tmp_path):
     browser.get("/recovery")
     assert "Email address or user name" not in browser.text and "Enter your email address. We will" in browser.text
