@@ -78,7 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_KIOSK_STILL_THERE_WAIT", 30, "Seconds the question \"Still there?\" waits for an answer before the PIN page goes back to the list of residents (WCAG 2.2.1: at least 20).", int),
     Setting("IDP_PIN_RATE_LIMIT", "30 per minute", "Kiosk PIN attempts per client IP (one kiosk serves a whole building from one address)."),
     Setting("IDP_PIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Kiosk PIN attempts per person, from any IP."),
-    Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts per client IP (Flask-Limiter syntax)."),
+    Setting("IDP_LOGIN_RATE_LIMIT", "20 per minute", "Password attempts, and first steps of a login (an email or old user name), per client IP (Flask-Limiter syntax)."),
     Setting("IDP_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute", "Password attempts per account, from any IP."),
     Setting("IDP_CLIENT_CACHE_SECONDS", 5, "How long a process may answer for a client from memory; a client changed elsewhere is seen after this many seconds.", float),
     Setting("IDP_CLIENT_ASSERTION_MAX_LIFETIME", 300, "Longest a private_key_jwt client assertion may have left to live (exp) when it arrives, in seconds: one is made for each request.", int),

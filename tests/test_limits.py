@@ -91,6 +91,17 @@ def test_password_limit_per_ip_trips_with_retry_after_and_resets(limited, user):
     assert browser.page.status_code == 200 and "Your account" in browser.text
 
 
+def test_the_first_step_is_limited_per_ip_so_old_user_names_cannot_be_walked_through(limited, tmp_path):
+    """An old user name shows its masked address. Before, nothing limited the first step:
+    sequential customer codes (AS-40012, AS-40013, ...) could be read at full speed."""
+    made = limited(IDP_LOGIN_RATE_LIMIT="3 per minute")
+    browser = _from(Browser(made), "10.0.0.9")
+    browser.get("/login")
+    statuses = [browser.submit("/identify", email=f"AS-4001{n}").status_code for n in range(4)]
+    assert statuses == [400, 400, 400, 429]  # no old names imported here: each is a mistyped address
+    assert _password_step(made, "someone@example.fi", ip="10.0.0.10").page.status_code == 200  # another IP
+
+
 def test_password_limit_per_account_counts_across_ips(limited, user):
     made = limited(IDP_LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
     for n in range(3):
