@@ -80,7 +80,16 @@ def _locked(identity) -> KioskPin | None:
 
 
 def usable(found: KioskPin | None) -> bool:
-    return found is not None and found.locked_at is None
+    return found is not None and not locked(found)
+
+
+def locked(found: KioskPin | None) -> bool:
+    """Off until a new PIN is set: locked by wrong tries, or holding as many as
+    IDP_PIN_MAX_ATTEMPTS now allows (lowered since). Before, such a PIN refused the right
+    PIN as locked while the kiosk still asked for it, and its owner might not set a new one
+    for a day."""
+    return found is not None and (found.locked_at is not None
+                                  or found.failed_attempts >= current_app.config["IDP_PIN_MAX_ATTEMPTS"])
 
 
 def kiosk_memberships(identity) -> list[Membership]:
@@ -93,7 +102,7 @@ def kiosk_memberships(identity) -> list[Membership]:
 
 def next_change_at(found: KioskPin | None) -> dt.datetime | None:
     """When the PIN may next be changed; None when it may be now."""
-    if found is None or found.locked_at is not None:
+    if found is None or locked(found):
         return None
     allowed = found.set_at + dt.timedelta(seconds=current_app.config["IDP_PIN_CHANGE_INTERVAL"])
     return allowed if allowed > clock.now() else None
@@ -124,11 +133,17 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     # is told only here, after the password: a stolen session must not learn a PIN by it.
     found = _locked(identity) or add_or_existing(KioskPin(identity_id=identity.id, pin_hash=pin_hash),
                                                  lambda: _locked(identity))
-    if found.pin_hash != pin_hash and next_change_at(found) is not None:
-        if _matches(found.pin_hash, pin)[0]:
-            db.session.commit()
-            return  # the same PIN, saved (and recorded) by the other click
-        raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
+    if found.pin_hash != pin_hash:  # a PIN before this one
+        same = _matches(found.pin_hash, pin)[0]
+        if next_change_at(found) is not None:
+            if same:
+                db.session.commit()
+                return  # the same PIN, saved (and recorded) by the other click
+            raise FormRejected({"pin": _l("You can change your PIN only once a day.")})
+        if same:
+            # Before, a locked PIN could be set again as it was: its count began anew, and a
+            # guesser who had ruled out five values got five more at the same PIN.
+            raise FormRejected({"pin": _l("Choose a PIN different from your current one.")})
     found.pin_hash = pin_hash
     found.set_at, found.failed_attempts, found.locked_at = clock.now(), 0, None
     audit.record("pin.set", origin=origin, identity=identity)

@@ -49,7 +49,8 @@ def remove(identity):
 
 def _page(identity, errors: dict | None = None, remove_errors: dict | None = None) -> str:
     found = pin.credential(identity)
-    return render_template("pin/settings.html", identity=identity, found=found, next_change=pin.next_change_at(found),
+    return render_template("pin/settings.html", identity=identity, found=found, locked=pin.locked(found),
+                           next_change=pin.next_change_at(found),
                            memberships=pin.kiosk_memberships(identity),
                            max_attempts=current_app.config["IDP_PIN_MAX_ATTEMPTS"],
                            errors=errors or {}, remove_errors=remove_errors or {})
@@ -60,4 +61,4 @@ def kiosk_pin_status(identity) -> dict:
     """For the account page's section, shown to those whose organisation has a kiosk."""
     found = pin.credential(identity)
     return {"offered": found is not None or bool(pin.kiosk_memberships(identity)), "set": found is not None,
-            "locked": found is not None and found.locked_at is not None}
+            "locked": pin.locked(found)}

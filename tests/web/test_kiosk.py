@@ -134,6 +134,41 @@ def test_five_wrong_pins_lock_pin_login_until_a_new_pin_is_set(app, screen, a12)
     assert redeem(screen, fresh)["access_token"]
 
 
+def test_a_locked_pin_cannot_be_set_again_as_it_was(app, screen, a12):
+    """Before, it could: its count began anew, and a guesser who had ruled out five values
+    got five more at the same PIN."""
+    for _ in range(5):
+        pin_login(Browser(app), screen, a12, code="1357")
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, a12.email, a12.test_password)
+    owner.get("/account/pin")
+    owner.submit("/account/pin", pin=PIN, repeat_pin=PIN, current_password=a12.test_password)
+    assert owner.page.status_code == 400 and "Choose a PIN different from your current one." in owner.text
+    assert KioskPin.query.one().locked_at is not None
+
+
+def test_a_pin_with_as_many_wrong_tries_as_a_lowered_limit_allows_is_locked_everywhere(app, screen, a12):
+    """Before, the right PIN was refused as locked while the kiosk still asked for it, the
+    account page said nothing, and a new PIN might not be set for a day."""
+    for _ in range(3):
+        pin_login(Browser(app), screen, a12, code="1357")
+    app.config["IDP_PIN_MAX_ATTEMPTS"] = 3  # the operator tightens the rule
+    at_screen = Browser(app)
+    at_screen.get(screen.authorize_url())
+    at_screen.submit("/choose", button=("resident", str(membership_id(at_screen, "A 12"))))
+    assert LOCKED in at_screen.text and 'name="pin"' not in at_screen.text
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, a12.email, a12.test_password)
+    assert "A wrong PIN was typed too many times." in owner.text
+    owner.get("/account/pin")
+    owner.submit("/account/pin", pin="5938", repeat_pin="5938", current_password=a12.test_password)
+    assert "Your PIN was saved." in owner.text
+    pin_login(at_screen, screen, a12, code="5938")
+    assert redeem(screen, at_screen)["access_token"]
+
+
 def test_a_wrong_pin_says_how_many_tries_are_left(app, screen, a12):
     browser = Browser(app)
     pin_login(browser, screen, a12, code="1357")
