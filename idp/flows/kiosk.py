@@ -17,7 +17,7 @@ from ..models import Flow as StoredFlow
 from ..models.organisation import ACTIVE
 from ..services import audit, clock, collation, kiosk_sessions
 from ..services.audit import Origin
-from .base import Flow
+from .base import Flow, IllegalMove
 
 
 # Renewed this long before expiry, so the request made anew reaches the server in time
@@ -111,6 +111,17 @@ class KioskFlow(Flow):
         membership_id = self.data.get("membership_id")
         return db.session.get(Membership, membership_id) if membership_id is not None else None
 
+    @property
+    def listed_resident(self) -> Membership | None:
+        """The resident chosen, if still on this kiosk's list: not taken off it, out of the
+        organisation or suspended since chosen (nor, on SQLite, a membership of another
+        organisation that took the id of one deleted)."""
+        resident, organisation_id = self.resident, self.client.kiosk_organisation_id
+        if resident is None or organisation_id is None or db.session.execute(
+                _listed(organisation_id).where(Membership.id == resident.id)).first() is None:
+            return None
+        return resident
+
     def choose(self, membership_id: str) -> None:
         chosen = next((m for m in self.residents() if str(m.id) == membership_id), None)
         if chosen is None:
@@ -127,12 +138,17 @@ class KioskFlow(Flow):
     def submit_pin(self, typed: str, origin: Origin, replacing: LoginSession | None = None) -> LoginSession:
         """The kiosk session (ending `replacing`, the browser's earlier one), or
         PinRejected (the resident stays chosen to try again)."""
-        resident, client = self.resident, self.client
-        # Still listed: not taken off the list, out of the organisation or suspended since chosen.
-        if self.state is not State.PIN or resident is None or client.kiosk_organisation_id is None or \
-                db.session.execute(_listed(client.kiosk_organisation_id).where(Membership.id == resident.id)).first() \
-                is None:
+        resident, client = self.listed_resident, self.client
+        if self.state is not State.PIN or resident is None:
             raise NotFound()
         pin.verify(resident.identity, typed, origin=origin, client_id=client.client_id)
+        # One tap of a double tap takes the flow on; the other finds it taken (IllegalMove).
+        # Before, both started a session, one of them held by no browser.
+        if not db.session.execute(db.update(StoredFlow).where(StoredFlow.id == self.id,
+                                                              StoredFlow.state == State.PIN.value)
+                                  .values(state=State.DONE.value)
+                                  .execution_options(synchronize_session=False)).rowcount:
+            db.session.rollback()
+            raise IllegalMove()
         self.transition("authenticated")
         return kiosk_sessions.start(resident.identity, client, origin=origin, replacing=replacing)

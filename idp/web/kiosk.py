@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..errors import FlowExpired
 from ..extensions import limiter
+from ..flows.base import IllegalMove
 from ..flows.kiosk import KioskFlow, State
 from ..methods import pin
 from .browser import browser_id, kiosk_session, origin, sign_in_kiosk
@@ -44,7 +45,7 @@ def show(flow_id):
         # Back to a finished sign-in (after the resident logged out, say): the service's
         # request anew, which shows the list again, or goes on for whoever is signed in.
         return redirect(flow.again)
-    if flow.state is State.PIN and flow.resident is None:  # removed from the organisation meanwhile
+    if flow.state is State.PIN and flow.listed_resident is None:  # taken off the list meanwhile
         flow.back()
     if flow.state is State.CHOOSE:
         return render_template("kiosk/residents.html", flow=flow, residents=flow.residents())
@@ -88,5 +89,7 @@ def enter_pin(flow_id):
         started = flow.submit_pin(request.form.get("pin") or "", origin(), replacing=kiosk_session())
     except pin.PinRejected as rejected:
         return _pin_page(flow, rejected)
+    except IllegalMove:  # the other tap of a double tap signed the resident in
+        return redirect(url_for("kiosk.show", flow_id=flow.id))
     sign_in_kiosk(started)
     return redirect(flow.return_to)

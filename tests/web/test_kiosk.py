@@ -8,12 +8,14 @@ import pytest
 
 from idp.extensions import db
 from idp.methods.levels import ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PIN
-from idp.models import AuditEvent, KioskPin
+from idp.methods import pin
+from idp.models import AuditEvent, KioskPin, LoginSession
 from idp.services import clients, clock, organisations
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in
 from tests.support.kiosk import PIN, building, kiosk, membership_id, pin_login, resident
 from tests.support.orgs import person
+from tests.support.races import barrier_after, race, row_locks
 
 WRONG = "The PIN is not correct."
 LOCKED = "PIN sign-in is off for you"
@@ -167,6 +169,22 @@ def test_a_pin_with_as_many_wrong_tries_as_a_lowered_limit_allows_is_locked_ever
     assert "Your PIN was saved." in owner.text
     pin_login(at_screen, screen, a12, code="5938")
     assert redeem(screen, at_screen)["access_token"]
+
+
+@row_locks
+def test_a_double_tapped_right_pin_starts_one_kiosk_session(app, screen, a12, monkeypatch):
+    """Before, each tap started one: the other, held by no browser, could not be ended by
+    the kiosk's logout and lasted until it went idle."""
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    barrier_after(monkeypatch, pin, "verify")
+    answers = race(app, browser, "/pin", pin=PIN)
+    monkeypatch.undo()
+    assert [a.status_code for a in answers] == [302, 302]
+    db.session.expire_all()
+    assert LoginSession.query.filter(LoginSession.kiosk_client_id.is_not(None)).count() == 1
+    assert events("session.started") == [("success", None)]
 
 
 def test_a_wrong_pin_says_how_many_tries_are_left(app, screen, a12):
@@ -400,6 +418,26 @@ def test_a_resident_taken_off_the_list_while_signed_in_at_the_kiosk_is_signed_ou
     assert screen.userinfo(tokens["access_token"]).status_code == 401
     browser.get(screen.authorize_url(prompt="none"))
     assert screen.callback_params(browser.url)["error"] == "login_required"
+
+
+@pytest.mark.parametrize("taken_off", ["organisation suspended", "PIN removed", "name cleared"])
+def test_a_pin_page_opened_before_the_resident_was_taken_off_the_list_shows_the_list(app, house, screen, a12,
+                                                                                     taken_off):
+    """Before, it showed the name and the PIN field (or, the PIN removed, "locked") until a
+    PIN was typed in vain."""
+    browser = Browser(app)
+    browser.get(screen.authorize_url())
+    browser.submit("/choose", button=("resident", str(membership_id(browser, "A 12"))))
+    pin_page = browser.url
+    if taken_off == "organisation suspended":
+        organisations.suspend(house)
+    elif taken_off == "PIN removed":
+        db.session.delete(KioskPin.query.one())
+    else:
+        organisations.set_display_name(house, organisations.membership(house, a12), "")
+    db.session.commit()
+    browser.get(pin_page)
+    assert ">A 12<" not in browser.text and 'name="pin"' not in browser.text and LOCKED not in browser.text
 
 
 def test_removing_the_pin_ends_the_kiosk_session_and_takes_the_resident_off_the_list(app, screen, a12):
