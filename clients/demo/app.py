@@ -126,6 +126,14 @@ def create_app(settings: dict | None = None) -> Flask:
     def current() -> dict | None:
         return signed_in.get(session.get("key", ""))
 
+    def userinfo(token: dict, sub: str) -> dict:
+        """The UserInfo answer, if about the person the ID token names: OIDC Core §5.3.4
+        says its claims must not be used otherwise (Authlib does not check)."""
+        claims = dict(tunnus.userinfo(token=token))
+        if claims.get("sub") != sub:
+            raise DemoError("UserInfo is about someone else", f"The ID token names {sub}, UserInfo {claims.get('sub')}.")
+        return claims
+
     @app.template_filter("when")
     def when(value):
         if not isinstance(value, (int, float)):
@@ -157,6 +165,7 @@ def create_app(settings: dict | None = None) -> Flask:
 
     @app.route("/login")
     def login():
+        _forget_sign_ins_begun_before(session, tunnus.name)
         if not settings.get("par"):
             return tunnus.authorize_redirect(app.config["DEMO_REDIRECT_URI"])
         # RFC 9126: the request goes to the provider directly, authenticated as at /token
@@ -185,12 +194,20 @@ def create_app(settings: dict | None = None) -> Flask:
                 raise DemoError("Response from an unexpected issuer",
                                 f"Expected iss {metadata['issuer']}, got {request.args.get('iss', 'none')}.")
         if "error" in request.args:
-            # Authlib would also raise for it, but first it would insist on the state.
+            # An error answers a sign-in of ours only with its state (RFC 6749 §4.1.2.1):
+            # anyone can send a browser here with an error and words of their own choosing
+            # ("Your account is locked. Call +358 ..."), or cut short a sign-in under way.
+            # Authlib raises for an error before it looks at the state, so we look first.
+            state = request.args.get("state")
+            if tunnus.framework.get_state_data(session, state) is None:
+                return _provider_error("mismatching_state", None)
+            tunnus.framework.clear_state_data(session, state)
             return _provider_error(request.args["error"], request.args.get("error_description"))
         token = tunnus.authorize_access_token()
         key = secrets.token_urlsafe(24)
-        signed_in[key] = {"token": token, "claims": dict(token["userinfo"]), "id_token": token["id_token"],
-                          "userinfo": dict(tunnus.userinfo(token=token))}
+        claims = dict(token["userinfo"])
+        signed_in[key] = {"token": token, "claims": claims, "id_token": token["id_token"],
+                          "userinfo": userinfo(token, claims["sub"])}
         signed_in.pop(session.get("key", ""), None)
         session["key"] = key
         return redirect(url_for("index"))
@@ -216,7 +233,7 @@ def create_app(settings: dict | None = None) -> Flask:
                                     f"sub {user['claims'].get('sub')} became {claims.get('sub')}.")
                 user.update(claims=claims, id_token=token["id_token"])
             user["token"] = token
-            user["userinfo"] = dict(tunnus.userinfo(token=token))
+            user["userinfo"] = userinfo(token, user["claims"]["sub"])
         flash(f"Tokens refreshed. The new access token expires {when(token['expires_at'])}.")
         return redirect(url_for("index"))
 
@@ -254,9 +271,23 @@ def create_app(settings: dict | None = None) -> Flask:
         # The details belong in the terminal, not in the browser.
         log.exception("Unhandled error")
         return render_template("error.html", title="Something went wrong",
-                               description=f"{type(error).__name__}: {error}"), 500
+                               description="The terminal running the demo shows what."), 500
 
     return app
+
+
+# Sign-ins begun in this browser and not finished that are remembered (in its cookie), the
+# newest first: a second tab's. Before, every one was kept an hour, and some twenty of them
+# made the cookie longer than browsers keep (4 kB): then none worked, and the signed-in
+# person's key went with it.
+SIGN_INS_KEPT = 2
+
+
+def _forget_sign_ins_begun_before(session, name: str) -> None:
+    prefix = f"_state_{name}_"
+    begun = sorted((key for key in session if key.startswith(prefix)), key=lambda key: session[key].get("exp", 0))
+    for key in begun[:max(len(begun) - SIGN_INS_KEPT + 1, 0)]:
+        session.pop(key)
 
 
 def _provider_error(error: str | None, description: str | None):
