@@ -92,6 +92,10 @@ def test_a_display_name_another_member_or_invitation_has_is_refused(app, runner,
         refused = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", email,
                                       "--display-name", " a  12 "])
         assert refused.exit_code != 0 and "Another member is listed as a 12 already." in refused.output
+    # Full-width digits read as "A 12" on a screen (before, they were another name).
+    wide = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", b7.email,
+                               "--display-name", "A \uff11\uff12"])
+    assert wide.exit_code != 0 and "Another member is listed as A \uff11\uff12 already." in wide.output
     assert [i.email for i in organisations.pending_invitations(org)] == ["a12@koivukuja.fi"]
     assert organisations.membership(org, b7) is None
     long = runner.invoke(args=["orgs", "add-member", "--org", str(org.id), "--email", "c1@koivukuja.fi",

@@ -9,6 +9,7 @@ waits and takes effect when that address signs in verified, within IDP_INVITATIO
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -334,16 +335,21 @@ def _check_display_name(organisation, name: str | None, member: Membership | Non
 
 def _named_already(organisation, name: str | None, member: Membership | None, email_normalized: str) -> bool:
     """Whether another member, or an invitation to another address still waiting, has this
-    name (case and spaces aside)."""
+    name (case, spaces and compatibility forms aside: "A １２" in full-width digits reads as
+    "A 12" on a screen, and before was another name)."""
     if name is None:
         return False
-    same = " ".join(name.split()).casefold()
+    same = _as_read(name)
     invited = db.session.execute(
         db.select(Invitation.display_name).where(
             Invitation.organisation_id == organisation.id, Invitation.email_normalized != email_normalized,
             Invitation.display_name.is_not(None), *_pending())).scalars()
     names = [other.display_name for other in members(organisation) if other is not member and other.display_name]
-    return any(" ".join(other.split()).casefold() == same for other in [*names, *invited])
+    return any(_as_read(other) == same for other in [*names, *invited])
+
+
+def _as_read(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def has_kiosks(organisation) -> bool:
