@@ -150,24 +150,26 @@ def set_pin(identity, password: str, pin: str, repeated: str, *, origin: Origin)
     db.session.commit()
 
 
-def remove_pin(identity, password: str, *, origin: Origin) -> None:
+def remove_pin(identity, password: str, *, origin: Origin) -> bool:
     """Remove the PIN (the password again, as for setting one): the person leaves the
-    kiosks' resident lists, and a kiosk session the PIN opened ends with its tokens."""
+    kiosks' resident lists, and a kiosk session the PIN opened ends with its tokens.
+    False when there was none to remove (the click before removed it)."""
     found = credential(identity)
     if found is None:
-        return
+        return False
     account.confirm_password(identity, password, origin=origin, event="pin.removed")
     if not Identity.hold(identity.id):  # deleted meanwhile, the PIN with it
         raise NotFound()
     if not db.session.execute(db.delete(KioskPin).where(KioskPin.id == found.id)).rowcount:
         db.session.rollback()  # the click before removed it (a double click): recorded once
-        return
+        return False
     audit.record("pin.removed", origin=origin, identity=identity)
     db.session.commit()
     for session in db.session.execute(db.select(LoginSession).where(
             LoginSession.identity_id == identity.id, LoginSession.kiosk_client_id.is_not(None),
             LoginSession.ended_at.is_(None))).scalars():
         sessions.end(session, origin=origin, reason="pin_removed")
+    return True
 
 
 def verify(identity, pin: str, *, origin: Origin, client_id: str | None = None) -> None:

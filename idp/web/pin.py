@@ -40,10 +40,13 @@ def settings(identity):
 @signed_in
 def remove(identity):
     try:
-        pin.remove_pin(identity, request.form.get("current_password", ""), origin=origin())
+        removed = pin.remove_pin(identity, request.form.get("current_password", ""), origin=origin())
     except FormRejected as rejected:
         return _page(identity, remove_errors=rejected.problems), 400
-    flash(_("Your PIN was removed. To sign in on the touch screen again, set a new PIN."))
+    # Before, a second click (or a page left open after the PIN was removed elsewhere) said
+    # it was removed again.
+    flash(_("Your PIN was removed. To sign in on the touch screen again, set a new PIN.") if removed
+          else _("That was done already."))
     return redirect(url_for("pin.settings"))
 
 

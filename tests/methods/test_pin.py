@@ -177,6 +177,20 @@ def test_a_pin_is_removed_only_with_the_password_and_can_then_be_set_again(app, 
     assert "Your PIN was saved." in browser.text and KioskPin.query.count() == 1
 
 
+def test_a_removal_from_a_page_left_open_after_the_pin_was_removed_says_it_was_done_already(app, member):
+    """Before, it said the PIN was removed, again."""
+    browser = signed_in_browser(app, member)
+    set_pin(browser, member, "4827")
+    browser.get("/account/pin")
+    form = browser.form("/account/pin/remove")
+    elsewhere = signed_in_browser(app, member)
+    elsewhere.get("/account/pin")
+    elsewhere.submit("/account/pin/remove", current_password=member.test_password)
+    browser.page = browser.client.post(form["action"], data={**form["fields"], "current_password": member.test_password},
+                                       follow_redirects=True)
+    assert "That was done already." in browser.text and "Your PIN was removed." not in browser.text
+
+
 def test_the_pin_page_in_finnish_offers_removal(app, member):
     browser = signed_in_browser(app, member)
     set_pin(browser, member, "4827")
