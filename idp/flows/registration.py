@@ -15,12 +15,13 @@ import datetime as dt
 from enum import Enum
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..errors import Conflict, FlowExpired, IdpError, ValidationFailed
 from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
+from ..methods import second_factor
 from ..models.identity import normalise_email
 from ..services import (audit, challenges, clock, digits, identities, links, mail, names, password_check,
                         password_notice, password_policy, passwords)
@@ -46,6 +47,17 @@ class FormRejected(ValidationFailed):
 
 class LinkRejected(IdpError):
     id = "link_rejected"
+
+
+class OwnerHasSecondFactor(IdpError):
+    """The address's account has a second factor: the mailbox alone does not give it a new
+    password (nor end its sessions), as a reset by email does not. Before, the code from
+    the "you already have an account" mail did both."""
+    id = "owner_has_second_factor"
+    status = 409
+    title = _l("You already have an account")
+    message = _l("This address already has an account, protected by two-step verification. Sign in to it, or "
+                 "reset its password if you have forgotten it.")
 
 
 class RegistrationFlow(Flow):
@@ -145,6 +157,11 @@ class RegistrationFlow(Flow):
         identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
         if identity is None or (identity_id is None and identity.email_normalized != normalise_email(self.email)):
             raise FlowExpired()  # the account was deleted, or moved to another address, meanwhile
+        if identity_id is None and second_factor.methods(identity):
+            audit.record("registration.claim_refused", "failure", origin=origin, identity=identity,
+                         reason="second_factor")
+            db.session.commit()
+            raise OwnerHasSecondFactor()
         notice = self._claim(identity, origin) if identity_id is None else None
         if identity_id is not None:
             self._adopt(identity, origin, here=here)

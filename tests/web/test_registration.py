@@ -14,6 +14,7 @@ from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.legacy import imported
 from tests.support.races import at_once, barrier_after, post, race, row_locks
+from tests.support.totp import enrol
 
 EMAIL = "uusi.kayttaja@example.fi"
 NAME = "Uusi Käyttäjä"
@@ -209,6 +210,24 @@ def test_the_owner_typing_the_code_makes_the_password_chosen_theirs(app, browser
     notice = mailbox.last(user.email)
     assert notice["Subject"] == "Your Tunnus password was changed"
     assert events().count("identity.password_changed") == 1
+
+
+def test_the_owners_code_changes_nothing_of_an_account_with_a_second_factor(app, browser, mailbox, user):
+    """As a reset by email does not: whoever reads the mailbox must not set a password of
+    their own, nor log the owner out everywhere, with it alone. Before, the code did both."""
+    owner = Browser(app)
+    owner.get("/login")
+    sign_in(owner, user.email, user.test_password)
+    enrol(owner, user)
+    register(browser, email=user.email, name="Tunkeilija")
+    enter_code(browser, mailbox.code(user.email))
+    assert browser.page.status_code == 409 and "protected by two-step verification" in browser.text
+    assert "Log out" not in browser.text
+    owner.get("/account")
+    assert "Your account" in owner.text
+    db.session.expire_all()
+    assert passwords.verify(db.session.get(Identity, user.id).password_hash, user.test_password)
+    assert "identity.password_changed" not in events() and "registration.claim_refused" in events()
 
 
 def test_the_owners_code_opens_nothing_once_the_account_has_moved_to_another_address(app, mailbox, user):
