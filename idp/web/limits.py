@@ -66,6 +66,12 @@ def password_again():
     return per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", _signed_in_email, scope="password_again", methods=["POST"])
 
 
+def signed_in_person():
+    """The signed-in person's codes (a step-up's), counted per account as a login's are:
+    before, only per IP, so a stolen session guessed from many addresses."""
+    return per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", _signed_in_email, methods=["POST"])
+
+
 def _signed_in_email() -> str | None:
     from .browser import current_identity
 

@@ -13,7 +13,7 @@ from ..services.account import FormRejected
 from .account import signed_in
 from .account_notice import back_to
 from .browser import browser_id, current_session, hold, origin
-from .limits import login_flow_email, password_again, per_account, per_ip
+from .limits import login_flow_email, password_again, per_account, per_ip, signed_in_person
 from .login import _safe_return_to
 
 bp = Blueprint("totp", __name__)
@@ -76,6 +76,7 @@ def login_step(flow_id):
 @bp.route("/login/step-up", methods=["GET", "POST"], endpoint="step_up")
 @bp.route("/login/step-up/recovery", methods=["GET", "POST"], endpoint="step_up_recovery")
 @per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
+@signed_in_person()
 def step_up():
     """The signed-in person adds the second factor to this session (see authorize.py)."""
     return_to = _safe_return_to(request.args.get("return_to")) or url_for("account.home")

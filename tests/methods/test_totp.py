@@ -2,6 +2,7 @@
 asked after the password at every login (a password reset included), single-use codes,
 a lock after 5 wrong codes, recovery codes, and turning it off."""
 from idp.extensions import db
+from idp.methods import totp
 from idp.models import AuditEvent, TotpCredential
 from idp.services import account, clock, secrets_box
 from tests.support.browser import Browser
@@ -266,3 +267,17 @@ def test_a_double_clicked_turning_off_is_answered_as_off_both_times(app, user, m
     assert [answer.status_code for answer in answers] == [302, 302]
     assert [(e.result, (e.details or {}).get("reason")) for e in AuditEvent.query.filter_by(event="totp.disabled")] \
         == [("success", None)]
+
+
+@row_locks
+def test_a_burst_of_wrong_codes_at_once_checks_no_more_than_the_lock_allows(app, browser, user, monkeypatch):
+    """Before, the lock was read before the check and counted after it: each of the codes
+    sent together was checked against the app (14 to 18 of a burst of 20)."""
+    app.config["IDP_LOGIN_ACCOUNT_RATE_LIMIT"] = "100 per minute"
+    secret, _ = enrolled(app, user)
+    sign_in_to_code_step(browser, user)
+    barrier_after(monkeypatch, totp, "_guard", parties=9)
+    race(app, browser, "/totp", times=9, code=wrong_code(secret))
+    reasons = [e.details["reason"] for e in AuditEvent.query.filter_by(event="login.totp", result="failure")]
+    assert sorted(reasons) == ["locked"] * 4 + ["wrong"] * app.config["IDP_TOTP_LOCK_THRESHOLD"]
+    assert AuditEvent.query.filter_by(event="totp.locked").count() == 1
