@@ -469,6 +469,22 @@ def test_email_change_asks_the_current_password(app, user, mailbox):
     assert [e for e in AuditEvent.query.filter_by(event="email_change.requested").order_by(AuditEvent.id)][0].result == "failure"
 
 
+def test_wrong_current_passwords_make_the_account_wait_as_at_login(app, user, mailbox):
+    """Someone holding a stolen session guessed the password here from many addresses, with
+    no wait; a right guess then moved the account to their address."""
+    browser = _signed_in(app, user)
+    for n in range(app.config["IDP_LOGIN_DELAY_AFTER"] + 1):
+        browser.client.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 1}"
+        _start_email_change(browser, NEW_EMAIL, f"guess {n}")
+    browser.client.environ_base["REMOTE_ADDR"] = "203.0.113.99"
+    _start_email_change(browser, NEW_EMAIL, user.test_password)  # right, but the account waits
+    assert browser.page.status_code == 400 and "Too many attempts. Try again in 1 minute." in browser.text
+    assert not mailbox.messages and AuditEvent.query.filter_by(event="identity.locked").count() == 1
+    clock.advance(61)
+    _start_email_change(browser, NEW_EMAIL, user.test_password)
+    assert mailbox.last(NEW_EMAIL)
+
+
 def test_the_email_change_form_names_whose_password_it_asks(app, user):
     """Password managers take the field marked username, else the field before the password
     (here the new address) as the account the current password belongs to."""
