@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Identity, Token
+from ..models import Identity, LoginSession, Token
 from ..services import clock, kiosk_sessions
 from . import org_claims
 from .client_tokens import ClientToken
@@ -24,8 +24,14 @@ class PresentedToken:
 
     def is_expired(self) -> bool:
         if self.kind == "refresh_token":
-            return self.row.refresh_expires_at is None or self.row.refresh_expires_at <= clock.now()
+            return (self.row.refresh_expires_at is None or self.row.refresh_expires_at <= clock.now()
+                    or not self._outlives_its_session() and LoginSession.active_by_sid(self.row.sid) is None)
         return self.row.is_expired()
+
+    def _outlives_its_session(self) -> bool:
+        """offline_access, or a token no session was named for; any other refresh token
+        ends with its session, as /token refuses it then (grants/revocation_lock.py)."""
+        return "offline_access" in (self.row.refresh_scope or "").split() or not self.row.sid
 
     def is_revoked(self) -> bool:
         if self.kind == "refresh_token" and self.row.refresh_used_at is not None:

@@ -1,6 +1,7 @@
 """Refresh tokens rotate on every use; reusing an old one revokes the whole grant."""
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
+from idp.services import clock
 from tests.support.journeys import tokens_for
 from tests.support.races import at_once, barrier_after, post, row_locks
 
@@ -39,6 +40,20 @@ def test_reuse_is_detected_after_the_old_access_token_was_revoked(browser, rp, u
     assert rp.userinfo(second["access_token"]).status_code == 401
     assert rp.refresh(first["refresh_token"]).status_code == 400  # again: the family is already dead
     assert AuditEvent.query.filter_by(event="token.refresh_reused").count() == 1
+
+
+def test_a_refresh_token_without_offline_access_ends_when_its_session_runs_out(app, browser, rp, user):
+    """OIDC Core §11: only offline_access works while the person is not signed in. Before,
+    only a logout ended such a token: refreshed every few days, it lived on for good, and
+    introspection called it active."""
+    tokens = tokens_for(browser, rp, user, scope="openid email")
+    offline = tokens_for(browser, rp, user, scope="openid email offline_access")
+    clock.advance(app.config["IDP_BROWSER_SESSION_TTL"] + 60)
+    refused = rp.refresh(tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    assert rp.introspect(tokens["refresh_token"]).get_json() == {"active": False}
+    assert rp.introspect(offline["refresh_token"]).get_json()["active"] is True
+    assert rp.refresh(offline["refresh_token"]).status_code == 200
 
 
 def test_refresh_can_narrow_but_not_widen_scope(browser, rp, user):

@@ -16,8 +16,8 @@ right (tokens.OrganisationInAccessToken, after this) or its refresh token revoke
 A code is redeemed only while its session is active: it outlives a logout by up to
 IDP_CODE_TTL, and its tokens would carry a sid already ended, alive though the person
 logged out and no service is told again. A refresh token that is not offline_access ends
-with its session (README, "Logout"): one whose session was ended is refused even if,
-somehow, it was not revoked then.
+with its session (README, "Logout"): one whose session was ended, or has expired, is
+refused even if, somehow, it was not revoked then.
 
 SQLite ignores the locks, and needs none: it lets one writer in at a time. A code
 exchange's first write consumes the code, before these checks; a refresh's is its new
@@ -47,7 +47,10 @@ class RevocationLock:
         ended_at, expires_at = _session(granted.sid)
         if code is not None and (ended_at is not None or expires_at is None or expires_at <= clock.now()):
             raise InvalidGrantError("The session the code was issued in has ended.")
-        if refresh_token is not None and ended_at is not None:
+        # Ended, or expired (or pruned since): before, only a logout counted, and a refresh
+        # token without offline_access outlived its session for as long as it was used.
+        if refresh_token is not None and (ended_at is not None or refresh_token.sid is not None and (
+                expires_at is None or expires_at <= clock.now())):
             raise InvalidGrantError("The session the refresh token was issued in has ended.")
 
 
