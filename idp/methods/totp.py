@@ -9,6 +9,7 @@ docs/flows/totp.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 
@@ -66,24 +67,34 @@ def enabled(identity) -> bool:
     return found is not None and found.confirmed_at is not None
 
 
-def begin_enrolment(identity) -> str:
-    """The seed to show: a new one, or the one still waiting for its first code (so a
-    reload does not invalidate what the app already scanned)."""
+def begin_enrolment(identity, shown_here: str | None) -> tuple[str, str]:
+    """The seed to show, and its mark for the browser to keep (shown_here, next time): the
+    seed still waiting for its first code if this browser was shown it (a reload must not
+    invalidate what the app already scanned), else a new one in its place. Before, every
+    session of the person was shown the one waiting: a seed seen by a stolen session, or
+    on a shared computer, became the person's app when they turned it on."""
     found = credential(identity)
     if found is not None and found.confirmed_at is not None:
         raise IdpError(_l("Two-step verification is already on."))
     if found is not None:
-        try:
-            return secrets_box.decrypt(found.secret_encrypted)
-        except secrets_box.Unreadable:  # sealed under an earlier IDP_SECRET_KEY: start afresh
-            db.session.delete(found)
-            db.session.flush()  # the delete must reach the database before the insert below
+        if shown_here == _mark(found):
+            try:
+                return secrets_box.decrypt(found.secret_encrypted), shown_here
+            except secrets_box.Unreadable:  # sealed under an earlier IDP_SECRET_KEY: start afresh
+                pass
+        db.session.delete(found)
+        db.session.flush()  # the delete must reach the database before the insert below
     secret = pyotp.random_base32()
     added = TotpCredential(identity_id=identity.id, secret_encrypted=secrets_box.encrypt(secret))
     # The same page opened twice at once: both show the seed that won.
     kept = add_or_existing(added, lambda: credential(identity))
     db.session.commit()
-    return secret if kept is added else secrets_box.decrypt(kept.secret_encrypted)
+    return (secret if kept is added else secrets_box.decrypt(kept.secret_encrypted)), _mark(kept)
+
+
+def _mark(pending: TotpCredential) -> str:
+    """What a browser keeps of the seed it was shown: nothing of the seed itself."""
+    return hashlib.sha256(pending.secret_encrypted.encode()).hexdigest()[:32]
 
 
 def provisioning_uri(identity, secret: str) -> str:

@@ -4,7 +4,7 @@ codes on the account page."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..flows.login import LoginFlow, State
@@ -115,6 +115,10 @@ def _manage_page(identity, errors: dict | None = None, status: int = 200):
                            codes_left=recovery_codes.left(identity)), status
 
 
+# The mark of the seed this browser was shown while the app waits for its first code.
+PENDING_SEED = "totp_pending"
+
+
 @bp.route("/account/totp/setup", methods=["GET", "POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
 @password_again()
@@ -122,7 +126,7 @@ def _manage_page(identity, errors: dict | None = None, status: int = 200):
 def setup(identity):
     if totp.enabled(identity):
         return redirect(url_for("totp.manage"))
-    secret = totp.begin_enrolment(identity)
+    secret, session[PENDING_SEED] = totp.begin_enrolment(identity, session.get(PENDING_SEED))
     errors = {}
     if request.method == "POST":
         try:

@@ -3,10 +3,11 @@ asked after the password at every login (a password reset included), single-use 
 a lock after 5 wrong codes, recovery codes, and turning it off."""
 from idp.extensions import db
 from idp.methods import totp
+from idp.methods.levels import ACR_MULTI_FACTOR
 from idp.models import AuditEvent, TotpCredential
 from idp.services import account, clock, secrets_box
 from tests.support.browser import Browser
-from tests.support.journeys import sign_in
+from tests.support.journeys import authorize, sign_in
 from tests.support.races import barrier_after, race, row_locks
 from tests.support.totp import (app_code, enrol, enrolled, recovery_codes_on, secret_on, sign_in_to_code_step,
                                 wrong_code)
@@ -235,6 +236,26 @@ def test_a_password_reset_still_asks_for_the_code(app, browser, user, mailbox):
     browser.submit("/totp", code=app_code(secret))
     browser.submit("/password", password="lumikko juoksee hangella", confirm="lumikko juoksee hangella")
     assert "Your account" in browser.text  # signed in, the code not asked again
+
+
+def test_the_seed_shown_to_another_session_is_not_the_one_the_person_turns_on(app, rp, user):
+    """A session of the person's someone else holds (a stolen cookie, a shared computer)
+    opened the setup page. Before, the person was later shown that same seed, turned it on,
+    and the other session stepped up with codes made from it."""
+    other = Browser(app)
+    authorize(other, rp, user)
+    other.get("/account/totp/setup")
+    seen = secret_on(other.text)
+    person = signed_in_browser(app, user)
+    person.get("/account/totp/setup")
+    scanned = secret_on(person.text)
+    assert scanned != seen
+    person.submit("/account/totp/setup", code=app_code(scanned), current_password=user.test_password)
+    assert len(recovery_codes_on(person.text)) == 10
+    clock.advance(30)
+    other.get(rp.authorize_url(acr_values=ACR_MULTI_FACTOR))
+    other.submit("/login/step-up", code=app_code(seen))
+    assert other.page.status_code == 400 and "/login/step-up" in other.url
 
 
 @row_locks
