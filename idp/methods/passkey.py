@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 RP_NAME = "Tunnus"
 MAX_CREDENTIAL_LENGTH = 32_000  # a JSON answer; attestation certificates make it a few kB
+MAX_CREDENTIAL_ID = 1023  # bytes: WebAuthn's limit, and base64url within its column (1400)
 # Purposes of a ceremony: adding a passkey, the first login step, the second factor.
 REGISTER, LOGIN, SECOND_FACTOR = "register", "login", "second_factor"
 
@@ -96,6 +97,11 @@ def register(identity, ceremony_id: str, browser: str, credential: str, *, origi
         audit.record("passkey.added", "failure", origin=origin, identity=identity, reason="invalid")
         db.session.commit()
         raise PasskeyRejected("invalid") from error
+    if len(verified.credential_id) > MAX_CREDENTIAL_ID:
+        # Its column holds no more; before, on PostgreSQL, a longer one was a 500.
+        audit.record("passkey.added", "failure", origin=origin, identity=identity, reason="credential_id_too_long")
+        db.session.commit()
+        raise PasskeyRejected("invalid")
     added = Passkey(identity_id=identity.id, credential_id=b64url(verified.credential_id),
                     public_key=b64url(verified.credential_public_key), sign_count=verified.sign_count,
                     name=ceremony.data["name"], transports=[t.value for t in parsed.response.transports or []],

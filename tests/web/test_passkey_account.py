@@ -84,6 +84,17 @@ def test_an_answer_for_another_origin_is_not_added(browser, user):
     assert events("passkey.added")[-1].result == "failure"
 
 
+def test_a_credential_id_longer_than_webauthn_allows_is_not_added_and_the_longest_is(browser, user):
+    """Before, on PostgreSQL, one longer than its column was a 500."""
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    passkeys.add(browser, user, Authenticator(id_length=1100), "Too long")
+    assert "The passkey could not be verified. Try again." in browser.text and Passkey.query.count() == 0
+    assert events("passkey.added")[-1].details["reason"] == "credential_id_too_long"
+    passkeys.add(browser, user, Authenticator(id_length=1023), "Longest")
+    assert listed(browser) == ["Longest"]
+
+
 def test_an_answer_is_added_once_and_only_to_the_account_that_asked(app, browser, user):
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)
