@@ -130,6 +130,24 @@ def test_step_up_codes_count_per_account_across_ips(limited, user):
     assert answer.status_code == 429
 
 
+def test_email_change_codes_and_mails_count_per_address_across_flows_and_ips(limited, user, mailbox):
+    """Before, only each flow's five tries held: with several flows and IPs the code for
+    someone else's address could be guessed, and their inbox flooded."""
+    made = limited(IDP_CODE_ACCOUNT_RATE_LIMIT="3 per 10 minutes", IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
+    holder = _password_step(made, user.email)
+    holder.submit("/password", password=user.test_password)
+    codes = []
+    for n in range(2):
+        _from(holder, f"10.0.3.{n}").get("/account")
+        holder.submit("/account/email", new_email="uhri@example.org", current_password=user.test_password)
+        wrong = "000000" if mailbox.code("uhri@example.org") != "000000" else "111111"
+        codes += [holder.submit("/account/email/", code=wrong).status_code for _ in range(2)]
+    assert codes == [400, 400, 400, 429]
+    holder.get("/account")
+    holder.submit("/account/email", new_email="uhri@example.org", current_password=user.test_password)
+    assert holder.page.status_code == 429 and len(mailbox.to("uhri@example.org")) == 2
+
+
 def test_password_guesses_on_the_account_pages_count_together_per_account_across_ips(limited, user):
     """Someone holding a stolen session: the pages asking the password again before a change
     share one count per account. Before, only the data download had one."""

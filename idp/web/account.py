@@ -18,7 +18,7 @@ from . import remembered_email
 from .account_notice import back_to
 from .browser import browser_id, current_identity, current_session, origin
 from .locale import remember_choice, ui_locale
-from .limits import password_again
+from .limits import codes_of, mail_to, password_again
 
 bp = Blueprint("account", __name__)
 
@@ -75,6 +75,7 @@ def profile(identity):
 
 @bp.route("/account/email", methods=["POST"])
 @limiter.limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"])
+@mail_to(lambda: request.form.get("new_email"))
 @password_again()
 @signed_in
 def change_email(identity):
@@ -95,6 +96,11 @@ def change_email(identity):
 
 
 @bp.route("/account/email/<flow_id>", methods=["GET", "POST"])
+# As every code step's: per IP, and per address (the one it would move to). Before, only
+# the flow's five tries held: with several flows and IPs, a code for someone else's
+# address could be guessed, and the account pass for theirs.
+@limiter.limit(lambda: current_app.config["IDP_CODE_RATE_LIMIT"], methods=["POST"])
+@codes_of(lambda: EmailChangeFlow.load(request.view_args["flow_id"], browser_id()).new_email)
 @signed_in
 def email_code(identity, flow_id):
     flow = EmailChangeFlow.load_for(flow_id, browser_id(), identity)

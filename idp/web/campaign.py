@@ -2,25 +2,18 @@
 the mailed link (confirm, then the same password page)."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from ..errors import FlowExpired, JourneyEnded, NotFound
-from ..extensions import limiter
 from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns, journeys
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
+from .limits import mail_from_ip
 
 bp = Blueprint("campaign", __name__)
-
-
-def _mail_limit():
-    # Each of these posts mails a code: limited per IP together with registration's.
-    return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
-                                deduct_when=lambda response: response.status_code == 302)
 
 
 def _locale() -> str:
@@ -43,7 +36,7 @@ def _back_to_login(login: LoginFlow):
 
 
 @bp.route("/login/<login_id>/campaign", methods=["GET", "POST"])
-@_mail_limit()
+@mail_from_ip()
 def step(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
@@ -102,7 +95,7 @@ def code(flow_id):
 
 
 @bp.route("/campaign/flow/<flow_id>/resend", methods=["POST"])
-@_mail_limit()
+@mail_from_ip()
 def resend(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
     if flow.state is State.CODE_SENT:

@@ -58,6 +58,26 @@ def per_account(setting: str, email: Callable[[], str | None], *, scope: str | N
     return limiter.limit(value, **options)
 
 
+def mail_from_ip():
+    """Posts that mail a code or a link (registration, identification, campaign steps):
+    limited per IP together, counted only when sent (the page moves on, 302)."""
+    return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
+                                deduct_when=lambda response: response.status_code == 302)
+
+
+def mail_to(email: Callable[[], str | None]):
+    """Mail to the address `email()` gives, from any IP and any page that mails a code or a
+    link to an address typed (registration, reset, change of email): so nobody's inbox is
+    flooded from many IPs. Counted only when sent (the page moves on, 302)."""
+    return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"],
+                       deduct_when=lambda response: response.status_code == 302)
+
+
+def codes_of(email: Callable[[], str | None]):
+    """Emailed codes typed for the address `email()` gives: all code steps together."""
+    return per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", email, scope="code", methods=["POST"])
+
+
 def password_again():
     """On each page that asks the signed-in person's password again before a change: one
     count per account across all of them, as many as at login (IDP_LOGIN_ACCOUNT_RATE_LIMIT).

@@ -13,7 +13,7 @@ from ..services import journeys, legacy_login
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
 from .locale import ui_locale
-from .limits import per_account
+from .limits import codes_of, mail_to
 from .login import advance
 
 bp = Blueprint("recovery", __name__)
@@ -45,8 +45,7 @@ def _asked_flow() -> RecoveryFlow:
 
 @bp.route("/recovery", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_RECOVERY_RATE_LIMIT"], methods=["POST"])
-@per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", _mail_to, scope="mail_to", methods=["POST"],
-             deduct_when=lambda response: response.status_code == 302)
+@mail_to(_mail_to)
 def start():
     login_flow = _login_flow(request.values.get("flow"))
     if request.method == "GET":
@@ -68,7 +67,7 @@ def _request_page(email: str, login_flow, **shown) -> str:
 
 @bp.route("/recovery/<flow_id>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_RECOVERY_CODE_RATE_LIMIT"], methods=["POST"])
-@per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", lambda: _asked_flow().email, scope="code", methods=["POST"])
+@codes_of(lambda: _asked_flow().email)
 def show(flow_id):
     flow = RecoveryFlow.load_asked(flow_id, browser_id())
     if flow.state is State.NOT_SENT:

@@ -10,23 +10,11 @@ from ..extensions import limiter
 from ..flows.registration import CodeRejected, FormRejected, LinkRejected, RegistrationFlow, State
 from ..services.digits import emailed_code
 from .browser import browser_id, current_identity, origin
-from .limits import per_account
+from .limits import codes_of, mail_from_ip, mail_to
 from .login import advance
 from .login import _safe_return_to
 
 bp = Blueprint("register", __name__)
-
-
-def _mail_limit():
-    # Each of these posts sends mail to an address the sender typed: limit them together per IP.
-    return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
-                                deduct_when=lambda response: response.status_code == 302)
-
-
-def _mail_to_limit(email):
-    # ...and per address, so nobody's inbox can be flooded from many IPs (recovery counts too).
-    return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"],
-                       deduct_when=lambda response: response.status_code == 302)
 
 
 def _flow_email() -> str:
@@ -48,8 +36,8 @@ def start():
 
 
 @bp.route("/register/<flow_id>", methods=["GET", "POST"])
-@_mail_limit()
-@_mail_to_limit(lambda: request.form.get("email"))
+@mail_from_ip()
+@mail_to(lambda: request.form.get("email"))
 def show(flow_id):
     flow = RegistrationFlow.load(flow_id, browser_id())
     if flow.state is not State.FORM:
@@ -68,7 +56,7 @@ def show(flow_id):
 
 @bp.route("/register/<flow_id>/verify", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["IDP_CODE_RATE_LIMIT"], methods=["POST"])
-@per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", _flow_email, scope="code", methods=["POST"])
+@codes_of(_flow_email)
 def verify(flow_id):
     flow = RegistrationFlow.load(flow_id, browser_id())
     if flow.state is State.FORM:
@@ -95,8 +83,8 @@ def verify(flow_id):
 
 
 @bp.route("/register/<flow_id>/resend", methods=["POST"])
-@_mail_limit()
-@_mail_to_limit(_flow_email)
+@mail_from_ip()
+@mail_to(_flow_email)
 def resend(flow_id):
     flow = RegistrationFlow.load(flow_id, browser_id())
     if flow.state is State.VERIFY:

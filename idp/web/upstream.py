@@ -12,9 +12,8 @@ from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, S
 from ..services import audit, upstreams
 from ..services.digits import emailed_code
 from .browser import browser_id, current_session, hold, origin
-from .limits import per_account, per_ip
+from .limits import mail_from_ip, mail_to, per_account, per_ip
 from .login import _safe_return_to, advance
-from .register import _mail_limit, _mail_to_limit
 
 bp = Blueprint("upstream", __name__)
 
@@ -102,8 +101,8 @@ def callback(key):
 
 
 @bp.route("/identify/email/<flow_id>", methods=["GET", "POST"])
-@_mail_limit()
-@_mail_to_limit(lambda: request.form.get("email"))
+@mail_from_ip()
+@mail_to(lambda: request.form.get("email"))
 def email(flow_id):
     flow = IdentificationFlow.load(flow_id, browser_id())
     if flow.state not in (State.EMAIL, State.CODE_SENT):
@@ -144,8 +143,8 @@ def code(flow_id):
 
 
 @bp.route("/identify/email/<flow_id>/resend", methods=["POST"])
-@_mail_limit()
-@_mail_to_limit(_flow_email)
+@mail_from_ip()
+@mail_to(_flow_email)
 def resend(flow_id):
     flow = IdentificationFlow.load(flow_id, browser_id())
     if flow.state is State.CODE_SENT:
