@@ -62,6 +62,13 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     client = db.relationship("Client", lazy="joined")
     identity = db.relationship("Identity", lazy="joined")
 
+    @property
+    def family(self) -> str:
+        """The family of the tokens this code starts (Token.family): named by the code's own
+        hash, unique for good. Before, by its id, which SQLite gives again once the highest
+        codes are pruned: revoking one person's grant revoked another's at another client."""
+        return f"code:{self.code_hash[:48]}"
+
     def get_redirect_uri(self):
         return self.redirect_uri
 

@@ -126,7 +126,7 @@ def save(token: dict, request) -> Token | None:
         return None  # the client's own token (client_credentials): self-contained, never stored
     row = Token(
         access_token_hash=token_hash(token["access_token"]),
-        family=f"code:{code.id}" if code is not None else previous.family,
+        family=code.family if code is not None else previous.family,
         client_id=request.client.id,
         identity_id=request.user.id if request.user is not None else None,
         scope=token.get("scope", ""),

@@ -1,9 +1,12 @@
 """Refresh tokens rotate on every use; reusing an old one revokes the whole grant."""
+import datetime as dt
+
 from idp.extensions import db
-from idp.models import AuditEvent, Identity
-from idp.services import clock
-from tests.support.journeys import tokens_for
+from idp.models import AuditEvent, AuthorizationCode, Identity
+from idp.services import clock, identities, retention
+from tests.support.journeys import signed_in, tokens_for
 from tests.support.races import at_once, barrier_after, post, row_locks
+from tests.support.rp import RelyingParty
 
 NEW_EMAIL = "maija@uusi.example"
 
@@ -54,6 +57,22 @@ def test_a_refresh_token_without_offline_access_ends_when_its_session_runs_out(a
     assert rp.introspect(tokens["refresh_token"]).get_json() == {"active": False}
     assert rp.introspect(offline["refresh_token"]).get_json()["active"] is True
     assert rp.refresh(offline["refresh_token"]).status_code == 200
+
+
+def test_a_new_grant_never_joins_the_family_of_one_whose_code_was_pruned(app, browser, rp, user):
+    """Families were named by the code's id, which SQLite gives again once the highest codes
+    are pruned: before, one client revoking its own refresh token revoked another person's
+    tokens at another client."""
+    first = tokens_for(browser, rp, user, scope="openid offline_access")
+    clock.advance(2 * 24 * 3600)
+    retention.prune(dt.timedelta(days=1))
+    assert AuthorizationCode.query.count() == 0
+    other_rp = RelyingParty.register(app, name="Toinen", first_party=True)
+    someone = identities.create("toinen@example.fi", "another long password here", "Toinen", verified=True)
+    someone.test_password = "another long password here"
+    second = tokens_for(signed_in(app, someone), other_rp, someone, scope="openid")
+    assert rp.revoke(first["refresh_token"]).status_code == 200
+    assert other_rp.userinfo(second["access_token"]).status_code == 200
 
 
 def test_refresh_can_narrow_but_not_widen_scope(browser, rp, user):

@@ -93,7 +93,7 @@ class AuthorizationCodeGrant(OrganisationInAccessToken, grants.AuthorizationCode
             db.select(AuthorizationCode).filter_by(code_hash=token_hash(code), client_id=client.id)
         ).scalar_one_or_none()
         if row is not None:
-            revoked = Token.revoke_family(f"code:{row.id}")
+            revoked = Token.revoke_family(row.family)
             audit.record("token.code_replayed", "failure", origin=origin(), identity=row.identity_id,
                          client_id=client.client_id, tokens_revoked=revoked)
             db.session.commit()
