@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..extensions import db
-from ..models import Passkey, TotpCredential
+from ..models import Identity, Passkey, TotpCredential
 from ..services import audit, clock, sessions
 from ..services.audit import SYSTEM, Origin
 from . import levels, passkey, recovery_codes, totp
@@ -79,7 +79,12 @@ def reset(identity, *, reason: str, origin: Origin = SYSTEM) -> dict[str, int]:
     """Support's way out for someone who lost every second factor and their recovery
     codes (after proving who they are some other way): the authenticator app, passkeys
     and codes go, and every session and token ends, so whoever might hold the lost
-    device is signed out too. The password stays; the person sets up a factor again."""
+    device is signed out too. The password stays; the person sets up a factor again.
+
+    The person's row first, as every change of their second factors takes it
+    (docs/resilience.md): before, the factors were deleted first, and a passkey removed
+    by the person at that moment deadlocked with it."""
+    Identity.lock(identity.id)
     removed = {
         "totp": db.session.execute(db.delete(TotpCredential).where(TotpCredential.identity_id == identity.id)).rowcount,
         "passkeys": db.session.execute(db.delete(Passkey).where(Passkey.identity_id == identity.id)).rowcount,
