@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 
 import pyotp
@@ -27,6 +28,8 @@ from ..services.audit import Origin
 from ..services.digits import ascii_digits
 from ..services.unique_rows import add_or_existing
 from . import passkey, recovery_codes
+
+log = logging.getLogger(__name__)
 
 ISSUER_NAME = "Tunnus"
 CODE = re.compile(r"[0-9]{6}")
@@ -194,11 +197,28 @@ def _typed(code: str) -> str:
     return ascii_digits((code or "").replace(" ", ""))
 
 
+class SeedUnreadable(IdpError):
+    """The app's seed is sealed under an IDP_SECRET_KEY no longer configured (changed
+    without its earlier value in IDP_SECRET_KEY_FALLBACKS): no code can be checked. Before,
+    every code was a 500, and the person was told nothing."""
+    id = "totp_seed_unreadable"
+    status = 503
+    title = _l("Two-step verification cannot be checked")
+    message = _l("Codes of your authenticator app cannot be checked at the moment. Contact support: they can turn "
+                 "two-step verification off, after which you can sign in and set it up again.")
+
+
 def _matching_step(found: TotpCredential, code: str) -> int | None:
     code = _typed(code)
     if not CODE.fullmatch(code):
         return None
-    totp = pyotp.TOTP(secrets_box.decrypt(found.secret_encrypted))
+    try:
+        seed = secrets_box.decrypt(found.secret_encrypted)
+    except secrets_box.Unreadable:
+        log.error("the authenticator app of identity %s is sealed under a key neither IDP_SECRET_KEY nor in "
+                  "IDP_SECRET_KEY_FALLBACKS", found.identity_id)
+        raise SeedUnreadable() from None
+    totp = pyotp.TOTP(seed)
     now = totp.timecode(clock.timestamp())
     return next((now + offset for offset in WINDOW
                  if hmac.compare_digest(totp.generate_otp(now + offset), code)), None)

@@ -302,3 +302,17 @@ def test_a_burst_of_wrong_codes_at_once_checks_no_more_than_the_lock_allows(app,
     reasons = [e.details["reason"] for e in AuditEvent.query.filter_by(event="login.totp", result="failure")]
     assert sorted(reasons) == ["locked"] * 4 + ["wrong"] * app.config["IDP_TOTP_LOCK_THRESHOLD"]
     assert AuditEvent.query.filter_by(event="totp.locked").count() == 1
+
+
+def test_an_app_sealed_under_a_key_no_longer_configured_is_told_not_a_500(app, user, caplog):
+    """IDP_SECRET_KEY changed without its earlier value in IDP_SECRET_KEY_FALLBACKS: before,
+    every code at the login's step was a 500."""
+    secret, _ = enrolled(app, user)
+    app.config["IDP_SECRET_KEY"], app.config["IDP_SECRET_KEY_FALLBACKS"] = "another-secret-" + "x" * 40, []
+    app.extensions.pop("idp.derived_keys", None)
+    browser = Browser(app)
+    sign_in_to_code_step(browser, user)
+    browser.submit("/totp", code=app_code(secret))
+    assert browser.page.status_code == 503 and "Contact support" in browser.text
+    assert "sealed under a key neither IDP_SECRET_KEY nor in IDP_SECRET_KEY_FALLBACKS" in caplog.text
+
