@@ -42,6 +42,14 @@ def test_a_repeated_token_is_refused(browser, rp, user, path):
     assert rp.introspect(tokens["access_token"]).get_json()["active"] is True
 
 
+def test_a_repeated_access_token_at_userinfo_is_refused(app, browser, rp, user):
+    """Before, the first of the two was taken."""
+    tokens = rp.redeem(authorize(browser, rp, user)["code"]).get_json()
+    answer = app.test_client().post("/userinfo", data={"access_token": [tokens["access_token"], "other"]})
+    _invalid_request(answer, "access_token")
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+
+
 def test_a_repeated_parameter_is_refused_at_par(rp):
     params = dict(parse_qsl(urlsplit(rp.authorize_url()).query))
     _invalid_request(rp.token_request_to("/par", **dict(params, scope=[params["scope"], "openid"])), "scope")

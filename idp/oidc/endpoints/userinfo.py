@@ -20,7 +20,7 @@ from ...extensions import db
 from ...models import Token
 from ...services import audit, kiosk_sessions
 from ...web.browser import origin
-from .. import claims, dpop
+from .. import claims, dpop, request_checks
 
 bp = Blueprint("oidc_userinfo", __name__)
 
@@ -125,6 +125,8 @@ class UserInfoProtector(ResourceProtector):
         if header and in_body:  # RFC 6750 §2: one method per request
             raise InvalidRequestError("The access token was sent in both the header and the body.")
         if in_body:
+            # As at every other endpoint: before, the first of two tokens was taken.
+            request_checks.single_valued(http_request.form)
             return self.get_token_validator("bearer"), http_request.form["access_token"]
         scheme, token = _scheme(), (header or "").partition(" ")[2].strip()
         if scheme not in ("bearer", "dpop") or not token:
