@@ -31,10 +31,13 @@ def valid_email(email: str) -> bool:
     local, sep, domain = email.rpartition("@")
     # The forms stored must fit too (320, the column): composing, lower-casing ('İ' is two
     # characters in lower case) and the domain's IDNA encoding each lengthen some addresses.
-    return bool(sep and local and "." in domain.strip(".") and not _unseen(email)
+    # A domain of two labels at least, none empty: "maija@example.fi." is delivered to
+    # maija@example.fi's mailbox but would have been another account, and "a@b..fi" a mail
+    # no server takes.
+    labels = domain.split(".")
+    return bool(sep and local and len(labels) >= 2 and all(labels) and not _unseen(email)
                 and not SPECIALS.intersection(local + domain)
                 and max(len(email), len(composed_email(email)), len(normalise_email(email))) <= 320)
-
 
 
 def _unseen(text: str) -> bool:

@@ -41,8 +41,13 @@ UNSEEN = ["maija\u00a0m@example.fi", "maija\u200b@example.fi", "maija@example.fi
           "\u200emaija@example.fi", "mai\u00adja@example.fi", "maija\x07@example.fi", "maija\u2028@example.fi"]
 
 
+# A domain with an empty label: "maija@example.fi." is delivered to maija@example.fi's
+# mailbox but was another account (a second one of the same person's mailbox).
+EMPTY_LABEL = ["maija@example.fi.", "maija@.example.fi", "maija@example..fi"]
+
+
 @pytest.mark.parametrize("email", ["", "plain", "a@b", "a b@example.fi", "sanna@@example.fi", "x@example.",
-                                   "x" * 320 + "@example.fi", *UNSEEN])
+                                   "x" * 320 + "@example.fi", *UNSEEN, *EMPTY_LABEL])
 def test_invalid_emails_are_refused(app, email):
     with pytest.raises(ValidationFailed):
         identities.create(email, "long enough password")
