@@ -33,6 +33,16 @@ def id_token(rp, browser):
     return rp.verify_id_token(response.get_json()["id_token"]), response.get_json()["access_token"]
 
 
+def identified_proving(browser, rp, at_bank: str, address: str, mailbox):
+    """From the service's request: identified at the bank as `at_bank`, then `address`
+    proven with the mailed code."""
+    browser.get(rp.authorize_url())
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, at_bank)
+    browser.submit("/identify/email/", email=address)
+    browser.submit("/code", code=mailbox.code(address))
+
+
 def events(name):
     return AuditEvent.query.filter_by(event=name).order_by(AuditEvent.id).all()
 
@@ -121,11 +131,7 @@ def test_after_the_owner_proves_a_shared_address_another_persons_old_password_op
     imported(tmp_path, "kirjasto", "matti.k", "matti@koti.example", password="Matin vanha 1")
     imported(tmp_path, "pesula", "sisko", "matti@koti.example", password="Siskon vanha 2")
     email, _, _ = matti
-    browser.get(rp.authorize_url())
-    browser.submit("/identify/pankki")
-    identify_at_bank(browser, email)
-    browser.submit("/identify/email/", email="matti@koti.example")
-    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    identified_proving(browser, rp, email, "matti@koti.example", mailbox)
     assert Identity.by_email("matti@koti.example").email_verified
 
     for password in ("Siskon vanha 2", "Matin vanha 1"):
@@ -251,11 +257,7 @@ def test_proving_an_address_someone_else_registered_takes_it_from_them(app, brow
 
     identities.create("matti@koti.example", "hyökkääjän oma salasana", "X", verified=False)
     email, name, _ = matti
-    browser.get(rp.authorize_url())
-    browser.submit("/identify/pankki")
-    identify_at_bank(browser, email)
-    browser.submit("/identify/email/", email="matti@koti.example")
-    browser.submit("/code", code=mailbox.code("matti@koti.example"))
+    identified_proving(browser, rp, email, "matti@koti.example", mailbox)
     claims, _ = id_token(rp, browser)
     assert claims["email"] == "matti@koti.example" and claims["email_verified"] is True
 
