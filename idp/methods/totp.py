@@ -178,7 +178,11 @@ def disable(identity, password: str, code: str, *, origin: Origin) -> None:
 
 
 def regenerate_recovery_codes(identity, password: str, *, origin: Origin) -> list[str]:
-    _confirmed(identity)
+    """New codes for anyone with a second factor: before, only with the app, so someone
+    whose only factor is a passkey had none after using up ten, or after IDP_SECRET_KEY
+    changed."""
+    if not (enabled(identity) or passkey.has_passkeys(identity)):
+        raise IdpError(_l("Two-step verification is not on."))
     account.confirm_password(identity, password, origin=origin, event="recovery_codes.regenerated")
     codes = recovery_codes.replace(identity)
     audit.record("recovery_codes.regenerated", origin=origin, identity=identity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..methods import passkey, passkey_account
+from ..methods import passkey, passkey_account, recovery_codes, totp
 from ..methods.passkey_ceremony import PasskeyRejected
 from ..services.account import FormRejected
 from .account import signed_in
@@ -19,11 +19,15 @@ bp = Blueprint("passkey_account", __name__)
 @bp.route("/account/passkeys")
 @signed_in
 def manage(identity):
-    return _manage_page(identity)
+    return manage_page(identity)
 
 
-def _manage_page(identity, errors: dict | None = None, form: dict | None = None, status: int = 200):
-    return render_template("passkey/manage.html", identity=identity, passkeys=passkey.passkeys_of(identity),
+def manage_page(identity, errors: dict | None = None, form: dict | None = None, status: int = 200):
+    """The page; with the recovery codes' section when a passkey is the only second factor
+    (with the app, that page has it)."""
+    passkeys = passkey.passkeys_of(identity)
+    codes_left = recovery_codes.left(identity) if passkeys and not totp.enabled(identity) else None
+    return render_template("passkey/manage.html", identity=identity, passkeys=passkeys, codes_left=codes_left,
                            errors=errors or {}, form=form or {}), status
 
 
@@ -37,7 +41,7 @@ def new(identity):
         ceremony, options = passkey_account.begin_adding(identity, browser_id(), name,
                                                          request.form.get("current_password", ""), origin=origin())
     except FormRejected as rejected:
-        return _manage_page(identity, rejected.problems, {"name": name}, 400)
+        return manage_page(identity, rejected.problems, {"name": name}, 400)
     return render_template("passkey/create.html", ceremony=ceremony, options=options, name=" ".join(name.split()))
 
 
@@ -68,7 +72,7 @@ def rename(identity, passkey_id):
     try:
         renamed = passkey_account.rename(identity, passkey_id, request.form.get("name", ""), origin=origin())
     except FormRejected as rejected:
-        return _manage_page(identity, rejected.problems, status=400)
+        return manage_page(identity, rejected.problems, status=400)
     flash(_("The passkey is now called %(name)s.", name=renamed.name))
     return redirect(url_for("passkey_account.manage"))
 
@@ -82,7 +86,7 @@ def delete(identity, passkey_id):
         name = passkey_account.delete(identity, passkey_id, request.form.get("current_password", ""),
                                       origin=origin())
     except FormRejected as rejected:
-        return _manage_page(identity, rejected.problems, status=400)
+        return manage_page(identity, rejected.problems, status=400)
     flash(_("The passkey %(name)s was deleted. Remove it from your device too, so it is not offered again.",
             name=name))
     return redirect(url_for("passkey_account.manage"))

@@ -11,6 +11,7 @@ from ..flows.login import LoginFlow, State
 from ..methods import passkey, recovery_codes, second_factor, totp
 from ..services.account import FormRejected
 from .account import signed_in
+from . import passkey_account
 from .account_notice import back_to
 from .browser import browser_id, current_session, hold, origin
 from .limits import login_flow_email, password_again, per_account, per_ip, signed_in_person
@@ -170,7 +171,10 @@ def regenerate(identity):
         codes = totp.regenerate_recovery_codes(identity, request.form.get("regenerate_password", ""),
                                                origin=origin())
     except FormRejected as rejected:
-        return _manage_page(identity, {"regenerate_password": rejected.problems["current_password"]}, 400)
+        errors = {"regenerate_password": rejected.problems["current_password"]}
+        if totp.enabled(identity):
+            return _manage_page(identity, errors, 400)
+        return passkey_account.manage_page(identity, errors, status=400)
     return render_template("totp/codes.html", codes=codes, notice=None, replaced=True)
 
 

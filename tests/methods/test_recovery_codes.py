@@ -95,6 +95,14 @@ def code_works(app, user, code, after_password="/passkey/verify") -> bool:
     return "Your account" in browser.text
 
 
+def signed_in_with_a_code(app, user, code) -> Browser:
+    browser = Browser(app)
+    to_recovery_code_page(browser, user)
+    browser.submit("/totp/recovery", code=code)
+    assert "Your account" in browser.text
+    return browser
+
+
 def test_codes_come_once_with_the_first_passkey_and_stay_with_the_next_factors(app, user):
     browser = signed_in(app, user)
     passkeys.add(browser, user, Authenticator(synced=True), "My phone")
@@ -104,6 +112,21 @@ def test_codes_come_once_with_the_first_passkey_and_stay_with_the_next_factors(a
     assert "The passkey Security key was added." in browser.text and recovery_codes_on(browser.text) == []
     enrol_keeping_codes(browser, user)
     assert code_works(app, user, codes[0])
+
+
+def test_someone_whose_only_factor_is_a_passkey_gets_new_codes_on_the_passkeys_page(app, user):
+    """Before, new codes came only with the app: after using up ten (or after IDP_SECRET_KEY
+    changed) a lost passkey left no way in but support."""
+    codes = first_passkey_codes(app, user, Authenticator())
+    browser = signed_in_with_a_code(app, user, codes[0])
+    browser.get("/account/passkeys")
+    assert "You have 9 unused recovery codes." in browser.text
+    browser.submit("/account/totp/recovery-codes", regenerate_password="not my password")
+    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
+    browser.submit("/account/totp/recovery-codes", regenerate_password=user.test_password)
+    new_codes = recovery_codes_on(browser.text)
+    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
+    assert code_works(app, user, new_codes[0]) and not code_works(app, user, codes[1])
 
 
 def test_removing_the_last_passkey_without_totp_removes_the_codes(app, user):
