@@ -129,3 +129,22 @@ def test_logging_out_this_device_on_the_account_page_loads_the_frame(page, live_
     _wait_for(lambda: kirjasto.logout_calls)
     assert kirjasto.logout_calls[0]["args"] == {"iss": live_server, "sid": sid}
     assert page.url.startswith(live_server)  # nowhere to go on to: the person stays on Tunnus
+
+
+def test_another_person_signing_in_here_logs_the_first_out_of_the_service_and_goes_on(page, live_server, kirjasto,
+                                                                                        user):
+    """On a shared computer: the first person's service is told in this browser, and the
+    next person goes on to their account once its frame has loaded."""
+    from idp.services import identities
+
+    _sign_in_to(page, kirjasto, user)
+    sid = kirjasto.sid()
+    identities.create("toinen@example.fi", "another horse battery staple", "Toinen", verified=True)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email address").fill("toinen@example.fi")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Password", exact=True).fill("another horse battery staple")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+    assert kirjasto.logout_calls[0]["args"] == {"iss": live_server, "sid": sid}
+    assert "kirjasto_session" in kirjasto.logout_calls[0]["cookies"]
