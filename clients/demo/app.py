@@ -131,7 +131,8 @@ def create_app(settings: dict | None = None) -> Flask:
         says its claims must not be used otherwise (Authlib does not check)."""
         claims = dict(tunnus.userinfo(token=token))
         if claims.get("sub") != sub:
-            raise DemoError("UserInfo is about someone else", f"The ID token names {sub}, UserInfo {claims.get('sub')}.")
+            raise DemoError("UserInfo is about someone else",
+                            f"The ID token names {sub}, UserInfo {claims.get('sub')}.")
         return claims
 
     @app.template_filter("when")

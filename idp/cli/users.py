@@ -118,7 +118,8 @@ def delete(email, reason, as_json):
 @click.option("--email", required=True, help="The person's email address.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="Write the JSON to this file (readable by its owner only) instead of printing it.")
-@click.option("--reason", default=None, callback=reason, help="Why, for the audit record (e.g. the person's letter and its ticket).")
+@click.option("--reason", default=None, callback=reason,
+              help="Why, for the audit record (e.g. the person's letter and its ticket).")
 @json_option
 def export(email, output, reason, as_json):
     """Print what Tunnus holds about the person, as the JSON file they can download on

@@ -10,8 +10,9 @@ connection is held, while the network answers.
 A sender that dies between the call and recording it leaves the row SENDING: once the lease
 ends the row is due again and is sent again. That is at least once, and only for the row
 the sender had in hand. A row whose sender died at every one of its attempts is not taken
-again but given up (abandoned), as one that failed each time. A sender stopped (Ctrl-C, SIGTERM) during the call gives the row
-back instead (in_hand), so nobody waits for the lease to end.
+again but given up (abandoned), as one that failed each time. A sender stopped (Ctrl-C,
+SIGTERM) during the call gives the row back instead (in_hand), so nobody waits for the
+lease to end.
 """
 from __future__ import annotations
 

@@ -186,8 +186,8 @@ def test_a_removal_from_a_page_left_open_after_the_pin_was_removed_says_it_was_d
     elsewhere = signed_in_browser(app, member)
     elsewhere.get("/account/pin")
     elsewhere.submit("/account/pin/remove", current_password=member.test_password)
-    browser.page = browser.client.post(form["action"], data={**form["fields"], "current_password": member.test_password},
-                                       follow_redirects=True)
+    browser.page = browser.client.post(form["action"], follow_redirects=True,
+                                       data={**form["fields"], "current_password": member.test_password})
     assert "That was done already." in browser.text and "Your PIN was removed." not in browser.text
 
 

@@ -48,7 +48,7 @@ class Authenticator:
     synced: bool = False
     counting: bool = True
     credentials: list[StoredCredential] = field(default_factory=list)
-    id_length: int = 32  # bytes of each credential id it makes (WebAuthn allows up to 1023; CTAP ids are often longer than 32)
+    id_length: int = 32  # bytes of each credential id it makes (WebAuthn allows up to 1023)
 
     def create(self, options: dict, *, origin: str = ORIGIN, user_verified: bool = True) -> dict:
         rp_id = options["rp"]["id"]
@@ -58,7 +58,8 @@ class Authenticator:
         user_handle = unb64url(options["user"]["id"])
         # A resident credential of the same user replaces the older one, as real ones do.
         self.credentials = [c for c in self.credentials if (c.rp_id, c.user_handle) != (rp_id, user_handle)]
-        stored = StoredCredential(secrets.token_bytes(self.id_length), ec.generate_private_key(ec.SECP256R1()), rp_id, user_handle)
+        stored = StoredCredential(secrets.token_bytes(self.id_length), ec.generate_private_key(ec.SECP256R1()), rp_id,
+                                  user_handle)
         self.credentials.append(stored)
         numbers = stored.key.public_key().public_numbers()
         cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
