@@ -134,7 +134,7 @@ def advance(flow: LoginFlow):
         return redirect(url_for("login.show", flow_id=flow.id))
     sign_in(started)
     onwards = flow.return_to or url_for("account.home")
-    if before is not None and before is not started:
+    if before is not None and before.identity_id != started.identity_id:
         # Another person's session in this browser ended: services that log out here
         # (front-channel) are told, in this browser, as at a logout. Before, they kept the
         # last person signed in for the next one.
