@@ -184,6 +184,22 @@ def test_reset_and_registration_mails_per_address_count_together_across_ips(limi
     assert third.submit("/recovery", follow=False, email="someone.else@example.fi").status_code == 302
 
 
+def test_signing_in_to_an_unverified_account_mails_its_code_within_the_addresss_limit(limited, app, mailbox):
+    # Whoever registered someone else's address knows its password: before, each sign-in
+    # mailed that inbox a new code, as often as the login's own limits allowed.
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
+    with made.app_context():
+        identities.create("toinen@example.fi", "purple otter climbs marble stairs", "Toinen")
+    answers = []
+    for n in range(3):
+        browser = _from(Browser(made), f"10.0.2.{30 + n}")
+        browser.get("/account")
+        sign_in(browser, "toinen@example.fi", "purple otter climbs marble stairs")
+        answers.append(browser.page.status_code)
+    assert answers == [200, 200, 429] and "Too many attempts" in browser.text
+    assert len(mailbox.to("toinen@example.fi")) == 2
+
+
 def test_a_reset_by_old_user_name_counts_against_the_accounts_address(limited, user, mailbox):
     from tests.campaigns.helpers import legacy_account
 

@@ -16,7 +16,7 @@ from ..services.identities import valid_email
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from . import logout_page, remembered_email
 from .browser import browser_id, current_identity, current_session, origin, sign_in
-from .limits import login_flow_email, per_account, per_ip
+from .limits import login_flow_email, mail_to, per_account, per_ip
 
 bp = Blueprint("login", __name__)
 
@@ -106,10 +106,13 @@ def password(flow_id):
                                        remember=remember)
         return redirect(url_for("legacy_email.ask", flow_id=adding.id))
     except EmailNotVerified as unverified:
-        verification = RegistrationFlow.for_unverified_login(
-            unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
-            adopt_hash=unverified.adopt_hash,
-            locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
+        # Each such sign-in mails a code: within the address's mail limit, as a registration's
+        # mails are. Before, whoever registered someone else's address flooded it by signing in.
+        with mail_to(lambda: unverified.identity.email):
+            verification = RegistrationFlow.for_unverified_login(
+                unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
+                adopt_hash=unverified.adopt_hash,
+                locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
         return redirect(url_for("register.verify", flow_id=verification.id))
 
 
