@@ -14,7 +14,7 @@ from tests.support import passkeys
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.races import WAIT, at_once, post, row_locks
-from tests.support.totp import app_code, enrol, recovery_codes_on, secret_on
+from tests.support.totp import app_code, enrol, new_recovery_codes, recovery_codes_on, secret_on
 from tests.support.webauthn_authenticator import Authenticator
 
 
@@ -119,13 +119,8 @@ def test_someone_whose_only_factor_is_a_passkey_gets_new_codes_on_the_passkeys_p
     changed) a lost passkey left no way in but support."""
     codes = first_passkey_codes(app, user, Authenticator())
     browser = signed_in_with_a_code(app, user, codes[0])
-    browser.get("/account/passkeys")
-    assert "You have 9 unused recovery codes." in browser.text
-    browser.submit("/account/totp/recovery-codes", regenerate_password="not my password")
-    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
-    browser.submit("/account/totp/recovery-codes", regenerate_password=user.test_password)
-    new_codes = recovery_codes_on(browser.text)
-    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
+    new_codes = new_recovery_codes(browser, user, "/account/passkeys", unused=9)
+    assert not set(new_codes) & set(codes)
     assert code_works(app, user, new_codes[0]) and not code_works(app, user, codes[1])
 
 

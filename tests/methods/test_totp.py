@@ -9,8 +9,8 @@ from idp.services import account, clock, secrets_box
 from tests.support.browser import Browser
 from tests.support.journeys import authorize, sign_in
 from tests.support.races import barrier_after, race, row_locks
-from tests.support.totp import (app_code, enrol, enrolled, recovery_codes_on, secret_on, sign_in_to_code_step,
-                                wrong_code)
+from tests.support.totp import (app_code, enrol, enrolled, new_recovery_codes, recovery_codes_on, secret_on,
+                                sign_in_to_code_step, wrong_code)
 
 NOT_CORRECT = "The code is not correct."
 
@@ -180,13 +180,8 @@ def test_a_recovery_code_works_once_instead_of_the_app(app, browser, user):
 def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(app, user):
     browser = signed_in_browser(app, user)
     _, old_codes = enrol(browser, user)
-    browser.get("/account/totp")
-    assert "You have 10 unused recovery codes." in browser.text
-    browser.submit("/account/totp/recovery-codes", regenerate_password="not my password")
-    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
-    browser.submit("/account/totp/recovery-codes", regenerate_password=user.test_password)
-    new_codes = recovery_codes_on(browser.text)
-    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    new_codes = new_recovery_codes(browser, user, "/account/totp", unused=10)
+    assert not set(new_codes) & set(old_codes)
     assert events("recovery_codes.regenerated") == ["failure", "success"]
 
     fresh = Browser(app)

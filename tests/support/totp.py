@@ -29,6 +29,19 @@ def recovery_codes_on(page_text: str) -> list[str]:
     return re.findall(r"<li><code>([a-z0-9-]+)</code></li>", page_text)
 
 
+def new_recovery_codes(browser, user, page: str, unused: int) -> list[str]:
+    """On `page` (the app's or the passkeys'): ask for new recovery codes, first with a wrong
+    password (refused), then with the right one; returns the new codes."""
+    browser.get(page)
+    assert f"You have {unused} unused recovery codes." in browser.text
+    browser.submit("/account/totp/recovery-codes", regenerate_password="not my password")
+    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
+    browser.submit("/account/totp/recovery-codes", regenerate_password=user.test_password)
+    codes = recovery_codes_on(browser.text)
+    assert len(codes) == 10
+    return codes
+
+
 def enrol(browser, user) -> tuple[str, list[str]]:
     """From a signed-in browser: set TOTP up; returns the secret and the recovery codes.
     The clock then moves to the next step, as it would before the next sign-in."""
