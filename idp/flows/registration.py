@@ -1,13 +1,17 @@
 """Registration: a form, then proof of the email address (emailed code or link), then signed in.
 
-States: form -> verify -> done. Someone whose password was right at login but whose
-address is still unverified enters at verify. An address that already has an account
-gets a "you already have an account" mail instead, and the pages look exactly the same,
-so nobody learns which addresses have accounts. That mail carries a code, no link: typed
-on the page, it proves the address as a reset would and makes the password just chosen
-the account's own (how a customer whose account was imported follows "create an
-account"). A link could be opened by the owner in any browser, giving a stranger's
-password to their account. The diagram is docs/flows/registration.md.
+States: form -> verify -> done. The account is made only once the address is proven:
+until then the form's name and password (hashed) wait in the flow. So an address
+registered but never proven has no account, and signing in with the password chosen is
+answered as for any address without one: nobody learns, by registering an address and
+then signing in, whether it had an account before. Someone whose password was right at
+login but whose address is still unverified (an imported account) enters at verify. An
+address that already has an account gets a "you already have an account" mail instead,
+and the pages look exactly the same. That mail carries a code, no link: typed on the
+page, it proves the address as a reset would and makes the password just chosen the
+account's own (how a customer whose account was imported follows "create an account").
+A link could be opened by the owner in any browser, giving a stranger's password to
+their account. The diagram is docs/flows/registration.md.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from ..extensions import db
 from .login import LoginFlow
 from ..models import Identity
 from ..methods import second_factor
-from ..models.identity import normalise_email
+from ..models.identity import composed_email, normalise_email
 from ..services import (audit, challenges, clock, digits, identities, links, mail, names, password_check,
                         password_notice, password_policy, passwords)
 from ..services.audit import Origin
@@ -101,20 +105,13 @@ class RegistrationFlow(Flow):
         if self.state is not State.FORM:  # a double click: the other click made the account and mailed
             return
         self.transition("submit")
-        self.update(email=email, identity_id=None)
         existing = Identity.by_email(email)
-        if existing is None:
-            try:
-                identity = identities.create(email, password, name, locale=locale, origin=origin)
-                self.update(identity_id=identity.id)
-                audit.record("registration.started", origin=origin, identity=identity)
-            except Conflict:  # registered by someone else a moment ago
-                existing = Identity.by_email(email)
-        if existing is not None:
-            # Hashed now, which takes as long as creating an account would; it becomes the
-            # account's password only if the owner's code is typed here.
-            self.update(owner_id=existing.id, password_hash=passwords.hash_password(password), locale=locale)
-            audit.record("registration.existing_email", origin=origin, identity=existing)
+        # Hashed for either: it becomes the new account's password once the address is
+        # proven, or the owner's only if the owner's code is typed here.
+        self.update(email=email, identity_id=None, owner_id=existing.id if existing else None, locale=locale,
+                    name=None if existing else name, password_hash=passwords.hash_password(password))
+        audit.record("registration.existing_email" if existing else "registration.started", origin=origin,
+                     identity=existing)
         self._send(locale)
 
     def resend(self, *, locale: str, origin: Origin) -> None:
@@ -153,6 +150,8 @@ class RegistrationFlow(Flow):
 
     def _verified(self, method: str, origin: Origin, *, here: bool) -> Identity:
         """`here`: in the browser that started the flow (and typed the password)."""
+        if self.data.get("identity_id") is None and self.data.get("owner_id") is None:
+            self._create(origin)
         identity_id = self.data["identity_id"]
         identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
         if identity is None or (identity_id is None and identity.email_normalized != normalise_email(self.email)):
@@ -172,6 +171,18 @@ class RegistrationFlow(Flow):
         if notice is not None:
             mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
         return identity
+
+    def _create(self, origin: Origin) -> None:
+        """The new account, now that its address is proven. Another registration of the
+        address may have been proven first: this one is then answered as the later one."""
+        try:
+            identity = identities.added(self.email, None, self.data["name"], locale=self.data["locale"],
+                                        origin=origin, password_hash=self.data["password_hash"])
+        except Conflict:
+            db.session.commit()  # the code or link stays used
+            raise
+        self.update(identity_id=identity.id, password_hash=None, name=None)
+        audit.record("registration.completed", origin=origin, identity=identity)
 
     def _claim(self, identity: Identity, origin: Origin):
         """The owner's code was typed here: the password chosen here becomes theirs, as after
@@ -207,11 +218,11 @@ class RegistrationFlow(Flow):
         # The flow outlives its code, so an expired code can still be replaced by a new one.
         self.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl + current_app.config["IDP_FLOW_TTL"])
         identity_id = self.data.get("identity_id")
-        if identity_id is not None:
-            identity = db.session.get(Identity, identity_id)
+        if identity_id is not None or self.data.get("owner_id") is None:
+            identity = db.session.get(Identity, identity_id) if identity_id is not None else None
             link = links.external("register.verify_link", flow_id=self.id, token=token)
-            message = mail.enqueue("verify_email", identity.email, locale, identity=identity,
-                                   code=digits.readable(code), link=link, ttl=ttl,
+            message = mail.enqueue("verify_email", identity.email if identity else composed_email(self.email), locale,
+                                   identity=identity, code=digits.readable(code), link=link, ttl=ttl,
                                    signing_in=bool(self.data.get("signing_in")))
         else:
             # A code only: no link, and a token nothing can match (see the module's docstring).

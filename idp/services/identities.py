@@ -51,6 +51,15 @@ def _unseen(text: str) -> bool:
 
 def create(email: str, password: str | None, name: str = "", *, verified: bool = False,
            locale: str | None = None, origin: Origin = SYSTEM) -> Identity:
+    identity = added(email, password, name, verified=verified, locale=locale, origin=origin)
+    db.session.commit()
+    return identity
+
+
+def added(email: str, password: str | None, name: str = "", *, verified: bool = False, locale: str | None = None,
+          origin: Origin = SYSTEM, password_hash: str | None = None) -> Identity:
+    """A new identity in the caller's transaction (Conflict: the address has one).
+    `password_hash`: a password hashed before (a registration's, when its form was sent)."""
     if not valid_email(email):
         raise ValidationFailed(_l("Enter a valid email address, such as name@example.com."))
     if Identity.by_email(email) is not None:
@@ -62,13 +71,12 @@ def create(email: str, password: str | None, name: str = "", *, verified: bool =
         raise ValidationFailed(_l("Use at most %(count)d characters in your name.", count=MAX_NAME_LENGTH))
     identity = Identity(name=name, email_verified=verified, locale=locale)
     identity.set_email(email)
-    identity.password_hash = passwords.hash_password(password) if password else None
+    identity.password_hash = password_hash or (passwords.hash_password(password) if password else None)
     # Checked above, but another request may register the address while this one hashed:
     # the unique index decides, and this one is refused as if it had come a moment later.
     if add_or_existing(identity, lambda: Identity.by_email(email)) is not identity:
         raise Conflict(_l("An account with this email address already exists."))
     audit.record("identity.created", origin=origin, identity=identity)
-    db.session.commit()
     return identity
 
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import campaigns, clock
+from idp.services import campaigns, clock, identities
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.totp import app_code, enrol, enrolled
@@ -47,12 +47,16 @@ def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, bro
     assert "Already done" in browser.text
 
 
+def squatted():
+    """An account someone made with another's address, never proven: registration made
+    such accounts before it waited for the proof, and they are still there."""
+    identities.create("uhri@example.fi", SQUATTER, "Uhri")
+
+
 def test_an_address_someone_else_registered_is_proven_only_with_a_new_password(app, runner, mailbox):
     """Anyone can register any address; the owner's click must not hand that person a
     verified account, neither by leaving at the password step nor after it."""
-    squatter = Browser(app)
-    squatter.get("/register")
-    squatter.submit("/register", email="uhri@example.fi", name="Uhri", password=SQUATTER, password_repeat=SQUATTER)
+    squatted()
     started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
     deliver()
     owner = Browser(app)
@@ -73,9 +77,7 @@ def test_an_address_someone_else_registered_is_proven_only_with_a_new_password(a
 def test_a_refused_new_password_proves_no_address(app, runner, mailbox):
     """Even when something else on the page commits (here the sessions list's last-seen
     time of the browser's own Tunnus session, after a while)."""
-    squatter = Browser(app)
-    squatter.get("/register")
-    squatter.submit("/register", email="uhri@example.fi", name="Uhri", password=SQUATTER, password_repeat=SQUATTER)
+    squatted()
     started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
     deliver()
     neighbour = person("naapuri@example.fi")
