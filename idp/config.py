@@ -177,8 +177,11 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     _check_time_zone(values["IDP_TIMEZONE"])
     _check_support_contact(values["IDP_SUPPORT_CONTACT"])
     _check_rate_limits(values)
-    if values["IDP_AUDIT_RETENTION_DAYS"] < 1:  # `tunnus prune` would delete all history
-        raise ConfigurationError(f"IDP_AUDIT_RETENTION_DAYS must be at least 1, not {values['IDP_AUDIT_RETENTION_DAYS']}")
+    # Below 1, `tunnus prune` would delete all history; above 100 years its date would
+    # come before the year 1, and every prune failed, pruning nothing at all.
+    if not 1 <= values["IDP_AUDIT_RETENTION_DAYS"] <= 36_500:
+        raise ConfigurationError("IDP_AUDIT_RETENTION_DAYS must be from 1 to 36500 (100 years), not "
+                                 f"{values['IDP_AUDIT_RETENTION_DAYS']}")
     if not values["IDP_SECRET_KEY"]:
         if not embedded(values):
             raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "

@@ -144,7 +144,10 @@ SMTP_URL_REFUSED = ("IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT], sm
     ({"IDP_ISSUER": "notaurl"}, "IDP_ISSUER must be a URL such as https://tunnus.example.fi, not 'notaurl'"),
     ({"IDP_TIMEZONE": "Mars/Base"}, "IDP_TIMEZONE is not a known time zone: 'Mars/Base' (e.g. Europe/Helsinki)"),
     # The next `tunnus prune` would have deleted every audit record.
-    ({"IDP_AUDIT_RETENTION_DAYS": "0"}, "IDP_AUDIT_RETENTION_DAYS must be at least 1, not 0"),
+    ({"IDP_AUDIT_RETENTION_DAYS": "0"}, "IDP_AUDIT_RETENTION_DAYS must be from 1 to 36500 (100 years), not 0"),
+    # Kept "for ever": every prune failed (a date before the year 1), pruning nothing.
+    ({"IDP_AUDIT_RETENTION_DAYS": "1000000"},
+     "IDP_AUDIT_RETENTION_DAYS must be from 1 to 36500 (100 years), not 1000000"),
     ({"IDP_SUPPORT_CONTACT": "call us"}, "IDP_SUPPORT_CONTACT must be an email address or an https:// URL such as "
                                          "tuki@example.fi or https://example.fi/tuki, not 'call us'"),
 ])

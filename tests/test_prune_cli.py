@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import json
 
+import threading
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
 from idp.extensions import db
-from idp.models import AuditEvent, AuthorizationCode, LoginSession, OutboxMail, Token
+from idp.models import AuditEvent, AuthorizationCode, Identity, LoginSession, OutboxMail, Token
 from idp.models.flow import Flow
-from idp.services import audit, clock, organisations
-from tests.support.journeys import tokens_for
+from idp.services import audit, backchannel, clients, clock, organisations
+from tests.support.browser import Browser
+from tests.support.journeys import sign_in, signed_in, tokens_for
+from tests.support.logout_receiver import LogoutReceiver
+from tests.support.races import WAIT, at_once, post, row_locks
+from tests.support.rp import POST_LOGOUT_URI, REDIRECT_URI, RelyingParty
 
 DAY = 24 * 3600
 
@@ -81,3 +90,76 @@ def test_prune_deletes_history_past_its_retention_period_and_keeps_the_rest(app,
     assert counts["audit_events"] == earlier and counts["mail_outbox"] == 2
     assert db.session.scalars(db.select(OutboxMail.status)).all() == ["pending"]  # still to be sent
     assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)) == 1  # the later one
+
+
+def test_a_service_signed_in_to_a_remembered_session_is_told_of_its_logout_after_prune(app, user, runner):
+    """A service with no refresh token: its token row ends with its access token, in 10
+    minutes, but the logout finds the service by it. Before, prune deleted it the next
+    day, and the logout of a 30-day session told the service nothing."""
+    receiver = LogoutReceiver()
+    try:
+        client, secret = clients.create("Kirjasto", [REDIRECT_URI], [POST_LOGOUT_URI],
+                                        backchannel_logout_uri=receiver.url, grant_types=["authorization_code"])
+        rp = RelyingParty(app, client, secret)
+        browser = Browser(app)
+        browser.get("/login")
+        sign_in(browser, user.email, user.test_password, remember=True)
+        tokens = tokens_for(browser, rp, user)
+        assert "refresh_token" not in tokens
+        clock.advance(2 * DAY)
+        assert _prune(runner)["tokens"] == 0
+        browser.get("/logout?" + urlencode({"id_token_hint": tokens["id_token"]}))
+        assert "You have logged out" in browser.text
+        backchannel.wait()
+        assert len(receiver.received) == 1
+        assert _prune(runner)["tokens"] == 0  # ended now: kept for as long as anything ended is
+        clock.advance(2 * DAY)
+        assert _prune(runner)["tokens"] == 1
+    finally:
+        backchannel.wait()
+        receiver.stop()
+
+
+@row_locks
+def test_prune_while_a_person_deletes_their_account_is_no_deadlock(app, user, runner, monkeypatch):
+    """The deletion locks the person's sessions, then their tokens (expired ones too); prune
+    deleted tokens, then sessions, in one transaction. Before, with an expired session and
+    token of the person's, PostgreSQL ended one of them as a deadlock: the person got 503."""
+    email = user.email
+    client, secret = clients.create("Kirjasto", [REDIRECT_URI], [POST_LOGOUT_URI], grant_types=["authorization_code"])
+    tokens_for(signed_in(app, user), RelyingParty(app, client, secret), user)  # a 12-hour session, left to expire
+    clock.advance(DAY + 120)
+    _prune(runner)  # the used code goes (the deletion would wait for it instead)
+    clock.advance(DAY)  # the session and the token ended more than a day ago
+
+    deleting = signed_in(app, user)
+    deleting.get("/account")
+    delete = post(app, deleting, "/account/delete", current_password=user.test_password)
+    # They meet with the deletion's sessions locked and prune's token DELETE just run.
+    barrier = threading.Barrier(2, timeout=WAIT)
+
+    def meet(*_):
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    notify = backchannel.notify
+    monkeypatch.setattr(backchannel, "notify", lambda sids: (notify(sids), meet())[0])
+
+    def after(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("DELETE FROM TOKENS"):
+            meet()
+
+    def prune():
+        with app.app_context():
+            return app.test_cli_runner().invoke(args=["prune", "--json"])
+
+    sa.event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        pruned, deleted = at_once(prune, delete)
+    finally:
+        sa.event.remove(db.engine, "after_cursor_execute", after)
+    assert deleted.status_code == 200 and pruned.exit_code == 0, repr(pruned.exception)
+    db.session.expire_all()
+    assert Identity.by_email(email) is None
