@@ -134,11 +134,13 @@ def active_sessions(identity: Identity) -> list[LoginSession]:
 
 
 def end_session(identity: Identity, session_id: int, *, origin: Origin) -> LoginSession:
-    """End one of the person's own sessions; someone else's is as good as missing."""
+    """End one of the person's own sessions; someone else's is as good as missing. One that
+    has ended already (a double click) is left as it is."""
     found = db.session.get(LoginSession, session_id)
-    if found is None or found.identity_id != identity.id or not found.is_active():
+    if found is None or found.identity_id != identity.id:
         raise NotFound()
-    sessions.end(found, origin=origin, reason="account_page")
+    if found.is_active():
+        sessions.end(found, origin=origin, reason="account_page")
     return found
 
 

@@ -103,12 +103,13 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     """End every session of the person but `keep_sid`, and revoke every token they hold
     outside it, offline ones included (after a password reset or 'log out everywhere').
     Their journeys under way end too, all but `keep_journeys` (the one making the change):
-    a login parked at a later step would otherwise become a session afterwards."""
+    a login parked at a later step would otherwise become a session afterwards. The number
+    of sessions ended that had not run out (those the person's list shows)."""
     now = clock.now()
     # Until the commit, token requests of the person wait, and this waits for those under way
     # (oidc/grants/revocation_lock.py), and for a session another request is ending: it is then skipped.
     Identity.lock(identity.id)
-    ended = []
+    ended, live = [], 0
     for other in db.session.execute(
         db.select(LoginSession).where(LoginSession.identity_id == identity.id, LoginSession.ended_at.is_(None))
         .with_for_update(of=LoginSession)
@@ -116,6 +117,7 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
         if other.sid != keep_sid:
             other.ended_at = now
             ended.append(other.sid)
+            live += other.expires_at > now
     backchannel.notify(ended)
     db.session.execute(
         db.update(Token)
@@ -126,4 +128,4 @@ def end_all(identity, *, origin: Origin, reason: str, keep_sid: str | None = Non
     audit.record("session.ended_all", origin=origin, identity=identity, reason=reason, sessions_ended=len(ended),
                  kept=keep_sid is not None)
     journeys.end_about(identity.id, because=journeys_because, keep=keep_journeys)
-    return len(ended)
+    return live

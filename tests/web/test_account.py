@@ -537,6 +537,33 @@ def test_log_out_all_other_devices(app, rp, user):
         assert "/login/" in other.url
 
 
+def test_log_out_all_other_devices_counts_only_the_devices_listed(app, user):
+    """Sessions that ran out are not listed; they are ended too, but not counted. Before,
+    the page said 4 other devices were logged out, of 1 listed."""
+    for _ in range(3):  # yesterday's visits, each in a browser since closed
+        _signed_in(app, user, SAFARI_ON_IPHONE)
+    clock.advance(13 * 3600)
+    _signed_in(app, user, FIREFOX_ON_WINDOWS)
+    browser = _signed_in(app, user)
+    assert "Safari on iPhone" not in browser.text and browser.text.count('id="session-') == 2
+    browser.submit("/account/sessions/end-others")
+    assert "1 other device was logged out." in browser.text
+
+
+def test_a_device_logged_out_already_is_answered_as_logged_out(app, user):
+    """A double click, or a list left open while the device logged itself out. Before, the
+    second click was "Page not found"."""
+    _signed_in(app, user, FIREFOX_ON_WINDOWS)
+    browser = _signed_in(app, user)
+    session_id = re.search(r'id="session-(\d+)">Firefox on Windows', browser.text).group(1)
+    form = browser.form(f"/account/sessions/{session_id}/end")
+    answers = [browser.client.post(form["action"], data=form["fields"]) for _ in range(2)]
+    assert [a.status_code for a in answers] == [302, 302]
+    browser.get(answers[1].headers["Location"])
+    assert "The device was logged out." in browser.text
+    assert _events().count("session.ended") == 1
+
+
 def test_logging_out_this_device_from_the_list_signs_out(app, user):
     browser = _signed_in(app, user)
     session_id = re.search(r'id="session-(\d+)"', browser.text).group(1)
