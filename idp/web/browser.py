@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlencode
 
 from flask import current_app, g, redirect, request, session, url_for
 
@@ -153,4 +154,6 @@ def as_get_if_cross_site_post():
     them out) and never see that they are signed in. None when there is nothing to do."""
     if request.method != "POST" or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         return None
-    return redirect(url_for(request.endpoint, **request.form.to_dict(flat=False)), 303)
+    # The fields as a query of their own: as url_for's arguments, fields named as its own
+    # (endpoint, _anchor, _scheme) made the page a 500 for anyone.
+    return redirect(f"{url_for(request.endpoint)}?{urlencode(list(request.form.items(multi=True)))}", 303)
