@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from idp.extensions import db
 from idp.flows.email_change import EmailChangeFlow
-from idp.models import AuditEvent
-from idp.services import audit
+from idp.models import AuditEvent, CampaignMember
+from idp.services import audit, clock
 from idp.services.campaigns import progress
 from idp.web.operator import COLOURS, LINE_STYLES
 from tests.support.browser import Browser
@@ -74,6 +74,20 @@ def test_operator_sees_funnel_daily_chart_and_pending_list(app, runner, mailbox)
     assert db.session.execute(db.select(AuditEvent).filter_by(event="campaign.pending_exported")).scalar_one()
 
 
+def test_the_pending_list_finds_an_address_with_an_international_domain_as_it_is_shown(app, runner):
+    """Before, the search compared with the stored form, whose domain is IDNA-encoded
+    (xn--...): the address shown, typed or pasted, found nobody."""
+    person("maija@äänekoski.fi", "Maija Meikäläinen")
+    person("matti@example.fi", "Matti")
+    campaign_id = started(runner, "all")
+    operaattori = person("operaattori@example.fi")
+    cli(runner, "users", "grant-operator", "--email", operaattori.email)
+    browser = signed_in(app, operaattori)
+    for typed in ("maija@äänekoski.fi", "ÄÄNEKOSKI", "maija@xn--nekoski-"):
+        browser.get(f"/operator/campaigns/{campaign_id}?q={typed}")
+        assert "1 person still to act." in browser.text and "maija@äänekoski.fi</td>" in browser.text, typed
+
+
 def test_mail_only_logged_without_smtp_is_shown_as_not_sent(app, runner, mailbox):
     """Without IDP_SMTP_URL the sender writes each mail to the log: nobody received it,
     so neither the status command nor the page may count it as delivered."""
@@ -103,6 +117,26 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(app, runner):
     text = signed_in(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}/pending.csv").get_data(
         as_text=True)
     assert "'=HYPERLINK" in text
+
+
+def test_no_cell_becomes_a_formula_in_a_spreadsheet_that_splits_at_semicolons(app, runner):
+    """Excel in Finnish and Swedish splits a .csv at ";": a cell begins after each one. The
+    bounce reason is the recipient's mail server's text. Before, only a value's first
+    character was checked."""
+    person("ilkea@example.fi", "Matti;=cmd|' /C calc'!A0;")
+    bounced = person("pomppu@example.fi", "Pomppu")
+    campaign_id = started(runner, "all")
+    member = db.session.execute(db.select(CampaignMember).filter_by(identity_id=bounced.id)).scalar_one()
+    member.bounced_at, member.bounce_reason = clock.now(), '550 no; "=HYPERLINK(A2)";+1'
+    db.session.commit()
+    operaattori = person("operaattori@example.fi")
+    cli(runner, "users", "grant-operator", "--email", operaattori.email)
+    text = signed_in(app, operaattori).client.get(f"/operator/campaigns/{campaign_id}/pending.csv").get_data(
+        as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+    assert len(cells) > 5 and not [cell for cell in cells if cell.lstrip(' "').startswith(("=", "+", "-", "@"))]
+    names = {row["email"]: row["name"] for row in csv.DictReader(io.StringIO(text))}
+    assert names["ilkea@example.fi"] == "Matti;'=cmd|' /C calc'!A0;"  # still readable where "," splits
 
 
 def test_revoked_operator_rights_end_at_once_in_an_open_session(app, runner):

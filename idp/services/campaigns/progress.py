@@ -65,7 +65,9 @@ def _pending_query(campaign, search: str | None):
         typed = unicodedata.normalize("NFC", search.strip().lower())
         escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
+        # The address as shown too: the stored form's domain is IDNA-encoded (xn--...).
         query = query.where(db.or_(Identity.email_normalized.like(pattern, escape="\\"),
+                                   db.func.lower(Identity.email).like(pattern, escape="\\"),
                                    db.func.lower(Identity.name).like(pattern, escape="\\")))
     return query
 
@@ -97,9 +99,13 @@ def pending_count(campaign, search: str | None = None) -> int:
 CSV_COLUMNS = ("email", "name", "missing", "bounced", "last_mailed_at", "reminders_sent")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: str) -> str:
-    # A name like "=HYPERLINK(...)" must not become a formula in the operator's spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """A name like "=HYPERLINK(...)" must not become a formula in the operator's spreadsheet.
+    Excel in Finnish and Swedish splits a .csv at ";", not ",": a cell begins after each."""
+    return ";".join("'" + part if part.lstrip(' "')[:1] in FORMULA_STARTS else part for part in value.split(";"))
 
 
 def pending_csv(campaign, search: str | None = None):
