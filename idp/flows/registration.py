@@ -182,7 +182,6 @@ class RegistrationFlow(Flow):
             db.session.commit()  # the code or link stays used
             raise
         self.update(identity_id=identity.id, password_hash=None, name=None)
-        audit.record("registration.completed", origin=origin, identity=identity)
 
     def _claim(self, identity: Identity, origin: Origin):
         """The owner's code was typed here: the password chosen here becomes theirs, as after
