@@ -479,3 +479,30 @@ def test_adding_an_email_to_an_old_account_counts_mails_and_codes_per_address(li
 
     guesses = [_from(browsers[n % 2], f"10.0.9.{n}").submit("/code", code="000000").status_code for n in range(4)]
     assert guesses == [400, 400, 400, 429]
+
+
+def _campaign_step(made, who, ip):
+    browser = _from(Browser(made), ip)
+    browser.get("/login")
+    sign_in(browser, who.email, who.test_password)
+    browser.submit("/campaign")
+    return browser
+
+
+def test_a_campaigns_codes_count_against_the_address_and_a_step_that_mails_none_does_not(limited, runner,
+                                                                                          mailbox, tmp_path):
+    from tests.campaigns.helpers import person, started
+
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
+    maija, kalle = person("maija@example.fi", "Maija"), person("kalle@example.fi", "Kalle")
+    for who, require in ((kalle, "change_password"), (maija, "verify_email")):
+        (tmp_path / who.name).write_text(who.email)
+        started(runner, f"emails:{tmp_path / who.name}", require=require)
+    for n in range(3):  # nothing mailed: nothing counted
+        assert "Choose a new password" in _campaign_step(made, kalle, f"10.0.10.{n}").text
+
+    browser = _campaign_step(made, maija, "10.0.11.1")
+    assert browser.submit("/resend").status_code == 200
+    assert _from(browser, "10.0.11.2").submit("/resend").status_code == 429
+    assert _campaign_step(made, maija, "10.0.11.3").page.status_code == 429
+    assert len(mailbox.to(maija.email)) == 2 and not mailbox.to(kalle.email)

@@ -171,3 +171,19 @@ def test_the_campaign_step_waits_for_the_second_factor(app, runner, mailbox):
     assert "/totp" in attacker.url
     done = member(campaign_id, tuula)
     assert done.password_changed_at is None and done.snoozed_at is None
+
+
+def test_people_behind_one_address_each_get_their_code_at_the_step(app, runner, mailbox):
+    """An office, a library's computers or a kiosk: everyone signs in from one IP. Before,
+    the step counted against the per-IP mail limit of registrations (5 in 10 minutes): the
+    sixth colleague was held, and after the deadline reached no service."""
+    colleagues = [person(f"h{n}@firma.fi", f"Henkilö {n}") for n in range(7)]
+    started(runner, "all", deadline="2099-01-01T12:00")
+    for colleague in colleagues:
+        browser = Browser(app)
+        browser.client.environ_base["REMOTE_ADDR"] = "198.51.100.10"
+        browser.get("/login")
+        sign_in(browser, colleague.email, colleague.test_password)
+        browser.submit("/campaign")
+        assert browser.page.status_code == 200 and f"We sent a 6-digit code to {colleague.email}" in browser.text
+    assert len(mailbox.messages) == 7
