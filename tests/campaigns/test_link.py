@@ -202,3 +202,23 @@ def test_the_outbox_holds_no_campaign_link_yet_the_mailed_one_works(app, browser
     assert browser.page.status_code == 200 and "Continue to confirm" in browser.text
     browser.get(local(campaign_link(mailbox, "muuttaja@vanha.fi")))
     assert browser.page.status_code == 404 and "This link is not valid" in browser.text
+
+
+def test_the_new_password_may_not_be_the_old_systems_password(app, browser, runner, tmp_path, mailbox):
+    """Someone imported who has not signed in since: the old system's password is still the
+    current one, and the campaign is there to replace it (it may have leaked with that
+    system). Before, only the account's own hash was compared, and there was none."""
+    from tests.support.legacy import imported
+
+    old = "vanha kirjaston salasana 1987"
+    maija = imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", password=old, verified=True)
+    assert fresh(maija).password_hash is None
+    campaign_id = started(runner, "legacy-system:kirjasto", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    browser.submit("/password", password=old, confirm=old)
+    assert browser.page.status_code == 400 and "different from your current one" in browser.text
+    assert member(campaign_id, maija).password_changed_at is None
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert "All done" in browser.text
