@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_RECOVERY_CODE_RATE_LIMIT", "30 per 10 minutes", "Password reset code attempts per client IP (each code also allows only 5 wrong tries)."),
     Setting("IDP_MAIL_RATE_LIMIT", "5 per 10 minutes", "Registrations and 'send a new code' requests (each sends mail) per client IP."),
     Setting("IDP_MAIL_ACCOUNT_RATE_LIMIT", "5 per hour", "Registration, 'send a new code', sign-in to an unproven address, campaign code, password reset and change-of-email mails per email address, from any IP."),
-    Setting("IDP_CODE_RATE_LIMIT", "30 per 10 minutes", "Emailed code attempts (registration, change of email) per client IP."),
+    Setting("IDP_CODE_RATE_LIMIT", "30 per 10 minutes", "Emailed code attempts (registration, change of email; a campaign's only when wrong) per client IP."),
     Setting("IDP_CODE_ACCOUNT_RATE_LIMIT", "20 per 10 minutes", "Emailed code attempts per email address, all code steps together, from any IP."),
     Setting("IDP_BACKCHANNEL_TIMEOUT", 5, "Seconds a relying service's back-channel logout endpoint has to answer, in full.", int),
     Setting("IDP_BACKCHANNEL_MAX_ATTEMPTS", 8, "Back-channel logout delivery attempts (with growing delays) before giving up.", int),

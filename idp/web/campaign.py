@@ -8,18 +8,23 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 
 from ..errors import FlowExpired, JourneyEnded, NotFound
+from ..extensions import limiter
 from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns, journeys
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
-from .limits import mail_to
+from .limits import codes_of, mail_to
 
 bp = Blueprint("campaign", __name__)
 
 
 def _locale() -> str:
     return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _flow_email() -> str:
+    return CampaignFlow.load(request.view_args["flow_id"], browser_id()).email
 
 
 def _login(login_id) -> LoginFlow:
@@ -91,6 +96,10 @@ def show(flow_id):
 
 
 @bp.route("/campaign/flow/<flow_id>/code", methods=["POST"])
+# Per IP only the codes refused: a right one from each colleague behind one IP holds nobody.
+@limiter.limit(lambda: current_app.config["IDP_CODE_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code == 400)
+@codes_of(_flow_email)
 def code(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
     typed = emailed_code(request.form.get("code")) or ""
