@@ -37,9 +37,10 @@ def _login(login_id) -> LoginFlow:
     return login
 
 
-def _back_to_login(login: LoginFlow):
-    login.complete_step(STEP)
-    return redirect(url_for("login.continue_", flow_id=login.id))
+def _back_to_login(login_id):
+    """Not marked done: the step is needed while any campaign still asks (another one, past
+    its deadline too, comes next), and no longer once none does."""
+    return redirect(url_for("login.continue_", flow_id=login_id))
 
 
 def _mailing(identity):
@@ -54,7 +55,7 @@ def step(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
     if asked is None:
-        return _back_to_login(login)
+        return _back_to_login(login.id)
     member, campaign = asked
     if request.method == "GET":
         return render_template("campaign/step.html", login=login, campaign=campaign,
@@ -72,13 +73,13 @@ def later(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
     if asked is None:
-        return _back_to_login(login)
+        return _back_to_login(login.id)
     member, campaign = asked
     if not campaigns.snooze(member, campaign, origin()):
         return render_template("campaign/step.html", login=login, campaign=campaign,
                                missing=campaigns.missing(member, campaign), may_snooze=False,
                                past_deadline=campaigns.past_deadline(campaign), snooze_refused=True), 409
-    return _back_to_login(login)
+    return _back_to_login(login.id)
 
 
 @bp.route("/campaign/flow/<flow_id>")
@@ -91,7 +92,7 @@ def show(flow_id):
     if flow.state is State.SIGN_IN:
         return render_template("campaign/sign_in.html", flow=flow)
     if flow.state is State.DONE and flow.login_id:
-        return _back_to_login(_login(flow.login_id))
+        return _back_to_login(flow.login_id)
     return render_template("campaign/done.html", flow=flow)
 
 

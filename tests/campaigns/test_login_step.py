@@ -187,3 +187,25 @@ def test_people_behind_one_address_each_get_their_code_at_the_step(app, runner, 
         browser.submit("/campaign")
         assert browser.page.status_code == 200 and f"We sent a 6-digit code to {colleague.email}" in browser.text
     assert len(mailbox.messages) == 7
+
+
+def test_a_second_campaign_past_its_deadline_is_asked_after_the_first(app, browser, runner, mailbox):
+    """Before, finishing the first campaign marked the login's whole campaign step done: the
+    login went on without the second one's new password, past its deadline too."""
+    maija = person("maija@example.fi", "Maija")
+    now = clock.now()
+    first = started(runner, "all", name="Osoitteet", require="verify_email",
+                    deadline=(now + dt.timedelta(days=1)).isoformat(timespec="seconds") + "Z")
+    second = started(runner, "all", name="Salasanat", require="change_password",
+                     deadline=(now + dt.timedelta(days=2)).isoformat(timespec="seconds") + "Z")
+    clock.advance(3 * DAY)
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    browser.submit("/code", code=mailbox.code(maija.email))
+    assert member(first, maija).completed_at is not None
+    assert "The deadline has passed" in browser.text and "Choose a new password." in browser.text
+    assert browser.client.get("/account").status_code == 302  # no session yet
+    browser.submit("/campaign")
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert browser.url.endswith("/account") and member(second, maija).completed_at is not None
