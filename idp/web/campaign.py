@@ -9,7 +9,7 @@ from flask_babel import get_locale
 
 from ..errors import FlowExpired, JourneyEnded, NotFound
 from ..extensions import limiter
-from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
+from ..flows.campaign import STEP, CampaignFlow, CampaignWithdrawn, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns, journeys
 from ..services.digits import emailed_code
@@ -156,6 +156,13 @@ def link(member_id, signature):
 @bp.errorhandler(NotFound)
 def journey_lost(error):
     return render_template("campaign/link_rejected.html", problem="flow", campaign=None), error.status
+
+
+@bp.errorhandler(CampaignWithdrawn)
+def withdrawn(error):
+    if error.login_id:  # the login goes on: a cancelled campaign asks nothing there
+        return _back_to_login(error.login_id)
+    return render_template("campaign/link_rejected.html", problem="withdrawn", campaign=None), error.status
 
 
 @bp.errorhandler(JourneyEnded)

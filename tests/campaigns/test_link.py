@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import campaigns, clock, identities
+from idp.services import campaigns, clock, identities, passwords
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.totp import app_code, enrol, enrolled
@@ -222,3 +222,17 @@ def test_the_new_password_may_not_be_the_old_systems_password(app, browser, runn
     assert member(campaign_id, maija).password_changed_at is None
     browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert "All done" in browser.text
+
+
+def test_a_campaign_cancelled_after_the_link_was_confirmed_sets_no_password(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    assert "Choose a new password" in browser.text
+    runner.invoke(args=["campaigns", "cancel", str(campaign_id)])
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert browser.page.status_code == 410 and "This request was withdrawn" in browser.text
+    assert not passwords.verify(fresh(maija).password_hash, NEW_PASSWORD)
+    assert member(campaign_id, maija).password_changed_at is None

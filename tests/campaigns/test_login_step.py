@@ -209,3 +209,14 @@ def test_a_second_campaign_past_its_deadline_is_asked_after_the_first(app, brows
     browser.submit("/campaign")
     browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert browser.url.endswith("/account") and member(second, maija).completed_at is not None
+
+
+def test_a_campaign_cancelled_at_its_code_lets_the_login_go_on(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    runner.invoke(args=["campaigns", "cancel", str(campaign_id)])
+    browser.submit("/code", code=mailbox.code(maija.email))
+    assert browser.url.endswith("/account") and member(campaign_id, maija).email_verified_at is None
