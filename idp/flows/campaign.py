@@ -193,7 +193,11 @@ class CampaignFlow(Flow):
             raise CampaignWithdrawn(self.login_id)
 
     def enter_code(self, code: str, origin: Origin) -> None:
+        """A second post of the same code (a double click) waits, and finds the address
+        proven: nothing to do, and no code error to show for it."""
         self._lock()
+        if self.state in (State.PASSWORD, State.DONE):
+            return
         self._still_asked()
         if self.state is not State.CODE_SENT:
             raise CodeRejected(0)

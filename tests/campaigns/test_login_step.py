@@ -220,3 +220,17 @@ def test_a_campaign_cancelled_at_its_code_lets_the_login_go_on(app, browser, run
     runner.invoke(args=["campaigns", "cancel", str(campaign_id)])
     browser.submit("/code", code=mailbox.code(maija.email))
     assert browser.url.endswith("/account") and member(campaign_id, maija).email_verified_at is None
+
+
+def test_a_double_click_on_the_code_shows_the_next_page_not_a_code_error(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    form = browser.form("/code")
+    code = mailbox.code(maija.email)
+    first = browser.client.post(form["action"], data={**form["fields"], "code": code})
+    second = browser.client.post(form["action"], data={**form["fields"], "code": code})
+    assert first.status_code == second.status_code == 302
+    assert "Choose a new password" in browser.get(second.headers["Location"]).text
