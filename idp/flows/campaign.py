@@ -175,6 +175,11 @@ class CampaignFlow(Flow):
         return bool(self.data.get("address_proven"))
 
     @property
+    def password_set(self) -> bool:
+        """Whether this journey set a new password (else the campaign asked only the address)."""
+        return bool(self.data.get("password_set"))
+
+    @property
     def verify_with_password(self) -> bool:
         """Whether the address counts as proven only once the new password is set."""
         return bool(self.data.get("verify_with_password"))
@@ -244,6 +249,7 @@ class CampaignFlow(Flow):
         if self.verify_with_password:  # only now: a refused password proves nothing
             self._verified("campaign_link", origin, campaign=self._member()[1].id)
         self.transition("completed")
+        self.update(password_set=True)
         notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
                               email=identity.email, when=clock.now(),
                               recovery_link=links.external("recovery.start", email=identity.email))

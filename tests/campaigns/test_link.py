@@ -36,7 +36,7 @@ def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, bro
 
     assert not fresh(maija).email_verified
     browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
-    assert "All done" in browser.text
+    assert "All done" in browser.text and "your email address and your new password" in browser.text
     assert fresh(maija).email_verified
     assert browser.client.get("/account").status_code == 302  # the link signed in to nothing
     done = member(campaign_id, maija)
@@ -236,3 +236,12 @@ def test_a_campaign_cancelled_after_the_link_was_confirmed_sets_no_password(app,
     assert browser.page.status_code == 410 and "This request was withdrawn" in browser.text
     assert not passwords.verify(fresh(maija).password_hash, NEW_PASSWORD)
     assert member(campaign_id, maija).password_changed_at is None
+
+
+def test_the_done_page_speaks_of_a_new_password_only_when_one_was_set(app, browser, runner, mailbox):
+    person("maija@example.fi", "Maija")
+    started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    assert "All done" in browser.text and "your new password" not in browser.text
