@@ -479,3 +479,59 @@ def test_adding_an_email_to_an_old_account_counts_mails_and_codes_per_address(li
 
     guesses = [_from(browsers[n % 2], f"10.0.9.{n}").submit("/code", code="000000").status_code for n in range(4)]
     assert guesses == [400, 400, 400, 429]
+
+
+def _campaign_step(made, who, ip):
+    browser = _from(Browser(made), ip)
+    browser.get("/login")
+    sign_in(browser, who.email, who.test_password)
+    browser.submit("/campaign")
+    return browser
+
+
+def test_a_campaigns_codes_count_against_the_address_and_a_step_that_mails_none_does_not(limited, runner,
+                                                                                          mailbox, tmp_path):
+    from tests.campaigns.helpers import person, started
+
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="2 per hour")
+    maija, kalle = person("maija@example.fi", "Maija"), person("kalle@example.fi", "Kalle")
+    for who, require in ((kalle, "change_password"), (maija, "verify_email")):
+        (tmp_path / who.name).write_text(who.email)
+        started(runner, f"emails:{tmp_path / who.name}", require=require)
+    for n in range(3):  # nothing mailed: nothing counted
+        assert "Choose a new password" in _campaign_step(made, kalle, f"10.0.10.{n}").text
+
+    browser = _campaign_step(made, maija, "10.0.11.1")
+    assert browser.submit("/resend").status_code == 200
+    assert _from(browser, "10.0.11.2").submit("/resend").status_code == 429
+    assert _campaign_step(made, maija, "10.0.11.3").page.status_code == 429
+    assert len(mailbox.to(maija.email)) == 2 and not mailbox.to(kalle.email)
+
+
+def test_a_campaigns_code_guesses_count_per_account_across_ips(limited, runner, mailbox):
+    """Before, nothing limited them: each new code brought five more tries, from any IP."""
+    from tests.campaigns.helpers import person, started
+
+    made = limited(IDP_CODE_ACCOUNT_RATE_LIMIT="3 per 10 minutes")
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    browser = _campaign_step(made, maija, "10.0.12.1")
+    wrong = "000000" if mailbox.code(maija.email) != "000000" else "111111"
+    guesses = [_from(browser, f"10.0.12.{n + 2}").submit("/code", code=wrong).status_code for n in range(3)]
+    _from(browser, "10.0.12.9").submit("/code", code=mailbox.code(maija.email))
+    assert guesses == [400, 400, 400] and browser.page.status_code == 429
+
+
+def test_a_campaigns_wrong_codes_are_limited_per_ip_and_right_ones_hold_nobody(limited, runner, mailbox):
+    from tests.campaigns.helpers import person, started
+
+    made = limited(IDP_CODE_RATE_LIMIT="1 per 10 minutes")
+    colleagues = [person(f"h{n}@firma.fi", f"Henkilö {n}") for n in range(3)]
+    started(runner, "all", deadline="2099-01-01T12:00")
+    for colleague in colleagues[:2]:
+        browser = _campaign_step(made, colleague, "198.51.100.10")
+        assert "Choose a new password" in browser.submit("/code", code=mailbox.code(colleague.email)).text
+    browser = _campaign_step(made, colleagues[2], "198.51.100.10")
+    wrong = "000000" if mailbox.code(colleagues[2].email) != "000000" else "111111"
+    assert browser.submit("/code", code=wrong).status_code == 400
+    assert browser.submit("/code", code=mailbox.code(colleagues[2].email)).status_code == 429

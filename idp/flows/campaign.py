@@ -15,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 
-from ..errors import ValidationFailed
+from ..errors import IdpError, ValidationFailed
 from ..extensions import db
 from ..methods import second_factor
-from ..models import CampaignMember, Identity
+from ..models import Campaign, CampaignMember, Identity
+from ..models.campaign import RUNNING
 from ..services import audit, campaigns, challenges, clock, digits, identities, links, mail, password_policy
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
@@ -42,6 +43,16 @@ class NewPasswordRejected(ValidationFailed):
     def __init__(self, problems: list[str], mismatch: bool = False):
         super().__init__(" ".join(map(str, problems)))
         self.problems, self.mismatch = problems, mismatch
+
+
+class CampaignWithdrawn(IdpError):
+    """The campaign was cancelled while this journey was under way: it ended, doing nothing."""
+    id = "campaign_withdrawn"
+    status = 410
+
+    def __init__(self, login_id: str | None):
+        super().__init__()
+        self.login_id = login_id
 
 
 class CampaignStep:
@@ -164,12 +175,35 @@ class CampaignFlow(Flow):
         return bool(self.data.get("address_proven"))
 
     @property
+    def password_set(self) -> bool:
+        """Whether this journey set a new password (else the campaign asked only the address)."""
+        return bool(self.data.get("password_set"))
+
+    @property
     def verify_with_password(self) -> bool:
         """Whether the address counts as proven only once the new password is set."""
         return bool(self.data.get("verify_with_password"))
 
+    def _still_asked(self) -> None:
+        """Under the journey's lock: a campaign cancelled since it began asks nothing more.
+        Its row is held (FOR KEY SHARE) until this step commits, so a cancel at the same
+        moment comes after it, or first."""
+        running = db.session.execute(
+            db.select(Campaign.status).where(Campaign.id == CampaignMember.campaign_id,
+                                             CampaignMember.id == self.data["member_id"])
+            .with_for_update(read=True, key_share=True)).scalar_one() == RUNNING
+        if not running:
+            self.stored.end(None)
+            db.session.commit()
+            raise CampaignWithdrawn(self.login_id)
+
     def enter_code(self, code: str, origin: Origin) -> None:
+        """A second post of the same code (a double click) waits, and finds the address
+        proven: nothing to do, and no code error to show for it."""
         self._lock()
+        if self.state in (State.PASSWORD, State.DONE):
+            return
+        self._still_asked()
         if self.state is not State.CODE_SENT:
             raise CodeRejected(0)
         accepted, record = challenges.redeem_code(self.data["challenge"], code)
@@ -201,6 +235,7 @@ class CampaignFlow(Flow):
         self._lock()
         if self.state is not State.PASSWORD:
             return
+        self._still_asked()
         identity = self.identity
         if password != confirm:
             raise NewPasswordRejected(password_policy.problems(password, identity.email, identity.name), True)
@@ -214,6 +249,7 @@ class CampaignFlow(Flow):
         if self.verify_with_password:  # only now: a refused password proves nothing
             self._verified("campaign_link", origin, campaign=self._member()[1].id)
         self.transition("completed")
+        self.update(password_set=True)
         notice = mail.enqueue("password_changed", identity.email, identity.locale or locale, identity=identity,
                               email=identity.email, when=clock.now(),
                               recovery_link=links.external("recovery.start", email=identity.email))

@@ -1,7 +1,8 @@
 """What a login must still do after the first factor, in order.
 
 Each step says whether it is needed for this person and where they do it; its page
-calls LoginFlow.complete_step and sends them back to /login/<id>/continue. New
+calls LoginFlow.complete_step (or, as the campaign's, is needed no more once done) and
+sends them back to /login/<id>/continue. New
 requirements (second factor, campaign actions...) are added to STEPS.
 """
 from __future__ import annotations

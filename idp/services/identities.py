@@ -225,7 +225,9 @@ def set_password(identity: Identity, new_password: str, *, origin: Origin, reaso
     The caller commits (with the mail that tells the person, if any).
     """
     password_policy.check(new_password, identity.email, identity.name)
-    if identity.password_hash and passwords.verify(identity.password_hash, new_password):
+    # The current one is an old system's too, while it still opens the account: a campaign
+    # or reset exists to replace it (it may have leaked with that system's database).
+    if password_check.matches(identity, new_password) is not None:
         raise ValidationFailed(_l("Choose a password different from your current one."))
     replace_password(identity, passwords.hash_password(new_password), origin=origin, reason=reason, keep_sid=keep_sid,
                      keep_journeys=keep_journeys)

@@ -2,22 +2,29 @@
 the mailed link (confirm, then the same password page)."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from ..errors import FlowExpired, JourneyEnded, NotFound
-from ..flows.campaign import STEP, CampaignFlow, CodeRejected, NewPasswordRejected, State
+from ..extensions import limiter
+from ..flows.campaign import STEP, CampaignFlow, CampaignWithdrawn, CodeRejected, NewPasswordRejected, State
 from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns, journeys
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
-from .limits import mail_from_ip
+from .limits import codes_of, mail_to
 
 bp = Blueprint("campaign", __name__)
 
 
 def _locale() -> str:
     return str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"])
+
+
+def _flow_email() -> str:
+    return CampaignFlow.load(request.view_args["flow_id"], browser_id()).email
 
 
 def _login(login_id) -> LoginFlow:
@@ -30,25 +37,34 @@ def _login(login_id) -> LoginFlow:
     return login
 
 
-def _back_to_login(login: LoginFlow):
-    login.complete_step(STEP)
-    return redirect(url_for("login.continue_", flow_id=login.id))
+def _back_to_login(login_id):
+    """Not marked done: the step is needed while any campaign still asks (another one, past
+    its deadline too, comes next), and no longer once none does."""
+    return redirect(url_for("login.continue_", flow_id=login_id))
+
+
+def _mailing(identity):
+    """Counts a code mailed to the person's address, from any IP. Not per IP: only whoever
+    gave the account's password (and second factor) gets here, and everyone behind one
+    address (an office, a library's computers) would wait for the limit of the others."""
+    return mail_to(lambda: identity.email)
 
 
 @bp.route("/login/<login_id>/campaign", methods=["GET", "POST"])
-@mail_from_ip()
 def step(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
     if asked is None:
-        return _back_to_login(login)
+        return _back_to_login(login.id)
     member, campaign = asked
     if request.method == "GET":
         return render_template("campaign/step.html", login=login, campaign=campaign,
                                missing=campaigns.missing(member, campaign),
                                may_snooze=campaigns.may_snooze(member, campaign),
                                past_deadline=campaigns.past_deadline(campaign))
-    flow = CampaignFlow.at_login(login, member, campaign, locale=_locale(), origin=origin())
+    mails_code = "verify_email" in campaigns.missing(member, campaign)
+    with _mailing(login.identity) if mails_code else nullcontext():
+        flow = CampaignFlow.at_login(login, member, campaign, locale=_locale(), origin=origin())
     return redirect(url_for("campaign.show", flow_id=flow.id))
 
 
@@ -57,13 +73,13 @@ def later(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
     if asked is None:
-        return _back_to_login(login)
+        return _back_to_login(login.id)
     member, campaign = asked
     if not campaigns.snooze(member, campaign, origin()):
         return render_template("campaign/step.html", login=login, campaign=campaign,
                                missing=campaigns.missing(member, campaign), may_snooze=False,
                                past_deadline=campaigns.past_deadline(campaign), snooze_refused=True), 409
-    return _back_to_login(login)
+    return _back_to_login(login.id)
 
 
 @bp.route("/campaign/flow/<flow_id>")
@@ -76,11 +92,15 @@ def show(flow_id):
     if flow.state is State.SIGN_IN:
         return render_template("campaign/sign_in.html", flow=flow)
     if flow.state is State.DONE and flow.login_id:
-        return _back_to_login(_login(flow.login_id))
+        return _back_to_login(flow.login_id)
     return render_template("campaign/done.html", flow=flow)
 
 
 @bp.route("/campaign/flow/<flow_id>/code", methods=["POST"])
+# Per IP only the codes refused: a right one from each colleague behind one IP holds nobody.
+@limiter.limit(lambda: current_app.config["IDP_CODE_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code == 400)
+@codes_of(_flow_email)
 def code(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
     typed = emailed_code(request.form.get("code")) or ""
@@ -95,11 +115,11 @@ def code(flow_id):
 
 
 @bp.route("/campaign/flow/<flow_id>/resend", methods=["POST"])
-@mail_from_ip()
 def resend(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
     if flow.state is State.CODE_SENT:
-        flow.send_code(_locale(), origin())
+        with _mailing(flow.identity):
+            flow.send_code(_locale(), origin())
     return redirect(url_for("campaign.show", flow_id=flow.id, resent=1))
 
 
@@ -136,6 +156,13 @@ def link(member_id, signature):
 @bp.errorhandler(NotFound)
 def journey_lost(error):
     return render_template("campaign/link_rejected.html", problem="flow", campaign=None), error.status
+
+
+@bp.errorhandler(CampaignWithdrawn)
+def withdrawn(error):
+    if error.login_id:  # the login goes on: a cancelled campaign asks nothing there
+        return _back_to_login(error.login_id)
+    return render_template("campaign/link_rejected.html", problem="withdrawn", campaign=None), error.status
 
 
 @bp.errorhandler(JourneyEnded)

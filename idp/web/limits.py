@@ -59,15 +59,15 @@ def per_account(setting: str, email: Callable[[], str | None], *, scope: str | N
 
 
 def mail_from_ip():
-    """Posts that mail a code or a link (registration, identification, campaign steps):
-    limited per IP together, counted only when sent (the page moves on, 302)."""
+    """Posts that mail a code or a link (registration, identification): limited per IP
+    together, counted only when sent (the page moves on, 302)."""
     return limiter.shared_limit(lambda: current_app.config["IDP_MAIL_RATE_LIMIT"], scope="mail", methods=["POST"],
                                 deduct_when=lambda response: response.status_code == 302)
 
 
 def mail_to(email: Callable[[], str | None]):
     """Mail to the address `email()` gives, from any IP and any page that mails a code or a
-    link to an address typed (registration, reset, change of email): so nobody's inbox is
+    link (registration, reset, change of email, a campaign's): so nobody's inbox is
     flooded from many IPs. Counted only when sent (the page moves on, 302)."""
     return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"],
                        deduct_when=lambda response: response.status_code == 302)

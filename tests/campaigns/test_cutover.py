@@ -61,6 +61,16 @@ def test_a_cutover_belongs_to_a_legacy_system_target(app, runner):
     assert result.exit_code != 0 and "only to a legacy-system target" in result.output
 
 
+def test_a_cutover_before_the_start_is_refused(app, runner):
+    """Without a deadline nothing else kept it after the start: the old passwords stopped
+    days before the campaign's first mail told anyone to move."""
+    legacy_account(person("maija@example.fi"), "kirjasto", "1")
+    now = clock.now()
+    result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "legacy-system:kirjasto",
+                                 "--starts", iso(now + dt.timedelta(days=10)),
+                                 "--cutover", iso(now + dt.timedelta(days=5))])
+    assert result.exit_code != 0 and "The cutover must not come before the start." in result.output
+
 def test_old_passwords_work_until_the_deadline_the_mail_gives(app, runner):
     legacy_account(person("maija@example.fi"), "kirjasto", "1")
     result = runner.invoke(args=["campaigns", "create", "--name", "X", "--target", "legacy-system:kirjasto",

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import AuditEvent, Identity
-from idp.services import campaigns, clock, identities
+from idp.services import campaigns, clock, identities, passwords
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.totp import app_code, enrol, enrolled
@@ -36,7 +36,7 @@ def test_link_confirms_the_address_and_sets_a_new_password_in_one_visit(app, bro
 
     assert not fresh(maija).email_verified
     browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
-    assert "All done" in browser.text
+    assert "All done" in browser.text and "your email address and your new password" in browser.text
     assert fresh(maija).email_verified
     assert browser.client.get("/account").status_code == 302  # the link signed in to nothing
     done = member(campaign_id, maija)
@@ -202,3 +202,46 @@ def test_the_outbox_holds_no_campaign_link_yet_the_mailed_one_works(app, browser
     assert browser.page.status_code == 200 and "Continue to confirm" in browser.text
     browser.get(local(campaign_link(mailbox, "muuttaja@vanha.fi")))
     assert browser.page.status_code == 404 and "This link is not valid" in browser.text
+
+
+def test_the_new_password_may_not_be_the_old_systems_password(app, browser, runner, tmp_path, mailbox):
+    """Someone imported who has not signed in since: the old system's password is still the
+    current one, and the campaign is there to replace it (it may have leaked with that
+    system). Before, only the account's own hash was compared, and there was none."""
+    from tests.support.legacy import imported
+
+    old = "vanha kirjaston salasana 1987"
+    maija = imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", password=old, verified=True)
+    assert fresh(maija).password_hash is None
+    campaign_id = started(runner, "legacy-system:kirjasto", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    browser.submit("/password", password=old, confirm=old)
+    assert browser.page.status_code == 400 and "different from your current one" in browser.text
+    assert member(campaign_id, maija).password_changed_at is None
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert "All done" in browser.text
+
+
+def test_a_campaign_cancelled_after_the_link_was_confirmed_sets_no_password(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    assert "Choose a new password" in browser.text
+    runner.invoke(args=["campaigns", "cancel", str(campaign_id)])
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert browser.page.status_code == 410 and "This request was withdrawn" in browser.text
+    assert not passwords.verify(fresh(maija).password_hash, NEW_PASSWORD)
+    assert member(campaign_id, maija).password_changed_at is None
+
+
+def test_the_done_page_speaks_of_a_new_password_only_when_one_was_set(app, browser, runner, mailbox):
+    person("maija@example.fi", "Maija")
+    started(runner, "all", require="verify_email", deadline="2099-01-01T12:00")
+    deliver()
+    browser.get(local(campaign_link(mailbox, "maija@example.fi")))
+    browser.submit("/campaign/")
+    assert "All done" in browser.text and "your new password" not in browser.text

@@ -171,3 +171,66 @@ def test_the_campaign_step_waits_for_the_second_factor(app, runner, mailbox):
     assert "/totp" in attacker.url
     done = member(campaign_id, tuula)
     assert done.password_changed_at is None and done.snoozed_at is None
+
+
+def test_people_behind_one_address_each_get_their_code_at_the_step(app, runner, mailbox):
+    """An office, a library's computers or a kiosk: everyone signs in from one IP. Before,
+    the step counted against the per-IP mail limit of registrations (5 in 10 minutes): the
+    sixth colleague was held, and after the deadline reached no service."""
+    colleagues = [person(f"h{n}@firma.fi", f"Henkilö {n}") for n in range(7)]
+    started(runner, "all", deadline="2099-01-01T12:00")
+    for colleague in colleagues:
+        browser = Browser(app)
+        browser.client.environ_base["REMOTE_ADDR"] = "198.51.100.10"
+        browser.get("/login")
+        sign_in(browser, colleague.email, colleague.test_password)
+        browser.submit("/campaign")
+        assert browser.page.status_code == 200 and f"We sent a 6-digit code to {colleague.email}" in browser.text
+    assert len(mailbox.messages) == 7
+
+
+def test_a_second_campaign_past_its_deadline_is_asked_after_the_first(app, browser, runner, mailbox):
+    """Before, finishing the first campaign marked the login's whole campaign step done: the
+    login went on without the second one's new password, past its deadline too."""
+    maija = person("maija@example.fi", "Maija")
+    now = clock.now()
+    first = started(runner, "all", name="Osoitteet", require="verify_email",
+                    deadline=(now + dt.timedelta(days=1)).isoformat(timespec="seconds") + "Z")
+    second = started(runner, "all", name="Salasanat", require="change_password",
+                     deadline=(now + dt.timedelta(days=2)).isoformat(timespec="seconds") + "Z")
+    clock.advance(3 * DAY)
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    browser.submit("/code", code=mailbox.code(maija.email))
+    assert member(first, maija).completed_at is not None
+    assert "The deadline has passed" in browser.text and "Choose a new password." in browser.text
+    assert browser.client.get("/account").status_code == 302  # no session yet
+    browser.submit("/campaign")
+    browser.submit("/password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert browser.url.endswith("/account") and member(second, maija).completed_at is not None
+
+
+def test_a_campaign_cancelled_at_its_code_lets_the_login_go_on(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    campaign_id = started(runner, "all", deadline="2099-01-01T12:00")
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    runner.invoke(args=["campaigns", "cancel", str(campaign_id)])
+    browser.submit("/code", code=mailbox.code(maija.email))
+    assert browser.url.endswith("/account") and member(campaign_id, maija).email_verified_at is None
+
+
+def test_a_double_click_on_the_code_shows_the_next_page_not_a_code_error(app, browser, runner, mailbox):
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", deadline="2099-01-01T12:00")
+    browser.get("/login")
+    sign_in(browser, maija.email, maija.test_password)
+    browser.submit("/campaign")
+    form = browser.form("/code")
+    code = mailbox.code(maija.email)
+    first = browser.client.post(form["action"], data={**form["fields"], "code": code})
+    second = browser.client.post(form["action"], data={**form["fields"], "code": code})
+    assert first.status_code == second.status_code == 302
+    assert "Choose a new password" in browser.get(second.headers["Location"]).text

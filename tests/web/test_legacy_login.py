@@ -275,6 +275,15 @@ def test_forgot_password_after_an_old_user_name_mails_the_accounts_address(app, 
     assert "Your account" in browser.text and "Maija.Meikalainen@Example.FI" in browser.text
 
 
+def test_a_reset_refuses_the_old_systems_password_as_the_new_one(app, browser, library, mailbox):
+    """It still opens the account, and may have leaked with the old system: before, only the
+    account's own password was compared, and an imported person has none yet."""
+    forgot_password_after(browser, "maija.m")
+    browser.submit("/recovery/", code=mailbox.code("maija.meikalainen@example.fi"))
+    browser.submit("/password", password="Kesäloma2019", confirm="Kesäloma2019")
+    assert browser.page.status_code == 400 and "Choose a password different from your current one." in browser.text
+    assert db.session.get(Identity, library.id).password_hash is None
+
 def test_a_reset_by_an_unknown_unmerged_or_shared_user_name_looks_the_same_and_mails_nobody(
         app, tmp_path, library, mailbox):
     def page(login_name):

@@ -66,6 +66,9 @@ def create(name: str, target: str, requirements: list[str], *, starts_at: dt.dat
         raise ValidationFailed(_l("The deadline has passed: give one in the future."))
     if cutover_at and kind != targeting.LEGACY:
         raise ValidationFailed(_l("A cutover applies only to a legacy-system target."))
+    if cutover_at and starts_at and cutover_at < starts_at:
+        # Old passwords would stop before the first mail tells anyone to move.
+        raise ValidationFailed(_l("The cutover must not come before the start."))
     if cutover_at and deadline_at and cutover_at < deadline_at:
         # The mail gives people until the deadline; old passwords must work that long.
         raise ValidationFailed(_l("The cutover must not come before the deadline."))
