@@ -4,7 +4,7 @@ Rules: an organisation always keeps an admin; every change is audited with the
 organisation named, so its admins see it as activity; an invitation (what an admin
 makes, and what an operator's add_member makes for an address without an identity)
 waits and takes effect when that address signs in verified, within IDP_INVITATION_TTL
-(an admin may withdraw it before).
+(an admin may withdraw it before; it goes when its maker stops being an admin there).
 """
 from __future__ import annotations
 
@@ -283,6 +283,7 @@ def remove_member(organisation, member: Membership, *, actor=None, origin: Origi
     _end_kiosk_sessions(organisation, origin, "member_removed", member.identity_id)
     db.session.delete(member)
     audit.record("org.member_removed", origin=origin, identity=actor, organisation=organisation, member=email)
+    _withdraw_invitations_made_by(organisation, member.identity_id, actor=actor, origin=origin)
 
 
 def set_role(organisation, member: Membership, role: str, *, actor=None, origin: Origin = SYSTEM) -> None:
@@ -297,6 +298,28 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
     member.role = role
     audit.record("org.role_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, role=role)
+    if role == MEMBER:
+        _withdraw_invitations_made_by(organisation, member.identity_id, actor=actor, origin=origin)
+
+
+def withdraw_before_deletion(identity, *, origin: Origin) -> None:
+    """The account is being deleted, its memberships with it: the invitations it made go as
+    when it is removed. Only where it is an admin, which lock_administered locked already
+    (it made none elsewhere: those went when it stopped being an admin there)."""
+    for member in memberships_of(identity):
+        if member.role == ADMIN:
+            _withdraw_invitations_made_by(member.organisation, identity.id, actor=identity, origin=origin)
+
+
+def _withdraw_invitations_made_by(organisation, identity_id: int, *, actor, origin: Origin) -> None:
+    """An invitation is made with its maker's admin right, and goes with it: waiting on,
+    one made by an admin then removed (or one about to be) let its address in, their own
+    other address as an admin too. An operator's (nobody's) stays."""
+    made = db.session.execute(db.select(Invitation).where(
+        Invitation.organisation_id == organisation.id, Invitation.invited_by_id == identity_id, *_pending())
+        .order_by(Invitation.id)).scalars().all()
+    for invitation in made:
+        withdraw_invitation(organisation, invitation, actor=actor, origin=origin)
 
 
 DISPLAY_NAME_LENGTH = 100  # Membership.display_name

@@ -125,6 +125,18 @@ def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):
     assert GONE in browser.text and [m.identity.email for m in organisations.members(org)] == [colleague.email]
 
 
+def test_the_invitations_an_admin_made_go_with_their_account(app, user):
+    colleague = person("kollega@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", user, members=[colleague])
+    organisations.set_role(org, organisations.membership(org, colleague), ADMIN)
+    organisations.invite(org, "oma@example.fi", ADMIN, actor=user)
+    organisations.invite(org, "uusi@siivous.fi", "member", actor=colleague)
+    db.session.commit()
+    _delete(signed_in(app, user), user.test_password)
+    assert [i.email for i in organisations.pending_invitations(org)] == ["uusi@siivous.fi"]
+    assert organisations.accept_invitations(person("oma@example.fi"), origin=SYSTEM) == []
+
+
 def test_old_user_names_of_a_deleted_account_do_not_bring_it_back(app, tmp_path):
     imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", verified=True)
     imported(tmp_path, "uimahalli", "pekka.p", "pekka@example.fi", "Pekka")  # old user names stay in use
