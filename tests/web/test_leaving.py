@@ -234,6 +234,25 @@ def test_the_only_member_may_leave_the_organisation(app, user):
     assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []
 
 
+@pytest.mark.parametrize("how", ["leaves", "deletes the account"])
+def test_the_only_member_leaving_withdraws_every_invitation_so_nobody_joins_without_an_admin(app, user, how):
+    """The organisation closes with its last member: an operator's invitation waiting
+    would otherwise make its address a member of an organisation nobody can manage."""
+    alone, bookkeeper = organisation("Toiminimi Meikäläinen", "0737546-2", user), person("kirjanpitaja@example.fi")
+    organisations.invite(alone, bookkeeper.email, "member")  # an operator's
+    db.session.commit()
+    browser = signed_in(app, user)
+    if how == "leaves":
+        browser.get("/account")
+        browser.submit(f"/account/organisations/{alone.id}/leave")
+        browser.submit(f"/account/organisations/{alone.id}/leave")
+    else:
+        _delete(browser, user.test_password)
+    assert organisations.pending_invitations(alone) == []
+    assert organisations.accept_invitations(bookkeeper, origin=SYSTEM) == []
+    assert organisations.members(alone) == []
+
+
 @row_locks
 def test_an_admin_deleting_the_account_as_another_admin_demotes_them_is_answered_both(app, user, monkeypatch):
     """Pirjo, an admin of the company, deletes her account as Kaisa, its other admin,
