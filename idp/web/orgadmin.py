@@ -12,6 +12,7 @@ from ..models.organisation import ADMIN
 from ..services import mail, organisations
 from .account_notice import back_to
 from .browser import current_identity, origin
+from .limits import mail_to, per_ip
 
 bp = Blueprint("orgadmin", __name__)
 
@@ -106,7 +107,15 @@ def _change(org_id, action, invite=None, focus=None):
     return show(org_id, message=done_message, focus=focus)
 
 
+def _invited(response) -> bool:
+    """The admin page comes back as it was (200) only with the invitation made, and mailed;
+    a refused one says why with its 4xx."""
+    return response.status_code == 200
+
+
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
+@per_ip("IDP_INVITATION_RATE_LIMIT", methods=["POST"], deduct_when=_invited)
+@mail_to(lambda: request.form.get("email"), sent=_invited)
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
 

@@ -238,6 +238,26 @@ def test_a_refused_invitation_says_why_next_to_the_address_as_typed(browser, com
     assert '<option value="admin" selected>' in browser.text and not mailbox.messages
 
 
+def test_invitations_mail_an_address_within_its_mail_limit_and_an_ip_within_its_own(app, browser, company,
+                                                                                    mailbox):
+    """As every page mailing an address typed: an admin cannot flood someone's inbox."""
+    org, admin, _worker = company
+    app.config["IDP_INVITATION_RATE_LIMIT"] = "7 per hour"
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="ville@siivous.fi", role="member")  # a member already: not mailed, not counted
+    for _ in range(5):
+        browser.submit("/invite", email="uhri@example.fi", role="member")
+        assert "uhri@example.fi was invited" in browser.text
+    assert browser.submit("/invite", email="uhri@example.fi", role="member").status_code == 429
+    assert len(mailbox.to("uhri@example.fi")) == 5
+    browser.get(f"/orgs/{org.id}")
+    for address in ("a@example.fi", "b@example.fi"):
+        assert browser.submit("/invite", email=address, role="member").status_code == 200
+    assert browser.submit("/invite", email="c@example.fi", role="member").status_code == 429
+    assert mailbox.to("c@example.fi") == []
+
+
 def test_signed_out_visitor_is_sent_to_login(browser, company):
     org, _, _ = company
     browser.get(f"/orgs/{org.id}")
