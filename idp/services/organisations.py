@@ -250,7 +250,10 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
             client = db.session.get(Client, client_id)
             if client is not None:
                 _add_right(joined, client, invitation.invited_by_id)
-        invitation.accepted_at = clock.now()
+        # Taken up: the membership and the record below are its history. Kept, it held the
+        # address, the name given and the rights for good, and an admin's new invitation to
+        # the address once removed renewed it, that name and those rights with it.
+        db.session.delete(invitation)
         audit.record("org.invitation_accepted", origin=origin, identity=identity, organisation=organisation,
                      role=invitation.role)
         accepted.append(joined)

@@ -139,6 +139,30 @@ def test_invitations_an_admin_made_go_when_they_are_no_longer_an_admin(app, mail
     assert (withdrawn.details["member"], withdrawn.identity_id) == ("lahtija.oma@example.fi", boss.id)
 
 
+def test_a_resident_removed_and_invited_again_joins_without_the_old_name_or_rights(app, rp):
+    """The accepted invitation is gone with its acceptance: the name and rights an operator
+    gave the resident once do not come back with an admin's new invitation (which gives
+    none), nor block the name for the flat's new resident meanwhile."""
+    rp.client.org_mode = "business"
+    boss, newcomer = person("isannoitsija@koivukuja.fi"), person("uusi.a12@koivukuja.fi")
+    org = organisation("As Oy Koivukuja", None, boss, [newcomer])
+    organisations.add_member(org, "a12@koivukuja.fi", MEMBER, display_name="A 12", clients=[rp.client])
+    db.session.commit()
+    resident = person("a12@koivukuja.fi")
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    assert organisations.membership(org, resident).display_name == "A 12"
+
+    organisations.remove_member(org, organisations.membership(org, resident), actor=boss)  # moved out
+    organisations.invite(org, resident.email, MEMBER, actor=boss)  # back, as a tenant elsewhere in the building
+    organisations.set_display_name(org, organisations.membership(org, newcomer), "A 12", actor=boss)
+    db.session.commit()
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    returned = organisations.membership(org, resident)
+    assert returned.display_name is None and organisations.rights(org) == set()
+
+
 def test_unverified_address_does_not_accept_invitations(app):
     from idp.services import identities
     from idp.services.audit import SYSTEM

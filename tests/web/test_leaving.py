@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.methods import pin
-from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
+from idp.models import AuditEvent, Identity, Invitation, LegacyAccount, LogoutNotification, Token
 from idp.models.organisation import ADMIN
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
 from idp.services import account, backchannel, clock, identities, kiosk_sessions, mail, organisations, password_check
@@ -135,6 +135,19 @@ def test_the_invitations_an_admin_made_go_with_their_account(app, user):
     _delete(signed_in(app, user), user.test_password)
     assert [i.email for i in organisations.pending_invitations(org)] == ["uusi@siivous.fi"]
     assert organisations.accept_invitations(person("oma@example.fi"), origin=SYSTEM) == []
+
+
+def test_a_deleted_account_leaves_no_invitation_naming_its_address(app):
+    """The invitation the person joined by (the address, the name the organisation gave
+    them) is not kept after it was accepted, so it does not outlive the account."""
+    org = organisation("Siivous Oy", "0737546-2", person("pomo@siivous.fi"))
+    organisations.add_member(org, "maija@example.fi", "member", display_name="Maija, siivooja")
+    db.session.commit()
+    maija = person("maija@example.fi", "Maija Meikäläinen")
+    browser = signed_in(app, maija)  # accepts the invitation
+    assert organisations.membership(org, maija) is not None
+    _delete(browser, maija.test_password)
+    assert db.session.scalars(db.select(Invitation.email)).all() == []
 
 
 def test_old_user_names_of_a_deleted_account_do_not_bring_it_back(app, tmp_path):
