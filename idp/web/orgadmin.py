@@ -137,8 +137,9 @@ def withdraw(org_id, invitation_id):
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["GET", "POST"])
 def remove(org_id, member_id):
-    """Asks first (WCAG 3.3.4): undoing a removal takes a new invitation and every right again."""
-    if request.form.get("confirmed") != "yes":
+    """Asks first (WCAG 3.3.4): undoing a removal takes a new invitation and every right again.
+    Removes only on a POST: a GET's body (Werkzeug reads one) carries no CSRF token."""
+    if request.method != "POST" or request.form.get("confirmed") != "yes":
         organisation, _admin = _as_admin(org_id)
         member, rights = _member(organisation, member_id), organisations.rights(organisation)
         return render_template("orgadmin/remove.html", organisation=organisation, member=member,

@@ -195,6 +195,15 @@ def test_leaving_posted_without_the_answer_only_asks(app, user):
     assert organisations.membership(org, user) is not None
 
 
+def test_leaving_by_a_get_carrying_the_answer_in_a_body_only_asks(app, user):
+    """CSRF protection checks posts; a GET changes nothing, whatever body it carries."""
+    org = organisation("Siivous Oy", "0737546-2", person("kollega@siivous.fi"), members=[user])
+    browser = signed_in(app, user)
+    asked = browser.client.open(f"/account/organisations/{org.id}/leave", method="GET", data={"confirmed": "yes"})
+    assert "<h1>Leave Siivous Oy?</h1>" in asked.get_data(as_text=True)
+    assert organisations.membership(org, user) is not None
+
+
 def test_the_only_admin_is_told_to_hand_the_role_over_before_leaving(app, user):
     org = organisation("Siivous Oy", "0737546-2", user, members=[person("kollega@siivous.fi")])
     browser = signed_in(app, user)

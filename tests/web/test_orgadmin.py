@@ -140,6 +140,16 @@ def test_a_removal_posted_without_the_answer_only_asks(browser, company):
     assert organisations.membership(org, worker) is not None
 
 
+def test_a_get_carrying_the_answer_in_a_body_only_asks(browser, company):
+    """CSRF protection checks posts; a GET changes nothing, whatever body it carries."""
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    member_id = organisations.membership(org, worker).id
+    asked = browser.client.open(f"/orgs/{org.id}/members/{member_id}/remove", method="GET", data={"confirmed": "yes"})
+    assert "<h1>Remove Ville (ville@siivous.fi) from Siivous Oy?</h1>" in asked.get_data(as_text=True)
+    assert organisations.membership(org, worker) is not None
+
+
 def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
     org, _, worker = company
     member_id = _admin_on_the_page_worker_allowed(browser, company, service)
