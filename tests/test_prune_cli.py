@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-
 import threading
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
 from idp.extensions import db
-from idp.models import AuditEvent, AuthorizationCode, Identity, LoginSession, OutboxMail, Token
+from idp.models import AuditEvent, AuthorizationCode, Identity, Invitation, LoginSession, OutboxMail, Token
 from idp.models.flow import Flow
 from idp.services import audit, backchannel, clients, clock, organisations
 from tests.support.browser import Browser
@@ -70,6 +69,16 @@ def test_prune_deletes_invitations_nobody_accepted_in_time(app, runner):
     clock.advance(2 * 60)
     assert _prune(runner)["invitations"] == 1
     assert [i.email for i in organisations.pending_invitations(alfa)] == ["toinen@example.fi"]
+
+
+def test_prune_deletes_invitations_accepted_before_acceptance_deleted_them(app, runner):
+    """Such a row names an address and the name the organisation gave it, long after the
+    membership it made may have ended."""
+    alfa = organisations.create("Alfa Oy", "0737546-2")
+    organisations.add_member(alfa, "kutsuttu@example.fi", display_name="A 12").accepted_at = clock.now()
+    db.session.commit()
+    clock.advance(app.config["IDP_INVITATION_TTL"] + 2 * DAY)
+    assert _prune(runner)["invitations"] == 1 and _count(Invitation) == 0
 
 
 def test_prune_deletes_history_past_its_retention_period_and_keeps_the_rest(app, runner, user):

@@ -65,4 +65,5 @@ class Invitation(db.Model):
     display_name = db.Column(db.String(100))
     invited_by_id = db.Column(db.Integer, db.ForeignKey("identities.id", ondelete="SET NULL"))
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
+    # Only on invitations accepted before acceptance deleted them (`tunnus prune` deletes those).
     accepted_at = db.Column(db.DateTime)

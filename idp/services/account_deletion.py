@@ -3,7 +3,8 @@ their request).
 
 Goes: the identity and all that is only theirs (sessions and tokens, second factors,
 passkeys, the PIN, consents, memberships with their service rights, campaign membership,
-upstream links, by the database's ON DELETE CASCADE), and the old services' accounts
+upstream links, by the database's ON DELETE CASCADE), the invitations they made as an
+admin still waiting, and the old services' accounts
 merged into it with their password hashes, so an old user name cannot bring it back.
 Stays: the audit records (the security history; the deletion record names the address),
 mail already sent, and an erasure (erasures.py: keyed hashes only) so that importing an
@@ -55,6 +56,7 @@ def delete(identity: Identity, *, origin: Origin, locale: str, reason: str) -> O
     if sole:
         db.session.rollback()
         raise SoleAdmin(names=", ".join(organisation.name for organisation in sole))
+    organisations.withdraw_before_deletion(identity, origin=origin)
     # Its journeys expire with the sessions: what they would act on is gone.
     sessions.end_all(identity, origin=origin, reason="account_deleted", journeys_because=None)
     audit.record("identity.deleted", origin=origin, identity=identity, email=identity.email_normalized,

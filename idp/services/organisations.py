@@ -4,7 +4,8 @@ Rules: an organisation always keeps an admin; every change is audited with the
 organisation named, so its admins see it as activity; an invitation (what an admin
 makes, and what an operator's add_member makes for an address without an identity)
 waits and takes effect when that address signs in verified, within IDP_INVITATION_TTL
-(an admin may withdraw it before).
+(an admin may withdraw it before; it goes when its maker stops being an admin there, and
+all go when the last member leaves).
 """
 from __future__ import annotations
 
@@ -249,7 +250,10 @@ def accept_invitations(identity, *, origin: Origin) -> list[Membership]:
             client = db.session.get(Client, client_id)
             if client is not None:
                 _add_right(joined, client, invitation.invited_by_id)
-        invitation.accepted_at = clock.now()
+        # Taken up: the membership and the record below are its history. Kept, it held the
+        # address, the name given and the rights for good, and an admin's new invitation to
+        # the address once removed renewed it, that name and those rights with it.
+        db.session.delete(invitation)
         audit.record("org.invitation_accepted", origin=origin, identity=identity, organisation=organisation,
                      role=invitation.role)
         accepted.append(joined)
@@ -283,6 +287,7 @@ def remove_member(organisation, member: Membership, *, actor=None, origin: Origi
     _end_kiosk_sessions(organisation, origin, "member_removed", member.identity_id)
     db.session.delete(member)
     audit.record("org.member_removed", origin=origin, identity=actor, organisation=organisation, member=email)
+    _withdraw_invitations(organisation, member.identity_id, actor=actor, origin=origin)
 
 
 def set_role(organisation, member: Membership, role: str, *, actor=None, origin: Origin = SYSTEM) -> None:
@@ -297,6 +302,32 @@ def set_role(organisation, member: Membership, role: str, *, actor=None, origin:
     member.role = role
     audit.record("org.role_changed", origin=origin, identity=actor, organisation=organisation,
                  member=member.identity.email, role=role)
+    if role == MEMBER:
+        _withdraw_invitations(organisation, member.identity_id, actor=actor, origin=origin)
+
+
+def withdraw_before_deletion(identity, *, origin: Origin) -> None:
+    """The account is being deleted, its memberships with it: the invitations it made go as
+    when it is removed, and all where it was the only member. Only where it is an admin,
+    which lock_administered locked already (it made none elsewhere: those went when it
+    stopped being an admin there)."""
+    for member in memberships_of(identity):
+        if member.role == ADMIN:
+            _withdraw_invitations(member.organisation, identity.id, actor=identity, origin=origin)
+
+
+def _withdraw_invitations(organisation, made_by: int, *, actor, origin: Origin) -> None:
+    """An invitation is made with its maker's admin right, and goes with it: waiting on,
+    one made by an admin then removed (or one about to be) let its address in, their own
+    other address as an admin too. An operator's (nobody's) stays, unless `made_by` is the
+    last member: whoever joined the organisation they closed would find nobody to manage it."""
+    others = db.session.execute(db.select(Membership.id).where(
+        Membership.organisation_id == organisation.id, Membership.identity_id != made_by).limit(1)).first()
+    whose = Invitation.invited_by_id == made_by if others else db.true()
+    waiting = db.session.execute(db.select(Invitation).where(
+        Invitation.organisation_id == organisation.id, whose, *_pending()).order_by(Invitation.id)).scalars().all()
+    for invitation in waiting:
+        withdraw_invitation(organisation, invitation, actor=actor, origin=origin)
 
 
 DISPLAY_NAME_LENGTH = 100  # Membership.display_name
@@ -527,7 +558,8 @@ def lock_administered(identity) -> None:
 def _guard_last_admin(organisation, member: Membership, leaving: bool = False) -> None:
     """LastAdmin if the change would leave members without an admin. The last member
     `leaving` of their own accord (a one-person company closing its account) leaves
-    nobody to manage; removed by someone else, an organisation is never left empty."""
+    nobody to manage, nor anyone to join (its invitations go: _withdraw_invitations);
+    removed by someone else, an organisation is never left empty."""
     if member.role != ADMIN:
         return
     # Two admins demoting or removing each other at once would each count the other still

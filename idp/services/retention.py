@@ -53,7 +53,6 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
         "login_sessions": db.delete(LoginSession).where(
             db.or_(LoginSession.ended_at < cutoff, LoginSession.expires_at < cutoff)),
         "invitations": db.delete(Invitation).where(
-            Invitation.accepted_at.is_(None),
             Invitation.created_at < cutoff - dt.timedelta(seconds=current_app.config["IDP_INVITATION_TTL"])),
     }
     history_cutoff = clock.now() - dt.timedelta(days=current_app.config["IDP_AUDIT_RETENTION_DAYS"])

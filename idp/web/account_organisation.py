@@ -27,11 +27,12 @@ def choose(identity):
 @signed_in
 def leave(identity, organisation_id):
     """As an admin removing the member would: the tokens issued for acting in it end. Asks
-    first (WCAG 3.3.4): only an admin's new invitation brings the person back."""
+    first (WCAG 3.3.4): only an admin's new invitation brings the person back. Leaves only on
+    a POST: a GET's body (Werkzeug reads one) carries no CSRF token."""
     member = next((m for m in organisations.memberships_of(identity) if m.organisation_id == organisation_id), None)
     if member is None:
         abort(404)
-    if request.form.get("confirmed") != "yes":
+    if request.method != "POST" or request.form.get("confirmed") != "yes":
         return render_template("account/leave.html", organisation=member.organisation)
     organisation = member.organisation
     name, member = organisation.name, organisations.membership_to_end(organisation, identity)

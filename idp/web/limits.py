@@ -65,12 +65,12 @@ def mail_from_ip():
                                 deduct_when=lambda response: response.status_code == 302)
 
 
-def mail_to(email: Callable[[], str | None]):
+def mail_to(email: Callable[[], str | None], sent: Callable = lambda response: response.status_code == 302):
     """Mail to the address `email()` gives, from any IP and any page that mails a code or a
-    link (registration, reset, change of email, a campaign's): so nobody's inbox is
-    flooded from many IPs. Counted only when sent (the page moves on, 302)."""
-    return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"],
-                       deduct_when=lambda response: response.status_code == 302)
+    link (registration, reset, change of email, a campaign's, an invitation): so
+    nobody's inbox is flooded from many IPs. Counted only when `sent(response)` (by default,
+    the page moves on: 302)."""
+    return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"], deduct_when=sent)
 
 
 def codes_of(email: Callable[[], str | None]):

@@ -108,9 +108,10 @@ def password(flow_id):
     except EmailNotVerified as unverified:
         # Each such sign-in mails a code: within the address's mail limit, as a registration's
         # mails are. Before, whoever registered someone else's address flooded it by signing in.
-        with mail_to(lambda: unverified.identity.email):
+        identity = unverified.identity  # the lambda is read again after the request, past this block
+        with mail_to(lambda: identity.email):
             verification = RegistrationFlow.for_unverified_login(
-                unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
+                identity, browser_id(), return_to=flow.return_to, remember=remember,
                 adopt_hash=unverified.adopt_hash,
                 locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
         return redirect(url_for("register.verify", flow_id=verification.id))

@@ -12,6 +12,7 @@ from ..models.organisation import ADMIN
 from ..services import mail, organisations
 from .account_notice import back_to
 from .browser import current_identity, origin
+from .limits import mail_to, per_ip
 
 bp = Blueprint("orgadmin", __name__)
 
@@ -106,7 +107,15 @@ def _change(org_id, action, invite=None, focus=None):
     return show(org_id, message=done_message, focus=focus)
 
 
+def _invited(response) -> bool:
+    """The admin page comes back as it was (200) only with the invitation made, and mailed;
+    a refused one says why with its 4xx."""
+    return response.status_code == 200
+
+
 @bp.route("/orgs/<int:org_id>/invite", methods=["POST"])
+@per_ip("IDP_INVITATION_RATE_LIMIT", methods=["POST"], deduct_when=_invited)
+@mail_to(lambda: request.form.get("email"), sent=_invited)
 def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
 
@@ -128,8 +137,9 @@ def withdraw(org_id, invitation_id):
 
 @bp.route("/orgs/<int:org_id>/members/<int:member_id>/remove", methods=["GET", "POST"])
 def remove(org_id, member_id):
-    """Asks first (WCAG 3.3.4): undoing a removal takes a new invitation and every right again."""
-    if request.form.get("confirmed") != "yes":
+    """Asks first (WCAG 3.3.4): undoing a removal takes a new invitation and every right again.
+    Removes only on a POST: a GET's body (Werkzeug reads one) carries no CSRF token."""
+    if request.method != "POST" or request.form.get("confirmed") != "yes":
         organisation, _admin = _as_admin(org_id)
         member, rights = _member(organisation, member_id), organisations.rights(organisation)
         return render_template("orgadmin/remove.html", organisation=organisation, member=member,

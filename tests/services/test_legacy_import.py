@@ -13,6 +13,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Identity, LegacyAccount
 from idp.services import legacy_hashes, legacy_import, organisations
 from idp.services.legacy_import.rows import FIELDS
+from tests.support.journeys import signed_in
 from tests.support.orgs import organisation, person
 from tests.support.races import row_locks
 
@@ -197,6 +198,17 @@ def test_a_member_an_admin_removed_stays_removed_when_the_accounts_are_imported_
     moved = legacy_import.run(write_jsonl(tmp_path, "v3.jsonl", rows), "extranet")
     assert moved.memberships_created == 1
     assert organisations.membership(organisations.by_business_id("1572860-0"), worker).role == "admin"
+
+
+def test_a_member_the_import_added_is_named_in_the_admins_activity_list(app, tmp_path):
+    boss, worker = person("boss@alfa.fi"), person("worker@alfa.fi")
+    alfa = organisation("Alfa", "0737546-2", boss)
+    rows = [account("1", "ville", worker.email, org_business_id="0737546-2", org_role="admin")]
+    legacy_import.run(write_jsonl(tmp_path, "v1.jsonl", rows), "extranet")
+    browser = signed_in(app, boss)
+    browser.get(f"/orgs/{alfa.id}")
+    latest = re.search(r'data-testid="activity">\s*<li>(.*?)</li>', browser.text, re.S).group(1)
+    assert re.sub(r"\s+", " ", latest).strip().endswith("— worker@alfa.fi was added as admin.")  # by nobody named
 
 
 def test_a_changed_row_is_updated_and_keeps_a_retired_password_retired(app, tmp_path):

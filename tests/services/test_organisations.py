@@ -2,7 +2,7 @@
 import pytest
 
 from idp.extensions import db
-from idp.models import Membership
+from idp.models import AuditEvent, Membership
 from idp.models.organisation import ADMIN, MEMBER
 from idp.services import business_id, clock, mail, organisations
 from idp.services.organisations import LastAdmin
@@ -114,6 +114,53 @@ def test_invitation_not_accepted_within_its_time_to_live_no_longer_takes_effect(
     clock.advance(120)
     accepted = organisations.accept_invitations(person("toinen@example.fi"), origin=SYSTEM)
     assert [m.organisation_id for m in accepted] == [org.id]
+
+
+@pytest.mark.parametrize("change", ["removed", "demoted"])
+def test_invitations_an_admin_made_go_when_they_are_no_longer_an_admin(app, mailbox, change):
+    """A departing admin invites their private address as an admin, then is removed (or
+    made a member): the invitation, made with a right they no longer have, no longer lets
+    the address in. The other admin's and an operator's stay."""
+    boss, leaving = person("pomo@yritys.fi"), person("lahtija@yritys.fi")
+    org = organisation("Yritys Oy", "0737546-2", boss)
+    organisations.add_member(org, leaving.email, ADMIN)
+    organisations.invite(org, "lahtija.oma@example.fi", ADMIN, actor=leaving)
+    organisations.invite(org, "uusi@yritys.fi", MEMBER, actor=boss)
+    organisations.invite(org, "operaattorin@yritys.fi", MEMBER)
+    db.session.commit()
+    if change == "removed":
+        organisations.remove_member(org, organisations.membership(org, leaving), actor=boss)
+    else:
+        organisations.set_role(org, organisations.membership(org, leaving), MEMBER, actor=boss)
+    db.session.commit()
+    assert [i.email for i in organisations.pending_invitations(org)] == ["operaattorin@yritys.fi", "uusi@yritys.fi"]
+    assert organisations.accept_invitations(person("lahtija.oma@example.fi"), origin=SYSTEM) == []
+    withdrawn = AuditEvent.query.filter_by(event="org.invitation_withdrawn").one()
+    assert (withdrawn.details["member"], withdrawn.identity_id) == ("lahtija.oma@example.fi", boss.id)
+
+
+def test_a_resident_removed_and_invited_again_joins_without_the_old_name_or_rights(app, rp):
+    """The accepted invitation is gone with its acceptance: the name and rights an operator
+    gave the resident once do not come back with an admin's new invitation (which gives
+    none), nor block the name for the flat's new resident meanwhile."""
+    rp.client.org_mode = "business"
+    boss, newcomer = person("isannoitsija@koivukuja.fi"), person("uusi.a12@koivukuja.fi")
+    org = organisation("As Oy Koivukuja", None, boss, [newcomer])
+    organisations.add_member(org, "a12@koivukuja.fi", MEMBER, display_name="A 12", clients=[rp.client])
+    db.session.commit()
+    resident = person("a12@koivukuja.fi")
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    assert organisations.membership(org, resident).display_name == "A 12"
+
+    organisations.remove_member(org, organisations.membership(org, resident), actor=boss)  # moved out
+    organisations.invite(org, resident.email, MEMBER, actor=boss)  # back, as a tenant elsewhere in the building
+    organisations.set_display_name(org, organisations.membership(org, newcomer), "A 12", actor=boss)
+    db.session.commit()
+    organisations.accept_invitations(resident, origin=SYSTEM)
+    db.session.commit()
+    returned = organisations.membership(org, resident)
+    assert returned.display_name is None and organisations.rights(org) == set()
 
 
 def test_unverified_address_does_not_accept_invitations(app):

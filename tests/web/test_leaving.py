@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.methods import pin
-from idp.models import AuditEvent, Identity, LegacyAccount, LogoutNotification, Token
+from idp.models import AuditEvent, Identity, Invitation, LegacyAccount, LogoutNotification, Token
 from idp.models.organisation import ADMIN
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant
 from idp.services import account, backchannel, clock, identities, kiosk_sessions, mail, organisations, password_check
@@ -125,6 +125,31 @@ def test_the_only_admin_of_an_organisation_hands_the_role_over_first(app, user):
     assert GONE in browser.text and [m.identity.email for m in organisations.members(org)] == [colleague.email]
 
 
+def test_the_invitations_an_admin_made_go_with_their_account(app, user):
+    colleague = person("kollega@siivous.fi")
+    org = organisation("Siivous Oy", "0737546-2", user, members=[colleague])
+    organisations.set_role(org, organisations.membership(org, colleague), ADMIN)
+    organisations.invite(org, "oma@example.fi", ADMIN, actor=user)
+    organisations.invite(org, "uusi@siivous.fi", "member", actor=colleague)
+    db.session.commit()
+    _delete(signed_in(app, user), user.test_password)
+    assert [i.email for i in organisations.pending_invitations(org)] == ["uusi@siivous.fi"]
+    assert organisations.accept_invitations(person("oma@example.fi"), origin=SYSTEM) == []
+
+
+def test_a_deleted_account_leaves_no_invitation_naming_its_address(app):
+    """The invitation the person joined by (the address, the name the organisation gave
+    them) is not kept after it was accepted, so it does not outlive the account."""
+    org = organisation("Siivous Oy", "0737546-2", person("pomo@siivous.fi"))
+    organisations.add_member(org, "maija@example.fi", "member", display_name="Maija, siivooja")
+    db.session.commit()
+    maija = person("maija@example.fi", "Maija Meikäläinen")
+    browser = signed_in(app, maija)  # accepts the invitation
+    assert organisations.membership(org, maija) is not None
+    _delete(browser, maija.test_password)
+    assert db.session.scalars(db.select(Invitation.email)).all() == []
+
+
 def test_old_user_names_of_a_deleted_account_do_not_bring_it_back(app, tmp_path):
     imported(tmp_path, "kirjasto", "maija.m", "maija@example.fi", "Maija", verified=True)
     imported(tmp_path, "uimahalli", "pekka.p", "pekka@example.fi", "Pekka")  # old user names stay in use
@@ -167,6 +192,15 @@ def test_leaving_posted_without_the_answer_only_asks(app, user):
     browser.get("/account")
     token = browser.form("/account/profile")["fields"]["csrf_token"]
     browser.client.post(f"/account/organisations/{org.id}/leave", data={"csrf_token": token})
+    assert organisations.membership(org, user) is not None
+
+
+def test_leaving_by_a_get_carrying_the_answer_in_a_body_only_asks(app, user):
+    """CSRF protection checks posts; a GET changes nothing, whatever body it carries."""
+    org = organisation("Siivous Oy", "0737546-2", person("kollega@siivous.fi"), members=[user])
+    browser = signed_in(app, user)
+    asked = browser.client.open(f"/account/organisations/{org.id}/leave", method="GET", data={"confirmed": "yes"})
+    assert "<h1>Leave Siivous Oy?</h1>" in asked.get_data(as_text=True)
     assert organisations.membership(org, user) is not None
 
 
@@ -220,6 +254,25 @@ def test_the_only_member_may_leave_the_organisation(app, user):
     browser.submit(f"/account/organisations/{alone.id}/leave")
     browser.submit(f"/account/organisations/{alone.id}/leave")
     assert "You left Toiminimi Meikäläinen." in browser.text and organisations.members(alone) == []
+
+
+@pytest.mark.parametrize("how", ["leaves", "deletes the account"])
+def test_the_only_member_leaving_withdraws_every_invitation_so_nobody_joins_without_an_admin(app, user, how):
+    """The organisation closes with its last member: an operator's invitation waiting
+    would otherwise make its address a member of an organisation nobody can manage."""
+    alone, bookkeeper = organisation("Toiminimi Meikäläinen", "0737546-2", user), person("kirjanpitaja@example.fi")
+    organisations.invite(alone, bookkeeper.email, "member")  # an operator's
+    db.session.commit()
+    browser = signed_in(app, user)
+    if how == "leaves":
+        browser.get("/account")
+        browser.submit(f"/account/organisations/{alone.id}/leave")
+        browser.submit(f"/account/organisations/{alone.id}/leave")
+    else:
+        _delete(browser, user.test_password)
+    assert organisations.pending_invitations(alone) == []
+    assert organisations.accept_invitations(bookkeeper, origin=SYSTEM) == []
+    assert organisations.members(alone) == []
 
 
 @row_locks

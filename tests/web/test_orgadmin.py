@@ -140,6 +140,16 @@ def test_a_removal_posted_without_the_answer_only_asks(browser, company):
     assert organisations.membership(org, worker) is not None
 
 
+def test_a_get_carrying_the_answer_in_a_body_only_asks(browser, company):
+    """CSRF protection checks posts; a GET changes nothing, whatever body it carries."""
+    org, admin, worker = company
+    _signed_in(browser, admin)
+    member_id = organisations.membership(org, worker).id
+    asked = browser.client.open(f"/orgs/{org.id}/members/{member_id}/remove", method="GET", data={"confirmed": "yes"})
+    assert "<h1>Remove Ville (ville@siivous.fi) from Siivous Oy?</h1>" in asked.get_data(as_text=True)
+    assert organisations.membership(org, worker) is not None
+
+
 def test_revoking_a_right_ends_tokens_for_that_organisation(browser, company, service):
     org, _, worker = company
     member_id = _admin_on_the_page_worker_allowed(browser, company, service)
@@ -236,6 +246,26 @@ def test_a_refused_invitation_says_why_next_to_the_address_as_typed(browser, com
                      r'aria-describedby="invite-error" autofocus>\s*<p id="invite-error" class="error" role="alert">',
                      browser.text), browser.text
     assert '<option value="admin" selected>' in browser.text and not mailbox.messages
+
+
+def test_invitations_mail_an_address_within_its_mail_limit_and_an_ip_within_its_own(app, browser, company,
+                                                                                    mailbox):
+    """As every page mailing an address typed: an admin cannot flood someone's inbox."""
+    org, admin, _worker = company
+    app.config["IDP_INVITATION_RATE_LIMIT"] = "7 per hour"
+    _signed_in(browser, admin)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="ville@siivous.fi", role="member")  # a member already: not mailed, not counted
+    for _ in range(5):
+        browser.submit("/invite", email="uhri@example.fi", role="member")
+        assert "uhri@example.fi was invited" in browser.text
+    assert browser.submit("/invite", email="uhri@example.fi", role="member").status_code == 429
+    assert len(mailbox.to("uhri@example.fi")) == 5
+    browser.get(f"/orgs/{org.id}")
+    for address in ("a@example.fi", "b@example.fi"):
+        assert browser.submit("/invite", email=address, role="member").status_code == 200
+    assert browser.submit("/invite", email="c@example.fi", role="member").status_code == 429
+    assert mailbox.to("c@example.fi") == []
 
 
 def test_signed_out_visitor_is_sent_to_login(browser, company):

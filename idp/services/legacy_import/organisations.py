@@ -50,8 +50,11 @@ def join(system: str) -> int:
             # rows.check took only admin, member or none; rows stored before it may say "Admin".
             role = ADMIN if (role or "").lower() == ADMIN else MEMBER
             db.session.add(Membership(identity_id=identity_id, organisation_id=organisation.id, role=role))
-            audit.record("org.member_added", organisation=organisation, identity=identity_id,
-                         role=role, source=f"legacy:{system}")
+            # Named as an operator's adding names them: the admins' activity list reads the
+            # member, and shows the one who made the change (nobody here) after it.
+            email = db.session.scalar(db.select(Identity.email).where(Identity.id == identity_id))
+            audit.record("org.member_added", organisation=organisation, member=email, role=role,
+                         source=f"legacy:{system}")
             created += 1
     db.session.execute(db.update(LegacyAccount).where(*pending).values(org_linked_at=clock.now()))
     db.session.commit()
