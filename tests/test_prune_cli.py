@@ -172,3 +172,17 @@ def test_prune_while_a_person_deletes_their_account_is_no_deadlock(app, user, ru
     assert deleted.status_code == 200 and pruned.exit_code == 0, repr(pruned.exception)
     db.session.expire_all()
     assert Identity.by_email(email) is None
+
+
+def test_a_campaigns_mail_goes_after_the_retention_period_as_any_mail_does(app, runner, user, mailbox):
+    """It names its recipient; campaigns are kept (their counts are their members'). Before,
+    a campaign's mail stayed for ever, a cancelled one's and a deleted account's too."""
+    from tests.campaigns.helpers import deliver, started
+
+    started(runner, "all", deadline="2099-01-01T12:00")
+    deliver()
+    assert OutboxMail.query.filter_by(recipient=user.email).count() == 1
+    clock.advance((app.config["IDP_AUDIT_RETENTION_DAYS"] - 1) * DAY)
+    assert _prune(runner)["mail_outbox"] == 0
+    clock.advance(2 * DAY)
+    assert _prune(runner)["mail_outbox"] == 1 and _count(OutboxMail) == 0

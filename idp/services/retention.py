@@ -15,7 +15,7 @@ within IDP_INVITATION_TTL can no longer be (an accepted one stays, as history).
 Audit records, and the mails and logout notifications that were delivered or given up,
 are history kept for IDP_AUDIT_RETENTION_DAYS, then deleted: they name people (addresses,
 IP addresses, browsers) and need a period of their own, not forever. A campaign's mail
-stays while its campaign does (its progress counts them); everything a person made is kept.
+too: its progress counts its members, not its mail. Everything a person made is kept.
 """
 from __future__ import annotations
 
@@ -58,8 +58,7 @@ def prune(older_than: dt.timedelta) -> dict[str, int]:
     history_cutoff = clock.now() - dt.timedelta(days=current_app.config["IDP_AUDIT_RETENTION_DAYS"])
     statements.update({
         "audit_events": db.delete(AuditEvent).where(AuditEvent.at < history_cutoff),
-        "mail_outbox": db.delete(OutboxMail).where(OutboxMail.campaign_id.is_(None), OutboxMail.status.in_(FINISHED),
-                                                   OutboxMail.created_at < history_cutoff),
+        "mail_outbox": db.delete(OutboxMail).where(OutboxMail.status.in_(FINISHED), OutboxMail.created_at < history_cutoff),
         "logout_notifications": db.delete(LogoutNotification).where(
             LogoutNotification.status.in_(FINISHED), LogoutNotification.created_at < history_cutoff),
     })
