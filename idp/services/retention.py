@@ -6,11 +6,12 @@ one, its access token) has expired — refresh reuse detection included, since a
 refresh token is refused before its family is looked at — and its session has gone: its
 `sid` is how a logout finds the services to tell (backchannel.py, frontchannel.py). Before,
 a service with no refresh token was told nothing of a logout a day after its sign-in, in
-a 30-day "remember me" session. A revoked self-contained
-access token need not be listed after its own expiry, nor a client assertion's jti after
-the assertion's, nor a used DPoP proof once it is too old to be accepted anyway. Ended or
-expired browser sessions are no longer shown to anyone, and an invitation not accepted
-within IDP_INVITATION_TTL can no longer be (an accepted one stays, as history).
+a 30-day "remember me" session. A revoked self-contained access token need not be
+listed after its own expiry, nor a client assertion's jti after the assertion's, nor a
+used DPoP proof once it is too old to be accepted anyway. Ended or expired browser
+sessions are no longer shown to anyone, and an invitation not accepted within
+IDP_INVITATION_TTL can no longer be (one accepted is deleted then; those accepted before
+that was so go with the rest).
 
 Audit records, and the mails and logout notifications that were delivered or given up,
 are history kept for IDP_AUDIT_RETENTION_DAYS, then deleted: they name people (addresses,
