@@ -690,11 +690,12 @@ def test_an_admin_change_as_the_member_leaves_is_made_before_the_member_leaves(a
     member_id = organisations.membership(org, worker).id
     leaving = signed_in(app, worker)
     leaving.get(f"/account/organisations/{org.id}/leave")
-    left = threading.Event()
+    found_it, left = threading.Event(), threading.Event()
     real_member = orgadmin._member
 
     def member_then_wait(organisation, member_id):
         found = real_member(organisation, member_id)
+        found_it.set()
         left.wait(WAIT)
         return found
     monkeypatch.setattr(orgadmin, "_member", member_then_wait)
@@ -708,6 +709,7 @@ def test_an_admin_change_as_the_member_leaves_is_made_before_the_member_leaves(a
     leave = post(app, leaving, "/leave", confirmed="yes")
 
     def leave_then_tell():
+        found_it.wait(WAIT)  # the leave comes second: before, it sometimes came first, on a busy host
         try:
             return leave()
         finally:
