@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IDP_RECOVERY_RATE_LIMIT", "5 per 10 minutes", "Password reset requests (each sends mail) per client IP."),
     Setting("IDP_RECOVERY_CODE_RATE_LIMIT", "30 per 10 minutes", "Password reset code attempts per client IP (each code also allows only 5 wrong tries)."),
     Setting("IDP_MAIL_RATE_LIMIT", "5 per 10 minutes", "Registrations and 'send a new code' requests (each sends mail) per client IP."),
-    Setting("IDP_MAIL_ACCOUNT_RATE_LIMIT", "5 per hour", "Registration, 'send a new code', sign-in to an unproven address, campaign code, password reset, change-of-email and invitation mails per email address, from any IP."),
+    Setting("IDP_MAIL_ACCOUNT_RATE_LIMIT", "5 per hour", "Registration, 'send a new code', password reset, change-of-email and invitation mails per email address, from any IP. The codes a sign-in mails (to an unproven address, at a campaign's step) count apart, as many: strangers' mail does not hold the person at their own sign-in."),
     Setting("IDP_INVITATION_RATE_LIMIT", "50 per hour", "Invitations an organisation's admins send from its page (each mails the address) per client IP; each address also counts in IDP_MAIL_ACCOUNT_RATE_LIMIT."),
     Setting("IDP_CODE_RATE_LIMIT", "30 per 10 minutes", "Emailed code attempts (registration, change of email; a campaign's only when wrong) per client IP."),
     Setting("IDP_CODE_ACCOUNT_RATE_LIMIT", "20 per 10 minutes", "Emailed code attempts per email address, all code steps together, from any IP."),

@@ -508,6 +508,36 @@ def test_a_campaigns_codes_count_against_the_address_and_a_step_that_mails_none_
     assert len(mailbox.to(maija.email)) == 2 and not mailbox.to(kalle.email)
 
 
+def _strangers_register(made, email, times=5):
+    for n in range(times):
+        stranger = _from(Browser(made), f"10.0.13.{n}")
+        stranger.get("/register")
+        stranger.submit("/register/", email=email, name="Joku", password="purple otter climbs marble stairs",
+                        password_repeat="purple otter climbs marble stairs")
+        assert stranger.page.status_code == 200
+
+
+def test_strangers_mail_to_an_address_holds_nobody_at_their_own_sign_in(limited, runner, mailbox):
+    """Registrations by anyone use up the address's mail limit; the codes its owner's own
+    sign-in mails (an unproven address, a campaign's step) count apart. Before, five
+    strangers' registration forms answered the owner's right password 429 for an hour."""
+    from tests.campaigns.helpers import person, started
+
+    made = limited(IDP_MAIL_ACCOUNT_RATE_LIMIT="5 per hour")
+    with made.app_context():
+        identities.create("toinen@example.fi", "purple otter climbs marble stairs", "Toinen")  # unproven
+    maija = person("maija@example.fi", "Maija")
+    started(runner, "all", require="verify_email")
+    for email in ("toinen@example.fi", maija.email):
+        _strangers_register(made, email)
+    owner = _from(Browser(made), "192.0.2.7")
+    owner.get("/login")
+    sign_in(owner, "toinen@example.fi", "purple otter climbs marble stairs")
+    assert owner.page.status_code == 200 and "We sent a 6-digit code to" in owner.text
+    stepping = _campaign_step(made, maija, "192.0.2.8")
+    assert stepping.page.status_code == 200 and "/campaign/flow/" in stepping.url
+
+
 def test_a_campaigns_code_guesses_count_per_account_across_ips(limited, runner, mailbox):
     """Before, nothing limited them: each new code brought five more tries, from any IP."""
     from tests.campaigns.helpers import person, started

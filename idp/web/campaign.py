@@ -2,8 +2,6 @@
 the mailed link (confirm, then the same password page)."""
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
@@ -14,7 +12,7 @@ from ..flows.login import LoginFlow, State as LoginState
 from ..services import campaigns, journeys
 from ..services.digits import emailed_code
 from .browser import browser_id, origin
-from .limits import codes_of, mail_to
+from .limits import codes_of, mail_at_login, mailed
 
 bp = Blueprint("campaign", __name__)
 
@@ -43,14 +41,13 @@ def _back_to_login(login_id):
     return redirect(url_for("login.continue_", flow_id=login_id))
 
 
-def _mailing(identity):
-    """Counts a code mailed to the person's address, from any IP. Not per IP: only whoever
-    gave the account's password (and second factor) gets here, and everyone behind one
-    address (an office, a library's computers) would wait for the limit of the others."""
-    return mail_to(lambda: identity.email)
+def _login_email() -> str | None:
+    login = LoginFlow.load(request.view_args["login_id"], browser_id())
+    return login.identity.email if login.data.get("identity_id") else None
 
 
 @bp.route("/login/<login_id>/campaign", methods=["GET", "POST"])
+@mail_at_login(_login_email, scope="campaign")
 def step(login_id):
     login = _login(login_id)
     asked = campaigns.asking(login.identity)
@@ -62,9 +59,9 @@ def step(login_id):
                                missing=campaigns.missing(member, campaign),
                                may_snooze=campaigns.may_snooze(member, campaign),
                                past_deadline=campaigns.past_deadline(campaign))
-    mails_code = "verify_email" in campaigns.missing(member, campaign)
-    with _mailing(login.identity) if mails_code else nullcontext():
-        flow = CampaignFlow.at_login(login, member, campaign, locale=_locale(), origin=origin())
+    flow = CampaignFlow.at_login(login, member, campaign, locale=_locale(), origin=origin())
+    if "verify_email" in campaigns.missing(member, campaign):
+        mailed()
     return redirect(url_for("campaign.show", flow_id=flow.id))
 
 
@@ -115,11 +112,12 @@ def code(flow_id):
 
 
 @bp.route("/campaign/flow/<flow_id>/resend", methods=["POST"])
+@mail_at_login(_flow_email, scope="campaign")
 def resend(flow_id):
     flow = CampaignFlow.load(flow_id, browser_id())
     if flow.state is State.CODE_SENT:
-        with _mailing(flow.identity):
-            flow.send_code(_locale(), origin())
+        flow.send_code(_locale(), origin())
+        mailed()
     return redirect(url_for("campaign.show", flow_id=flow.id, resent=1))
 
 

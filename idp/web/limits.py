@@ -73,6 +73,23 @@ def mail_to(email: Callable[[], str | None], sent: Callable = lambda response: r
     return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"], deduct_when=sent)
 
 
+def mail_at_login(email: Callable[[], str | None], scope: str):
+    """Codes mailed to whoever gave the account's password (an unproven address at sign-in,
+    a campaign's step), per address `email()` gives, from any IP; counted only when one
+    was mailed (mailed()). Apart from mail_to, which anyone typing the address uses up
+    (registration, reset): before, five strangers' registrations held the person at
+    their own sign-in for an hour. Not per IP: everyone behind one (an office, a
+    library's computers) would wait for the others. A `scope` of each page's own: a
+    campaign's codes asked for again must not hold the person at the password step."""
+    return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope=f"mail_at_login:{scope}", methods=["POST"],
+                       deduct_when=lambda _response: g.get("mailed_code", False))
+
+
+def mailed() -> None:
+    """This request mailed a code (mail_at_login counts it)."""
+    g.mailed_code = True
+
+
 def codes_of(email: Callable[[], str | None]):
     """Emailed codes typed for the address `email()` gives: all code steps together."""
     return per_account("IDP_CODE_ACCOUNT_RATE_LIMIT", email, scope="code", methods=["POST"])

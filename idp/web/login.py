@@ -16,7 +16,7 @@ from ..services.identities import valid_email
 from ..services.legacy_login import LegacyCutOff, NeedsEmail
 from . import logout_page, remembered_email
 from .browser import browser_id, current_identity, current_session, origin, sign_in
-from .limits import login_flow_email, mail_to, per_account, per_ip
+from .limits import login_flow_email, mail_at_login, mailed, per_account, per_ip
 
 bp = Blueprint("login", __name__)
 
@@ -88,6 +88,9 @@ def _identify_page(flow, **shown) -> str:
 @bp.route("/login/<flow_id>/password", methods=["POST"])
 @per_ip("IDP_LOGIN_RATE_LIMIT")
 @per_account("IDP_LOGIN_ACCOUNT_RATE_LIMIT", login_flow_email)
+# A right password for an unproven address mails a code each time. Before, whoever knew
+# the password of an account made with someone else's address flooded that inbox.
+@mail_at_login(login_flow_email, scope="unproven")
 def password(flow_id):
     flow = LoginFlow.load(flow_id, browser_id())
     remember = request.form.get("remember") == "on"
@@ -106,14 +109,11 @@ def password(flow_id):
                                        remember=remember)
         return redirect(url_for("legacy_email.ask", flow_id=adding.id))
     except EmailNotVerified as unverified:
-        # Each such sign-in mails a code: within the address's mail limit, as a registration's
-        # mails are. Before, whoever registered someone else's address flooded it by signing in.
-        identity = unverified.identity  # the lambda is read again after the request, past this block
-        with mail_to(lambda: identity.email):
-            verification = RegistrationFlow.for_unverified_login(
-                identity, browser_id(), return_to=flow.return_to, remember=remember,
-                adopt_hash=unverified.adopt_hash,
-                locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
+        verification = RegistrationFlow.for_unverified_login(
+            unverified.identity, browser_id(), return_to=flow.return_to, remember=remember,
+            adopt_hash=unverified.adopt_hash,
+            locale=str(get_locale() or current_app.config["IDP_DEFAULT_LOCALE"]), origin=origin())
+        mailed()
         return redirect(url_for("register.verify", flow_id=verification.id))
 
 
