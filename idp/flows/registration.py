@@ -64,6 +64,16 @@ class OwnerHasSecondFactor(IdpError):
                  "reset its password if you have forgotten it.")
 
 
+class AddressTaken(IdpError):
+    """A registration's link, opened in another browser, proves an address that got an
+    account after the form was sent: the password chosen was typed elsewhere."""
+    id = "address_taken"
+    status = 409
+    title = _l("You already have an account")
+    message = _l("This address has an account already. Sign in to it, or reset its password if you have "
+                 "forgotten it.")
+
+
 class RegistrationFlow(Flow):
     KIND = "registration"
     State = State
@@ -151,7 +161,7 @@ class RegistrationFlow(Flow):
     def _verified(self, method: str, origin: Origin, *, here: bool) -> Identity:
         """`here`: in the browser that started the flow (and typed the password)."""
         if self.data.get("identity_id") is None and self.data.get("owner_id") is None:
-            self._create(origin)
+            self._create(origin, here=here)
         identity_id = self.data["identity_id"]
         identity = db.session.get(Identity, identity_id if identity_id is not None else self.data["owner_id"])
         if identity is None or (identity_id is None and identity.email_normalized != normalise_email(self.email)):
@@ -172,15 +182,21 @@ class RegistrationFlow(Flow):
             mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
         return identity
 
-    def _create(self, origin: Origin) -> None:
-        """The new account, now that its address is proven. Another registration of the
-        address may have been proven first: this one is then answered as the later one."""
+    def _create(self, origin: Origin, *, here: bool) -> None:
+        """The new account, now that its address is proven. If the address got one meanwhile
+        (another registration proven first, an import, an operator), proven here it is as
+        the owner's code typed here (the claim follows); by a link opened elsewhere, where
+        nobody typed the password, it is refused."""
         try:
             identity = identities.added(self.email, None, self.data["name"], locale=self.data["locale"],
                                         origin=origin, password_hash=self.data["password_hash"])
         except Conflict:
+            existing = Identity.by_email(self.email)
+            if here and existing is not None:
+                self.update(owner_id=existing.id, name=None)
+                return
             db.session.commit()  # the code or link stays used
-            raise
+            raise AddressTaken()
         self.update(identity_id=identity.id, password_hash=None, name=None)
 
     def _claim(self, identity: Identity, origin: Origin):
@@ -212,6 +228,10 @@ class RegistrationFlow(Flow):
 
     def _send(self, locale: str) -> bool:
         """Mail a fresh code and link (or, for a taken address, the 'already registered' note)."""
+        if self.data.get("identity_id") is None and self.data.get("owner_id") is None:
+            existing = Identity.by_email(self.email)  # the address got an account since the form was sent
+            if existing is not None:
+                self.update(owner_id=existing.id, name=None)
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, token, record = challenges.issue(ttl)
         # The flow outlives its code, so an expired code can still be replaced by a new one.
