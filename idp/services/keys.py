@@ -79,6 +79,11 @@ class SigningKey:
         }
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        folder = os.stat(self.path.parent)
+        if os.geteuid() == 0 and folder.st_uid != 0:
+            # `sudo tunnus keys rotate`: the files stay the folder owner's (the server's user).
+            # Before, they became root's, and every instance could read no key at all.
+            os.fchown(fd, folder.st_uid, folder.st_gid)
         with os.fdopen(fd, "w") as handle:
             json.dump(record, handle)
         os.replace(tmp, self.path)

@@ -1,15 +1,31 @@
 """Signing keys: published at jwks_uri, rotated without breaking tokens in flight."""
+import base64
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+from joserfc import jws
+from joserfc.jwk import KeySet
+
 from idp.extensions import db
 from idp.models import AuditEvent
-from idp.services import clock
-from tests.support.journeys import tokens_for
-from tests.support.rp import POST_LOGOUT_URI
+from idp.oidc import claims as claims_module
+from idp.services import clock, identities
+from idp.services.keys import KeyStore
+from tests.conftest import running_app
+from tests.support.browser import Browser
+from tests.support.journeys import authorize, tokens_for
+from tests.support.rp import POST_LOGOUT_URI, RelyingParty
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def _kids(rp):
@@ -112,3 +128,77 @@ def test_a_json_file_in_the_keys_folder_that_is_no_key_is_left_out_with_a_warnin
     finally:
         for path in strays:
             path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def own_keys_app(base_config, migrated, tmp_path):
+    """An app with a keys folder of its own: a rotation here leaves the session's keys alone."""
+    folder = tmp_path / "keys"
+    KeyStore(str(folder), 900, 3600).rotate()
+    with running_app(dict(base_config, IDP_KEYS_DIR=str(folder))) as app:
+        yield app
+
+
+def test_an_id_token_made_as_a_new_key_begins_signing_is_signed_by_the_key_its_header_names(own_keys_app,
+                                                                                            monkeypatch):
+    """A request under way as the second turns in which a rotated key begins signing.
+    Before, the header named the old key and the new one signed: no service could verify it."""
+    app = own_keys_app
+    user = identities.create("maija@example.fi", "correct horse battery staple", "Maija", verified=True)
+    user.test_password = "correct horse battery staple"
+    rp = RelyingParty.register(app, name="Kirjasto")
+    browser = Browser(app)
+    assert app.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0
+    switch = app.extensions["idp.keys"].signing_key("RS256").retired_at
+    jwks = KeySet.import_key_set(rp.http.get("/jwks").get_json())
+    clock.advance(app.config["IDP_KEY_PUBLISH_DELAY"] - 60)
+    callback = authorize(browser, rp, user)
+    clock.advance(switch - 1 + 0.05 - (time.time() + clock._offset.total_seconds()))  # its last second
+    claims_for = claims_module.for_grant
+
+    def a_second_later(*args, **kwargs):  # the second turns while the claims are read
+        clock.advance(1)
+        return claims_for(*args, **kwargs)
+
+    monkeypatch.setattr(claims_module, "for_grant", a_second_later)
+    id_token = rp.redeem(callback["code"]).get_json()["id_token"]
+    header = id_token.split(".")[0]
+    kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    jws.deserialize_compact(id_token, jwks.get_by_kid(kid), algorithms=["RS256", "ES256"])
+
+
+SERVER_USER = 65534  # nobody
+READ_KEYS = f"""
+import sys
+sys.path.insert(0, {str(REPOSITORY)!r})
+from idp.services.keys import KeyStore
+store = KeyStore(sys.argv[1], 900, 3600)
+store.signing_key("RS256"); store.signing_key("ES256"); print(len(store.public_jwks()["keys"]))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_keys_rotated_under_sudo_stay_readable_by_the_servers_user(base_config, migrated):
+    """Before, `sudo tunnus keys rotate` left every key file root's, 0600: at its next look
+    at the folder, every instance could read no key (503 at /token and /jwks)."""
+    folder = Path(tempfile.mkdtemp(prefix="tunnus-keys-"))  # /tmp: the server's user may enter it
+    os.chmod(folder, 0o755)
+    os.chown(folder, SERVER_USER, SERVER_USER)
+
+    def as_server(code):
+        return subprocess.run(["setpriv", f"--reuid={SERVER_USER}", f"--regid={SERVER_USER}", "--clear-groups",
+                               sys.executable, "-c", code, str(folder)], capture_output=True, text=True)
+
+    try:
+        made = as_server(f"import sys; sys.path.insert(0, {str(REPOSITORY)!r}); "
+                         "from idp.services.keys import KeyStore; KeyStore(sys.argv[1], 900, 3600).rotate()")
+        if any(cause in made.stderr for cause in ("ModuleNotFoundError", "PermissionError", "Permission denied")):
+            pytest.skip(f"the server's user cannot read this checkout: {made.stderr[-200:]}")
+        assert made.returncode == 0, made.stderr
+        with running_app(dict(base_config, IDP_KEYS_DIR=str(folder))) as app:
+            assert app.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0  # as root
+        after = as_server(READ_KEYS)
+        assert after.returncode == 0 and after.stdout.strip() == "4", after.stderr[-600:]
+        assert {p.stat().st_uid for p in folder.glob("*.json")} == {SERVER_USER}
+    finally:
+        shutil.rmtree(folder)

@@ -11,7 +11,7 @@ import datetime as dt
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
-from flask import current_app
+from flask import current_app, g
 
 from ...extensions import db
 from ...models import AuthorizationCode, Token
@@ -132,11 +132,20 @@ class OpenIDConnect(OpenIDCode):
         return client.id_token_signed_response_alg
 
     def resolve_client_private_key(self, client):
-        return self.keystore.signing_key(self.get_client_algorithm(client)).key
+        return self._signing_key(client).key
 
     def get_encode_header(self, client):
+        return {"alg": self.get_client_algorithm(client), "typ": "JWT", "kid": self._signing_key(client).kid}
+
+    def _signing_key(self, client):
+        """One key for the ID token's header and its signature. Asked for each apart, a token
+        issued in the second a rotated key began signing named one key and was signed by
+        the other, and no relying service could verify it."""
         alg = self.get_client_algorithm(client)
-        return {"alg": alg, "typ": "JWT", "kid": self.keystore.signing_key(alg).kid}
+        chosen = g.setdefault("id_token_keys", {})
+        if alg not in chosen:
+            chosen[alg] = self.keystore.signing_key(alg)
+        return chosen[alg]
 
     def get_compatible_claims(self, request):
         now = clock.timestamp()
