@@ -183,6 +183,12 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     if not 1 <= values["IDP_AUDIT_RETENTION_DAYS"] <= 36_500:
         raise ConfigurationError("IDP_AUDIT_RETENTION_DAYS must be from 1 to 36500 (100 years), not "
                                  f"{values['IDP_AUDIT_RETENTION_DAYS']}")
+    # Relying services must see a key before it signs: with their cached key set older than
+    # the key's publication, every rotation's first tokens failed at them.
+    if 0 < values["IDP_KEY_PUBLISH_DELAY"] <= values["IDP_JWKS_MAX_AGE"]:
+        raise ConfigurationError(f"IDP_JWKS_MAX_AGE ({values['IDP_JWKS_MAX_AGE']}) must be shorter than "
+                                 f"IDP_KEY_PUBLISH_DELAY ({values['IDP_KEY_PUBLISH_DELAY']}): relying services would "
+                                 "still hold a key set without a rotated key when it begins to sign")
     if not values["IDP_SECRET_KEY"]:
         if not embedded(values):
             raise ConfigurationError("IDP_SECRET_KEY is not set: give every machine the same random value of at least "

@@ -148,6 +148,9 @@ SMTP_URL_REFUSED = ("IDP_SMTP_URL is not an SMTP URL: use smtp://HOST[:PORT], sm
     # Kept "for ever": every prune failed (a date before the year 1), pruning nothing.
     ({"IDP_AUDIT_RETENTION_DAYS": "1000000"},
      "IDP_AUDIT_RETENTION_DAYS must be from 1 to 36500 (100 years), not 1000000"),
+    ({"IDP_JWKS_MAX_AGE": "3600"}, "IDP_JWKS_MAX_AGE (3600) must be shorter than IDP_KEY_PUBLISH_DELAY (900): "
+                                   "relying services would still hold a key set without a rotated key when it "
+                                   "begins to sign"),
     ({"IDP_SUPPORT_CONTACT": "call us"}, "IDP_SUPPORT_CONTACT must be an email address or an https:// URL such as "
                                          "tuki@example.fi or https://example.fi/tuki, not 'call us'"),
 ])
