@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 
 from ..errors import Conflict, ValidationFailed
@@ -16,6 +17,8 @@ from .redirect_uris import check as check_redirect_uri
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ORG_MODES = ("consumer", "business", "both")
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 def check_networks(values: list[str]) -> list[str]:
@@ -87,8 +90,10 @@ def create(name: str, redirect_uris: list[str], post_logout_redirect_uris: list[
         raise ValidationFailed("give the keys or the URL they are published at, not both")
     if id_token_alg not in ALGORITHMS:
         raise ValidationFailed(f"the ID token algorithm must be one of {', '.join(ALGORITHMS)}")
-    if client_id is not None and not (0 < len(client_id) <= 64 and client_id.isprintable() and client_id.isascii()):
-        raise ValidationFailed("a client_id has 1-64 printable ASCII characters")
+    # RFC 3986's unreserved characters only: HTTP Basic sends the id form-encoded (RFC 6749
+    # §2.3.1), and one with a space ("+" there) could never authenticate.
+    if client_id is not None and not CLIENT_ID.fullmatch(client_id):
+        raise ValidationFailed("a client_id has 1-64 of the characters A-Z, a-z, 0-9, '-', '.', '_' and '~'")
     if client_id and Client.by_client_id(client_id) is not None:
         raise Conflict(f"client_id {client_id!r} is already in use")
     client = Client(
