@@ -143,7 +143,10 @@ def test_a_redirect_or_issuer_uri_that_is_no_uri_is_refused(app, runner):
     base = ["clients", "create", "--name", "Kirjasto", "--redirect-uri"]
     refused(runner.invoke(args=[*base, "http://[::1"]), "'http://[::1': not a URI (Invalid IPv6 URL)")
     refused(runner.invoke(args=[*base, "https://kirjasto.example/cällback"]),
-            "a URI is ASCII without spaces, quotes or backslashes (percent-encode any other character")
+            "a URI is ASCII without spaces, quotes or backslashes (a host name as its xn-- form, e.g. "
+            "xn--ml-fkab.fi for mölö.fi; percent-encode any other character")
+    # As told: before, the message said to percent-encode a host too, which is then refused.
+    assert runner.invoke(args=[*base, "https://xn--ml-fkab.fi/cb"]).exit_code == 0
     refused(runner.invoke(args=["upstreams", "add", "--name", "Pankki", "--issuer", "http://[::1", "--client-id", "c",
                                 "--client-secret", "s"]), "the issuer must be an absolute URL")
     refused(runner.invoke(args=[*base, "http://127.0.0.1:abc/cb"]), "the port is not a number from 0 to 65535")

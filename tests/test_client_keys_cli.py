@@ -49,10 +49,10 @@ def test_a_client_registered_with_its_public_key_has_no_secret_and_authenticates
     by_uri = _created(runner, "--auth", "private_key_jwt", "--jwks-uri", "https://integraatio.example/jwks.json")
     secret = _created(runner)
     listed = json.loads(runner.invoke(args=["clients", "list", "--json"]).output)
-    assert [(c["client_id"], c["token_endpoint_auth_method"], c["jwks_uri"]) for c in listed] == [
-        (data["client_id"], "private_key_jwt", None),
-        (by_uri["client_id"], "private_key_jwt", "https://integraatio.example/jwks.json"),
-        (secret["client_id"], "client_secret_basic", None)]
+    assert [(c["client_id"], c["token_endpoint_auth_method"], c["jwks"], c["jwks_uri"]) for c in listed] == [
+        (data["client_id"], "private_key_jwt", {"keys": [key.as_dict(private=False)]}, None),  # before, left out
+        (by_uri["client_id"], "private_key_jwt", None, "https://integraatio.example/jwks.json"),
+        (secret["client_id"], "client_secret_basic", None, None)]
     assert "\tprivate_key_jwt" in runner.invoke(args=["clients", "list"]).output
     text = runner.invoke(args=[*CREATE, "--auth", "private_key_jwt", "--jwks-uri", "https://x.example/k"]).output
     assert "client_secret" not in text and "aud: http://localhost" in text

@@ -104,7 +104,8 @@ def create(name, redirect_uris, post_logout, public, first_party, grant_types, c
 def _described(client: Client) -> dict:
     """Everything `clients create` sets, but the secret: what create and list print."""
     return {"name": client.name, "public": client.is_public, "first_party": client.first_party,
-            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks_uri": client.jwks_uri,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "jwks": client.jwks,
+            "jwks_uri": client.jwks_uri,
             "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
             "grant_types": client.grant_types, "org_mode": client.org_mode, "legacy_system": client.legacy_system,
             "backchannel_logout_uri": client.backchannel_logout_uri,

@@ -28,8 +28,9 @@ def check(uri: str, native: bool = False) -> str:
     if len(uri) > MAX_LENGTH:
         raise ValidationFailed(f"a URI is at most {MAX_LENGTH} characters, not {len(uri)}")
     if not URI_TEXT.fullmatch(uri):
-        raise ValidationFailed(f"{uri!r}: a URI is ASCII without spaces, quotes or backslashes "
-                               "(percent-encode any other character, e.g. %C3%A4 for ä)")
+        raise ValidationFailed(f"{uri!r}: a URI is ASCII without spaces, quotes or backslashes (a host name "
+                               "as its xn-- form, e.g. xn--ml-fkab.fi for mölö.fi; percent-encode any other "
+                               "character, e.g. %C3%A4 for ä)")
     try:
         parts = urlsplit(uri)
     except ValueError as error:
