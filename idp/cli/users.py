@@ -148,14 +148,19 @@ def export(email, output, reason, as_json):
         descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as error:
         raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
-    if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not a device's, such as /dev/stdout's
+    # Only a file of its own is changed or removed: not a device (/dev/stdout, a symbolic
+    # link to one), nor a link the operator made. Before, a person deleted meanwhile
+    # removed /dev/stdout itself.
+    own_file = stat.S_ISREG(os.fstat(descriptor).st_mode) and not os.path.islink(output)
+    if own_file:
         os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             try:
                 file.write(exported())
             except click.ClickException:
-                os.unlink(output)  # no file of nobody
+                if own_file:
+                    os.unlink(output)  # no file of nobody
                 raise
     except OSError as error:  # a full disk, or a file that takes nothing (/dev/full, /proc/...)
         raise click.ClickException(f"cannot write {output}: {error.strerror}; the export is in the audit "

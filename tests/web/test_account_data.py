@@ -12,7 +12,7 @@ from idp.extensions import db
 from idp.methods import pin
 from idp.models import (AuditEvent, Identity, KioskPin, LegacyAccount, LoginSession, Passkey, RecoveryCode, Token,
                         TotpCredential)
-from idp.services import organisations, personal_data
+from idp.services import identities, organisations, personal_data
 from idp.services.audit import SYSTEM
 from tests.campaigns.helpers import started
 from tests.support import passkeys
@@ -202,6 +202,30 @@ def test_an_export_to_a_file_that_cannot_be_written_is_refused_and_not_recorded(
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "Invalid value for --output: cannot write" in result.output and "No such file or directory" in result.output
     assert _exports() == []
+
+
+def test_an_export_of_someone_deleted_meanwhile_removes_only_a_file_of_its_own(app, runner, user, tmp_path,
+                                                                              monkeypatch):
+    """The file it made goes; a link named as --output stays (/dev/stdout is one, to a
+    device). Before, the link was removed, /dev/stdout too."""
+    from idp.services import account_deletion
+    from idp.services.audit import SYSTEM
+
+    real_export = personal_data.export
+
+    def deleted_first(identity, **kwargs):
+        account_deletion.delete(identity, origin=SYSTEM, locale="fi", reason="meanwhile")
+        return real_export(identity, **kwargs)
+
+    monkeypatch.setattr(personal_data, "export", deleted_first)
+    made, target = tmp_path / "maija.json", tmp_path / "target.json"
+    target.write_text("")
+    (tmp_path / "link.json").symlink_to(target)
+    other = identities.create("toinen@example.fi", "purple otter climbs marble stairs", "Toinen", verified=True)
+    for email, output in ((user.email, made), (other.email, tmp_path / "link.json")):
+        result = runner.invoke(args=["users", "export", "--email", email, "--output", str(output)])
+        assert result.exit_code == 1 and "No identity with the email address" in result.output
+    assert not made.exists() and (tmp_path / "link.json").is_symlink()
 
 
 def test_an_operator_is_told_when_nobody_has_the_address(app, runner):
