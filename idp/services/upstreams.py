@@ -38,7 +38,7 @@ class IdentifiedAsAnother(IdpError):
 
 
 # The pages at /identify/KEY/... that are not a provider's.
-RESERVED_KEYS = {"email"}
+RESERVED_KEYS = {"email", "password"}
 
 
 def key(name: str) -> str:
@@ -154,6 +154,12 @@ def known_identity(provider, identified) -> Identity | None:
         if identity is not None and identity.email_verified:
             return identity
     return None
+
+
+def linked(provider, identified, identity: Identity) -> bool:
+    """Is this subject linked to this identity already?"""
+    link = _link(provider, identified.subject)
+    return link is not None and link.identity_id == identity.id
 
 
 def check(provider, identified, identity: Identity) -> None:

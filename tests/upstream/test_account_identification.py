@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from idp.methods.levels import ACR_STRONG
+from idp.models import AuditEvent, LoginSession, UpstreamLink
 from idp.services import clock
 from tests.support.journeys import sign_in
 from tests.support.upstream import identify_at_bank
@@ -26,6 +28,7 @@ def test_account_page_offers_identification_then_says_who_identified_the_person(
     upstream_tunnus.person("maija@pankki.example", VERIFIED_NAME)
     browser.submit("/identify/pankki")
     identify_at_bank(browser, "maija@pankki.example")
+    browser.submit("/identify/password/", current_password=user.test_password)  # new to the account
     assert "/account" in browser.url
     today = clock.now().replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(app.config["IDP_TIMEZONE"]))
     assert (f"Identified with Pankki on {format_date(today, 'long', locale='en')}, name {VERIFIED_NAME}."
@@ -68,3 +71,41 @@ def test_an_account_made_by_identifying_sets_a_password_before_sensitive_changes
     browser.submit("/password", password="lumikko juoksee hangella", confirm="lumikko juoksee hangella")
     browser.get("/account/totp/setup")
     assert 'name="current_password"' in browser.text
+
+
+def test_identifying_on_a_borrowed_session_links_nothing_without_the_password(app, browser, bank, upstream_tunnus,
+                                                                               user):
+    """The owner signed in on a shared computer and walked away: whoever identifies there
+    with their own bank ID is asked the account's password before it becomes a way in."""
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    upstream_tunnus.person("mallory@example.fi", "Mallory Malicious")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, "mallory@example.fi")
+    assert "/identify/password/" in browser.url and "Type the account's password to link it." in browser.text
+    assert UpstreamLink.query.count() == 0 and LoginSession.query.one().acr != ACR_STRONG
+
+    browser.submit("/identify/password/", current_password="a guess")
+    assert browser.page.status_code == 400 and "Your current password is not correct." in browser.text
+    assert UpstreamLink.query.count() == 0
+    assert AuditEvent.query.filter_by(event="upstream.linked", result="failure").one().details["reason"] == \
+        "wrong_password"
+
+    browser.submit("/identify/password/", current_password=user.test_password)
+    assert "/account" in browser.url and "name Mallory Malicious" in browser.text
+    assert UpstreamLink.query.one().identity_id == user.id and LoginSession.query.one().acr == ACR_STRONG
+
+
+def test_a_step_up_with_the_identification_linked_before_asks_no_password(browser, bank, upstream_tunnus, user):
+    upstream_tunnus.person(user.email, VERIFIED_NAME)
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)  # linked at this login
+    browser.get("/logout")
+    browser.submit("/logout")
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get("/identify?purpose=step_up")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert "/account" in browser.url and LoginSession.query.filter_by(ended_at=None).one().acr == ACR_STRONG
