@@ -156,10 +156,12 @@ class IdentificationFlow(Flow):
             raise
 
     def _step_up(self, login_session, provider, identified: Identified, origin: Origin) -> None:
-        upstreams.record(provider, identified, login_session.identity, origin=origin)
+        notice = upstreams.record(provider, identified, login_session.identity, origin=origin)
         upstreams.step_up(login_session, provider, origin=origin)
         self.transition("identified")
         db.session.commit()
+        if notice is not None:
+            mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
 
     def send_code(self, email: str, *, locale: str, origin: Origin) -> bool:
         """Mail a code to the address; False when the mail could not be sent."""

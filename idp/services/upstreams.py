@@ -20,7 +20,8 @@ from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
-from . import audit, clock, collation, links, names, redirect_uris, secrets_box
+from ..models.outbox import OutboxMail
+from . import audit, clock, collation, links, names, redirect_uris, secrets_box, upstream_notice
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -173,9 +174,11 @@ def check(provider, identified, identity: Identity) -> None:
         raise IdentifiedAsAnother()
 
 
-def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
+def record(provider, identified, identity: Identity, *, origin: Origin) -> OutboxMail | None:
     """Link the subject to the identity (refusing a conflicting one) and mark the identity
-    strongly identified with the provider's name for the person. The caller commits.
+    strongly identified with the provider's name for the person. The caller commits, and
+    delivers the notice returned when the link is new (upstream_notice): a new way into the
+    account, which its owner hears of, in case it was not them.
 
     The person's row alone first, as writing their identification below takes it, not after
     the link and the record hold it: an email change confirmed meanwhile writes the address,
@@ -183,7 +186,7 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
     if not Identity.lock(identity.id):  # the account deleted meanwhile
         raise NotFound()
     check(provider, identified, identity)
-    link = _link(provider, identified.subject)
+    link, notice = _link(provider, identified.subject), None
     if link is None:
         added = UpstreamLink(upstream_id=provider.id, subject=identified.subject, identity_id=identity.id)
         # The person's other callback (a second tab, a double click) may link them meanwhile.
@@ -192,10 +195,12 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
             raise LinkedElsewhere()
         if link is added:
             audit.record("upstream.linked", origin=origin, identity=identity, upstream_id=provider.id)
+            notice = upstream_notice.enqueue(identity, provider.name, identified.name)
     now = clock.now()
     link.verified_name = identity.verified_name = identified.name
     link.identified_at = identity.strongly_identified_at = now
     audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
+    return notice
 
 
 def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | None:

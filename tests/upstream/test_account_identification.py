@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from idp.extensions import db
 from idp.methods.levels import ACR_STRONG
 from idp.models import AuditEvent, LoginSession, UpstreamLink
 from idp.services import clock
 from tests.support.journeys import sign_in
+from tests.support.smtp import Mailbox
 from tests.support.upstream import identify_at_bank
 
 VERIFIED_NAME = "Maija Annikki Meikäläinen"
@@ -74,9 +76,11 @@ def test_an_account_made_by_identifying_sets_a_password_before_sensitive_changes
 
 
 def test_identifying_on_a_borrowed_session_links_nothing_without_the_password(app, browser, bank, upstream_tunnus,
-                                                                               user):
+                                                                               user, mailbox):
     """The owner signed in on a shared computer and walked away: whoever identifies there
     with their own bank ID is asked the account's password before it becomes a way in."""
+    user.locale = "en"
+    db.session.commit()
     browser.get("/login")
     sign_in(browser, user.email, user.test_password)
     upstream_tunnus.person("mallory@example.fi", "Mallory Malicious")
@@ -94,6 +98,10 @@ def test_identifying_on_a_borrowed_session_links_nothing_without_the_password(ap
     browser.submit("/identify/password/", current_password=user.test_password)
     assert "/account" in browser.url and "name Mallory Malicious" in browser.text
     assert UpstreamLink.query.one().identity_id == user.id and LoginSession.query.one().acr == ACR_STRONG
+    notice = mailbox.last(user.email)  # told at once, in case it was not them
+    assert notice["Subject"] == "A bank identification was linked to your Tunnus account"
+    assert "the identification of Pankki (name Mallory Malicious) was linked to the Tunnus account " \
+        f"{user.email}" in " ".join(Mailbox.text(notice).split())
 
 
 def test_a_step_up_with_the_identification_linked_before_asks_no_password(browser, bank, upstream_tunnus, user):

@@ -16,11 +16,12 @@ from idp.extensions import db
 from idp.methods.levels import ACR_STRONG
 from idp.methods.upstream import Identified
 from idp.models import AuditEvent, Identity, UpstreamLink
-from idp.services import clock, identities, personal_data, upstreams
+from idp.services import clock, identities, mail, personal_data, upstreams
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.legacy import imported
+from tests.support.smtp import Mailbox
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import claims_of, identify_at_bank
 
@@ -121,6 +122,27 @@ def test_address_the_provider_does_not_vouch_for_must_be_proven(browser, bank, u
     claims, _ = id_token(rp, browser)
     assert claims["sub"] == user.sub and claims["acr"] == ACR_STRONG
     assert Identity.query.count() == 1 and UpstreamLink.query.one().identity_id == user.id
+
+
+def test_the_owner_is_told_in_their_language_when_the_mailed_code_links_a_bank_identity(
+        app, browser, bank, upstream_tunnus, user, mailbox):
+    """Whoever read the owner's mail once links their own bank ID with the mailed code: the
+    owner hears of the new way into the account, in their language, by the outbox's sender."""
+    user.locale = "sv"
+    db.session.commit()
+    upstream_tunnus.person("mallory@example.fi", "Mallory Malicious")
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, "mallory@example.fi")
+    browser.submit("/identify/email/", email=user.email)
+    browser.submit("/code", code=mailbox.code(user.email))
+    assert UpstreamLink.query.one().identity_id == user.id
+
+    mail.deliver_due()
+    notice = mailbox.last(user.email)
+    assert notice["Subject"] == "En bankidentifiering kopplades till ditt Tunnus-konto"
+    assert "Pankki" in Mailbox.text(notice) and "Mallory Malicious" in Mailbox.text(notice)
+    assert "http://localhost/account#identification" in Mailbox.text(notice)
 
 
 def test_after_the_owner_proves_a_shared_address_another_persons_old_password_opens_nothing(
