@@ -21,7 +21,7 @@ from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
 from ..models.outbox import OutboxMail
-from . import audit, clock, collation, links, names, redirect_uris, secrets_box, upstream_notice
+from . import audit, clock, collation, links, names, redirect_uris, secrets_box, sessions, upstream_notice
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -201,6 +201,44 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> Outbo
     link.identified_at = identity.strongly_identified_at = now
     audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
     return notice
+
+
+def links_of(identity: Identity) -> list:
+    """(id, provider, verified_name, linked_at) of each bank identity linked to the person."""
+    return db.session.execute(
+        db.select(UpstreamLink.id, UpstreamProvider.name.label("provider"), UpstreamLink.verified_name,
+                  UpstreamLink.linked_at)
+        .join(UpstreamProvider, UpstreamProvider.id == UpstreamLink.upstream_id)
+        .filter(UpstreamLink.identity_id == identity.id).order_by(UpstreamLink.linked_at, UpstreamLink.id)
+    ).all()
+
+
+def unlink(identity: Identity, link_id: int, *, origin: Origin, reason: str | None = None,
+           keep_sid: str | None = None) -> str:
+    """Remove a link of the person's (NotFound if none such); returns the provider's name.
+
+    A link the owner did not make (someone holding the session or the mailbox for a moment)
+    is undone with the sessions it may have opened: every session but `keep_sid` ends. The
+    person's strong identification is then the latest of the links left, if any, so the
+    name a stranger's bank vouched for no longer stands for them."""
+    if not Identity.lock(identity.id):
+        raise NotFound()
+    link = db.session.get(UpstreamLink, link_id)
+    if link is None or link.identity_id != identity.id:
+        raise NotFound()
+    provider = db.session.get(UpstreamProvider, link.upstream_id)
+    db.session.delete(link)
+    db.session.flush()
+    latest = db.session.execute(db.select(UpstreamLink).filter_by(identity_id=identity.id)
+                                .order_by(UpstreamLink.identified_at.desc(), UpstreamLink.id.desc()).limit(1)
+                                ).scalar_one_or_none()
+    identity.verified_name = latest.verified_name if latest else None
+    identity.strongly_identified_at = latest.identified_at if latest else None
+    audit.record("upstream.unlinked", origin=origin, identity=identity, upstream_id=provider.id,
+                 **({"reason": reason} if reason else {}))
+    sessions.end_all(identity, origin=origin, reason="upstream_unlinked", keep_sid=keep_sid)
+    db.session.commit()
+    return provider.name
 
 
 def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | None:
