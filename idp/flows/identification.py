@@ -14,6 +14,7 @@ account. Diagram: docs/flows/identification.md.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import asdict
 from enum import Enum
@@ -27,7 +28,7 @@ from ..methods import levels
 from ..methods import upstream as upstream_method
 from ..methods.upstream import Identified, UpstreamRefused
 from ..models import Identity
-from ..services import account, audit, challenges, digits, identities, mail, upstreams
+from ..services import account, audit, challenges, clock, digits, identities, mail, upstreams
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
 from .base import Flow, IllegalMove
@@ -171,6 +172,9 @@ class IdentificationFlow(Flow):
         self._lock()
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, _token, record = challenges.issue(ttl)
+        # The flow outlives its code, as a registration's does: the mail says how long the
+        # code works, and an expired code can still be replaced by a new one.
+        self.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl + current_app.config["IDP_FLOW_TTL"])
         self.transition("send")
         self.update(email=email, challenge=record, delivery=None)
         # Named with the address's identity, if it has one: its data download lists the mail.

@@ -334,3 +334,20 @@ def test_an_identification_under_way_ends_with_its_provider(app, browser, bank, 
     browser.submit("/identify/email/", email="matti@koti.example")
     browser.submit("/code", code=mailbox.code("matti@koti.example"))
     assert browser.page.status_code == 404 and UpstreamLink.query.count() == 0
+
+
+def test_the_mailed_code_works_as_long_as_the_mail_says(app, browser, bank, matti, mailbox):
+    """The code is read after lunch, past the half hour an identification lasts: the mail
+    said it works for 24 hours, so the identification waits for it."""
+    email, _name, _ = matti
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+    browser.submit("/identify/email/", email="matti@koti.example")
+    assert "The code works for 24 hours" in Mailbox.text(mailbox.last("matti@koti.example"))
+    code = mailbox.code("matti@koti.example")
+
+    clock.advance(31 * 60)
+    browser.submit("/code", code=code)
+    assert browser.page.status_code != 410 and Identity.by_email("matti@koti.example") is not None
+    assert UpstreamLink.query.one().identity_id == Identity.by_email("matti@koti.example").id
