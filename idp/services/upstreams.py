@@ -146,13 +146,16 @@ def _link(provider, subject: str) -> UpstreamLink | None:
 
 def known_identity(provider, identified) -> Identity | None:
     """The identity this person already is in Tunnus: linked before, or holding the verified
-    address the provider vouches for. None: a new identity, once an address is proven."""
+    address the provider vouches for, unless that identity is another person's of this
+    provider (a family's shared address): refusing would refuse this person every time.
+    None: the person gives an address and proves it."""
     link = _link(provider, identified.subject)
     if link is not None:
         return db.session.get(Identity, link.identity_id)
     if identified.email_verified and identified.email:
         identity = Identity.by_email(identified.email)
-        if identity is not None and identity.email_verified:
+        if identity is not None and identity.email_verified and db.session.execute(
+                db.select(UpstreamLink.id).filter_by(upstream_id=provider.id, identity_id=identity.id)).first() is None:
             return identity
     return None
 

@@ -217,6 +217,32 @@ def test_an_account_identified_as_one_person_refuses_another(browser, bank, upst
     assert events("upstream.identified")[-1].details["reason"] == "upstream_identified_as_another"
 
 
+def test_a_bank_vouching_for_an_address_another_person_of_the_bank_holds_asks_for_an_address(
+        browser, bank, upstream_tunnus, user, matti, mailbox):
+    """A family shares an address: the account at it is the wife's, linked to her bank ID,
+    and the husband's bank vouches for the same address. He is asked an address of his
+    own, not refused every time as 'already identified as another person'."""
+    upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert UpstreamLink.query.one().identity_id == user.id
+
+    upstream_tunnus.tampering.rewrite = lambda token: upstream_tunnus.sign(
+        {**claims_of(token), "email": user.email, "email_verified": True})
+    other = type(browser)(browser.client.application, upstream_tunnus)
+    other.get("/login")
+    other.submit("/identify/pankki")
+    identify_at_bank(other, matti[0])
+    assert other.page.status_code == 200 and "/identify/email/" in other.url
+    upstream_tunnus.tampering.reset()
+    other.submit("/identify/email/", email="matti@koti.example")
+    other.submit("/code", code=mailbox.code("matti@koti.example"))
+    matti_account = Identity.by_email("matti@koti.example")
+    assert matti_account.verified_name == matti[1]
+    assert {link.identity_id for link in UpstreamLink.query} == {user.id, matti_account.id}
+
+
 @pytest.mark.parametrize("language, text", [
     ("fi", "Tunnistautuminen keskeytettiin."),
     ("sv", "Identifieringen avbröts."),
