@@ -146,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
                                  userinfo)
     from .web import (account, account_data, account_deletion, account_organisation, account_security, campaign,
                       health, kiosk, legacy_email, locale, login, operator, orgadmin, passkey, passkey_account, pin,
-                      recovery, register, totp, upstream)
+                      recovery, register, totp, upstream, upstream_account)
 
     for module in (discovery, jwks, authorize, par, token, userinfo, revocation, introspection, end_session):
         app.register_blueprint(module.bp)
@@ -154,7 +154,7 @@ def _register_blueprints(app: Flask) -> None:
             csrf.exempt(module.bp)
     for module in (health, metrics_endpoint, login, legacy_email, account, account_organisation, account_security,
                    account_data, account_deletion, locale, orgadmin, register, recovery, campaign, operator, totp, passkey,
-                   passkey_account, upstream, kiosk, pin):
+                   passkey_account, upstream, upstream_account, kiosk, pin):
         app.register_blueprint(module.bp)
 
 

@@ -1,4 +1,4 @@
-"""`tunnus users create|grant-operator|reset-second-factors|delete|export`."""
+"""`tunnus users create|grant-operator|reset-second-factors|unlink-upstream|delete|export`."""
 from __future__ import annotations
 
 import os
@@ -81,6 +81,35 @@ def reset_second_factors(email, reason, as_json):
         raise click.ClickException(f"No identity with the email address {email}.")
     removed = second_factor.reset(identity, reason=reason)
     emit({"email": identity.email, **removed}, as_json)
+
+
+@group.command("unlink-upstream")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--provider", required=True, help="The upstream provider's name, key or id (tunnus upstreams list).")
+@click.option("--reason", required=True, callback=reason, help="Why, for the audit record (e.g. the support ticket).")
+@json_option
+def unlink_upstream(email, provider, reason, as_json):
+    """Remove the bank identity of this provider linked to the person's account and end
+    their sessions: for a link someone else made, once support has made sure who they are."""
+    from ..models import Identity, UpstreamLink
+    from ..services import upstreams
+    from ..services.audit import SYSTEM
+
+    identity = Identity.by_email(email)
+    if identity is None:
+        raise click.ClickException(f"No identity with the email address {email}.")
+    try:
+        found = upstreams.find(provider)
+    except NotFound:
+        raise click.ClickException(f"No upstream provider {provider!r} (see tunnus upstreams list).") from None
+    link = UpstreamLink.query.filter_by(identity_id=identity.id, upstream_id=found.id).one_or_none()
+    if link is None:
+        raise click.ClickException(f"{email} has no identification of {found.name} linked.")
+    try:
+        upstreams.unlink(identity, link.id, origin=SYSTEM, reason=reason)
+    except NotFound:
+        raise click.ClickException(f"{email} has no identification of {found.name} linked: removed meanwhile.") from None
+    emit({"email": identity.email, "provider": found.name, "unlinked": True}, as_json)
 
 
 @group.command("delete")

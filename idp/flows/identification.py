@@ -1,15 +1,20 @@
 """Strong identification through an upstream provider (a bank ID), for login or step-up.
 
-States: started -> done, or started -> email -> code_sent -> done; started -> failed.
+States: started -> done, or started -> email -> code_sent -> done, or (a step-up linking
+a new identification) started -> password -> done; started -> failed.
 The browser goes to the provider with this flow's id as `state`, so only the browser
 that started it can finish it, once. A person the provider identified who has no Tunnus
 identity yet gives an email address and proves it with a code; the address's identity
 (a new one, named with the verified name and without a password, if there is none) is
 then linked, once the login has been through its usual steps (a second factor
-included); a step-up raises the level of the signed-in session. Diagram: docs/flows/identification.md.
+included); a step-up raises the level of the signed-in session, once the person has typed
+their password if it links an identification new to the account: the session alone (a
+shared computer, a stolen cookie) must not add someone's own bank ID as a way into the
+account. Diagram: docs/flows/identification.md.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import asdict
 from enum import Enum
@@ -23,10 +28,10 @@ from ..methods import levels
 from ..methods import upstream as upstream_method
 from ..methods.upstream import Identified, UpstreamRefused
 from ..models import Identity
-from ..services import audit, challenges, digits, identities, mail, upstreams
+from ..services import account, audit, challenges, clock, digits, identities, mail, upstreams
 from ..services.audit import Origin
 from ..services.challenges import CodeRejected
-from .base import Flow
+from .base import Flow, IllegalMove
 from .login import LoginFlow
 
 
@@ -37,6 +42,7 @@ class State(str, Enum):
     STARTED = "started"
     EMAIL = "email"
     CODE_SENT = "code_sent"
+    PASSWORD = "password"
     DONE = "done"
     FAILED = "failed"
 
@@ -49,6 +55,9 @@ class IdentificationFlow(Flow):
         (State.STARTED, "identified"): State.DONE,
         (State.STARTED, "needs_email"): State.EMAIL,
         (State.STARTED, "failed"): State.FAILED,
+        (State.STARTED, "needs_password"): State.PASSWORD,
+        (State.PASSWORD, "identified"): State.DONE,
+        (State.PASSWORD, "failed"): State.FAILED,
         (State.EMAIL, "send"): State.CODE_SENT,
         (State.CODE_SENT, "send"): State.CODE_SENT,
         (State.CODE_SENT, "verified"): State.DONE,
@@ -108,10 +117,13 @@ class IdentificationFlow(Flow):
             if self.step_up:
                 if login_session is None or login_session.sid != self.data["sid"]:
                     raise UpstreamRefused("session_changed")
-                upstreams.record(provider, identified, login_session.identity, origin=origin)
-                upstreams.step_up(login_session, provider, origin=origin)
-                self.transition("identified")
-                db.session.commit()
+                upstreams.check(provider, identified, login_session.identity)
+                if not upstreams.linked(provider, identified, login_session.identity):
+                    self.transition("needs_password")
+                    self.update(identified=asdict(identified))
+                    db.session.commit()
+                    return None
+                self._step_up(login_session, provider, identified, origin)
                 return None
             identity = upstreams.known_identity(provider, identified)
             if identity is not None:
@@ -128,6 +140,30 @@ class IdentificationFlow(Flow):
         db.session.commit()
         return self._login(identity, identified)
 
+    def confirm(self, password: str, login_session, *, origin: Origin) -> None:
+        """The signed-in person's password, before their session is stepped up with an
+        identification new to the account (linked to it now). FormRejected when it is not
+        right, or the account has none (as for a second factor: set one first)."""
+        self._lock()
+        if self.state is not State.PASSWORD:  # a double click: the other click linked it
+            raise IllegalMove()
+        try:
+            if login_session is None or login_session.sid != self.data["sid"]:
+                raise UpstreamRefused("session_changed")
+            account.confirm_password(login_session.identity, password, origin=origin, event="upstream.linked")
+            self._step_up(login_session, self.provider, self.identified, origin)
+        except REFUSALS as error:
+            self._fail(error, origin)
+            raise
+
+    def _step_up(self, login_session, provider, identified: Identified, origin: Origin) -> None:
+        notice = upstreams.record(provider, identified, login_session.identity, origin=origin)
+        upstreams.step_up(login_session, provider, origin=origin)
+        self.transition("identified")
+        db.session.commit()
+        if notice is not None:
+            mail.deliver_now(notice)  # a notice only: if it fails now, the outbox retries it
+
     def send_code(self, email: str, *, locale: str, origin: Origin) -> bool:
         """Mail a code to the address; False when the mail could not be sent."""
         email = email.strip()
@@ -136,6 +172,9 @@ class IdentificationFlow(Flow):
         self._lock()
         ttl = current_app.config["IDP_VERIFICATION_TTL"]
         code, _token, record = challenges.issue(ttl)
+        # The flow outlives its code, as a registration's does: the mail says how long the
+        # code works, and an expired code can still be replaced by a new one.
+        self.stored.expires_at = clock.now() + dt.timedelta(seconds=ttl + current_app.config["IDP_FLOW_TTL"])
         self.transition("send")
         self.update(email=email, challenge=record, delivery=None)
         # Named with the address's identity, if it has one: its data download lists the mail.

@@ -20,7 +20,8 @@ from ..errors import Conflict, IdpError, NotFound, ValidationFailed
 from ..extensions import db
 from ..methods import levels
 from ..models import Identity, UpstreamLink, UpstreamProvider, row_id
-from . import audit, clock, collation, links, names, redirect_uris, secrets_box
+from ..models.outbox import OutboxMail
+from . import audit, clock, collation, links, names, redirect_uris, secrets_box, sessions, upstream_notice
 from .audit import SYSTEM, Origin
 from .unique_rows import add_or_existing
 
@@ -38,7 +39,7 @@ class IdentifiedAsAnother(IdpError):
 
 
 # The pages at /identify/KEY/... that are not a provider's.
-RESERVED_KEYS = {"email"}
+RESERVED_KEYS = {"email", "password"}
 
 
 def key(name: str) -> str:
@@ -145,15 +146,24 @@ def _link(provider, subject: str) -> UpstreamLink | None:
 
 def known_identity(provider, identified) -> Identity | None:
     """The identity this person already is in Tunnus: linked before, or holding the verified
-    address the provider vouches for. None: a new identity, once an address is proven."""
+    address the provider vouches for, unless that identity is another person's of this
+    provider (a family's shared address): refusing would refuse this person every time.
+    None: the person gives an address and proves it."""
     link = _link(provider, identified.subject)
     if link is not None:
         return db.session.get(Identity, link.identity_id)
     if identified.email_verified and identified.email:
         identity = Identity.by_email(identified.email)
-        if identity is not None and identity.email_verified:
+        if identity is not None and identity.email_verified and db.session.execute(
+                db.select(UpstreamLink.id).filter_by(upstream_id=provider.id, identity_id=identity.id)).first() is None:
             return identity
     return None
+
+
+def linked(provider, identified, identity: Identity) -> bool:
+    """Is this subject linked to this identity already?"""
+    link = _link(provider, identified.subject)
+    return link is not None and link.identity_id == identity.id
 
 
 def check(provider, identified, identity: Identity) -> None:
@@ -167,9 +177,11 @@ def check(provider, identified, identity: Identity) -> None:
         raise IdentifiedAsAnother()
 
 
-def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
+def record(provider, identified, identity: Identity, *, origin: Origin) -> OutboxMail | None:
     """Link the subject to the identity (refusing a conflicting one) and mark the identity
-    strongly identified with the provider's name for the person. The caller commits.
+    strongly identified with the provider's name for the person. The caller commits, and
+    delivers the notice returned when the link is new (upstream_notice): a new way into the
+    account, which its owner hears of, in case it was not them.
 
     The person's row alone first, as writing their identification below takes it, not after
     the link and the record hold it: an email change confirmed meanwhile writes the address,
@@ -177,7 +189,7 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
     if not Identity.lock(identity.id):  # the account deleted meanwhile
         raise NotFound()
     check(provider, identified, identity)
-    link = _link(provider, identified.subject)
+    link, notice = _link(provider, identified.subject), None
     if link is None:
         added = UpstreamLink(upstream_id=provider.id, subject=identified.subject, identity_id=identity.id)
         # The person's other callback (a second tab, a double click) may link them meanwhile.
@@ -186,10 +198,50 @@ def record(provider, identified, identity: Identity, *, origin: Origin) -> None:
             raise LinkedElsewhere()
         if link is added:
             audit.record("upstream.linked", origin=origin, identity=identity, upstream_id=provider.id)
+            notice = upstream_notice.enqueue(identity, provider.name, identified.name)
     now = clock.now()
     link.verified_name = identity.verified_name = identified.name
     link.identified_at = identity.strongly_identified_at = now
     audit.record("upstream.identified", origin=origin, identity=identity, upstream_id=provider.id)
+    return notice
+
+
+def links_of(identity: Identity) -> list:
+    """(id, provider, verified_name, linked_at) of each bank identity linked to the person."""
+    return db.session.execute(
+        db.select(UpstreamLink.id, UpstreamProvider.name.label("provider"), UpstreamLink.verified_name,
+                  UpstreamLink.linked_at)
+        .join(UpstreamProvider, UpstreamProvider.id == UpstreamLink.upstream_id)
+        .filter(UpstreamLink.identity_id == identity.id).order_by(UpstreamLink.linked_at, UpstreamLink.id)
+    ).all()
+
+
+def unlink(identity: Identity, link_id: int, *, origin: Origin, reason: str | None = None,
+           keep_sid: str | None = None) -> str:
+    """Remove a link of the person's (NotFound if none such); returns the provider's name.
+
+    A link the owner did not make (someone holding the session or the mailbox for a moment)
+    is undone with the sessions it may have opened: every session but `keep_sid` ends. The
+    person's strong identification is then the latest of the links left, if any, so the
+    name a stranger's bank vouched for no longer stands for them."""
+    if not Identity.lock(identity.id):
+        raise NotFound()
+    link = db.session.get(UpstreamLink, link_id)
+    if link is None or link.identity_id != identity.id:
+        raise NotFound()
+    provider = db.session.get(UpstreamProvider, link.upstream_id)
+    db.session.delete(link)
+    db.session.flush()
+    latest = db.session.execute(db.select(UpstreamLink).filter_by(identity_id=identity.id)
+                                .order_by(UpstreamLink.identified_at.desc(), UpstreamLink.id.desc()).limit(1)
+                                ).scalar_one_or_none()
+    identity.verified_name = latest.verified_name if latest else None
+    identity.strongly_identified_at = latest.identified_at if latest else None
+    audit.record("upstream.unlinked", origin=origin, identity=identity, upstream_id=provider.id,
+                 **({"reason": reason} if reason else {}))
+    sessions.end_all(identity, origin=origin, reason="upstream_unlinked", keep_sid=keep_sid)
+    db.session.commit()
+    return provider.name
 
 
 def identification(identity: Identity) -> tuple[str, dt.datetime, str | None] | None:

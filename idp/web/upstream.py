@@ -8,11 +8,13 @@ from flask_babel import get_locale
 
 from ..errors import IdpError, ValidationFailed
 from ..extensions import db, limiter
+from ..flows.base import IllegalMove
 from ..flows.identification import REFUSALS, CodeRejected, IdentificationFlow, State
 from ..services import audit, upstreams
+from ..services.account import FormRejected
 from ..services.digits import emailed_code
 from .browser import browser_id, current_session, hold, origin
-from .limits import mail_from_ip, mail_to, per_account, per_ip
+from .limits import mail_from_ip, mail_to, password_again, per_account, per_ip
 from .login import _safe_return_to, advance
 
 bp = Blueprint("upstream", __name__)
@@ -95,9 +97,38 @@ def callback(key):
         return advance(login)
     if flow.state is State.EMAIL:
         return redirect(url_for("upstream.email", flow_id=flow.id))
+    if flow.state is State.PASSWORD:
+        return redirect(url_for("upstream.password", flow_id=flow.id))
     if flow.step_up:
         hold(login_session)
     return redirect(flow.return_to or url_for("account.home"))
+
+
+@bp.route("/identify/password/<flow_id>", methods=["GET", "POST"])
+@per_ip("IDP_LOGIN_RATE_LIMIT", methods=["POST"])
+@password_again()
+def password(flow_id):
+    """The password of the signed-in person, before an identification new to the account is linked to it."""
+    flow = IdentificationFlow.load(flow_id, browser_id())
+    login_session = current_session()
+    if flow.state is not State.PASSWORD:
+        return redirect(flow.return_to or url_for("account.home"))
+    if login_session is None:
+        return redirect(url_for("login.start"))
+    identity = login_session.identity
+    if request.method == "POST":
+        try:
+            flow.confirm(request.form.get("current_password", ""), login_session, origin=origin())
+        except FormRejected as rejected:
+            return render_template("upstream/password.html", flow=flow, identity=identity,
+                                   errors=rejected.problems), 400
+        except IllegalMove:  # the other click of a double click linked it
+            return redirect(flow.return_to or url_for("account.home"))
+        except REFUSALS as error:
+            return _failed(error, flow.return_to)
+        hold(login_session)
+        return redirect(flow.return_to or url_for("account.home"))
+    return render_template("upstream/password.html", flow=flow, identity=identity, errors={})
 
 
 @bp.route("/identify/email/<flow_id>", methods=["GET", "POST"])

@@ -16,11 +16,12 @@ from idp.extensions import db
 from idp.methods.levels import ACR_STRONG
 from idp.methods.upstream import Identified
 from idp.models import AuditEvent, Identity, UpstreamLink
-from idp.services import clock, identities, personal_data, upstreams
+from idp.services import clock, identities, mail, personal_data, upstreams
 from idp.services.audit import SYSTEM
 from tests.support.browser import Browser
 from tests.support.journeys import sign_in
 from tests.support.legacy import imported
+from tests.support.smtp import Mailbox
 from tests.support.totp import app_code, enrolled
 from tests.support.upstream import claims_of, identify_at_bank
 
@@ -123,6 +124,27 @@ def test_address_the_provider_does_not_vouch_for_must_be_proven(browser, bank, u
     assert Identity.query.count() == 1 and UpstreamLink.query.one().identity_id == user.id
 
 
+def test_the_owner_is_told_in_their_language_when_the_mailed_code_links_a_bank_identity(
+        app, browser, bank, upstream_tunnus, user, mailbox):
+    """Whoever read the owner's mail once links their own bank ID with the mailed code: the
+    owner hears of the new way into the account, in their language, by the outbox's sender."""
+    user.locale = "sv"
+    db.session.commit()
+    upstream_tunnus.person("mallory@example.fi", "Mallory Malicious")
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, "mallory@example.fi")
+    browser.submit("/identify/email/", email=user.email)
+    browser.submit("/code", code=mailbox.code(user.email))
+    assert UpstreamLink.query.one().identity_id == user.id
+
+    mail.deliver_due()
+    notice = mailbox.last(user.email)
+    assert notice["Subject"] == "En bankidentifiering kopplades till ditt Tunnus-konto"
+    assert "Pankki" in Mailbox.text(notice) and "Mallory Malicious" in Mailbox.text(notice)
+    assert "http://localhost/account#identification" in Mailbox.text(notice)
+
+
 def test_after_the_owner_proves_a_shared_address_another_persons_old_password_opens_nothing(
         app, browser, bank, matti, rp, mailbox, tmp_path):
     """Two old accounts merged by a family's shared address. Before, after its owner proved
@@ -193,6 +215,32 @@ def test_an_account_identified_as_one_person_refuses_another(browser, bank, upst
     assert "This Tunnus account was already identified as another person." in other.text
     assert UpstreamLink.query.count() == 1
     assert events("upstream.identified")[-1].details["reason"] == "upstream_identified_as_another"
+
+
+def test_a_bank_vouching_for_an_address_another_person_of_the_bank_holds_asks_for_an_address(
+        browser, bank, upstream_tunnus, user, matti, mailbox):
+    """A family shares an address: the account at it is the wife's, linked to her bank ID,
+    and the husband's bank vouches for the same address. He is asked an address of his
+    own, not refused every time as 'already identified as another person'."""
+    upstream_tunnus.person(user.email, "Maija Meikäläinen")
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, user.email)
+    assert UpstreamLink.query.one().identity_id == user.id
+
+    upstream_tunnus.tampering.rewrite = lambda token: upstream_tunnus.sign(
+        {**claims_of(token), "email": user.email, "email_verified": True})
+    other = type(browser)(browser.client.application, upstream_tunnus)
+    other.get("/login")
+    other.submit("/identify/pankki")
+    identify_at_bank(other, matti[0])
+    assert other.page.status_code == 200 and "/identify/email/" in other.url
+    upstream_tunnus.tampering.reset()
+    other.submit("/identify/email/", email="matti@koti.example")
+    other.submit("/code", code=mailbox.code("matti@koti.example"))
+    matti_account = Identity.by_email("matti@koti.example")
+    assert matti_account.verified_name == matti[1]
+    assert {link.identity_id for link in UpstreamLink.query} == {user.id, matti_account.id}
 
 
 @pytest.mark.parametrize("language, text", [
@@ -312,3 +360,20 @@ def test_an_identification_under_way_ends_with_its_provider(app, browser, bank, 
     browser.submit("/identify/email/", email="matti@koti.example")
     browser.submit("/code", code=mailbox.code("matti@koti.example"))
     assert browser.page.status_code == 404 and UpstreamLink.query.count() == 0
+
+
+def test_the_mailed_code_works_as_long_as_the_mail_says(app, browser, bank, matti, mailbox):
+    """The code is read after lunch, past the half hour an identification lasts: the mail
+    said it works for 24 hours, so the identification waits for it."""
+    email, _name, _ = matti
+    browser.get("/login")
+    browser.submit("/identify/pankki")
+    identify_at_bank(browser, email)
+    browser.submit("/identify/email/", email="matti@koti.example")
+    assert "The code works for 24 hours" in Mailbox.text(mailbox.last("matti@koti.example"))
+    code = mailbox.code("matti@koti.example")
+
+    clock.advance(31 * 60)
+    browser.submit("/code", code=code)
+    assert browser.page.status_code != 410 and Identity.by_email("matti@koti.example") is not None
+    assert UpstreamLink.query.one().identity_id == Identity.by_email("matti@koti.example").id

@@ -44,6 +44,8 @@ def test_password_session_is_stepped_up_by_identifying_with_the_provider(browser
     assert 'name="password"' not in browser.text  # no password reaches this level
     browser.submit("/identify/pankki")
     identify_at_bank(browser, BANK_EMAIL)
+    assert "Type the account's password to link it." in browser.text  # the bank ID is new to the account
+    browser.submit("/identify/password/", current_password=user.test_password)
     after, access_token = tokens(rp, consented(browser, rp))
 
     assert after["acr"] == ACR_STRONG and after["amr"] == ["pwd", "fed"]
@@ -152,10 +154,13 @@ def test_a_step_up_as_the_person_confirms_a_new_sign_in_email_is_answered_both(a
     browser.stop_before = "http://localhost/identify/pankki/callback"
     identify_at_bank(browser, BANK_EMAIL)
     answer, browser.stop_before = browser.url, None
+    browser.get(answer)  # the bank ID is new to the account: its password links it
     # The change holds its journey (and the person's row before it) as the step-up has linked
     # the bank's subject to the person; then each goes on.
     meet_after(monkeypatch, (EmailChangeFlow, "_lock"), (upstreams, "add_or_existing"))
-    stepped, confirmed = at_once(lambda: browser.get(answer), post(app, confirming, "/confirm/"))
+    stepped, confirmed = at_once(lambda: browser.submit("/identify/password/",
+                                                        current_password=user.test_password),
+                                 post(app, confirming, "/confirm/"))
     monkeypatch.undo()
 
     assert confirmed.status_code == 200 and "Email address changed" in confirmed.get_data(as_text=True), \
