@@ -17,7 +17,7 @@ from ..methods import levels
 from ..methods import passkey as passkey_method
 from ..methods import password as password_method
 from ..methods.upstream import Identified
-from ..services import identities, journeys, legacy_login, password_check, sessions, upstreams
+from ..services import identities, journeys, legacy_login, mail, password_check, sessions, upstreams
 from ..services.identities import valid_email
 from ..services.audit import Origin
 from . import login_steps
@@ -176,11 +176,14 @@ class LoginFlow(Flow):
             # Proven with a password the account no longer has. A change of password ends
             # every login under way (services/journeys.py); this holds should one outlive it.
             raise self.end(journeys.PASSWORD_CHANGED)
-        pending = self.data.get("upstream_link")
+        pending, notice = self.data.get("upstream_link"), None
         if pending:  # an upstream identification's link, made only now (flows/identification.py)
             provider = upstreams.get(pending["upstream_id"], pending.get("issuer"))
-            upstreams.record(provider, Identified(**pending["identified"]), self.identity, origin=origin)
+            notice = upstreams.record(provider, Identified(**pending["identified"]), self.identity, origin=origin)
         self.transition("finished")
         amr = self.data["amr"]
-        return sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
-                              origin=origin, replacing=replacing)
+        started = sessions.start(self.identity, amr=amr, acr=levels.acr_for(amr), remember=self.data["remember"],
+                                 origin=origin, replacing=replacing)
+        if notice is not None:
+            mail.deliver_now(notice)  # a new way into the account: told now (the outbox retries it)
+        return started
