@@ -250,8 +250,9 @@ class RegistrationFlow(Flow):
             if owner is None:  # deleted meanwhile: no code can match either, nobody to mail
                 record, message = {**record, "code": record["token"]}, None
             else:
-                message = mail.enqueue("already_registered", owner.email, locale, identity=owner, name=owner.name,
-                                       code=digits.readable(code), ttl=ttl,
+                # The owner's language, as a reset's mail: not that of whoever typed the address.
+                message = mail.enqueue("already_registered", owner.email, owner.locale or locale, identity=owner,
+                                       name=owner.name, code=digits.readable(code), ttl=ttl,
                                        login_link=links.external("login.start"))
         self.update(challenge=record, delivery=None)
         db.session.commit()

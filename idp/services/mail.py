@@ -31,7 +31,6 @@ from .campaigns import mailing as campaign_mailing
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCALE = "fi"
 RECIPIENT = "<recipient>"  # stands for the address in stored and logged SMTP errors
 
 
@@ -43,9 +42,15 @@ class Unsendable(Exception):
     """The mail cannot be made: it fails without being tried."""
 
 
+def default_locale() -> str:
+    """Mail to someone with no language of their own: the pages' default too. Before, it was
+    Finnish whatever IDP_DEFAULT_LOCALE said."""
+    return current_app.config["IDP_DEFAULT_LOCALE"]
+
+
 def render(kind: str, locale: str | None, **context) -> tuple[str, str, str]:
     """(subject, text, html) of `kind` in `locale`: the text template's first line is the subject."""
-    with force_locale(locale or DEFAULT_LOCALE):
+    with force_locale(locale or default_locale()):
         # The text part's footer is the HTML's (mail/_layout.html), after the usual "-- " line.
         text = f'{render_template(f"mail/{kind}.txt", **context).rstrip()}\n\n-- \n{render_template("mail/_footer.txt")}\n'
         html = render_template(f"mail/{kind}.html", **context)

@@ -153,12 +153,13 @@ def add_member(organisation, email: str, role: str = MEMBER, *, actor=None, orig
 
 
 def invite(organisation, email: str, role: str = MEMBER, *, actor=None, origin: Origin = SYSTEM,
-           clients: list[Client] = ()) -> Invitation:
+           clients: list[Client] = (), locale: str | None = None) -> Invitation:
     """Invite the address whether or not someone has it; it joins when it next signs in
     verified. So an admin inviting by address learns neither whether it has an account
-    nor whose it is."""
+    nor whose it is. `locale`: the language of the admin's page."""
     _not_yet_member(organisation, email, role)
-    return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients, display_name=None)
+    return _invite(organisation, email, role, actor=actor, origin=origin, clients=clients, display_name=None,
+                   locale=locale)
 
 
 def _not_yet_member(organisation, email: str, role: str) -> Identity | None:
@@ -173,7 +174,7 @@ def _not_yet_member(organisation, email: str, role: str) -> Identity | None:
     return identity
 
 
-def _invite(organisation, email, role, *, actor, origin, clients, display_name) -> Invitation:
+def _invite(organisation, email, role, *, actor, origin, clients, display_name, locale=None) -> Invitation:
     normalised = normalise_email(email)
 
     def waiting() -> Invitation | None:
@@ -192,9 +193,10 @@ def _invite(organisation, email, role, *, actor, origin, clients, display_name) 
     invitation.created_at, invitation.accepted_at = clock.now(), None  # a new invitation: a new time to accept it
     audit.record("org.member_invited", origin=origin, identity=actor, organisation=organisation,
                  member=normalised, role=role)
-    # In the language of the address's own account where it has one; else the inviter's
-    # is the best guess. The admin's page looks the same either way.
-    locale = getattr(Identity.by_email(email), "locale", None) or getattr(actor, "locale", None)
+    # In the language of the address's own account where it has one; else the admin's page's
+    # (before, an admin with no language stored sent Finnish from a Swedish page), else the
+    # inviter's is the best guess. The admin's page looks the same either way.
+    locale = getattr(Identity.by_email(email), "locale", None) or locale or getattr(actor, "locale", None)
     mail.enqueue("org_invitation", invitation.email, locale, organisation=organisation, inviter=actor,
                  expires_at=expires_at(invitation))
     return invitation

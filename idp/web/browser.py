@@ -22,7 +22,6 @@ from ..models import LoginSession
 from ..services import clock, kiosk_sessions
 from ..services.audit import Origin
 from . import remembered_email, request_id
-from .locale import chosen_in_browser
 
 
 def browser_id() -> str:
@@ -101,8 +100,8 @@ def sign_in(login_session: LoginSession) -> None:
     keep = {k: session[k] for k in ("browser", "locale") if k in session}
     session.clear()
     session.update(keep)
-    if "locale" not in session and chosen_in_browser() is None and login_session.identity.locale:
-        session["locale"] = login_session.identity.locale
+    if login_session.identity.locale:
+        session["account_locale"] = login_session.identity.locale  # after ui_locales and the switcher
     hold(login_session)
     session.permanent = login_session.remember
     g.login_session = login_session

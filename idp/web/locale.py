@@ -1,7 +1,7 @@
 """The UI language: OIDC ui_locales, else the language switcher (a year-long cookie),
-else the browser's Accept-Language, else the default (Finnish). Signing in brings the
-account's language, unless this browser's switcher or this visit's ui_locales chose one
-(web/browser.sign_in); saving the language on the account page counts as a choice."""
+else the signed-in account's language (web/browser.sign_in), else the browser's
+Accept-Language, else the default (IDP_DEFAULT_LOCALE). Saving the language on the
+account page counts as a choice."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -78,10 +78,23 @@ def _same_site_path(url: str | None) -> str | None:
 def select_locale() -> str | None:
     if not has_request_context():
         return None  # commands and mail outside a request use Babel's default
-    for chosen in (session.get("locale"), chosen_in_browser()):
+    # The signed-in account's language ("account_locale") is the browser's only while that
+    # person is signed in (web/browser.sign_out drops it): before, the next person on a
+    # shared computer got it.
+    for chosen in (session.get("locale"), chosen_in_browser(), session.get("account_locale")):
         if chosen in LOCALES:
             return chosen
-    return request.accept_languages.best_match(LOCALES) or current_app.config["IDP_DEFAULT_LOCALE"]
+    return _first_accepted() or current_app.config["IDP_DEFAULT_LOCALE"]
+
+
+def _first_accepted() -> str | None:
+    """The browser's most preferred language we speak, region aside ("sv-FI" is Swedish).
+    Werkzeug's best_match looks for an exact tag first: "sv-FI,fi;q=0.5" was Finnish."""
+    for tag, _quality in request.accept_languages:  # most preferred first
+        language = tag.split("-")[0].split("_")[0].lower()
+        if language in LOCALES:
+            return language
+    return None
 
 
 def remember_ui_locales(ui_locales: str | None) -> None:

@@ -13,6 +13,7 @@ from ..services import mail, organisations
 from .account_notice import back_to
 from .browser import current_identity, origin
 from .limits import mail_to, per_ip
+from .locale import ui_locale
 
 bp = Blueprint("orgadmin", __name__)
 
@@ -120,7 +121,7 @@ def invite(org_id):
     email, role = request.form.get("email", ""), request.form.get("role", "member")
 
     def invited(org, me):
-        invitation = organisations.invite(org, email, role, actor=me, origin=origin())
+        invitation = organisations.invite(org, email, role, actor=me, origin=origin(), locale=ui_locale())
         return _("%(email)s was invited: they join when they next sign in with this address.",
                  email=invitation.email)
     return _change(org_id, invited, invite={"email": email[:320], "role": role})

@@ -7,6 +7,7 @@ Mail goes out in the person's own language.
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from werkzeug.routing import MapAdapter
 
 from idp.extensions import db
@@ -110,6 +111,85 @@ def test_a_language_chosen_before_signing_in_stays_after_it(app, user):
     fresh_visit.get("/login")
     sign_in(fresh_visit, user.email, user.test_password)
     assert '<html lang="en">' in fresh_visit.text
+
+
+@pytest.mark.parametrize("accept_language, html_lang, heading", [
+    ("sv-FI,fi;q=0.5", "sv", "<h1>Logga in</h1>"),
+    ("sv-FI,fi-FI;q=0.8,fi;q=0.6", "sv", "<h1>Logga in</h1>"),
+    ("en-GB,fi;q=0.5", "en", "<h1>Sign in</h1>"),
+])
+def test_the_browsers_first_language_wins_whatever_its_region(app, accept_language, html_lang, heading):
+    """Before, Werkzeug's best_match preferred an exact "fi" further down the list to "sv-FI"."""
+    browser = Browser(app)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    browser.get("/login")
+    assert f'<html lang="{html_lang}">' in browser.text and heading in browser.text
+
+
+def test_the_next_person_on_a_shared_browser_gets_their_own_accounts_language(app, user):
+    """Before, the first person's language stayed with the browser after their logout."""
+    from tests.support.orgs import person
+
+    user.locale = "sv"
+    finn = person("pekka.virtanen@example.fi", "Pekka Virtanen")
+    finn.locale = "fi"
+    db.session.commit()
+    browser = Browser(app)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    assert '<html lang="sv">' in browser.text
+    browser.get("/logout")
+    browser.submit("/logout", button=("confirm", "1"))
+    browser.get("/login")
+    assert '<html lang="fi">' in browser.text  # nobody's language now but the browser's
+    sign_in(browser, finn.email, finn.test_password)
+    assert browser.url.endswith("/account") and '<html lang="fi">' in browser.text
+
+
+def test_mail_to_someone_with_no_language_of_their_own_follows_the_default_setting(base_config, migrated,
+                                                                                  mailbox):
+    """Before, IDP_DEFAULT_LOCALE=sv made the pages Swedish and every such mail Finnish
+    (imported people have no language stored: a whole campaign)."""
+    from tests.campaigns.helpers import deliver, started
+    from tests.conftest import running_app
+    from tests.support.orgs import person
+
+    with running_app({**base_config, "IDP_DEFAULT_LOCALE": "sv"}) as app:
+        person("anna@example.fi", "Anna")
+        started(app.test_cli_runner(), "all", deadline="2099-01-01T12:00")
+        deliver()
+        assert mailbox.last("anna@example.fi")["Subject"] == "Bekräfta din e-postadress och välj ett nytt lösenord"
+        browser = browser_without_language(app)
+        browser.get("/recovery")
+        browser.submit("/recovery", email="anna@example.fi")
+        assert "återställa" in mailbox.last("anna@example.fi")["Subject"]
+
+
+def test_an_invitation_goes_in_the_language_of_the_admins_page_to_an_address_with_none(app, user, mailbox):
+    """Before, an admin with no language stored sent Finnish invitations from a Swedish page."""
+    from tests.support.orgs import organisation
+
+    org = organisation("Städ Ab", "0737546-2", user)
+    browser = Browser(app)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    browser.get("/login")
+    sign_in(browser, user.email, user.test_password)
+    browser.get(f"/orgs/{org.id}")
+    browser.submit("/invite", email="ny.anstalld@stad.fi", role="member")
+    assert mailbox.last("ny.anstalld@stad.fi")["Subject"] == "Du har bjudits in till Städ Ab"
+
+
+def test_the_already_registered_mail_goes_in_the_owners_language(app, user, mailbox):
+    """Not that of whoever typed the address: before, a Finnish browser's."""
+    user.locale = "sv"
+    db.session.commit()
+    browser = Browser(app)
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    browser.get("/register")
+    browser.submit("/register/", email=user.email, name="Joku", password="purple otter climbs marble stairs",
+                   password_repeat="purple otter climbs marble stairs")
+    assert mailbox.last(user.email)["Subject"] == "Du har redan ett Tunnus-konto"
 
 
 def test_verification_mail_is_in_the_language_the_person_registered_in(app, mailbox):

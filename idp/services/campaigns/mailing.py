@@ -77,8 +77,8 @@ def _filled(template: str, values: dict):
 def write(kind: str, campaign, members_filter, send_at: dt.datetime) -> int:
     """Write one `kind` mail to each member matching `members_filter`, set-based."""
     member, identity = CampaignMember.__table__, Identity.__table__
-    language = db.case(*((identity.c.locale == code, code) for code in LANGUAGES if code != mail.DEFAULT_LOCALE),
-                       else_=mail.DEFAULT_LOCALE)
+    default = mail.default_locale()
+    language = db.case(*((identity.c.locale == code, code) for code in LANGUAGES if code != default), else_=default)
     # OFFSET 0 keeps PostgreSQL from inlining this: language and escaped name are computed
     # once per row, not once per use in the CASEs below.
     rows = (db.select(identity.c.id.label("identity_id"), identity.c.email, identity.c.name,
