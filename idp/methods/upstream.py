@@ -164,7 +164,9 @@ def identify(provider, response: dict, *, nonce: str, code_verifier: str, redire
     if response.get("error"):
         if response["error"] == "access_denied":
             raise UpstreamCancelled("cancelled")
-        raise UpstreamRefused(f"error: {response['error'][:50]}")
+        # The provider is down or busy (RFC 6749 §4.1.2.1): "try again in a moment", not "start again".
+        unavailable = response["error"] in ("temporarily_unavailable", "server_error")
+        raise (UpstreamUnavailable if unavailable else UpstreamRefused)(f"error: {_printable(response['error'])}")
     found = metadata(provider)
     iss = response.get("iss")
     if iss != provider.issuer and (iss is not None or found.get("authorization_response_iss_parameter_supported")):
@@ -213,6 +215,12 @@ def _redeemed(provider, found: dict, form: dict) -> dict:
     if not isinstance(token.get("id_token"), str):
         raise UpstreamRefused("no_id_token")
     return token
+
+
+def _printable(code: str) -> str:
+    """An error code as the audit log keeps it: printable ASCII (§4.1.2.1), 50 at most.
+    Before, the authorization response's went in as sent, control characters included."""
+    return "".join(c if c.isascii() and c.isprintable() else "?" for c in code[:50])
 
 
 def _error_code(error: urllib.error.HTTPError) -> str:

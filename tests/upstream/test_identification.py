@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -257,6 +257,26 @@ def test_cancelling_at_the_provider_signs_nobody_in(browser, bank, upstream_tunn
     assert browser.page.status_code == 400 and text in browser.text
     browser.get("/account")
     assert "/login" in browser.url
+
+
+@pytest.mark.parametrize("error, status, said, audited", [
+    ("temporarily_unavailable", 502, "The identification service is not answering. Try again in a moment.",
+     "error: temporarily_unavailable"),
+    ("invalid_request\x1b[2J\u202e", 400, "The identification could not be completed. Start again.",
+     "error: invalid_request?[2J?"),
+])
+def test_a_providers_error_is_said_as_what_it_means_and_audited_printable(browser, bank, upstream_tunnus, rp,
+                                                                          error, status, said, audited):
+    """Before, a provider busy ("temporarily_unavailable") read "could not be completed.
+    Start again", and the audit record kept the error as sent, control characters included."""
+    browser.get(rp.authorize_url())
+    browser.stop_before = upstream_tunnus.issuer + "/authorize"
+    browser.submit("/identify/pankki")
+    state = parse_qs(urlsplit(browser.url).query)["state"][0]
+    browser.get("/identify/pankki/callback?" + urlencode({"error": error, "state": state,
+                                                          "iss": upstream_tunnus.issuer}))
+    assert browser.page.status_code == status and said in browser.text
+    assert events("upstream.identified")[-1].details["reason"] == audited
 
 
 @contextlib.contextmanager
