@@ -4,8 +4,13 @@ from __future__ import annotations
 import unicodedata
 import uuid
 
+from sqlalchemy import event, inspect
+
 from ..extensions import db
 from ..services import clock
+
+# What services read of a person (oidc/claims.py): a change of one is a change of the profile.
+PROFILE_CLAIMS = ("name", "verified_name", "locale", "email", "email_verified")
 
 
 def composed_email(email: str) -> str:
@@ -56,7 +61,9 @@ class Identity(db.Model):
     failed_logins = db.Column(db.Integer, nullable=False, default=0)
     locked_until = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
-    updated_at = db.Column(db.DateTime, nullable=False, default=clock.now, onupdate=clock.now)
+    # The profile's time, as the `updated_at` claim tells services (OIDC Core §5.1): set when
+    # a claim's value changes (below), not by every write (a wrong password's count).
+    updated_at = db.Column(db.DateTime, nullable=False, default=clock.now)
 
     def set_email(self, email: str) -> None:
         self.email = composed_email(email)
@@ -106,3 +113,10 @@ class Identity(db.Model):
             return db.session.execute(
                 db.select(cls.id).where(cls.id == identity_id).with_for_update(read=True, key_share=True)
             ).first() is not None
+
+
+@event.listens_for(Identity, "before_update")
+def _profile_changed(_mapper, _connection, identity: Identity) -> None:
+    state = inspect(identity)
+    if any(state.attrs[name].history.has_changes() for name in PROFILE_CLAIMS):
+        identity.updated_at = clock.now()

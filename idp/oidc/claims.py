@@ -78,8 +78,9 @@ def _profile(identity, acr: str | None, names: set[str]) -> dict:
     """`acr` is the level of the login the claims are issued for: a strongly identified one
     names the person as the upstream provider verified them, not as their profile says."""
     values = {}
-    if "name" in names:
-        values["name"] = identity.verified_name if acr == ACR_STRONG and identity.verified_name else identity.name
+    name = identity.verified_name if acr == ACR_STRONG and identity.verified_name else identity.name
+    if "name" in names and name:  # none rather than "" (OIDC Core §5.3.2)
+        values["name"] = name
     if "locale" in names and identity.locale:
         values["locale"] = identity.locale
     if "updated_at" in names:

@@ -66,7 +66,7 @@ class Server(FlaskAuthorizationServer):
         # RFC 6749 §2.3: one authentication method per request. A secret in the body next to
         # a Basic header would let either one be checked and the other ignored.
         basic = (request.headers.get("Authorization") or "").lower().startswith("basic ")
-        sent = request.payload.data
+        sent = request_checks.given(request.payload.data)  # an empty one is none (RFC 6749 §3.1)
         if basic + ("client_secret" in sent) + ("client_assertion" in sent) > 1:
             raise InvalidRequestError("Use one client authentication method: a secret (in the header or the body) "
                                       "or a client assertion, not two.")

@@ -129,3 +129,36 @@ def test_a_client_registered_for_es256_gets_es256_id_tokens(app, browser, runner
     assert id_token.header["alg"] == "ES256" and id_token.claims["sub"] == user.sub
     assert "ES256" in rp.http.get("/.well-known/openid-configuration").get_json()[
         "id_token_signing_alg_values_supported"]
+
+
+def test_a_person_without_a_name_gets_no_empty_name_claim(browser, rp):
+    """None rather than "" (OIDC Core §5.3.2): services reading name or else the address
+    showed a blank name."""
+    from idp.services import identities
+
+    nameless = identities.create("nimeton@example.fi", "correct horse battery staple", verified=True)
+    nameless.test_password = "correct horse battery staple"
+    tokens = tokens_for(browser, rp, nameless, scope="openid profile email")
+    assert "name" not in jwt.decode(tokens["id_token"], rp.jwks()).claims
+    assert "name" not in rp.userinfo(tokens["access_token"]).get_json()
+
+
+def test_updated_at_moves_with_the_profile_not_with_a_wrong_password(app, browser, rp, user):
+    """Before, any write to the person's row moved it: a stranger's wrong password told
+    every service that the profile had changed, and when someone had tried."""
+    from idp.services import clock
+    from tests.support.browser import Browser
+
+    def updated_at(tokens):
+        return jwt.decode(tokens["id_token"], rp.jwks()).claims["updated_at"]
+
+    before = updated_at(tokens_for(browser, rp, user))
+    clock.advance(3600)
+    stranger = Browser(app)
+    stranger.get("/login")
+    stranger.submit("/identify", email=user.email)
+    stranger.submit("/password", password="not the password")
+    assert updated_at(tokens_for(Browser(app), rp, user)) == before
+    browser.get("/account")
+    browser.submit("/account/profile", name="Maija Uusinimi", phone="", locale="fi")
+    assert updated_at(tokens_for(Browser(app), rp, user)) > before

@@ -182,3 +182,31 @@ def test_a_hint_tunnus_did_not_issue_is_invalid_request(browser, rp, user):
     for hint in (f"{header}.{claims}.", tokens["access_token"]):  # unsigned; an access token
         browser.get(rp.authorize_url(prompt="none", id_token_hint=hint))
         assert rp.callback_params(browser.url)["error"] == "invalid_request"
+
+
+def test_an_id_token_with_many_organisations_comes_back_as_id_token_hint(app, browser):
+    """Tunnus takes back any ID token it issued (OIDC Core §3.1.2.1): before, one over 2048
+    characters (a bookkeeper of seven companies) was "Parameter 'id_token_hint' is too long"."""
+    from tests.support.orgs import organisation
+    from tests.support.rp import RelyingParty
+
+    rp = RelyingParty.register(app, name="Raportit", first_party=True)
+    rp.client.org_mode = "business"
+    worker, boss = person("kirjanpitaja@tilitoimisto.fi", "Päivi Määttä-Härkönen"), person("pomo@tilitoimisto.fi")
+    orgs = [organisation(f"Kiinteistö Oy Jyväskylän Väinönkatu {n} ja Pöllönpesä", _business_id(1234560 + n * 7),
+                         boss, [worker], rights=[(worker, rp.client)]) for n in range(7)]
+    db.session.commit()
+    scope, org_id = "openid email profile organizations", str(orgs[0].id)
+    browser.get(rp.authorize_url(scope=scope, org_id=org_id))
+    sign_in(browser, worker.email, worker.test_password)
+    id_token = rp.redeem(rp.callback_params(browser.url)["code"]).get_json()["id_token"]
+    assert len(id_token) > 2048
+    browser.get(rp.authorize_url(scope=scope, org_id=org_id, prompt="none", id_token_hint=id_token))
+    assert "code" in rp.callback_params(browser.url)
+
+
+def _business_id(number: int) -> str:
+    """A Finnish business ID (Y-tunnus) with its check digit."""
+    digits = f"{number:07d}"
+    total = sum(int(d) * w for d, w in zip(digits, (7, 9, 10, 5, 8, 4, 2))) % 11
+    return f"{digits}-{0 if total == 0 else 11 - total}" if total != 1 else _business_id(number + 1)

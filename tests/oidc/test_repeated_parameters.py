@@ -1,6 +1,7 @@
 """A parameter sent twice is refused, never decided by its first value (RFC 6749 §3.1,
 §3.2; RFC 7009 and 7662 through it): invalid_request in JSON from the endpoints clients
-call, the error page /authorize shows from /logout."""
+call, the error page /authorize shows from /logout. One sent without a value is as if
+omitted (§3.1)."""
 import html
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -63,3 +64,21 @@ def test_a_repeated_parameter_at_logout_is_the_error_page_authorize_shows(browse
         refused[url[:7]] = html.unescape(response.get_data(as_text=True))
     for page in refused.values():
         assert "invalid_request" in page and "Parameter 'state' is repeated." in page
+
+
+@pytest.mark.parametrize("name", ["max_age", "response_mode", "claims", "request", "request_uri", "dpop_jkt"])
+def test_a_parameter_sent_empty_is_as_if_omitted(browser, rp, user, name):
+    """Libraries that write every parameter they know, empty when unset: before, refused."""
+    assert "code" in authorize(browser, rp, user, **{name: ""})
+
+
+@pytest.mark.parametrize("name", ["client_id", "client_secret"])
+def test_an_empty_client_parameter_beside_basic_credentials_is_as_if_omitted(browser, rp, user, name):
+    response = rp.redeem(authorize(browser, rp, user)["code"], **{name: ""})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_parameter_sent_empty_is_as_if_omitted_when_pushed_too(rp):
+    params = {**dict(parse_qsl(urlsplit(rp.authorize_url()).query)), "max_age": "", "claims": "", "dpop_jkt": ""}
+    response = rp.token_request_to("/par", None, None, **params)
+    assert response.status_code == 201, response.get_json()

@@ -73,7 +73,7 @@ def authorize():
         request_checks.single_valued(source)
     except OAuth2Error as error:
         return _error_page(error)
-    params = source.to_dict()
+    params = request_checks.given(source)
     if pushed_requests.is_reference(params.get("request_uri")):
         return _take_pushed(params)
     return proceed(params, pending=None)

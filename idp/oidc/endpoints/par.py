@@ -51,7 +51,8 @@ def push():
 
 
 def _pushed_params(client) -> dict:
-    params = {key: value for key, value in request.form.items() if key not in CLIENT_AUTHENTICATION}
+    params = {key: value for key, value in request_checks.given(request.form).items()
+              if key not in CLIENT_AUTHENTICATION}
     # A client_id naming another client than the authenticated one was refused there (server.py).
     params["client_id"] = client.client_id
     if "request_uri" in params:  # §2.1: a pushed request is never itself a reference
