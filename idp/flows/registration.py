@@ -53,17 +53,6 @@ class LinkRejected(IdpError):
     id = "link_rejected"
 
 
-class OwnerHasSecondFactor(IdpError):
-    """The address's account has a second factor: the mailbox alone does not give it a new
-    password (nor end its sessions), as a reset by email does not. Before, the code from
-    the "you already have an account" mail did both."""
-    id = "owner_has_second_factor"
-    status = 409
-    title = _l("You already have an account")
-    message = _l("This address already has an account, protected by two-step verification. Sign in to it, or "
-                 "reset its password if you have forgotten it.")
-
-
 class AddressTaken(IdpError):
     """A registration's link, opened in another browser, proves an address that got an
     account after the form was sent: the password chosen was typed elsewhere."""
@@ -72,6 +61,15 @@ class AddressTaken(IdpError):
     title = _l("You already have an account")
     message = _l("This address has an account already. Sign in to it, or reset its password if you have "
                  "forgotten it.")
+
+
+class OwnerHasSecondFactor(AddressTaken):
+    """The address's account has a second factor: the mailbox alone does not give it a new
+    password (nor end its sessions), as a reset by email does not. Before, the code from
+    the "you already have an account" mail did both."""
+    id = "owner_has_second_factor"
+    message = _l("This address already has an account, protected by two-step verification. Sign in to it, or "
+                 "reset its password if you have forgotten it.")
 
 
 class RegistrationFlow(Flow):

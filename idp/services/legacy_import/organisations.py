@@ -22,12 +22,13 @@ def join(system: str) -> int:
     pending = (LegacyAccount.system == system, LegacyAccount.identity_id.is_not(None),
                LegacyAccount.org_business_id.is_not(None), LegacyAccount.org_linked_at.is_(None))
     rows = db.session.execute(
-        db.select(LegacyAccount.identity_id, LegacyAccount.org_business_id, LegacyAccount.org_role)
+        db.select(LegacyAccount.identity_id, LegacyAccount.org_business_id, LegacyAccount.org_role, Identity.email)
+        .join(Identity, Identity.id == LegacyAccount.identity_id)
         .where(*pending).distinct().order_by(LegacyAccount.org_business_id, LegacyAccount.identity_id)
     ).all()
     created = 0
     organisations: dict[str, Organisation] = {}
-    for identity_id, raw_business_id, role in rows:
+    for identity_id, raw_business_id, role, email in rows:
         normalised = business_id.normalise(raw_business_id)
         if normalised is None:  # stored before rows.check refused such a row
             continue
@@ -52,7 +53,6 @@ def join(system: str) -> int:
             db.session.add(Membership(identity_id=identity_id, organisation_id=organisation.id, role=role))
             # Named as an operator's adding names them: the admins' activity list reads the
             # member, and shows the one who made the change (nobody here) after it.
-            email = db.session.scalar(db.select(Identity.email).where(Identity.id == identity_id))
             audit.record("org.member_added", organisation=organisation, member=email, role=role,
                          source=f"legacy:{system}")
             created += 1
