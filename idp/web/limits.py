@@ -67,7 +67,7 @@ def mail_from_ip():
 
 def mail_to(email: Callable[[], str | None], sent: Callable = lambda response: response.status_code == 302):
     """Mail to the address `email()` gives, from any IP and any page that mails a code or a
-    link (registration, reset, change of email, a campaign's, an invitation): so
+    link (registration, reset, change of email, an invitation): so
     nobody's inbox is flooded from many IPs. Counted only when `sent(response)` (by default,
     the page moves on: 302)."""
     return per_account("IDP_MAIL_ACCOUNT_RATE_LIMIT", email, scope="mail_to", methods=["POST"], deduct_when=sent)
